@@ -1,0 +1,70 @@
+# elang build. `make` builds build/libelang.a and build/elang; `make test`
+# runs the test suite, then the same suite built with ASan + UBSan.
+#
+# BUILD selects the output folder and flavour: build (optimised, default)
+# or build-san (sanitizers). Every .c under src/ except src/cli goes into
+# the library; the CLI links against it like any other user.
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := jansson libzip libutf8proc openblas
+CPPFLAGS += -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) -D_GNU_SOURCE
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -fopenmp -fPIC
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
+
+ifeq ($(BUILD),build-san)
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=undefined $(filter-out -O2 -g,$(CFLAGS))
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+CLI_SRC  := $(shell find src/cli -name '*.c' | sort)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test test-fast test-san clean fuzz
+all: $(BUILD)/elang
+
+$(BUILD)/libelang.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/elang: $(CLI_OBJ) $(BUILD)/libelang.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJ) $(BUILD)/libelang.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+tests-built: $(TEST_BIN) $(BUILD)/elang
+
+# The optimised suite, then the sanitizer suite; each prints its own tally and
+# the last line is the combined `N passed, N failed`.
+test:
+	$(MAKE) --no-print-directory BUILD=build tests-built
+	$(MAKE) --no-print-directory BUILD=build-san tests-built
+	tests/run.sh build build-san
+
+test-fast:
+	$(MAKE) --no-print-directory BUILD=build tests-built
+	tests/run.sh build
+
+clean:
+	rm -rf build build-san build-fuzz
+
+# libFuzzer targets (clang): see fuzz/README.md.
+fuzz:
+	$(MAKE) -C fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

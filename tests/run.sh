@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test binary of the given build folders (default: build) and
+# prints the combined tally as its last line: `N passed, N failed`.
+# Each binary is a cmocka group; a binary that dies without a cmocka summary
+# (crash, sanitizer report) counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+export ELANG_SHARED="${ELANG_SHARED:-$(cd .. && pwd)/shared}"
+passed=0 failed=0
+for build in "${@:-build}"; do
+    export ELANG_BIN="$PWD/$build/elang"
+    for t in "$build"/tests/test_*; do
+        [ -x "$t" ] || continue
+        log=$(mktemp)
+        "$t" >"$log" 2>&1
+        rc=$?
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+        p=${p:-0} f=${f:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        if [ "$f" -ne 0 ]; then cat "$log"; fi
+        printf '%-12s %-36s %3d passed, %d failed\n' "$build" "$(basename "$t")" "$p" "$f"
+        passed=$((passed + p)) failed=$((failed + f))
+        rm -f "$log"
+    done
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,30 @@
+/* Helpers shared by the cmocka tests: where the shared fixtures are, reading
+ * a fixture's cases.jsonl, and running the CLI. */
+#ifndef ELANG_TESTS_SUPPORT_H
+#define ELANG_TESTS_SUPPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* ../shared (or $ELANG_SHARED) joined with `rel`; static buffer per call. */
+const char *shared_path(const char *rel);
+/* The CLI under test ($ELANG_BIN, default build/elang). */
+const char *elang_bin(void);
+/* A fresh temporary directory (removed by test_tmpdir_cleanup). */
+const char *test_tmpdir(void);
+void test_tmpdir_cleanup(void);
+
+/* Every line of a JSONL file, parsed; *n gets the count. Fails the test on error. */
+json_t **read_jsonl(const char *path, size_t *n);
+void free_jsonl(json_t **rows, size_t n);
+
+/* Runs `cmd` through the shell, capturing stdout and stderr (malloc'ed,
+ * NUL-terminated; either may be NULL). Returns the exit status. */
+int run_command(const char *cmd, char **out, char **err);
+
+/* Writes `len` bytes to path; fails the test on error. */
+void write_file(const char *path, const void *data, size_t len);
+/* Reads a whole file (malloc'ed, NUL-terminated); fails the test on error. */
+char *read_file_all(const char *path, size_t *len);
+
+#endif
