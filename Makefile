@@ -28,8 +28,9 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test test-fast test-san clean fuzz
+.PHONY: all test test-fast clean fuzz bench bench-bin tests-built
 all: $(BUILD)/elang
 
 $(BUILD)/libelang.a: $(LIB_OBJ)
@@ -48,6 +49,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJ) $(BUILD)/libelang.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 tests-built: $(TEST_BIN) $(BUILD)/elang
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libelang.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-bin: $(BENCH_BIN) $(BUILD)/elang
+
+# Speed against a peer (PyTorch) on the same machine: see bench/README.md.
+bench: bench-bin
+	bench/run.sh
 
 # The optimised suite, then the sanitizer suite; each prints its own tally and
 # the last line is the combined `N passed, N failed`.

@@ -29,6 +29,8 @@ typedef enum {
 typedef struct {
     elang_status code;
     char message[1024];
+    /* For calls over many inputs: the index of the input at fault, or -1. */
+    long item;
 } elang_error;
 
 /* A static, human-readable name for a status ("format error", ...). */

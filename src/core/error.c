@@ -24,6 +24,7 @@ elang_status elang_fail(elang_error *err, elang_status code, const char *fmt, ..
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
         err->code = code;
+        err->item = -1;
     }
     return code;
 }
@@ -45,5 +46,6 @@ void elang_error_clear(elang_error *err) {
     if (err) {
         err->code = ELANG_OK;
         err->message[0] = '\0';
+        err->item = -1;
     }
 }

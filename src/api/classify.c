@@ -1,0 +1,134 @@
+/* elang_classify: tokenize, batch, run the encoder, and turn logits into a
+ * label, probabilities and the E-LANG energy. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "core/error.h"
+
+void elang_class_out_free(elang_class_out *out, size_t n) {
+    if (!out) return;
+    for (size_t i = 0; i < n; i++) {
+        free(out[i].logits);
+        free(out[i].input_ids);
+        free(out[i].token_type_ids);
+        memset(&out[i], 0, sizeof out[i]);
+    }
+}
+
+/* Fills label, probabilities and energy from the logits already in `o`. */
+static void finish_output(elang_class_out *o, int L, double temperature) {
+    int best = 0;
+    double max = o->logits[0];
+    for (int j = 1; j < L; j++)
+        if (o->logits[j] > max) max = o->logits[best = j];
+    double sum = 0.0;
+    for (int j = 0; j < L; j++) sum += exp(o->logits[j] - max);
+    for (int j = 0; j < L; j++) o->probs[j] = (float)(exp(o->logits[j] - max) / sum);
+    o->label_id = best;
+    o->energy = elang_energy(o->logits, L, temperature);
+}
+
+/* Longer inputs first, so each batch holds inputs of similar length and
+ * little compute goes to padding. Ties keep input order. */
+static int by_length_desc(const void *a, const void *b, void *outputs) {
+    const elang_class_out *o = outputs;
+    const size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    const int li = o[i].num_tokens, lj = o[j].num_tokens;
+    if (li != lj) return lj - li;
+    return i < j ? -1 : i > j;
+}
+
+/* Runs one padded batch over the inputs order[0..B). */
+static elang_status run_batch(elang_model *m, elang_class_out *out, const size_t *order, int B,
+                              elang_error *err) {
+    int S = 0;
+    for (int b = 0; b < B; b++)
+        if (out[order[b]].num_tokens > S) S = out[order[b]].num_tokens;
+    const int H = m->encoder.hidden, L = m->cfg.num_labels;
+    const size_t N = (size_t)B * S;
+    int32_t *ids = malloc(sizeof(int32_t) * N * 3);
+    float *hidden = malloc(sizeof(float) * N * H);
+    float *logits = malloc(sizeof(float) * (size_t)B * L);
+    if (!ids || !hidden || !logits) {
+        free(ids), free(hidden), free(logits);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a batch of %d x %d tokens", B, S);
+    }
+    int32_t *types = ids + N, *mask = ids + 2 * N;
+    for (int b = 0; b < B; b++) {
+        const elang_class_out *o = &out[order[b]];
+        for (int s = 0; s < S; s++) {
+            const bool real = s < o->num_tokens;
+            ids[(size_t)b * S + s] = real ? o->input_ids[s] : m->cfg.pad_token_id;
+            types[(size_t)b * S + s] = real && o->token_type_ids ? o->token_type_ids[s] : 0;
+            mask[(size_t)b * S + s] = real;
+        }
+    }
+    elang_status st = encoder_classifier_forward(&m->encoder, ids, m->encoder.type_emb ? types : NULL,
+                                                 mask, B, S, hidden, logits, err);
+    if (st == ELANG_OK)
+        for (int b = 0; b < B; b++) memcpy(out[order[b]].logits, logits + (size_t)b * L, sizeof(float) * L);
+    free(ids), free(hidden), free(logits);
+    return st;
+}
+
+static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
+                                 elang_class_out *out, elang_error *err) {
+    const int L = m->cfg.num_labels;
+    for (size_t i = 0; i < n; i++) {
+        if (!in[i].text) {
+            elang_fail(err, ELANG_ERR_INVALID_ARG, "input %zu has no text", i);
+            if (err) err->item = (long)i;
+            return ELANG_ERR_INVALID_ARG;
+        }
+        token_seq seq;
+        elang_status st = tokenizer_encode(m->tok, in[i].text, in[i].text_pair, m->max_length, &seq, err);
+        if (st != ELANG_OK) {
+            if (err) err->item = (long)i;
+            return st;
+        }
+        out[i].input_ids = seq.ids;
+        out[i].num_tokens = seq.len;
+        /* Only models with token types report them, as transformers'
+         * tokenizers do (RoBERTa's and DistilBERT's return none). */
+        if (m->encoder.type_emb) out[i].token_type_ids = seq.type_ids;
+        else free(seq.type_ids);
+        out[i].logits = malloc(sizeof(float) * (size_t)L * 2);
+        if (!out[i].logits) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for outputs");
+        out[i].probs = out[i].logits + L;
+    }
+    return ELANG_OK;
+}
+
+elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
+                            const elang_classify_opts *opts, elang_class_out *out,
+                            elang_error *err) {
+    const int batch = opts && opts->batch_size > 0 ? opts->batch_size : 32;
+    const double T = opts && opts->temperature != 0.0 ? opts->temperature : 1.0;
+    if (opts && opts->batch_size < 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "batch size must be positive, got %d", opts->batch_size);
+    if (!(T > 0.0) || !isfinite(T))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "temperature must be a positive number, got %g", T);
+    memset(out, 0, sizeof *out * n);
+    if (n == 0) return ELANG_OK;
+
+    size_t *order = malloc(sizeof *order * n);
+    if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
+    elang_status st = tokenize_all(m, in, n, out, err);
+    if (st == ELANG_OK) {
+        for (size_t i = 0; i < n; i++) order[i] = i;
+        qsort_r(order, n, sizeof *order, by_length_desc, out);
+        for (size_t start = 0; start < n && st == ELANG_OK; start += (size_t)batch) {
+            const int B = (int)(n - start < (size_t)batch ? n - start : (size_t)batch);
+            st = run_batch(m, out, order + start, B, err);
+        }
+    }
+    free(order);
+    if (st != ELANG_OK) {
+        elang_class_out_free(out, n);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++) finish_output(&out[i], m->cfg.num_labels, T);
+    return ELANG_OK;
+}

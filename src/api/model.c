@@ -1,0 +1,75 @@
+/* elang_model: a checkpoint directory loaded whole (config, weights,
+ * tokenizer), checked for consistency between its parts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "core/error.h"
+#include "core/ops.h"
+
+static elang_status choose_max_length(elang_model *m, const elang_load_opts *opts,
+                                      elang_error *err) {
+    const int limit = encoder_classifier_max_tokens(&m->encoder);
+    if (opts && opts->max_length > 0) {
+        if (opts->max_length > limit)
+            return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                              "max length %d exceeds the model's %d positions", opts->max_length, limit);
+        if (opts->max_length < 3)
+            return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                              "max length %d leaves no room for text beside the special tokens",
+                              opts->max_length);
+        m->max_length = opts->max_length;
+        return ELANG_OK;
+    }
+    /* transformers truncates to the tokenizer's model_max_length; the
+     * position table is the hard limit behind it. */
+    const int tok_limit = tokenizer_model_max_length(m->tok);
+    m->max_length = tok_limit > 0 && tok_limit < limit ? tok_limit : limit;
+    return ELANG_OK;
+}
+
+elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elang_model **out,
+                              elang_error *err) {
+    *out = NULL;
+    if (opts && opts->threads < 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "threads must be >= 0, got %d", opts->threads);
+    elang_model *m = calloc(1, sizeof *m);
+    if (!m) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
+    ops_set_threads(opts ? opts->threads : 0);
+
+    elang_status st = config_load(dir, &m->cfg, err);
+    if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
+    if (st == ELANG_OK) {
+        st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, err);
+        if (st != ELANG_OK) elang_error_prefix(err, "%s: ", dir);
+    }
+    if (st == ELANG_OK) st = tokenizer_load(dir, m->cfg.model_type, &m->tok, err);
+    if (st == ELANG_OK && tokenizer_vocab_size(m->tok) > m->cfg.vocab_size)
+        st = elang_fail(err, ELANG_ERR_FORMAT,
+                        "%s: the tokenizer has %d tokens but the model's embedding only %d rows",
+                        dir, tokenizer_vocab_size(m->tok), m->cfg.vocab_size);
+    if (st == ELANG_OK) st = choose_max_length(m, opts, err);
+    if (st != ELANG_OK) {
+        elang_model_free(m);
+        return st;
+    }
+    *out = m;
+    return ELANG_OK;
+}
+
+void elang_model_free(elang_model *m) {
+    if (!m) return;
+    encoder_classifier_free(&m->encoder);
+    tokenizer_free(m->tok);
+    weight_store_free(m->weights);
+    config_free(&m->cfg);
+    free(m);
+}
+
+const char *elang_model_type(const elang_model *m) { return m->cfg.model_type; }
+int elang_model_num_labels(const elang_model *m) { return m->cfg.num_labels; }
+int elang_model_max_length(const elang_model *m) { return m->max_length; }
+
+const char *elang_model_label(const elang_model *m, int id) {
+    return id >= 0 && id < m->cfg.num_labels ? m->cfg.id2label[id] : NULL;
+}

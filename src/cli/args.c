@@ -1,0 +1,112 @@
+#include "cli/args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void print_usage(const char *command, const char *synopsis, const flag_spec *flags) {
+    fprintf(stderr, "usage: elang %s %s\n\nflags:\n", command, synopsis);
+    for (const flag_spec *f = flags; f->name; f++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", f->name, f->metavar ? " " : "", f->metavar ? f->metavar : "");
+        fprintf(stderr, "  %-24s %s\n", left, f->help);
+    }
+}
+
+static int bad_value(const char *command, const flag_spec *f, const char *value, const char *why) {
+    fprintf(stderr, "elang %s: invalid value '%s' for --%s: %s\n", command, value, f->name, why);
+    return 2;
+}
+
+static int set_value(const char *command, const flag_spec *f, const char *value) {
+    char why[160];
+    switch (f->kind) {
+    case FLAG_BOOL: *(bool *)f->dest = true; return 0;
+    case FLAG_STRING:
+        if (!*value) return bad_value(command, f, value, "must not be empty");
+        *(const char **)f->dest = value;
+        return 0;
+    case FLAG_CHOICE: {
+        size_t n = strlen(value);
+        for (const char *c = f->choices; *c;) {
+            const char *bar = strchr(c, '|');
+            size_t len = bar ? (size_t)(bar - c) : strlen(c);
+            if (len == n && strncmp(c, value, n) == 0) {
+                *(const char **)f->dest = value;
+                return 0;
+            }
+            c += len + (bar ? 1 : 0);
+        }
+        snprintf(why, sizeof why, "expected one of %s", f->choices);
+        return bad_value(command, f, value, why);
+    }
+    case FLAG_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || errno || v < f->min || v > f->max) {
+            snprintf(why, sizeof why, "expected a whole number from %.0f to %.0f", f->min, f->max);
+            return bad_value(command, f, value, why);
+        }
+        *(int *)f->dest = (int)v;
+        return 0;
+    }
+    case FLAG_DOUBLE: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (!*value || *end || errno || !isfinite(v) || v < f->min || v > f->max) {
+            snprintf(why, sizeof why, "expected a number from %g to %g", f->min, f->max);
+            return bad_value(command, f, value, why);
+        }
+        *(double *)f->dest = v;
+        return 0;
+    }
+    }
+    return 2;
+}
+
+int parse_flags(const char *command, const char *synopsis, int argc, char **argv,
+                const flag_spec *flags) {
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_usage(command, synopsis, flags);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "elang %s: unexpected argument '%s' (flags start with --; see elang %s --help)\n",
+                    command, arg, command);
+            return 2;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+        const flag_spec *f = flags;
+        while (f->name && !(strlen(f->name) == name_len && strncmp(f->name, name, name_len) == 0)) f++;
+        if (!f->name) {
+            fprintf(stderr, "elang %s: unknown flag '--%.*s' (see elang %s --help)\n", command,
+                    (int)name_len, name, command);
+            return 2;
+        }
+        const char *value;
+        if (f->kind == FLAG_BOOL) {
+            if (eq) {
+                fprintf(stderr, "elang %s: --%s takes no value\n", command, f->name);
+                return 2;
+            }
+            value = "";
+        } else if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            fprintf(stderr, "elang %s: --%s needs a value\n", command, f->name);
+            return 2;
+        }
+        int rc = set_value(command, f, value);
+        if (rc) return rc;
+    }
+    return 0;
+}

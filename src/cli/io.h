@@ -1,0 +1,56 @@
+/* The CLI's inputs and outputs: numbered lines in (JSONL or plain text),
+ * JSON lines out. An output file is written beside its destination and
+ * renamed into place only when the command succeeds, so a failed run never
+ * leaves a half-written file where a good one was. */
+#ifndef ELANG_CLI_IO_H
+#define ELANG_CLI_IO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct {
+    FILE *f;
+    const char *name; /* for messages: the path, or "stdin" */
+    long line_no;     /* of the line last returned */
+    char *buf;
+    size_t cap;
+} line_reader;
+
+/* "-" is standard input. Prints the reason and returns false on failure. */
+bool line_reader_open(line_reader *r, const char *path);
+/* Next line without its end-of-line; false at end of input or on a read
+ * error (then *failed is set and a message printed). */
+bool line_reader_next(line_reader *r, char **line, size_t *len, bool *failed);
+void line_reader_close(line_reader *r);
+
+/* One input of classify/generate. */
+typedef struct {
+    char *text;
+    char *text_pair; /* or NULL */
+    json_t *id;      /* or NULL */
+    long line_no;
+} cli_record;
+
+/* Parses one input line as JSONL ({"text", "text_pair", "id"}) or, when
+ * `plain_text`, as the text itself. On failure writes a message naming the
+ * line into `why` and returns false. */
+bool parse_record(const char *line, size_t len, long line_no, bool plain_text, bool allow_pair,
+                  cli_record *rec, char *why, size_t why_size);
+void free_record(cli_record *rec);
+
+typedef struct {
+    FILE *f;
+    char *path;     /* final destination, NULL for stdout */
+    char *tmp_path;
+} output_file;
+
+bool output_open(output_file *o, const char *path);
+/* Writes `obj` as one compact JSON line (reals with 8 significant digits). */
+bool output_write(output_file *o, json_t *obj);
+/* Flushes and moves the file into place; false (with a message) on failure. */
+bool output_commit(output_file *o);
+/* Drops a partial output file. */
+void output_abort(output_file *o);
+
+#endif

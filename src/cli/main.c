@@ -1,0 +1,41 @@
+/* elang: route between a Swift and a Super language model by energy. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+#define ELANG_VERSION "0.1.0"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"classify", cmd_classify, "run a sequence classifier over JSONL or text lines"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: elang COMMAND [flags]   (elang COMMAND --help for its flags)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("elang %s\n", ELANG_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "elang: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

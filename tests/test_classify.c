@@ -1,0 +1,252 @@
+/* The encoder classifiers against what transformers 4.25 computed on the
+ * same files (../shared/fixtures/hf/<model>/cases.jsonl): ids exact, logits
+ * and hidden states within 1e-4, energies at T=1 and T=2 within 1e-3, and
+ * a padded batch equal to one input at a time. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/model_internal.h"
+#include "support.h"
+
+#define LOGIT_TOL 1e-4
+#define ENERGY_TOL 1e-3
+
+static void assert_close(double got, double want, double tol, const char *what, size_t line) {
+    if (!(fabs(got - want) <= tol))
+        fail_msg("%s (case %zu): got %.7f, want %.7f (tolerance %g)", what, line, got, want, tol);
+}
+
+static void assert_ids(const int32_t *got, int n, json_t *want, const char *what, size_t line) {
+    if ((size_t)n != json_array_size(want))
+        fail_msg("%s (case %zu): %d ids, want %zu", what, line, n, json_array_size(want));
+    for (int i = 0; i < n; i++)
+        if (got[i] != json_integer_value(json_array_get(want, (size_t)i)))
+            fail_msg("%s (case %zu): id %d is %d, want %lld", what, line, i, got[i],
+                     (long long)json_integer_value(json_array_get(want, (size_t)i)));
+}
+
+static elang_model *load_fixture(const char *name) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
+    elang_model *m = NULL;
+    elang_error err;
+    elang_load_opts opts = {.threads = 2, .max_length = 64};
+    if (elang_model_load(shared_path(rel), &opts, &m, &err) != ELANG_OK)
+        fail_msg("loading %s: %s", name, err.message);
+    return m;
+}
+
+/* The last layer's states of one case, straight from the encoder, to compare
+ * with last_hidden_first_token and last_hidden_sum. */
+static void check_hidden(elang_model *m, const elang_class_out *o, json_t *c, size_t line) {
+    const int S = o->num_tokens, H = m->encoder.hidden, L = m->cfg.num_labels;
+    float *hidden = malloc(sizeof(float) * (size_t)S * H), *logits = malloc(sizeof(float) * L);
+    int32_t *mask = malloc(sizeof(int32_t) * S);
+    for (int s = 0; s < S; s++) mask[s] = 1;
+    elang_error err;
+    assert_int_equal(encoder_classifier_forward(&m->encoder, o->input_ids, o->token_type_ids, mask, 1, S,
+                                                hidden, logits, &err), ELANG_OK);
+    json_t *first = json_object_get(c, "last_hidden_first_token");
+    assert_int_equal(json_array_size(first), (size_t)H);
+    for (int h = 0; h < H; h++)
+        assert_close(hidden[h], json_real_value(json_array_get(first, (size_t)h)), LOGIT_TOL,
+                     "last_hidden_first_token", line);
+    double sum = 0.0;
+    for (long i = 0; i < (long)S * H; i++) sum += hidden[i];
+    const double want = json_real_value(json_object_get(c, "last_hidden_sum"));
+    assert_close(sum, want, 1e-3 * fmax(1.0, fabs(want)), "last_hidden_sum", line);
+    free(hidden), free(logits), free(mask);
+}
+
+static void check_single_cases(const char *name, bool has_types) {
+    elang_model *m = load_fixture(name);
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
+    size_t n;
+    json_t **cases = read_jsonl(shared_path(rel), &n);
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = cases[i];
+        if (json_object_get(c, "batch")) continue;
+        json_t *pair = json_object_get(c, "text_pair");
+        elang_text in = {json_string_value(json_object_get(c, "text")), pair ? json_string_value(pair) : NULL};
+        elang_class_out out[2];
+        elang_error err;
+        for (int t = 0; t < 2; t++) {
+            elang_classify_opts opts = {.batch_size = 1, .temperature = t == 0 ? 1.0 : 2.0};
+            if (elang_classify(m, &in, 1, &opts, &out[t], &err) != ELANG_OK)
+                fail_msg("%s case %zu: %s", name, i + 1, err.message);
+        }
+        assert_ids(out[0].input_ids, out[0].num_tokens, json_object_get(c, "input_ids"), "input_ids", i + 1);
+        if (has_types)
+            assert_ids(out[0].token_type_ids, out[0].num_tokens, json_object_get(c, "token_type_ids"),
+                       "token_type_ids", i + 1);
+        else
+            assert_null(out[0].token_type_ids);
+        json_t *logits = json_object_get(c, "logits");
+        assert_int_equal(json_array_size(logits), (size_t)elang_model_num_labels(m));
+        for (size_t j = 0; j < json_array_size(logits); j++)
+            assert_close(out[0].logits[j], json_real_value(json_array_get(logits, j)), LOGIT_TOL, "logits", i + 1);
+        assert_close(-out[0].energy, json_real_value(json_object_get(c, "neg_energy_T1")), ENERGY_TOL,
+                     "neg_energy_T1", i + 1);
+        assert_close(-out[1].energy, json_real_value(json_object_get(c, "neg_energy_T2")), ENERGY_TOL,
+                     "neg_energy_T2", i + 1);
+        float psum = 0.0f;
+        for (int j = 0; j < elang_model_num_labels(m); j++) psum += out[0].probs[j];
+        assert_close(psum, 1.0, 1e-5, "sum of probs", i + 1);
+        check_hidden(m, &out[0], c, i + 1);
+        elang_class_out_free(out, 2);
+        checked++;
+    }
+    assert_true(checked >= 15);
+    free_jsonl(cases, n);
+    elang_model_free(m);
+}
+
+/* The batch line: the same texts classified together (padded to the longest)
+ * must give transformers' batched logits and our own one-by-one logits; and
+ * the fixture's padded ids + attention mask fed to the encoder directly give
+ * the same rows. */
+static void check_batch_case(const char *name) {
+    elang_model *m = load_fixture(name);
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
+    size_t n;
+    json_t **cases = read_jsonl(shared_path(rel), &n);
+    json_t *c = cases[n - 1];
+    json_t *texts = json_object_get(c, "batch"), *want = json_object_get(c, "logits");
+    assert_non_null(texts);
+    const size_t B = json_array_size(texts);
+    const int L = elang_model_num_labels(m);
+    elang_text *in = calloc(B, sizeof *in);
+    for (size_t b = 0; b < B; b++) in[b].text = json_string_value(json_array_get(texts, b));
+    elang_class_out *together = calloc(B, sizeof *together), *alone = calloc(B, sizeof *alone);
+    elang_error err;
+    elang_classify_opts batched = {.batch_size = (int)B}, single = {.batch_size = 1};
+    assert_int_equal(elang_classify(m, in, B, &batched, together, &err), ELANG_OK);
+    assert_int_equal(elang_classify(m, in, B, &single, alone, &err), ELANG_OK);
+    for (size_t b = 0; b < B; b++)
+        for (int j = 0; j < L; j++) {
+            double w = json_real_value(json_array_get(json_array_get(want, b), (size_t)j));
+            assert_close(together[b].logits[j], w, LOGIT_TOL, "batched logits", b);
+            assert_close(together[b].logits[j], alone[b].logits[j], 1e-5, "batched vs one-by-one", b);
+        }
+
+    json_t *ids = json_object_get(c, "input_ids"), *mask = json_object_get(c, "attention_mask");
+    const int S = (int)json_array_size(json_array_get(ids, 0));
+    int32_t *flat_ids = malloc(sizeof(int32_t) * B * S), *flat_mask = malloc(sizeof(int32_t) * B * S);
+    int32_t *types = calloc(B * S, sizeof(int32_t));
+    for (size_t b = 0; b < B; b++)
+        for (int s = 0; s < S; s++) {
+            flat_ids[b * S + s] = (int32_t)json_integer_value(json_array_get(json_array_get(ids, b), (size_t)s));
+            flat_mask[b * S + s] = (int32_t)json_integer_value(json_array_get(json_array_get(mask, b), (size_t)s));
+        }
+    float *hidden = malloc(sizeof(float) * B * S * m->encoder.hidden), *logits = malloc(sizeof(float) * B * L);
+    assert_int_equal(encoder_classifier_forward(&m->encoder, flat_ids, m->encoder.type_emb ? types : NULL,
+                                                flat_mask, (int)B, S, hidden, logits, &err), ELANG_OK);
+    for (size_t b = 0; b < B; b++)
+        for (int j = 0; j < L; j++)
+            assert_close(logits[b * L + j], json_real_value(json_array_get(json_array_get(want, b), (size_t)j)),
+                         LOGIT_TOL, "padded-batch logits", b);
+
+    free(flat_ids), free(flat_mask), free(types), free(hidden), free(logits);
+    elang_class_out_free(together, B);
+    elang_class_out_free(alone, B);
+    free(together), free(alone), free(in);
+    free_jsonl(cases, n);
+    elang_model_free(m);
+}
+
+static void bert_cases(void **state) { (void)state; check_single_cases("bert", true); }
+static void bert_f16_cases(void **state) { (void)state; check_single_cases("bert-f16", true); }
+static void distilbert_cases(void **state) { (void)state; check_single_cases("distilbert", false); }
+static void roberta_cases(void **state) { (void)state; check_single_cases("roberta", false); }
+static void bert_batch(void **state) { (void)state; check_batch_case("bert"); }
+static void bert_f16_batch(void **state) { (void)state; check_batch_case("bert-f16"); }
+static void distilbert_batch(void **state) { (void)state; check_batch_case("distilbert"); }
+static void roberta_batch(void **state) { (void)state; check_batch_case("roberta"); }
+
+/* Many inputs of mixed lengths, batched by length internally, must come back
+ * in input order with the same results as one at a time. */
+static void mixed_batch_keeps_order(void **state) {
+    (void)state;
+    elang_model *m = load_fixture("bert");
+    const char *texts[] = {"a", "a much longer sentence than the first one, with commas", "",
+                           "two words", "x y z", "the end", "a much longer sentence again",
+                           "b"};
+    const size_t n = sizeof texts / sizeof texts[0];
+    elang_text in[8];
+    for (size_t i = 0; i < n; i++) in[i] = (elang_text){texts[i], i == 3 ? "with a pair" : NULL};
+    elang_class_out together[8], alone[8];
+    elang_error err;
+    elang_classify_opts b3 = {.batch_size = 3}, b1 = {.batch_size = 1};
+    assert_int_equal(elang_classify(m, in, n, &b3, together, &err), ELANG_OK);
+    assert_int_equal(elang_classify(m, in, n, &b1, alone, &err), ELANG_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(together[i].num_tokens, alone[i].num_tokens);
+        assert_int_equal(together[i].label_id, alone[i].label_id);
+        for (int j = 0; j < 3; j++) assert_close(together[i].logits[j], alone[i].logits[j], 1e-5, "logits", i);
+        assert_close(together[i].energy, alone[i].energy, 1e-5, "energy", i);
+    }
+    elang_class_out_free(together, n);
+    elang_class_out_free(alone, n);
+    elang_model_free(m);
+}
+
+static void energy_matches_definition(void **state) {
+    (void)state;
+    const float logits[3] = {1.0f, 2.0f, 3.0f};
+    const double lse = log(exp(1.0) + exp(2.0) + exp(3.0));
+    assert_close(elang_energy(logits, 3, 1.0), -lse, 1e-12, "energy T=1", 0);
+    const double lse2 = log(exp(0.5) + exp(1.0) + exp(1.5));
+    assert_close(elang_energy(logits, 3, 2.0), -2.0 * lse2, 1e-12, "energy T=2", 0);
+    const float huge[2] = {1000.0f, 1000.0f}; /* exp overflows without the shift */
+    assert_close(elang_energy(huge, 2, 1.0), -(1000.0 + log(2.0)), 1e-9, "energy of large logits", 0);
+}
+
+static void rejects_bad_options(void **state) {
+    (void)state;
+    elang_model *m = load_fixture("bert");
+    elang_text in = {"hello", NULL};
+    elang_class_out out;
+    elang_error err;
+    elang_classify_opts bad_t = {.temperature = -1.0};
+    assert_int_equal(elang_classify(m, &in, 1, &bad_t, &out, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "temperature"));
+    elang_text invalid = {"bad \xff\xfe utf-8", NULL};
+    assert_int_equal(elang_classify(m, &invalid, 1, NULL, &out, &err), ELANG_ERR_INPUT);
+    assert_int_equal(err.item, 0);
+    assert_non_null(strstr(err.message, "UTF-8"));
+    elang_model_free(m);
+
+    elang_load_opts too_long = {.max_length = 100000};
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/bert"), &too_long, &m, &err), ELANG_ERR_INVALID_ARG);
+    assert_null(m);
+    assert_non_null(strstr(err.message, "max length"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(energy_matches_definition),
+        cmocka_unit_test(bert_cases),
+        cmocka_unit_test(bert_f16_cases),
+        cmocka_unit_test(distilbert_cases),
+        cmocka_unit_test(roberta_cases),
+        cmocka_unit_test(bert_batch),
+        cmocka_unit_test(bert_f16_batch),
+        cmocka_unit_test(distilbert_batch),
+        cmocka_unit_test(roberta_batch),
+        cmocka_unit_test(mixed_batch_keeps_order),
+        cmocka_unit_test(rejects_bad_options),
+    };
+    int failed = cmocka_run_group_tests_name("classify", tests, NULL, NULL);
+    test_tmpdir_cleanup();
+    return failed;
+}

@@ -1,0 +1,275 @@
+/* `elang classify` end to end: the fixture cases through the CLI, and every
+ * kind of bad input answered by a clear message and a non-zero exit. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "support.h"
+
+static char *tmp_file(const char *name) {
+    static char path[8][1024];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+/* Writes the fixture's single cases as classify input, with ids. */
+static size_t write_inputs(const char *model, const char *path) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", model);
+    size_t n;
+    json_t **cases = read_jsonl(shared_path(rel), &n);
+    FILE *f = fopen(path, "w");
+    size_t written = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (json_object_get(cases[i], "batch")) continue;
+        json_t *in = json_object();
+        json_object_set_new(in, "id", json_integer((json_int_t)i));
+        json_object_set(in, "text", json_object_get(cases[i], "text"));
+        json_t *pair = json_object_get(cases[i], "text_pair");
+        if (pair) json_object_set(in, "text_pair", pair);
+        json_dumpf(in, f, JSON_COMPACT);
+        fputc('\n', f);
+        json_decref(in);
+        written++;
+    }
+    fclose(f);
+    free_jsonl(cases, n);
+    return written;
+}
+
+static void cli_matches_fixture(const char *model, double temperature, const char *energy_key) {
+    const char *in = tmp_file("in.jsonl"), *out = tmp_file("out.jsonl");
+    size_t n_in = write_inputs(model, in);
+    char cmd[4096], *err;
+    snprintf(cmd, sizeof cmd, "%s classify --model %s/fixtures/hf/%s --input %s --output %s --emit-ids "
+             "--max-length 64 --batch-size 4 --temperature %g --threads 2",
+             elang_bin(), getenv("ELANG_SHARED") ? getenv("ELANG_SHARED") : "../shared", model, in, out,
+             temperature);
+    int rc = run_command(cmd, NULL, &err);
+    if (rc != 0) fail_msg("%s exited %d: %s", cmd, rc, err);
+    free(err);
+
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", model);
+    size_t n_cases, n_out;
+    json_t **cases = read_jsonl(shared_path(rel), &n_cases);
+    json_t **got = read_jsonl(out, &n_out);
+    assert_int_equal(n_out, n_in);
+    for (size_t k = 0; k < n_out; k++) {
+        json_t *g = got[k];
+        size_t i = (size_t)json_integer_value(json_object_get(g, "id"));
+        assert_true(i < n_cases);
+        assert_true(json_equal(json_object_get(g, "input_ids"), json_object_get(cases[i], "input_ids")));
+        json_t *types = json_object_get(cases[i], "token_type_ids");
+        if (types) assert_true(json_equal(json_object_get(g, "token_type_ids"), types));
+        else assert_null(json_object_get(g, "token_type_ids"));
+        json_t *want = json_object_get(cases[i], "logits"), *logits = json_object_get(g, "logits");
+        assert_int_equal(json_array_size(logits), json_array_size(want));
+        size_t best = 0;
+        for (size_t j = 0; j < json_array_size(want); j++) {
+            double w = json_real_value(json_array_get(want, j));
+            assert_true(fabs(json_real_value(json_array_get(logits, j)) - w) <= 1e-4);
+            if (w > json_real_value(json_array_get(want, best))) best = j;
+        }
+        assert_int_equal(json_integer_value(json_object_get(g, "label_id")), (json_int_t)best);
+        char label[32];
+        snprintf(label, sizeof label, "LABEL_%zu", best);
+        assert_string_equal(json_string_value(json_object_get(g, "label")), label);
+        double energy = json_real_value(json_object_get(g, "energy"));
+        assert_true(fabs(-energy - json_real_value(json_object_get(cases[i], energy_key))) <= 1e-3);
+    }
+    free_jsonl(cases, n_cases);
+    free_jsonl(got, n_out);
+}
+
+static void bert_cli_t1(void **s) { (void)s; cli_matches_fixture("bert", 1.0, "neg_energy_T1"); }
+static void bert_f16_cli_t2(void **s) { (void)s; cli_matches_fixture("bert-f16", 2.0, "neg_energy_T2"); }
+static void distilbert_cli_t1(void **s) { (void)s; cli_matches_fixture("distilbert", 1.0, "neg_energy_T1"); }
+static void roberta_cli_t2(void **s) { (void)s; cli_matches_fixture("roberta", 2.0, "neg_energy_T2"); }
+
+static void text_format_reads_raw_lines(void **s) {
+    (void)s;
+    const char *in = tmp_file("in.txt");
+    const char text[] = "it 's a charming and often affecting journey .\n\nx\n";
+    write_file(in, text, strlen(text));
+    char cmd[2048], *out;
+    snprintf(cmd, sizeof cmd, "%s classify --model %s --format text --input %s --emit-ids", elang_bin(),
+             shared_path("fixtures/hf/bert"), in);
+    assert_int_equal(run_command(cmd, &out, NULL), 0);
+    /* Three lines in, three results out: the blank line is an empty text. */
+    const char *want[] = {"[101,2009,1005,1055,1037,11951,1998,2411,12473,4990,1012,102]", "[101,102]",
+                          "[101,1060,102]"};
+    char *line = out;
+    for (int i = 0; i < 3; i++) {
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        assert_non_null(strstr(line, want[i]));
+        line = nl + 1;
+    }
+    assert_string_equal(line, "");
+    free(out);
+}
+
+/* ---------------------------------------------------------------- bad input */
+
+/* Runs the CLI, expecting failure with `needle` in its stderr and nothing on
+ * stdout. */
+static void expect_failure(const char *args, const char *needle) {
+    char cmd[4096], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), args);
+    int rc = run_command(cmd, &out, &err);
+    if (rc == 0 || rc >= 128 || !strstr(err, needle))
+        fail_msg("`%s` exited %d, stderr: %s(expected a message containing \"%s\")", cmd, rc, err, needle);
+    assert_string_equal(out, "");
+    free(out), free(err);
+}
+
+/* A copy of a fixture model directory in the temp dir, as symlinks, so that
+ * a test can replace one file. */
+static const char *model_copy(const char *fixture, const char *name) {
+    static char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && ln -s %s/* '%s/'", dir, dir,
+             shared_path(fixture), dir);
+    assert_int_equal(system(cmd), 0);
+    return dir;
+}
+
+static void replace_file(const char *dir, const char *name, const void *data, size_t len) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unlink(path);
+    write_file(path, data, len);
+}
+
+static void bad_flags(void **s) {
+    (void)s;
+    const char *bert = shared_path("fixtures/hf/bert");
+    char args[2048];
+    expect_failure("classify", "--model DIR is required");
+    expect_failure("frobnicate", "unknown command 'frobnicate'");
+    snprintf(args, sizeof args, "classify --model %s --batch-size 0", bert);
+    expect_failure(args, "invalid value '0' for --batch-size");
+    snprintf(args, sizeof args, "classify --model %s --batch-size lots", bert);
+    expect_failure(args, "invalid value 'lots' for --batch-size");
+    snprintf(args, sizeof args, "classify --model %s --temperature -1", bert);
+    expect_failure(args, "invalid value '-1' for --temperature");
+    snprintf(args, sizeof args, "classify --model %s --temperature nan", bert);
+    expect_failure(args, "for --temperature");
+    snprintf(args, sizeof args, "classify --model %s --threads 99999", bert);
+    expect_failure(args, "for --threads");
+    snprintf(args, sizeof args, "classify --model %s --format xml", bert);
+    expect_failure(args, "expected one of json|text");
+    snprintf(args, sizeof args, "classify --model %s --fast", bert);
+    expect_failure(args, "unknown flag '--fast'");
+    snprintf(args, sizeof args, "classify --model %s --input", bert);
+    expect_failure(args, "--input needs a value");
+    snprintf(args, sizeof args, "classify --model %s --max-length 100000 --input /dev/null", bert);
+    expect_failure(args, "max length 100000 exceeds the model's 64 positions");
+}
+
+static void bad_inputs(void **s) {
+    (void)s;
+    const char *bert = shared_path("fixtures/hf/bert");
+    const char *in = tmp_file("bad.jsonl"), *out = tmp_file("never.jsonl");
+    char args[4096];
+    struct { const char *content, *needle; } cases[] = {
+        {"{\"text\": \"fine\"}\n{\"text\": \"broken\"\n", "line 2: malformed JSON"},
+        {"{\"text\": 42}\n", "line 1: field \"text\" is not a string"},
+        {"{\"txt\": \"typo\"}\n", "line 1: field \"text\" is missing"},
+        {"[\"not\", \"an object\"]\n", "line 1: expected a JSON object"},
+        {"{\"text\": \"a\", \"text_pair\": 7}\n", "line 1: field \"text_pair\" must be a string"},
+        {"{\"text\": \"nul \\u0000 inside\"}\n", "line 1: text contains a NUL"},
+        {"", "holds no inputs"},
+        {"\n\n", "holds no inputs"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file(in, cases[i].content, strlen(cases[i].content));
+        snprintf(args, sizeof args, "classify --model %s --input %s --output %s", bert, in, out);
+        expect_failure(args, cases[i].needle);
+        assert_int_equal(access(out, F_OK), -1); /* no partial output left behind */
+    }
+    /* Raw text that is not UTF-8: the message names the line. */
+    const char latin1[] = "fine\ncaf\xe9 au lait\n";
+    write_file(in, latin1, strlen(latin1));
+    snprintf(args, sizeof args, "classify --model %s --format text --input %s", bert, in);
+    expect_failure(args, "line 2: ");
+    expect_failure(args, "UTF-8");
+    snprintf(args, sizeof args, "classify --model %s --input %s/does-not-exist.jsonl", bert, test_tmpdir());
+    expect_failure(args, "cannot open input");
+}
+
+static void bad_models(void **s) {
+    (void)s;
+    char args[4096];
+    snprintf(args, sizeof args, "classify --model %s/no-such-model --input /dev/null", test_tmpdir());
+    expect_failure(args, "config.json: cannot open");
+
+    const char *dir = model_copy("fixtures/hf/bert", "bad-config");
+    replace_file(dir, "config.json", "{\"model_type\": \"bert\",", 22);
+    snprintf(args, sizeof args, "classify --model %s --input /dev/null", dir);
+    expect_failure(args, "config.json: malformed JSON");
+
+    const char gpt[] = "{\"model_type\": \"gpt2\", \"vocab_size\": 10}";
+    replace_file(dir, "config.json", gpt, strlen(gpt));
+    expect_failure(args, "model_type \"gpt2\" is not supported");
+
+    /* A config whose sizes disagree with the weights: the tensor is named. */
+    size_t len;
+    char *cfg = read_file_all(shared_path("fixtures/hf/bert/config.json"), &len);
+    char *p = strstr(cfg, "\"intermediate_size\": 37");
+    assert_non_null(p);
+    memcpy(p, "\"intermediate_size\": 38", 23);
+    dir = model_copy("fixtures/hf/bert", "wrong-shape");
+    replace_file(dir, "config.json", cfg, len);
+    snprintf(args, sizeof args, "classify --model %s --input /dev/null", dir);
+    expect_failure(args, "bert.encoder.layer.0.intermediate.dense.weight");
+    free(cfg);
+
+    /* Truncated weights. */
+    char *weights = read_file_all(shared_path("fixtures/hf/bert/model.safetensors"), &len);
+    dir = model_copy("fixtures/hf/bert", "truncated");
+    replace_file(dir, "model.safetensors", weights, len / 2);
+    snprintf(args, sizeof args, "classify --model %s --input /dev/null", dir);
+    expect_failure(args, "model.safetensors");
+    replace_file(dir, "model.safetensors", weights, 5);
+    expect_failure(args, "model.safetensors");
+    free(weights);
+
+    /* No tokenizer files. */
+    dir = model_copy("fixtures/hf/bert", "no-vocab");
+    char path[2048];
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    unlink(path);
+    snprintf(args, sizeof args, "classify --model %s --input /dev/null", dir);
+    expect_failure(args, "vocab");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bert_cli_t1),
+        cmocka_unit_test(bert_f16_cli_t2),
+        cmocka_unit_test(distilbert_cli_t1),
+        cmocka_unit_test(roberta_cli_t2),
+        cmocka_unit_test(text_format_reads_raw_lines),
+        cmocka_unit_test(bad_flags),
+        cmocka_unit_test(bad_inputs),
+        cmocka_unit_test(bad_models),
+    };
+    int failed = cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+    test_tmpdir_cleanup();
+    return failed;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages elang builds and tests with.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+PACKAGES=(
+    build-essential pkg-config      # gcc 12, make
+    libopenblas-dev                 # GEMM
+    libutf8proc-dev                 # Unicode for the tokenizers
+    libjansson-dev                  # JSON: config.json, tokenizer files, JSONL
+    libzip-dev                      # pytorch_model.bin archives
+    libcmocka-dev                   # tests
+)
+if [ "${ELANG_FUZZ:-0}" = 1 ]; then PACKAGES+=(clang); fi
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
