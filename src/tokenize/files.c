@@ -50,11 +50,15 @@ done:
 }
 
 elang_status tok_load_json(const char *path, size_t flags, json_t **out, elang_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return elang_fail(err, ELANG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    /* jansson parses a buffer twice as fast as a FILE (it reads those one
+     * character at a time), which matters for a 50k-entry vocab.json. */
+    char *data;
+    size_t len;
+    elang_status rc = tok_read_file(path, &data, &len, err);
+    if (rc != ELANG_OK) return rc;
     json_error_t je;
-    *out = json_loadf(f, flags, &je);
-    fclose(f);
+    *out = json_loadb(data, len, flags, &je);
+    free(data);
     if (!*out)
         return elang_fail(err, ELANG_ERR_FORMAT, "%s line %d: %s", path, je.line, je.text);
     return ELANG_OK;

@@ -7,7 +7,11 @@ static uint64_t hash_bytes(const void *key, size_t len) {
     const unsigned char *p = key;
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
+    /* FNV's low bits, which pick the slot, only see the low bits of later
+     * bytes; fold the high half in so that 8-byte BPE pair keys spread. */
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    return h ^ (h >> 32);
 }
 
 /* The slot holding key, or the empty slot where it would go. */

@@ -594,13 +594,13 @@ elang_status tokenizer_encode(const tokenizer *t, const char *text, const char *
     int32_t cls = t->special_id[SPECIAL_CLS], sep = t->special_id[SPECIAL_SEP];
     size_t k = 0;
     out->ids[k++] = cls;
-    memcpy(out->ids + k, a.v, la * sizeof *a.v);
+    if (la) memcpy(out->ids + k, a.v, la * sizeof *a.v); /* a.v is NULL for an empty text */
     k += la;
     out->ids[k++] = sep;
     size_t first = k; /* BERT's token_type_ids: 1 from here on */
     if (pair) {
         if (t->layout == LAYOUT_ROBERTA) out->ids[k++] = sep;
-        memcpy(out->ids + k, b.v, lb * sizeof *b.v);
+        if (lb) memcpy(out->ids + k, b.v, lb * sizeof *b.v);
         k += lb;
         out->ids[k++] = sep;
     }
