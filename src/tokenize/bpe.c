@@ -10,16 +10,18 @@
 #include "tokenize/strmap.h"
 #include "tokenize/unicode.h"
 
-/* BPE works on symbols, strings it numbers as it meets them: the 256 byte
- * characters first (symbol b stands for byte b), then the two parts and the
- * result of every merge. Merging compares numbers instead of strings. */
+/* BPE works on symbols (the byte characters and what merges make of them),
+ * numbered so that merging compares numbers instead of strings: a symbol in
+ * vocab.json is numbered by its id (ids are checked to be distinct), any
+ * other from max_id + 1 on. Symbols are not kept as strings. */
 struct bpe {
-    strmap vocab;     /* vocab.json: token -> id */
+    strmap vocab;  /* vocab.json: token -> id */
     int size;
-    strmap symbols;   /* symbol string -> symbol number */
-    i32vec symbol_id; /* symbol number -> vocab id, -1 when not in vocab.json */
-    strmap ranks;     /* (left, right) symbol numbers as 8 bytes -> merge rank */
-    i32vec merged;    /* rank -> symbol number of left + right, -1 for a blank line */
+    int32_t max_id;
+    strmap extra;  /* symbols vocab.json lacks -> their number */
+    int32_t byte_symbol[256];
+    strmap ranks;  /* (left, right) symbol numbers as 8 bytes -> merge rank */
+    i32vec merged; /* rank -> symbol number of left + right, -1 for a blank line */
 };
 
 /* bytes_to_unicode(): the printable Latin-1 bytes ("!".."~", "¡".."¬",
@@ -35,22 +37,35 @@ static void bytes_to_unicode(int32_t table[256]) {
 }
 
 /* The number of symbol s[0..len), numbering it if new; -1 when out of memory. */
-static int32_t intern(bpe *b, const char *s, size_t len) {
-    int32_t sym = strmap_get(&b->symbols, s, len);
+static int32_t symbol(bpe *b, const char *s, size_t len) {
+    int32_t sym = strmap_get(&b->vocab, s, len);
+    if (sym < 0) sym = strmap_get(&b->extra, s, len);
     if (sym >= 0) return sym;
-    sym = (int32_t)b->symbol_id.len;
-    if (!strmap_put(&b->symbols, s, len, sym, NULL) ||
-        !i32vec_push(&b->symbol_id, strmap_get(&b->vocab, s, len)))
-        return -1;
-    return sym;
+    sym = b->max_id + 1 + (int32_t)b->extra.count;
+    return strmap_put(&b->extra, s, len, sym, NULL) ? sym : -1;
+}
+
+static int by_value(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
 }
 
 static elang_status load_vocab(bpe *b, const char *path, elang_error *err) {
     json_t *root;
     elang_status rc = tok_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
     if (rc != ELANG_OK) return rc;
+    int32_t *ids = NULL;
     if (!json_is_object(root)) {
         rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object of token -> id", path);
+        goto done;
+    }
+    if (!strmap_reserve(&b->vocab, json_object_size(root))) {
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+        goto done;
+    }
+    ids = malloc((json_object_size(root) + 1) * sizeof *ids);
+    if (!ids) {
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
         goto done;
     }
     const char *token;
@@ -62,13 +77,21 @@ static elang_status load_vocab(bpe *b, const char *path, elang_error *err) {
                             path, token);
             goto done;
         }
-        if (!strmap_put(&b->vocab, token, strlen(token), (int32_t)json_integer_value(id), NULL)) {
+        ids[b->size++] = (int32_t)json_integer_value(id);
+        if (!strmap_put(&b->vocab, token, strlen(token), ids[b->size - 1], NULL)) {
             rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
             goto done;
         }
     }
-    b->size = (int)json_object_size(root);
+    qsort(ids, (size_t)b->size, sizeof *ids, by_value);
+    b->max_id = b->size ? ids[b->size - 1] : -1;
+    for (int i = 1; i < b->size; i++)
+        if (ids[i] == ids[i - 1]) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: two tokens have the id %d", path, ids[i]);
+            goto done;
+        }
 done:
+    free(ids);
     json_decref(root);
     return rc;
 }
@@ -79,13 +102,19 @@ static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
     elang_status rc = tok_read_file(path, &data, &len, err);
     if (rc != ELANG_OK) return rc;
     i32vec cps = {0};
-    char *buf = NULL;
+    /* A merge's UTF-8 is at most 4 bytes a code point of its line; each line
+     * brings one rank. */
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
+    char *buf = malloc(4 * len + 1);
+    if (!buf || !strmap_reserve(&b->ranks, lines)) goto nomem;
 
     int32_t table[256];
     bytes_to_unicode(table);
     char ch[4];
     for (int i = 0; i < 256; i++)
-        if (intern(b, ch, utf8_encode(&table[i], 1, ch, NULL)) < 0) goto nomem;
+        if ((b->byte_symbol[i] = symbol(b, ch, utf8_encode(&table[i], 1, ch, NULL))) < 0)
+            goto nomem;
 
     /* transformers reads merges.txt as read().split("\n")[1:-1]: the first
      * line (the "#version" header) is skipped whatever it says, and so is
@@ -128,12 +157,10 @@ static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
                             "%s line %d: expected two symbols separated by a space", path, lineno);
             goto done;
         }
-        free(buf);
-        if (!(buf = malloc(4 * cps.len))) goto nomem;
         size_t left = utf8_encode(cps.v + part[0][0], part[0][1] - part[0][0], buf, NULL);
         size_t right = utf8_encode(cps.v + part[1][0], part[1][1] - part[1][0], buf + left, NULL);
-        int32_t pair[2] = {intern(b, buf, left), intern(b, buf + left, right)};
-        int32_t sym = intern(b, buf, left + right);
+        int32_t pair[2] = {symbol(b, buf, left), symbol(b, buf + left, right)};
+        int32_t sym = symbol(b, buf, left + right);
         int32_t rank = (int32_t)b->merged.len;
         /* dict(zip(merges, range(...))): a repeated pair keeps its last rank. */
         if (pair[0] < 0 || pair[1] < 0 || sym < 0 ||
@@ -167,8 +194,7 @@ elang_status bpe_load(const char *vocab_path, const char *merges_path, bpe **out
 void bpe_free(bpe *b) {
     if (!b) return;
     strmap_free(&b->vocab);
-    strmap_free(&b->symbols);
-    i32vec_free(&b->symbol_id);
+    strmap_free(&b->extra);
     strmap_free(&b->ranks);
     i32vec_free(&b->merged);
     free(b);
@@ -259,13 +285,11 @@ bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i3
     for (size_t i = 0; ok && i < n;) {
         size_t len = pretoken_length(cps + i, n - i);
         size_t m = utf8_encode(cps + i, len, bytes, NULL);
-        for (size_t k = 0; k < m; k++) syms[k] = (unsigned char)bytes[k];
+        for (size_t k = 0; k < m; k++) syms[k] = b->byte_symbol[(unsigned char)bytes[k]];
         m = merge(b, syms, m);
         ok = i32vec_reserve(ids, m);
-        for (size_t k = 0; ok && k < m; k++) {
-            int32_t id = b->symbol_id.v[syms[k]];
-            ids->v[ids->len++] = id >= 0 ? id : unk_id;
-        }
+        for (size_t k = 0; ok && k < m; k++)
+            ids->v[ids->len++] = syms[k] <= b->max_id ? syms[k] : unk_id;
         i += len;
     }
     free(bytes);

@@ -15,22 +15,24 @@ static uint64_t hash_bytes(const void *key, size_t len) {
 }
 
 /* The slot holding key, or the empty slot where it would go. */
-static strmap_slot *find(const strmap *m, const void *key, size_t len) {
-    size_t i = (size_t)hash_bytes(key, len) & (m->cap - 1);
+static strmap_slot *find(const strmap *m, const void *key, size_t len, uint64_t hash) {
+    size_t i = (size_t)hash & (m->cap - 1);
     for (;;) {
         strmap_slot *s = &m->slots[i];
         if (s->value < 0) return s;
-        if (s->len == len && memcmp(m->arena + s->off, key, len) == 0) return s;
+        if (s->hash == (uint32_t)hash && s->len == len &&
+            memcmp(m->arena + s->off, key, len) == 0)
+            return s;
         i = (i + 1) & (m->cap - 1);
     }
 }
 
 int32_t strmap_get(const strmap *m, const void *key, size_t len) {
-    return m->cap ? find(m, key, len)->value : -1;
+    return m->cap ? find(m, key, len, hash_bytes(key, len))->value : -1;
 }
 
-static bool grow(strmap *m) {
-    size_t cap = m->cap ? 2 * m->cap : 64;
+/* Rehashes into cap slots (a power of two, at least twice the count). */
+static bool resize(strmap *m, size_t cap) {
     strmap_slot *old = m->slots;
     size_t old_cap = m->cap;
     m->slots = malloc(cap * sizeof *m->slots);
@@ -41,16 +43,24 @@ static bool grow(strmap *m) {
     for (size_t i = 0; i < cap; i++) m->slots[i].value = -1;
     m->cap = cap;
     for (size_t i = 0; i < old_cap; i++)
-        if (old[i].value >= 0) *find(m, m->arena + old[i].off, old[i].len) = old[i];
+        if (old[i].value >= 0)
+            *find(m, m->arena + old[i].off, old[i].len, hash_bytes(m->arena + old[i].off, old[i].len)) = old[i];
     free(old);
     return true;
 }
 
+bool strmap_reserve(strmap *m, size_t n) {
+    size_t cap = m->cap ? m->cap : 64;
+    while (cap < 2 * n) cap *= 2;
+    return cap == m->cap || resize(m, cap);
+}
+
 bool strmap_put(strmap *m, const void *key, size_t len, int32_t value, bool *had) {
-    if (len > UINT32_MAX) return false;
+    if (len > UINT32_MAX || m->arena_len + len > UINT32_MAX) return false;
     /* Keep the load factor under 1/2 so that probe runs stay short. */
-    if (2 * (m->count + 1) > m->cap && !grow(m)) return false;
-    strmap_slot *s = find(m, key, len);
+    if (2 * (m->count + 1) > m->cap && !resize(m, m->cap ? 2 * m->cap : 64)) return false;
+    uint64_t hash = hash_bytes(key, len);
+    strmap_slot *s = find(m, key, len, hash);
     if (had) *had = s->value >= 0;
     if (s->value >= 0) {
         s->value = value;
@@ -65,7 +75,7 @@ bool strmap_put(strmap *m, const void *key, size_t len, int32_t value, bool *had
         m->arena_cap = cap;
     }
     if (len) memcpy(m->arena + m->arena_len, key, len);
-    *s = (strmap_slot){.off = m->arena_len, .len = (uint32_t)len, .value = value};
+    *s = (strmap_slot){(uint32_t)m->arena_len, (uint32_t)len, (uint32_t)hash, value};
     m->arena_len += len;
     m->count++;
     return true;

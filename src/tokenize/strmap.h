@@ -10,8 +10,9 @@
 #include <stdint.h>
 
 typedef struct {
-    size_t off;    /* key bytes at arena + off */
+    uint32_t off;  /* key bytes at arena + off */
     uint32_t len;
+    uint32_t hash; /* low bits of the key's hash: most mismatches end here */
     int32_t value; /* -1: empty slot */
 } strmap_slot;
 
@@ -27,8 +28,12 @@ int32_t strmap_get(const strmap *m, const void *key, size_t len);
 
 /* Stores value (>= 0) under key, replacing any previous value; *had (when
  * not NULL) tells whether the key was already there. False when out of
- * memory. */
+ * memory or past 4 GiB of keys. */
 bool strmap_put(strmap *m, const void *key, size_t len, int32_t value, bool *had);
+
+/* Sizes the table for n keys up front, sparing the rehashes of growing one
+ * key at a time. False when out of memory. */
+bool strmap_reserve(strmap *m, size_t n);
 
 void strmap_free(strmap *m);
 
