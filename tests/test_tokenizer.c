@@ -502,6 +502,7 @@ static void test_malformed_files(void **state) {
     expect_bad_file("roberta", "vocab.json", "{\"a\": 0,\n \"a\": 1}", "line 2");
     expect_bad_file("roberta", "vocab.json", "{\"a\": \"zero\"}", "\"a\"");
     expect_bad_file("roberta", "vocab.json", "{\"a\": 0", "line 1");
+    expect_bad_file("roberta", "vocab.json", "{\"a\": 0, \"b\": 0}", "two tokens have the id 0");
     expect_bad_file("roberta", "merges.txt", "#version: 0.2\na b\nab\n", "line 3");
     expect_bad_file("roberta", "merges.txt", "#version: 0.2\na b c\n", "line 2");
     expect_bad_file("roberta", "merges.txt", "#version: 0.2\n\xC3 b\n", "invalid UTF-8");
