@@ -1,0 +1,298 @@
+#include "tokenize/bpe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "tokenize/files.h"
+#include "tokenize/strmap.h"
+#include "tokenize/unicode.h"
+
+/* BPE works on symbols (the byte characters and what merges make of them),
+ * numbered so that merging compares numbers instead of strings: a symbol in
+ * vocab.json is numbered by its id (ids are checked to be distinct), any
+ * other from max_id + 1 on. Symbols are not kept as strings. */
+struct bpe {
+    strmap vocab;  /* vocab.json: token -> id */
+    int size;
+    int32_t max_id;
+    strmap extra;  /* symbols vocab.json lacks -> their number */
+    int32_t byte_symbol[256];
+    strmap ranks;  /* (left, right) symbol numbers as 8 bytes -> merge rank */
+    i32vec merged; /* rank -> symbol number of left + right, -1 for a blank line */
+};
+
+/* bytes_to_unicode(): the printable Latin-1 bytes ("!".."~", "¡".."¬",
+ * "®".."ÿ") stand for themselves and the other 68 (controls, space,
+ * DEL..NBSP, soft hyphen) map in byte order to U+0100 onwards, so that no
+ * symbol is whitespace or a control character. */
+static void bytes_to_unicode(int32_t table[256]) {
+    int32_t next = 256;
+    for (int b = 0; b < 256; b++) {
+        bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+        table[b] = printable ? b : next++;
+    }
+}
+
+/* The number of symbol s[0..len), numbering it if new; -1 when out of memory. */
+static int32_t symbol(bpe *b, const char *s, size_t len) {
+    int32_t sym = strmap_get(&b->vocab, s, len);
+    if (sym < 0) sym = strmap_get(&b->extra, s, len);
+    if (sym >= 0) return sym;
+    sym = b->max_id + 1 + (int32_t)b->extra.count;
+    return strmap_put(&b->extra, s, len, sym, NULL) ? sym : -1;
+}
+
+static int by_value(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static elang_status load_vocab(bpe *b, const char *path, elang_error *err) {
+    json_t *root;
+    elang_status rc = tok_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
+    if (rc != ELANG_OK) return rc;
+    int32_t *ids = NULL;
+    if (!json_is_object(root)) {
+        rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object of token -> id", path);
+        goto done;
+    }
+    if (!strmap_reserve(&b->vocab, json_object_size(root))) {
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+        goto done;
+    }
+    ids = malloc((json_object_size(root) + 1) * sizeof *ids);
+    if (!ids) {
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+        goto done;
+    }
+    const char *token;
+    json_t *id;
+    json_object_foreach(root, token, id) {
+        if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+            json_integer_value(id) > INT32_MAX) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: the id of \"%s\" is not an integer in [0, 2^31)",
+                            path, token);
+            goto done;
+        }
+        ids[b->size++] = (int32_t)json_integer_value(id);
+        if (!strmap_put(&b->vocab, token, strlen(token), ids[b->size - 1], NULL)) {
+            rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+            goto done;
+        }
+    }
+    qsort(ids, (size_t)b->size, sizeof *ids, by_value);
+    b->max_id = b->size ? ids[b->size - 1] : -1;
+    for (int i = 1; i < b->size; i++)
+        if (ids[i] == ids[i - 1]) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: two tokens have the id %d", path, ids[i]);
+            goto done;
+        }
+done:
+    free(ids);
+    json_decref(root);
+    return rc;
+}
+
+static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
+    char *data;
+    size_t len;
+    elang_status rc = tok_read_file(path, &data, &len, err);
+    if (rc != ELANG_OK) return rc;
+    i32vec cps = {0};
+    /* A merge's UTF-8 is at most 4 bytes a code point of its line; each line
+     * brings one rank. */
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
+    char *buf = malloc(4 * len + 1);
+    if (!buf || !strmap_reserve(&b->ranks, lines)) goto nomem;
+
+    int32_t table[256];
+    bytes_to_unicode(table);
+    char ch[4];
+    for (int i = 0; i < 256; i++)
+        if ((b->byte_symbol[i] = symbol(b, ch, utf8_encode(&table[i], 1, ch, NULL))) < 0)
+            goto nomem;
+
+    /* transformers reads merges.txt as read().split("\n")[1:-1]: the first
+     * line (the "#version" header) is skipped whatever it says, and so is
+     * whatever follows the last newline, so an unterminated last line does not
+     * count. A merge's rank is its line's index after the header. */
+    const char *p = data, *end = data + len, *line;
+    size_t line_len;
+    bool terminated;
+    for (int lineno = 1; tok_next_line(&p, end, &line, &line_len, &terminated); lineno++) {
+        if (lineno == 1 || !terminated) continue;
+        size_t bad;
+        cps.len = 0;
+        if (!utf8_decode(line, line_len, &cps, &bad)) {
+            if (bad == SIZE_MAX) goto nomem;
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s line %d: invalid UTF-8 at byte %zu", path,
+                            lineno, bad);
+            goto done;
+        }
+        /* tuple(merge.split()): parts separated by any whitespace. */
+        size_t part[2][2], nparts = 0;
+        for (size_t i = 0; i < cps.len;) {
+            if (uni_py_isspace(cps.v[i])) {
+                i++;
+                continue;
+            }
+            size_t s = i;
+            while (i < cps.len && !uni_py_isspace(cps.v[i])) i++;
+            if (nparts < 2) {
+                part[nparts][0] = s;
+                part[nparts][1] = i;
+            }
+            nparts++;
+        }
+        if (nparts == 0) { /* a blank line takes a rank but merges nothing */
+            if (!i32vec_push(&b->merged, -1)) goto nomem;
+            continue;
+        }
+        if (nparts != 2) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT,
+                            "%s line %d: expected two symbols separated by a space", path, lineno);
+            goto done;
+        }
+        size_t left = utf8_encode(cps.v + part[0][0], part[0][1] - part[0][0], buf, NULL);
+        size_t right = utf8_encode(cps.v + part[1][0], part[1][1] - part[1][0], buf + left, NULL);
+        int32_t pair[2] = {symbol(b, buf, left), symbol(b, buf + left, right)};
+        int32_t sym = symbol(b, buf, left + right);
+        int32_t rank = (int32_t)b->merged.len;
+        /* dict(zip(merges, range(...))): a repeated pair keeps its last rank. */
+        if (pair[0] < 0 || pair[1] < 0 || sym < 0 ||
+            !strmap_put(&b->ranks, pair, sizeof pair, rank, NULL) || !i32vec_push(&b->merged, sym))
+            goto nomem;
+    }
+    goto done;
+nomem:
+    rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+done:
+    free(buf);
+    i32vec_free(&cps);
+    free(data);
+    return rc;
+}
+
+elang_status bpe_load(const char *vocab_path, const char *merges_path, bpe **out,
+                      elang_error *err) {
+    bpe *b = calloc(1, sizeof *b);
+    if (!b) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", vocab_path);
+    elang_status rc = load_vocab(b, vocab_path, err);
+    if (rc == ELANG_OK) rc = load_merges(b, merges_path, err);
+    if (rc != ELANG_OK) {
+        bpe_free(b);
+        return rc;
+    }
+    *out = b;
+    return ELANG_OK;
+}
+
+void bpe_free(bpe *b) {
+    if (!b) return;
+    strmap_free(&b->vocab);
+    strmap_free(&b->extra);
+    strmap_free(&b->ranks);
+    i32vec_free(&b->merged);
+    free(b);
+}
+
+int32_t bpe_token_id(const bpe *b, const char *token, size_t len) {
+    return strmap_get(&b->vocab, token, len);
+}
+
+int bpe_vocab_size(const bpe *b) {
+    return b->size;
+}
+
+enum { CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_OTHER };
+
+static int char_class(int32_t c) {
+    if (uni_is_letter(c)) return CLASS_LETTER;
+    if (uni_is_number(c)) return CLASS_NUMBER;
+    if (uni_white_space(c)) return CLASS_SPACE;
+    return CLASS_OTHER;
+}
+
+/* The length of the match at s[0..n), n > 0, of GPT-2's pre-tokenization
+ * pattern, whose alternatives the regex module tries in this order:
+ *   's|'t|'re|'ve|'m|'ll|'d | ?\p{L}+ | ?\p{N}+ | ?[^\s\p{L}\p{N}]+
+ *   | \s+(?!\S) | \s+
+ * Every character is a letter, a number, whitespace or other, so one of them
+ * always matches. */
+static size_t pretoken_length(const int32_t *s, size_t n) {
+    if (s[0] == '\'' && n >= 2) {
+        if (s[1] == 's' || s[1] == 't' || s[1] == 'm' || s[1] == 'd') return 2;
+        if (n >= 3 && ((s[1] == 'r' && s[2] == 'e') || (s[1] == 'v' && s[2] == 'e') ||
+                       (s[1] == 'l' && s[2] == 'l')))
+            return 3;
+    }
+    /* " ?X+": one optional space (U+0020 only), then a run of one class. */
+    size_t start = s[0] == ' ' && n > 1 && char_class(s[1]) != CLASS_SPACE ? 1 : 0;
+    int cls = char_class(s[start]);
+    size_t i = start + 1;
+    while (i < n && char_class(s[i]) == cls) i++;
+    if (cls != CLASS_SPACE) return i;
+    /* Whitespace: the whole run at the end of the text; before anything else
+     * \s+(?!\S) backs off one character so that the last space can prefix the
+     * next word, and a single space left alone is matched by \s+. */
+    if (i == n) return i;
+    return i >= 2 ? i - 1 : i;
+}
+
+static int32_t pair_rank(const bpe *b, int32_t left, int32_t right) {
+    int32_t key[2] = {left, right};
+    return strmap_get(&b->ranks, key, sizeof key);
+}
+
+/* RobertaTokenizer.bpe(): merge every occurrence (left to right) of the
+ * adjacent pair with the lowest rank, until no adjacent pair has a rank.
+ * Returns the new number of symbols in s. */
+static size_t merge(const bpe *b, int32_t *s, size_t m) {
+    while (m > 1) {
+        int32_t best = -1;
+        size_t at = 0;
+        for (size_t i = 0; i + 1 < m; i++) {
+            int32_t r = pair_rank(b, s[i], s[i + 1]);
+            if (r >= 0 && (best < 0 || r < best)) {
+                best = r;
+                at = i;
+            }
+        }
+        if (best < 0) break;
+        int32_t left = s[at], right = s[at + 1], sym = b->merged.v[best];
+        size_t out = 0;
+        for (size_t i = 0; i < m;) {
+            if (i + 1 < m && s[i] == left && s[i + 1] == right) {
+                s[out++] = sym;
+                i += 2;
+            } else {
+                s[out++] = s[i++];
+            }
+        }
+        m = out;
+    }
+    return m;
+}
+
+bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i32vec *ids) {
+    char *bytes = malloc(4 * n + 1);
+    int32_t *syms = malloc((4 * n + 1) * sizeof *syms);
+    bool ok = bytes && syms;
+    for (size_t i = 0; ok && i < n;) {
+        size_t len = pretoken_length(cps + i, n - i);
+        size_t m = utf8_encode(cps + i, len, bytes, NULL);
+        for (size_t k = 0; k < m; k++) syms[k] = b->byte_symbol[(unsigned char)bytes[k]];
+        m = merge(b, syms, m);
+        ok = i32vec_reserve(ids, m);
+        for (size_t k = 0; ok && k < m; k++)
+            ids->v[ids->len++] = syms[k] <= b->max_id ? syms[k] : unk_id;
+        i += len;
+    }
+    free(bytes);
+    free(syms);
+    return ok;
+}

@@ -1,0 +1,631 @@
+#include "tokenize/tokenizer.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "tokenize/bpe.h"
+#include "tokenize/files.h"
+#include "tokenize/i32vec.h"
+#include "tokenize/strmap.h"
+#include "tokenize/unicode.h"
+#include "tokenize/wordpiece.h"
+
+/* The algorithm that turns a chunk of text into ids, chosen by the files in
+ * the model directory. A SentencePiece kind belongs here next to them. */
+typedef enum { KIND_WORDPIECE, KIND_BPE } tok_kind;
+
+/* How build_inputs_with_special_tokens frames one or two sequences. */
+typedef enum { LAYOUT_BERT, LAYOUT_ROBERTA } tok_layout;
+
+static const struct {
+    const char *model_type;
+    tok_layout layout;
+} LAYOUTS[] = {
+    {"bert", LAYOUT_BERT},          {"distilbert", LAYOUT_BERT},   {"roberta", LAYOUT_ROBERTA},
+    {"xlm-roberta", LAYOUT_ROBERTA}, {"camembert", LAYOUT_ROBERTA},
+};
+
+/* SpecialTokensMixin's attributes, with the constructor defaults of the
+ * tokenizer class behind each layout (BertTokenizer has no bos/eos). */
+enum { SPECIAL_BOS, SPECIAL_EOS, SPECIAL_UNK, SPECIAL_SEP, SPECIAL_PAD, SPECIAL_CLS, SPECIAL_MASK,
+       N_SPECIAL };
+static const char *const SPECIAL_KEYS[N_SPECIAL] = {"bos_token", "eos_token", "unk_token",
+                                                    "sep_token", "pad_token", "cls_token",
+                                                    "mask_token"};
+static const char *const SPECIAL_DEFAULTS[][N_SPECIAL] = {
+    [LAYOUT_BERT] = {NULL, NULL, "[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"},
+    [LAYOUT_ROBERTA] = {"<s>", "</s>", "<unk>", "</s>", "<pad>", "<s>", "<mask>"},
+};
+
+/* A token as the configuration names it. lstrip: the token eats the
+ * whitespace at the end of the text before it; rstrip: at the start of the
+ * text after it. PreTrainedTokenizer.tokenize strips both sides of a token
+ * given as a plain string and follows the flags of an AddedToken. */
+typedef struct {
+    char *text; /* UTF-8; NULL when the tokenizer has no such token */
+    bool lstrip, rstrip;
+} token_spec;
+
+typedef struct {
+    token_spec named[N_SPECIAL];
+    token_spec *extra; /* additional_special_tokens */
+    size_t n_extra;
+} special_specs;
+
+/* A token that is cut out of the text before tokenizing the rest: every
+ * special token, and the entries of added_tokens.json. */
+typedef struct {
+    char *text;
+    int32_t *cps;
+    size_t n;
+    int32_t id;
+    bool special;
+    bool lstrip, rstrip;
+} added_token;
+
+struct tokenizer {
+    tok_kind kind;
+    wordpiece *wp;
+    bpe *bpe;
+    tok_layout layout;
+    added_token *added;
+    size_t n_added;
+    strmap never_split;            /* the special tokens, kept whole by BasicTokenizer */
+    int32_t special_id[N_SPECIAL]; /* -1 where there is no such token */
+    int n_ids;                     /* len(tokenizer): vocabulary plus added tokens */
+    int model_max_length;
+    bool lowercase;        /* BertTokenizer's do_lower_case */
+    bool add_prefix_space; /* RobertaTokenizer's add_prefix_space */
+};
+
+/* ------------------------------------------------------------ loading */
+
+static int32_t vocab_id(const tokenizer *t, const char *text) {
+    switch (t->kind) {
+    case KIND_WORDPIECE: return wordpiece_token_id(t->wp, text, strlen(text));
+    case KIND_BPE: return bpe_token_id(t->bpe, text, strlen(text));
+    }
+    return -1;
+}
+
+static int vocab_size(const tokenizer *t) {
+    switch (t->kind) {
+    case KIND_WORDPIECE: return wordpiece_vocab_size(t->wp);
+    case KIND_BPE: return bpe_vocab_size(t->bpe);
+    }
+    return 0;
+}
+
+static int find_added(const tokenizer *t, const char *text) {
+    for (size_t k = 0; k < t->n_added; k++)
+        if (strcmp(t->added[k].text, text) == 0) return (int)k;
+    return -1;
+}
+
+static bool append_added(tokenizer *t, const char *text, int32_t id, bool special, bool lstrip,
+                         bool rstrip) {
+    added_token *a = realloc(t->added, (t->n_added + 1) * sizeof *a);
+    if (!a) return false;
+    t->added = a;
+    i32vec cps = {0};
+    size_t bad;
+    char *copy = strdup(text);
+    if (!copy || !utf8_decode(text, strlen(text), &cps, &bad)) { /* jansson strings are UTF-8 */
+        free(copy);
+        i32vec_free(&cps);
+        return false;
+    }
+    a[t->n_added++] = (added_token){copy, cps.v, cps.len, id, special, lstrip, rstrip};
+    return true;
+}
+
+static elang_status config_bool(const json_t *cfg, const char *key, bool *out, const char *path,
+                                elang_error *err) {
+    const json_t *v = json_object_get(cfg, key);
+    if (!v || json_is_null(v)) return ELANG_OK;
+    if (!json_is_boolean(v))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s is not true or false", path, key);
+    *out = json_is_true(v);
+    return ELANG_OK;
+}
+
+/* A token given as a string or as a serialized AddedToken
+ * {"content": ..., "lstrip": ..., "rstrip": ...}; a string gets the flags
+ * passed in. Replaces *out. */
+static elang_status parse_token(const json_t *v, bool lstrip, bool rstrip, const char *path,
+                                const char *key, token_spec *out, elang_error *err) {
+    const char *text = NULL;
+    if (json_is_string(v)) {
+        text = json_string_value(v);
+    } else if (json_is_object(v) && json_is_string(json_object_get(v, "content"))) {
+        text = json_string_value(json_object_get(v, "content"));
+        lstrip = json_is_true(json_object_get(v, "lstrip"));
+        rstrip = json_is_true(json_object_get(v, "rstrip"));
+    } else if (!json_is_null(v)) {
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s is neither a string nor an AddedToken",
+                          path, key);
+    }
+    char *copy = NULL;
+    if (text && !(copy = strdup(text)))
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
+    free(out->text);
+    *out = (token_spec){copy, lstrip, rstrip};
+    return ELANG_OK;
+}
+
+/* The special tokens set by tokenizer_config.json (constructor arguments) or
+ * special_tokens_map.json (assigned after construction, which overrides).
+ * RobertaTokenizer's constructor wraps its string arguments in AddedToken
+ * (lstrip only for <mask>); every other string stays a plain string. */
+static elang_status read_specials(const json_t *obj, const char *path, tok_layout layout,
+                                  bool constructor, special_specs *s, elang_error *err) {
+    for (int k = 0; k < N_SPECIAL; k++) {
+        const json_t *v = json_object_get(obj, SPECIAL_KEYS[k]);
+        if (!v) continue;
+        bool wrapped = constructor && layout == LAYOUT_ROBERTA;
+        bool lstrip = wrapped ? k == SPECIAL_MASK : true, rstrip = !wrapped;
+        elang_status rc = parse_token(v, lstrip, rstrip, path, SPECIAL_KEYS[k], &s->named[k], err);
+        if (rc != ELANG_OK) return rc;
+    }
+    const json_t *list = json_object_get(obj, "additional_special_tokens");
+    if (!list || json_is_null(list)) return ELANG_OK;
+    if (!json_is_array(list))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: additional_special_tokens is not a list",
+                          path);
+    for (size_t i = 0; i < s->n_extra; i++) free(s->extra[i].text);
+    free(s->extra);
+    s->n_extra = json_array_size(list);
+    if (!(s->extra = calloc(s->n_extra + 1, sizeof *s->extra)))
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
+    for (size_t i = 0; i < s->n_extra; i++) {
+        elang_status rc = parse_token(json_array_get(list, i), true, true, path,
+                                      "additional_special_tokens", &s->extra[i], err);
+        if (rc != ELANG_OK) return rc;
+        if (!s->extra[i].text)
+            return elang_fail(err, ELANG_ERR_FORMAT, "%s: additional_special_tokens holds null",
+                              path);
+    }
+    return ELANG_OK;
+}
+
+static void free_specials(special_specs *s) {
+    for (int k = 0; k < N_SPECIAL; k++) free(s->named[k].text);
+    for (size_t i = 0; i < s->n_extra; i++) free(s->extra[i].text);
+    free(s->extra);
+}
+
+static bool is_special(const special_specs *s, const char *text) {
+    for (int k = 0; k < N_SPECIAL; k++)
+        if (s->named[k].text && strcmp(s->named[k].text, text) == 0) return true;
+    for (size_t i = 0; i < s->n_extra; i++)
+        if (strcmp(s->extra[i].text, text) == 0) return true;
+    return false;
+}
+
+typedef struct {
+    const char *text;
+    json_int_t id;
+} added_entry;
+
+static int by_id(const void *a, const void *b) {
+    json_int_t x = ((const added_entry *)a)->id, y = ((const added_entry *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* added_tokens.json, token -> id: from_pretrained adds them in id order and
+ * insists that the ids continue the vocabulary without gaps. Tokens the
+ * vocabulary already has are not added; with do_lower_case the non-special
+ * ones are lowercased first (_add_tokens). */
+static elang_status read_added_tokens(tokenizer *t, const char *path, const special_specs *s,
+                                      elang_error *err) {
+    json_t *root;
+    elang_status rc = tok_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
+    if (rc != ELANG_OK) return rc;
+    added_entry *entries = NULL;
+    char *lowered = NULL;
+    if (!json_is_object(root)) {
+        rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object of token -> id", path);
+        goto done;
+    }
+    size_t n = 0;
+    if (!(entries = malloc((json_object_size(root) + 1) * sizeof *entries))) goto nomem;
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        if (!json_is_integer(v)) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: the id of \"%s\" is not an integer", path,
+                            key);
+            goto done;
+        }
+        entries[n++] = (added_entry){key, json_integer_value(v)};
+    }
+    qsort(entries, n, sizeof *entries, by_id);
+    for (size_t i = 0; i < n; i++) {
+        const char *text = entries[i].text;
+        bool special = is_special(s, text);
+        if (!special && t->lowercase) {
+            i32vec cps = {0};
+            size_t bad, len = strlen(text);
+            free(lowered);
+            lowered = malloc(8 * len + 1);
+            bool ok = lowered && utf8_decode(text, len, &cps, &bad) &&
+                      i32vec_reserve(&cps, cps.len); /* room for the lowercase pass below */
+            if (ok) {
+                i32vec low = {0};
+                ok = i32vec_reserve(&low, 2 * cps.len);
+                for (size_t k = 0; ok && k < cps.len; k++)
+                    low.len += (size_t)uni_py_lower(cps.v[k], low.v + low.len);
+                if (ok) lowered[utf8_encode(low.v, low.len, lowered, NULL)] = '\0';
+                i32vec_free(&low);
+            }
+            i32vec_free(&cps);
+            if (!ok) goto nomem;
+            text = lowered;
+        }
+        if (vocab_id(t, text) >= 0 || find_added(t, text) >= 0) continue;
+        if (entries[i].id != t->n_ids) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT,
+                            "%s: \"%s\" has id %lld but the next free id is %d (added tokens "
+                            "must continue the vocabulary without gaps)",
+                            path, entries[i].text, (long long)entries[i].id, t->n_ids);
+            goto done;
+        }
+        if (!append_added(t, text, t->n_ids++, special, true, true)) goto nomem;
+    }
+    goto done;
+nomem:
+    rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
+done:
+    free(lowered);
+    free(entries);
+    json_decref(root);
+    return rc;
+}
+
+/* sanitize_special_tokens(): every special token is cut out of the text, and
+ * one missing from the vocabulary gets the next free id. */
+static bool register_special(tokenizer *t, const token_spec *spec) {
+    if (!spec->text) return true;
+    bool had;
+    if (!strmap_put(&t->never_split, spec->text, strlen(spec->text), 0, &had)) return false;
+    int k = find_added(t, spec->text);
+    if (k >= 0) {
+        t->added[k].special = true;
+        t->added[k].lstrip = spec->lstrip;
+        t->added[k].rstrip = spec->rstrip;
+        return true;
+    }
+    int32_t id = vocab_id(t, spec->text);
+    return append_added(t, spec->text, id >= 0 ? id : t->n_ids++, true, spec->lstrip,
+                        spec->rstrip);
+}
+
+/* Reads dir/name into *out when the file exists (*out stays NULL when not). */
+static elang_status optional_json(const char *dir, const char *name, size_t flags, json_t **out,
+                                  char *path, elang_error *err) {
+    elang_status rc = tok_path(path, dir, name, err);
+    if (rc != ELANG_OK || !tok_file_exists(path)) return rc;
+    rc = tok_load_json(path, flags, out, err);
+    if (rc == ELANG_OK && !json_is_object(*out))
+        rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object", path);
+    return rc;
+}
+
+elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer **out,
+                            elang_error *err) {
+    char path[TOK_PATH_MAX], merges[TOK_PATH_MAX];
+    json_t *config = NULL, *map = NULL;
+    special_specs specs = {0};
+    elang_status rc;
+    tokenizer *t = calloc(1, sizeof *t);
+    if (!t) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
+
+    size_t li = 0, n_layouts = sizeof LAYOUTS / sizeof LAYOUTS[0];
+    while (li < n_layouts && strcmp(LAYOUTS[li].model_type, model_type) != 0) li++;
+    if (li == n_layouts) {
+        rc = elang_fail(err, ELANG_ERR_UNSUPPORTED,
+                        "model type \"%s\": no tokenizer layout for it (known: bert, distilbert, "
+                        "roberta, xlm-roberta, camembert)",
+                        model_type);
+        goto done;
+    }
+    t->layout = LAYOUTS[li].layout;
+
+    /* tokenizer_config.json holds the constructor arguments. Its
+     * model_max_length is sometimes int(1e30) ("no limit"), too big for a
+     * JSON integer in jansson, hence integers read as reals. */
+    char config_path[TOK_PATH_MAX];
+    rc = optional_json(dir, "tokenizer_config.json", JSON_DECODE_INT_AS_REAL, &config,
+                       config_path, err);
+    if (rc != ELANG_OK) goto done;
+    wordpiece_opts wopts = {.do_lower_case = true, .strip_accents = -1,
+                            .tokenize_chinese_chars = true};
+    if (config) {
+        bool strip = false;
+        const json_t *sa = json_object_get(config, "strip_accents");
+        const json_t *max = json_object_get(config, "model_max_length");
+        if ((rc = config_bool(config, "do_lower_case", &wopts.do_lower_case, config_path, err)) ||
+            (rc = config_bool(config, "strip_accents", &strip, config_path, err)) ||
+            (rc = config_bool(config, "tokenize_chinese_chars", &wopts.tokenize_chinese_chars,
+                              config_path, err)) ||
+            (rc = config_bool(config, "add_prefix_space", &t->add_prefix_space, config_path,
+                              err)))
+            goto done;
+        if (sa && !json_is_null(sa)) wopts.strip_accents = strip;
+        if (max && !json_is_null(max) && !json_is_number(max)) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: model_max_length is not a number",
+                            config_path);
+            goto done;
+        }
+        if (max && json_number_value(max) >= 1 && json_number_value(max) <= INT_MAX)
+            t->model_max_length = (int)json_number_value(max);
+    }
+
+    if ((rc = tok_path(path, dir, "vocab.txt", err))) goto done;
+    if (tok_file_exists(path)) {
+        t->kind = KIND_WORDPIECE;
+        rc = wordpiece_load(path, &wopts, &t->wp, err);
+    } else {
+        if ((rc = tok_path(path, dir, "vocab.json", err)) ||
+            (rc = tok_path(merges, dir, "merges.txt", err)))
+            goto done;
+        if (!tok_file_exists(path) || !tok_file_exists(merges)) {
+            rc = elang_fail(err, ELANG_ERR_IO,
+                            "%s: no tokenizer files: looked for vocab.txt (WordPiece) and for "
+                            "vocab.json + merges.txt (byte-level BPE)",
+                            dir);
+            goto done;
+        }
+        t->kind = KIND_BPE;
+        rc = bpe_load(path, merges, &t->bpe, err);
+    }
+    if (rc != ELANG_OK) goto done;
+    /* Only BertTokenizer has do_lower_case, which makes the generic
+     * PreTrainedTokenizer.tokenize lowercase the text; only RobertaTokenizer
+     * has add_prefix_space. */
+    t->lowercase = t->kind == KIND_WORDPIECE && wopts.do_lower_case;
+    if (t->kind != KIND_BPE) t->add_prefix_space = false;
+    t->n_ids = vocab_size(t);
+
+    bool roberta = t->layout == LAYOUT_ROBERTA;
+    for (int k = 0; k < N_SPECIAL; k++) {
+        const char *d = SPECIAL_DEFAULTS[t->layout][k];
+        if (d && !(specs.named[k].text = strdup(d))) goto nomem;
+        specs.named[k].lstrip = roberta ? k == SPECIAL_MASK : true;
+        specs.named[k].rstrip = !roberta;
+    }
+    if (config && (rc = read_specials(config, config_path, t->layout, true, &specs, err)))
+        goto done;
+    if ((rc = optional_json(dir, "special_tokens_map.json", 0, &map, path, err)) ||
+        (map && (rc = read_specials(map, path, t->layout, false, &specs, err))))
+        goto done;
+    if ((rc = tok_path(path, dir, "added_tokens.json", err))) goto done;
+    if (tok_file_exists(path) && (rc = read_added_tokens(t, path, &specs, err))) goto done;
+    for (int k = 0; k < N_SPECIAL; k++)
+        if (!register_special(t, &specs.named[k])) goto nomem;
+    for (size_t i = 0; i < specs.n_extra; i++)
+        if (!register_special(t, &specs.extra[i])) goto nomem;
+    for (int k = 0; k < N_SPECIAL; k++) {
+        const char *text = specs.named[k].text;
+        t->special_id[k] = text ? t->added[find_added(t, text)].id : -1;
+    }
+    static const int required[] = {SPECIAL_UNK, SPECIAL_CLS, SPECIAL_SEP, SPECIAL_PAD};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (t->special_id[required[i]] < 0) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: %s is null, but %s models need it", dir,
+                            SPECIAL_KEYS[required[i]], model_type);
+            goto done;
+        }
+    *out = t;
+    t = NULL;
+    goto done;
+nomem:
+    rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer in %s", dir);
+done:
+    free_specials(&specs);
+    json_decref(config);
+    json_decref(map);
+    tokenizer_free(t);
+    return rc;
+}
+
+void tokenizer_free(tokenizer *t) {
+    if (!t) return;
+    wordpiece_free(t->wp);
+    bpe_free(t->bpe);
+    for (size_t k = 0; k < t->n_added; k++) {
+        free(t->added[k].text);
+        free(t->added[k].cps);
+    }
+    free(t->added);
+    strmap_free(&t->never_split);
+    free(t);
+}
+
+/* --------------------------------------------------------- tokenizing */
+
+/* The added token starting at s[i], the longest when several do, or -1.
+ * PreTrainedTokenizer's trie takes the leftmost match and extends it to the
+ * longest; scanning positions in order and taking the longest here is the
+ * same. (An empty token never matches: Trie.add ignores it.) */
+static int match_added(const tokenizer *t, const int32_t *s, size_t n, size_t i) {
+    int best = -1;
+    for (size_t k = 0; k < t->n_added; k++) {
+        const added_token *a = &t->added[k];
+        if (a->n > 0 && a->n <= n - i && (best < 0 || a->n > t->added[best].n) &&
+            memcmp(a->cps, s + i, a->n * sizeof *s) == 0)
+            best = (int)k;
+    }
+    return best;
+}
+
+static bool tokenize_chunk(const tokenizer *t, const int32_t *s, size_t n, i32vec *ids) {
+    int32_t unk = t->special_id[SPECIAL_UNK];
+    switch (t->kind) {
+    case KIND_WORDPIECE: return wordpiece_tokenize(t->wp, s, n, &t->never_split, unk, ids);
+    case KIND_BPE: return bpe_tokenize(t->bpe, s, n, unk, ids);
+    }
+    return false;
+}
+
+/* PreTrainedTokenizer.tokenize + convert_tokens_to_ids. */
+static elang_status tokenize(const tokenizer *t, const char *text, i32vec *ids, elang_error *err) {
+    i32vec raw = {0}, low = {0};
+    size_t bad;
+    if (!utf8_decode(text, strlen(text), &raw, &bad)) {
+        i32vec_free(&raw);
+        if (bad == SIZE_MAX) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory tokenizing");
+        return elang_fail(err, ELANG_ERR_INPUT, "invalid UTF-8 at byte offset %zu", bad);
+    }
+    bool ok = true;
+    /* RobertaTokenizer.prepare_for_tokenization: add_prefix_space puts a
+     * space before a text that does not start with whitespace. */
+    if (t->add_prefix_space && raw.len > 0 && !uni_py_isspace(raw.v[0])) {
+        ok = i32vec_reserve(&raw, 1);
+        if (ok) {
+            memmove(raw.v + 1, raw.v, raw.len * sizeof *raw.v);
+            raw.v[0] = ' ';
+            raw.len++;
+        }
+    }
+    /* With do_lower_case, tokenize() lowercases the text one character at a
+     * time (a regex substitution of `.+?`), skipping the added tokens. */
+    const i32vec *s = &raw;
+    if (ok && t->lowercase) {
+        ok = i32vec_reserve(&low, 2 * raw.len);
+        for (size_t i = 0; ok && i < raw.len;) {
+            int k = match_added(t, raw.v, raw.len, i);
+            if (k >= 0) {
+                memcpy(low.v + low.len, t->added[k].cps, t->added[k].n * sizeof *low.v);
+                low.len += t->added[k].n;
+                i += t->added[k].n;
+            } else {
+                low.len += (size_t)uni_py_lower(raw.v[i++], low.v + low.len);
+            }
+        }
+        s = &low;
+    }
+    /* Cut out the added tokens, let each one eat the whitespace its flags
+     * say, and tokenize the non-empty chunks between them. */
+    int prev = -1;
+    for (size_t i = 0; ok;) {
+        size_t start = i, j = i;
+        int k = -1;
+        while (j < s->len && (k = match_added(t, s->v, s->len, j)) < 0) j++;
+        size_t end = j;
+        if (prev >= 0 && t->added[prev].rstrip)
+            while (start < end && uni_py_isspace(s->v[start])) start++;
+        if (k >= 0 && t->added[k].lstrip)
+            while (end > start && uni_py_isspace(s->v[end - 1])) end--;
+        if (end > start) ok = tokenize_chunk(t, s->v + start, end - start, ids);
+        if (k < 0) break;
+        ok = ok && i32vec_push(ids, t->added[k].id);
+        prev = k;
+        i = j + t->added[k].n;
+    }
+    i32vec_free(&raw);
+    i32vec_free(&low);
+    return ok ? ELANG_OK : elang_fail(err, ELANG_ERR_NOMEM, "out of memory tokenizing");
+}
+
+elang_status tokenizer_tokenize(const tokenizer *t, const char *text, int32_t **ids, int *len,
+                                elang_error *err) {
+    i32vec v = {0};
+    elang_status rc = tokenize(t, text, &v, err);
+    if (rc == ELANG_OK && v.len > 0) {
+        int32_t *grown = realloc(*ids, ((size_t)*len + v.len) * sizeof *grown);
+        if (!grown) {
+            rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory tokenizing");
+        } else {
+            memcpy(grown + *len, v.v, v.len * sizeof *grown);
+            *ids = grown;
+            *len += (int)v.len;
+        }
+    }
+    i32vec_free(&v);
+    return rc;
+}
+
+elang_status tokenizer_encode(const tokenizer *t, const char *text, const char *pair,
+                              int max_length, token_seq *out, elang_error *err) {
+    *out = (token_seq){0};
+    /* build_inputs_with_special_tokens: [CLS] a [SEP] b [SEP] for BERT,
+     * <s> a </s> </s> b </s> for RoBERTa. */
+    int n_special = !pair ? 2 : t->layout == LAYOUT_BERT ? 3 : 4;
+    if (max_length < n_special)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "max_length %d is less than the %d special tokens of %s", max_length,
+                          n_special, pair ? "a pair" : "a sequence");
+    i32vec a = {0}, b = {0};
+    elang_status rc = tokenize(t, text, &a, err);
+    if (rc == ELANG_OK && pair) rc = tokenize(t, pair, &b, err);
+    if (rc != ELANG_OK) goto done;
+
+    /* truncate_sequences with longest_first: a lone sequence loses its tail;
+     * a pair loses one token at a time from the longer sequence, from the
+     * second one when they are as long. For a lone sequence that would lose
+     * every token transformers logs an error and returns it untruncated,
+     * longer than max_length; we refuse instead. */
+    size_t la = a.len, lb = b.len, room = (size_t)(max_length - n_special);
+    if (!pair && la > 0 && room == 0) {
+        rc = elang_fail(err, ELANG_ERR_INVALID_ARG,
+                        "max_length %d leaves no room for the text besides its special tokens",
+                        max_length);
+        goto done;
+    }
+    if (!pair && la > room) la = room;
+    while (la + lb > room) {
+        if (la > lb) la--;
+        else lb--;
+    }
+
+    size_t n = la + lb + (size_t)n_special;
+    out->ids = malloc(n * sizeof *out->ids);
+    out->type_ids = malloc(n * sizeof *out->type_ids);
+    if (!out->ids || !out->type_ids) {
+        token_seq_free(out);
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory encoding");
+        goto done;
+    }
+    int32_t cls = t->special_id[SPECIAL_CLS], sep = t->special_id[SPECIAL_SEP];
+    size_t k = 0;
+    out->ids[k++] = cls;
+    if (la) memcpy(out->ids + k, a.v, la * sizeof *a.v); /* a.v is NULL for an empty text */
+    k += la;
+    out->ids[k++] = sep;
+    size_t first = k; /* BERT's token_type_ids: 1 from here on */
+    if (pair) {
+        if (t->layout == LAYOUT_ROBERTA) out->ids[k++] = sep;
+        if (lb) memcpy(out->ids + k, b.v, lb * sizeof *b.v);
+        k += lb;
+        out->ids[k++] = sep;
+    }
+    for (size_t i = 0; i < n; i++) out->type_ids[i] = t->layout == LAYOUT_BERT && i >= first;
+    out->len = (int)n;
+done:
+    i32vec_free(&a);
+    i32vec_free(&b);
+    return rc;
+}
+
+void token_seq_free(token_seq *s) {
+    free(s->ids);
+    free(s->type_ids);
+    *s = (token_seq){0};
+}
+
+int tokenizer_vocab_size(const tokenizer *t) {
+    return t->n_ids;
+}
+
+int tokenizer_pad_id(const tokenizer *t) {
+    return t->special_id[SPECIAL_PAD];
+}
+
+int tokenizer_model_max_length(const tokenizer *t) {
+    return t->model_max_length;
+}
