@@ -35,9 +35,14 @@ elang_status elang_error_prefix(elang_error *err, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    char old[sizeof err->message];
-    memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s%s", prefix, old);
+    /* Shift the message right to make room; if too long, its tail is cut. */
+    size_t cap = sizeof err->message - 1;
+    size_t n = strnlen(prefix, cap);
+    size_t old_len = strnlen(err->message, cap);
+    if (old_len > cap - n) old_len = cap - n;
+    memmove(err->message + n, err->message, old_len);
+    memcpy(err->message, prefix, n);
+    err->message[n + old_len] = '\0';
     return err->code;
 }
 
