@@ -160,6 +160,7 @@ static void write_tiny_safetensors(const char *path, const char *tensor_name) {
 typedef struct {
     uint8_t bytes[8192];
     size_t len;
+    bool protocol4; /* FRAME, STACK_GLOBAL and MEMOIZE, as Python 3.8+ writes */
 } pickle_buf;
 
 static void pk_bytes(pickle_buf *p, const void *b, size_t n) {
@@ -181,8 +182,15 @@ static void pk_int(pickle_buf *p, int32_t v) { /* BININT */
     pk_bytes(p, b, 5);
 }
 
-static void pk_global(pickle_buf *p, const char *module, const char *name) { /* GLOBAL */
-    pk_op(p, 'c');
+static void pk_global(pickle_buf *p, const char *module, const char *name) {
+    if (p->protocol4) {
+        pk_string(p, module);
+        pk_string(p, name);
+        pk_op(p, 0x93); /* STACK_GLOBAL */
+        pk_op(p, 0x94); /* MEMOIZE */
+        return;
+    }
+    pk_op(p, 'c'); /* GLOBAL */
     pk_bytes(p, module, strlen(module));
     pk_op(p, '\n');
     pk_bytes(p, name, strlen(name));
@@ -230,7 +238,11 @@ static void pk_tensor(pickle_buf *p, const pickled_tensor *t) {
  * a module's state_dict() pickles. */
 static void pk_state_dict(pickle_buf *p, const pickled_tensor *t, size_t n) {
     pk_op(p, 0x80);
-    pk_op(p, 2);
+    pk_op(p, p->protocol4 ? 4 : 2);
+    if (p->protocol4) {
+        pk_op(p, 0x95); /* FRAME, its length patched below */
+        pk_bytes(p, (uint8_t[8]){0}, 8);
+    }
     pk_global(p, "collections", "OrderedDict");
     pk_op(p, ')');
     pk_op(p, 'R');
@@ -249,6 +261,8 @@ static void pk_state_dict(pickle_buf *p, const pickled_tensor *t, size_t n) {
     pk_op(p, 's');
     pk_op(p, 'b');
     pk_op(p, '.');
+    if (p->protocol4)
+        for (int i = 0; i < 8; i++) p->bytes[3 + i] = (uint8_t)((uint64_t)(p->len - 11) >> (8 * i));
 }
 
 typedef struct {
@@ -741,9 +755,9 @@ static void test_broken_safetensors(void **state) {
 /* ------------------------------------------------------ PyTorch zips */
 
 /* Storages with an offset, one shared by two tensors, an F16 storage, and a
- * 0-d tensor; checked against the values written. */
-static void test_pickle_offsets_and_sharing(void **state) {
-    (void)state;
+ * 0-d tensor; checked against the values written, pickled with protocol 2
+ * (as torch.save) and 4. */
+static void check_pickle_offsets_and_sharing(bool protocol4) {
     static const float shared[6] = {0, 1, 2, 3, 4, 5};
     static const uint16_t halfs[2] = {0x3C00, 0xC000};
     const pickled_tensor t[4] = {
@@ -752,7 +766,7 @@ static void test_pickle_offsets_and_sharing(void **state) {
         {"half", "HalfStorage", "1", 2, 0, 1, {2}, {1}},
         {"scalar", "FloatStorage", "0", 6, 5, 0, {0}, {0}},
     };
-    pickle_buf p = {0};
+    pickle_buf p = {.protocol4 = protocol4};
     pk_state_dict(&p, t, 4);
     const zip_member members[] = {
         {"archive/data.pkl", p.bytes, p.len},
@@ -761,8 +775,9 @@ static void test_pickle_offsets_and_sharing(void **state) {
         {"archive/byteorder", "little", 6},
         {"archive/version", "3\n", 2},
     };
-    const char *dir = model_dir("pickle_offsets");
-    write_zip(tmp_path("pickle_offsets/pytorch_model.bin"), members, 5);
+    const char *name = protocol4 ? "pickle_offsets4" : "pickle_offsets";
+    const char *dir = model_dir(name);
+    write_zip(tmp_path("%s/pytorch_model.bin", name), members, 5);
     weight_store *ws = open_ok(dir);
     assert_int_equal(weight_store_count(ws), 4);
     elang_error err = {0};
@@ -779,6 +794,12 @@ static void test_pickle_offsets_and_sharing(void **state) {
     assert_true(v[0] == 5);
     assert_int_equal(weight_store_check_unused(ws, &err), ELANG_OK);
     weight_store_free(ws);
+}
+
+static void test_pickle_offsets_and_sharing(void **state) {
+    (void)state;
+    check_pickle_offsets_and_sharing(false);
+    check_pickle_offsets_and_sharing(true);
 }
 
 /* A model dir whose pytorch_model.bin holds these tensors over one

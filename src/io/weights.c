@@ -29,7 +29,7 @@ struct weight_store {
 static const struct {
     const char *file;
     bool sharded; /* `file` is an index whose weight_map names the shards */
-    tensor_file_opener open;
+    tensor_file_opener opener;
 } layouts[] = {
     {"model.safetensors", false, safetensors_open},
     {"model.safetensors.index.json", true, safetensors_open},
@@ -100,12 +100,12 @@ static const char *base_name(const char *path) {
     return slash ? slash + 1 : path;
 }
 
-static elang_status add_file(weight_store *ws, const char *path, tensor_file_opener open,
+static elang_status add_file(weight_store *ws, const char *path, tensor_file_opener opener,
                              elang_error *err) {
     tensor_file *files = realloc(ws->files, (ws->nfiles + 1) * sizeof *files);
     if (!files) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     ws->files = files;
-    elang_status st = open(path, &files[ws->nfiles], err);
+    elang_status st = opener(path, &files[ws->nfiles], err);
     if (st == ELANG_OK) ws->nfiles++;
     return st;
 }
@@ -113,7 +113,7 @@ static elang_status add_file(weight_store *ws, const char *path, tensor_file_ope
 /* Opens every shard the weight_map names, once each. Shard names must be
  * plain file names: an index must not reach outside the model directory. */
 static elang_status open_shards(weight_store *ws, const char *index_name, json_t *weight_map,
-                                tensor_file_opener open, elang_error *err) {
+                                tensor_file_opener opener, elang_error *err) {
     const char *tensor;
     json_t *shard;
     json_object_foreach(weight_map, tensor, shard) {
@@ -127,7 +127,7 @@ static elang_status open_shards(weight_store *ws, const char *index_name, json_t
         if (seen) continue;
         char *path = join_path(ws->dir, file);
         if (!path) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-        elang_status st = add_file(ws, path, open, err);
+        elang_status st = add_file(ws, path, opener, err);
         free(path);
         if (st != ELANG_OK) return elang_error_prefix(err, "shard '%s' named by %s: ", file, index_name);
     }
@@ -158,7 +158,7 @@ static elang_status check_shards_match_index(const weight_store *ws, const char 
     return ELANG_OK;
 }
 
-static elang_status open_sharded(weight_store *ws, const char *index_name, tensor_file_opener open,
+static elang_status open_sharded(weight_store *ws, const char *index_name, tensor_file_opener opener,
                                  elang_error *err) {
     char *path = join_path(ws->dir, index_name);
     if (!path) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
@@ -170,7 +170,7 @@ static elang_status open_sharded(weight_store *ws, const char *index_name, tenso
         st = elang_fail(err, ELANG_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, je.line, je.text);
     else if (!json_is_object(weight_map) || json_object_size(weight_map) == 0)
         st = elang_fail(err, ELANG_ERR_FORMAT, "%s: \"weight_map\" is missing, empty or not an object", path);
-    if (st == ELANG_OK) st = open_shards(ws, index_name, weight_map, open, err);
+    if (st == ELANG_OK) st = open_shards(ws, index_name, weight_map, opener, err);
     if (st == ELANG_OK) st = build_index(ws, err);
     if (st == ELANG_OK) st = check_shards_match_index(ws, index_name, weight_map, err);
     if (st == ELANG_OK)
@@ -181,11 +181,11 @@ static elang_status open_sharded(weight_store *ws, const char *index_name, tenso
     return st;
 }
 
-static elang_status open_single(weight_store *ws, const char *file, tensor_file_opener open,
+static elang_status open_single(weight_store *ws, const char *file, tensor_file_opener opener,
                                 elang_error *err) {
     char *path = join_path(ws->dir, file);
     if (!path) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-    elang_status st = add_file(ws, path, open, err);
+    elang_status st = add_file(ws, path, opener, err);
     free(path);
     if (st == ELANG_OK) st = build_index(ws, err);
     if (st == ELANG_OK) snprintf(ws->source, sizeof ws->source, "%s", file);
@@ -220,8 +220,8 @@ elang_status weight_store_open(const char *dir, weight_store **out, elang_error 
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     }
     elang_status status = layouts[layout].sharded
-        ? open_sharded(ws, layouts[layout].file, layouts[layout].open, err)
-        : open_single(ws, layouts[layout].file, layouts[layout].open, err);
+        ? open_sharded(ws, layouts[layout].file, layouts[layout].opener, err)
+        : open_single(ws, layouts[layout].file, layouts[layout].opener, err);
     if (status != ELANG_OK) {
         weight_store_free(ws);
         return status;
