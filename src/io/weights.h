@@ -2,8 +2,9 @@
  *
  * weight_store_open() finds the weights in a Hugging Face model directory
  * (model.safetensors; sharded model-0000k-of-0000n.safetensors listed by
- * model.safetensors.index.json; or pytorch_model.bin, the PyTorch zip +
- * pickle format), indexes every tensor by name and checks that each one's
+ * model.safetensors.index.json; pytorch_model.bin, the PyTorch zip + pickle
+ * format; or its shards listed by pytorch_model.bin.index.json, in that order
+ * of preference), indexes every tensor by name and checks that each one's
  * bytes lie inside its file. Models then take the tensors they need with
  * weight_store_take_f32(), which checks the shape and converts F16/BF16 to
  * F32, and finally call weight_store_check_unused() so that a tensor nobody
@@ -36,8 +37,12 @@ typedef struct {
 typedef struct weight_store weight_store;
 
 /* Opens the weights of model directory `dir`. Fails with ELANG_ERR_IO when no
- * weights file exists, ELANG_ERR_FORMAT when one is malformed or truncated
- * (message names the file and, where known, the tensor). */
+ * weights file exists (or a shard the index names is missing),
+ * ELANG_ERR_FORMAT when one is malformed or truncated, or when a sharded
+ * index and its shards disagree (message names the file and, where known,
+ * the tensor), ELANG_ERR_UNSUPPORTED for valid files elang cannot use (legacy
+ * PyTorch formats, non-contiguous saved views, more than WEIGHT_MAX_DIMS
+ * dimensions). */
 elang_status weight_store_open(const char *dir, weight_store **out, elang_error *err);
 void weight_store_free(weight_store *ws);
 
@@ -46,15 +51,20 @@ weight_entry *weight_store_find(weight_store *ws, const char *name);
 size_t weight_store_count(const weight_store *ws);
 weight_entry *weight_store_at(weight_store *ws, size_t i);
 
-/* Takes tensor `name` as F32 with exactly the given shape. *out points either
- * into the file mapping (F32, aligned) or into a buffer the store owns and
- * frees with the store. Missing tensor or other shape: ELANG_ERR_FORMAT with a
- * message naming the tensor, file, expected and found shapes. */
+/* Takes tensor `name` as F32 with exactly the given shape (shape may be NULL
+ * when ndim is 0). *out points either into the file's memory (F32, aligned)
+ * or into a converted copy the store owns and frees with the store; taking a
+ * tensor again (tied weights) returns the same pointer. Missing tensor or
+ * other shape: ELANG_ERR_FORMAT with a message naming the tensor, file,
+ * expected and found shapes; a dtype other than F32/F16/BF16:
+ * ELANG_ERR_UNSUPPORTED. */
 elang_status weight_store_take_f32(weight_store *ws, const char *name, int ndim,
                                    const int64_t *shape, const float **out,
                                    elang_error *err);
 
-/* Marks a tensor as deliberately unused (e.g. the position_ids buffer). */
+/* Marks a tensor as deliberately unused (e.g. the position_ids buffer); a
+ * name the checkpoint lacks is ignored too, as such buffers come and go
+ * between versions of transformers. */
 void weight_store_ignore(weight_store *ws, const char *name);
 
 /* ELANG_ERR_FORMAT naming the first tensor (and the count) that was neither
