@@ -78,4 +78,6 @@ clean:
 fuzz:
 	$(MAKE) -C fuzz
 
+.SECONDARY:
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -90,9 +90,9 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
         }
         out[i].input_ids = seq.ids;
         out[i].num_tokens = seq.len;
-        /* Only models with token types report them, as transformers'
-         * tokenizers do (RoBERTa's and DistilBERT's return none). */
-        if (m->encoder.type_emb) out[i].token_type_ids = seq.type_ids;
+        /* Only BERT's tokenizer reports token types; RoBERTa's and
+         * DistilBERT's return none (RoBERTa's single type row is all 0). */
+        if (m->encoder.type_emb && !m->encoder.roberta_positions) out[i].token_type_ids = seq.type_ids;
         else free(seq.type_ids);
         out[i].logits = malloc(sizeof(float) * (size_t)L * 2);
         if (!out[i].logits) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for outputs");

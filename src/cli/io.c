@@ -58,7 +58,8 @@ bool parse_record(const char *line, size_t len, long line_no, bool plain_text, b
         return rec->text != NULL;
     }
     json_error_t je;
-    json_t *obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    /* NULs are admitted by the parser only to be refused below by name. */
+    json_t *obj = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!obj) {
         snprintf(why, why_size, "line %ld: malformed JSON at column %d: %s", line_no, je.column, je.text);
         return false;
