@@ -27,4 +27,22 @@ void write_file(const char *path, const void *data, size_t len);
 /* Reads a whole file (malloc'ed, NUL-terminated); fails the test on error. */
 char *read_file_all(const char *path, size_t *len);
 
+#include <stdint.h>
+
+/* A safetensors file whose header is given verbatim. */
+void write_raw_safetensors(const char *path, const char *header, const void *data, size_t data_len);
+
+typedef struct {
+    const char *name;
+    const char *dtype; /* "F32", "F16", ... */
+    int ndim;
+    const int64_t *shape;
+    const void *data;
+    size_t nbytes;
+} tensor_spec;
+
+/* A well-formed safetensors file: tensors stored back to back, header padded
+ * with spaces to a multiple of 8 as the reference writer does. */
+void write_safetensors(const char *path, const tensor_spec *t, size_t n);
+
 #endif

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "api/model_internal.h"
+#include "io/weights.h"
 #include "support.h"
 
 #define LOGIT_TOL 1e-4
@@ -232,6 +233,119 @@ static void rejects_bad_options(void **state) {
     assert_non_null(strstr(err.message, "max length"));
 }
 
+/* A model directory in the temp dir holding the bert fixture's tensors (all
+ * F32) plus `extra`, with `config` as config.json and the fixture's vocab. */
+static const char *bert_variant(const char *name, const char *config, const tensor_spec *extra,
+                                size_t n_extra, const char *drop) {
+    static char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && ln -s %s/vocab.txt %s/tokenizer_config.json '%s/'",
+             dir, dir, shared_path("fixtures/hf/bert"), shared_path("fixtures/hf/bert"), dir);
+    assert_int_equal(system(cmd), 0);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    write_file(path, config, strlen(config));
+
+    weight_store *ws;
+    elang_error err;
+    assert_int_equal(weight_store_open(shared_path("fixtures/hf/bert"), &ws, &err), ELANG_OK);
+    size_t n = weight_store_count(ws), k = 0;
+    tensor_spec *t = calloc(n + n_extra, sizeof *t);
+    for (size_t i = 0; i < n; i++) {
+        const weight_entry *e = weight_store_at(ws, i);
+        if (e->dtype != DTYPE_F32 || (drop && strcmp(e->name, drop) == 0)) continue;
+        t[k++] = (tensor_spec){e->name, "F32", e->ndim, e->shape, e->data, e->nbytes};
+    }
+    for (size_t i = 0; i < n_extra; i++) t[k++] = extra[i];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    write_safetensors(path, t, k);
+    free(t);
+    weight_store_free(ws);
+    return dir;
+}
+
+/* TinyBERT's classifier is classifier(relu(tanh(pooler(h0)))). The expected
+ * logits are computed here by hand from the encoder's first-token state and
+ * the fixture's pooler and classifier weights. Its configs predate
+ * model_type; the class name is enough. */
+static void tinybert_head(void **state) {
+    (void)state;
+    size_t len;
+    char *cfg = read_file_all(shared_path("fixtures/hf/bert/config.json"), &len);
+    char *mt = strstr(cfg, "\"model_type\": \"bert\",");
+    assert_non_null(mt);
+    memset(mt, ' ', strlen("\"model_type\": \"bert\","));
+    char *arch = strstr(cfg, "\"BertForSequenceClassification\"");
+    assert_non_null(arch);
+    char *tiny = malloc(len + 16);
+    snprintf(tiny, len + 16, "%.*s\"TinyBertForSequenceClassification\"%s", (int)(arch - cfg), cfg,
+             arch + strlen("\"BertForSequenceClassification\""));
+    static const float fit_w[32 * 4], fit_b[4];
+    const tensor_spec fit[2] = {{"fit_dense.weight", "F32", 2, (const int64_t[]){4, 32}, fit_w, sizeof fit_w},
+                                {"fit_dense.bias", "F32", 1, (const int64_t[]){4}, fit_b, sizeof fit_b}};
+    const char *dir = bert_variant("tinybert", tiny, fit, 2, NULL);
+    free(cfg), free(tiny);
+
+    elang_model *m = NULL;
+    elang_error err;
+    if (elang_model_load(dir, NULL, &m, &err) != ELANG_OK) fail_msg("%s", err.message);
+    assert_string_equal(elang_model_type(m), "bert");
+    assert_true(m->encoder.head.relu_after_act);
+    const char *texts[] = {"it 's a charming and often affecting journey .", "x", "The plot is thin."};
+    for (int c = 0; c < 3; c++) {
+        elang_text in = {texts[c], NULL};
+        elang_class_out o;
+        assert_int_equal(elang_classify(m, &in, 1, NULL, &o, &err), ELANG_OK);
+        const int S = o.num_tokens, H = 32;
+        float *hidden = malloc(sizeof(float) * S * H), logits[3];
+        int32_t mask[64];
+        for (int s = 0; s < S; s++) mask[s] = 1;
+        assert_int_equal(encoder_classifier_forward(&m->encoder, o.input_ids, o.token_type_ids, mask, 1, S,
+                                                    hidden, logits, &err), ELANG_OK);
+        const classifier_head *h = &m->encoder.head;
+        double pooled[32];
+        for (int i = 0; i < H; i++) {
+            double z = h->dense_b[i];
+            for (int j = 0; j < H; j++) z += (double)h->dense_w[i * H + j] * hidden[j];
+            pooled[i] = fmax(0.0, tanh(z));
+        }
+        for (int l = 0; l < 3; l++) {
+            double z = h->out_b[l];
+            for (int j = 0; j < H; j++) z += (double)h->out_w[l * H + j] * pooled[j];
+            assert_close(o.logits[l], z, 1e-5, "TinyBERT logits", (size_t)c);
+        }
+        free(hidden);
+        elang_class_out_free(&o, 1);
+    }
+    elang_model_free(m);
+}
+
+/* Leftover tensors that are not known checkpoint baggage are refused, and a
+ * checkpoint without its head says so. */
+static void unexpected_and_missing_tensors(void **state) {
+    (void)state;
+    char *cfg = read_file_all(shared_path("fixtures/hf/bert/config.json"), NULL);
+    static const float stray[4];
+    const tensor_spec extra = {"bert.encoder.layer.7.mystery.weight", "F32", 1, (const int64_t[]){4}, stray, sizeof stray};
+    const char *dir = bert_variant("stray", cfg, &extra, 1, NULL);
+    elang_model *m = NULL;
+    elang_error err;
+    assert_int_equal(elang_model_load(dir, NULL, &m, &err), ELANG_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "bert.encoder.layer.7.mystery.weight"));
+
+    /* Pre-training heads are skipped as transformers skips them. */
+    const tensor_spec mlm = {"cls.predictions.bias", "F32", 1, (const int64_t[]){4}, stray, sizeof stray};
+    dir = bert_variant("with-mlm-head", cfg, &mlm, 1, NULL);
+    assert_int_equal(elang_model_load(dir, NULL, &m, &err), ELANG_OK);
+    elang_model_free(m);
+
+    dir = bert_variant("no-head", cfg, NULL, 0, "classifier.weight");
+    assert_int_equal(elang_model_load(dir, NULL, &m, &err), ELANG_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "classifier.weight"));
+    free(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(energy_matches_definition),
@@ -245,6 +359,8 @@ int main(void) {
         cmocka_unit_test(roberta_batch),
         cmocka_unit_test(mixed_batch_keeps_order),
         cmocka_unit_test(rejects_bad_options),
+        cmocka_unit_test(tinybert_head),
+        cmocka_unit_test(unexpected_and_missing_tensors),
     };
     int failed = cmocka_run_group_tests_name("classify", tests, NULL, NULL);
     test_tmpdir_cleanup();

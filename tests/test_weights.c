@@ -90,62 +90,6 @@ static void expect_shape(weight_store *ws, const char *name, weight_dtype dtype,
     if (ndim > 1) assert_int_equal(e->shape[1], d1);
 }
 
-/* A safetensors file whose header is given verbatim. */
-static void write_raw_safetensors(const char *path, const char *header, const void *data,
-                                  size_t data_len) {
-    size_t header_len = strlen(header);
-    size_t len = 8 + header_len + data_len;
-    uint8_t *buf = malloc(len);
-    for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)header_len >> (8 * i));
-    memcpy(buf + 8, header, header_len);
-    if (data_len) memcpy(buf + 8 + header_len, data, data_len);
-    write_file(path, buf, len);
-    free(buf);
-}
-
-typedef struct {
-    const char *name;
-    const char *dtype;
-    int ndim;
-    const int64_t *shape;
-    const void *data;
-    size_t nbytes;
-} tensor_spec;
-
-/* A well-formed safetensors file: tensors stored back to back, header padded
- * with spaces to a multiple of 8 as the reference writer does. */
-static void write_safetensors(const char *path, const tensor_spec *t, size_t n) {
-    json_t *header = json_object();
-    size_t offset = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_t *shape = json_array();
-        for (int d = 0; d < t[i].ndim; d++) json_array_append_new(shape, json_integer(t[i].shape[d]));
-        json_object_set_new(header, t[i].name,
-                            json_pack("{s:s, s:o, s:[I, I]}", "dtype", t[i].dtype, "shape", shape,
-                                      "data_offsets", (json_int_t)offset,
-                                      (json_int_t)(offset + t[i].nbytes)));
-        offset += t[i].nbytes;
-    }
-    json_object_set_new(header, "__metadata__", json_pack("{s:s}", "format", "pt"));
-    char *text = json_dumps(header, JSON_COMPACT);
-    size_t len = strlen(text), padded = (len + 8 + 7) / 8 * 8 - 8;
-    char *padded_text = malloc(padded + 1);
-    memset(padded_text, ' ', padded);
-    memcpy(padded_text, text, len);
-    padded_text[padded] = '\0';
-    uint8_t *data = malloc(offset ? offset : 1);
-    offset = 0;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(data + offset, t[i].data, t[i].nbytes);
-        offset += t[i].nbytes;
-    }
-    write_raw_safetensors(path, padded_text, data, offset);
-    free(data);
-    free(padded_text);
-    free(text);
-    json_decref(header);
-}
-
 /* One small valid F32 tensor file, for directories whose point is elsewhere. */
 static void write_tiny_safetensors(const char *path, const char *tensor_name) {
     static const float values[2] = {1, 2};

@@ -39,10 +39,8 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
 
     elang_status st = config_load(dir, &m->cfg, err);
     if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
-    if (st == ELANG_OK) {
+    if (st == ELANG_OK)
         st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, err);
-        if (st != ELANG_OK) elang_error_prefix(err, "%s: ", dir);
-    }
     if (st == ELANG_OK) st = tokenizer_load(dir, m->cfg.model_type, &m->tok, err);
     if (st == ELANG_OK && tokenizer_vocab_size(m->tok) > m->cfg.vocab_size)
         st = elang_fail(err, ELANG_ERR_FORMAT,
