@@ -89,6 +89,43 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
                             elang_error *err);
 void elang_class_out_free(elang_class_out *out, size_t n);
 
+/* ------------------------------------------------------------ generate */
+
+typedef struct {
+    char *text;               /* decoded output, special tokens dropped */
+    int32_t *ids;             /* [num_ids]: decoder start token, generated tokens, </s> if reached */
+    int num_ids;
+    float *token_logprobs;    /* [num_ids - 1]: log-probability of each generated token */
+    float *token_energies;    /* [num_ids - 1]: -T log sum exp(scores / T) of its step */
+    double energy;            /* mean of token_energies */
+    double score;             /* greedy: sum of logprobs; beam: the length-penalised beam score */
+    int32_t *input_ids;       /* [num_input_ids], the encoded source with </s> */
+    int num_input_ids;
+} elang_gen_out;
+
+typedef struct {
+    int num_beams;          /* 1 = greedy */
+    int max_new_tokens;     /* tokens generated after the decoder start token */
+    double length_penalty;  /* beam score = sum logprobs / length^length_penalty */
+    int early_stopping;     /* 1: an input is done once num_beams hypotheses end */
+    int batch_size;         /* inputs per encoder/decoder batch */
+    double temperature;     /* T of the per-token energies */
+} elang_gen_opts;
+
+/* num_beams 1, max_new_tokens 64, length_penalty 1, early_stopping 1,
+ * batch_size 16, temperature 1. */
+elang_gen_opts elang_gen_opts_default(void);
+
+/* 1 when the model generates text (T5, Marian), 0 for a classifier. */
+int elang_model_is_generator(const elang_model *m);
+
+/* Generates for n inputs (text_pair must be NULL); out[i] filled for every
+ * i on success, released with elang_gen_out_free. Batched decoding gives the
+ * same outputs as one input at a time. */
+elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
+                            elang_gen_out *out, elang_error *err);
+void elang_gen_out_free(elang_gen_out *out, size_t n);
+
 /* ------------------------------------------------------------- scores */
 
 /* E(x) = -T * log sum_i exp(logits_i / T), computed stably in double. */

@@ -104,6 +104,9 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
 elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
                             const elang_classify_opts *opts, elang_class_out *out,
                             elang_error *err) {
+    if (m->is_seq2seq)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "a %s model generates text; it does not classify "
+                          "(use elang generate)", m->cfg.model_type);
     const int batch = opts && opts->batch_size > 0 ? opts->batch_size : 32;
     const double T = opts && opts->temperature != 0.0 ? opts->temperature : 1.0;
     if (opts && opts->batch_size < 0)

@@ -1,15 +1,24 @@
 /* elang_model: a checkpoint directory loaded whole (config, weights,
  * tokenizer), checked for consistency between its parts. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/model_internal.h"
 #include "core/error.h"
 #include "core/ops.h"
+#include "models/marian.h"
+#include "models/t5.h"
+
+/* T5 has relative positions and no hard limit; its tokenizers truncate at
+ * model_max_length, 512 for the released checkpoints. */
+#define SEQ2SEQ_DEFAULT_MAX_LENGTH 512
 
 static elang_status choose_max_length(elang_model *m, const elang_load_opts *opts,
                                       elang_error *err) {
-    const int limit = encoder_classifier_max_tokens(&m->encoder);
+    int limit = INT_MAX;
+    if (!m->is_seq2seq) limit = encoder_classifier_max_tokens(&m->encoder);
+    else if (m->s2s.info.max_source_len > 0) limit = m->s2s.info.max_source_len;
     if (opts && opts->max_length > 0) {
         if (opts->max_length > limit)
             return elang_fail(err, ELANG_ERR_INVALID_ARG,
@@ -23,7 +32,8 @@ static elang_status choose_max_length(elang_model *m, const elang_load_opts *opt
     }
     /* transformers truncates to the tokenizer's model_max_length; the
      * position table is the hard limit behind it. */
-    const int tok_limit = tokenizer_model_max_length(m->tok);
+    int tok_limit = tokenizer_model_max_length(m->tok);
+    if (tok_limit <= 0 && limit == INT_MAX) tok_limit = SEQ2SEQ_DEFAULT_MAX_LENGTH;
     m->max_length = tok_limit > 0 && tok_limit < limit ? tok_limit : limit;
     return ELANG_OK;
 }
@@ -39,13 +49,18 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
 
     elang_status st = config_load(dir, &m->cfg, err);
     if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
-    if (st == ELANG_OK)
-        st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, err);
+    if (st == ELANG_OK) {
+        m->is_seq2seq = strcmp(m->cfg.model_type, "t5") == 0 || strcmp(m->cfg.model_type, "marian") == 0;
+        if (strcmp(m->cfg.model_type, "t5") == 0) st = t5_load(m->weights, &m->cfg, &m->s2s, err);
+        else if (strcmp(m->cfg.model_type, "marian") == 0) st = marian_load(m->weights, &m->cfg, &m->s2s, err);
+        else st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, err);
+    }
     if (st == ELANG_OK) st = tokenizer_load(dir, m->cfg.model_type, &m->tok, err);
-    if (st == ELANG_OK && tokenizer_vocab_size(m->tok) > m->cfg.vocab_size)
+    if (st == ELANG_OK && tokenizer_vocab_size(m->tok) > (m->is_seq2seq ? m->s2s.info.vocab_size : m->cfg.vocab_size))
         st = elang_fail(err, ELANG_ERR_FORMAT,
                         "%s: the tokenizer has %d tokens but the model's embedding only %d rows",
-                        dir, tokenizer_vocab_size(m->tok), m->cfg.vocab_size);
+                        dir, tokenizer_vocab_size(m->tok),
+                        m->is_seq2seq ? m->s2s.info.vocab_size : m->cfg.vocab_size);
     if (st == ELANG_OK) st = choose_max_length(m, opts, err);
     if (st != ELANG_OK) {
         elang_model_free(m);
@@ -58,6 +73,7 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
 void elang_model_free(elang_model *m) {
     if (!m) return;
     encoder_classifier_free(&m->encoder);
+    if (m->s2s.ops) m->s2s.ops->free(m->s2s.net);
     tokenizer_free(m->tok);
     weight_store_free(m->weights);
     config_free(&m->cfg);
@@ -67,6 +83,7 @@ void elang_model_free(elang_model *m) {
 const char *elang_model_type(const elang_model *m) { return m->cfg.model_type; }
 int elang_model_num_labels(const elang_model *m) { return m->cfg.num_labels; }
 int elang_model_max_length(const elang_model *m) { return m->max_length; }
+int elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
 
 const char *elang_model_label(const elang_model *m, int id) {
     return id >= 0 && id < m->cfg.num_labels ? m->cfg.id2label[id] : NULL;

@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/io.h"
+#include "cli/stream.h"
 #include "elang.h"
 
 typedef struct {
@@ -19,18 +20,6 @@ typedef struct {
     bool emit_ids;
 } classify_flags;
 
-static json_t *int_array(const int32_t *v, int n) {
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(a, json_integer(v[i]));
-    return a;
-}
-
-static json_t *float_array(const float *v, int n) {
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
 static json_t *result_json(const elang_model *m, const cli_record *rec, const elang_class_out *o,
                            bool emit_ids) {
     const int L = elang_model_num_labels(m);
@@ -38,85 +27,47 @@ static json_t *result_json(const elang_model *m, const cli_record *rec, const el
     if (rec->id) json_object_set(obj, "id", rec->id);
     json_object_set_new(obj, "label", json_string(elang_model_label(m, o->label_id)));
     json_object_set_new(obj, "label_id", json_integer(o->label_id));
-    json_object_set_new(obj, "logits", float_array(o->logits, L));
-    json_object_set_new(obj, "probs", float_array(o->probs, L));
+    json_object_set_new(obj, "logits", json_float_array(o->logits, L));
+    json_object_set_new(obj, "probs", json_float_array(o->probs, L));
     json_object_set_new(obj, "energy", json_real(o->energy));
     if (emit_ids) {
-        json_object_set_new(obj, "input_ids", int_array(o->input_ids, o->num_tokens));
+        json_object_set_new(obj, "input_ids", json_int_array(o->input_ids, o->num_tokens));
         if (o->token_type_ids)
-            json_object_set_new(obj, "token_type_ids", int_array(o->token_type_ids, o->num_tokens));
+            json_object_set_new(obj, "token_type_ids", json_int_array(o->token_type_ids, o->num_tokens));
     }
     return obj;
 }
 
-/* Classifies recs[0..n) and writes their results; false after printing why. */
-static bool flush_chunk(elang_model *m, const classify_flags *fl, cli_record *recs, size_t n,
-                        const char *input_name, output_file *out) {
-    if (n == 0) return true;
+typedef struct {
+    elang_model *model;
+    const classify_flags *flags;
+} classify_ctx;
+
+/* Classifies one chunk and writes its results in input order. */
+static bool classify_chunk(void *ctx, const cli_record *recs, size_t n, const char *input_name,
+                           output_file *out) {
+    const classify_ctx *c = ctx;
     elang_text *texts = calloc(n, sizeof *texts);
     elang_class_out *res = calloc(n, sizeof *res);
     bool ok = texts && res;
     if (!ok) fprintf(stderr, "elang classify: out of memory\n");
     for (size_t i = 0; ok && i < n; i++) texts[i] = (elang_text){recs[i].text, recs[i].text_pair};
-    if (ok) {
-        elang_classify_opts opts = {.batch_size = fl->batch_size, .temperature = fl->temperature};
-        elang_error err;
-        if (elang_classify(m, texts, n, &opts, res, &err) != ELANG_OK) {
-            if (err.item >= 0)
-                fprintf(stderr, "elang classify: %s line %ld: %s\n", input_name, recs[err.item].line_no,
-                        err.message);
-            else
-                fprintf(stderr, "elang classify: %s\n", err.message);
-            ok = false;
-        } else {
-            for (size_t i = 0; ok && i < n; i++) {
-                json_t *obj = result_json(m, &recs[i], &res[i], fl->emit_ids);
-                ok = output_write(out, obj);
-                json_decref(obj);
-            }
-            elang_class_out_free(res, n);
+    elang_classify_opts opts = {.batch_size = c->flags->batch_size, .temperature = c->flags->temperature};
+    elang_error err;
+    if (ok && elang_classify(c->model, texts, n, &opts, res, &err) != ELANG_OK) {
+        report_error("classify", input_name, recs, &err);
+        ok = false;
+    } else if (ok) {
+        for (size_t i = 0; ok && i < n; i++) {
+            json_t *obj = result_json(c->model, &recs[i], &res[i], c->flags->emit_ids);
+            ok = output_write(out, obj);
+            json_decref(obj);
         }
+        elang_class_out_free(res, n);
     }
     free(texts);
     free(res);
     return ok;
-}
-
-static bool classify_stream(elang_model *m, const classify_flags *fl, line_reader *in,
-                            output_file *out) {
-    const size_t chunk = (size_t)fl->batch_size * 8 > 256 ? (size_t)fl->batch_size * 8 : 256;
-    cli_record *recs = calloc(chunk, sizeof *recs);
-    if (!recs) {
-        fprintf(stderr, "elang classify: out of memory\n");
-        return false;
-    }
-    const bool plain = strcmp(fl->format, "text") == 0;
-    size_t n = 0, total = 0;
-    bool ok = true, read_failed = false;
-    char *line;
-    size_t len;
-    while (ok && line_reader_next(in, &line, &len, &read_failed)) {
-        if (!plain && len == 0) continue; /* blank JSONL lines carry nothing */
-        char why[512];
-        if (!parse_record(line, len, in->line_no, plain, true, &recs[n], why, sizeof why)) {
-            fprintf(stderr, "elang classify: %s %s\n", in->name, why);
-            ok = false;
-            break;
-        }
-        total++;
-        if (++n == chunk) {
-            ok = flush_chunk(m, fl, recs, n, in->name, out);
-            while (n) free_record(&recs[--n]);
-        }
-    }
-    if (ok && !read_failed) ok = flush_chunk(m, fl, recs, n, in->name, out);
-    while (n) free_record(&recs[--n]);
-    free(recs);
-    if (ok && !read_failed && total == 0) {
-        fprintf(stderr, "elang classify: %s holds no inputs\n", in->name);
-        ok = false;
-    }
-    return ok && !read_failed;
 }
 
 int cmd_classify(int argc, char **argv) {
@@ -149,18 +100,14 @@ int cmd_classify(int argc, char **argv) {
         fprintf(stderr, "elang classify: %s\n", err.message);
         return 1;
     }
-    line_reader in;
-    output_file out;
-    bool ok = line_reader_open(&in, fl.input);
-    if (ok) {
-        ok = output_open(&out, fl.output);
-        if (ok) {
-            ok = classify_stream(m, &fl, &in, &out);
-            if (ok) ok = output_commit(&out);
-            else output_abort(&out);
-        }
-        line_reader_close(&in);
-    }
+    classify_ctx ctx = {m, &fl};
+    const stream_job job = {
+        .command = "classify", .input = fl.input, .output = fl.output,
+        .plain_text = strcmp(fl.format, "text") == 0, .allow_pair = true,
+        .chunk = (size_t)fl.batch_size * 8 > 256 ? (size_t)fl.batch_size * 8 : 256,
+        .handle = classify_chunk, .ctx = &ctx,
+    };
+    rc = run_stream(&job);
     elang_model_free(m);
-    return ok ? 0 : 1;
+    return rc;
 }

@@ -4,5 +4,6 @@
 #define ELANG_CLI_COMMANDS_H
 
 int cmd_classify(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 #endif

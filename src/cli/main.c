@@ -12,6 +12,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"classify", cmd_classify, "run a sequence classifier over JSONL or text lines"},
+    {"generate", cmd_generate, "run a T5 or Marian model: greedy or beam search, with per-token energies"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,137 @@
+/* elang_generate: tokenize, batch by length, run the shared generation loop,
+ * detokenize. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "core/error.h"
+#include "models/generate.h"
+
+elang_gen_opts elang_gen_opts_default(void) {
+    return (elang_gen_opts){.num_beams = 1, .max_new_tokens = 64, .length_penalty = 1.0,
+                            .early_stopping = 1, .batch_size = 16, .temperature = 1.0};
+}
+
+void elang_gen_out_free(elang_gen_out *out, size_t n) {
+    if (!out) return;
+    for (size_t i = 0; i < n; i++) {
+        free(out[i].text);
+        free(out[i].ids);
+        free(out[i].token_logprobs);
+        free(out[i].token_energies);
+        free(out[i].input_ids);
+        memset(&out[i], 0, sizeof out[i]);
+    }
+}
+
+static elang_status check_opts(const elang_gen_opts *o, elang_error *err) {
+    if (o->num_beams < 1 || o->num_beams > 64)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "num_beams must be from 1 to 64, got %d", o->num_beams);
+    if (o->max_new_tokens < 1 || o->max_new_tokens > 4096)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "max_new_tokens must be from 1 to 4096, got %d",
+                          o->max_new_tokens);
+    if (!isfinite(o->length_penalty))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "length_penalty must be a finite number");
+    if (o->batch_size < 1)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "batch size must be positive, got %d", o->batch_size);
+    if (!(o->temperature > 0.0) || !isfinite(o->temperature))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "temperature must be a positive number, got %g",
+                          o->temperature);
+    return ELANG_OK;
+}
+
+static int by_length_desc(const void *a, const void *b, void *outputs) {
+    const elang_gen_out *o = outputs;
+    const size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (o[i].num_input_ids != o[j].num_input_ids) return o[j].num_input_ids - o[i].num_input_ids;
+    return i < j ? -1 : i > j;
+}
+
+/* Moves one generated sequence into the public output and decodes it. */
+static elang_status take_result(elang_model *m, generated_seq *g, elang_gen_out *o, elang_error *err) {
+    o->ids = g->ids;
+    o->num_ids = g->len;
+    o->token_logprobs = g->logprobs;
+    o->token_energies = g->energies;
+    o->score = g->score;
+    *g = (generated_seq){0};
+    double sum = 0.0;
+    for (int t = 0; t + 1 < o->num_ids; t++) sum += o->token_energies[t];
+    o->energy = o->num_ids > 1 ? sum / (o->num_ids - 1) : 0.0;
+    return tokenizer_decode(m->tok, o->ids, o->num_ids, true, &o->text, err);
+}
+
+static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_gen_out *out,
+                              const size_t *order, int B, elang_error *err) {
+    const int S = out[order[0]].num_input_ids; /* the batch is sorted longest first */
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)B * S * 2);
+    generated_seq *gen = calloc((size_t)B, sizeof *gen);
+    if (!ids || !gen) {
+        free(ids), free(gen);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a batch of %d x %d tokens", B, S);
+    }
+    int32_t *mask = ids + (size_t)B * S;
+    for (int b = 0; b < B; b++) {
+        const elang_gen_out *o = &out[order[b]];
+        for (int s = 0; s < S; s++) {
+            ids[(size_t)b * S + s] = s < o->num_input_ids ? o->input_ids[s] : m->s2s.info.pad_id;
+            mask[(size_t)b * S + s] = s < o->num_input_ids;
+        }
+    }
+    const generate_opts g = {.num_beams = opts->num_beams, .max_new_tokens = opts->max_new_tokens,
+                             .length_penalty = opts->length_penalty,
+                             .early_stopping = opts->early_stopping != 0, .temperature = opts->temperature};
+    elang_status st = generate(&m->s2s, ids, mask, B, S, &g, gen, err);
+    for (int b = 0; b < B && st == ELANG_OK; b++) st = take_result(m, &gen[b], &out[order[b]], err);
+    for (int b = 0; b < B; b++) generated_seq_free(&gen[b]);
+    free(ids), free(gen);
+    return st;
+}
+
+static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n, elang_gen_out *out,
+                                 elang_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        elang_status st = ELANG_OK;
+        if (!in[i].text)
+            st = elang_fail(err, ELANG_ERR_INVALID_ARG, "input %zu has no text", i);
+        else if (in[i].text_pair)
+            st = elang_fail(err, ELANG_ERR_INVALID_ARG, "generation takes one text per input, not a pair");
+        token_seq seq = {0};
+        if (st == ELANG_OK) st = tokenizer_encode(m->tok, in[i].text, NULL, m->max_length, &seq, err);
+        if (st != ELANG_OK) {
+            if (err) err->item = (long)i;
+            return st;
+        }
+        free(seq.type_ids);
+        out[i].input_ids = seq.ids;
+        out[i].num_input_ids = seq.len;
+    }
+    return ELANG_OK;
+}
+
+elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
+                            elang_gen_out *out, elang_error *err) {
+    const elang_gen_opts o = opts ? *opts : elang_gen_opts_default();
+    if (!m->is_seq2seq)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "a %s model classifies; it does not generate",
+                          m->cfg.model_type);
+    elang_status st = check_opts(&o, err);
+    if (st != ELANG_OK) return st;
+    memset(out, 0, sizeof *out * n);
+    if (n == 0) return ELANG_OK;
+    size_t *order = malloc(sizeof *order * n);
+    if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
+    st = tokenize_all(m, in, n, out, err);
+    if (st == ELANG_OK) {
+        for (size_t i = 0; i < n; i++) order[i] = i;
+        qsort_r(order, n, sizeof *order, by_length_desc, out);
+        for (size_t start = 0; start < n && st == ELANG_OK; start += (size_t)o.batch_size) {
+            const int B = (int)(n - start < (size_t)o.batch_size ? n - start : (size_t)o.batch_size);
+            st = run_batch(m, &o, out, order + start, B, err);
+        }
+    }
+    free(order);
+    if (st != ELANG_OK) elang_gen_out_free(out, n);
+    return st;
+}

@@ -1,0 +1,116 @@
+/* elang generate: JSONL (or plain text) in, one JSON line per input out:
+ * the decoded text, the ids, and per generated token its log-probability and
+ * the energy of its step. */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/io.h"
+#include "cli/stream.h"
+#include "elang.h"
+
+typedef struct {
+    const char *model, *input, *output, *format;
+    int threads, max_length;
+    bool no_early_stopping, emit_ids;
+    elang_gen_opts gen;
+} generate_flags;
+
+typedef struct {
+    elang_model *model;
+    const generate_flags *flags;
+} generate_ctx;
+
+static json_t *result_json(const cli_record *rec, const elang_gen_out *o, bool emit_ids) {
+    json_t *obj = json_object();
+    if (rec->id) json_object_set(obj, "id", rec->id);
+    json_object_set_new(obj, "text", json_string(o->text));
+    json_object_set_new(obj, "ids", json_int_array(o->ids, o->num_ids));
+    json_object_set_new(obj, "token_logprobs", json_float_array(o->token_logprobs, o->num_ids - 1));
+    json_object_set_new(obj, "token_energies", json_float_array(o->token_energies, o->num_ids - 1));
+    json_object_set_new(obj, "energy", json_real(o->energy));
+    json_object_set_new(obj, "score", json_real(o->score));
+    if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(o->input_ids, o->num_input_ids));
+    return obj;
+}
+
+static bool generate_chunk(void *ctx, const cli_record *recs, size_t n, const char *input_name,
+                           output_file *out) {
+    const generate_ctx *c = ctx;
+    elang_text *texts = calloc(n, sizeof *texts);
+    elang_gen_out *res = calloc(n, sizeof *res);
+    bool ok = texts && res;
+    if (!ok) fprintf(stderr, "elang generate: out of memory\n");
+    for (size_t i = 0; ok && i < n; i++) texts[i] = (elang_text){recs[i].text, NULL};
+    elang_error err;
+    if (ok && elang_generate(c->model, texts, n, &c->flags->gen, res, &err) != ELANG_OK) {
+        report_error("generate", input_name, recs, &err);
+        ok = false;
+    } else if (ok) {
+        for (size_t i = 0; ok && i < n; i++) {
+            json_t *obj = result_json(&recs[i], &res[i], c->flags->emit_ids);
+            ok = output_write(out, obj);
+            json_decref(obj);
+        }
+        elang_gen_out_free(res, n);
+    }
+    free(texts);
+    free(res);
+    return ok;
+}
+
+int cmd_generate(int argc, char **argv) {
+    generate_flags fl = {.input = "-", .output = "-", .format = "json", .gen = elang_gen_opts_default()};
+    const flag_spec flags[] = {
+        {"model", FLAG_STRING, &fl.model, 0, 0, NULL, "Hugging Face T5 or Marian directory (required)", "DIR"},
+        {"input", FLAG_STRING, &fl.input, 0, 0, NULL, "inputs, one per line; - for stdin (default)", "FILE"},
+        {"output", FLAG_STRING, &fl.output, 0, 0, NULL, "results, one JSON line per input; - for stdout", "FILE"},
+        {"format", FLAG_CHOICE, &fl.format, 0, 0, "json|text", "input lines are JSON objects (default) or raw text", "json|text"},
+        {"num-beams", FLAG_INT, &fl.gen.num_beams, 1, 64, NULL, "beam width; 1 = greedy (default)", "N"},
+        {"max-new-tokens", FLAG_INT, &fl.gen.max_new_tokens, 1, 4096, NULL, "tokens to generate at most (default 64)", "N"},
+        {"length-penalty", FLAG_DOUBLE, &fl.gen.length_penalty, -100, 100, NULL, "beam score = logprob sum / length^X (default 1)", "X"},
+        {"no-early-stopping", FLAG_BOOL, &fl.no_early_stopping, 0, 0, NULL, "keep searching after num_beams hypotheses end", NULL},
+        {"batch-size", FLAG_INT, &fl.gen.batch_size, 1, 4096, NULL, "inputs decoded together (default 16)", "N"},
+        {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
+        {"max-length", FLAG_INT, &fl.max_length, 2, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},
+        {"temperature", FLAG_DOUBLE, &fl.gen.temperature, 1e-6, 1e6, NULL, "T of the per-token energies (default 1)", "T"},
+        {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids", NULL},
+        {0},
+    };
+    const char *synopsis = "--model DIR [--input FILE|-] [--output FILE|-] [flags]";
+    int rc = parse_flags("generate", synopsis, argc, argv, flags);
+    if (rc) return rc == 1 ? 0 : 2;
+    if (!fl.model) {
+        fprintf(stderr, "elang generate: --model DIR is required\n");
+        return 2;
+    }
+    fl.gen.early_stopping = !fl.no_early_stopping;
+
+    elang_model *m = NULL;
+    elang_error err;
+    elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length};
+    if (elang_model_load(fl.model, &lo, &m, &err) != ELANG_OK) {
+        fprintf(stderr, "elang generate: %s\n", err.message);
+        return 1;
+    }
+    if (!elang_model_is_generator(m)) {
+        fprintf(stderr, "elang generate: %s is a %s classifier; use elang classify\n", fl.model,
+                elang_model_type(m));
+        elang_model_free(m);
+        return 1;
+    }
+    generate_ctx ctx = {m, &fl};
+    const stream_job job = {
+        .command = "generate", .input = fl.input, .output = fl.output,
+        .plain_text = strcmp(fl.format, "text") == 0, .allow_pair = false,
+        .chunk = (size_t)fl.gen.batch_size * 8 > 128 ? (size_t)fl.gen.batch_size * 8 : 128,
+        .handle = generate_chunk, .ctx = &ctx,
+    };
+    rc = run_stream(&job);
+    elang_model_free(m);
+    return rc;
+}

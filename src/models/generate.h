@@ -1,0 +1,45 @@
+/* The one generation loop for every encoder-decoder: batched greedy search
+ * and beam search with transformers 4.25's semantics, over the seq2seq
+ * interface. Besides the tokens it keeps, per generated token, the
+ * log-probability and the energy of the step's scores: the router needs them. */
+#ifndef ELANG_MODELS_GENERATE_H
+#define ELANG_MODELS_GENERATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/seq2seq.h"
+
+typedef struct {
+    int num_beams;         /* 1 = greedy */
+    int max_new_tokens;    /* tokens generated after the decoder start token */
+    double length_penalty; /* beam score = sum logprobs / length^length_penalty */
+    bool early_stopping;   /* stop an input once num_beams hypotheses are done */
+    double temperature;    /* T of the per-step energies (not of decoding) */
+} generate_opts;
+
+typedef struct {
+    int32_t *ids;      /* [len]: the decoder start token, the generated tokens, </s> if reached */
+    int len;
+    float *logprobs;   /* [len - 1]: log-probability of each generated token */
+    float *energies;   /* [len - 1]: -T log sum exp(scores / T) of its step */
+    double score;      /* greedy: sum of logprobs; beam: the length-penalised beam score */
+} generated_seq;
+
+/* Generates for B inputs src_ids[B, S] (mask 1 = real token). The scores
+ * a step picks from are the raw logits after the model's processors
+ * (banned token to -inf, forced </s> at the last step), as transformers'
+ * greedy search returns them; beam search ranks log-softmax of those plus
+ * the beam's score. Fills out[B]; free each with generated_seq_free. */
+elang_status generate(const seq2seq_model *m, const int32_t *src_ids, const int32_t *src_mask, int B,
+                      int S, const generate_opts *opts, generated_seq *out, elang_error *err);
+void generated_seq_free(generated_seq *s);
+
+/* Energies of a given target (teacher forcing): feeds ids[0..len) and
+ * reports for every position -T log sum exp(raw logits / T), before any
+ * processor. energies: [len]. */
+elang_status teacher_forced_energies(const seq2seq_model *m, const int32_t *src_ids, int S,
+                                     const int32_t *ids, int len, double temperature,
+                                     float *energies, elang_error *err);
+
+#endif

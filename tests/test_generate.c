@@ -1,0 +1,219 @@
+/* Generation (T5 v1.0, T5 v1.1, Marian) against what transformers 4.25's
+ * generate() produced on the same files: source ids exact, greedy and beam
+ * ids exact, per-step log-probabilities and energies within 1e-3,
+ * teacher-forced energies within 1e-3; batched decoding equal to one input
+ * at a time. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/model_internal.h"
+#include "models/generate.h"
+#include "support.h"
+
+#define TOL 1e-3
+
+static void assert_close(double got, double want, double tol, const char *what, size_t c, int i) {
+    if (!(fabs(got - want) <= tol))
+        fail_msg("%s (case %zu, position %d): got %.6f, want %.6f", what, c, i, got, want);
+}
+
+static void assert_ids(const int32_t *got, int n, json_t *want, const char *what, size_t c) {
+    char buf[2048] = "";
+    size_t used = 0;
+    for (int i = 0; i < n && used < sizeof buf - 16; i++) used += (size_t)snprintf(buf + used, sizeof buf - used, "%d ", got[i]);
+    if ((size_t)n != json_array_size(want)) fail_msg("%s (case %zu): %d ids (%s), want %zu", what, c, n, buf, json_array_size(want));
+    for (int i = 0; i < n; i++)
+        if (got[i] != json_integer_value(json_array_get(want, (size_t)i)))
+            fail_msg("%s (case %zu): ids %s differ at %d from the expected", what, c, buf, i);
+}
+
+static elang_model *load(const char *name) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
+    elang_model *m = NULL;
+    elang_error err;
+    elang_load_opts lo = {.threads = 2};
+    if (elang_model_load(shared_path(rel), &lo, &m, &err) != ELANG_OK) fail_msg("loading %s: %s", name, err.message);
+    assert_true(elang_model_is_generator(m));
+    return m;
+}
+
+static json_t **cases_of(const char *name, size_t *n) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
+    return read_jsonl(shared_path(rel), n);
+}
+
+static elang_gen_opts greedy_opts(void) {
+    elang_gen_opts o = elang_gen_opts_default();
+    o.max_new_tokens = 16;
+    return o;
+}
+
+static elang_gen_opts beam_opts(void) {
+    elang_gen_opts o = greedy_opts();
+    o.num_beams = 4;
+    o.length_penalty = 1.0;
+    o.early_stopping = 1;
+    return o;
+}
+
+static void check_fixture(const char *name) {
+    elang_model *m = load(name);
+    size_t n;
+    json_t **cases = cases_of(name, &n);
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++) in[i].text = json_string_value(json_object_get(cases[i], "src"));
+    elang_gen_out *greedy = calloc(n, sizeof *greedy), *beam = calloc(n, sizeof *beam);
+    elang_error err;
+    elang_gen_opts g = greedy_opts(), b = beam_opts();
+    g.batch_size = b.batch_size = 1;
+    if (elang_generate(m, in, n, &g, greedy, &err) != ELANG_OK) fail_msg("%s greedy: %s", name, err.message);
+    if (elang_generate(m, in, n, &b, beam, &err) != ELANG_OK) fail_msg("%s beam: %s", name, err.message);
+
+    for (size_t c = 0; c < n; c++) {
+        json_t *cs = cases[c];
+        assert_ids(greedy[c].input_ids, greedy[c].num_input_ids, json_object_get(cs, "input_ids"), "input_ids", c);
+        assert_ids(greedy[c].ids, greedy[c].num_ids, json_object_get(cs, "greedy_ids"), "greedy_ids", c);
+        json_t *steps = json_object_get(cs, "greedy_steps");
+        assert_int_equal(json_array_size(steps), (size_t)greedy[c].num_ids - 1);
+        double sum = 0.0;
+        for (int t = 0; t + 1 < greedy[c].num_ids; t++) {
+            json_t *st = json_array_get(steps, (size_t)t);
+            assert_int_equal(json_integer_value(json_object_get(st, "token")), greedy[c].ids[t + 1]);
+            assert_close(greedy[c].token_logprobs[t], json_real_value(json_object_get(st, "logprob")), TOL, "logprob", c, t);
+            assert_close(-greedy[c].token_energies[t], json_number_value(json_object_get(st, "neg_energy_T1")), TOL,
+                         "step energy", c, t);
+            sum += greedy[c].token_energies[t];
+        }
+        assert_close(greedy[c].energy, sum / (greedy[c].num_ids - 1), 1e-9, "mean energy", c, 0);
+        assert_ids(beam[c].ids, beam[c].num_ids, json_object_get(cs, "beam_ids"), "beam_ids", c);
+        assert_non_null(greedy[c].text);
+
+        /* Teacher forcing the greedy output: energies of the raw logits. */
+        json_t *tf = json_object_get(cs, "teacher_forced_neg_energy_T1");
+        float *energies = malloc(sizeof(float) * greedy[c].num_ids);
+        assert_int_equal(teacher_forced_energies(&m->s2s, greedy[c].input_ids, greedy[c].num_input_ids,
+                                                 greedy[c].ids, greedy[c].num_ids, 1.0, energies, &err), ELANG_OK);
+        assert_int_equal(json_array_size(tf), (size_t)greedy[c].num_ids);
+        for (int t = 0; t < greedy[c].num_ids; t++)
+            assert_close(-energies[t], json_number_value(json_array_get(tf, (size_t)t)), TOL, "teacher-forced energy", c, t);
+        free(energies);
+    }
+
+    /* All inputs at once, padded: the same as one at a time. */
+    elang_gen_out *gb = calloc(n, sizeof *gb), *bb = calloc(n, sizeof *bb);
+    g.batch_size = b.batch_size = (int)n;
+    assert_int_equal(elang_generate(m, in, n, &g, gb, &err), ELANG_OK);
+    assert_int_equal(elang_generate(m, in, n, &b, bb, &err), ELANG_OK);
+    for (size_t c = 0; c < n; c++) {
+        assert_int_equal(gb[c].num_ids, greedy[c].num_ids);
+        assert_memory_equal(gb[c].ids, greedy[c].ids, sizeof(int32_t) * greedy[c].num_ids);
+        for (int t = 0; t + 1 < gb[c].num_ids; t++)
+            assert_close(gb[c].token_energies[t], greedy[c].token_energies[t], 1e-4, "batched energy", c, t);
+        assert_string_equal(gb[c].text, greedy[c].text);
+        assert_int_equal(bb[c].num_ids, beam[c].num_ids);
+        assert_memory_equal(bb[c].ids, beam[c].ids, sizeof(int32_t) * beam[c].num_ids);
+        assert_close(bb[c].score, beam[c].score, 1e-4, "batched beam score", c, 0);
+    }
+    elang_gen_out_free(gb, n), elang_gen_out_free(bb, n);
+    elang_gen_out_free(greedy, n), elang_gen_out_free(beam, n);
+    free(gb), free(bb), free(greedy), free(beam), free(in);
+    free_jsonl(cases, n);
+    elang_model_free(m);
+}
+
+static void t5_fixture(void **s) { (void)s; check_fixture("t5"); }
+static void t5_v1_1_fixture(void **s) { (void)s; check_fixture("t5-v1_1"); }
+static void marian_fixture(void **s) { (void)s; check_fixture("marian"); }
+
+/* Marian's config forces </s> at the last allowed step: that step's scores
+ * are 0 for </s> and -inf elsewhere, so its log-probability and energy are 0. */
+static void forced_eos_at_the_limit(void **s) {
+    (void)s;
+    elang_model *m = load("marian");
+    size_t n;
+    json_t **cases = cases_of("marian", &n);
+    elang_text in = {json_string_value(json_object_get(cases[0], "src")), NULL};
+    elang_gen_out b;
+    elang_error err;
+    elang_gen_opts g = greedy_opts();
+    g.max_new_tokens = 5;
+    assert_int_equal(elang_generate(m, &in, 1, &g, &b, &err), ELANG_OK);
+    assert_int_equal(b.num_ids, 6);
+    assert_int_equal(b.ids[5], 0);
+    assert_close(b.token_energies[4], 0.0, 1e-9, "forced step energy", 0, 4);
+    assert_close(b.token_logprobs[4], 0.0, 1e-9, "forced step logprob", 0, 4);
+    elang_gen_out_free(&b, 1);
+    free_jsonl(cases, n);
+    elang_model_free(m);
+}
+
+static void temperature_scales_energies(void **s) {
+    (void)s;
+    elang_model *m = load("t5");
+    elang_text in = {"translate English to German: A dog runs.", NULL};
+    elang_gen_out t1, t2;
+    elang_error err;
+    elang_gen_opts g = greedy_opts();
+    assert_int_equal(elang_generate(m, &in, 1, &g, &t1, &err), ELANG_OK);
+    g.temperature = 2.0;
+    assert_int_equal(elang_generate(m, &in, 1, &g, &t2, &err), ELANG_OK);
+    /* T changes the energies, never the tokens. -T log sum exp(s/T) is
+     * decreasing in T: the T=2 energy is the lower one. */
+    assert_int_equal(t1.num_ids, t2.num_ids);
+    assert_memory_equal(t1.ids, t2.ids, sizeof(int32_t) * t1.num_ids);
+    for (int t = 0; t + 1 < t1.num_ids; t++) assert_true(t2.token_energies[t] < t1.token_energies[t] - 1e-3);
+    elang_gen_out_free(&t1, 1), elang_gen_out_free(&t2, 1);
+    elang_model_free(m);
+}
+
+static void rejects_bad_requests(void **s) {
+    (void)s;
+    elang_model *m = load("t5");
+    elang_gen_out out;
+    elang_error err;
+    elang_text pair = {"a", "b"};
+    assert_int_equal(elang_generate(m, &pair, 1, NULL, &out, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "pair"));
+    elang_gen_opts bad = elang_gen_opts_default();
+    bad.num_beams = 0;
+    elang_text one = {"a", NULL};
+    assert_int_equal(elang_generate(m, &one, 1, &bad, &out, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "num_beams"));
+    elang_class_out cls;
+    assert_int_equal(elang_classify(m, &one, 1, NULL, &cls, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "generate"));
+    elang_text invalid = {"caf\xe9", NULL};
+    assert_int_equal(elang_generate(m, &invalid, 1, NULL, &out, &err), ELANG_ERR_INPUT);
+    assert_int_equal(err.item, 0);
+    elang_model_free(m);
+
+    elang_model *bert;
+    elang_load_opts lo = {0};
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/bert"), &lo, &bert, &err), ELANG_OK);
+    assert_int_equal(elang_generate(bert, &one, 1, NULL, &out, &err), ELANG_ERR_INVALID_ARG);
+    elang_model_free(bert);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t5_fixture),
+        cmocka_unit_test(t5_v1_1_fixture),
+        cmocka_unit_test(marian_fixture),
+        cmocka_unit_test(forced_eos_at_the_limit),
+        cmocka_unit_test(temperature_scales_energies),
+        cmocka_unit_test(rejects_bad_requests),
+    };
+    int failed = cmocka_run_group_tests_name("generate", tests, NULL, NULL);
+    test_tmpdir_cleanup();
+    return failed;
+}
