@@ -52,6 +52,17 @@ void layer_norm_forward(float *x, const float *gamma, const float *beta, int M, 
     }
 }
 
+void rms_norm_forward(float *x, const float *gamma, int M, int H, double eps) {
+#pragma omp parallel for if ((long)M * H > 32768)
+    for (int i = 0; i < M; i++) {
+        float *row = x + (long)i * H;
+        double ms = 0.0;
+        for (int j = 0; j < H; j++) ms += (double)row[j] * row[j];
+        const float inv = (float)(1.0 / sqrt(ms / H + eps));
+        for (int j = 0; j < H; j++) row[j] = row[j] * inv * gamma[j];
+    }
+}
+
 static float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2)); }
 
 static float gelu_tanh(float x) {
@@ -94,6 +105,11 @@ void softmax_forward(float *x, int n) {
 void add_inplace(float *dst, const float *src, long n) {
 #pragma omp parallel for if (n > 65536)
     for (long i = 0; i < n; i++) dst[i] += src[i];
+}
+
+void mul_inplace(float *dst, const float *src, long n) {
+#pragma omp parallel for if (n > 65536)
+    for (long i = 0; i < n; i++) dst[i] *= src[i];
 }
 
 void ops_set_threads(int threads) {
