@@ -23,10 +23,13 @@ elang_status activation_from_name(const char *name, activation *out) {
 
 void linear_forward(float *out, const float *in, const float *W, const float *b,
                     int M, int K, int N) {
-    /* Seeding `out` with the bias lets the GEMM add it for free (beta = 1). */
+    /* Seeding `out` with the bias lets the GEMM add it for free (beta = 1).
+     * The fill is a memory copy: only a large one is worth waking the
+     * OpenMP team, whose idle threads then spin against BLAS's (a decoder
+     * step's row of logits over the vocabulary is not). */
     float beta = 0.0f;
     if (b) {
-#pragma omp parallel for if ((long)M * N > 32768)
+#pragma omp parallel for if ((long)M * N > (1L << 22))
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) out[(long)i * N + j] = b[j];
         beta = 1.0f;
