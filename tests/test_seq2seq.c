@@ -627,6 +627,41 @@ static void marian_positions_and_bias(void **state) {
     fixture_free(&f);
 }
 
+/* share_encoder_decoder_embeddings false: each stack has its own copy of
+ * the embedding (here both equal to the fixture's shared one, so the
+ * logits must not change), tied to the lm_head or not. */
+static void marian_separate_embeddings(void **state) {
+    (void)state;
+    weight_store *ws;
+    elang_error err;
+    assert_int_equal(weight_store_open(shared_path("fixtures/hf/marian"), &ws, &err), ELANG_OK);
+    const weight_entry *e = weight_store_find(ws, "model.shared.weight");
+    const tensor_spec copies[] = {
+        {"model.encoder.embed_tokens.weight", "F32", 2, e->shape, e->data, e->nbytes},
+        {"model.decoder.embed_tokens.weight", "F32", 2, e->shape, e->data, e->nbytes},
+        {"lm_head.weight", "F32", 2, e->shape, e->data, e->nbytes},
+    };
+    const char *unshared = "\"share_encoder_decoder_embeddings\": false";
+    char *tied = config_edit("marian", EDITS("\"share_encoder_decoder_embeddings\": true", unshared));
+    char *untied = config_edit("marian", EDITS("\"share_encoder_decoder_embeddings\": true", unshared,
+                                               "\"vocab_size\": 1448\n", "\"vocab_size\": 1448, \"tie_word_embeddings\": false\n"));
+    char *wide = config_edit("marian", EDITS("\"share_encoder_decoder_embeddings\": true", unshared,
+                                               "\"decoder_vocab_size\": 1448", "\"decoder_vocab_size\": 1500"));
+    float *want = first_logits(shared_path("fixtures/hf/marian"), "marian");
+    float *got = first_logits(variant("marian", "separate-tied", tied, "model.shared.weight", copies, 2), "marian");
+    assert_same_logits(got, want, 1448, 0.0, "logits with separate tied embeddings");
+    free(got);
+    got = first_logits(variant("marian", "separate-untied", untied, "model.shared.weight", copies, 3), "marian");
+    assert_same_logits(got, want, 1448, 0.0, "logits with separate untied embeddings");
+    free(got), free(want);
+    expect_load_error(variant("marian", "separate-missing", untied, "model.shared.weight", copies, 2),
+                      ELANG_ERR_FORMAT, "lm_head.weight");
+    expect_load_error(variant("marian", "wide", wide, "model.shared.weight", copies, 2), ELANG_ERR_FORMAT,
+                      "decoder_vocab_size is 1500");
+    free(tied), free(untied), free(wide);
+    weight_store_free(ws);
+}
+
 /* What the caller can get wrong is refused, not read out of bounds. */
 static void bad_calls(void **state) {
     (void)state;
@@ -697,6 +732,7 @@ int main(void) {
         cmocka_unit_test(t5_tied_copies),
         cmocka_unit_test(marian_bad_checkpoints),
         cmocka_unit_test(marian_positions_and_bias),
+        cmocka_unit_test(marian_separate_embeddings),
         cmocka_unit_test(bad_calls),
         cmocka_unit_test(classify_api_refuses),
     };

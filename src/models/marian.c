@@ -45,7 +45,7 @@ static elang_status embed_tokens(const marian_model *m, const float *embed, int 
 static elang_status marian_encode(const void *net, const int32_t *ids, const int32_t *mask, int B, int S,
                                   float *enc_out, elang_error *err) {
     const marian_model *m = net;
-    elang_status st = embed_tokens(m, m->enc_embed, m->src_vocab_size, m->enc_pos, ids, (long)B * S, S, 0,
+    elang_status st = embed_tokens(m, m->enc_embed, m->embed_rows, m->enc_pos, ids, (long)B * S, S, 0,
                                    enc_out, err);
     if (st != ELANG_OK) return st;
     return seq2seq_encoder_forward(&m->enc, m->enc_layers, m->enc_count, enc_out, mask, NULL, B, S, err);
@@ -63,7 +63,7 @@ static elang_status marian_step(const void *net, seq2seq_cache *c, const int32_t
     const int R = c->rows, D = m->dec.d_model;
     float *x = malloc(sizeof(float) * (size_t)R * D);
     if (!x) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory in the Marian decoder step");
-    elang_status st = embed_tokens(m, m->dec_embed, m->vocab_size, m->dec_pos, tokens, R, 1, c->steps, x, err);
+    elang_status st = embed_tokens(m, m->dec_embed, m->embed_rows, m->dec_pos, tokens, R, 1, c->steps, x, err);
     if (st == ELANG_OK) st = seq2seq_decoder_step(&m->dec, m->dec_layers, m->dec_count, x, c, NULL, err);
     if (st == ELANG_OK) linear_forward(logits, x, m->lm_head, m->final_logits_bias, R, D, m->vocab_size);
     free(x);
@@ -145,13 +145,19 @@ elang_status marian_load(weight_store *ws, model_config *cfg, seq2seq_model *out
     }
     m->enc = stack_dims(cfg, cfg->num_heads, cfg->intermediate_size);
     m->dec = stack_dims(cfg, sc->decoder_heads, sc->decoder_ffn);
-    m->src_vocab_size = cfg->vocab_size;
+    m->embed_rows = cfg->vocab_size;
     m->vocab_size = sc->target_vocab_size;
     m->max_positions = cfg->max_position_embeddings;
     m->embed_scale = sc->scale_embedding ? (float)sqrt((double)cfg->hidden_size) : 1.0f;
     m->enc_count = cfg->num_layers;
     m->dec_count = sc->decoder_layers;
-    const int V = m->vocab_size, D = cfg->hidden_size;
+    const int E = m->embed_rows, V = m->vocab_size, D = cfg->hidden_size;
+    if (sc->tie_word_embeddings && V != E) {
+        marian_free(m);
+        return elang_fail(err, ELANG_ERR_FORMAT,
+                          "the lm_head is tied to the decoder's embedding of vocab_size %d rows, but "
+                          "decoder_vocab_size is %d", E, V);
+    }
 
     tensor_loader L = {ws, "model.", err, ELANG_OK};
     /* MarianModel gives both stacks `shared` unless
@@ -161,12 +167,12 @@ elang_status marian_load(weight_store *ws, model_config *cfg, seq2seq_model *out
     if (sc->share_embeddings) {
         const char *const names[] = {"model.shared.weight", "model.encoder.embed_tokens.weight",
                                      "model.decoder.embed_tokens.weight", tied_head, NULL};
-        m->enc_embed = m->dec_embed = loader_take_tied(&L, V, D, names);
+        m->enc_embed = m->dec_embed = loader_take_tied(&L, E, D, names);
     } else {
         const char *const enc_names[] = {"model.encoder.embed_tokens.weight", NULL};
         const char *const dec_names[] = {"model.decoder.embed_tokens.weight", tied_head, NULL};
-        m->enc_embed = loader_take_tied(&L, m->src_vocab_size, D, enc_names);
-        m->dec_embed = loader_take_tied(&L, V, D, dec_names);
+        m->enc_embed = loader_take_tied(&L, E, D, enc_names);
+        m->dec_embed = loader_take_tied(&L, E, D, dec_names);
     }
     m->enc_pos = take_positions(&L, m, "model.encoder");
     m->dec_pos = take_positions(&L, m, "model.decoder");

@@ -15,9 +15,9 @@ typedef struct {
     float *ctx;       /* [M, A] attention output before its projection */
     float *proj;      /* [M, D] a block's output, added to the residual */
     float *ff, *gate; /* [M, F] */
-} seq2seq_scratch;
+} layer_scratch;
 
-static elang_status scratch_init(seq2seq_scratch *s, const seq2seq_dims *d, long M, elang_error *err) {
+static elang_status scratch_init(layer_scratch *s, const seq2seq_dims *d, long M, elang_error *err) {
     const size_t D = (size_t)d->d_model, A = (size_t)width(d), F = (size_t)d->d_ff;
     float *arena = malloc(sizeof(float) * (size_t)M * (2 * D + 4 * A + 2 * F));
     if (!arena) {
@@ -35,7 +35,7 @@ static elang_status scratch_init(seq2seq_scratch *s, const seq2seq_dims *d, long
     return ELANG_OK;
 }
 
-static void scratch_free(seq2seq_scratch *s) {
+static void scratch_free(layer_scratch *s) {
     free(s->h); /* the arena starts there */
     memset(s, 0, sizeof *s);
 }
@@ -91,7 +91,7 @@ static void norm_forward(const seq2seq_dims *d, const seq2seq_norm *n, float *x,
 /* What a block reads: its normalised copy of x (pre-norm, T5LayerFF and
  * T5LayerSelfAttention) or x itself (post-norm, MarianEncoderLayer). */
 static const float *block_in(const seq2seq_dims *d, const seq2seq_norm *n, const float *x, long M,
-                             seq2seq_scratch *s) {
+                             layer_scratch *s) {
     if (!d->pre_norm) return x;
     memcpy(s->h, x, sizeof(float) * (size_t)M * d->d_model);
     norm_forward(d, n, s->h, M);
@@ -100,7 +100,7 @@ static const float *block_in(const seq2seq_dims *d, const seq2seq_norm *n, const
 
 /* The residual add of the block's output s->proj, then the post-norm. */
 static void block_out(const seq2seq_dims *d, const seq2seq_norm *n, float *x, long M,
-                      const seq2seq_scratch *s) {
+                      const layer_scratch *s) {
     add_inplace(x, s->proj, M * d->d_model);
     if (!d->pre_norm) norm_forward(d, n, x, M);
 }
@@ -108,7 +108,7 @@ static void block_out(const seq2seq_dims *d, const seq2seq_norm *n, float *x, lo
 /* s->proj[M, D] = out_proj(attention(q, k, v)). */
 static elang_status attend(const seq2seq_dims *d, const seq2seq_attention *w, const float *q,
                            const float *k, const float *v, const attention_args *args, long M,
-                           seq2seq_scratch *s) {
+                           layer_scratch *s) {
     elang_status st = attention_forward(s->ctx, q, k, v, args);
     if (st != ELANG_OK) return st;
     linear_forward(s->proj, s->ctx, w->o_w, w->o_b, (int)M, width(d), d->d_model);
@@ -118,7 +118,7 @@ static elang_status attend(const seq2seq_dims *d, const seq2seq_attention *w, co
 /* s->proj[M, D] = out(act(in x) [· gate x]): T5DenseActDense,
  * T5DenseGatedActDense, Marian's fc1/fc2. */
 static void ff_forward(const seq2seq_dims *d, const seq2seq_ff *f, const float *in, long M,
-                       seq2seq_scratch *s) {
+                       layer_scratch *s) {
     const int D = d->d_model, F = d->d_ff;
     linear_forward(s->ff, in, f->in_w, f->in_b, (int)M, D, F);
     activation_forward(s->ff, M * F, d->act);
@@ -129,7 +129,7 @@ static void ff_forward(const seq2seq_dims *d, const seq2seq_ff *f, const float *
     linear_forward(s->proj, s->ff, f->out_w, f->out_b, (int)M, F, D);
 }
 
-static void ff_block(const seq2seq_dims *d, const seq2seq_ff *f, float *x, long M, seq2seq_scratch *s) {
+static void ff_block(const seq2seq_dims *d, const seq2seq_ff *f, float *x, long M, layer_scratch *s) {
     ff_forward(d, f, block_in(d, &f->norm, x, M, s), M, s);
     block_out(d, &f->norm, x, M, s);
 }
@@ -137,7 +137,7 @@ static void ff_block(const seq2seq_dims *d, const seq2seq_ff *f, float *x, long 
 /* x[B·S, D] := one encoder layer applied to x. */
 static elang_status encoder_layer_forward(const seq2seq_dims *d, const seq2seq_layer *l, float *x,
                                           const int32_t *mask, const float *bias, int B, int S,
-                                          seq2seq_scratch *s) {
+                                          layer_scratch *s) {
     const long N = (long)B * S;
     const int D = d->d_model, A = width(d);
     const seq2seq_attention *w = &l->self_attn;
@@ -159,7 +159,7 @@ static elang_status encoder_layer_forward(const seq2seq_dims *d, const seq2seq_l
 
 /* Cross-attention keys and values of decoder layer `layer` for every row. */
 static void cross_start(const seq2seq_dims *d, const seq2seq_attention *a, int layer,
-                        const float *enc_out, int B, seq2seq_cache *c, seq2seq_scratch *s) {
+                        const float *enc_out, int B, seq2seq_cache *c, layer_scratch *s) {
     const int D = d->d_model, A = width(d), S = c->src_len, per_input = c->rows / B;
     const size_t row = (size_t)S * A;
     linear_forward(s->k, enc_out, a->k_w, a->k_b, B * S, D, A);
@@ -175,7 +175,7 @@ static void cross_start(const seq2seq_dims *d, const seq2seq_attention *a, int l
  * (transformers concatenates past and present keys the same way). */
 static elang_status self_attention_step(const seq2seq_dims *d, const seq2seq_attention *w, int layer,
                                         const float *in, seq2seq_cache *c, const float *bias,
-                                        seq2seq_scratch *s) {
+                                        layer_scratch *s) {
     const int D = d->d_model, A = width(d), R = c->rows, T = c->steps;
     linear_forward(s->q, in, w->q_w, w->q_b, R, D, A);
     linear_forward(s->k, in, w->k_w, w->k_b, R, D, A);
@@ -196,7 +196,7 @@ static elang_status self_attention_step(const seq2seq_dims *d, const seq2seq_att
 
 /* Cross-attention over the source, padding masked out. */
 static elang_status cross_attention_step(const seq2seq_dims *d, const seq2seq_attention *w, int layer,
-                                         const float *in, seq2seq_cache *c, seq2seq_scratch *s) {
+                                         const float *in, seq2seq_cache *c, layer_scratch *s) {
     const int D = d->d_model, A = width(d), R = c->rows, S = c->src_len;
     linear_forward(s->q, in, w->q_w, w->q_b, R, D, A);
     const size_t row = (size_t)S * A;
@@ -212,7 +212,7 @@ static elang_status cross_attention_step(const seq2seq_dims *d, const seq2seq_at
 /* x[R, D] := decoder layer `layer` applied to the new token of every row. */
 static elang_status decoder_layer_step(const seq2seq_dims *d, const seq2seq_layer *l, int layer,
                                        float *x, seq2seq_cache *c, const float *bias,
-                                       seq2seq_scratch *s) {
+                                       layer_scratch *s) {
     const long R = c->rows;
     elang_status st = self_attention_step(d, &l->self_attn, layer,
                                           block_in(d, &l->self_attn.norm, x, R, s), c, bias, s);
@@ -235,7 +235,7 @@ static elang_status out_of_memory(elang_status st, elang_error *err, const char 
 elang_status seq2seq_encoder_forward(const seq2seq_dims *d, const seq2seq_layer *layers, int count,
                                      float *x, const int32_t *mask, const float *bias, int B, int S,
                                      elang_error *err) {
-    seq2seq_scratch s;
+    layer_scratch s;
     elang_status st = scratch_init(&s, d, (long)B * S, err);
     for (int l = 0; l < count && st == ELANG_OK; l++)
         st = out_of_memory(encoder_layer_forward(d, &layers[l], x, mask, bias, B, S, &s), err, "encoder");
@@ -258,7 +258,7 @@ elang_status seq2seq_decoder_start(const seq2seq_dims *d, const seq2seq_layer *l
     if (st == ELANG_OK && (B <= 0 || c->rows % B != 0))
         st = elang_fail(err, ELANG_ERR_INVALID_ARG, "%d decoder rows cannot be split among %d inputs",
                         c->rows, B);
-    seq2seq_scratch s;
+    layer_scratch s;
     if (st == ELANG_OK) st = scratch_init(&s, d, (long)B * c->src_len, err);
     if (st != ELANG_OK) return st;
     for (int l = 0; l < count; l++) cross_start(d, &layers[l].cross_attn, l, enc_out, B, c, &s);
@@ -272,7 +272,7 @@ elang_status seq2seq_decoder_step(const seq2seq_dims *d, const seq2seq_layer *la
     elang_status st = check_cache(d, count, c, err);
     if (st == ELANG_OK && c->steps >= c->max_steps)
         st = elang_fail(err, ELANG_ERR_INVALID_ARG, "the decoder cache is full (%d steps)", c->max_steps);
-    seq2seq_scratch s;
+    layer_scratch s;
     if (st == ELANG_OK) st = scratch_init(&s, d, c->rows, err);
     if (st != ELANG_OK) return st;
     for (int l = 0; l < count && st == ELANG_OK; l++)
