@@ -18,8 +18,11 @@ elang_status attention_forward(float *out, const float *q, const float *k, const
 
     /* Heads are independent; each thread keeps one row of scores. A masked
      * key gets probability exactly 0, as transformers' large negative
-     * additive mask does after exp() underflows. */
-#pragma omp parallel num_threads(threads)
+     * additive mask does after exp() underflows. A decoder step is too small
+     * to share: waking the team costs more than it saves, and its threads
+     * then spin against the BLAS threads of the next projection. */
+    const long work = pairs * a->q_len * a->kv_len * dh;
+#pragma omp parallel num_threads(threads) if (work > 262144)
     {
         float *scores = scratch + row * (size_t)omp_get_thread_num();
 #pragma omp for schedule(static)

@@ -23,10 +23,13 @@ elang_status activation_from_name(const char *name, activation *out) {
 
 void linear_forward(float *out, const float *in, const float *W, const float *b,
                     int M, int K, int N) {
-    /* Seeding `out` with the bias lets the GEMM add it for free (beta = 1). */
+    /* Seeding `out` with the bias lets the GEMM add it for free (beta = 1).
+     * The fill is a memory copy: only a large one is worth waking the
+     * OpenMP team, whose idle threads then spin against BLAS's (a decoder
+     * step's row of logits over the vocabulary is not). */
     float beta = 0.0f;
     if (b) {
-#pragma omp parallel for if ((long)M * N > 32768)
+#pragma omp parallel for if ((long)M * N > (1L << 22))
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) out[(long)i * N + j] = b[j];
         beta = 1.0f;
@@ -49,6 +52,17 @@ void layer_norm_forward(float *x, const float *gamma, const float *beta, int M, 
         float inv = (float)(1.0 / sqrt(var + eps));
         float m = (float)mean;
         for (int j = 0; j < H; j++) row[j] = (row[j] - m) * inv * gamma[j] + beta[j];
+    }
+}
+
+void rms_norm_forward(float *x, const float *gamma, int M, int H, double eps) {
+#pragma omp parallel for if ((long)M * H > 32768)
+    for (int i = 0; i < M; i++) {
+        float *row = x + (long)i * H;
+        double ms = 0.0;
+        for (int j = 0; j < H; j++) ms += (double)row[j] * row[j];
+        const float inv = (float)(1.0 / sqrt(ms / H + eps));
+        for (int j = 0; j < H; j++) row[j] = row[j] * inv * gamma[j];
     }
 }
 
@@ -94,6 +108,11 @@ void softmax_forward(float *x, int n) {
 void add_inplace(float *dst, const float *src, long n) {
 #pragma omp parallel for if (n > 65536)
     for (long i = 0; i < n; i++) dst[i] += src[i];
+}
+
+void mul_inplace(float *dst, const float *src, long n) {
+#pragma omp parallel for if (n > 65536)
+    for (long i = 0; i < n; i++) dst[i] *= src[i];
 }
 
 void ops_set_threads(int threads) {

@@ -25,6 +25,10 @@ void linear_forward(float *out, const float *in, const float *W, const float *b,
  * statistics in double so long rows do not lose precision. */
 void layer_norm_forward(float *x, const float *gamma, const float *beta, int M, int H, double eps);
 
+/* x[M, H] := x / sqrt(mean(x²) + eps) * gamma, row by row: T5's LayerNorm
+ * (RMS norm: no mean subtracted, no bias). */
+void rms_norm_forward(float *x, const float *gamma, int M, int H, double eps);
+
 /* x[n] := act(x) in place. */
 void activation_forward(float *x, long n, activation act);
 
@@ -33,6 +37,9 @@ void softmax_forward(float *x, int n);
 
 /* dst[n] += src[n] */
 void add_inplace(float *dst, const float *src, long n);
+
+/* dst[n] *= src[n] */
+void mul_inplace(float *dst, const float *src, long n);
 
 /* Sets the threads used by BLAS and by the OpenMP loops; 0 = all cores. */
 void ops_set_threads(int threads);

@@ -42,6 +42,40 @@ static elang_status read_int(json_t *root, const char *path, const char *const *
     return ELANG_OK;
 }
 
+/* A number field in (0, 1], such as a norm's epsilon; `fallback` when absent. */
+static elang_status read_eps(json_t *root, const char *path, const char *key, double fallback,
+                             double *out, elang_error *err) {
+    json_t *v = json_object_get(root, key);
+    *out = fallback;
+    if (!v || json_is_null(v)) return ELANG_OK;
+    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"%s\" must be a number in (0, 1]", path, key);
+    *out = json_number_value(v);
+    return ELANG_OK;
+}
+
+static elang_status read_bool(json_t *root, const char *path, const char *key, bool fallback,
+                              bool *out, elang_error *err) {
+    json_t *v = json_object_get(root, key);
+    *out = fallback;
+    if (!v || json_is_null(v)) return ELANG_OK;
+    if (!json_is_boolean(v))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: field \"%s\" must be true or false", path, key);
+    *out = json_is_true(v);
+    return ELANG_OK;
+}
+
+static elang_status read_string(json_t *root, const char *path, const char *key, const char *fallback,
+                                const char **out, elang_error *err) {
+    json_t *v = json_object_get(root, key);
+    *out = fallback;
+    if (!v || json_is_null(v)) return ELANG_OK;
+    if (!json_is_string(v))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: field \"%s\" must be a string", path, key);
+    *out = json_string_value(v);
+    return ELANG_OK;
+}
+
 static elang_status read_labels(json_t *root, const char *path, model_config *cfg,
                                 elang_error *err) {
     json_t *id2label = json_object_get(root, "id2label");
@@ -131,18 +165,18 @@ static elang_status read_model_type(json_t *root, const char *path, model_config
             return elang_fail(err, ELANG_ERR_FORMAT,
                               "%s: no \"model_type\" and no recognisable \"architectures\"", path);
     }
-    static const char *const supported[] = {"bert", "distilbert", "roberta", "xlm-roberta", NULL};
+    static const char *const supported[] = {"bert", "distilbert", "roberta", "xlm-roberta", "t5",
+                                            "marian", NULL};
     for (const char *const *s = supported; *s; s++)
         if (strcmp(cfg->model_type, *s) == 0) return ELANG_OK;
     return elang_fail(err, ELANG_ERR_UNSUPPORTED,
                       "%s: model_type \"%s\" is not supported (supported: bert, distilbert, "
-                      "roberta, xlm-roberta)", path, cfg->model_type);
+                      "roberta, xlm-roberta, t5, marian)", path, cfg->model_type);
 }
 
-static elang_status read_fields(json_t *root, const char *path, model_config *cfg,
-                                elang_error *err) {
-    elang_status st = read_model_type(root, path, cfg, err);
-    if (st != ELANG_OK) return st;
+static elang_status read_encoder_fields(json_t *root, const char *path, model_config *cfg,
+                                        elang_error *err) {
+    elang_status st;
     bool distil = strcmp(cfg->model_type, "distilbert") == 0;
     bool roberta = strcmp(cfg->model_type, "roberta") == 0 || strcmp(cfg->model_type, "xlm-roberta") == 0;
     const int REQUIRED = INT_MIN, BIG = 1 << 24;
@@ -165,12 +199,8 @@ static elang_status read_fields(json_t *root, const char *path, model_config *cf
 
     /* DistilBERT hard-codes its LayerNorm epsilon; others state it. */
     cfg->layer_norm_eps = 1e-12;
-    json_t *eps = json_object_get(root, "layer_norm_eps");
-    if (eps && !distil) {
-        if (!json_is_number(eps) || json_number_value(eps) <= 0 || json_number_value(eps) > 1)
-            return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"layer_norm_eps\" must be a number in (0, 1]", path);
-        cfg->layer_norm_eps = json_number_value(eps);
-    }
+    if (!distil && (st = read_eps(root, path, "layer_norm_eps", 1e-12, &cfg->layer_norm_eps, err)))
+        return st;
 
     const char *act_key = distil ? "activation" : "hidden_act";
     json_t *act = json_object_get(root, act_key);
@@ -194,6 +224,169 @@ static elang_status read_fields(json_t *root, const char *path, model_config *cf
     return read_labels(root, path, cfg, err);
 }
 
+/* generate() bans every sequence bad_words_ids lists; elang's loop bans one
+ * token, which is all Marian's configs list ([[<pad>]]). */
+static elang_status read_bad_word(json_t *root, const char *path, int vocab, int *out,
+                                  elang_error *err) {
+    json_t *v = json_object_get(root, "bad_words_ids");
+    *out = -1;
+    if (!v || json_is_null(v)) return ELANG_OK;
+    size_t i;
+    json_t *seq;
+    if (!json_is_array(v))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"bad_words_ids\" must be a list of lists of token ids", path);
+    json_array_foreach(v, i, seq) {
+        size_t j;
+        json_t *id;
+        if (!json_is_array(seq) || json_array_size(seq) == 0)
+            return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"bad_words_ids\" must be a list of lists of token ids", path);
+        json_array_foreach(seq, j, id)
+            if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= vocab)
+                return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"bad_words_ids\" holds something other "
+                                  "than a token id in [0, %d)", path, vocab);
+    }
+    if (json_array_size(v) == 0) return ELANG_OK;
+    if (json_array_size(v) > 1 || json_array_size(json_array_get(v, 0)) > 1)
+        return elang_fail(err, ELANG_ERR_UNSUPPORTED,
+                          "%s: \"bad_words_ids\" other than a single token is not supported", path);
+    *out = (int)json_integer_value(json_array_get(json_array_get(v, 0), 0));
+    return ELANG_OK;
+}
+
+/* forced_eos_token_id: absent means the family's default, null means none. */
+static elang_status read_forced_eos(json_t *root, const char *path, int fallback, int vocab, int *out,
+                                    elang_error *err) {
+    json_t *v = json_object_get(root, "forced_eos_token_id");
+    if (v && json_is_null(v)) {
+        *out = -1;
+        return ELANG_OK;
+    }
+    return read_int(root, path, (const char *const[]){"forced_eos_token_id", NULL}, fallback, 0,
+                    vocab - 1, out, err);
+}
+
+/* T5Config derives the feed-forward from feed_forward_proj: "<act>" or
+ * "gated-<act>", with "gated-gelu" meaning gelu_new for old checkpoints.
+ * dense_act_fn and is_gated_act, when config.json states them, win: the
+ * base PretrainedConfig sets every leftover key after T5Config.__init__. */
+static elang_status read_t5_feed_forward(json_t *root, const char *path, model_config *cfg,
+                                         elang_error *err) {
+    const char *proj, *act;
+    elang_status st = read_string(root, path, "feed_forward_proj", "relu", &proj, err);
+    if (st != ELANG_OK) return st;
+    const char *dash = strchr(proj, '-');
+    bool gated = strncmp(proj, "gated-", 6) == 0;
+    if ((dash && !gated) || (gated && strchr(proj + 6, '-')))
+        return elang_fail(err, ELANG_ERR_FORMAT,
+                          "%s: feed_forward_proj \"%s\" is not of the form \"<activation>\" or "
+                          "\"gated-<activation>\"", path, proj);
+    act = strcmp(proj, "gated-gelu") == 0 ? "gelu_new" : gated ? proj + 6 : proj;
+    if ((st = read_string(root, path, "dense_act_fn", act, &act, err)) ||
+        (st = read_bool(root, path, "is_gated_act", gated, &cfg->s2s.gated_ff, err)))
+        return st;
+    snprintf(cfg->hidden_act_name, sizeof cfg->hidden_act_name, "%s", act);
+    if (activation_from_name(act, &cfg->hidden_act) != ELANG_OK)
+        return elang_fail(err, ELANG_ERR_UNSUPPORTED,
+                          "%s: activation \"%s\" of feed_forward_proj \"%s\" is not supported", path,
+                          act, proj);
+    return ELANG_OK;
+}
+
+#define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* T5Config's defaults are t5-small's; what config.json omits takes them. */
+static elang_status read_t5_fields(json_t *root, const char *path, model_config *cfg,
+                                   elang_error *err) {
+    seq2seq_config *s = &cfg->s2s;
+    const int BIG = 1 << 24;
+    elang_status st;
+    if ((st = read_int(root, path, KEYS("vocab_size"), 32128, 1, BIG, &cfg->vocab_size, err)) ||
+        (st = read_int(root, path, KEYS("d_model"), 512, 1, 65536, &cfg->hidden_size, err)) ||
+        (st = read_int(root, path, KEYS("d_kv"), 64, 1, 65536, &s->head_dim, err)) ||
+        (st = read_int(root, path, KEYS("d_ff"), 2048, 1, 1 << 20, &cfg->intermediate_size, err)) ||
+        (st = read_int(root, path, KEYS("num_layers"), 6, 1, 1024, &cfg->num_layers, err)) ||
+        (st = read_int(root, path, KEYS("num_decoder_layers"), cfg->num_layers, 1, 1024, &s->decoder_layers, err)) ||
+        (st = read_int(root, path, KEYS("num_heads"), 8, 1, 1024, &cfg->num_heads, err)) ||
+        (st = read_int(root, path, KEYS("relative_attention_num_buckets"), 32, 4, 65536, &s->relative_buckets, err)) ||
+        (st = read_int(root, path, KEYS("relative_attention_max_distance"), 128, 1, 1 << 20, &s->relative_max_distance, err)) ||
+        (st = read_int(root, path, KEYS("pad_token_id"), 0, 0, cfg->vocab_size - 1, &cfg->pad_token_id, err)) ||
+        (st = read_int(root, path, KEYS("eos_token_id"), 1, 0, cfg->vocab_size - 1, &s->eos_token_id, err)) ||
+        /* T5 starts decoding from its pad token; configs state it as 0. */
+        (st = read_int(root, path, KEYS("decoder_start_token_id"), cfg->pad_token_id, 0, cfg->vocab_size - 1,
+                       &s->decoder_start_token_id, err)) ||
+        (st = read_forced_eos(root, path, -1, cfg->vocab_size, &s->forced_eos_token_id, err)) ||
+        (st = read_bad_word(root, path, cfg->vocab_size, &s->bad_word_id, err)) ||
+        (st = read_bool(root, path, "tie_word_embeddings", true, &s->tie_word_embeddings, err)) ||
+        (st = read_eps(root, path, "layer_norm_epsilon", 1e-6, &cfg->layer_norm_eps, err)))
+        return st;
+    /* The log-spaced buckets run from half the buckets up to max_distance. */
+    if (s->relative_max_distance <= s->relative_buckets / 2)
+        return elang_fail(err, ELANG_ERR_FORMAT,
+                          "%s: relative_attention_max_distance %d must exceed half of "
+                          "relative_attention_num_buckets (%d)", path, s->relative_max_distance,
+                          s->relative_buckets);
+    s->decoder_heads = cfg->num_heads;
+    s->decoder_ffn = cfg->intermediate_size;
+    s->target_vocab_size = cfg->vocab_size;
+    return read_t5_feed_forward(root, path, cfg, err);
+}
+
+/* MarianConfig's defaults are opus-mt's. Its LayerNorms keep PyTorch's
+ * default epsilon; old configs' static_position_embeddings is ignored, as
+ * transformers 4.25 always uses sinusoids. */
+static elang_status read_marian_fields(json_t *root, const char *path, model_config *cfg,
+                                       elang_error *err) {
+    seq2seq_config *s = &cfg->s2s;
+    const int BIG = 1 << 24;
+    const char *act;
+    elang_status st;
+    if ((st = read_int(root, path, KEYS("vocab_size"), 58101, 1, BIG, &cfg->vocab_size, err)) ||
+        (st = read_int(root, path, KEYS("d_model"), 1024, 1, 65536, &cfg->hidden_size, err)) ||
+        (st = read_int(root, path, KEYS("encoder_layers"), 12, 1, 1024, &cfg->num_layers, err)) ||
+        (st = read_int(root, path, KEYS("encoder_attention_heads"), 16, 1, 1024, &cfg->num_heads, err)) ||
+        (st = read_int(root, path, KEYS("encoder_ffn_dim"), 4096, 1, 1 << 20, &cfg->intermediate_size, err)) ||
+        (st = read_int(root, path, KEYS("decoder_layers"), 12, 1, 1024, &s->decoder_layers, err)) ||
+        (st = read_int(root, path, KEYS("decoder_attention_heads"), 16, 1, 1024, &s->decoder_heads, err)) ||
+        (st = read_int(root, path, KEYS("decoder_ffn_dim"), 4096, 1, 1 << 20, &s->decoder_ffn, err)) ||
+        (st = read_int(root, path, KEYS("max_position_embeddings"), 1024, 1, 1 << 20, &cfg->max_position_embeddings, err)) ||
+        (st = read_bool(root, path, "share_encoder_decoder_embeddings", true, &s->share_embeddings, err)) ||
+        (st = read_int(root, path, KEYS("decoder_vocab_size"), cfg->vocab_size, 1, BIG, &s->target_vocab_size, err)))
+        return st;
+    if (s->share_embeddings) s->target_vocab_size = cfg->vocab_size;
+    const int V = s->target_vocab_size;
+    if ((st = read_int(root, path, KEYS("pad_token_id"), 58100, 0, V - 1, &cfg->pad_token_id, err)) ||
+        (st = read_int(root, path, KEYS("eos_token_id"), 0, 0, V - 1, &s->eos_token_id, err)) ||
+        (st = read_int(root, path, KEYS("decoder_start_token_id"), 58100, 0, V - 1, &s->decoder_start_token_id, err)) ||
+        (st = read_forced_eos(root, path, 0, V, &s->forced_eos_token_id, err)) ||
+        (st = read_bad_word(root, path, V, &s->bad_word_id, err)) ||
+        (st = read_bool(root, path, "tie_word_embeddings", true, &s->tie_word_embeddings, err)) ||
+        (st = read_bool(root, path, "scale_embedding", false, &s->scale_embedding, err)) ||
+        (st = read_string(root, path, "activation_function", "gelu", &act, err)))
+        return st;
+    if (cfg->hidden_size % cfg->num_heads != 0 || cfg->hidden_size % s->decoder_heads != 0)
+        return elang_fail(err, ELANG_ERR_FORMAT,
+                          "%s: d_model %d is not divisible by encoder_attention_heads %d and "
+                          "decoder_attention_heads %d", path, cfg->hidden_size, cfg->num_heads,
+                          s->decoder_heads);
+    snprintf(cfg->hidden_act_name, sizeof cfg->hidden_act_name, "%s", act);
+    if (activation_from_name(act, &cfg->hidden_act) != ELANG_OK)
+        return elang_fail(err, ELANG_ERR_UNSUPPORTED, "%s: activation_function \"%s\" is not supported",
+                          path, act);
+    cfg->layer_norm_eps = 1e-5;
+    return ELANG_OK;
+}
+
+#undef KEYS
+
+static elang_status read_fields(json_t *root, const char *path, model_config *cfg,
+                                elang_error *err) {
+    elang_status st = read_model_type(root, path, cfg, err);
+    if (st != ELANG_OK) return st;
+    if (strcmp(cfg->model_type, "t5") == 0) return read_t5_fields(root, path, cfg, err);
+    if (strcmp(cfg->model_type, "marian") == 0) return read_marian_fields(root, path, cfg, err);
+    return read_encoder_fields(root, path, cfg, err);
+}
+
 elang_status config_load(const char *dir, model_config *cfg, elang_error *err) {
     memset(cfg, 0, sizeof *cfg);
     char path[4096];
@@ -213,6 +406,10 @@ elang_status config_load(const char *dir, model_config *cfg, elang_error *err) {
     json_decref(root);
     if (st != ELANG_OK) config_free(cfg);
     return st;
+}
+
+bool config_is_seq2seq(const model_config *cfg) {
+    return strcmp(cfg->model_type, "t5") == 0 || strcmp(cfg->model_type, "marian") == 0;
 }
 
 void config_free(model_config *cfg) {

@@ -11,8 +11,30 @@
 #include "elang.h"
 
 
+/* What only the encoder-decoders (t5, marian) have. Their encoder side is in
+ * the common fields: hidden_size = d_model, num_layers, num_heads,
+ * intermediate_size = d_ff / encoder_ffn_dim, hidden_act, layer_norm_eps. */
 typedef struct {
-    char model_type[32];    /* "bert", "distilbert", "roberta", "xlm-roberta", ... */
+    int head_dim;             /* T5 d_kv; Marian d_model / heads */
+    int decoder_layers;       /* T5 num_decoder_layers (default num_layers); Marian decoder_layers */
+    int decoder_heads;        /* T5 num_heads; Marian decoder_attention_heads */
+    int decoder_ffn;          /* T5 d_ff; Marian decoder_ffn_dim */
+    int target_vocab_size;    /* rows of lm_head: Marian's decoder_vocab_size when its
+                                 embeddings are not shared, else vocab_size */
+    int relative_buckets;     /* T5 relative_attention_num_buckets */
+    int relative_max_distance;/* T5 relative_attention_max_distance */
+    bool gated_ff;            /* T5 "gated-<act>" feed_forward_proj (FLAN-T5, v1.1) */
+    bool tie_word_embeddings; /* lm_head is the (decoder) input embedding */
+    bool scale_embedding;     /* Marian: embeddings times sqrt(d_model) */
+    bool share_embeddings;    /* Marian share_encoder_decoder_embeddings */
+    int decoder_start_token_id;
+    int eos_token_id;
+    int forced_eos_token_id;  /* -1 when absent */
+    int bad_word_id;          /* the one token of bad_words_ids (Marian's <pad>), or -1 */
+} seq2seq_config;
+
+typedef struct {
+    char model_type[32];    /* "bert", "distilbert", "roberta", "xlm-roberta", "t5", "marian" */
     char architecture[96];  /* architectures[0], or "" */
     int vocab_size;
     int hidden_size;        /* BERT hidden_size, DistilBERT dim */
@@ -28,6 +50,7 @@ typedef struct {
     bool sinusoidal_positions; /* DistilBERT sinusoidal_pos_embds */
     int num_labels;         /* from id2label / num_labels; 0 = not stated */
     char **id2label;        /* [num_labels] names, "LABEL_i" when not given */
+    seq2seq_config s2s;     /* t5 and marian only */
 } model_config;
 
 /* Reads DIR/config.json. Missing file: ELANG_ERR_IO; malformed JSON, wrong
@@ -35,6 +58,10 @@ typedef struct {
  * elang does not run: ELANG_ERR_UNSUPPORTED. */
 elang_status config_load(const char *dir, model_config *cfg, elang_error *err);
 void config_free(model_config *cfg);
+
+/* True for the encoder-decoders (t5, marian), which generate text rather
+ * than classify it. */
+bool config_is_seq2seq(const model_config *cfg);
 
 /* Gives the config num_labels default names when config.json named none
  * (the count is then known only from the classifier's weight shape). */

@@ -49,6 +49,18 @@ const float *loader_take_bare(tensor_loader *L, int64_t d0, int64_t d1, const ch
     return t;
 }
 
+const float *loader_take_tied(tensor_loader *L, int64_t d0, int64_t d1, const char *const *names) {
+    const char *const *found = names;
+    for (const char *const *n = names; *n; n++)
+        if (weight_store_find(L->ws, *n)) {
+            found = n;
+            break;
+        }
+    for (const char *const *n = names; *n; n++)
+        if (n != found) weight_store_ignore(L->ws, *n);
+    return loader_take_bare(L, d0, d1, "%s", *found);
+}
+
 int64_t loader_rows(tensor_loader *L, const char *name) {
     const weight_entry *e = weight_store_find(L->ws, name);
     return e && e->ndim >= 1 ? e->shape[0] : -1;

@@ -26,6 +26,13 @@ const float *loader_take(tensor_loader *L, int64_t d0, int64_t d1, const char *f
 const float *loader_take_bare(tensor_loader *L, int64_t d0, int64_t d1, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A parameter transformers ties under several prefix-less names (T5's
+ * shared.weight is also encoder.embed_tokens.weight, ...): takes the first
+ * of the NULL-terminated `names` the checkpoint holds and marks the others
+ * used, since checkpoints that store several copies store the same values.
+ * When none is present the error names the first. */
+const float *loader_take_tied(tensor_loader *L, int64_t d0, int64_t d1, const char *const *names);
+
 /* The first dimension of prefix-less tensor `name`, or -1 when absent. */
 int64_t loader_rows(tensor_loader *L, const char *name);
 
