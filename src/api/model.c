@@ -48,13 +48,9 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
     ops_set_threads(opts ? opts->threads : 0);
 
     elang_status st = config_load(dir, &m->cfg, err);
-    if (st == ELANG_OK && config_is_seq2seq(&m->cfg))
-        st = elang_fail(err, ELANG_ERR_UNSUPPORTED,
-                        "%s: model_type \"%s\" is an encoder-decoder; generate models are not "
-                        "loadable here yet", dir, m->cfg.model_type);
     if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
     if (st == ELANG_OK) {
-        m->is_seq2seq = strcmp(m->cfg.model_type, "t5") == 0 || strcmp(m->cfg.model_type, "marian") == 0;
+        m->is_seq2seq = config_is_seq2seq(&m->cfg);
         if (strcmp(m->cfg.model_type, "t5") == 0) st = t5_load(m->weights, &m->cfg, &m->s2s, err);
         else if (strcmp(m->cfg.model_type, "marian") == 0) st = marian_load(m->weights, &m->cfg, &m->s2s, err);
         else st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, err);
