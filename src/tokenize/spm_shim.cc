@@ -57,8 +57,8 @@ int spm_piece_count(const spm_model *m) {
     return m->sp.GetPieceSize();
 }
 
-int32_t spm_piece_id(const spm_model *m, const char *piece) {
-    return m->sp.PieceToId(piece);
+int32_t spm_piece_id(const spm_model *m, const char *piece, size_t len) {
+    return m->sp.PieceToId(absl::string_view(piece, len));
 }
 
 const char *spm_id_piece(const spm_model *m, int32_t id) {

@@ -21,10 +21,11 @@ typedef enum { SPM_OK, SPM_ERR_IO, SPM_ERR_FORMAT, SPM_ERR_NOMEM } spm_status;
 spm_status spm_load(const char *path, spm_model **out, char *msg, size_t msg_size);
 void spm_free(spm_model *m);
 
-/* get_piece_size(), and piece_to_id() (the unknown piece's id for a string
- * that is no piece) / IdToPiece() for 0 <= id < spm_piece_count(). */
+/* get_piece_size(), and piece_to_id() of piece[0..len) (the unknown
+ * piece's id for a string that is no piece) / IdToPiece() for
+ * 0 <= id < spm_piece_count(). */
 int spm_piece_count(const spm_model *m);
-int32_t spm_piece_id(const spm_model *m, const char *piece);
+int32_t spm_piece_id(const spm_model *m, const char *piece, size_t len);
 const char *spm_id_piece(const spm_model *m, int32_t id);
 /* The id of the unknown piece. */
 int32_t spm_unk_id(const spm_model *m);

@@ -1,5 +1,6 @@
-/* A growable, always NUL-terminated UTF-8 string: decoded text is built in
- * one. Growth reports allocation failure to the caller, as i32vec does. */
+/* A growable UTF-8 string, NUL-terminated once anything (even "") has been
+ * appended: decoded text is built in one. Growth reports allocation
+ * failure to the caller, as i32vec does. */
 #ifndef ELANG_TOKENIZE_STRBUF_H
 #define ELANG_TOKENIZE_STRBUF_H
 
