@@ -3,28 +3,35 @@
 #
 # BUILD selects the output folder and flavour: build (optimised, default)
 # or build-san (sanitizers). Every .c under src/ except src/cli goes into
-# the library; the CLI links against it like any other user.
+# the library, and so does every .cc (the C++ shims around C++-only
+# libraries); the CLI links against it like any other user.
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := jansson libzip libutf8proc openblas
+CXX      ?= g++
+PKGS     := jansson libzip libutf8proc openblas sentencepiece
 CPPFLAGS += -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -fopenmp -fPIC
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -fPIC
+# sentencepiece's .pc also lists its trainer library, which elang never calls.
+LDLIBS   += $(filter-out -lsentencepiece_train,$(shell pkg-config --libs $(PKGS))) \
+            -lstdc++ -lm -fopenmp
 
 ifeq ($(BUILD),build-san)
-CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-           -fno-sanitize-recover=undefined $(filter-out -O2 -g,$(CFLAGS))
-LDFLAGS += -fsanitize=address,undefined
+SANITIZE := -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+CFLAGS   := -O1 -g $(SANITIZE) $(filter-out -O2 -g,$(CFLAGS))
+CXXFLAGS := -O1 -g $(SANITIZE) $(filter-out -O2 -g,$(CXXFLAGS))
+LDFLAGS  += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+LIB_SRC  := $(shell find src \( -name '*.c' -o -name '*.cc' \) -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(shell find src/cli -name '*.c' | sort)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(patsubst %.cc,$(BUILD)/obj/%.o,$(LIB_SRC:%.c=$(BUILD)/obj/%.o))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -43,6 +50,10 @@ $(BUILD)/elang: $(CLI_OBJ) $(BUILD)/libelang.a
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJ) $(BUILD)/libelang.a
 	@mkdir -p $(@D)

@@ -1,14 +1,16 @@
 /* Tokenizers against transformers 4.25's Python tokenizers.
  *
- * - The fixtures' cases.jsonl (bert, distilbert, roberta): ids and
- *   token_type_ids produced by transformers itself, including the padded
- *   batch on the last line.
- * - Real GLUE sentences: SST-2 dev and MRPC dev (pairs) are re-read from
- *   shared/data and compared with tests/data/glue_*_expected.jsonl, which
- *   holds only (file, line, ids). transformers cannot be installed here, so
- *   those ids come from independent stdlib-only Python references written
+ * - The fixtures' cases.jsonl (bert, distilbert, roberta, t5, t5-v1_1,
+ *   marian): ids and token_type_ids produced by transformers itself,
+ *   including the padded batch on the last line of the classifiers'.
+ * - Real sentences: SST-2 dev and MRPC dev (pairs), Multi30k val (en, de),
+ *   re-read from shared/data and compared with the tests/data expectations,
+ *   which hold only (file, line, ids). transformers cannot be installed
+ *   here, so those ids come from independent Python references written
  *   from the algorithms (tools/reference/, see its README for how to
  *   regenerate); the references reproduce every fixture case first.
+ * - Decoding: Multi30k round trips through T5 and Marian, the references'
+ *   edge cases, byte-level BPE round trips on SST-2, hand-made cases.
  * - Bad input and malformed tokenizer files.
  */
 #include <setjmp.h>
@@ -21,12 +23,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <utf8proc.h>
 
 #include "support.h"
 #include "tokenize/tokenizer.h"
 #include "tokenize/unicode.h"
 
 #define MAX_LENGTH 64
+/* A max_length that truncates nothing here. */
+#define NO_LIMIT (1 << 20)
 
 static tokenizer *load(const char *fixture, const char *model_type) {
     tokenizer *t = NULL;
@@ -49,20 +54,35 @@ static void assert_ids(const json_t *expected, const int32_t *got, int n, bool p
     }
 }
 
-static token_seq encode(const tokenizer *t, const char *text, const char *pair, const char *what) {
+static token_seq encode(const tokenizer *t, const char *text, const char *pair, int max_length,
+                        const char *what) {
     token_seq s;
     elang_error err = {0};
-    if (tokenizer_encode(t, text, pair, MAX_LENGTH, &s, &err) != ELANG_OK)
+    if (tokenizer_encode(t, text, pair, max_length, &s, &err) != ELANG_OK)
         fail_msg("%s: %s", what, err.message);
     return s;
 }
 
-/* Every case of fixtures/hf/<name>/cases.jsonl; the last line is a padded
- * batch whose rows, without their padding, must equal single encodings.
- * token_type_ids are compared where the fixture has them (DistilBERT's
- * model takes none), and must be all 0 for RoBERTa. */
+static char *decode(const tokenizer *t, const int32_t *ids, int n, bool skip_special,
+                    const char *what) {
+    char *text;
+    elang_error err = {0};
+    if (tokenizer_decode(t, ids, n, skip_special, &text, &err) != ELANG_OK)
+        fail_msg("%s: %s", what, err.message);
+    return text;
+}
+
+static void assert_text(const char *got, const char *want, const char *what) {
+    if (strcmp(got, want) != 0) fail_msg("%s: decoded \"%s\", expected \"%s\"", what, got, want);
+}
+
+/* Every case of fixtures/hf/<name>/cases.jsonl (the encoder-decoders call
+ * the text `src`); the classifiers' last line is a padded batch whose rows,
+ * without their padding, must equal single encodings. token_type_ids are
+ * compared where the fixture has them (DistilBERT's model takes none), and
+ * must be all 0 for the models without segments. */
 static void check_fixture(const char *name, const char *model_type) {
-    bool zero_types = strcmp(model_type, "roberta") == 0;
+    bool zero_types = strcmp(model_type, "bert") != 0 && strcmp(model_type, "distilbert") != 0;
     tokenizer *t = load(name, model_type);
     char rel[256];
     snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
@@ -79,7 +99,8 @@ static void check_fixture(const char *name, const char *model_type) {
             for (size_t b = 0; b < json_array_size(batch); b++) {
                 snprintf(what, sizeof what, "%s batch row %zu", name, b);
                 const json_t *row = json_array_get(ids, b), *m = json_array_get(mask, b);
-                token_seq s = encode(t, json_string_value(json_array_get(batch, b)), NULL, what);
+                token_seq s = encode(t, json_string_value(json_array_get(batch, b)), NULL,
+                                     MAX_LENGTH, what);
                 size_t real = 0;
                 for (size_t i = 0; i < json_array_size(m); i++) {
                     json_int_t id = json_integer_value(json_array_get(row, i));
@@ -95,8 +116,9 @@ static void check_fixture(const char *name, const char *model_type) {
         }
         snprintf(what, sizeof what, "%s case %zu", name, r + 1);
         const json_t *pair = json_object_get(rows[r], "text_pair");
-        token_seq s = encode(t, json_string_value(json_object_get(rows[r], "text")),
-                             pair ? json_string_value(pair) : NULL, what);
+        const json_t *text = json_object_get(rows[r], "text");
+        token_seq s = encode(t, json_string_value(text ? text : json_object_get(rows[r], "src")),
+                             pair ? json_string_value(pair) : NULL, MAX_LENGTH, what);
         assert_ids(json_object_get(rows[r], "input_ids"), s.ids, s.len, false, what);
         const json_t *types = json_object_get(rows[r], "token_type_ids");
         if (types) assert_ids(types, s.type_ids, s.len, false, what);
@@ -124,24 +146,33 @@ static void test_fixture_roberta(void **state) {
     check_fixture("roberta", "roberta");
 }
 
-/* Compares the encodings of a tests/data expectations file. Rows of
- * tricky_expected.jsonl carry their text; rows of the GLUE files name a file
- * of shared/data/glue and a line, which is read again here. token_type_ids
- * absent from a row are all 0. */
+static void test_fixture_t5(void **state) {
+    (void)state;
+    check_fixture("t5", "t5");
+    check_fixture("t5-v1_1", "t5");
+}
+
+static void test_fixture_marian(void **state) {
+    (void)state;
+    check_fixture("marian", "marian");
+}
+
+/* The lines of the data files that expectations point into, read once:
+ * shared/data/<dir>/<name>. */
 typedef struct {
     char name[32];
     char *data;
-    char **line; /* line[k], k >= 1: the k-th line, split on tabs in place */
+    char **line; /* line[k], k >= 1: the k-th line, NUL-terminated in place */
     size_t n;
 } tsv_file;
 
-static const tsv_file *tsv_get(tsv_file cache[2], const char *name) {
+static const tsv_file *tsv_get(tsv_file cache[2], const char *dir, const char *name) {
     for (int i = 0; i < 2; i++) {
         tsv_file *f = &cache[i];
         if (f->data && strcmp(f->name, name) == 0) return f;
         if (f->data) continue;
         char rel[128];
-        snprintf(rel, sizeof rel, "data/glue/%s", name);
+        snprintf(rel, sizeof rel, "data/%s/%s", dir, name);
         snprintf(f->name, sizeof f->name, "%s", name);
         size_t len;
         f->data = read_file_all(shared_path(rel), &len);
@@ -157,7 +188,7 @@ static const tsv_file *tsv_get(tsv_file cache[2], const char *name) {
         }
         return f;
     }
-    fail_msg("more than two GLUE files");
+    fail_msg("more than two data files");
     return NULL;
 }
 
@@ -179,6 +210,10 @@ static char *tsv_field(const char *line, int col) {
     return strndup(line, end ? (size_t)(end - line) : strlen(line));
 }
 
+/* Compares the encodings of a tests/data expectations file. Rows of
+ * tricky_expected.jsonl carry their text; rows of the GLUE files name a file
+ * of shared/data/glue and a line, which is read again here. token_type_ids
+ * absent from a row are all 0. */
 static size_t check_expectations(const char *path, const char *model, tokenizer *t) {
     size_t n, checked = 0;
     json_t **rows = read_jsonl(path, &n);
@@ -191,7 +226,7 @@ static size_t check_expectations(const char *path, const char *model, tokenizer 
         const char *file = json_string_value(json_object_get(row, "file"));
         if (file) {
             int line = (int)json_integer_value(json_object_get(row, "line"));
-            const tsv_file *f = tsv_get(cache, file);
+            const tsv_file *f = tsv_get(cache, "glue", file);
             if (line < 2 || (size_t)line > f->n) fail_msg("%s: no line %d in %s", path, line, file);
             bool mrpc = strncmp(file, "MRPC/", 5) == 0;
             text = tsv_field(f->line[line], mrpc ? 3 : 0);
@@ -203,7 +238,7 @@ static size_t check_expectations(const char *path, const char *model, tokenizer 
             if (json_is_string(p)) pair = strdup(json_string_value(p));
             snprintf(what, sizeof what, "%s %s line %zu", model, path, r + 1);
         }
-        token_seq s = encode(t, text, pair, what);
+        token_seq s = encode(t, text, pair, MAX_LENGTH, what);
         assert_ids(json_object_get(row, "input_ids"), s.ids, s.len, false, what);
         const json_t *types = json_object_get(row, "token_type_ids");
         if (types) assert_ids(types, s.type_ids, s.len, false, what);
@@ -246,6 +281,152 @@ static void test_tricky_cases(void **state) {
     tokenizer_free(roberta);
 }
 
+/* ------------------------------------------------- SentencePiece (T5, Marian) */
+
+/* transformers' clean_up_tokenization, which decode applies last: these
+ * replacements of s, in place and in this order. */
+static void clean_up(char *s) {
+    static const char *const rules[][2] = {
+        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
+    };
+    for (size_t c = 0; c < sizeof rules / sizeof rules[0]; c++) {
+        size_t nf = strlen(rules[c][0]), nt = strlen(rules[c][1]), w = 0;
+        for (size_t r = 0; s[r];) {
+            if (strncmp(s + r, rules[c][0], nf) == 0) {
+                memcpy(s + w, rules[c][1], nt);
+                w += nt;
+                r += nf;
+            } else {
+                s[w++] = s[r++];
+            }
+        }
+        s[w] = '\0';
+    }
+}
+
+/* What decode(encode(text), skip_special_tokens=True) gives when every
+ * character of text has a piece: SentencePiece's normalization (NFKC, runs
+ * of whitespace as one space, none at the ends), then clean_up. The
+ * reference checks this on every Multi30k line it writes; here it is
+ * derived again with utf8proc. */
+static char *round_trip_text(const char *text) {
+    char *nfkc = (char *)utf8proc_NFKC((const utf8proc_uint8_t *)text);
+    i32vec cps = {0};
+    size_t bad;
+    assert_true(nfkc && utf8_decode(nfkc, strlen(nfkc), &cps, &bad));
+    char *out = malloc(4 * cps.len + 1);
+    size_t len = 0;
+    for (size_t i = 0; i < cps.len;) {
+        if (uni_py_isspace(cps.v[i])) {
+            i++;
+            continue;
+        }
+        if (len > 0) out[len++] = ' ';
+        for (; i < cps.len && !uni_py_isspace(cps.v[i]); i++)
+            len += utf8_encode(&cps.v[i], 1, out + len, NULL);
+    }
+    out[len] = '\0';
+    clean_up(out);
+    free(nfkc);
+    i32vec_free(&cps);
+    return out;
+}
+
+static int32_t *json_ids(const json_t *a, int *n) {
+    *n = (int)json_array_size(a);
+    int32_t *ids = malloc(((size_t)*n + 1) * sizeof *ids);
+    for (int i = 0; i < *n; i++) ids[i] = (int32_t)json_integer_value(json_array_get(a, (size_t)i));
+    return ids;
+}
+
+/* The rows of tools/reference/spm_tokenizer_ref.py's files for one model.
+ * A row names a Multi30k line (file, line) or carries its text (and
+ * text_pair, max_length: null for none), or just ids to decode. input_ids
+ * are compared with tokenizer_encode; decoded / decoded_with_specials with
+ * tokenizer_decode of the row's ids, skipping the special tokens or not.
+ * For Multi30k, T5's input_ids and Marian's labels (the German side,
+ * through target.spm) must decode to round_trip_text of the line; Marian's
+ * input_ids decode with target.spm, which is no round trip. */
+static size_t check_sentencepiece(const char *path, const char *model, const tokenizer *t,
+                                  size_t *decoded) {
+    size_t n, checked = 0;
+    json_t **rows = read_jsonl(path, &n);
+    tsv_file cache[2] = {0};
+    for (size_t r = 0; r < n; r++) {
+        const json_t *row = rows[r];
+        if (strcmp(json_string_value(json_object_get(row, "model")), model) != 0) continue;
+        const char *file = json_string_value(json_object_get(row, "file"));
+        const json_t *want_ids = json_object_get(row, "input_ids");
+        const json_t *max = json_object_get(row, "max_length");
+        const json_t *pair = json_object_get(row, "text_pair");
+        const char *text = json_string_value(json_object_get(row, "text"));
+        char what[160], *round_trip = NULL;
+        snprintf(what, sizeof what, "%s %s line %zu", model, path, r + 1);
+        if (file) {
+            int line = (int)json_integer_value(json_object_get(row, "line"));
+            const tsv_file *f = tsv_get(cache, "multi30k", file);
+            if (line < 1 || (size_t)line > f->n) fail_msg("%s: no line %d in %s", path, line, file);
+            text = f->line[line];
+            snprintf(what, sizeof what, "%s %s line %d", model, file, line);
+            if (strcmp(model, "t5") == 0 || !want_ids) round_trip = round_trip_text(text);
+        }
+        int n_ids;
+        int32_t *ids =
+            json_ids(want_ids ? want_ids : json_object_get(row, file ? "labels" : "ids"), &n_ids);
+        if (want_ids) {
+            token_seq s = encode(t, text, json_string_value(pair),
+                                 json_is_integer(max) ? (int)json_integer_value(max) : NO_LIMIT,
+                                 what);
+            assert_ids(want_ids, s.ids, s.len, false, what);
+            token_seq_free(&s);
+        }
+        const char *want[2] = {json_string_value(json_object_get(row, "decoded")),
+                               json_string_value(json_object_get(row, "decoded_with_specials"))};
+        if (round_trip) want[0] = round_trip;
+        for (int k = 0; k < 2; k++) {
+            if (!want[k]) continue;
+            char *got = decode(t, ids, n_ids, k == 0, what);
+            assert_text(got, want[k], what);
+            free(got);
+            ++*decoded;
+        }
+        free(round_trip);
+        free(ids);
+        checked++;
+    }
+    tsv_free(cache);
+    free_jsonl(rows, n);
+    return checked;
+}
+
+static void test_multi30k_sentencepiece(void **state) {
+    (void)state;
+    tokenizer *t5 = load("t5", "t5"), *marian = load("marian", "marian");
+    const char *path = "tests/data/multi30k_spm_expected.jsonl";
+    size_t decoded = 0;
+    assert_int_equal(check_sentencepiece(path, "t5", t5, &decoded), 300 + 300);
+    assert_int_equal(check_sentencepiece(path, "marian", marian, &decoded), 300 + 300);
+    assert_int_equal(decoded, 600 + 300);
+    print_message("Multi30k val: 900 T5 and Marian encodings match the reference, %zu decode "
+                  "back to the normalized text\n",
+                  decoded);
+    tokenizer_free(t5);
+    tokenizer_free(marian);
+}
+
+static void test_tricky_sentencepiece(void **state) {
+    (void)state;
+    tokenizer *t5 = load("t5", "t5"), *marian = load("marian", "marian");
+    const char *path = "tests/data/tricky_spm_expected.jsonl";
+    size_t decoded = 0;
+    assert_int_equal(check_sentencepiece(path, "t5", t5, &decoded), 24);
+    assert_int_equal(check_sentencepiece(path, "marian", marian, &decoded), 24);
+    assert_int_equal(decoded, 2 * 48);
+    tokenizer_free(t5);
+    tokenizer_free(marian);
+}
+
 /* The whitespace sets as Python 3.11 lists them: str.isspace(), and the
  * Unicode White_Space property that the `regex` module's \s matches. */
 static void test_unicode_classes(void **state) {
@@ -283,7 +464,9 @@ static void expect_fail(elang_status rc, elang_status want, const elang_error *e
 
 static void test_invalid_utf8(void **state) {
     (void)state;
-    tokenizer *bert = load("bert", "bert"), *roberta = load("roberta", "roberta");
+    tokenizer *ts[] = {load("bert", "bert"), load("roberta", "roberta"), load("t5", "t5"),
+                       load("marian", "marian")};
+    size_t n_ts = sizeof ts / sizeof ts[0];
     static const struct {
         const char *text, *offset;
     } bad[] = {
@@ -296,8 +479,7 @@ static void test_invalid_utf8(void **state) {
         {"\xF8\x88\x80\x80\x80", "byte offset 0"}, /* 5-byte form */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        tokenizer *ts[] = {bert, roberta};
-        for (int k = 0; k < 2; k++) {
+        for (size_t k = 0; k < n_ts; k++) {
             token_seq s;
             elang_error err = {0};
             expect_fail(tokenizer_encode(ts[k], bad[i].text, NULL, 64, &s, &err),
@@ -313,8 +495,7 @@ static void test_invalid_utf8(void **state) {
             free(ids);
         }
     }
-    tokenizer_free(bert);
-    tokenizer_free(roberta);
+    for (size_t k = 0; k < n_ts; k++) tokenizer_free(ts[k]);
 }
 
 static void test_empty_and_max_length(void **state) {
@@ -372,6 +553,116 @@ static void test_empty_and_max_length(void **state) {
     assert_int_equal(tokenizer_model_max_length(roberta), 0);
     tokenizer_free(bert);
     tokenizer_free(roberta);
+}
+
+static void test_seq2seq_sizes(void **state) {
+    (void)state;
+    tokenizer *t5 = load("t5", "t5"), *marian = load("marian", "marian");
+    token_seq s;
+    elang_error err = {0};
+    /* T5: the model's 2000 pieces and 100 sentinels, as the fixture's
+     * config.json counts them; no model_max_length without a
+     * tokenizer_config.json. Marian: vocab.json, and MarianTokenizer's 512. */
+    assert_int_equal(tokenizer_vocab_size(t5), 2100);
+    assert_int_equal(tokenizer_pad_id(t5), 0);
+    assert_int_equal(tokenizer_model_max_length(t5), 0);
+    assert_int_equal(tokenizer_vocab_size(marian), 1448);
+    assert_int_equal(tokenizer_pad_id(marian), 1447);
+    assert_int_equal(tokenizer_model_max_length(marian), 512);
+
+    expect_fail(tokenizer_encode(t5, "x", NULL, 0, &s, &err), ELANG_ERR_INVALID_ARG, &err,
+                "1 special tokens");
+    expect_fail(tokenizer_encode(t5, "x", "y", 1, &s, &err), ELANG_ERR_INVALID_ARG, &err,
+                "2 special tokens");
+    expect_fail(tokenizer_encode(marian, "x", "y", 0, &s, &err), ELANG_ERR_INVALID_ARG, &err,
+                "1 special tokens");
+    expect_fail(tokenizer_encode(t5, "x", NULL, 1, &s, &err), ELANG_ERR_INVALID_ARG, &err,
+                "no room");
+    /* </s> alone fits; so does a pair of empty texts. */
+    assert_int_equal(tokenizer_encode(t5, "", NULL, 1, &s, &err), ELANG_OK);
+    assert_int_equal(s.len, 1);
+    assert_int_equal(s.ids[0], 1);
+    token_seq_free(&s);
+    assert_int_equal(tokenizer_encode(marian, "x", "y", 1, &s, &err), ELANG_OK);
+    assert_int_equal(s.len, 1);
+    assert_int_equal(s.ids[0], 0);
+    token_seq_free(&s);
+    tokenizer_free(t5);
+    tokenizer_free(marian);
+}
+
+/* ----------------------------------------------------------- decoding */
+
+static void expect_decoded(const tokenizer *t, const int32_t *ids, int n, const char *skipping,
+                           const char *keeping) {
+    char *got = decode(t, ids, n, true, "skip_special_tokens");
+    assert_text(got, skipping, "skip_special_tokens");
+    free(got);
+    got = decode(t, ids, n, false, "with special tokens");
+    assert_text(got, keeping, "with special tokens");
+    free(got);
+}
+
+static void test_decode_wordpiece_bpe(void **state) {
+    (void)state;
+    tokenizer *bert = load("bert", "bert"), *roberta = load("roberta", "roberta");
+    /* [CLS] hello , world ! don ' t [SEP]: clean_up_tokenization glues the
+     * punctuation back. */
+    static const int32_t hello[] = {101, 7592, 1010, 2088, 999, 2123, 1005, 1056, 102};
+    expect_decoded(bert, hello, 9, "hello, world! don't", "[CLS] hello, world! don't [SEP]");
+    token_seq s = encode(bert, "Unaffable, isn't it?", NULL, MAX_LENGTH, "bert");
+    assert_true(s.len > 8); /* una ##ff ##able , isn ' t it ? */
+    expect_decoded(bert, s.ids, s.len, "unaffable, isn't it?", "[CLS] unaffable, isn't it? [SEP]");
+    token_seq_free(&s);
+
+    /* Byte-level BPE: the bytes E2 82 "Hello" C3 " World" 80 F0 9F, which
+     * bytes.decode("utf-8", errors="replace") turns into this. */
+    static const int32_t bytes[] = {162, 228, 15500, 131, 2163, 226, 176, 257};
+    expect_decoded(roberta, bytes, 8, "\xEF\xBF\xBDHello\xEF\xBF\xBD World\xEF\xBF\xBD\xEF\xBF\xBD",
+                   "\xEF\xBF\xBDHello\xEF\xBF\xBD World\xEF\xBF\xBD\xEF\xBF\xBD");
+    static const int32_t framed[] = {0, 15500, 2, 2, 2163, 2, 50260};
+    expect_decoded(roberta, framed, 7, "Hello World", "<s>Hello</s></s> World</s><mask>");
+
+    /* Byte-level BPE loses nothing: the first 300 SST-2 dev sentences come
+     * back whole, but for clean_up_tokenization (" ." -> "." ...). */
+    tsv_file cache[2] = {0};
+    const tsv_file *f = tsv_get(cache, "glue", "SST-2/dev.tsv");
+    for (int line = 2; line < 302; line++) {
+        char *text = tsv_field(f->line[line], 0), what[64];
+        snprintf(what, sizeof what, "SST-2/dev.tsv line %d", line);
+        s = encode(roberta, text, NULL, NO_LIMIT, what);
+        char *got = decode(roberta, s.ids, s.len, true, what);
+        clean_up(text);
+        assert_text(got, text, what);
+        free(got);
+        free(text);
+        token_seq_free(&s);
+    }
+    tsv_free(cache);
+    tokenizer_free(bert);
+    tokenizer_free(roberta);
+}
+
+static void test_decode_bad_ids(void **state) {
+    (void)state;
+    tokenizer *ts[] = {load("bert", "bert"), load("roberta", "roberta"), load("t5", "t5"),
+                       load("marian", "marian")};
+    for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
+        int32_t ids[2] = {0, tokenizer_vocab_size(ts[k])};
+        char *text = NULL, needle[32];
+        elang_error err = {0};
+        snprintf(needle, sizeof needle, "id %d (position 1)", ids[1]);
+        expect_fail(tokenizer_decode(ts[k], ids, 2, true, &text, &err), ELANG_ERR_INVALID_ARG,
+                    &err, needle);
+        ids[1] = -1;
+        expect_fail(tokenizer_decode(ts[k], ids, 2, false, &text, &err), ELANG_ERR_INVALID_ARG,
+                    &err, "id -1");
+        assert_null(text);
+        assert_int_equal(tokenizer_decode(ts[k], ids, 0, true, &text, &err), ELANG_OK);
+        assert_text(text, "", "no ids");
+        free(text);
+        tokenizer_free(ts[k]);
+    }
 }
 
 /* ----------------------------------------------- tokenizer files in tmpdir */
@@ -479,6 +770,132 @@ static void test_missing_files(void **state) {
     assert_null(t);
 }
 
+/* Added tokens beyond the vocabulary stand apart in decoded text. */
+static void test_decode_added_tokens(void **state) {
+    (void)state;
+    const char *dir = fresh_dir("added");
+    tmp_file(dir, "vocab.txt", SMALL_VOCAB);
+    tmp_file(dir, "added_tokens.json", "{\"NewTok\": 15}");
+    tokenizer *t = NULL;
+    elang_error err = {0};
+    assert_int_equal(tokenizer_load(dir, "bert", &t, &err), ELANG_OK);
+    /* [CLS] hello newtok hello [MASK] [SEP] */
+    static const int32_t ids[] = {2, 14, 15, 14, 4, 3};
+    expect_decoded(t, ids, 6, "hello newtok hello", "[CLS] hello newtok hello [MASK] [SEP]");
+    tokenizer_free(t);
+}
+
+/* A fresh directory holding these files of fixtures/hf/<fixture>. */
+static const char *fixture_copy(const char *fixture, const char *const *names, size_t n) {
+    const char *dir = fresh_dir(fixture);
+    for (size_t i = 0; i < n; i++) {
+        char rel[128], path[600];
+        size_t len;
+        snprintf(rel, sizeof rel, "fixtures/hf/%s/%s", fixture, names[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        char *data = read_file_all(shared_path(rel), &len);
+        write_file(path, data, len);
+        free(data);
+    }
+    return dir;
+}
+
+static void expect_load_fail(const char *dir, const char *model_type, elang_status want,
+                             const char *needle, const char *needle2) {
+    tokenizer *t = NULL;
+    elang_error err = {0};
+    expect_fail(tokenizer_load(dir, model_type, &t, &err), want, &err, needle);
+    expect_fail(want, want, &err, needle2);
+    assert_null(t);
+}
+
+static void test_t5_files(void **state) {
+    (void)state;
+    const char *dir = fresh_dir("t5");
+    expect_load_fail(dir, "t5", ELANG_ERR_IO, "spiece.model", "No such file");
+    tmp_file(dir, "spiece.model", "\x0a\x05garbage, not a protobuf");
+    expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "spiece.model", "not a SentencePiece model");
+    tmp_file(dir, "spiece.model", "");
+    expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "spiece.model", "not a SentencePiece model");
+
+    /* extra_ids sets the sentinels, and additional_special_tokens must name
+     * that many of them (T5Tokenizer raises ValueError otherwise). */
+    static const char *const files[] = {"spiece.model"};
+    dir = fixture_copy("t5", files, 1);
+    tmp_file(dir, "tokenizer_config.json", "{\"extra_ids\": 5}");
+    tokenizer *t = NULL;
+    elang_error err = {0};
+    assert_int_equal(tokenizer_load(dir, "t5", &t, &err), ELANG_OK);
+    assert_int_equal(tokenizer_vocab_size(t), 2005);
+    token_seq s = encode(t, "<extra_id_4><extra_id_0>", NULL, NO_LIMIT, "extra_ids 5");
+    static const int32_t sentinels[] = {2000, 2004, 1};
+    assert_int_equal(s.len, 3);
+    assert_memory_equal(s.ids, sentinels, sizeof sentinels);
+    token_seq_free(&s);
+    tokenizer_free(t);
+    tmp_file(dir, "tokenizer_config.json",
+             "{\"extra_ids\": 1, \"additional_special_tokens\": [\"<extra_id_0>\", \"<sep>\"]}");
+    assert_int_equal(tokenizer_load(dir, "t5", &t, &err), ELANG_OK);
+    assert_int_equal(tokenizer_vocab_size(t), 2002); /* <sep> is no piece: a new id */
+    s = encode(t, "a <sep> b", NULL, NO_LIMIT, "<sep>");
+    static const int32_t sep[] = {4, 2001, 213, 1};
+    assert_int_equal(s.len, 4);
+    assert_memory_equal(s.ids, sep, sizeof sep);
+    token_seq_free(&s);
+    tokenizer_free(t);
+    tmp_file(dir, "tokenizer_config.json",
+             "{\"extra_ids\": 2, \"additional_special_tokens\": [\"<extra_id_0>\"]}");
+    expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "tokenizer_config.json", "extra_ids is 2");
+    tmp_file(dir, "tokenizer_config.json", "{\"extra_ids\": \"many\"}");
+    expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "tokenizer_config.json", "extra_ids");
+    tmp_file(dir, "tokenizer_config.json", "{\"extra_ids\": -1}");
+    expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "extra_ids -1", NULL);
+}
+
+static void test_marian_files(void **state) {
+    (void)state;
+    static const char *const files[] = {"source.spm", "target.spm", "vocab.json"};
+    const char *dir = fresh_dir("marian");
+    expect_load_fail(dir, "marian", ELANG_ERR_IO, "source.spm", "No such file");
+    dir = fixture_copy("marian", files, 1);
+    expect_load_fail(dir, "marian", ELANG_ERR_IO, "target.spm", "No such file");
+    dir = fixture_copy("marian", files, 2);
+    expect_load_fail(dir, "marian", ELANG_ERR_IO, "vocab.json", "No such file");
+    tmp_file(dir, "vocab.json", "[\"</s>\", \"<unk>\"]");
+    expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "not a JSON object");
+    tmp_file(dir, "vocab.json", "{\"</s>\": 0,\n \"<unk>\": ");
+    expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "line 2");
+    tmp_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": 1, \"<pad>\": 1}");
+    expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "two tokens have the id 1");
+    tmp_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": -1}");
+    expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "\"<unk>\"");
+    /* MarianTokenizer.__init__ requires <unk> and <pad> in vocab.json. */
+    tmp_file(dir, "vocab.json", "{\"</s>\": 0, \"<pad>\": 1}");
+    expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "unk_token \"<unk>\"");
+    tmp_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": 1}");
+    expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "pad_token \"<pad>\"");
+    tmp_file(dir, "target.spm", "not a model");
+    expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "target.spm", "not a SentencePiece model");
+
+    /* separate_vocabs: target_vocab.json names the ids decoded, vocab.json
+     * still the ids encoded. target.spm lacks "▁Katze": it comes out as it
+     * is, as decode_pieces leaves a string that is no piece. */
+    dir = fixture_copy("marian", files, 3);
+    tmp_file(dir, "tokenizer_config.json", "{\"separate_vocabs\": true}");
+    expect_load_fail(dir, "marian", ELANG_ERR_IO, "target_vocab.json", "No such file");
+    tmp_file(dir, "target_vocab.json",
+             "{\"</s>\": 0, \"<unk>\": 1, \"<pad>\": 2, \"\u2581Ein\": 3, \"\u2581Mann\": 4, "
+             "\"\u2581und\": 5, \"\u2581eine\": 6, \"\u2581Frau\": 7, \"\u2581Katze\": 8}");
+    tokenizer *t = NULL;
+    elang_error err = {0};
+    assert_int_equal(tokenizer_load(dir, "marian", &t, &err), ELANG_OK);
+    assert_int_equal(tokenizer_vocab_size(t), 1448);
+    static const int32_t ids[] = {3, 4, 5, 6, 7, 8, 0};
+    expect_decoded(t, ids, 7, "Ein Mann und eine Frau\xE2\x96\x81Katze",
+                   "Ein Mann und eine Frau\xE2\x96\x81Katze</s>");
+    tokenizer_free(t);
+}
+
 static void expect_bad_file(const char *model_type, const char *name, const char *content,
                             const char *needle) {
     tokenizer *t = NULL;
@@ -564,16 +981,26 @@ int main(void) {
         cmocka_unit_test(test_fixture_bert),
         cmocka_unit_test(test_fixture_distilbert),
         cmocka_unit_test(test_fixture_roberta),
+        cmocka_unit_test(test_fixture_t5),
+        cmocka_unit_test(test_fixture_marian),
         cmocka_unit_test(test_glue_wordpiece),
         cmocka_unit_test(test_glue_bpe),
         cmocka_unit_test(test_tricky_cases),
+        cmocka_unit_test(test_multi30k_sentencepiece),
+        cmocka_unit_test(test_tricky_sentencepiece),
         cmocka_unit_test(test_unicode_classes),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_empty_and_max_length),
+        cmocka_unit_test(test_seq2seq_sizes),
+        cmocka_unit_test(test_decode_wordpiece_bpe),
+        cmocka_unit_test(test_decode_bad_ids),
         cmocka_unit_test(test_wordpiece_options),
         cmocka_unit_test(test_missing_files),
         cmocka_unit_test(test_malformed_files),
         cmocka_unit_test(test_bpe_merges_file),
+        cmocka_unit_test(test_decode_added_tokens),
+        cmocka_unit_test(test_t5_files),
+        cmocka_unit_test(test_marian_files),
     };
     int failed = cmocka_run_group_tests_name("tokenizer", tests, NULL, NULL);
     test_tmpdir_cleanup();

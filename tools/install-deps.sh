@@ -10,6 +10,7 @@ PACKAGES=(
     libjansson-dev                  # JSON: config.json, tokenizer files, JSONL
     libzip-dev                      # pytorch_model.bin archives
     libcmocka-dev                   # tests
+    libsentencepiece-dev g++        # SentencePiece (T5, Marian) behind a C++ shim
 )
 if [ "${ELANG_FUZZ:-0}" = 1 ]; then PACKAGES+=(clang); fi
 missing=()

@@ -3,23 +3,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "core/error.h"
 #include "tokenize/files.h"
 #include "tokenize/strmap.h"
 #include "tokenize/unicode.h"
+#include "tokenize/vocab.h"
+
+/* bytes_to_unicode's characters are below U+0100 + the 68 bytes it moves. */
+#define N_BYTE_CHARS (256 + 68)
 
 /* BPE works on symbols (the byte characters and what merges make of them),
  * numbered so that merging compares numbers instead of strings: a symbol in
  * vocab.json is numbered by its id (ids are checked to be distinct), any
  * other from max_id + 1 on. Symbols are not kept as strings. */
 struct bpe {
-    strmap vocab;  /* vocab.json: token -> id */
-    int size;
-    int32_t max_id;
-    strmap extra;  /* symbols vocab.json lacks -> their number */
+    tok_vocab vocab; /* vocab.json */
+    strmap extra;    /* symbols vocab.json lacks -> their number */
     int32_t byte_symbol[256];
+    int16_t char_byte[N_BYTE_CHARS]; /* bytes_to_unicode reversed: character -> byte, or -1 */
     strmap ranks;  /* (left, right) symbol numbers as 8 bytes -> merge rank */
     i32vec merged; /* rank -> symbol number of left + right, -1 for a blank line */
 };
@@ -38,62 +39,11 @@ static void bytes_to_unicode(int32_t table[256]) {
 
 /* The number of symbol s[0..len), numbering it if new; -1 when out of memory. */
 static int32_t symbol(bpe *b, const char *s, size_t len) {
-    int32_t sym = strmap_get(&b->vocab, s, len);
+    int32_t sym = tok_vocab_id(&b->vocab, s, len);
     if (sym < 0) sym = strmap_get(&b->extra, s, len);
     if (sym >= 0) return sym;
-    sym = b->max_id + 1 + (int32_t)b->extra.count;
+    sym = b->vocab.max_id + 1 + (int32_t)b->extra.count;
     return strmap_put(&b->extra, s, len, sym, NULL) ? sym : -1;
-}
-
-static int by_value(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static elang_status load_vocab(bpe *b, const char *path, elang_error *err) {
-    json_t *root;
-    elang_status rc = tok_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
-    if (rc != ELANG_OK) return rc;
-    int32_t *ids = NULL;
-    if (!json_is_object(root)) {
-        rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object of token -> id", path);
-        goto done;
-    }
-    if (!strmap_reserve(&b->vocab, json_object_size(root))) {
-        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
-        goto done;
-    }
-    ids = malloc((json_object_size(root) + 1) * sizeof *ids);
-    if (!ids) {
-        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
-        goto done;
-    }
-    const char *token;
-    json_t *id;
-    json_object_foreach(root, token, id) {
-        if (!json_is_integer(id) || json_integer_value(id) < 0 ||
-            json_integer_value(id) > INT32_MAX) {
-            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: the id of \"%s\" is not an integer in [0, 2^31)",
-                            path, token);
-            goto done;
-        }
-        ids[b->size++] = (int32_t)json_integer_value(id);
-        if (!strmap_put(&b->vocab, token, strlen(token), ids[b->size - 1], NULL)) {
-            rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
-            goto done;
-        }
-    }
-    qsort(ids, (size_t)b->size, sizeof *ids, by_value);
-    b->max_id = b->size ? ids[b->size - 1] : -1;
-    for (int i = 1; i < b->size; i++)
-        if (ids[i] == ids[i - 1]) {
-            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: two tokens have the id %d", path, ids[i]);
-            goto done;
-        }
-done:
-    free(ids);
-    json_decref(root);
-    return rc;
 }
 
 static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
@@ -115,6 +65,8 @@ static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
     for (int i = 0; i < 256; i++)
         if ((b->byte_symbol[i] = symbol(b, ch, utf8_encode(&table[i], 1, ch, NULL))) < 0)
             goto nomem;
+    memset(b->char_byte, -1, sizeof b->char_byte);
+    for (int i = 0; i < 256; i++) b->char_byte[table[i]] = (int16_t)i;
 
     /* transformers reads merges.txt as read().split("\n")[1:-1]: the first
      * line (the "#version" header) is skipped whatever it says, and so is
@@ -181,7 +133,7 @@ elang_status bpe_load(const char *vocab_path, const char *merges_path, bpe **out
                       elang_error *err) {
     bpe *b = calloc(1, sizeof *b);
     if (!b) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", vocab_path);
-    elang_status rc = load_vocab(b, vocab_path, err);
+    elang_status rc = tok_vocab_load_json(vocab_path, &b->vocab, err);
     if (rc == ELANG_OK) rc = load_merges(b, merges_path, err);
     if (rc != ELANG_OK) {
         bpe_free(b);
@@ -193,7 +145,7 @@ elang_status bpe_load(const char *vocab_path, const char *merges_path, bpe **out
 
 void bpe_free(bpe *b) {
     if (!b) return;
-    strmap_free(&b->vocab);
+    tok_vocab_free(&b->vocab);
     strmap_free(&b->extra);
     strmap_free(&b->ranks);
     i32vec_free(&b->merged);
@@ -201,11 +153,15 @@ void bpe_free(bpe *b) {
 }
 
 int32_t bpe_token_id(const bpe *b, const char *token, size_t len) {
-    return strmap_get(&b->vocab, token, len);
+    return tok_vocab_id(&b->vocab, token, len);
+}
+
+const char *bpe_id_token(const bpe *b, int32_t id) {
+    return tok_vocab_token(&b->vocab, id);
 }
 
 int bpe_vocab_size(const bpe *b) {
-    return b->size;
+    return b->vocab.size;
 }
 
 enum { CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_OTHER };
@@ -289,10 +245,46 @@ bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i3
         m = merge(b, syms, m);
         ok = i32vec_reserve(ids, m);
         for (size_t k = 0; ok && k < m; k++)
-            ids->v[ids->len++] = syms[k] <= b->max_id ? syms[k] : unk_id;
+            ids->v[ids->len++] = syms[k] <= b->vocab.max_id ? syms[k] : unk_id;
         i += len;
     }
     free(bytes);
     free(syms);
     return ok;
+}
+
+elang_status bpe_detokenize(const bpe *b, const char *const *tokens, size_t n, strbuf *out,
+                            elang_error *err) {
+    /* RobertaTokenizer.convert_tokens_to_string: each character back to
+     * the byte it stands for, the bytes decoded with errors="replace". */
+    strbuf bytes = {0};
+    i32vec cps = {0};
+    elang_status rc = ELANG_OK;
+    for (size_t t = 0; t < n && rc == ELANG_OK; t++) {
+        size_t bad;
+        cps.len = 0;
+        /* Vocabulary tokens are valid UTF-8, so only memory can fail here. */
+        if (!utf8_decode(tokens[t], strlen(tokens[t]), &cps, &bad) ||
+            !strbuf_reserve(&bytes, cps.len))
+            goto nomem;
+        for (size_t i = 0; i < cps.len && rc == ELANG_OK; i++) {
+            int32_t c = cps.v[i];
+            if (c < N_BYTE_CHARS && b->char_byte[c] >= 0)
+                bytes.s[bytes.len++] = (char)b->char_byte[c];
+            else
+                rc = elang_fail(err, ELANG_ERR_FORMAT,
+                                "token \"%s\" holds U+%04X, which stands for no byte in "
+                                "byte-level BPE",
+                                tokens[t], (unsigned)c);
+        }
+    }
+    if (rc == ELANG_OK && !utf8_decode_replace((const unsigned char *)bytes.s, bytes.len, out))
+        goto nomem;
+    goto done;
+nomem:
+    rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+done:
+    strbuf_free(&bytes);
+    i32vec_free(&cps);
+    return rc;
 }

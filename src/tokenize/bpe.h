@@ -15,6 +15,7 @@
 
 #include "elang.h"
 #include "tokenize/i32vec.h"
+#include "tokenize/strbuf.h"
 
 typedef struct bpe bpe;
 
@@ -28,10 +29,18 @@ void bpe_free(bpe *b);
 
 /* The id of token (UTF-8), or -1. */
 int32_t bpe_token_id(const bpe *b, const char *token, size_t len);
+/* The token with this id, or NULL. */
+const char *bpe_id_token(const bpe *b, int32_t id);
 int bpe_vocab_size(const bpe *b);
 
 /* RobertaTokenizer._tokenize of cps[0..n): appends the ids to ids, unk_id
  * for a symbol missing from the vocabulary. False only when out of memory. */
 bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i32vec *ids);
+
+/* RobertaTokenizer.convert_tokens_to_string: appends to out the text the
+ * tokens spell, invalid UTF-8 replaced by U+FFFD. A token character that
+ * stands for no byte (Python's KeyError): ELANG_ERR_FORMAT. */
+elang_status bpe_detokenize(const bpe *b, const char *const *tokens, size_t n, strbuf *out,
+                            elang_error *err);
 
 #endif

@@ -20,6 +20,15 @@ bool tok_file_exists(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+elang_status tok_require_file(const char *path, elang_error *err) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return elang_fail(err, ELANG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return elang_fail(err, ELANG_ERR_IO, "cannot open %s: not a regular file", path);
+    return ELANG_OK;
+}
+
 elang_status tok_read_file(const char *path, char **data, size_t *len, elang_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return elang_fail(err, ELANG_ERR_IO, "cannot open %s: %s", path, strerror(errno));

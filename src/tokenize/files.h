@@ -16,6 +16,10 @@ elang_status tok_path(char *buf, const char *dir, const char *name, elang_error 
 
 bool tok_file_exists(const char *path);
 
+/* ELANG_ERR_IO "cannot open PATH: reason" unless path is a regular file,
+ * for files read by code that does not report errors this way. */
+elang_status tok_require_file(const char *path, elang_error *err);
+
 /* The whole file, NUL-terminated (malloc'ed); ELANG_ERR_IO when unreadable. */
 elang_status tok_read_file(const char *path, char **data, size_t *len, elang_error *err);
 

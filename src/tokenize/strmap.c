@@ -56,7 +56,7 @@ bool strmap_reserve(strmap *m, size_t n) {
 }
 
 bool strmap_put(strmap *m, const void *key, size_t len, int32_t value, bool *had) {
-    if (len > UINT32_MAX || m->arena_len + len > UINT32_MAX) return false;
+    if (len >= UINT32_MAX || m->arena_len + len >= UINT32_MAX) return false;
     /* Keep the load factor under 1/2 so that probe runs stay short. */
     if (2 * (m->count + 1) > m->cap && !resize(m, m->cap ? 2 * m->cap : 64)) return false;
     uint64_t hash = hash_bytes(key, len);
@@ -66,17 +66,18 @@ bool strmap_put(strmap *m, const void *key, size_t len, int32_t value, bool *had
         s->value = value;
         return true;
     }
-    if (m->arena_len + len > m->arena_cap) {
+    if (m->arena_len + len + 1 > m->arena_cap) {
         size_t cap = m->arena_cap ? m->arena_cap : 4096;
-        while (cap < m->arena_len + len) cap *= 2;
+        while (cap < m->arena_len + len + 1) cap *= 2;
         char *a = realloc(m->arena, cap);
         if (!a) return false;
         m->arena = a;
         m->arena_cap = cap;
     }
     if (len) memcpy(m->arena + m->arena_len, key, len);
+    m->arena[m->arena_len + len] = '\0';
     *s = (strmap_slot){(uint32_t)m->arena_len, (uint32_t)len, (uint32_t)hash, value};
-    m->arena_len += len;
+    m->arena_len += len + 1;
     m->count++;
     return true;
 }

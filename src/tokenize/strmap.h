@@ -1,7 +1,8 @@
 /* A hash map from byte strings to non-negative int32: vocabularies (token ->
  * id) and BPE merge ranks. Open addressing with linear probing; keys are
  * copied into one arena so that loading a 50k-entry vocabulary costs a
- * handful of allocations. */
+ * handful of allocations, each followed by a NUL so that a vocabulary can
+ * hand its tokens out as C strings (arena + off). */
 #ifndef ELANG_TOKENIZE_STRMAP_H
 #define ELANG_TOKENIZE_STRMAP_H
 

@@ -1,6 +1,7 @@
 #include "tokenize/tokenizer.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,27 +11,32 @@
 #include "tokenize/bpe.h"
 #include "tokenize/files.h"
 #include "tokenize/i32vec.h"
+#include "tokenize/sentencepiece.h"
+#include "tokenize/strbuf.h"
 #include "tokenize/strmap.h"
 #include "tokenize/unicode.h"
 #include "tokenize/wordpiece.h"
 
-/* The algorithm that turns a chunk of text into ids, chosen by the files in
- * the model directory. A SentencePiece kind belongs here next to them. */
-typedef enum { KIND_WORDPIECE, KIND_BPE } tok_kind;
+/* The algorithm that turns a chunk of text into ids: chosen by the files in
+ * the model directory for the encoder classifiers, by the model type for
+ * the encoder-decoders (T5 and Marian both use SentencePiece). */
+typedef enum { KIND_WORDPIECE, KIND_BPE, KIND_SENTENCEPIECE } tok_kind;
 
 /* How build_inputs_with_special_tokens frames one or two sequences. */
-typedef enum { LAYOUT_BERT, LAYOUT_ROBERTA } tok_layout;
+typedef enum { LAYOUT_BERT, LAYOUT_ROBERTA, LAYOUT_T5, LAYOUT_MARIAN } tok_layout;
 
 static const struct {
     const char *model_type;
     tok_layout layout;
 } LAYOUTS[] = {
     {"bert", LAYOUT_BERT},          {"distilbert", LAYOUT_BERT},   {"roberta", LAYOUT_ROBERTA},
-    {"xlm-roberta", LAYOUT_ROBERTA}, {"camembert", LAYOUT_ROBERTA},
+    {"xlm-roberta", LAYOUT_ROBERTA}, {"camembert", LAYOUT_ROBERTA}, {"t5", LAYOUT_T5},
+    {"marian", LAYOUT_MARIAN},
 };
 
 /* SpecialTokensMixin's attributes, with the constructor defaults of the
- * tokenizer class behind each layout (BertTokenizer has no bos/eos). */
+ * tokenizer class behind each layout (BertTokenizer has no bos/eos, T5 and
+ * Marian have eos, unk and pad only). */
 enum { SPECIAL_BOS, SPECIAL_EOS, SPECIAL_UNK, SPECIAL_SEP, SPECIAL_PAD, SPECIAL_CLS, SPECIAL_MASK,
        N_SPECIAL };
 static const char *const SPECIAL_KEYS[N_SPECIAL] = {"bos_token", "eos_token", "unk_token",
@@ -39,7 +45,25 @@ static const char *const SPECIAL_KEYS[N_SPECIAL] = {"bos_token", "eos_token", "u
 static const char *const SPECIAL_DEFAULTS[][N_SPECIAL] = {
     [LAYOUT_BERT] = {NULL, NULL, "[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"},
     [LAYOUT_ROBERTA] = {"<s>", "</s>", "<unk>", "</s>", "<pad>", "<s>", "<mask>"},
+    [LAYOUT_T5] = {NULL, "</s>", "<unk>", NULL, "<pad>", NULL, NULL},
+    [LAYOUT_MARIAN] = {NULL, "</s>", "<unk>", NULL, "<pad>", NULL, NULL},
 };
+
+/* The special tokens each layout cannot do without: for its framing, for
+ * unknown pieces and for padding. */
+#define BIT(k) (1u << (k))
+static const unsigned REQUIRED_SPECIALS[] = {
+    [LAYOUT_BERT] = BIT(SPECIAL_UNK) | BIT(SPECIAL_CLS) | BIT(SPECIAL_SEP) | BIT(SPECIAL_PAD),
+    [LAYOUT_ROBERTA] = BIT(SPECIAL_UNK) | BIT(SPECIAL_CLS) | BIT(SPECIAL_SEP) | BIT(SPECIAL_PAD),
+    [LAYOUT_T5] = BIT(SPECIAL_UNK) | BIT(SPECIAL_EOS) | BIT(SPECIAL_PAD),
+    [LAYOUT_MARIAN] = BIT(SPECIAL_UNK) | BIT(SPECIAL_EOS) | BIT(SPECIAL_PAD),
+};
+#undef BIT
+
+/* T5Tokenizer's default extra_ids: the sentinels <extra_id_0..99>. */
+#define T5_EXTRA_IDS 100
+/* MarianTokenizer's default model_max_length. */
+#define MARIAN_MAX_LENGTH 512
 
 /* A token as the configuration names it. lstrip: the token eats the
  * whitespace at the end of the text before it; rstrip: at the start of the
@@ -71,11 +95,13 @@ struct tokenizer {
     tok_kind kind;
     wordpiece *wp;
     bpe *bpe;
+    sentencepiece *sp;
     tok_layout layout;
     added_token *added;
     size_t n_added;
     strmap never_split;            /* the special tokens, kept whole by BasicTokenizer */
     int32_t special_id[N_SPECIAL]; /* -1 where there is no such token */
+    const char *unk_text;          /* the unk token (an added[] text) */
     int n_ids;                     /* len(tokenizer): vocabulary plus added tokens */
     int model_max_length;
     bool lowercase;        /* BertTokenizer's do_lower_case */
@@ -88,6 +114,7 @@ static int32_t vocab_id(const tokenizer *t, const char *text) {
     switch (t->kind) {
     case KIND_WORDPIECE: return wordpiece_token_id(t->wp, text, strlen(text));
     case KIND_BPE: return bpe_token_id(t->bpe, text, strlen(text));
+    case KIND_SENTENCEPIECE: return sentencepiece_token_id(t->sp, text, strlen(text));
     }
     return -1;
 }
@@ -96,6 +123,7 @@ static int vocab_size(const tokenizer *t) {
     switch (t->kind) {
     case KIND_WORDPIECE: return wordpiece_vocab_size(t->wp);
     case KIND_BPE: return bpe_vocab_size(t->bpe);
+    case KIND_SENTENCEPIECE: return sentencepiece_vocab_size(t->sp);
     }
     return 0;
 }
@@ -315,9 +343,93 @@ static elang_status optional_json(const char *dir, const char *name, size_t flag
     return rc;
 }
 
+/* An integer constructor argument; tokenizer_config.json is read with
+ * integers as reals (see tokenizer_load). */
+static elang_status config_int(const json_t *cfg, const char *key, int *out, const char *path,
+                               elang_error *err) {
+    const json_t *v = json_object_get(cfg, key);
+    if (!v || json_is_null(v)) return ELANG_OK;
+    double d = json_number_value(v);
+    if (!json_is_number(v) || !(d >= INT_MIN && d <= INT_MAX) || d != (int)d)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s is not a whole number", path, key);
+    *out = (int)d;
+    return ELANG_OK;
+}
+
+/* T5Tokenizer.__init__: unless the constructor was given
+ * additional_special_tokens, the extra_ids sentinels <extra_id_0>, ... are
+ * the additional special tokens; if it was, they must hold extra_ids
+ * distinct tokens that contain "extra_id" (or it raises ValueError). */
+static elang_status t5_sentinels(special_specs *s, int extra_ids, bool given, const char *path,
+                                 elang_error *err) {
+    if (extra_ids <= 0) return ELANG_OK;
+    if (given) {
+        int distinct = 0;
+        for (size_t i = 0; i < s->n_extra; i++) {
+            size_t j = 0;
+            while (j < i && strcmp(s->extra[j].text, s->extra[i].text) != 0) j++;
+            distinct += j == i && strstr(s->extra[i].text, "extra_id") != NULL;
+        }
+        if (distinct != extra_ids)
+            return elang_fail(err, ELANG_ERR_FORMAT,
+                              "%s: additional_special_tokens holds %d extra_id tokens but "
+                              "extra_ids is %d",
+                              path, distinct, extra_ids);
+        return ELANG_OK;
+    }
+    if (!(s->extra = calloc((size_t)extra_ids, sizeof *s->extra))) goto nomem;
+    for (s->n_extra = 0; s->n_extra < (size_t)extra_ids; s->n_extra++) {
+        char name[32];
+        snprintf(name, sizeof name, "<extra_id_%zu>", s->n_extra);
+        if (!(s->extra[s->n_extra].text = strdup(name))) goto nomem;
+        s->extra[s->n_extra].lstrip = s->extra[s->n_extra].rstrip = true;
+    }
+    return ELANG_OK;
+nomem:
+    return elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
+}
+
+/* The vocabulary and the algorithm that goes with it: SentencePiece for T5
+ * and Marian; for the others WordPiece when there is a vocab.txt, else
+ * byte-level BPE. */
+static elang_status load_vocabulary(tokenizer *t, const char *dir, const json_t *config,
+                                    const char *config_path, const wordpiece_opts *wopts,
+                                    int extra_ids, elang_error *err) {
+    char path[TOK_PATH_MAX], merges[TOK_PATH_MAX];
+    bool separate_vocabs = false;
+    elang_status rc;
+    switch (t->layout) {
+    case LAYOUT_T5:
+        t->kind = KIND_SENTENCEPIECE;
+        return sentencepiece_load_t5(dir, extra_ids, &t->sp, err);
+    case LAYOUT_MARIAN:
+        t->kind = KIND_SENTENCEPIECE;
+        if ((rc = config_bool(config, "separate_vocabs", &separate_vocabs, config_path, err)))
+            return rc;
+        return sentencepiece_load_marian(dir, separate_vocabs, &t->sp, err);
+    case LAYOUT_BERT:
+    case LAYOUT_ROBERTA: break;
+    }
+    if ((rc = tok_path(path, dir, "vocab.txt", err))) return rc;
+    if (tok_file_exists(path)) {
+        t->kind = KIND_WORDPIECE;
+        return wordpiece_load(path, wopts, &t->wp, err);
+    }
+    if ((rc = tok_path(path, dir, "vocab.json", err)) ||
+        (rc = tok_path(merges, dir, "merges.txt", err)))
+        return rc;
+    if (!tok_file_exists(path) || !tok_file_exists(merges))
+        return elang_fail(err, ELANG_ERR_IO,
+                          "%s: no tokenizer files: looked for vocab.txt (WordPiece) and for "
+                          "vocab.json + merges.txt (byte-level BPE)",
+                          dir);
+    t->kind = KIND_BPE;
+    return bpe_load(path, merges, &t->bpe, err);
+}
+
 elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer **out,
                             elang_error *err) {
-    char path[TOK_PATH_MAX], merges[TOK_PATH_MAX];
+    char path[TOK_PATH_MAX];
     json_t *config = NULL, *map = NULL;
     special_specs specs = {0};
     elang_status rc;
@@ -329,11 +441,12 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     if (li == n_layouts) {
         rc = elang_fail(err, ELANG_ERR_UNSUPPORTED,
                         "model type \"%s\": no tokenizer layout for it (known: bert, distilbert, "
-                        "roberta, xlm-roberta, camembert)",
+                        "roberta, xlm-roberta, camembert, t5, marian)",
                         model_type);
         goto done;
     }
     t->layout = LAYOUTS[li].layout;
+    if (t->layout == LAYOUT_MARIAN) t->model_max_length = MARIAN_MAX_LENGTH;
 
     /* tokenizer_config.json holds the constructor arguments. Its
      * model_max_length is sometimes int(1e30) ("no limit"), too big for a
@@ -344,6 +457,7 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     if (rc != ELANG_OK) goto done;
     wordpiece_opts wopts = {.do_lower_case = true, .strip_accents = -1,
                             .tokenize_chinese_chars = true};
+    int extra_ids = t->layout == LAYOUT_T5 ? T5_EXTRA_IDS : 0;
     if (config) {
         bool strip = false;
         const json_t *sa = json_object_get(config, "strip_accents");
@@ -353,7 +467,9 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
             (rc = config_bool(config, "tokenize_chinese_chars", &wopts.tokenize_chinese_chars,
                               config_path, err)) ||
             (rc = config_bool(config, "add_prefix_space", &t->add_prefix_space, config_path,
-                              err)))
+                              err)) ||
+            (t->layout == LAYOUT_T5 &&
+             (rc = config_int(config, "extra_ids", &extra_ids, config_path, err))))
             goto done;
         if (sa && !json_is_null(sa)) wopts.strip_accents = strip;
         if (max && !json_is_null(max) && !json_is_number(max)) {
@@ -361,29 +477,13 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
                             config_path);
             goto done;
         }
-        if (max && json_number_value(max) >= 1 && json_number_value(max) <= INT_MAX)
-            t->model_max_length = (int)json_number_value(max);
+        if (max && !json_is_null(max)) {
+            double m = json_number_value(max);
+            t->model_max_length = m >= 1 && m <= INT_MAX ? (int)m : 0;
+        }
     }
 
-    if ((rc = tok_path(path, dir, "vocab.txt", err))) goto done;
-    if (tok_file_exists(path)) {
-        t->kind = KIND_WORDPIECE;
-        rc = wordpiece_load(path, &wopts, &t->wp, err);
-    } else {
-        if ((rc = tok_path(path, dir, "vocab.json", err)) ||
-            (rc = tok_path(merges, dir, "merges.txt", err)))
-            goto done;
-        if (!tok_file_exists(path) || !tok_file_exists(merges)) {
-            rc = elang_fail(err, ELANG_ERR_IO,
-                            "%s: no tokenizer files: looked for vocab.txt (WordPiece) and for "
-                            "vocab.json + merges.txt (byte-level BPE)",
-                            dir);
-            goto done;
-        }
-        t->kind = KIND_BPE;
-        rc = bpe_load(path, merges, &t->bpe, err);
-    }
-    if (rc != ELANG_OK) goto done;
+    if ((rc = load_vocabulary(t, dir, config, config_path, &wopts, extra_ids, err))) goto done;
     /* Only BertTokenizer has do_lower_case, which makes the generic
      * PreTrainedTokenizer.tokenize lowercase the text; only RobertaTokenizer
      * has add_prefix_space. */
@@ -400,9 +500,23 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     }
     if (config && (rc = read_specials(config, config_path, t->layout, true, &specs, err)))
         goto done;
+    const json_t *given = json_object_get(config, "additional_special_tokens");
+    if (t->layout == LAYOUT_T5 &&
+        (rc = t5_sentinels(&specs, extra_ids, given && !json_is_null(given), config_path, err)))
+        goto done;
     if ((rc = optional_json(dir, "special_tokens_map.json", 0, &map, path, err)) ||
         (map && (rc = read_specials(map, path, t->layout, false, &specs, err))))
         goto done;
+    /* MarianTokenizer.__init__ insists that vocab.json has both. */
+    static const int in_marian_vocab[] = {SPECIAL_UNK, SPECIAL_PAD};
+    for (size_t i = 0; t->layout == LAYOUT_MARIAN && i < 2; i++) {
+        int k = in_marian_vocab[i];
+        if (specs.named[k].text && vocab_id(t, specs.named[k].text) < 0) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s/vocab.json: %s \"%s\" is missing", dir,
+                            SPECIAL_KEYS[k], specs.named[k].text);
+            goto done;
+        }
+    }
     if ((rc = tok_path(path, dir, "added_tokens.json", err))) goto done;
     if (tok_file_exists(path) && (rc = read_added_tokens(t, path, &specs, err))) goto done;
     for (int k = 0; k < N_SPECIAL; k++)
@@ -413,13 +527,13 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
         const char *text = specs.named[k].text;
         t->special_id[k] = text ? t->added[find_added(t, text)].id : -1;
     }
-    static const int required[] = {SPECIAL_UNK, SPECIAL_CLS, SPECIAL_SEP, SPECIAL_PAD};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (t->special_id[required[i]] < 0) {
+    for (int k = 0; k < N_SPECIAL; k++)
+        if ((REQUIRED_SPECIALS[t->layout] >> k & 1) && t->special_id[k] < 0) {
             rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: %s is null, but %s models need it", dir,
-                            SPECIAL_KEYS[required[i]], model_type);
+                            SPECIAL_KEYS[k], model_type);
             goto done;
         }
+    t->unk_text = t->added[find_added(t, specs.named[SPECIAL_UNK].text)].text;
     *out = t;
     t = NULL;
     goto done;
@@ -437,6 +551,7 @@ void tokenizer_free(tokenizer *t) {
     if (!t) return;
     wordpiece_free(t->wp);
     bpe_free(t->bpe);
+    sentencepiece_free(t->sp);
     for (size_t k = 0; k < t->n_added; k++) {
         free(t->added[k].text);
         free(t->added[k].cps);
@@ -468,6 +583,7 @@ static bool tokenize_chunk(const tokenizer *t, const int32_t *s, size_t n, i32ve
     switch (t->kind) {
     case KIND_WORDPIECE: return wordpiece_tokenize(t->wp, s, n, &t->never_split, unk, ids);
     case KIND_BPE: return bpe_tokenize(t->bpe, s, n, unk, ids);
+    case KIND_SENTENCEPIECE: return sentencepiece_tokenize(t->sp, s, n, unk, ids);
     }
     return false;
 }
@@ -550,12 +666,27 @@ elang_status tokenizer_tokenize(const tokenizer *t, const char *text, int32_t **
     return rc;
 }
 
+/* num_special_tokens_to_add: what build_inputs_with_special_tokens puts
+ * around one sequence or a pair. */
+static int n_special_tokens(tok_layout layout, bool pair) {
+    switch (layout) {
+    case LAYOUT_BERT: return pair ? 3 : 2;
+    case LAYOUT_ROBERTA: return pair ? 4 : 2;
+    case LAYOUT_T5: return pair ? 2 : 1;
+    case LAYOUT_MARIAN: return 1; /* its override says "Just EOS", pair or not */
+    }
+    return 0;
+}
+
+static void put(int32_t *dst, size_t *k, const int32_t *src, size_t n) {
+    if (n) memcpy(dst + *k, src, n * sizeof *src); /* src is NULL for an empty text */
+    *k += n;
+}
+
 elang_status tokenizer_encode(const tokenizer *t, const char *text, const char *pair,
                               int max_length, token_seq *out, elang_error *err) {
     *out = (token_seq){0};
-    /* build_inputs_with_special_tokens: [CLS] a [SEP] b [SEP] for BERT,
-     * <s> a </s> </s> b </s> for RoBERTa. */
-    int n_special = !pair ? 2 : t->layout == LAYOUT_BERT ? 3 : 4;
+    int n_special = n_special_tokens(t->layout, pair != NULL);
     if (max_length < n_special)
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "max_length %d is less than the %d special tokens of %s", max_length,
@@ -591,21 +722,39 @@ elang_status tokenizer_encode(const tokenizer *t, const char *text, const char *
         rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory encoding");
         goto done;
     }
+    /* build_inputs_with_special_tokens, after truncation as in
+     * prepare_for_model. */
     int32_t cls = t->special_id[SPECIAL_CLS], sep = t->special_id[SPECIAL_SEP];
-    size_t k = 0;
-    out->ids[k++] = cls;
-    if (la) memcpy(out->ids + k, a.v, la * sizeof *a.v); /* a.v is NULL for an empty text */
-    k += la;
-    out->ids[k++] = sep;
-    size_t first = k; /* BERT's token_type_ids: 1 from here on */
-    if (pair) {
-        if (t->layout == LAYOUT_ROBERTA) out->ids[k++] = sep;
-        if (lb) memcpy(out->ids + k, b.v, lb * sizeof *b.v);
-        k += lb;
+    int32_t eos = t->special_id[SPECIAL_EOS];
+    size_t k = 0, first = n; /* BERT's token_type_ids: 1 from `first` on */
+    switch (t->layout) {
+    case LAYOUT_BERT:
+    case LAYOUT_ROBERTA: /* [CLS] a [SEP] b [SEP]; <s> a </s> </s> b </s> */
+        out->ids[k++] = cls;
+        put(out->ids, &k, a.v, la);
         out->ids[k++] = sep;
+        first = k;
+        if (!pair) break;
+        if (t->layout == LAYOUT_ROBERTA) out->ids[k++] = sep;
+        put(out->ids, &k, b.v, lb);
+        out->ids[k++] = sep;
+        break;
+    case LAYOUT_T5: /* a </s> b </s>, where _add_eos_if_not_present skips an
+                       </s> already ending its segment */
+        put(out->ids, &k, a.v, la);
+        if (la == 0 || a.v[la - 1] != eos) out->ids[k++] = eos;
+        if (!pair) break;
+        put(out->ids, &k, b.v, lb);
+        if (lb == 0 || b.v[lb - 1] != eos) out->ids[k++] = eos;
+        break;
+    case LAYOUT_MARIAN: /* a b </s> */
+        put(out->ids, &k, a.v, la);
+        put(out->ids, &k, b.v, lb);
+        out->ids[k++] = eos;
+        break;
     }
-    for (size_t i = 0; i < n; i++) out->type_ids[i] = t->layout == LAYOUT_BERT && i >= first;
-    out->len = (int)n;
+    for (size_t i = 0; i < k; i++) out->type_ids[i] = t->layout == LAYOUT_BERT && i >= first;
+    out->len = (int)k;
 done:
     i32vec_free(&a);
     i32vec_free(&b);
@@ -616,6 +765,130 @@ void token_seq_free(token_seq *s) {
     free(s->ids);
     free(s->type_ids);
     *s = (token_seq){0};
+}
+
+/* ----------------------------------------------------------- decoding */
+
+/* _convert_id_to_token, or NULL where the vocabulary has no such id. */
+static const char *id_token(const tokenizer *t, int32_t id) {
+    switch (t->kind) {
+    case KIND_WORDPIECE: return wordpiece_id_token(t->wp, id);
+    case KIND_BPE: return bpe_id_token(t->bpe, id);
+    case KIND_SENTENCEPIECE: return sentencepiece_id_token(t->sp, id);
+    }
+    return NULL;
+}
+
+/* The added token with this id, or -1. */
+static int added_with_id(const tokenizer *t, int32_t id) {
+    for (size_t k = 0; k < t->n_added; k++)
+        if (t->added[k].id == id) return (int)k;
+    return -1;
+}
+
+/* id in all_special_ids / text in all_special_tokens. */
+static bool special_id(const tokenizer *t, int32_t id) {
+    for (size_t k = 0; k < t->n_added; k++)
+        if (t->added[k].special && t->added[k].id == id) return true;
+    return false;
+}
+
+static bool special_text(const tokenizer *t, const char *text) {
+    for (size_t k = 0; k < t->n_added; k++)
+        if (t->added[k].special && strcmp(t->added[k].text, text) == 0) return true;
+    return false;
+}
+
+/* convert_tokens_to_string of tokens[0..n), appended to out. */
+static elang_status detokenize(const tokenizer *t, const char *const *tokens, const bool *special,
+                               size_t n, strbuf *out, elang_error *err) {
+    switch (t->kind) {
+    case KIND_WORDPIECE:
+        if (wordpiece_detokenize(tokens, n, out)) return ELANG_OK;
+        break;
+    case KIND_BPE: return bpe_detokenize(t->bpe, tokens, n, out, err);
+    case KIND_SENTENCEPIECE:
+        return sentencepiece_detokenize(t->sp, tokens, special, n, out, err);
+    }
+    return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+}
+
+/* _decode's state: the run of vocabulary tokens waiting for
+ * convert_tokens_to_string, and the text so far, made of parts (sub_texts)
+ * that " ".join separates. */
+typedef struct {
+    const char **tokens;
+    bool *special;
+    size_t run, n_parts;
+    strbuf text;
+} decoding;
+
+static bool new_part(decoding *d) {
+    return d->n_parts++ == 0 || strbuf_puts(&d->text, " ");
+}
+
+static elang_status end_run(const tokenizer *t, decoding *d, elang_error *err) {
+    if (d->run == 0) return ELANG_OK;
+    if (!new_part(d)) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+    elang_status rc = detokenize(t, d->tokens, d->special, d->run, &d->text, err);
+    d->run = 0;
+    return rc;
+}
+
+/* clean_up_tokenization: these replacements, in this order. */
+static const char *const CLEAN_UP[][2] = {
+    {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+    {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
+};
+
+elang_status tokenizer_decode(const tokenizer *t, const int32_t *ids, int n, bool skip_special,
+                              char **text, elang_error *err) {
+    *text = NULL;
+    if (n < 0) return elang_fail(err, ELANG_ERR_INVALID_ARG, "%d ids to decode", n);
+    decoding d = {.tokens = malloc(((size_t)n + 1) * sizeof *d.tokens),
+                  .special = malloc((size_t)n + 1)};
+    elang_status rc = ELANG_OK;
+    if (!d.tokens || !d.special) goto nomem;
+    /* PreTrainedTokenizer._decode: ids to tokens, without the special ones
+     * when asked; runs of vocabulary tokens go through
+     * convert_tokens_to_string, the added tokens (beyond the vocabulary)
+     * stand alone. */
+    for (int i = 0; i < n; i++) {
+        int32_t id = ids[i];
+        int k = added_with_id(t, id);
+        const char *token = id >= 0 ? id_token(t, id) : NULL;
+        if (!token && k < 0 && (id < 0 || id >= t->n_ids)) {
+            rc = elang_fail(err, ELANG_ERR_INVALID_ARG,
+                            "id %d (position %d) is outside the vocabulary of %d tokens", id, i,
+                            t->n_ids);
+            goto done;
+        }
+        if (skip_special && special_id(t, id)) continue;
+        if (k >= 0 && id >= vocab_size(t)) {
+            if ((rc = end_run(t, &d, err)) != ELANG_OK) goto done;
+            if (!new_part(&d) || !strbuf_puts(&d.text, t->added[k].text)) goto nomem;
+            continue;
+        }
+        /* An id in the vocabulary's range that no token has: BertTokenizer
+         * and MarianTokenizer answer the unk token. */
+        d.tokens[d.run] = token ? token : t->unk_text;
+        d.special[d.run] = special_text(t, d.tokens[d.run]);
+        d.run++;
+    }
+    if ((rc = end_run(t, &d, err)) != ELANG_OK) goto done;
+    for (size_t c = 0; c < sizeof CLEAN_UP / sizeof CLEAN_UP[0]; c++)
+        strbuf_replace(&d.text, 0, CLEAN_UP[c][0], CLEAN_UP[c][1]);
+    if (!strbuf_append(&d.text, "", 0)) goto nomem; /* "" for no parts at all */
+    *text = d.text.s;
+    d.text = (strbuf){0};
+    goto done;
+nomem:
+    rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+done:
+    strbuf_free(&d.text);
+    free(d.tokens);
+    free(d.special);
+    return rc;
 }
 
 int tokenizer_vocab_size(const tokenizer *t) {

@@ -1,13 +1,17 @@
-/* Text to token ids, the way the Hugging Face Python tokenizers do it.
+/* Text to token ids and back, the way the Hugging Face Python ("slow")
+ * tokenizers of transformers 4.25 do it.
  *
  * A tokenizer is loaded from the model directory: WordPiece from vocab.txt
- * (+ tokenizer_config.json), byte-level BPE from vocab.json + merges.txt.
- * tokenizer_encode() adds the model's special tokens around one text or a
- * pair and truncates with the `longest_first` strategy.
+ * (+ tokenizer_config.json), byte-level BPE from vocab.json + merges.txt,
+ * SentencePiece from spiece.model (T5) or source.spm + target.spm +
+ * vocab.json (Marian). tokenizer_encode() adds the model's special tokens
+ * around one text or a pair and truncates with the `longest_first`
+ * strategy; tokenizer_decode() turns generated ids back into text.
  */
 #ifndef ELANG_TOKENIZE_TOKENIZER_H
 #define ELANG_TOKENIZE_TOKENIZER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,11 +26,15 @@ typedef struct {
 } token_seq;
 
 /* model_type selects the special-token layout: "bert"/"distilbert" give
- * [CLS] a [SEP] b [SEP]; "roberta"/"xlm-roberta" give <s> a </s></s> b </s>.
+ * [CLS] a [SEP] b [SEP]; "roberta"/"xlm-roberta" give <s> a </s></s> b </s>;
+ * "t5" gives a </s> b </s> (T5Tokenizer: no second </s> after a segment
+ * that already ends with one) and reads spiece.model; "marian" gives
+ * a b </s> and reads source.spm, target.spm and vocab.json (and
+ * target_vocab.json when tokenizer_config.json says separate_vocabs).
  * Missing or malformed tokenizer files: ELANG_ERR_IO / ELANG_ERR_FORMAT
  * naming the file (and line); another model_type: ELANG_ERR_UNSUPPORTED.
  * tokenizer_config.json, special_tokens_map.json and added_tokens.json are
- * read when present. */
+ * read when present (T5's extra_ids, Marian's separate_vocabs included). */
 elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer **out,
                             elang_error *err);
 void tokenizer_free(tokenizer *t);
@@ -40,20 +48,34 @@ elang_status tokenizer_tokenize(const tokenizer *t, const char *text, int32_t **
  * special tokens; tokens beyond it are removed `longest_first` (one at a time
  * from the longer segment, from the second segment on ties) as transformers
  * 4.25's truncate_sequences does. type_ids are 0/1 for the BERT layout and
- * all 0 for RoBERTa's. A max_length below the number of special tokens (2,
- * or 3 for a BERT pair and 4 for a RoBERTa pair), or one that leaves a
- * non-empty single text no room at all: ELANG_ERR_INVALID_ARG. Invalid UTF-8
- * in either text: ELANG_ERR_INPUT with the byte offset. Release with
- * token_seq_free. */
+ * all 0 for the others. A max_length below the number of special tokens (2,
+ * or 3 for a BERT pair and 4 for a RoBERTa pair; 1, or 2 for a T5 pair; 1
+ * for Marian), or one that leaves a non-empty single text no room at all:
+ * ELANG_ERR_INVALID_ARG. Invalid UTF-8 in either text: ELANG_ERR_INPUT with
+ * the byte offset. Release with token_seq_free. */
 elang_status tokenizer_encode(const tokenizer *t, const char *text, const char *pair,
                               int max_length, token_seq *out, elang_error *err);
 void token_seq_free(token_seq *s);
+
+/* decode(ids, skip_special_tokens=skip_special) with transformers 4.25's
+ * defaults otherwise (clean_up_tokenization_spaces and
+ * spaces_between_special_tokens on): the ids' tokens, without the special
+ * ones (unk included) when skip_special, joined by the tokenizer's
+ * convert_tokens_to_string (WordPiece glues "##" pieces; byte-level BPE
+ * turns its characters back into bytes, invalid UTF-8 becoming U+FFFD;
+ * T5 and Marian detokenize with SentencePiece, Marian with target.spm);
+ * added tokens beyond the vocabulary stand apart, separated by spaces.
+ * *text is malloc'ed UTF-8. An id below 0 or past the vocabulary and added
+ * tokens: ELANG_ERR_INVALID_ARG naming it. */
+elang_status tokenizer_decode(const tokenizer *t, const int32_t *ids, int n, bool skip_special,
+                              char **text, elang_error *err);
 
 /* len(tokenizer): the vocabulary plus added tokens, i.e. every id the
  * tokenizer can produce is below it when the vocabulary's ids are dense. */
 int tokenizer_vocab_size(const tokenizer *t);
 int tokenizer_pad_id(const tokenizer *t);
-/* model_max_length from tokenizer_config.json, or 0 when not given. */
+/* model_max_length from tokenizer_config.json (MarianTokenizer's default
+ * 512 when not given there), or 0 when there is none. */
 int tokenizer_model_max_length(const tokenizer *t);
 
 #endif

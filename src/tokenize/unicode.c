@@ -21,6 +21,37 @@ bool utf8_decode(const char *s, size_t len, i32vec *out, size_t *bad_offset) {
     return true;
 }
 
+bool utf8_decode_replace(const unsigned char *bytes, size_t n, strbuf *out) {
+    static const char replacement[] = "\xEF\xBF\xBD";
+    for (size_t i = 0; i < n;) {
+        unsigned b = bytes[i];
+        /* The continuation bytes b needs, and the range its first one must
+         * lie in (narrower after E0, ED, F0, F4: no overlong forms, no
+         * surrogates, nothing past U+10FFFF). */
+        size_t need = 0;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (b >= 0xC2 && b <= 0xDF) {
+            need = 1;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            need = 2;
+            if (b == 0xE0) lo = 0xA0;
+            if (b == 0xED) hi = 0x9F;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            need = 3;
+            if (b == 0xF0) lo = 0x90;
+            if (b == 0xF4) hi = 0x8F;
+        }
+        size_t j = i + 1, got = 0;
+        for (; got < need && j < n; j++, got++)
+            if (bytes[j] < (got ? 0x80 : lo) || bytes[j] > (got ? 0xBF : hi)) break;
+        bool ok = b < 0x80 || (need > 0 && got == need);
+        if (!strbuf_append(out, ok ? (const char *)bytes + i : replacement, ok ? j - i : 3))
+            return false;
+        i = j;
+    }
+    return true;
+}
+
 size_t utf8_encode(const int32_t *cps, size_t n, char *out, size_t *off) {
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {

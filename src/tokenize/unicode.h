@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "tokenize/i32vec.h"
+#include "tokenize/strbuf.h"
 
 /* Appends the code points of the UTF-8 bytes s[0..len) to out. Overlong
  * forms, surrogates, code points past U+10FFFF and truncated sequences are
@@ -22,6 +23,13 @@
  * sequence (out then holds the code points before it), or false with
  * *bad_offset == SIZE_MAX when out of memory. */
 bool utf8_decode(const char *s, size_t len, i32vec *out, size_t *bad_offset);
+
+/* bytes.decode("utf-8", errors="replace"): appends bytes[0..n) to out
+ * with every ill-formed sequence replaced by U+FFFD, one per maximal
+ * subpart as CPython does (a lead byte and the continuation bytes that
+ * could still follow it; any other stray byte alone). False when out of
+ * memory. */
+bool utf8_decode_replace(const unsigned char *bytes, size_t n, strbuf *out);
 
 /* Writes the UTF-8 form of cps[0..n) to out, which must hold 4 * n bytes;
  * returns the number of bytes written. When off is not NULL, off[i] gets the

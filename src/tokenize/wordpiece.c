@@ -8,13 +8,13 @@
 #include "core/error.h"
 #include "tokenize/files.h"
 #include "tokenize/unicode.h"
+#include "tokenize/vocab.h"
 
 /* WordpieceTokenizer.max_input_chars_per_word: longer words become [UNK]. */
 #define MAX_CHARS_PER_WORD 100
 
 struct wordpiece {
-    strmap vocab;
-    int size;
+    tok_vocab vocab;
     wordpiece_opts opts;
 };
 
@@ -36,7 +36,7 @@ elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, wordpi
     size_t line_len;
     bool terminated, had;
     while (tok_next_line(&p, end, &line, &line_len, &terminated)) {
-        int lineno = wp->size + 1;
+        int lineno = wp->vocab.size + 1;
         size_t bad;
         scratch.len = 0;
         if (!utf8_decode(line, line_len, &scratch, &bad)) {
@@ -46,7 +46,7 @@ elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, wordpi
                                   path, lineno, bad);
             goto done;
         }
-        if (!strmap_put(&wp->vocab, line, line_len, wp->size, &had)) {
+        if (!tok_vocab_add(&wp->vocab, line, line_len, wp->vocab.size, &had)) {
             rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
             goto done;
         }
@@ -55,8 +55,8 @@ elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, wordpi
                             lineno, (int)(line_len < 100 ? line_len : 100), line);
             goto done;
         }
-        wp->size++;
     }
+    if ((rc = tok_vocab_index(&wp->vocab, path, err)) != ELANG_OK) goto done;
     *out = wp;
     wp = NULL;
 done:
@@ -68,16 +68,20 @@ done:
 
 void wordpiece_free(wordpiece *wp) {
     if (!wp) return;
-    strmap_free(&wp->vocab);
+    tok_vocab_free(&wp->vocab);
     free(wp);
 }
 
 int32_t wordpiece_token_id(const wordpiece *wp, const char *token, size_t len) {
-    return strmap_get(&wp->vocab, token, len);
+    return tok_vocab_id(&wp->vocab, token, len);
+}
+
+const char *wordpiece_id_token(const wordpiece *wp, int32_t id) {
+    return tok_vocab_token(&wp->vocab, id);
 }
 
 int wordpiece_vocab_size(const wordpiece *wp) {
-    return wp->size;
+    return wp->vocab.size;
 }
 
 /* _is_control: "\t", "\n" and "\r" count as whitespace; every other code
@@ -130,7 +134,7 @@ static bool tokenize_word(const wordpiece *wp, const int32_t *w, size_t n, int32
         size_t end = n;
         int32_t id = -1;
         for (; end > start; end--)
-            if ((id = strmap_get(&wp->vocab, key, prefix + off[end] - off[start])) >= 0) break;
+            if ((id = tok_vocab_id(&wp->vocab, key, prefix + off[end] - off[start])) >= 0) break;
         if (id < 0) {
             ids->len = mark;
             return i32vec_push(ids, unk_id);
@@ -213,4 +217,15 @@ done:
     i32vec_free(&lowered);
     i32vec_free(&stripped);
     return ok;
+}
+
+bool wordpiece_detokenize(const char *const *tokens, size_t n, strbuf *out) {
+    /* BertTokenizer.convert_tokens_to_string:
+     * " ".join(tokens).replace(" ##", "").strip() */
+    size_t start = out->len;
+    for (size_t i = 0; i < n; i++)
+        if ((i > 0 && !strbuf_puts(out, " ")) || !strbuf_puts(out, tokens[i])) return false;
+    strbuf_replace(out, start, " ##", "");
+    strbuf_py_strip(out, start);
+    return true;
 }

@@ -14,6 +14,7 @@
 
 #include "elang.h"
 #include "tokenize/i32vec.h"
+#include "tokenize/strbuf.h"
 #include "tokenize/strmap.h"
 
 typedef struct wordpiece wordpiece;
@@ -34,6 +35,8 @@ void wordpiece_free(wordpiece *wp);
 
 /* The id of token (UTF-8), or -1. */
 int32_t wordpiece_token_id(const wordpiece *wp, const char *token, size_t len);
+/* The token with this id, or NULL. */
+const char *wordpiece_id_token(const wordpiece *wp, int32_t id);
 int wordpiece_vocab_size(const wordpiece *wp);
 
 /* BertTokenizer._tokenize of cps[0..n): appends the ids to ids. never_split
@@ -41,5 +44,10 @@ int wordpiece_vocab_size(const wordpiece *wp);
  * for words WordPiece cannot cover. False only when out of memory. */
 bool wordpiece_tokenize(const wordpiece *wp, const int32_t *cps, size_t n,
                         const strmap *never_split, int32_t unk_id, i32vec *ids);
+
+/* BertTokenizer.convert_tokens_to_string: appends to out the tokens joined
+ * by spaces, each "##" continuation glued to the token before, stripped.
+ * False only when out of memory. */
+bool wordpiece_detokenize(const char *const *tokens, size_t n, strbuf *out);
 
 #endif

@@ -1,0 +1,236 @@
+#include "tokenize/sentencepiece.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "tokenize/files.h"
+#include "tokenize/spm_shim.h"
+#include "tokenize/unicode.h"
+#include "tokenize/vocab.h"
+
+/* "<extra_id_" + a 32-bit number + ">" + NUL */
+#define EXTRA_NAME_MAX 24
+/* T5Tokenizer takes any extra_ids; this bounds the names kept for them. */
+#define EXTRA_IDS_MAX (1 << 20)
+
+struct sentencepiece {
+    bool marian;
+    spm_model *source;        /* T5's model; Marian's source.spm */
+    spm_model *target;        /* Marian's target.spm */
+    tok_vocab vocab;          /* Marian's vocab.json (the encoder) */
+    tok_vocab target_vocab;   /* Marian's target_vocab.json, with separate_vocabs */
+    const tok_vocab *decoder; /* Marian: the vocabulary whose ids are decoded */
+    int n_pieces, extra_ids;
+    char (*extra_name)[EXTRA_NAME_MAX]; /* T5: extra_name[k] = "<extra_id_k>" */
+};
+
+static elang_status load_model(const char *dir, const char *name, spm_model **out,
+                               elang_error *err) {
+    char path[TOK_PATH_MAX], msg[512];
+    elang_status rc = tok_path(path, dir, name, err);
+    if (rc == ELANG_OK) rc = tok_require_file(path, err);
+    if (rc != ELANG_OK) return rc;
+    switch (spm_load(path, out, msg, sizeof msg)) {
+    case SPM_OK: return ELANG_OK;
+    case SPM_ERR_IO: return elang_fail(err, ELANG_ERR_IO, "cannot read %s: %s", path, msg);
+    case SPM_ERR_FORMAT:
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: not a SentencePiece model (%s)", path, msg);
+    case SPM_ERR_NOMEM: break;
+    }
+    return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+}
+
+elang_status sentencepiece_load_t5(const char *dir, int extra_ids, sentencepiece **out,
+                                   elang_error *err) {
+    if (extra_ids < 0 || extra_ids > EXTRA_IDS_MAX)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: extra_ids %d is outside [0, %d]", dir,
+                          extra_ids, EXTRA_IDS_MAX);
+    sentencepiece *sp = calloc(1, sizeof *sp);
+    if (!sp) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
+    elang_status rc = load_model(dir, "spiece.model", &sp->source, err);
+    if (rc != ELANG_OK) goto fail;
+    sp->n_pieces = spm_piece_count(sp->source);
+    sp->extra_ids = extra_ids;
+    if (!(sp->extra_name = malloc(((size_t)extra_ids + 1) * sizeof *sp->extra_name))) {
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
+        goto fail;
+    }
+    for (int k = 0; k < extra_ids; k++)
+        snprintf(sp->extra_name[k], EXTRA_NAME_MAX, "<extra_id_%d>", k);
+    *out = sp;
+    return ELANG_OK;
+fail:
+    sentencepiece_free(sp);
+    return rc;
+}
+
+elang_status sentencepiece_load_marian(const char *dir, bool separate_vocabs,
+                                       sentencepiece **out, elang_error *err) {
+    char path[TOK_PATH_MAX];
+    sentencepiece *sp = calloc(1, sizeof *sp);
+    if (!sp) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
+    sp->marian = true;
+    sp->decoder = &sp->vocab;
+    elang_status rc;
+    if ((rc = load_model(dir, "source.spm", &sp->source, err)) ||
+        (rc = load_model(dir, "target.spm", &sp->target, err)) ||
+        (rc = tok_path(path, dir, "vocab.json", err)) ||
+        (rc = tok_vocab_load_json(path, &sp->vocab, err)))
+        goto fail;
+    /* MarianTokenizer reads target_vocab.json only when told to. */
+    if (separate_vocabs) {
+        sp->decoder = &sp->target_vocab;
+        if ((rc = tok_path(path, dir, "target_vocab.json", err)) ||
+            (rc = tok_vocab_load_json(path, &sp->target_vocab, err)))
+            goto fail;
+    }
+    *out = sp;
+    return ELANG_OK;
+fail:
+    sentencepiece_free(sp);
+    return rc;
+}
+
+void sentencepiece_free(sentencepiece *sp) {
+    if (!sp) return;
+    spm_free(sp->source);
+    spm_free(sp->target);
+    tok_vocab_free(&sp->vocab);
+    tok_vocab_free(&sp->target_vocab);
+    free(sp->extra_name);
+    free(sp);
+}
+
+int sentencepiece_vocab_size(const sentencepiece *sp) {
+    return sp->marian ? sp->vocab.size : sp->n_pieces + sp->extra_ids;
+}
+
+/* T5Tokenizer._convert_token_to_id of token[0..len): a token starting
+ * <extra_id_N> is vocab_size - 1 - N (re.match: whatever follows the ">"
+ * is ignored), any other goes to piece_to_id, which answers the unknown
+ * piece's id for a string that is no piece. */
+static int32_t t5_token_id(const sentencepiece *sp, const char *token, size_t len) {
+    static const char prefix[] = "<extra_id_";
+    size_t np = sizeof prefix - 1, k = np;
+    if (len > np && memcmp(token, prefix, np) == 0) {
+        long num = 0;
+        while (k < len && token[k] >= '0' && token[k] <= '9' && num <= EXTRA_IDS_MAX)
+            num = 10 * num + (token[k++] - '0');
+        long id = (long)sentencepiece_vocab_size(sp) - 1 - num;
+        if (k > np && k < len && token[k] == '>' && id >= 0) return (int32_t)id;
+    }
+    return spm_piece_id(sp->source, token, len);
+}
+
+int32_t sentencepiece_token_id(const sentencepiece *sp, const char *token, size_t len) {
+    if (sp->marian) return tok_vocab_id(&sp->vocab, token, len);
+    int32_t id = t5_token_id(sp, token, len);
+    /* The unknown piece's id for anything but the unknown piece means the
+     * vocabulary lacks the token (what _add_tokens tests). */
+    const char *unk = spm_id_piece(sp->source, spm_unk_id(sp->source));
+    if (id == spm_unk_id(sp->source) && (strlen(unk) != len || memcmp(unk, token, len) != 0))
+        return -1;
+    return id;
+}
+
+const char *sentencepiece_id_token(const sentencepiece *sp, int32_t id) {
+    if (sp->marian) return tok_vocab_token(sp->decoder, id);
+    if (id < 0 || id >= sentencepiece_vocab_size(sp)) return NULL;
+    if (id < sp->n_pieces) return spm_id_piece(sp->source, id);
+    return sp->extra_name[sentencepiece_vocab_size(sp) - 1 - id];
+}
+
+/* The end of a match of MarianTokenizer.language_code_re, ">>.+<<", that
+ * starts at s[i], or 0. `.` takes anything but "\n", greedily: the match
+ * runs to the last "<<" of the line. */
+static size_t language_code_end(const int32_t *s, size_t n, size_t i) {
+    if (n - i < 5 || s[i] != '>' || s[i + 1] != '>') return 0;
+    size_t line_end = i + 2;
+    while (line_end < n && s[line_end] != '\n') line_end++;
+    for (size_t j = line_end; j >= i + 5; j--) /* "<<" at j-2, after at least one character */
+        if (s[j - 2] == '<' && s[j - 1] == '<') return j;
+    return 0;
+}
+
+bool sentencepiece_tokenize(const sentencepiece *sp, const int32_t *cps, size_t n,
+                            int32_t unk_id, i32vec *ids) {
+    char *text = malloc(4 * n + 1), *pieces = NULL;
+    if (!text) return false;
+    size_t len = 0, n_pieces;
+    bool ok = false;
+    /* MarianTokenizer.remove_language_code: a code like >>fr<< at the start
+     * becomes a token of its own, and re.sub drops every code, anywhere. */
+    for (size_t i = 0; i < n;) {
+        size_t end = sp->marian ? language_code_end(cps, n, i) : 0;
+        if (end == 0) {
+            len += utf8_encode(cps + i++, 1, text + len, NULL);
+            continue;
+        }
+        if (i == 0) {
+            size_t code_len = utf8_encode(cps, end, text, NULL);
+            int32_t id = tok_vocab_id(&sp->vocab, text, code_len);
+            if (!i32vec_push(ids, id >= 0 ? id : unk_id)) goto done;
+        }
+        i = end;
+    }
+    if (spm_encode(sp->source, text, len, &pieces, &n_pieces) != SPM_OK) goto done;
+    if (!i32vec_reserve(ids, n_pieces)) goto done;
+    const char *p = pieces;
+    for (size_t k = 0; k < n_pieces; k++) {
+        size_t np = strlen(p);
+        int32_t id = sp->marian ? tok_vocab_id(&sp->vocab, p, np) : t5_token_id(sp, p, np);
+        ids->v[ids->len++] = id >= 0 ? id : unk_id;
+        p += np + 1;
+    }
+    ok = true;
+done:
+    free(text);
+    free(pieces);
+    return ok;
+}
+
+/* sp_model.decode_pieces(tokens[0..n)) appended to out. */
+static elang_status decode_pieces(const spm_model *m, const char *const *tokens, size_t n,
+                                  strbuf *out, elang_error *err) {
+    if (n == 0) return ELANG_OK;
+    char *text = NULL;
+    spm_status st = spm_decode(m, tokens, n, &text);
+    bool ok = st == SPM_OK && strbuf_puts(out, text);
+    free(text);
+    if (ok) return ELANG_OK;
+    if (st == SPM_ERR_FORMAT)
+        return elang_fail(err, ELANG_ERR_FORMAT, "SentencePiece failed to decode %zu pieces", n);
+    return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+}
+
+elang_status sentencepiece_detokenize(const sentencepiece *sp, const char *const *tokens,
+                                      const bool *special, size_t n, strbuf *out,
+                                      elang_error *err) {
+    /* Both convert_tokens_to_string pass the pieces between special tokens
+     * to SentencePiece and the special tokens through as they are, then
+     * strip. T5 puts a space before a special token unless another one
+     * precedes it; Marian a space after each, and decodes with target.spm
+     * (the pieces of vocab.json it lacks come out as they are, ▁ and all). */
+    const spm_model *m = sp->marian ? sp->target : sp->source;
+    size_t start = out->len, run = 0;
+    bool prev_special = false;
+    elang_status rc;
+    for (size_t i = 0; i < n; i++) {
+        if (!special[i]) {
+            prev_special = false;
+            continue;
+        }
+        if (!sp->marian && !prev_special && !strbuf_puts(out, " ")) goto nomem;
+        if ((rc = decode_pieces(m, tokens + run, i - run, out, err)) != ELANG_OK) return rc;
+        if (!strbuf_puts(out, tokens[i]) || (sp->marian && !strbuf_puts(out, " "))) goto nomem;
+        prev_special = true;
+        run = i + 1;
+    }
+    if ((rc = decode_pieces(m, tokens + run, n - run, out, err)) != ELANG_OK) return rc;
+    strbuf_py_strip(out, start);
+    return ELANG_OK;
+nomem:
+    return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+}
