@@ -258,6 +258,107 @@ static void bad_models(void **s) {
     expect_failure(args, "vocab");
 }
 
+/* `elang generate` on the encoder-decoder fixtures: greedy and beam ids as
+ * transformers produced them, per-token energies as its scores give. */
+static void generate_matches_fixture(const char *model, int beams, const char *ids_key) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", model);
+    size_t n;
+    json_t **cases = read_jsonl(shared_path(rel), &n);
+    const char *in = tmp_file("gen-in.jsonl"), *out = tmp_file("gen-out.jsonl");
+    FILE *f = fopen(in, "w");
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_pack("{s:O, s:I}", "text", json_object_get(cases[i], "src"), "id", (json_int_t)i);
+        json_dumpf(row, f, JSON_COMPACT);
+        fputc('\n', f);
+        json_decref(row);
+    }
+    fclose(f);
+    char cmd[4096], *err;
+    snprintf(cmd, sizeof cmd, "%s generate --model %s/fixtures/hf/%s --input %s --output %s --num-beams %d "
+             "--max-new-tokens 16 --batch-size 3 --emit-ids --threads 2", elang_bin(),
+             getenv("ELANG_SHARED") ? getenv("ELANG_SHARED") : "../shared", model, in, out, beams);
+    int rc = run_command(cmd, NULL, &err);
+    if (rc != 0) fail_msg("%s exited %d: %s", cmd, rc, err);
+    free(err);
+    size_t n_out;
+    json_t **got = read_jsonl(out, &n_out);
+    assert_int_equal(n_out, n);
+    for (size_t k = 0; k < n; k++) {
+        json_t *g = got[k];
+        assert_int_equal(json_integer_value(json_object_get(g, "id")), (json_int_t)k);
+        assert_true(json_equal(json_object_get(g, "ids"), json_object_get(cases[k], ids_key)));
+        assert_true(json_equal(json_object_get(g, "input_ids"), json_object_get(cases[k], "input_ids")));
+        assert_true(json_is_string(json_object_get(g, "text")));
+        json_t *energies = json_object_get(g, "token_energies");
+        assert_int_equal(json_array_size(energies), json_array_size(json_object_get(g, "ids")) - 1);
+        assert_int_equal(json_array_size(json_object_get(g, "token_logprobs")), json_array_size(energies));
+        if (beams == 1) {
+            json_t *steps = json_object_get(cases[k], "greedy_steps");
+            double mean = 0.0;
+            for (size_t t = 0; t < json_array_size(energies); t++) {
+                double want = -json_number_value(json_object_get(json_array_get(steps, t), "neg_energy_T1"));
+                assert_true(fabs(json_real_value(json_array_get(energies, t)) - want) <= 1e-3);
+                mean += want / (double)json_array_size(energies);
+            }
+            assert_true(fabs(json_real_value(json_object_get(g, "energy")) - mean) <= 1e-3);
+        }
+    }
+    free_jsonl(got, n_out);
+    free_jsonl(cases, n);
+}
+
+static void t5_generate_greedy(void **s) { (void)s; generate_matches_fixture("t5", 1, "greedy_ids"); }
+static void t5_v1_1_generate_beam(void **s) { (void)s; generate_matches_fixture("t5-v1_1", 4, "beam_ids"); }
+static void marian_generate_greedy(void **s) { (void)s; generate_matches_fixture("marian", 1, "greedy_ids"); }
+static void marian_generate_beam(void **s) { (void)s; generate_matches_fixture("marian", 4, "beam_ids"); }
+
+static void generate_bad_usage(void **s) {
+    (void)s;
+    const char *t5 = shared_path("fixtures/hf/t5"), *bert = shared_path("fixtures/hf/bert");
+    const char *in = tmp_file("gen-bad.jsonl");
+    char args[4096];
+    snprintf(args, sizeof args, "generate --model %s --num-beams 0", t5);
+    expect_failure(args, "invalid value '0' for --num-beams");
+    snprintf(args, sizeof args, "generate --model %s --max-new-tokens 100000", t5);
+    expect_failure(args, "for --max-new-tokens");
+    snprintf(args, sizeof args, "generate --model %s --length-penalty inf", t5);
+    expect_failure(args, "for --length-penalty");
+    snprintf(args, sizeof args, "generate --model %s --input /dev/null", bert);
+    expect_failure(args, "use elang classify");
+    snprintf(args, sizeof args, "classify --model %s --input /dev/null", t5);
+    expect_failure(args, "use elang generate");
+    const char pair[] = "{\"text\": \"a\", \"text_pair\": \"b\"}\n";
+    write_file(in, pair, strlen(pair));
+    snprintf(args, sizeof args, "generate --model %s --input %s", t5, in);
+    expect_failure(args, "line 1: field \"text_pair\" is not used by this command");
+    const char bad[] = "ok\n\xff\xfe\n";
+    write_file(in, bad, strlen(bad));
+    snprintf(args, sizeof args, "generate --model %s --format text --input %s", t5, in);
+    expect_failure(args, "line 2: invalid UTF-8");
+
+    /* A checkpoint without its tokenizer model. */
+    const char *dir = model_copy("fixtures/hf/t5", "no-spiece");
+    char path[2048];
+    snprintf(path, sizeof path, "%s/spiece.model", dir);
+    unlink(path);
+    snprintf(args, sizeof args, "generate --model %s --input /dev/null", dir);
+    expect_failure(args, "spiece.model");
+
+    /* A vocabulary larger than the model's embedding. */
+    dir = model_copy("fixtures/hf/marian", "big-vocab");
+    size_t len;
+    char *vocab = read_file_all(shared_path("fixtures/hf/marian/vocab.json"), &len);
+    char *close = strrchr(vocab, '}');
+    assert_non_null(close);
+    char *bigger = malloc(len + 64);
+    snprintf(bigger, len + 64, "%.*s, \"extra\": 1448}", (int)(close - vocab), vocab);
+    replace_file(dir, "vocab.json", bigger, strlen(bigger));
+    snprintf(args, sizeof args, "generate --model %s --input /dev/null", dir);
+    expect_failure(args, "the tokenizer has 1449 tokens but the model's embedding only 1448 rows");
+    free(vocab), free(bigger);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bert_cli_t1),
@@ -268,6 +369,11 @@ int main(void) {
         cmocka_unit_test(bad_flags),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(bad_models),
+        cmocka_unit_test(t5_generate_greedy),
+        cmocka_unit_test(t5_v1_1_generate_beam),
+        cmocka_unit_test(marian_generate_greedy),
+        cmocka_unit_test(marian_generate_beam),
+        cmocka_unit_test(generate_bad_usage),
     };
     int failed = cmocka_run_group_tests_name("cli", tests, NULL, NULL);
     test_tmpdir_cleanup();

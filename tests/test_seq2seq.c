@@ -706,16 +706,6 @@ static void bad_calls(void **state) {
     fixture_free(&other);
 }
 
-/* The classifier API cannot run these yet, and says so. */
-static void classify_api_refuses(void **state) {
-    (void)state;
-    elang_model *m = NULL;
-    elang_error err;
-    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5"), NULL, &m, &err), ELANG_ERR_UNSUPPORTED);
-    assert_null(m);
-    assert_non_null(strstr(err.message, "encoder-decoder"));
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t5_cases),
@@ -734,7 +724,6 @@ int main(void) {
         cmocka_unit_test(marian_positions_and_bias),
         cmocka_unit_test(marian_separate_embeddings),
         cmocka_unit_test(bad_calls),
-        cmocka_unit_test(classify_api_refuses),
     };
     int failed = cmocka_run_group_tests_name("seq2seq", tests, NULL, NULL);
     test_tmpdir_cleanup();

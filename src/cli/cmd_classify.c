@@ -100,6 +100,12 @@ int cmd_classify(int argc, char **argv) {
         fprintf(stderr, "elang classify: %s\n", err.message);
         return 1;
     }
+    if (elang_model_is_generator(m)) {
+        fprintf(stderr, "elang classify: %s is a %s text generator; use elang generate\n", fl.model,
+                elang_model_type(m));
+        elang_model_free(m);
+        return 1;
+    }
     classify_ctx ctx = {m, &fl};
     const stream_job job = {
         .command = "classify", .input = fl.input, .output = fl.output,

@@ -48,7 +48,7 @@ static void record(search *s, int r, int t, int tok, const float *processed) {
     const double lse = log_sum_exp(processed, s->V, 1.0);
     s->tokens[(size_t)r * s->L + t] = tok;
     s->logprobs[(size_t)r * s->L + t] = (float)(processed[tok] - lse);
-    s->energies[(size_t)r * s->L + t] = (float)-log_sum_exp(processed, s->V, s->o->temperature);
+    s->energies[(size_t)r * s->L + t] = (float)(0.0 - log_sum_exp(processed, s->V, s->o->temperature));
 }
 
 static elang_status copy_out(const search *s, int r, int len, double score, generated_seq *out,
@@ -235,7 +235,7 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
                     const double lse = log_sum_exp(raw, V, 1.0);
                     from[nr] = r, next_tok[nr] = tok, next_score[nr] = top[rank].score;
                     next_logprob[nr] = (float)(raw[tok] - lse);
-                    next_energy[nr] = (float)-log_sum_exp(raw, V, s->o->temperature);
+                    next_energy[nr] = (float)(0.0 - log_sum_exp(raw, V, s->o->temperature));
                 }
             }
             done[b] = hyp_done(s, &hyps[b], top[0].score, cur_len);
