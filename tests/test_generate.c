@@ -176,6 +176,39 @@ static void temperature_scales_energies(void **s) {
     elang_model_free(m);
 }
 
+/* Without early stopping the search runs on past the point where K
+ * hypotheses have ended, and may only find better ones: the best score is
+ * never lower. With a length penalty of 0 the score is the plain sum of the
+ * token log-probabilities (for T5: Marian's banned <pad> makes beam search
+ * add unnormalised log-softmax terms, while token_logprobs renormalise the
+ * processed scores as greedy search's do). */
+static void no_early_stopping_searches_further(void **s) {
+    (void)s;
+    const char *models[] = {"t5", "marian"};
+    for (int k = 0; k < 2; k++) {
+        elang_model *m = load(models[k]);
+        size_t n;
+        json_t **cases = cases_of(models[k], &n);
+        for (size_t c = 0; c < n; c++) {
+            elang_text in = {json_string_value(json_object_get(cases[c], "src")), NULL};
+            elang_gen_out early, late;
+            elang_error err;
+            elang_gen_opts o = beam_opts();
+            o.length_penalty = 0.0;
+            assert_int_equal(elang_generate(m, &in, 1, &o, &early, &err), ELANG_OK);
+            o.early_stopping = 0;
+            assert_int_equal(elang_generate(m, &in, 1, &o, &late, &err), ELANG_OK);
+            assert_true(late.score >= early.score - 1e-6);
+            double sum = 0.0;
+            for (int t = 0; t + 1 < late.num_ids; t++) sum += late.token_logprobs[t];
+            if (k == 0) assert_close(late.score, sum, 1e-3, "beam score = sum of logprobs", c, 0);
+            elang_gen_out_free(&early, 1), elang_gen_out_free(&late, 1);
+        }
+        free_jsonl(cases, n);
+        elang_model_free(m);
+    }
+}
+
 static void rejects_bad_requests(void **s) {
     (void)s;
     elang_model *m = load("t5");
@@ -211,6 +244,7 @@ int main(void) {
         cmocka_unit_test(marian_fixture),
         cmocka_unit_test(forced_eos_at_the_limit),
         cmocka_unit_test(temperature_scales_energies),
+        cmocka_unit_test(no_early_stopping_searches_further),
         cmocka_unit_test(rejects_bad_requests),
     };
     int failed = cmocka_run_group_tests_name("generate", tests, NULL, NULL);

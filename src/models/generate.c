@@ -17,6 +17,8 @@ typedef struct {
     int32_t *tokens;    /* [R, L] each row's sequence so far */
     float *logprobs;    /* [R, L] per token (index 0, the start token, unused) */
     float *energies;    /* [R, L] likewise */
+    float *stats;       /* [R, L, n_step_scores] likewise, when asked for */
+    int n_stats;
     int32_t *feed;      /* [R] the tokens fed at the current step */
 } search;
 
@@ -46,23 +48,28 @@ static void process_scores(const search *s, float *scores, int cur_len) {
  * energy of the processed scores it was picked from. */
 static void record(search *s, int r, int t, int tok, const float *processed) {
     const double lse = log_sum_exp(processed, s->V, 1.0);
-    s->tokens[(size_t)r * s->L + t] = tok;
-    s->logprobs[(size_t)r * s->L + t] = (float)(processed[tok] - lse);
-    s->energies[(size_t)r * s->L + t] = (float)(0.0 - log_sum_exp(processed, s->V, s->o->temperature));
+    const size_t at = (size_t)r * s->L + t;
+    s->tokens[at] = tok;
+    s->logprobs[at] = (float)(processed[tok] - lse);
+    s->energies[at] = (float)(0.0 - log_sum_exp(processed, s->V, s->o->temperature));
+    if (s->n_stats) s->o->step_scores(processed, s->V, s->o->temperature, s->stats + at * s->n_stats);
 }
 
 static elang_status copy_out(const search *s, int r, int len, double score, generated_seq *out,
                              elang_error *err) {
+    const int n = s->n_stats;
     out->ids = malloc(sizeof(int32_t) * (size_t)len);
     out->logprobs = malloc(sizeof(float) * (size_t)len);
     out->energies = malloc(sizeof(float) * (size_t)len);
-    if (!out->ids || !out->logprobs || !out->energies) {
+    out->step_scores = n ? malloc(sizeof(float) * (size_t)len * n) : NULL;
+    if (!out->ids || !out->logprobs || !out->energies || (n && !out->step_scores)) {
         generated_seq_free(out);
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for generated sequences");
     }
     memcpy(out->ids, s->tokens + (size_t)r * s->L, sizeof(int32_t) * len);
     memcpy(out->logprobs, s->logprobs + (size_t)r * s->L + 1, sizeof(float) * (len - 1));
     memcpy(out->energies, s->energies + (size_t)r * s->L + 1, sizeof(float) * (len - 1));
+    if (n) memcpy(out->step_scores, s->stats + ((size_t)r * s->L + 1) * n, sizeof(float) * (len - 1) * n);
     out->len = len;
     out->score = score;
     return ELANG_OK;
@@ -180,13 +187,14 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
     int *from = malloc(sizeof(int) * R);
     int32_t *next_tok = malloc(sizeof(int32_t) * R);
     float *next_logprob = malloc(sizeof(float) * R), *next_energy = malloc(sizeof(float) * R);
+    float *next_stats = malloc(sizeof(float) * R * (s->n_stats + 1));
     float *scores = malloc(sizeof(float) * (size_t)R * V), *raw = malloc(sizeof(float) * V);
     candidate *top = malloc(sizeof(candidate) * 2 * K);
     hypotheses *hyps = calloc(s->B, sizeof *hyps);
     bool *done = calloc(s->B, sizeof *done);
-    void *scratch = malloc(sizeof(float) * (size_t)R * s->L);
+    void *scratch = malloc(sizeof(float) * (size_t)R * s->L * (s->n_stats + 1));
     elang_status st = ELANG_OK;
-    if (!beam_score || !next_score || !from || !next_tok || !next_logprob || !next_energy || !scores || !raw || !top || !hyps || !done || !scratch)
+    if (!beam_score || !next_score || !from || !next_tok || !next_logprob || !next_energy || !next_stats || !scores || !raw || !top || !hyps || !done || !scratch)
         st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for beam search");
     for (int b = 0; b < s->B && st == ELANG_OK; b++)
         if (!(hyps[b].hyps = calloc(K, sizeof(generated_seq))))
@@ -236,6 +244,7 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
                     from[nr] = r, next_tok[nr] = tok, next_score[nr] = top[rank].score;
                     next_logprob[nr] = (float)(raw[tok] - lse);
                     next_energy[nr] = (float)(0.0 - log_sum_exp(raw, V, s->o->temperature));
+                    if (s->n_stats) s->o->step_scores(raw, V, s->o->temperature, next_stats + (size_t)nr * s->n_stats);
                 }
             }
             done[b] = hyp_done(s, &hyps[b], top[0].score, cur_len);
@@ -244,7 +253,11 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
         gather(s->tokens, sizeof(int32_t), R, s->L, from, scratch);
         gather(s->logprobs, sizeof(float), R, s->L, from, scratch);
         gather(s->energies, sizeof(float), R, s->L, from, scratch);
+        if (s->n_stats) gather(s->stats, sizeof(float) * s->n_stats, R, s->L, from, scratch);
         for (int r = 0; r < R; r++) {
+            if (s->n_stats)
+                memcpy(s->stats + ((size_t)r * s->L + cur_len) * s->n_stats, next_stats + (size_t)r * s->n_stats,
+                       sizeof(float) * s->n_stats);
             s->tokens[(size_t)r * s->L + cur_len] = next_tok[r];
             s->logprobs[(size_t)r * s->L + cur_len] = next_logprob[r];
             s->energies[(size_t)r * s->L + cur_len] = next_energy[r];
@@ -271,7 +284,7 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
         for (int i = 0; hyps[b].hyps && i < K; i++) generated_seq_free(&hyps[b].hyps[i]);
         free(hyps[b].hyps);
     }
-    free(beam_score), free(next_score), free(from), free(next_tok), free(next_logprob), free(next_energy);
+    free(beam_score), free(next_score), free(from), free(next_tok), free(next_logprob), free(next_energy), free(next_stats);
     free(scores), free(raw), free(top);
     free(hyps), free(done), free(scratch);
     return st;
@@ -281,7 +294,7 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
 
 static void search_free(search *s) {
     seq2seq_cache_free(&s->cache);
-    free(s->logits), free(s->tokens), free(s->logprobs), free(s->energies), free(s->feed);
+    free(s->logits), free(s->tokens), free(s->logprobs), free(s->energies), free(s->stats), free(s->feed);
 }
 
 /* Encodes the batch, fills the cross-attention cache and seeds every row
@@ -297,9 +310,12 @@ static elang_status search_init(search *s, const seq2seq_model *m, const generat
     s->tokens = malloc(sizeof(int32_t) * (size_t)s->R * s->L);
     s->logprobs = calloc((size_t)s->R * s->L, sizeof(float));
     s->energies = calloc((size_t)s->R * s->L, sizeof(float));
+    s->n_stats = o->step_scores ? o->n_step_scores : 0;
+    s->stats = s->n_stats ? calloc((size_t)s->R * s->L * s->n_stats, sizeof(float)) : NULL;
     s->feed = malloc(sizeof(int32_t) * s->R);
     elang_status st = ELANG_OK;
-    if (!enc || !s->logits || !s->tokens || !s->logprobs || !s->energies || !s->feed)
+    if (!enc || !s->logits || !s->tokens || !s->logprobs || !s->energies || !s->feed ||
+        (s->n_stats && !s->stats))
         st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for generating %d x %d rows", B, o->num_beams);
     if (st == ELANG_OK) st = m->ops->encode(m->net, src_ids, src_mask, B, S, enc, err);
     if (st == ELANG_OK) st = seq2seq_cache_init(&s->cache, m, s->R, S, src_mask, B, max_steps, err);
@@ -345,6 +361,6 @@ elang_status teacher_forced_energies(const seq2seq_model *m, const int32_t *src_
 }
 
 void generated_seq_free(generated_seq *g) {
-    free(g->ids), free(g->logprobs), free(g->energies);
+    free(g->ids), free(g->logprobs), free(g->energies), free(g->step_scores);
     memset(g, 0, sizeof *g);
 }

@@ -1,7 +1,36 @@
-/* Routing scores computed from a model's output logits. */
+#include "route/score.h"
+
 #include <math.h>
+#include <string.h>
 
 #include "elang.h"
+
+static const char *const score_names[SCORE_KINDS] = {
+    "energy", "softmax-energy", "maxprob", "entropy", "margin", "random",
+};
+static const char *const aggregation_names[] = {"mean", "min", "sum", "first"};
+
+const char *score_name(score_kind k) { return k >= 0 && k < SCORE_KINDS ? score_names[k] : NULL; }
+
+bool score_from_name(const char *name, score_kind *out) {
+    for (int k = 0; k < SCORE_KINDS; k++)
+        if (strcmp(name, score_names[k]) == 0) {
+            *out = (score_kind)k;
+            return true;
+        }
+    return false;
+}
+
+const char *aggregation_name(aggregation a) { return a >= AGG_MEAN && a <= AGG_FIRST ? aggregation_names[a] : NULL; }
+
+bool aggregation_from_name(const char *name, aggregation *out) {
+    for (int a = AGG_MEAN; a <= AGG_FIRST; a++)
+        if (strcmp(name, aggregation_names[a]) == 0) {
+            *out = (aggregation)a;
+            return true;
+        }
+    return false;
+}
 
 double elang_energy(const float *logits, int n, double temperature) {
     /* log-sum-exp shifted by the maximum: exp() of raw logits overflows for
@@ -13,4 +42,48 @@ double elang_energy(const float *logits, int n, double temperature) {
     double sum = 0.0;
     for (int i = 0; i < n; i++) sum += exp((logits[i] - max) / temperature);
     return -(max + temperature * log(sum));
+}
+
+void distribution_scores(const float *logits, int n, double temperature, float *out) {
+    double max = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (logits[i] > max) max = logits[i];
+    double z = 0.0;
+    for (int i = 0; i < n; i++) z += exp(logits[i] - max);
+    /* One pass over the probabilities p_i = exp(f_i - max) / z for the
+     * top two, the entropy and the softmax-energy sum. The softmax-energy
+     * exponentiates probabilities (at most 1), so it needs no shift. */
+    double p1 = 0.0, p2 = 0.0, entropy = 0.0, soft = 0.0;
+    for (int i = 0; i < n; i++) {
+        const double p = exp(logits[i] - max) / z;
+        if (p > p1) p2 = p1, p1 = p;
+        else if (p > p2) p2 = p;
+        if (p > 0.0) entropy -= p * log(p);
+        soft += exp(p / temperature);
+    }
+    out[SCORE_ENERGY] = (float)-elang_energy(logits, n, temperature);
+    out[SCORE_SOFTMAX_ENERGY] = (float)(temperature * log(soft));
+    out[SCORE_MAXPROB] = (float)p1;
+    out[SCORE_ENTROPY] = (float)-entropy;
+    out[SCORE_MARGIN] = (float)(p1 - p2);
+}
+
+double aggregate_steps(const float *steps, int count, int stride, int k, aggregation a) {
+    if (count <= 0) return 0.0;
+    double acc = steps[k];
+    for (int t = 1; t < count; t++) {
+        const double v = steps[(long)t * stride + k];
+        if (a == AGG_MIN) acc = v < acc ? v : acc;
+        else if (a != AGG_FIRST) acc += v;
+    }
+    return a == AGG_MEAN ? acc / count : acc;
+}
+
+double random_score(uint64_t seed, uint64_t item) {
+    /* splitmix64 finaliser over the pair: fast, well mixed, no state. */
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + item + 1;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return (double)(x >> 11) / 9007199254740992.0; /* 53 bits / 2^53 */
 }
