@@ -89,6 +89,23 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
                             elang_error *err);
 void elang_class_out_free(elang_class_out *out, size_t n);
 
+/* ------------------------------------------------------------- scores */
+
+/* How sure a model is of its output; every kind is oriented so that higher
+ * means "keep this model's answer" (E-LANG keeps Swift's when score >= t). */
+typedef enum {
+    ELANG_SCORE_ENERGY,          /* -E(x) = T log sum exp(f / T): the paper's energy */
+    ELANG_SCORE_SOFTMAX_ENERGY,  /* T log sum exp(softmax(f) / T): the authors' code */
+    ELANG_SCORE_MAXPROB,         /* max softmax(f) */
+    ELANG_SCORE_ENTROPY,         /* -H(softmax(f)) */
+    ELANG_SCORE_MARGIN,          /* top-1 minus top-2 probability */
+    ELANG_SCORE_RANDOM,          /* a fixed pseudo-random number per input: the baseline */
+    ELANG_SCORE_KINDS
+} elang_score_kind;
+
+/* The kinds computed from a distribution of logits: all but random. */
+#define ELANG_DIST_SCORES ELANG_SCORE_RANDOM
+
 /* ------------------------------------------------------------ generate */
 
 typedef struct {
@@ -101,6 +118,9 @@ typedef struct {
     double score;             /* greedy: sum of logprobs; beam: the length-penalised beam score */
     int32_t *input_ids;       /* [num_input_ids], the encoded source with </s> */
     int num_input_ids;
+    /* [num_ids - 1][ELANG_DIST_SCORES]: every routing score of each step's
+     * scores, when elang_gen_opts.step_scores is set; else NULL. */
+    float *step_scores;
 } elang_gen_out;
 
 typedef struct {
@@ -110,6 +130,7 @@ typedef struct {
     int early_stopping;     /* 1: an input is done once num_beams hypotheses end */
     int batch_size;         /* inputs per encoder/decoder batch */
     double temperature;     /* T of the per-token energies */
+    int step_scores;        /* 1: also fill elang_gen_out.step_scores */
 } elang_gen_opts;
 
 /* num_beams 1, max_new_tokens 64, length_penalty 1, early_stopping 1,
@@ -126,10 +147,75 @@ elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, cons
                             elang_gen_out *out, elang_error *err);
 void elang_gen_out_free(elang_gen_out *out, size_t n);
 
-/* ------------------------------------------------------------- scores */
-
 /* E(x) = -T * log sum_i exp(logits_i / T), computed stably in double. */
 double elang_energy(const float *logits, int n, double temperature);
+
+/* out[k], k < ELANG_DIST_SCORES: every routing score of one row of logits
+ * (-inf entries are excluded tokens), at temperature T. */
+void elang_scores(const float *logits, int n, double temperature, float *out);
+
+/* -------------------------------------------------------------- routing */
+
+/* How a seq2seq model's per-step scores become one score per input. */
+typedef enum { ELANG_AGG_MEAN, ELANG_AGG_MIN, ELANG_AGG_SUM, ELANG_AGG_FIRST } elang_aggregation;
+
+typedef struct {
+    elang_score_kind score;        /* what decides the routing (default energy) */
+    double temperature;            /* T of the energies (default 1) */
+    elang_aggregation aggregate;   /* seq2seq: per-step scores → input score (default mean) */
+    /* Text-to-text classification with T5: the label words, in class order
+     * ("negative", "positive"); the answer is the label word whose first
+     * token has the highest logit at the first decoding step, and the
+     * scores come from those logits alone (the decision is taken before
+     * decoding). NULL: ordinary generation. */
+    const char *const *label_words;
+    int num_label_words;
+    uint64_t seed;                 /* of the random score */
+    int batch_size;                /* inputs per forward pass (default 32) */
+    elang_gen_opts gen;            /* decoding settings of generators */
+} elang_route_opts;
+
+elang_route_opts elang_route_opts_default(void);
+
+/* One model's answer to one input. */
+typedef struct {
+    int label_id;                  /* class (classifier or label words); -1 for text */
+    const char *label;             /* its id2label name or label word (owned elsewhere) */
+    float scores[ELANG_SCORE_KINDS]; /* every routing score of this answer */
+    double score;                  /* scores[opts.score] */
+    elang_class_out cls;           /* classifier outputs, when a classifier answered */
+    elang_gen_out gen;             /* generator outputs (gen.text), when a generator answered */
+} elang_answer;
+
+/* Runs one model on n inputs and scores every answer. `items`, if not NULL,
+ * gives each input's index in the whole data set (it seeds the random
+ * score, so that a subset scores as it would in the whole); *seconds gets
+ * the wall time. Release with elang_answers_free. */
+elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t *items, size_t n,
+                              const elang_route_opts *opts, elang_answer *out, double *seconds,
+                              elang_error *err);
+void elang_answers_free(elang_answer *a, size_t n);
+
+typedef struct elang_router elang_router;
+
+/* A cascade over num_tiers models, tiers[0] the Swift model and the last
+ * the Super one: an input stays with tier i when its score there is
+ * >= thresholds[i] (num_tiers - 1 thresholds), else moves on. The models
+ * stay owned by the caller and must outlive the router. */
+elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
+                              const elang_route_opts *opts, elang_router **out, elang_error *err);
+void elang_router_free(elang_router *r);
+
+typedef struct {
+    int tier;                /* whose answer stands: 0 = Swift */
+    elang_answer *answers;   /* [tier + 1]: every consulted tier's answer; answers[tier] is final */
+} elang_route_out;
+
+/* Routes n inputs: every input through tier 0 (batched), the ones below
+ * its threshold through tier 1 (batched), and so on. */
+elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
+                         elang_error *err);
+void elang_route_out_free(elang_route_out *out, size_t n);
 
 #ifdef __cplusplus
 }

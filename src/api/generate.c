@@ -21,6 +21,7 @@ void elang_gen_out_free(elang_gen_out *out, size_t n) {
         free(out[i].token_logprobs);
         free(out[i].token_energies);
         free(out[i].input_ids);
+        free(out[i].step_scores);
         memset(&out[i], 0, sizeof out[i]);
     }
 }
@@ -55,6 +56,7 @@ static elang_status take_result(elang_model *m, generated_seq *g, elang_gen_out 
     o->token_logprobs = g->logprobs;
     o->token_energies = g->energies;
     o->score = g->score;
+    o->step_scores = g->step_scores;
     *g = (generated_seq){0};
     double sum = 0.0;
     for (int t = 0; t + 1 < o->num_ids; t++) sum += o->token_energies[t];
@@ -62,8 +64,19 @@ static elang_status take_result(elang_model *m, generated_seq *g, elang_gen_out 
     return tokenizer_decode(m->tok, o->ids, o->num_ids, true, &o->text, err);
 }
 
+/* Label words of text-to-text classification: each input's logits of the
+ * words' first tokens at the first decoding step go to picked[input][k]. */
+typedef struct {
+    const int32_t *ids; /* [k] */
+    int k;
+    float *picked;      /* [n, k] */
+} label_word_logits;
+
+/* Generates for the inputs order[0..B) (or, with `words`, takes their first
+ * step's label-word logits). */
 static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_gen_out *out,
-                              const size_t *order, int B, elang_error *err) {
+                              const size_t *order, int B, const label_word_logits *words,
+                              elang_error *err) {
     const int S = out[order[0]].num_input_ids; /* the batch is sorted longest first */
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)B * S * 2);
     generated_seq *gen = calloc((size_t)B, sizeof *gen);
@@ -81,9 +94,23 @@ static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_
     }
     const generate_opts g = {.num_beams = opts->num_beams, .max_new_tokens = opts->max_new_tokens,
                              .length_penalty = opts->length_penalty,
-                             .early_stopping = opts->early_stopping != 0, .temperature = opts->temperature};
-    elang_status st = generate(&m->s2s, ids, mask, B, S, &g, gen, err);
-    for (int b = 0; b < B && st == ELANG_OK; b++) st = take_result(m, &gen[b], &out[order[b]], err);
+                             .early_stopping = opts->early_stopping != 0, .temperature = opts->temperature,
+                             .step_scores = opts->step_scores ? elang_scores : NULL,
+                             .n_step_scores = opts->step_scores ? ELANG_DIST_SCORES : 0};
+    elang_status st;
+    if (words) {
+        const int V = m->s2s.info.vocab_size;
+        float *logits = malloc(sizeof(float) * (size_t)B * V);
+        st = logits ? first_step_logits(&m->s2s, ids, mask, B, S, logits, err)
+                    : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %d x %d logits", B, V);
+        for (int b = 0; b < B && st == ELANG_OK; b++)
+            for (int j = 0; j < words->k; j++)
+                words->picked[order[b] * words->k + j] = logits[(size_t)b * V + words->ids[j]];
+        free(logits);
+    } else {
+        st = generate(&m->s2s, ids, mask, B, S, &g, gen, err);
+        for (int b = 0; b < B && st == ELANG_OK; b++) st = take_result(m, &gen[b], &out[order[b]], err);
+    }
     for (int b = 0; b < B; b++) generated_seq_free(&gen[b]);
     free(ids), free(gen);
     return st;
@@ -110,8 +137,8 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
     return ELANG_OK;
 }
 
-elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
-                            elang_gen_out *out, elang_error *err) {
+static elang_status generate_or_pick(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
+                                     elang_gen_out *out, const label_word_logits *words, elang_error *err) {
     const elang_gen_opts o = opts ? *opts : elang_gen_opts_default();
     if (!m->is_seq2seq)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a %s model classifies; it does not generate",
@@ -128,10 +155,28 @@ elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, cons
         qsort_r(order, n, sizeof *order, by_length_desc, out);
         for (size_t start = 0; start < n && st == ELANG_OK; start += (size_t)o.batch_size) {
             const int B = (int)(n - start < (size_t)o.batch_size ? n - start : (size_t)o.batch_size);
-            st = run_batch(m, &o, out, order + start, B, err);
+            st = run_batch(m, &o, out, order + start, B, words, err);
         }
     }
     free(order);
     if (st != ELANG_OK) elang_gen_out_free(out, n);
+    return st;
+}
+
+elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
+                            elang_gen_out *out, elang_error *err) {
+    return generate_or_pick(m, in, n, opts, out, NULL, err);
+}
+
+elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
+                                     int k, int batch_size, float *picked, elang_error *err) {
+    elang_gen_out *out = calloc(n ? n : 1, sizeof *out);
+    if (!out) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
+    elang_gen_opts o = elang_gen_opts_default();
+    o.batch_size = batch_size;
+    const label_word_logits words = {word_ids, k, picked};
+    elang_status st = generate_or_pick(m, in, n, &o, out, &words, err);
+    if (st == ELANG_OK) elang_gen_out_free(out, n);
+    free(out);
     return st;
 }

@@ -19,4 +19,12 @@ struct elang_model {
     int max_length;           /* tokens per input, special tokens included */
 };
 
+/* Text-to-text classification: for each input, the first decoding step's
+ * logits of the tokens word_ids[0..k) go to picked[input * k + j]. */
+elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
+                                     int k, int batch_size, float *picked, elang_error *err);
+
+/* The id of the first token of `word` as the model's tokenizer splits it. */
+elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err);
+
 #endif

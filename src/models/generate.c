@@ -342,6 +342,18 @@ elang_status generate(const seq2seq_model *m, const int32_t *src_ids, const int3
     return st;
 }
 
+elang_status first_step_logits(const seq2seq_model *m, const int32_t *src_ids, const int32_t *src_mask,
+                               int B, int S, float *logits, elang_error *err) {
+    const generate_opts o = {.num_beams = 1, .max_new_tokens = 1, .temperature = 1.0};
+    search s;
+    elang_status st = search_init(&s, m, &o, src_ids, src_mask, B, S, 1, err);
+    if (st != ELANG_OK) return st;
+    for (int r = 0; r < s.R; r++) s.feed[r] = m->info.decoder_start_id;
+    st = m->ops->step(m->net, &s.cache, s.feed, logits, err);
+    search_free(&s);
+    return st;
+}
+
 elang_status teacher_forced_energies(const seq2seq_model *m, const int32_t *src_ids, int S,
                                      const int32_t *ids, int len, double temperature,
                                      float *energies, elang_error *err) {

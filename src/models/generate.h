@@ -41,6 +41,11 @@ elang_status generate(const seq2seq_model *m, const int32_t *src_ids, const int3
                       int S, const generate_opts *opts, generated_seq *out, elang_error *err);
 void generated_seq_free(generated_seq *s);
 
+/* Raw logits[B, V] of the first decoding step (the decoder start token fed),
+ * for deciding among label words before decoding. */
+elang_status first_step_logits(const seq2seq_model *m, const int32_t *src_ids, const int32_t *src_mask,
+                               int B, int S, float *logits, elang_error *err);
+
 /* Energies of a given target (teacher forcing): feeds ids[0..len) and
  * reports for every position -T log sum exp(raw logits / T), before any
  * processor. energies: [len]. */

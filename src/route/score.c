@@ -5,17 +5,17 @@
 
 #include "elang.h"
 
-static const char *const score_names[SCORE_KINDS] = {
+static const char *const score_names[ELANG_SCORE_KINDS] = {
     "energy", "softmax-energy", "maxprob", "entropy", "margin", "random",
 };
 static const char *const aggregation_names[] = {"mean", "min", "sum", "first"};
 
-const char *score_name(score_kind k) { return k >= 0 && k < SCORE_KINDS ? score_names[k] : NULL; }
+const char *score_name(elang_score_kind k) { return k >= 0 && k < ELANG_SCORE_KINDS ? score_names[k] : NULL; }
 
-bool score_from_name(const char *name, score_kind *out) {
-    for (int k = 0; k < SCORE_KINDS; k++)
+bool score_from_name(const char *name, elang_score_kind *out) {
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++)
         if (strcmp(name, score_names[k]) == 0) {
-            *out = (score_kind)k;
+            *out = (elang_score_kind)k;
             return true;
         }
     return false;
@@ -44,7 +44,7 @@ double elang_energy(const float *logits, int n, double temperature) {
     return -(max + temperature * log(sum));
 }
 
-void distribution_scores(const float *logits, int n, double temperature, float *out) {
+void elang_scores(const float *logits, int n, double temperature, float *out) {
     double max = -INFINITY;
     for (int i = 0; i < n; i++)
         if (logits[i] > max) max = logits[i];
@@ -61,11 +61,11 @@ void distribution_scores(const float *logits, int n, double temperature, float *
         if (p > 0.0) entropy -= p * log(p);
         soft += exp(p / temperature);
     }
-    out[SCORE_ENERGY] = (float)-elang_energy(logits, n, temperature);
-    out[SCORE_SOFTMAX_ENERGY] = (float)(temperature * log(soft));
-    out[SCORE_MAXPROB] = (float)p1;
-    out[SCORE_ENTROPY] = (float)-entropy;
-    out[SCORE_MARGIN] = (float)(p1 - p2);
+    out[ELANG_SCORE_ENERGY] = (float)-elang_energy(logits, n, temperature);
+    out[ELANG_SCORE_SOFTMAX_ENERGY] = (float)(temperature * log(soft));
+    out[ELANG_SCORE_MAXPROB] = (float)p1;
+    out[ELANG_SCORE_ENTROPY] = (float)-entropy;
+    out[ELANG_SCORE_MARGIN] = (float)(p1 - p2);
 }
 
 double aggregate_steps(const float *steps, int count, int stride, int k, aggregation a) {
