@@ -191,7 +191,7 @@ static int column_of(const layout *l, const char *name) {
     return -1;
 }
 
-static elang_status find_columns(const task_def *t, const char *path, layout *l,
+static elang_status find_columns(const task_def *t, const text_file *f, layout *l,
                                  elang_error *err) {
     const char *want[3] = {t->text_column, t->pair_column, t->label_column};
     int *at[3] = {&l->text, &l->pair, &l->label};
@@ -201,7 +201,8 @@ static elang_status find_columns(const task_def *t, const char *path, layout *l,
             char have[512];
             join(l->names, l->count, have, sizeof have);
             return elang_fail(err, ELANG_ERR_FORMAT,
-                              "%s line 1: no column '%s' in the header (%s)%s", path, want[k], have,
+                              "%s line %ld: no column '%s' in the header (%s)%s", f->path,
+                              f->line_no, want[k], have,
                               k == 2 ? ": a test file has no labels and cannot be evaluated"
                                      : "; is this a file of the task?");
         }
@@ -219,7 +220,7 @@ static elang_status read_layout(const task_def *t, text_file *f, layout *l, elan
             l->names[l->count] = t->headerless[l->count];
             l->count++;
         }
-        return find_columns(t, f->path, l, err);
+        return find_columns(t, f, l, err);
     }
     char *header = NULL;
     elang_status rc;
@@ -234,7 +235,7 @@ static elang_status read_layout(const task_def *t, text_file *f, layout *l, elan
         return elang_fail(err, ELANG_ERR_FORMAT, "%s line %ld: %d columns in the header; at most %d",
                           f->path, f->line_no, l->count, MAX_COLUMNS);
     for (int i = 0; i < l->count; i++) l->names[i] = fields[i];
-    return find_columns(t, f->path, l, err);
+    return find_columns(t, f, l, err);
 }
 
 static elang_status parse_label(const task_def *t, const layout *l, const char *value,
