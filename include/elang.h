@@ -52,6 +52,8 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts,
                               elang_model **out, elang_error *err);
 void elang_model_free(elang_model *m);
 
+/* The directory the model was loaded from. */
+const char *elang_model_dir(const elang_model *m);
 /* "bert", "distilbert", "roberta", ... as in config.json. */
 const char *elang_model_type(const elang_model *m);
 int elang_model_num_labels(const elang_model *m);
@@ -59,6 +61,17 @@ int elang_model_num_labels(const elang_model *m);
 const char *elang_model_label(const elang_model *m, int id);
 /* The truncation length actually in force. */
 int elang_model_max_length(const elang_model *m);
+
+/* Analytic GFLOPs of one input of `input_tokens` tokens (special tokens
+ * included) that decodes `output_steps` steps (0 for classifiers; the number
+ * of decoder inputs fed for generators, times the beams): matrix products
+ * only, a multiply-add counted as 2 FLOPs (src/eval/flops.h). */
+double elang_model_gflops(const elang_model *m, int input_tokens, int output_steps);
+
+/* A 16-hex-digit content hash of the model directory (every regular file,
+ * by name and content): calibrations remember the models they were made
+ * for. Not cryptographic. */
+elang_status elang_model_hash(const char *dir, char out[17], elang_error *err);
 
 /* ------------------------------------------------------------ classify */
 
@@ -105,6 +118,12 @@ typedef enum {
 
 /* The kinds computed from a distribution of logits: all but random. */
 #define ELANG_DIST_SCORES ELANG_SCORE_RANDOM
+
+/* "energy", "softmax-energy", "maxprob", "entropy", "margin", "random";
+ * NULL for a value out of range. */
+const char *elang_score_name(elang_score_kind k);
+/* 1 and *out set when name is a score kind, else 0. */
+int elang_score_from_name(const char *name, elang_score_kind *out);
 
 /* ------------------------------------------------------------ generate */
 
@@ -159,6 +178,10 @@ void elang_scores(const float *logits, int n, double temperature, float *out);
 /* How a seq2seq model's per-step scores become one score per input. */
 typedef enum { ELANG_AGG_MEAN, ELANG_AGG_MIN, ELANG_AGG_SUM, ELANG_AGG_FIRST } elang_aggregation;
 
+/* "mean", "min", "sum", "first"; NULL out of range. */
+const char *elang_aggregation_name(elang_aggregation a);
+int elang_aggregation_from_name(const char *name, elang_aggregation *out);
+
 typedef struct {
     elang_score_kind score;        /* what decides the routing (default energy) */
     double temperature;            /* T of the energies (default 1) */
@@ -183,6 +206,8 @@ typedef struct {
     const char *label;             /* its id2label name or label word (owned elsewhere) */
     float scores[ELANG_SCORE_KINDS]; /* every routing score of this answer */
     double score;                  /* scores[opts.score] */
+    int input_tokens;              /* the input's length in tokens, special tokens included */
+    int decoder_steps;             /* decoder inputs fed (generators; × beams), 0 for classifiers */
     elang_class_out cls;           /* classifier outputs, when a classifier answered */
     elang_gen_out gen;             /* generator outputs (gen.text), when a generator answered */
 } elang_answer;
@@ -216,6 +241,120 @@ typedef struct {
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err);
 void elang_route_out_free(elang_route_out *out, size_t n);
+
+/* ---------------------------------------------------------- evaluation */
+
+/* A labelled data set: a GLUE task in its TSV layout ("sst2", "cola",
+ * "mrpc", "rte", "qqp", "mnli", "mnli-mm", "qnli", "stsb", "wnli"; `path`
+ * the file, `ref_path` NULL), or "translation" (`path` the source side,
+ * `ref_path` the references, one segment a line). */
+typedef struct elang_dataset elang_dataset;
+elang_status elang_dataset_load(const char *task, const char *path, const char *ref_path,
+                                elang_dataset **out, elang_error *err);
+size_t elang_dataset_size(const elang_dataset *d);
+const char *elang_dataset_task(const elang_dataset *d);
+void elang_dataset_free(elang_dataset *d);
+
+/* Swift and Super run once over (a part of) a data set: every input's
+ * scores, both answers, their quality and their cost, from which any
+ * threshold's outcome follows without running a model again. */
+typedef struct elang_pair_run elang_pair_run;
+
+/* Called after each model's pass with what is done so far (for progress bars). */
+typedef void (*elang_progress_fn)(void *ctx, const char *stage, size_t done, size_t total);
+
+/* Runs both models on the inputs items[0..n) of d (all when items is NULL). */
+elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const elang_dataset *d,
+                                const size_t *items, size_t n, const elang_route_opts *opts,
+                                elang_progress_fn progress, void *progress_ctx,
+                                elang_pair_run **out, elang_error *err);
+void elang_pair_run_free(elang_pair_run *r);
+size_t elang_pair_run_size(const elang_pair_run *r);
+/* "accuracy", "f1", "mcc", "pearson", "bleu". */
+const char *elang_pair_run_metric_name(const elang_pair_run *r);
+
+/* What routing at one threshold gives. */
+typedef struct {
+    double threshold;   /* Swift keeps inputs with score >= threshold */
+    double super_rate;  /* share of inputs sent to Super */
+    double metric;      /* the task's metric of the routed answers */
+    double gflops;      /* mean GFLOPs per input: Swift on all + Super on the routed */
+} elang_point;
+
+/* Every distinct score of `kind` as a threshold, from all inputs on Super
+ * to none, in order of decreasing threshold; *points malloc'ed. */
+elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_point **points,
+                         size_t *n, elang_error *err);
+/* The outcome of one threshold. */
+elang_status elang_at_threshold(const elang_pair_run *r, elang_score_kind kind, double threshold,
+                                elang_point *out, elang_error *err);
+/* Swift's and Super's own metric and mean GFLOPs over the run. */
+void elang_pair_run_ends(const elang_pair_run *r, elang_point *swift, elang_point *super);
+
+typedef enum {
+    ELANG_OBJ_MATCH_SUPER,  /* least compute with metric >= Super's - value */
+    ELANG_OBJ_SUPER_RATE,   /* send the share `value` of inputs to Super */
+    ELANG_OBJ_BUDGET,       /* best metric at mean GFLOPs <= value */
+    ELANG_OBJ_MAX_METRIC    /* best metric */
+} elang_objective_kind;
+
+typedef struct {
+    elang_objective_kind kind;
+    double value;
+} elang_objective;
+
+/* "match-super[:EPS]", "super-rate:P", "budget:GFLOPS", "max-metric". */
+elang_status elang_objective_parse(const char *spec, elang_objective *out, elang_error *err);
+/* The point of the sweep that meets the objective (ties: less compute). */
+elang_status elang_choose(const elang_pair_run *r, elang_score_kind kind, const elang_objective *obj,
+                          elang_point *out, elang_error *err);
+
+/* The measured wall time of routing the run at `threshold`: Swift's time
+ * over every input plus Super actually run (batched) on the inputs it
+ * routes. */
+elang_status elang_measure_routed(const elang_pair_run *r, elang_model *super, const elang_dataset *d,
+                                  elang_score_kind kind, double threshold, double *seconds, elang_error *err);
+
+/* Writes DIR/report.json, DIR/report.md and DIR/curve.svg for routing at
+ * `threshold` with score `kind`: Swift, Super and E-LANG rows, the curves
+ * of every score kind side by side with APGR and CPT(50%), CPT(80%), and
+ * the random and oracle references. `elang_seconds` is the measured wall
+ * time of routing the run's inputs at that threshold (Swift on all, Super
+ * on the routed), or < 0 to estimate it from the two models' times. */
+elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, double threshold,
+                                double elang_seconds, const char *dir, elang_error *err);
+
+/* --------------------------------------------------------- calibration */
+
+#define ELANG_MAX_LABEL_WORDS 8
+
+/* What `elang calibrate` decided, and for which models: routing refuses a
+ * calibration whose models' content hashes differ from the models given. */
+typedef struct {
+    double threshold;
+    elang_score_kind score;
+    double temperature;
+    elang_aggregation aggregate;
+    int num_label_words;
+    char label_words[ELANG_MAX_LABEL_WORDS][64];
+    char objective[64];           /* as given: "match-super:0.005" */
+    char task[32];
+    char data[1024];              /* the file calibrated on */
+    double holdout;               /* share of it held out to report on; 0 = none */
+    char metric_name[16];
+    double metric, super_rate, gflops;           /* at the threshold, on the calibration part */
+    double heldout_metric, heldout_super_rate;   /* on the held-out part; NaN without one */
+    char swift_dir[1024], super_dir[1024];
+    char swift_hash[17], super_hash[17];
+} elang_calibration;
+
+elang_status elang_calibration_save(const elang_calibration *c, const char *path, elang_error *err);
+/* Reads and validates a calibration file (every field named on error). */
+elang_status elang_calibration_load(const char *path, elang_calibration *c, elang_error *err);
+/* ELANG_ERR_INVALID_ARG naming the model when swift_dir's or super_dir's
+ * content hash is not the calibration's. */
+elang_status elang_calibration_check(const elang_calibration *c, const char *swift_dir,
+                                     const char *super_dir, elang_error *err);
 
 #ifdef __cplusplus
 }

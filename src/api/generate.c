@@ -169,14 +169,26 @@ elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, cons
 }
 
 elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
-                                     int k, int batch_size, float *picked, elang_error *err) {
+                                     int k, int batch_size, float *picked, int *input_tokens, elang_error *err) {
     elang_gen_out *out = calloc(n ? n : 1, sizeof *out);
     if (!out) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
     elang_gen_opts o = elang_gen_opts_default();
     o.batch_size = batch_size;
     const label_word_logits words = {word_ids, k, picked};
     elang_status st = generate_or_pick(m, in, n, &o, out, &words, err);
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) input_tokens[i] = out[i].num_input_ids;
     if (st == ELANG_OK) elang_gen_out_free(out, n);
     free(out);
+    return st;
+}
+
+elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err) {
+    int32_t *ids = NULL;
+    int len = 0;
+    elang_status st = tokenizer_tokenize(m->tok, word, &ids, &len, err);
+    if (st == ELANG_OK && len == 0)
+        st = elang_fail(err, ELANG_ERR_INVALID_ARG, "label word \"%s\" has no tokens", word);
+    if (st == ELANG_OK) *id = ids[0];
+    free(ids);
     return st;
 }

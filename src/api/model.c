@@ -7,6 +7,7 @@
 #include "api/model_internal.h"
 #include "core/error.h"
 #include "core/ops.h"
+#include "eval/flops.h"
 #include "models/marian.h"
 #include "models/t5.h"
 
@@ -44,7 +45,11 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
     if (opts && opts->threads < 0)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "threads must be >= 0, got %d", opts->threads);
     elang_model *m = calloc(1, sizeof *m);
-    if (!m) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
+    if (m) m->dir = strdup(dir);
+    if (!m || !m->dir) {
+        free(m);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
+    }
     ops_set_threads(opts ? opts->threads : 0);
 
     elang_status st = config_load(dir, &m->cfg, err);
@@ -77,14 +82,28 @@ void elang_model_free(elang_model *m) {
     tokenizer_free(m->tok);
     weight_store_free(m->weights);
     config_free(&m->cfg);
+    free(m->dir);
     free(m);
 }
 
 const char *elang_model_type(const elang_model *m) { return m->cfg.model_type; }
+const char *elang_model_dir(const elang_model *m) { return m->dir; }
 int elang_model_num_labels(const elang_model *m) { return m->cfg.num_labels; }
 int elang_model_max_length(const elang_model *m) { return m->max_length; }
 int elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
 
 const char *elang_model_label(const elang_model *m, int id) {
     return id >= 0 && id < m->cfg.num_labels ? m->cfg.id2label[id] : NULL;
+}
+
+double elang_model_gflops(const elang_model *m, int input_tokens, int output_steps) {
+    const model_config *c = &m->cfg;
+    flops_dims d = {.layers = c->num_layers, .hidden = c->hidden_size, .intermediate = c->intermediate_size,
+                    .heads = c->num_heads, .num_labels = c->num_labels};
+    if (!m->is_seq2seq) return flops_encoder_classifier(&d, input_tokens) / 1e9;
+    d.decoder_layers = c->s2s.decoder_layers;
+    d.head_dim = c->s2s.head_dim;
+    d.vocab = m->s2s.info.vocab_size;
+    d.gated_ff = c->s2s.gated_ff;
+    return flops_seq2seq(&d, input_tokens, output_steps) / 1e9;
 }

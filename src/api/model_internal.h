@@ -10,6 +10,7 @@
 #include "tokenize/tokenizer.h"
 
 struct elang_model {
+    char *dir;
     model_config cfg;
     weight_store *weights;    /* owns the tensors the network borrows */
     tokenizer *tok;
@@ -20,9 +21,10 @@ struct elang_model {
 };
 
 /* Text-to-text classification: for each input, the first decoding step's
- * logits of the tokens word_ids[0..k) go to picked[input * k + j]. */
+ * logits of the tokens word_ids[0..k) go to picked[input * k + j], and its
+ * length in tokens to input_tokens[input]. */
 elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
-                                     int k, int batch_size, float *picked, elang_error *err);
+                                     int k, int batch_size, float *picked, int *input_tokens, elang_error *err);
 
 /* The id of the first token of `word` as the model's tokenizer splits it. */
 elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err);

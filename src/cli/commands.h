@@ -5,5 +5,8 @@
 
 int cmd_classify(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_route(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

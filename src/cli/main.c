@@ -13,6 +13,9 @@ static const struct {
 } commands[] = {
     {"classify", cmd_classify, "run a sequence classifier over JSONL or text lines"},
     {"generate", cmd_generate, "run a T5 or Marian model: greedy or beam search, with per-token energies"},
+    {"route", cmd_route, "E-LANG joint inference: Swift on every input, Super where Swift's energy is high"},
+    {"calibrate", cmd_calibrate, "choose the routing threshold on labelled data for an objective"},
+    {"eval", cmd_eval, "evaluate routing on labelled data: report.json, report.md, curve.svg"},
 };
 
 static void usage(FILE *f) {

@@ -10,26 +10,26 @@ static const char *const score_names[ELANG_SCORE_KINDS] = {
 };
 static const char *const aggregation_names[] = {"mean", "min", "sum", "first"};
 
-const char *score_name(elang_score_kind k) { return k >= 0 && k < ELANG_SCORE_KINDS ? score_names[k] : NULL; }
+const char *elang_score_name(elang_score_kind k) { return k >= 0 && k < ELANG_SCORE_KINDS ? score_names[k] : NULL; }
 
-bool score_from_name(const char *name, elang_score_kind *out) {
+int elang_score_from_name(const char *name, elang_score_kind *out) {
     for (int k = 0; k < ELANG_SCORE_KINDS; k++)
         if (strcmp(name, score_names[k]) == 0) {
             *out = (elang_score_kind)k;
-            return true;
+            return 1;
         }
-    return false;
+    return 0;
 }
 
-const char *aggregation_name(aggregation a) { return a >= AGG_MEAN && a <= AGG_FIRST ? aggregation_names[a] : NULL; }
+const char *elang_aggregation_name(elang_aggregation a) { return a >= ELANG_AGG_MEAN && a <= ELANG_AGG_FIRST ? aggregation_names[a] : NULL; }
 
-bool aggregation_from_name(const char *name, aggregation *out) {
-    for (int a = AGG_MEAN; a <= AGG_FIRST; a++)
+int elang_aggregation_from_name(const char *name, elang_aggregation *out) {
+    for (int a = ELANG_AGG_MEAN; a <= ELANG_AGG_FIRST; a++)
         if (strcmp(name, aggregation_names[a]) == 0) {
-            *out = (aggregation)a;
-            return true;
+            *out = (elang_aggregation)a;
+            return 1;
         }
-    return false;
+    return 0;
 }
 
 double elang_energy(const float *logits, int n, double temperature) {
@@ -68,15 +68,15 @@ void elang_scores(const float *logits, int n, double temperature, float *out) {
     out[ELANG_SCORE_MARGIN] = (float)(p1 - p2);
 }
 
-double aggregate_steps(const float *steps, int count, int stride, int k, aggregation a) {
+double aggregate_steps(const float *steps, int count, int stride, int k, elang_aggregation a) {
     if (count <= 0) return 0.0;
     double acc = steps[k];
     for (int t = 1; t < count; t++) {
         const double v = steps[(long)t * stride + k];
-        if (a == AGG_MIN) acc = v < acc ? v : acc;
-        else if (a != AGG_FIRST) acc += v;
+        if (a == ELANG_AGG_MIN) acc = v < acc ? v : acc;
+        else if (a != ELANG_AGG_FIRST) acc += v;
     }
-    return a == AGG_MEAN ? acc / count : acc;
+    return a == ELANG_AGG_MEAN ? acc / count : acc;
 }
 
 double random_score(uint64_t seed, uint64_t item) {

@@ -1,0 +1,148 @@
+/* elang calibrate: run Swift and Super once over labelled data, sweep every
+ * distinct score as a threshold, keep the one that meets the objective, and
+ * write it with what it was made for to CALIB.json. With --holdout F the
+ * threshold is chosen on one part of the data and its outcome reported on
+ * the rest, so the number printed is not the one the threshold was fitted to. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/route_flags.h"
+#include "elang.h"
+
+typedef struct {
+    route_flags route;
+    const char *task, *data, *src, *ref, *objective, *out;
+    double holdout;
+} calibrate_flags;
+
+/* A seeded shuffle of 0..n-1 (xorshift64*, Fisher-Yates). */
+static size_t *shuffled(size_t n, uint64_t seed) {
+    size_t *idx = malloc(sizeof *idx * n);
+    if (!idx) return NULL;
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+        const size_t j = (size_t)((x * 0x2545F4914F6CDD1Dull) % i);
+        const size_t t = idx[i - 1];
+        idx[i - 1] = idx[j], idx[j] = t;
+    }
+    return idx;
+}
+
+static int by_index(const void *a, const void *b) {
+    const size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+int cmd_calibrate(int argc, char **argv) {
+    calibrate_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .objective = "match-super"};
+    const flag_spec flags[] = {
+        ROUTE_FLAG_SPECS(fl.route),
+        {"task", FLAG_STRING, &fl.task, 0, 0, NULL, "sst2, cola, mrpc, rte, qqp, mnli, mnli-mm, qnli, stsb, wnli, translation", "TASK"},
+        {"data", FLAG_STRING, &fl.data, 0, 0, NULL, "labelled GLUE TSV file", "FILE"},
+        {"src", FLAG_STRING, &fl.src, 0, 0, NULL, "translation: source sentences, one a line", "FILE"},
+        {"ref", FLAG_STRING, &fl.ref, 0, 0, NULL, "translation: reference translations", "FILE"},
+        {"objective", FLAG_STRING, &fl.objective, 0, 0, NULL,
+         "match-super[:EPS] (default), super-rate:P, budget:GFLOPS or max-metric", "OBJ"},
+        {"holdout", FLAG_DOUBLE, &fl.holdout, 0.0, 0.9, NULL, "share of the data held out to report on (default 0)", "F"},
+        {"out", FLAG_STRING, &fl.out, 0, 0, NULL, "where to write the calibration (required)", "CALIB.json"},
+        {0},
+    };
+    const char *synopsis = "--swift DIR --super DIR --task TASK --data FILE --objective OBJ --out CALIB.json [flags]";
+    int rc = parse_flags("calibrate", synopsis, argc, argv, flags);
+    if (rc) return rc == 1 ? 0 : 2;
+    if (!fl.out) {
+        fprintf(stderr, "elang calibrate: --out CALIB.json is required\n");
+        return 2;
+    }
+    elang_error err;
+    elang_objective obj;
+    elang_route_opts opts;
+    if (elang_objective_parse(fl.objective, &obj, &err) != ELANG_OK) {
+        fprintf(stderr, "elang calibrate: %s\n", err.message);
+        return 2;
+    }
+    if (!route_opts_from_flags("calibrate", &fl.route, NULL, &opts)) return 2;
+
+    elang_dataset *data = NULL;
+    elang_model *swift = NULL, *super = NULL;
+    elang_pair_run *fit = NULL, *held = NULL;
+    size_t *idx = NULL;
+    bool ok = load_dataset("calibrate", fl.task, fl.data, fl.src, fl.ref, &data) &&
+              load_pair("calibrate", &fl.route, &swift, &super);
+    const size_t n = ok ? elang_dataset_size(data) : 0;
+    const size_t n_held = (size_t)floor(fl.holdout * (double)n + 0.5);
+    if (ok && fl.holdout > 0.0 && (n_held < 1 || n_held >= n)) {
+        fprintf(stderr, "elang calibrate: --holdout %g of %zu inputs leaves one side empty\n", fl.holdout, n);
+        ok = false;
+    }
+    if (ok && !(idx = shuffled(n, (uint64_t)fl.route.seed))) {
+        fprintf(stderr, "elang calibrate: out of memory\n");
+        ok = false;
+    }
+    /* Each part in file order: the split is random, the batches are not. */
+    if (ok) {
+        qsort(idx, n - n_held, sizeof *idx, by_index);
+        qsort(idx + n - n_held, n_held, sizeof *idx, by_index);
+    }
+    if (ok && elang_pair_run_new(swift, super, data, idx, n - n_held, &opts, progress_bar, "calibrate", &fit, &err) != ELANG_OK) {
+        fprintf(stderr, "elang calibrate: %s\n", err.message);
+        ok = false;
+    }
+    elang_point chosen, heldout = {.metric = NAN, .super_rate = NAN};
+    if (ok && elang_choose(fit, opts.score, &obj, &chosen, &err) != ELANG_OK) {
+        fprintf(stderr, "elang calibrate: %s\n", err.message);
+        ok = false;
+    }
+    if (ok && n_held > 0 &&
+        (elang_pair_run_new(swift, super, data, idx + n - n_held, n_held, &opts, progress_bar, "holdout", &held, &err) != ELANG_OK ||
+         elang_at_threshold(held, opts.score, chosen.threshold, &heldout, &err) != ELANG_OK)) {
+        fprintf(stderr, "elang calibrate: %s\n", err.message);
+        ok = false;
+    }
+    if (ok) {
+        elang_calibration c = {.threshold = chosen.threshold, .score = opts.score, .temperature = opts.temperature,
+                               .aggregate = opts.aggregate, .num_label_words = opts.num_label_words,
+                               .holdout = fl.holdout, .metric = chosen.metric, .super_rate = chosen.super_rate,
+                               .gflops = chosen.gflops, .heldout_metric = heldout.metric,
+                               .heldout_super_rate = heldout.super_rate};
+        for (int i = 0; i < opts.num_label_words; i++)
+            snprintf(c.label_words[i], sizeof c.label_words[i], "%s", opts.label_words[i]);
+        snprintf(c.objective, sizeof c.objective, "%s", fl.objective);
+        snprintf(c.task, sizeof c.task, "%s", fl.task);
+        snprintf(c.data, sizeof c.data, "%s", fl.data ? fl.data : fl.src);
+        snprintf(c.metric_name, sizeof c.metric_name, "%s", elang_pair_run_metric_name(fit));
+        snprintf(c.swift_dir, sizeof c.swift_dir, "%s", fl.route.swift);
+        snprintf(c.super_dir, sizeof c.super_dir, "%s", fl.route.super);
+        ok = elang_model_hash(fl.route.swift, c.swift_hash, &err) == ELANG_OK &&
+             elang_model_hash(fl.route.super, c.super_hash, &err) == ELANG_OK &&
+             elang_calibration_save(&c, fl.out, &err) == ELANG_OK;
+        if (!ok) fprintf(stderr, "elang calibrate: %s\n", err.message);
+    }
+    if (ok) {
+        elang_point sw, su;
+        elang_pair_run_ends(fit, &sw, &su);
+        printf("calibrated on %zu inputs (%s): threshold %.6g on %s\n", n - n_held, fl.objective, chosen.threshold,
+               elang_score_name(opts.score));
+        printf("  %s: Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input (Super %.3g: %.2fx fewer)\n",
+               elang_pair_run_metric_name(fit), sw.metric, su.metric, chosen.metric, 100.0 * chosen.super_rate,
+               chosen.gflops, su.gflops, su.gflops / chosen.gflops);
+        if (held) {
+            elang_pair_run_ends(held, &sw, &su);
+            printf("  held out (%zu inputs): Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super\n", n_held,
+                   sw.metric, su.metric, heldout.metric, 100.0 * heldout.super_rate);
+        }
+        printf("wrote %s\n", fl.out);
+    }
+    elang_pair_run_free(fit), elang_pair_run_free(held);
+    elang_model_free(swift), elang_model_free(super);
+    elang_dataset_free(data);
+    free(idx);
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,243 @@
+/* elang route: E-LANG joint inference over JSONL inputs. Every input runs
+ * on Swift; those scoring below the threshold also run on Super, whose
+ * answer replaces Swift's. With --models A,B,C and --thresholds t1,t2 the
+ * same holds hop by hop (a cascade). */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/io.h"
+#include "cli/route_flags.h"
+#include "cli/stream.h"
+#include "elang.h"
+
+#define MAX_TIERS 8
+
+typedef struct {
+    route_flags route;
+    const char *input, *output, *format, *calibration, *models, *thresholds;
+    double threshold;
+    bool emit_ids;
+} cmd_flags;
+
+typedef struct {
+    elang_router *router;
+    elang_model **tiers;
+    int num_tiers;
+    const cmd_flags *flags;
+    size_t done, total; /* for the progress bar; total 0 when unknown (stdin) */
+} route_ctx;
+
+static const char *tier_name(int tier, int num_tiers, char *buf, size_t size) {
+    if (tier == 0) return "swift";
+    if (tier == num_tiers - 1) return "super";
+    snprintf(buf, size, "tier%d", tier);
+    return buf;
+}
+
+/* The answer's own fields, as classify or generate print them. */
+static void answer_fields(json_t *obj, const elang_model *m, const elang_answer *a, bool emit_ids) {
+    if (a->label_id >= 0) {
+        json_object_set_new(obj, "label", json_string(a->label));
+        json_object_set_new(obj, "label_id", json_integer(a->label_id));
+    }
+    if (a->cls.logits) {
+        const int L = elang_model_num_labels(m);
+        json_object_set_new(obj, "logits", json_float_array(a->cls.logits, L));
+        json_object_set_new(obj, "probs", json_float_array(a->cls.probs, L));
+        json_object_set_new(obj, "energy", json_real(a->cls.energy));
+        if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(a->cls.input_ids, a->cls.num_tokens));
+    }
+    if (a->gen.ids) {
+        json_object_set_new(obj, "text", json_string(a->gen.text));
+        json_object_set_new(obj, "ids", json_int_array(a->gen.ids, a->gen.num_ids));
+        json_object_set_new(obj, "token_logprobs", json_float_array(a->gen.token_logprobs, a->gen.num_ids - 1));
+        json_object_set_new(obj, "token_energies", json_float_array(a->gen.token_energies, a->gen.num_ids - 1));
+        json_object_set_new(obj, "energy", json_real(a->gen.energy));
+        if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(a->gen.input_ids, a->gen.num_input_ids));
+    }
+}
+
+static json_t *result_json(const route_ctx *c, const cli_record *rec, const elang_route_out *o) {
+    json_t *obj = json_object();
+    char buf[16];
+    if (rec->id) json_object_set(obj, "id", rec->id);
+    answer_fields(obj, c->tiers[o->tier], &o->answers[o->tier], c->flags->emit_ids);
+    json_object_set_new(obj, "route", json_string(tier_name(o->tier, c->num_tiers, buf, sizeof buf)));
+    json_object_set_new(obj, "score", json_real(o->answers[0].score));
+    if (c->num_tiers > 2) {
+        json_t *scores = json_array();
+        for (int t = 0; t <= o->tier; t++) json_array_append_new(scores, json_real(o->answers[t].score));
+        json_object_set_new(obj, "scores", scores);
+    }
+    for (int t = 0; t <= o->tier; t++) {
+        if (t > 0 && t < o->tier) continue; /* in a cascade, the first and the final answers */
+        const elang_answer *a = &o->answers[t];
+        char key[32];
+        const char *who = tier_name(t, c->num_tiers, buf, sizeof buf);
+        snprintf(key, sizeof key, "%s_%s", who, a->label_id >= 0 ? "label" : "text");
+        json_object_set_new(obj, key, a->label_id >= 0 ? json_string(a->label) : json_string(a->gen.text));
+    }
+    return obj;
+}
+
+static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char *input_name, output_file *out) {
+    route_ctx *c = ctx;
+    elang_text *texts = calloc(n, sizeof *texts);
+    elang_route_out *res = calloc(n, sizeof *res);
+    bool ok = texts && res;
+    if (!ok) fprintf(stderr, "elang route: out of memory\n");
+    for (size_t i = 0; ok && i < n; i++) texts[i] = (elang_text){recs[i].text, recs[i].text_pair};
+    elang_error err;
+    if (ok && elang_route(c->router, texts, n, res, &err) != ELANG_OK) {
+        report_error("route", input_name, recs, &err);
+        ok = false;
+    } else if (ok) {
+        for (size_t i = 0; ok && i < n; i++) {
+            json_t *obj = result_json(c, &recs[i], &res[i]);
+            ok = output_write(out, obj);
+            json_decref(obj);
+        }
+        elang_route_out_free(res, n);
+        c->done += n;
+        progress_bar("route", "", c->done, c->total);
+    }
+    free(texts);
+    free(res);
+    return ok;
+}
+
+/* Lines in a regular file (the progress bar's total), 0 for stdin. */
+static size_t count_lines(const char *path) {
+    if (strcmp(path, "-") == 0) return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t lines = 0;
+    int ch, last = '\n';
+    while ((ch = getc(f)) != EOF) {
+        if (ch == '\n') lines++;
+        last = ch;
+    }
+    fclose(f);
+    return lines + (last != '\n');
+}
+
+/* Splits "a,b,c" into at most `max` parts; false on an empty part. */
+static int split_list(char *list, char **parts, int max) {
+    int n = 0;
+    for (char *p = list, *comma; p; p = comma ? comma + 1 : NULL) {
+        comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (!*p || n == max) return -1;
+        parts[n++] = p;
+    }
+    return n;
+}
+
+/* The tiers and thresholds the flags ask for; prints why on failure. */
+static bool plan_tiers(cmd_flags *fl, const elang_calibration *calib, char **dirs, double *thresholds, int *n,
+                       char *models_copy, char *thresholds_copy) {
+    if (fl->models) {
+        if (fl->route.swift || fl->route.super || calib) {
+            fprintf(stderr, "elang route: --models replaces --swift/--super and takes --thresholds, not a calibration\n");
+            return false;
+        }
+        *n = split_list(models_copy, dirs, MAX_TIERS);
+        char *parts[MAX_TIERS];
+        const int k = fl->thresholds ? split_list(thresholds_copy, parts, MAX_TIERS) : -1;
+        if (*n < 2 || k != *n - 1) {
+            fprintf(stderr, "elang route: --models needs 2 to %d directories and --thresholds one number fewer\n",
+                    MAX_TIERS);
+            return false;
+        }
+        for (int i = 0; i < k; i++) {
+            char *end;
+            thresholds[i] = strtod(parts[i], &end);
+            if (*end || !isfinite(thresholds[i])) {
+                fprintf(stderr, "elang route: threshold '%s' is not a number\n", parts[i]);
+                return false;
+            }
+        }
+        return true;
+    }
+    if (!fl->route.swift || !fl->route.super) {
+        fprintf(stderr, "elang route: give --swift DIR --super DIR (or --models A,B,C)\n");
+        return false;
+    }
+    if (!calib == isnan(fl->threshold)) {
+        fprintf(stderr, "elang route: give exactly one of --calibration FILE and --threshold t\n");
+        return false;
+    }
+    dirs[0] = (char *)fl->route.swift, dirs[1] = (char *)fl->route.super;
+    thresholds[0] = calib ? calib->threshold : fl->threshold;
+    *n = 2;
+    return true;
+}
+
+int cmd_route(int argc, char **argv) {
+    cmd_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .input = "-", .output = "-", .format = "json", .threshold = NAN};
+    const flag_spec flags[] = {
+        ROUTE_FLAG_SPECS(fl.route),
+        {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
+        {"threshold", FLAG_DOUBLE, &fl.threshold, -1e30, 1e30, NULL, "keep Swift's answer when score >= t", "t"},
+        {"models", FLAG_STRING, &fl.models, 0, 0, NULL, "a cascade: model directories, smallest first", "A,B,C"},
+        {"thresholds", FLAG_STRING, &fl.thresholds, 0, 0, NULL, "a cascade: one threshold per hop", "t1,t2"},
+        {"input", FLAG_STRING, &fl.input, 0, 0, NULL, "inputs, one per line; - for stdin (default)", "FILE"},
+        {"output", FLAG_STRING, &fl.output, 0, 0, NULL, "results, one JSON line per input; - for stdout", "FILE"},
+        {"format", FLAG_CHOICE, &fl.format, 0, 0, "json|text", "input lines are JSON objects (default) or raw text", "json|text"},
+        {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids", NULL},
+        {0},
+    };
+    const char *synopsis = "--swift DIR --super DIR (--calibration CALIB.json | --threshold t) [flags]";
+    int rc = parse_flags("route", synopsis, argc, argv, flags);
+    if (rc) return rc == 1 ? 0 : 2;
+
+    elang_calibration calib;
+    elang_error err;
+    if (fl.calibration && elang_calibration_load(fl.calibration, &calib, &err) != ELANG_OK) {
+        fprintf(stderr, "elang route: %s\n", err.message);
+        return 1;
+    }
+    const elang_calibration *cal = fl.calibration ? &calib : NULL;
+    char *dirs[MAX_TIERS], *models_copy = fl.models ? strdup(fl.models) : NULL;
+    char *thresholds_copy = fl.thresholds ? strdup(fl.thresholds) : NULL;
+    double thresholds[MAX_TIERS];
+    int n = 0;
+    elang_route_opts opts;
+    bool ok = plan_tiers(&fl, cal, dirs, thresholds, &n, models_copy, thresholds_copy) &&
+              route_opts_from_flags("route", &fl.route, cal, &opts);
+    if (ok && cal && elang_calibration_check(cal, dirs[0], dirs[1], &err) != ELANG_OK) {
+        fprintf(stderr, "elang route: %s\n", err.message);
+        ok = false;
+    }
+    elang_model *tiers[MAX_TIERS] = {0};
+    elang_load_opts lo = {.threads = fl.route.threads};
+    for (int i = 0; ok && i < n; i++)
+        if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) {
+            fprintf(stderr, "elang route: %s\n", err.message);
+            ok = false;
+        }
+    route_ctx ctx = {.tiers = tiers, .num_tiers = n, .flags = &fl, .total = count_lines(fl.input)};
+    if (ok && elang_router_new(tiers, n, thresholds, &opts, &ctx.router, &err) != ELANG_OK) {
+        fprintf(stderr, "elang route: %s\n", err.message);
+        ok = false;
+    }
+    rc = 1;
+    if (ok) {
+        const stream_job job = {
+            .command = "route", .input = fl.input, .output = fl.output,
+            .plain_text = strcmp(fl.format, "text") == 0, .allow_pair = true,
+            .chunk = (size_t)fl.route.batch_size * 8 > 256 ? (size_t)fl.route.batch_size * 8 : 256,
+            .handle = route_chunk, .ctx = &ctx,
+        };
+        rc = run_stream(&job);
+    }
+    elang_router_free(ctx.router);
+    for (int i = 0; i < n; i++) elang_model_free(tiers[i]);
+    free(models_copy), free(thresholds_copy);
+    return rc;
+}

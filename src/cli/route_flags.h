@@ -1,0 +1,58 @@
+/* Flags shared by the commands that route (route, calibrate, eval): the
+ * routing score and how it is computed, decoding settings, and the models. */
+#ifndef ELANG_CLI_ROUTE_FLAGS_H
+#define ELANG_CLI_ROUTE_FLAGS_H
+
+#include <stdbool.h>
+
+#include "cli/args.h"
+#include "elang.h"
+
+typedef struct {
+    const char *swift, *super;
+    const char *score, *aggregate; /* NULL: not given */
+    const char *label_words;       /* "negative,positive" */
+    double temperature;            /* 0: not given */
+    int batch_size, threads, num_beams, max_new_tokens, seed;
+    /* storage for the parsed label words */
+    char words[ELANG_MAX_LABEL_WORDS][64];
+    const char *word_ptrs[ELANG_MAX_LABEL_WORDS];
+} route_flags;
+
+#define ROUTE_FLAG_DEFAULTS .batch_size = 32, .num_beams = 1, .max_new_tokens = 64
+
+/* The flag table rows every routing command accepts. */
+#define ROUTE_FLAG_SPECS(fl)                                                                                   \
+    {"swift", FLAG_STRING, &(fl).swift, 0, 0, NULL, "the Swift (small) model directory", "DIR"},              \
+    {"super", FLAG_STRING, &(fl).super, 0, 0, NULL, "the Super (large) model directory", "DIR"},              \
+    {"score", FLAG_CHOICE, &(fl).score, 0, 0, "energy|softmax-energy|maxprob|entropy|margin|random",           \
+     "routing score (default energy)", "S"},                                                                   \
+    {"temperature", FLAG_DOUBLE, &(fl).temperature, 1e-6, 1e6, NULL, "T of the energies (default 1)", "T"},   \
+    {"aggregate", FLAG_CHOICE, &(fl).aggregate, 0, 0, "mean|min|sum|first",                                   \
+     "generators: per-token scores -> input score (default mean)", "A"},                                       \
+    {"label-words", FLAG_STRING, &(fl).label_words, 0, 0, NULL,                                                \
+     "T5 as a classifier: label words in class order, comma-separated", "W,W"},                                \
+    {"batch-size", FLAG_INT, &(fl).batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},   \
+    {"threads", FLAG_INT, &(fl).threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},      \
+    {"num-beams", FLAG_INT, &(fl).num_beams, 1, 64, NULL, "generators: beam width (default 1, greedy)", "N"}, \
+    {"max-new-tokens", FLAG_INT, &(fl).max_new_tokens, 1, 4096, NULL,                                          \
+     "generators: tokens to generate at most (default 64)", "N"},                                              \
+    {"seed", FLAG_INT, &(fl).seed, 0, 2147483647, NULL, "seed of the random score and of --holdout splits", "N"}
+
+/* The routing options the flags describe, starting from `base` (a
+ * calibration's settings, or the defaults). Prints why and returns false on
+ * a bad value or a flag that contradicts the calibration. */
+bool route_opts_from_flags(const char *command, route_flags *fl, const elang_calibration *calib,
+                           elang_route_opts *out);
+
+/* Loads Swift and Super (--swift and --super required). */
+bool load_pair(const char *command, const route_flags *fl, elang_model **swift, elang_model **super);
+
+/* The labelled data: --task with --data (GLUE) or --src/--ref (translation). */
+bool load_dataset(const char *command, const char *task, const char *data, const char *src, const char *ref,
+                  elang_dataset **out);
+
+/* A progress bar on stderr, drawn only when stderr is a terminal. */
+void progress_bar(void *command, const char *stage, size_t done, size_t total);
+
+#endif

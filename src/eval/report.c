@@ -1,0 +1,237 @@
+/* The evaluation report of a routed run: report.json for machines,
+ * report.md with the paper's table for people, curve.svg to look at.
+ *
+ * Routing quality beside the paper's single operating point follows
+ * RouteLLM (Ong et al., 2024): PGR(p) = (metric(p) - Swift) / (Super - Swift)
+ * at Super-call rate p; APGR is its area over p in [0, 1]; CPT(x) is the
+ * least Super-call rate whose PGR reaches x. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "eval/svg.h"
+#include "route/pair_run.h"
+
+typedef struct {
+    elang_point *pts; /* the sweep, Super rate falling from 1 to 0 */
+    size_t n;
+    double apgr, cpt50, cpt80; /* NaN when Swift and Super score the same */
+} kind_curve;
+
+static double pgr(double metric, double swift, double super) {
+    return super != swift ? (metric - swift) / (super - swift) : NAN;
+}
+
+static void routing_quality(kind_curve *c, double swift, double super) {
+    c->apgr = 0.0;
+    c->cpt50 = c->cpt80 = NAN;
+    if (super == swift) {
+        c->apgr = NAN;
+        return;
+    }
+    /* Points come with falling Super rate; walk them rising. */
+    for (size_t j = c->n; j-- > 0;) {
+        const elang_point *p = &c->pts[j];
+        const double g = pgr(p->metric, swift, super);
+        if (j + 1 < c->n) {
+            const elang_point *q = &c->pts[j + 1];
+            c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));
+        }
+        if (isnan(c->cpt50) && g >= 0.5) c->cpt50 = p->super_rate;
+        if (isnan(c->cpt80) && g >= 0.8) c->cpt80 = p->super_rate;
+    }
+}
+
+/* The oracle sends to Super exactly the inputs where that helps: Swift
+ * wrong and Super right, or, for translation and regression, Super's own
+ * sentence closer to the reference. */
+static elang_status oracle_point(const elang_pair_run *r, elang_point *out, elang_error *err) {
+    bool *on = malloc(sizeof(bool) * r->n);
+    if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    size_t routed = 0;
+    double gflops = 0.0;
+    for (size_t i = 0; i < r->n; i++) {
+        const run_item *it = &r->items[i];
+        bool super_helps;
+        if (r->kind == RUN_CLASSES) super_helps = it->swift_pred != it->label && it->super_pred == it->label;
+        else if (r->kind == RUN_REGRESSION) super_helps = fabs(it->super_value - it->target) < fabs(it->swift_value - it->target);
+        else super_helps = chrf_from_stats(&it->super_chrf) > chrf_from_stats(&it->swift_chrf);
+        on[i] = !super_helps;
+        routed += super_helps;
+        gflops += it->swift_gflops + (super_helps ? it->super_gflops : 0.0);
+    }
+    *out = (elang_point){.threshold = NAN, .super_rate = (double)routed / r->n, .gflops = gflops / r->n};
+    elang_status st = run_metric(r, on, &out->metric, err);
+    free(on);
+    return st;
+}
+
+static json_t *number(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *point_json(const elang_point *p) {
+    return json_pack("{s:o, s:o, s:o, s:o}", "threshold", number(p->threshold), "super_rate", number(p->super_rate),
+                     "metric", number(p->metric), "gflops", number(p->gflops));
+}
+
+static json_t *model_json(const char *dir, const char *metric_name, const elang_point *p, double ms) {
+    return json_pack("{s:s, s:o, s:s, s:o, s:o}", "model", dir, "metric", number(p->metric), "metric_name",
+                     metric_name, "gflops", number(p->gflops), "ms", number(ms));
+}
+
+typedef struct {
+    const elang_pair_run *r;
+    elang_score_kind kind;
+    elang_point swift, super, chosen, oracle;
+    double swift_ms, super_ms, elang_ms;
+    kind_curve curves[ELANG_SCORE_KINDS];
+} report;
+
+static elang_status write_json(const report *rp, const char *path, elang_error *err) {
+    const elang_pair_run *r = rp->r;
+    const char *metric = elang_pair_run_metric_name(r);
+    json_t *root = json_object();
+    json_object_set_new(root, "task", json_string(r->task ? r->task->name : "translation"));
+    json_object_set_new(root, "inputs", json_integer((json_int_t)r->n));
+    json_object_set_new(root, "score", json_string(elang_score_name(rp->kind)));
+    json_object_set_new(root, "temperature", json_real(r->opts.temperature));
+    json_object_set_new(root, "aggregation", json_string(elang_aggregation_name(r->opts.aggregate)));
+    json_object_set_new(root, "swift", model_json(r->swift_dir, metric, &rp->swift, rp->swift_ms));
+    json_object_set_new(root, "super", model_json(r->super_dir, metric, &rp->super, rp->super_ms));
+    json_t *e = model_json("elang", metric, &rp->chosen, rp->elang_ms);
+    json_object_del(e, "model");
+    json_object_set_new(e, "threshold", number(rp->chosen.threshold));
+    json_object_set_new(e, "swift_ratio", number(1.0 - rp->chosen.super_rate));
+    json_object_set_new(e, "super_rate", number(rp->chosen.super_rate));
+    json_object_set_new(e, "speedup_flops", number(rp->super.gflops / rp->chosen.gflops));
+    json_object_set_new(e, "speedup_time", number(rp->super_ms / rp->elang_ms));
+    json_object_set_new(root, "elang", e);
+    json_object_set_new(root, "oracle", point_json(&rp->oracle));
+
+    json_t *curve = json_array(), *curves = json_object(), *quality = json_object();
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
+        const kind_curve *c = &rp->curves[k];
+        json_t *pts = json_array();
+        for (size_t j = 0; j < c->n; j++) json_array_append_new(pts, point_json(&c->pts[j]));
+        if (k == (int)rp->kind) json_array_extend(curve, pts);
+        json_object_set_new(curves, elang_score_name((elang_score_kind)k), pts);
+        json_object_set_new(quality, elang_score_name((elang_score_kind)k),
+                            json_pack("{s:o, s:o, s:o}", "apgr", number(c->apgr), "cpt50", number(c->cpt50),
+                                      "cpt80", number(c->cpt80)));
+    }
+    json_object_set_new(root, "curve", curve);
+    json_object_set_new(root, "apgr", number(rp->curves[rp->kind].apgr));
+    json_object_set_new(root, "cpt50", number(rp->curves[rp->kind].cpt50));
+    json_object_set_new(root, "cpt80", number(rp->curves[rp->kind].cpt80));
+    json_object_set_new(root, "curves", curves);
+    json_object_set_new(root, "by_score", quality);
+    const int rc = json_dump_file(root, path, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
+    json_decref(root);
+    return rc == 0 ? ELANG_OK : elang_fail(err, ELANG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+}
+
+static elang_status write_markdown(const report *rp, const char *path, elang_error *err) {
+    FILE *f = fopen(path, "w");
+    if (!f) return elang_fail(err, ELANG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    const elang_pair_run *r = rp->r;
+    const char *metric = elang_pair_run_metric_name(r);
+    /* Accuracy-like metrics print as percentages, as the paper does. */
+    const double scale = r->kind == RUN_TRANSLATION ? 1.0 : 100.0;
+    fprintf(f, "# E-LANG on %s (%zu inputs)\n\n", r->task ? r->task->name : "translation", r->n);
+    char how[96] = "";
+    if (r->kind == RUN_TRANSLATION)
+        snprintf(how, sizeof how, ", per-token scores aggregated by %s", elang_aggregation_name(r->opts.aggregate));
+    fprintf(f, "Routing score `%s` (T = %g%s), threshold %.6g: Swift keeps an input when its score is at least "
+               "the threshold.\n\n", elang_score_name(rp->kind), r->opts.temperature, how, rp->chosen.threshold);
+    fprintf(f, "| model | %s | GFLOPs / input | ms / input | Swift ratio | speed-up (FLOPs) | speed-up (time) |\n",
+            metric);
+    fprintf(f, "|---|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f, "| Swift (`%s`) | %.2f | %.4g | %.3g | 100%% | %.2fx | %.2fx |\n", r->swift_dir,
+            rp->swift.metric * scale, rp->swift.gflops, rp->swift_ms, rp->super.gflops / rp->swift.gflops,
+            rp->super_ms / rp->swift_ms);
+    fprintf(f, "| Super (`%s`) | %.2f | %.4g | %.3g | 0%% | 1.00x | 1.00x |\n", r->super_dir,
+            rp->super.metric * scale, rp->super.gflops, rp->super_ms);
+    fprintf(f, "| **E-LANG** | **%.2f** | **%.4g** | **%.3g** | **%.1f%%** | **%.2fx** | **%.2fx** |\n\n",
+            rp->chosen.metric * scale, rp->chosen.gflops, rp->elang_ms, 100.0 * (1.0 - rp->chosen.super_rate),
+            rp->super.gflops / rp->chosen.gflops, rp->super_ms / rp->elang_ms);
+    fprintf(f, "Oracle routing (Super exactly where it helps): %s %.2f with %.1f%% of inputs on Super.\n\n",
+            metric, rp->oracle.metric * scale, 100.0 * rp->oracle.super_rate);
+    fprintf(f, "## Every routing score, side by side\n\n");
+    fprintf(f, "APGR: share of the Swift→Super gap recovered, averaged over Super-call rates (1 = perfect, "
+               "0.5 ≈ random). CPT(x): Super-call rate needed to recover x of the gap.\n\n");
+    fprintf(f, "| score | APGR | CPT(50%%) | CPT(80%%) |\n|---|---:|---:|---:|\n");
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
+        const kind_curve *c = &rp->curves[k];
+        fprintf(f, "| %s%s | %.3f | %.1f%% | %.1f%% |\n", elang_score_name((elang_score_kind)k),
+                k == (int)rp->kind ? " (used)" : "", c->apgr, 100.0 * c->cpt50, 100.0 * c->cpt80);
+    }
+    fprintf(f, "\nThe curve of %s against GFLOPs for each score: `curve.svg`.\n", metric);
+    const bool ok = fclose(f) == 0;
+    return ok ? ELANG_OK : elang_fail(err, ELANG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+}
+
+static elang_status write_svg(const report *rp, const char *path, elang_error *err) {
+    const elang_pair_run *r = rp->r;
+    svg_series series[ELANG_SCORE_KINDS + 1];
+    double *xy[ELANG_SCORE_KINDS];
+    size_t s = 0;
+    elang_status st = ELANG_OK;
+    for (int k = 0; k < ELANG_SCORE_KINDS && st == ELANG_OK; k++) {
+        const kind_curve *c = &rp->curves[k];
+        xy[k] = malloc(sizeof(double) * 2 * c->n);
+        if (!xy[k]) {
+            st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for the chart");
+            break;
+        }
+        for (size_t j = 0; j < c->n; j++) xy[k][j] = c->pts[j].gflops, xy[k][c->n + j] = c->pts[j].metric;
+        series[s++] = (svg_series){elang_score_name((elang_score_kind)k), xy[k], xy[k] + c->n, c->n};
+    }
+    /* Random routing's expectation: the straight line from Swift alone to
+     * both models on every input. */
+    const double rx[2] = {rp->swift.gflops, rp->swift.gflops + rp->super.gflops};
+    const double ry[2] = {rp->swift.metric, rp->super.metric};
+    if (st == ELANG_OK) series[s++] = (svg_series){"random routing (expected)", rx, ry, 2};
+    char title[160], chosen[96];
+    snprintf(title, sizeof title, "E-LANG on %s: %s against cost", r->task ? r->task->name : "translation",
+             elang_pair_run_metric_name(r));
+    snprintf(chosen, sizeof chosen, "E-LANG (%s, t=%.3g)", elang_score_name(rp->kind), rp->chosen.threshold);
+    const svg_point points[4] = {{"Swift", rp->swift.gflops, rp->swift.metric},
+                                 {"Super", rp->super.gflops, rp->super.metric},
+                                 {"oracle", rp->oracle.gflops, rp->oracle.metric},
+                                 {chosen, rp->chosen.gflops, rp->chosen.metric}};
+    const svg_rule rules[1] = {{"Super's metric", rp->super.metric, false}};
+    const svg_chart chart = {.title = title, .x_label = "GFLOPs per input", .y_label = elang_pair_run_metric_name(r),
+                             .series = series, .num_series = s, .points = points, .num_points = 4,
+                             .rules = rules, .num_rules = 1};
+    if (st == ELANG_OK) st = svg_save(&chart, path, err);
+    for (size_t k = 0; k < s && k < ELANG_SCORE_KINDS; k++) free(xy[k]);
+    return st;
+}
+
+elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, double threshold,
+                                double elang_seconds, const char *dir, elang_error *err) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return elang_fail(err, ELANG_ERR_IO, "cannot create report directory %s: %s", dir, strerror(errno));
+    report rp = {.r = r, .kind = kind};
+    elang_pair_run_ends(r, &rp.swift, &rp.super);
+    rp.swift_ms = 1000.0 * r->swift_seconds / r->n;
+    rp.super_ms = 1000.0 * r->super_seconds / r->n;
+    elang_status st = elang_at_threshold(r, kind, threshold, &rp.chosen, err);
+    rp.elang_ms = elang_seconds >= 0.0 ? 1000.0 * elang_seconds / r->n
+                                       : rp.swift_ms + rp.chosen.super_rate * rp.super_ms;
+    if (st == ELANG_OK) st = oracle_point(r, &rp.oracle, err);
+    for (int k = 0; k < ELANG_SCORE_KINDS && st == ELANG_OK; k++) {
+        st = elang_sweep(r, (elang_score_kind)k, &rp.curves[k].pts, &rp.curves[k].n, err);
+        if (st == ELANG_OK) routing_quality(&rp.curves[k], rp.swift.metric, rp.super.metric);
+    }
+    char path[4096];
+    if (st == ELANG_OK) snprintf(path, sizeof path, "%s/report.json", dir), st = write_json(&rp, path, err);
+    if (st == ELANG_OK) snprintf(path, sizeof path, "%s/report.md", dir), st = write_markdown(&rp, path, err);
+    if (st == ELANG_OK) snprintf(path, sizeof path, "%s/curve.svg", dir), st = write_svg(&rp, path, err);
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++) free(rp.curves[k].pts);
+    return st;
+}

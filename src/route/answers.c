@@ -1,0 +1,127 @@
+/* One model's answers to many inputs, each with every routing score: the
+ * unit that routing, calibration and evaluation are built from. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/model_internal.h"
+#include "core/error.h"
+#include "route/score.h"
+
+elang_route_opts elang_route_opts_default(void) {
+    return (elang_route_opts){.score = ELANG_SCORE_ENERGY, .temperature = 1.0, .aggregate = ELANG_AGG_MEAN,
+                              .batch_size = 32, .gen = elang_gen_opts_default()};
+}
+
+void elang_answers_free(elang_answer *a, size_t n) {
+    if (!a) return;
+    for (size_t i = 0; i < n; i++) {
+        elang_class_out_free(&a[i].cls, 1);
+        elang_gen_out_free(&a[i].gen, 1);
+        memset(&a[i], 0, sizeof a[i]);
+    }
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static elang_status answer_by_classifier(elang_model *m, const elang_text *in, size_t n,
+                                         const elang_route_opts *o, elang_answer *out, elang_error *err) {
+    elang_class_out *cls = calloc(n, sizeof *cls);
+    if (!cls) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
+    const elang_classify_opts co = {.batch_size = o->batch_size, .temperature = o->temperature};
+    elang_status st = elang_classify(m, in, n, &co, cls, err);
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
+        out[i].cls = cls[i];
+        out[i].label_id = cls[i].label_id;
+        out[i].label = elang_model_label(m, cls[i].label_id);
+        out[i].input_tokens = cls[i].num_tokens;
+        elang_scores(cls[i].logits, elang_model_num_labels(m), o->temperature, out[i].scores);
+    }
+    free(cls);
+    return st;
+}
+
+/* T5 as a classifier: the label words' first tokens compete at the first
+ * decoding step; the scores see only those logits. */
+static elang_status answer_by_label_words(elang_model *m, const elang_text *in, size_t n,
+                                          const elang_route_opts *o, elang_answer *out, elang_error *err) {
+    const int k = o->num_label_words;
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)k);
+    float *picked = malloc(sizeof(float) * (n ? n : 1) * (size_t)k);
+    int *lengths = malloc(sizeof(int) * (n ? n : 1));
+    elang_status st = ids && picked && lengths ? ELANG_OK : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for label words");
+    for (int j = 0; st == ELANG_OK && j < k; j++) st = model_first_token_id(m, o->label_words[j], &ids[j], err);
+    for (int j = 0; st == ELANG_OK && j < k; j++)
+        for (int i = 0; i < j; i++)
+            if (ids[i] == ids[j])
+                st = elang_fail(err, ELANG_ERR_INVALID_ARG, "label words \"%s\" and \"%s\" start with the same token",
+                                o->label_words[i], o->label_words[j]);
+    if (st == ELANG_OK) st = model_label_word_logits(m, in, n, ids, k, o->batch_size, picked, lengths, err);
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
+        const float *row = picked + i * (size_t)k;
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (row[j] > row[best]) best = j;
+        out[i].label_id = best;
+        out[i].label = o->label_words[best];
+        out[i].input_tokens = lengths[i];
+        out[i].decoder_steps = 1;
+        elang_scores(row, k, o->temperature, out[i].scores);
+    }
+    free(ids), free(picked), free(lengths);
+    return st;
+}
+
+static elang_status answer_by_generation(elang_model *m, const elang_text *in, size_t n,
+                                         const elang_route_opts *o, elang_answer *out, elang_error *err) {
+    elang_gen_out *gen = calloc(n, sizeof *gen);
+    if (!gen) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
+    elang_gen_opts go = o->gen;
+    go.temperature = o->temperature;
+    go.step_scores = 1;
+    elang_status st = elang_generate(m, in, n, &go, gen, err);
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
+        out[i].gen = gen[i];
+        out[i].label_id = -1;
+        out[i].input_tokens = gen[i].num_input_ids;
+        out[i].decoder_steps = (gen[i].num_ids - 1) * go.num_beams;
+        for (int k = 0; k < ELANG_DIST_SCORES; k++)
+            out[i].scores[k] = (float)aggregate_steps(gen[i].step_scores, gen[i].num_ids - 1, ELANG_DIST_SCORES, k,
+                                                      o->aggregate);
+    }
+    free(gen);
+    return st;
+}
+
+elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t *items, size_t n,
+                              const elang_route_opts *opts, elang_answer *out, double *seconds,
+                              elang_error *err) {
+    const elang_route_opts o = opts ? *opts : elang_route_opts_default();
+    if (o.score < 0 || o.score >= ELANG_SCORE_KINDS)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)o.score);
+    if (o.aggregate < ELANG_AGG_MEAN || o.aggregate > ELANG_AGG_FIRST)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown aggregation %d", (int)o.aggregate);
+    if (o.num_label_words == 1 || o.num_label_words < 0 || (o.num_label_words > 0 && !o.label_words))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o.num_label_words);
+    memset(out, 0, sizeof *out * n);
+    if (n == 0) return ELANG_OK;
+    const double t0 = now_seconds();
+    elang_status st;
+    if (!elang_model_is_generator(m)) st = answer_by_classifier(m, in, n, &o, out, err);
+    else if (o.num_label_words > 0) st = answer_by_label_words(m, in, n, &o, out, err);
+    else st = answer_by_generation(m, in, n, &o, out, err);
+    if (seconds) *seconds = now_seconds() - t0;
+    if (st != ELANG_OK) {
+        elang_answers_free(out, n);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i].scores[ELANG_SCORE_RANDOM] = (float)random_score(o.seed, items ? items[i] : i);
+        out[i].score = out[i].scores[o.score];
+    }
+    return ELANG_OK;
+}

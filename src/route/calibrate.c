@@ -1,0 +1,182 @@
+/* Thresholds: the outcome of every threshold over a run (the sweep), and
+ * the one that meets an objective. A run already holds both models'
+ * answers, so nothing here runs a model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "route/pair_run.h"
+
+void elang_pair_run_ends(const elang_pair_run *r, elang_point *swift, elang_point *super) {
+    bool *on = malloc(sizeof(bool) * r->n);
+    double sg = 0.0, pg = 0.0;
+    for (size_t i = 0; i < r->n; i++) sg += r->items[i].swift_gflops, pg += r->items[i].super_gflops;
+    *swift = (elang_point){.threshold = -INFINITY, .super_rate = 0.0, .gflops = sg / r->n, .metric = NAN};
+    *super = (elang_point){.threshold = INFINITY, .super_rate = 1.0, .gflops = pg / r->n, .metric = NAN};
+    if (!on) return;
+    for (int side = 0; side < 2; side++) {
+        for (size_t i = 0; i < r->n; i++) on[i] = side == 0;
+        run_metric(r, on, side == 0 ? &swift->metric : &super->metric, NULL);
+    }
+    free(on);
+}
+
+/* Mean GFLOPs when the inputs with on_swift[i] false also run on Super. */
+static double routed_gflops(const elang_pair_run *r, const bool *on_swift) {
+    double sum = 0.0;
+    for (size_t i = 0; i < r->n; i++)
+        sum += r->items[i].swift_gflops + (on_swift[i] ? 0.0 : r->items[i].super_gflops);
+    return sum / r->n;
+}
+
+elang_status elang_at_threshold(const elang_pair_run *r, elang_score_kind kind, double threshold,
+                                elang_point *out, elang_error *err) {
+    bool *on = malloc(sizeof(bool) * r->n);
+    if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    size_t routed = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        on[i] = r->items[i].scores[kind] >= threshold;
+        routed += !on[i];
+    }
+    out->threshold = threshold;
+    out->super_rate = (double)routed / r->n;
+    out->gflops = routed_gflops(r, on);
+    elang_status st = run_metric(r, on, &out->metric, err);
+    free(on);
+    return st;
+}
+
+typedef struct {
+    float score;
+    size_t index;
+} scored;
+
+static int by_score_desc(const void *a, const void *b) {
+    const float x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    return (x < y) - (x > y);
+}
+
+elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_point **points, size_t *count,
+                         elang_error *err) {
+    *points = NULL;
+    *count = 0;
+    if (kind < 0 || kind >= ELANG_SCORE_KINDS) return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind");
+    const size_t n = r->n;
+    scored *order = malloc(sizeof *order * n);
+    bool *on = calloc(n, sizeof *on);
+    elang_point *pts = malloc(sizeof *pts * (n + 1));
+    if (!order || !on || !pts) {
+        free(order), free(on), free(pts);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a sweep of %zu inputs", n);
+    }
+    for (size_t i = 0; i < n; i++) order[i] = (scored){r->items[i].scores[kind], i};
+    qsort(order, n, sizeof *order, by_score_desc);
+
+    /* The first point sends everything to Super: a threshold just above
+     * the highest score. Each later one admits the next distinct score. */
+    size_t m = 0, kept = 0;
+    elang_status st = ELANG_OK;
+    double threshold = nextafter(order[0].score, INFINITY);
+    for (;;) {
+        pts[m] = (elang_point){.threshold = threshold, .super_rate = (double)(n - kept) / n,
+                               .gflops = routed_gflops(r, on)};
+        if ((st = run_metric(r, on, &pts[m].metric, err)) != ELANG_OK) break;
+        m++;
+        if (kept == n) break;
+        threshold = order[kept].score;
+        while (kept < n && order[kept].score == threshold) on[order[kept++].index] = true;
+    }
+    free(order), free(on);
+    if (st != ELANG_OK) {
+        free(pts);
+        return st;
+    }
+    *points = pts;
+    *count = m;
+    return ELANG_OK;
+}
+
+elang_status elang_objective_parse(const char *spec, elang_objective *out, elang_error *err) {
+    static const struct {
+        const char *name;
+        elang_objective_kind kind;
+        bool needs_value;
+        double lo, hi, fallback;
+    } known[] = {
+        {"match-super", ELANG_OBJ_MATCH_SUPER, false, 0.0, 1e9, 0.0},
+        {"super-rate", ELANG_OBJ_SUPER_RATE, true, 0.0, 1.0, 0.0},
+        {"budget", ELANG_OBJ_BUDGET, true, 0.0, 1e12, 0.0},
+        {"max-metric", ELANG_OBJ_MAX_METRIC, false, 0.0, 0.0, 0.0},
+    };
+    const char *colon = strchr(spec, ':');
+    const size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (strlen(known[i].name) != len || strncmp(spec, known[i].name, len) != 0) continue;
+        out->kind = known[i].kind;
+        out->value = known[i].fallback;
+        if (!colon) {
+            if (known[i].needs_value)
+                return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective %s needs a value, e.g. %s:%s", known[i].name,
+                                  known[i].name, known[i].kind == ELANG_OBJ_BUDGET ? "1.5" : "0.3");
+            return ELANG_OK;
+        }
+        char *end;
+        const double v = strtod(colon + 1, &end);
+        if (known[i].kind == ELANG_OBJ_MAX_METRIC || !colon[1] || *end || !isfinite(v) || v < known[i].lo ||
+            v > known[i].hi || (known[i].kind == ELANG_OBJ_BUDGET && v <= 0.0))
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective \"%s\": %s", spec,
+                              known[i].kind == ELANG_OBJ_MAX_METRIC ? "max-metric takes no value"
+                              : known[i].kind == ELANG_OBJ_SUPER_RATE ? "the rate must be a number from 0 to 1"
+                              : known[i].kind == ELANG_OBJ_BUDGET ? "the budget must be a positive number of GFLOPs"
+                                                                  : "the tolerance must be a number >= 0");
+        out->value = v;
+        return ELANG_OK;
+    }
+    return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                      "unknown objective \"%s\" (use match-super[:EPS], super-rate:P, budget:GFLOPS or max-metric)",
+                      spec);
+}
+
+/* Is a better than b for the objective? Among equals, less compute wins. */
+static bool better(const elang_point *a, const elang_point *b, const elang_objective *obj, double super_metric) {
+    switch (obj->kind) {
+    case ELANG_OBJ_MATCH_SUPER: {
+        const bool fa = a->metric >= super_metric - obj->value - 1e-12, fb = b->metric >= super_metric - obj->value - 1e-12;
+        if (fa != fb) return fa;
+        return a->gflops < b->gflops;
+    }
+    case ELANG_OBJ_SUPER_RATE: {
+        const double da = fabs(a->super_rate - obj->value), db = fabs(b->super_rate - obj->value);
+        if (da != db) return da < db;
+        return a->gflops < b->gflops;
+    }
+    case ELANG_OBJ_BUDGET:
+    case ELANG_OBJ_MAX_METRIC:
+        if (a->metric != b->metric) return a->metric > b->metric;
+        return a->gflops < b->gflops;
+    }
+    return false;
+}
+
+elang_status elang_choose(const elang_pair_run *r, elang_score_kind kind, const elang_objective *obj,
+                          elang_point *out, elang_error *err) {
+    elang_point *pts;
+    size_t n;
+    elang_status st = elang_sweep(r, kind, &pts, &n, err);
+    if (st != ELANG_OK) return st;
+    const double super_metric = pts[0].metric; /* the first point routes everything to Super */
+    const elang_point *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (obj->kind == ELANG_OBJ_BUDGET && pts[i].gflops > obj->value + 1e-12) continue;
+        if (!best || better(&pts[i], best, obj, super_metric)) best = &pts[i];
+    }
+    if (best) *out = *best;
+    else
+        st = elang_fail(err, ELANG_ERR_INVALID_ARG,
+                        "budget %g GFLOPs is below Swift's own cost of %.4g GFLOPs per input", obj->value,
+                        pts[n - 1].gflops);
+    free(pts);
+    return st;
+}

@@ -1,0 +1,42 @@
+/* What calibration and evaluation know of one run of Swift and Super over
+ * a labelled set: per input, Swift's scores, both answers' quality and both
+ * models' cost. Any threshold's outcome is computed from this alone. */
+#ifndef ELANG_ROUTE_PAIR_RUN_H
+#define ELANG_ROUTE_PAIR_RUN_H
+
+#include <stdbool.h>
+
+#include "elang.h"
+#include "eval/bleu.h"
+#include "eval/chrf.h"
+#include "eval/tasks.h"
+
+typedef enum { RUN_CLASSES, RUN_REGRESSION, RUN_TRANSLATION } run_kind;
+
+typedef struct {
+    float scores[ELANG_SCORE_KINDS];  /* Swift's routing scores */
+    int label;                        /* gold task label (classes) */
+    double target;                    /* gold value (regression) */
+    int swift_pred, super_pred;       /* task labels (classes) */
+    double swift_value, super_value;  /* predictions (regression) */
+    bleu_stats swift_bleu, super_bleu; /* translation, against the reference */
+    chrf_stats swift_chrf, super_chrf;
+    double swift_gflops, super_gflops;
+    size_t item;                      /* index in the data set */
+} run_item;
+
+struct elang_pair_run {
+    run_kind kind;
+    const task_def *task;      /* NULL for translation */
+    task_metric metric;        /* the main metric (classes, regression) */
+    char swift_dir[1024], super_dir[1024];
+    size_t n;
+    run_item *items;           /* [n] */
+    double swift_seconds, super_seconds; /* each model's wall time over all n inputs */
+    elang_route_opts opts;
+};
+
+/* The metric of routed answers: input i answered by Swift when on_swift[i]. */
+elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *out, elang_error *err);
+
+#endif

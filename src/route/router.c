@@ -1,0 +1,100 @@
+/* The E-LANG router as a cascade: every input goes through the first
+ * (Swift) model; those whose score falls below that tier's threshold go,
+ * together, through the next; and so on to the last (Super). With two tiers
+ * this is the paper's joint inference. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "elang.h"
+
+struct elang_router {
+    elang_model **tiers;  /* [num_tiers], borrowed */
+    double *thresholds;   /* [num_tiers - 1] */
+    int num_tiers;
+    elang_route_opts opts;
+};
+
+elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
+                              const elang_route_opts *opts, elang_router **out, elang_error *err) {
+    *out = NULL;
+    if (num_tiers < 2 || num_tiers > 16)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 models, got %d", num_tiers);
+    for (int i = 0; i < num_tiers; i++) {
+        if (!tiers[i]) return elang_fail(err, ELANG_ERR_INVALID_ARG, "model %d of the router is missing", i);
+        if (elang_model_is_generator(tiers[i]) != elang_model_is_generator(tiers[0]) &&
+            !(opts && opts->num_label_words > 0))
+            return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                              "the router's models must all classify or all generate (%s vs %s), unless "
+                              "label words make the generators classify", elang_model_type(tiers[0]),
+                              elang_model_type(tiers[i]));
+    }
+    elang_router *r = calloc(1, sizeof *r);
+    if (r) {
+        r->tiers = malloc(sizeof *r->tiers * (size_t)num_tiers);
+        r->thresholds = malloc(sizeof *r->thresholds * (size_t)num_tiers);
+    }
+    if (!r || !r->tiers || !r->thresholds) {
+        elang_router_free(r);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a router");
+    }
+    memcpy(r->tiers, tiers, sizeof *r->tiers * (size_t)num_tiers);
+    memcpy(r->thresholds, thresholds, sizeof *r->thresholds * (size_t)(num_tiers - 1));
+    r->num_tiers = num_tiers;
+    r->opts = opts ? *opts : elang_route_opts_default();
+    *out = r;
+    return ELANG_OK;
+}
+
+void elang_router_free(elang_router *r) {
+    if (!r) return;
+    free(r->tiers);
+    free(r->thresholds);
+    free(r);
+}
+
+void elang_route_out_free(elang_route_out *out, size_t n) {
+    if (!out) return;
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].answers) elang_answers_free(out[i].answers, (size_t)out[i].tier + 1);
+        free(out[i].answers);
+        memset(&out[i], 0, sizeof out[i]);
+    }
+}
+
+elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
+                         elang_error *err) {
+    memset(out, 0, sizeof *out * n);
+    size_t *pending = malloc(sizeof *pending * (n ? n : 1));
+    elang_text *texts = malloc(sizeof *texts * (n ? n : 1));
+    elang_answer *answers = malloc(sizeof *answers * (n ? n : 1));
+    elang_status st = pending && texts && answers ? ELANG_OK
+                                                  : elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
+        pending[i] = i;
+        out[i].answers = calloc((size_t)r->num_tiers, sizeof *out[i].answers);
+        if (!out[i].answers) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
+    }
+    size_t count = n;
+    for (int t = 0; st == ELANG_OK && t < r->num_tiers && count > 0; t++) {
+        for (size_t j = 0; j < count; j++) texts[j] = in[pending[j]];
+        st = elang_answer_all(r->tiers[t], texts, pending, count, &r->opts, answers, NULL, err);
+        if (st != ELANG_OK) {
+            if (err && err->item >= 0) err->item = (long)pending[err->item];
+            break;
+        }
+        const bool last = t == r->num_tiers - 1;
+        size_t next = 0;
+        for (size_t j = 0; j < count; j++) {
+            elang_route_out *o = &out[pending[j]];
+            o->tier = t;
+            o->answers[t] = answers[j];
+            if (!last && answers[j].score < r->thresholds[t]) pending[next++] = pending[j];
+        }
+        count = next;
+    }
+    free(pending), free(texts), free(answers);
+    if (st != ELANG_OK) elang_route_out_free(out, n);
+    return st;
+}
