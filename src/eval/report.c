@@ -42,8 +42,9 @@ static void routing_quality(kind_curve *c, double swift, double super) {
             const elang_point *q = &c->pts[j + 1];
             c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));
         }
-        if (isnan(c->cpt50) && g >= 0.5) c->cpt50 = p->super_rate;
-        if (isnan(c->cpt80) && g >= 0.8) c->cpt80 = p->super_rate;
+        /* A tolerance, so that exactly half the gap counts as half. */
+        if (isnan(c->cpt50) && g >= 0.5 - 1e-9) c->cpt50 = p->super_rate;
+        if (isnan(c->cpt80) && g >= 0.8 - 1e-9) c->cpt80 = p->super_rate;
     }
 }
 
@@ -129,7 +130,7 @@ static elang_status write_json(const report *rp, const char *path, elang_error *
     json_object_set_new(root, "cpt80", number(rp->curves[rp->kind].cpt80));
     json_object_set_new(root, "curves", curves);
     json_object_set_new(root, "by_score", quality);
-    const int rc = json_dump_file(root, path, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
+    const int rc = json_dump_file(root, path, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
     json_decref(root);
     return rc == 0 ? ELANG_OK : elang_fail(err, ELANG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 }
@@ -163,11 +164,17 @@ static elang_status write_markdown(const report *rp, const char *path, elang_err
     fprintf(f, "## Every routing score, side by side\n\n");
     fprintf(f, "APGR: share of the Swift→Super gap recovered, averaged over Super-call rates (1 = perfect, "
                "0.5 ≈ random). CPT(x): Super-call rate needed to recover x of the gap.\n\n");
+    if (rp->super.metric == rp->swift.metric)
+        fprintf(f, "Swift and Super score the same here, so there is no gap to recover: n/a.\n\n");
     fprintf(f, "| score | APGR | CPT(50%%) | CPT(80%%) |\n|---|---:|---:|---:|\n");
     for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
         const kind_curve *c = &rp->curves[k];
-        fprintf(f, "| %s%s | %.3f | %.1f%% | %.1f%% |\n", elang_score_name((elang_score_kind)k),
-                k == (int)rp->kind ? " (used)" : "", c->apgr, 100.0 * c->cpt50, 100.0 * c->cpt80);
+        char apgr[16] = "n/a", cpt50[16] = "n/a", cpt80[16] = "n/a";
+        if (isfinite(c->apgr)) snprintf(apgr, sizeof apgr, "%.3f", c->apgr);
+        if (isfinite(c->cpt50)) snprintf(cpt50, sizeof cpt50, "%.1f%%", 100.0 * c->cpt50);
+        if (isfinite(c->cpt80)) snprintf(cpt80, sizeof cpt80, "%.1f%%", 100.0 * c->cpt80);
+        fprintf(f, "| %s%s | %s | %s | %s |\n", elang_score_name((elang_score_kind)k),
+                k == (int)rp->kind ? " (used)" : "", apgr, cpt50, cpt80);
     }
     fprintf(f, "\nThe curve of %s against GFLOPs for each score: `curve.svg`.\n", metric);
     const bool ok = fclose(f) == 0;

@@ -1,0 +1,472 @@
+/* The router: every score against hand-computed values, aggregation,
+ * objectives, the threshold sweep and report numbers on a hand-built run,
+ * calibration files, and routing decisions on the fixture models matching
+ * the scores computed from the fixtures' own logits. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "route/pair_run.h"
+#include "route/score.h"
+#include "support.h"
+
+static void close_to(double got, double want, double tol, const char *what) {
+    if (!(fabs(got - want) <= tol)) fail_msg("%s: got %.12g, want %.12g", what, got, want);
+}
+
+/* Logits [1, 2, 3]; the expected values were computed with Python's math
+ * module from the definitions: T log sum exp(f/T); T log sum exp(p/T) with
+ * p = softmax(f); max p; -(-sum p log p); p1 - p2. */
+static void scores_match_definitions(void **s) {
+    (void)s;
+    const float logits[3] = {1, 2, 3};
+    float out[ELANG_DIST_SCORES];
+    elang_scores(logits, 3, 1.0, out);
+    close_to(out[ELANG_SCORE_ENERGY], 3.40760596444438, 1e-5, "energy T=1");
+    close_to(out[ELANG_SCORE_SOFTMAX_ENERGY], 1.4624312895588099, 1e-5, "softmax-energy T=1");
+    close_to(out[ELANG_SCORE_MAXPROB], 0.6652409557748219, 1e-6, "maxprob");
+    close_to(out[ELANG_SCORE_ENTROPY], -0.8323955818399389, 1e-6, "negated entropy");
+    close_to(out[ELANG_SCORE_MARGIN], 0.4205124847200242, 1e-6, "margin");
+    elang_scores(logits, 3, 2.0, out);
+    close_to(out[ELANG_SCORE_ENERGY], 4.360539341283469, 1e-5, "energy T=2");
+    close_to(out[ELANG_SCORE_SOFTMAX_ENERGY], 2.545594685894455, 1e-5, "softmax-energy T=2");
+    /* Excluded tokens (-inf) take no probability. */
+    const float masked[4] = {1, 2, 3, -INFINITY};
+    elang_scores(masked, 4, 1.0, out);
+    close_to(out[ELANG_SCORE_ENERGY], 3.40760596444438, 1e-5, "energy with a banned token");
+    close_to(out[ELANG_SCORE_MAXPROB], 0.6652409557748219, 1e-6, "maxprob with a banned token");
+    /* Every kind: higher means surer. A peaked distribution beats a flat one. */
+    const float flat[3] = {0, 0, 0}, peaked[3] = {0, 0, 5};
+    float f[ELANG_DIST_SCORES], p[ELANG_DIST_SCORES];
+    elang_scores(flat, 3, 1.0, f);
+    elang_scores(peaked, 3, 1.0, p);
+    for (int k = 0; k < ELANG_DIST_SCORES; k++) assert_true(p[k] > f[k]);
+}
+
+static void names_round_trip(void **s) {
+    (void)s;
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
+        elang_score_kind back;
+        assert_true(elang_score_from_name(elang_score_name((elang_score_kind)k), &back));
+        assert_int_equal(back, k);
+    }
+    elang_score_kind k;
+    assert_false(elang_score_from_name("confidence", &k));
+    assert_null(elang_score_name(ELANG_SCORE_KINDS));
+    elang_aggregation a;
+    assert_true(elang_aggregation_from_name("min", &a));
+    assert_int_equal(a, ELANG_AGG_MIN);
+    assert_false(elang_aggregation_from_name("max", &a));
+}
+
+static void aggregation_by_hand(void **s) {
+    (void)s;
+    /* Two scores a step (stride 2); kind 1 holds 3, 1, 2. */
+    const float steps[6] = {0, 3, 0, 1, 0, 2};
+    close_to(aggregate_steps(steps, 3, 2, 1, ELANG_AGG_MEAN), 2.0, 1e-12, "mean");
+    close_to(aggregate_steps(steps, 3, 2, 1, ELANG_AGG_MIN), 1.0, 1e-12, "min");
+    close_to(aggregate_steps(steps, 3, 2, 1, ELANG_AGG_SUM), 6.0, 1e-12, "sum");
+    close_to(aggregate_steps(steps, 3, 2, 1, ELANG_AGG_FIRST), 3.0, 1e-12, "first");
+    close_to(aggregate_steps(steps, 0, 2, 1, ELANG_AGG_MEAN), 0.0, 1e-12, "empty");
+}
+
+static void random_score_is_fixed_and_uniform(void **s) {
+    (void)s;
+    double sum = 0.0;
+    int below_tenth = 0;
+    for (uint64_t i = 0; i < 20000; i++) {
+        const double r = random_score(7, i);
+        assert_true(r >= 0.0 && r < 1.0);
+        assert_true(r == random_score(7, i));
+        sum += r;
+        below_tenth += r < 0.1;
+    }
+    close_to(sum / 20000, 0.5, 0.01, "mean of uniform scores");
+    assert_true(below_tenth > 1800 && below_tenth < 2200);
+    assert_true(random_score(7, 1) != random_score(8, 1));
+}
+
+static void objectives_parse(void **s) {
+    (void)s;
+    elang_objective o;
+    elang_error err;
+    assert_int_equal(elang_objective_parse("match-super", &o, &err), ELANG_OK);
+    assert_int_equal(o.kind, ELANG_OBJ_MATCH_SUPER);
+    close_to(o.value, 0.0, 0, "default eps");
+    assert_int_equal(elang_objective_parse("match-super:0.005", &o, &err), ELANG_OK);
+    close_to(o.value, 0.005, 1e-15, "eps");
+    assert_int_equal(elang_objective_parse("super-rate:0.3", &o, &err), ELANG_OK);
+    assert_int_equal(o.kind, ELANG_OBJ_SUPER_RATE);
+    assert_int_equal(elang_objective_parse("budget:1.5", &o, &err), ELANG_OK);
+    assert_int_equal(o.kind, ELANG_OBJ_BUDGET);
+    assert_int_equal(elang_objective_parse("max-metric", &o, &err), ELANG_OK);
+    const char *bad[] = {"super-rate", "super-rate:1.5", "budget:0", "budget:-1", "budget:abc", "max-metric:1",
+                         "fastest", "match-super:", "match-super:-0.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(elang_objective_parse(bad[i], &o, &err), ELANG_ERR_INVALID_ARG);
+        assert_true(strlen(err.message) > 10);
+    }
+}
+
+/* Six inputs of a 2-class task, built by hand:
+ *   i  score  label  swift  super  swift GF  super GF
+ *   0   0.9     1      1      1       1        10
+ *   1   0.8     0      0      0       1        10
+ *   2   0.7     1      0      1       1        10     Swift wrong, Super right
+ *   3   0.6     0      0      1       1        10     Swift right, Super wrong
+ *   4   0.2     1      0      1       1        10     Swift wrong, Super right
+ *   5   0.1     0      1      0       1        10     Swift wrong, Super right
+ * Swift accuracy 3/6, Super 5/6. */
+static elang_pair_run *hand_run(void) {
+    static const struct { float score; int label, swift, super; } rows[6] = {
+        {0.9f, 1, 1, 1}, {0.8f, 0, 0, 0}, {0.7f, 1, 0, 1}, {0.6f, 0, 0, 1}, {0.2f, 1, 0, 1}, {0.1f, 0, 1, 0},
+    };
+    const task_def *t;
+    assert_int_equal(task_find("sst2", &t, NULL), ELANG_OK);
+    elang_pair_run *r = calloc(1, sizeof *r);
+    r->kind = RUN_CLASSES;
+    r->task = t;
+    r->metric = TASK_METRIC_ACCURACY;
+    r->n = 6;
+    r->items = calloc(6, sizeof *r->items);
+    r->opts = elang_route_opts_default();
+    r->swift_seconds = 0.6, r->super_seconds = 6.0;
+    for (int i = 0; i < 6; i++) {
+        run_item *it = &r->items[i];
+        for (int k = 0; k < ELANG_SCORE_KINDS; k++) it->scores[k] = rows[i].score;
+        it->label = rows[i].label, it->swift_pred = rows[i].swift, it->super_pred = rows[i].super;
+        it->swift_gflops = 1.0, it->super_gflops = 10.0;
+        it->item = (size_t)i;
+    }
+    return r;
+}
+
+static void sweep_by_hand(void **s) {
+    (void)s;
+    elang_pair_run *r = hand_run();
+    elang_point *p;
+    size_t n;
+    elang_error err;
+    assert_int_equal(elang_sweep(r, ELANG_SCORE_ENERGY, &p, &n, &err), ELANG_OK);
+    /* All on Super, then one more input kept on Swift per distinct score. */
+    assert_int_equal(n, 7);
+    const double want_metric[7] = {5 / 6.0, 5 / 6.0, 5 / 6.0, 4 / 6.0, 5 / 6.0, 4 / 6.0, 3 / 6.0};
+    for (size_t i = 0; i < n; i++) {
+        close_to(p[i].super_rate, (6.0 - i) / 6.0, 1e-12, "super rate");
+        close_to(p[i].metric, want_metric[i], 1e-12, "metric");
+        close_to(p[i].gflops, 1.0 + 10.0 * (6.0 - i) / 6.0, 1e-12, "gflops");
+    }
+    assert_true(p[0].threshold > 0.9f);
+    close_to(p[3].threshold, 0.7f, 1e-7, "threshold keeping three");
+
+    elang_point c;
+    elang_objective o = {ELANG_OBJ_MATCH_SUPER, 0.0};
+    assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_OK);
+    /* Keeping inputs 0..3 on Swift still gives 5/6: the cheapest match. */
+    close_to(c.super_rate, 2 / 6.0, 1e-12, "match-super rate");
+    close_to(c.threshold, 0.6f, 1e-7, "match-super threshold");
+    o = (elang_objective){ELANG_OBJ_MATCH_SUPER, 0.2};
+    assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_OK);
+    close_to(c.super_rate, 1 / 6.0, 1e-12, "match-super:0.2 rate"); /* 4/6 >= 5/6 - 0.2 */
+    o = (elang_objective){ELANG_OBJ_SUPER_RATE, 0.5};
+    assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_OK);
+    close_to(c.super_rate, 0.5, 1e-12, "super-rate");
+    o = (elang_objective){ELANG_OBJ_BUDGET, 3.0};
+    assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_OK);
+    close_to(c.gflops, 1.0 + 10.0 / 6.0, 1e-12, "budget: best under 3 GFLOPs");
+    o = (elang_objective){ELANG_OBJ_BUDGET, 0.5};
+    assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "below Swift's own cost"));
+    o = (elang_objective){ELANG_OBJ_MAX_METRIC, 0.0};
+    assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_OK);
+    close_to(c.metric, 5 / 6.0, 1e-12, "max metric");
+    close_to(c.super_rate, 2 / 6.0, 1e-12, "max metric at least compute");
+
+    elang_point sw, su, at;
+    elang_pair_run_ends(r, &sw, &su);
+    close_to(sw.metric, 0.5, 1e-12, "Swift alone");
+    close_to(su.metric, 5 / 6.0, 1e-12, "Super alone");
+    assert_int_equal(elang_at_threshold(r, ELANG_SCORE_ENERGY, 0.65, &at, &err), ELANG_OK);
+    close_to(at.super_rate, 3 / 6.0, 1e-12, "at 0.65: inputs 3, 4, 5 go to Super");
+    free(p);
+    elang_pair_run_free(r);
+}
+
+/* PGR along the sweep of hand_run, by Super rate 0, 1/6 ... 1:
+ * metrics 3/6, 4/6, 5/6, 4/6, 5/6, 5/6, 5/6 → PGR 0, .5, 1, .5, 1, 1, 1.
+ * APGR (trapezoids of width 1/6) = (0.25 + 0.75 + 0.75 + 0.75 + 1 + 1) / 6
+ * = 4.5 / 6 = 0.75; CPT(50%) = 1/6; CPT(80%) = 2/6. */
+static void report_by_hand(void **s) {
+    (void)s;
+    elang_pair_run *r = hand_run();
+    snprintf(r->swift_dir, sizeof r->swift_dir, "swift-model");
+    snprintf(r->super_dir, sizeof r->super_dir, "super-model");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/report", test_tmpdir());
+    elang_error err;
+    assert_int_equal(elang_report_write(r, ELANG_SCORE_ENERGY, 0.6f, -1.0, dir, &err), ELANG_OK);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    assert_non_null(j);
+    close_to(json_real_value(json_object_get(j, "apgr")), 0.75, 1e-6, "APGR");
+    close_to(json_real_value(json_object_get(j, "cpt50")), 1 / 6.0, 1e-6, "CPT50");
+    close_to(json_real_value(json_object_get(j, "cpt80")), 2 / 6.0, 1e-6, "CPT80");
+    json_t *e = json_object_get(j, "elang");
+    close_to(json_real_value(json_object_get(e, "metric")), 5 / 6.0, 1e-6, "E-LANG metric");
+    close_to(json_real_value(json_object_get(e, "swift_ratio")), 4 / 6.0, 1e-6, "Swift ratio");
+    close_to(json_real_value(json_object_get(e, "gflops")), 1.0 + 20.0 / 6.0, 1e-5, "E-LANG GFLOPs");
+    close_to(json_real_value(json_object_get(e, "speedup_flops")), 10.0 / (1.0 + 20.0 / 6.0), 1e-5, "FLOPs speed-up");
+    /* Estimated time: 0.1 ms Swift + 2/6 of 1 ms Super, per input. */
+    close_to(json_real_value(json_object_get(e, "ms")), 100.0 + 1000.0 * 2 / 6.0, 1e-3, "E-LANG ms");
+    json_t *oracle = json_object_get(j, "oracle");
+    close_to(json_real_value(json_object_get(oracle, "super_rate")), 3 / 6.0, 1e-6, "oracle rate");
+    close_to(json_real_value(json_object_get(oracle, "metric")), 1.0, 1e-6, "oracle metric");
+    assert_int_equal(json_array_size(json_object_get(j, "curve")), 7);
+    assert_int_equal(json_object_size(json_object_get(j, "curves")), ELANG_SCORE_KINDS);
+    json_decref(j);
+    size_t len;
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = read_file_all(path, &len);
+    assert_non_null(strstr(md, "| **E-LANG** | **83.33**"));
+    free(md);
+    snprintf(path, sizeof path, "%s/curve.svg", dir);
+    char *svg = read_file_all(path, &len);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "softmax-energy"));
+    free(svg);
+    elang_pair_run_free(r);
+}
+
+static void calibration_file_round_trip(void **s) {
+    (void)s;
+    elang_calibration c = {.threshold = 2.5, .score = ELANG_SCORE_MARGIN, .temperature = 2.0,
+                           .aggregate = ELANG_AGG_MIN, .num_label_words = 2, .holdout = 0.25, .metric = 0.9,
+                           .super_rate = 0.3, .gflops = 1.25, .heldout_metric = NAN, .heldout_super_rate = NAN};
+    strcpy(c.label_words[0], "negative"), strcpy(c.label_words[1], "positive");
+    strcpy(c.objective, "match-super:0.01"), strcpy(c.task, "sst2"), strcpy(c.data, "dev.tsv");
+    strcpy(c.metric_name, "accuracy");
+    strcpy(c.swift_dir, shared_path("fixtures/hf/bert")), strcpy(c.super_dir, shared_path("fixtures/hf/bert-f16"));
+    elang_error err;
+    assert_int_equal(elang_model_hash(c.swift_dir, c.swift_hash, &err), ELANG_OK);
+    assert_int_equal(elang_model_hash(c.super_dir, c.super_hash, &err), ELANG_OK);
+    assert_string_not_equal(c.swift_hash, c.super_hash);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/calib.json", test_tmpdir());
+    assert_int_equal(elang_calibration_save(&c, path, &err), ELANG_OK);
+    elang_calibration back;
+    assert_int_equal(elang_calibration_load(path, &back, &err), ELANG_OK);
+    close_to(back.threshold, 2.5, 0, "threshold");
+    assert_int_equal(back.score, ELANG_SCORE_MARGIN);
+    assert_int_equal(back.aggregate, ELANG_AGG_MIN);
+    assert_int_equal(back.num_label_words, 2);
+    assert_string_equal(back.label_words[1], "positive");
+    assert_true(isnan(back.heldout_metric));
+    assert_string_equal(back.swift_hash, c.swift_hash);
+    assert_int_equal(elang_calibration_check(&back, c.swift_dir, c.super_dir, &err), ELANG_OK);
+    /* Swapped models: refused, naming the model. */
+    assert_int_equal(elang_calibration_check(&back, c.super_dir, c.swift_dir, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "calibrate again"));
+
+    const char *bad[][2] = {
+        {"{\"elang_calibration\": 1", "malformed JSON"},
+        {"[1, 2]", "not a JSON object"},
+        {"{\"threshold\": 1}", "not an elang calibration file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(path, bad[i][0], strlen(bad[i][0]));
+        assert_int_equal(elang_calibration_load(path, &back, &err), ELANG_ERR_FORMAT);
+        assert_non_null(strstr(err.message, bad[i][1]));
+    }
+    /* A valid file with one field broken names the field. */
+    assert_int_equal(elang_calibration_save(&c, path, &err), ELANG_OK);
+    size_t len;
+    char *text = read_file_all(path, &len);
+    char *score = strstr(text, "\"margin\"");
+    assert_non_null(score);
+    memcpy(score, "\"margix\"", 8);
+    write_file(path, text, len);
+    assert_int_equal(elang_calibration_load(path, &back, &err), ELANG_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "unknown score \"margix\""));
+    free(text);
+}
+
+/* Routing on the fixture classifiers: bert as Swift, bert-f16 as Super,
+ * with a threshold between the fixtures' own -E values. Each decision and
+ * each final label must follow from the recorded logits. */
+static void routes_classifiers_by_fixture_energy(void **s) {
+    (void)s;
+    size_t n;
+    json_t **sw = read_jsonl(shared_path("fixtures/hf/bert/cases.jsonl"), &n);
+    size_t n2;
+    json_t **su = read_jsonl(shared_path("fixtures/hf/bert-f16/cases.jsonl"), &n2);
+    n--; /* the last line is the batch */
+    const double threshold = 2.3; /* between the fixture cases' -E values, which span about 0.7 to 3.0 */
+    elang_model *tiers[2];
+    elang_error err;
+    elang_load_opts lo = {.max_length = 64};
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/bert"), &lo, &tiers[0], &err), ELANG_OK);
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/bert-f16"), &lo, &tiers[1], &err), ELANG_OK);
+    elang_router *router;
+    elang_route_opts o = elang_route_opts_default();
+    o.batch_size = 4;
+    assert_int_equal(elang_router_new(tiers, 2, &threshold, &o, &router, &err), ELANG_OK);
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++) {
+        json_t *pair = json_object_get(sw[i], "text_pair");
+        in[i] = (elang_text){json_string_value(json_object_get(sw[i], "text")), pair ? json_string_value(pair) : NULL};
+    }
+    elang_route_out *out = calloc(n, sizeof *out);
+    assert_int_equal(elang_route(router, in, n, out, &err), ELANG_OK);
+    int routed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double neg_energy = json_real_value(json_object_get(sw[i], "neg_energy_T1"));
+        close_to(out[i].answers[0].score, neg_energy, 1e-3, "Swift's score is -E of its logits");
+        const int want_tier = neg_energy >= threshold ? 0 : 1;
+        assert_int_equal(out[i].tier, want_tier);
+        routed += want_tier;
+        json_t *logits = json_object_get(want_tier ? su[i] : sw[i], "logits");
+        int best = 0;
+        for (int j = 1; j < 3; j++)
+            if (json_real_value(json_array_get(logits, j)) > json_real_value(json_array_get(logits, best))) best = j;
+        assert_int_equal(out[i].answers[out[i].tier].label_id, best);
+    }
+    assert_true(routed > 0 && routed < (int)n); /* the threshold splits the cases */
+    elang_route_out_free(out, n);
+    free(out), free(in);
+    elang_router_free(router);
+    elang_model_free(tiers[0]), elang_model_free(tiers[1]);
+    free_jsonl(sw, n + 1), free_jsonl(su, n2);
+}
+
+/* Routing on the fixture generators: T5 v1.0 as Swift, T5 v1.1 as Super;
+ * Swift's score is the mean of its greedy steps' -E (mean aggregation). */
+static void routes_generators_by_fixture_energy(void **s) {
+    (void)s;
+    size_t n, n2;
+    json_t **sw = read_jsonl(shared_path("fixtures/hf/t5/cases.jsonl"), &n);
+    json_t **su = read_jsonl(shared_path("fixtures/hf/t5-v1_1/cases.jsonl"), &n2);
+    double *mean = calloc(n, sizeof *mean), lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        json_t *steps = json_object_get(sw[i], "greedy_steps");
+        for (size_t t = 0; t < json_array_size(steps); t++)
+            mean[i] += json_number_value(json_object_get(json_array_get(steps, t), "neg_energy_T1")) / json_array_size(steps);
+        lo = fmin(lo, mean[i]), hi = fmax(hi, mean[i]);
+    }
+    const double threshold = (lo + hi) / 2;
+    elang_model *tiers[2];
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5"), NULL, &tiers[0], &err), ELANG_OK);
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5-v1_1"), NULL, &tiers[1], &err), ELANG_OK);
+    elang_route_opts o = elang_route_opts_default();
+    o.gen.max_new_tokens = 16;
+    elang_router *router;
+    assert_int_equal(elang_router_new(tiers, 2, &threshold, &o, &router, &err), ELANG_OK);
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++) in[i].text = json_string_value(json_object_get(sw[i], "src"));
+    elang_route_out *out = calloc(n, sizeof *out);
+    assert_int_equal(elang_route(router, in, n, out, &err), ELANG_OK);
+    for (size_t i = 0; i < n; i++) {
+        close_to(out[i].answers[0].score, mean[i], 1e-3, "Swift's mean -E");
+        assert_int_equal(out[i].tier, mean[i] >= threshold ? 0 : 1);
+        const elang_answer *a = &out[i].answers[out[i].tier];
+        json_t *want = json_object_get(out[i].tier ? su[i] : sw[i], "greedy_ids");
+        assert_int_equal((size_t)a->gen.num_ids, json_array_size(want));
+        for (int t = 0; t < a->gen.num_ids; t++)
+            assert_int_equal(a->gen.ids[t], json_integer_value(json_array_get(want, (size_t)t)));
+    }
+    elang_route_out_free(out, n);
+    free(out), free(in), free(mean);
+    elang_router_free(router);
+    elang_model_free(tiers[0]), elang_model_free(tiers[1]);
+    free_jsonl(sw, n), free_jsonl(su, n2);
+}
+
+/* Three tiers: the middle one answers what the first passes on and keeps. */
+static void cascade_of_three(void **s) {
+    (void)s;
+    elang_model *tiers[3];
+    elang_error err;
+    const char *dirs[3] = {"fixtures/hf/bert", "fixtures/hf/bert-f16", "fixtures/hf/bert"};
+    for (int i = 0; i < 3; i++) assert_int_equal(elang_model_load(shared_path(dirs[i]), NULL, &tiers[i], &err), ELANG_OK);
+    const double never[2] = {-1e9, -1e9}, always[2] = {1e9, 1e9}, middle[2] = {1e9, -1e9};
+    const double *plans[3] = {never, always, middle};
+    const int want[3] = {0, 2, 1};
+    elang_text in[2] = {{"a fine film", NULL}, {"x", NULL}};
+    for (int p = 0; p < 3; p++) {
+        elang_router *r;
+        assert_int_equal(elang_router_new(tiers, 3, plans[p], NULL, &r, &err), ELANG_OK);
+        elang_route_out out[2];
+        assert_int_equal(elang_route(r, in, 2, out, &err), ELANG_OK);
+        for (int i = 0; i < 2; i++) assert_int_equal(out[i].tier, want[p]);
+        elang_route_out_free(out, 2);
+        elang_router_free(r);
+    }
+    elang_router *r;
+    assert_int_equal(elang_router_new(tiers, 1, never, NULL, &r, &err), ELANG_ERR_INVALID_ARG);
+    elang_model *t5;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5"), NULL, &t5, &err), ELANG_OK);
+    elang_model *mixed[2] = {tiers[0], t5};
+    assert_int_equal(elang_router_new(mixed, 2, never, NULL, &r, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "all classify or all generate"));
+    elang_model_free(t5);
+    for (int i = 0; i < 3; i++) elang_model_free(tiers[i]);
+}
+
+/* T5 as a classifier through label words: the answer is the label word
+ * with the highest first-step logit, its scores see only those logits. */
+static void label_words_classify_with_t5(void **s) {
+    (void)s;
+    elang_model *m;
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5"), NULL, &m, &err), ELANG_OK);
+    const char *words[2] = {"negative", "positive"};
+    elang_route_opts o = elang_route_opts_default();
+    o.label_words = words;
+    o.num_label_words = 2;
+    elang_text in[2] = {{"sst2 sentence: a fine film", NULL}, {"sst2 sentence: dull", NULL}};
+    elang_answer a[2];
+    assert_int_equal(elang_answer_all(m, in, NULL, 2, &o, a, NULL, &err), ELANG_OK);
+    /* The same logits, from a one-token greedy generation's teacher-forced
+     * first step: the raw logits of the start token. */
+    for (int i = 0; i < 2; i++) {
+        assert_true(a[i].label_id == 0 || a[i].label_id == 1);
+        assert_string_equal(a[i].label, words[a[i].label_id]);
+        assert_true(a[i].scores[ELANG_SCORE_MAXPROB] >= 0.5f && a[i].scores[ELANG_SCORE_MAXPROB] <= 1.0f);
+        assert_int_equal(a[i].decoder_steps, 1);
+        assert_true(a[i].input_tokens > 3);
+    }
+    elang_answers_free(a, 2);
+    const char *same[2] = {"positive", "positively"};
+    o.label_words = same;
+    assert_int_equal(elang_answer_all(m, in, NULL, 2, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
+    elang_model_free(m);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(scores_match_definitions),
+        cmocka_unit_test(names_round_trip),
+        cmocka_unit_test(aggregation_by_hand),
+        cmocka_unit_test(random_score_is_fixed_and_uniform),
+        cmocka_unit_test(objectives_parse),
+        cmocka_unit_test(sweep_by_hand),
+        cmocka_unit_test(report_by_hand),
+        cmocka_unit_test(calibration_file_round_trip),
+        cmocka_unit_test(routes_classifiers_by_fixture_energy),
+        cmocka_unit_test(routes_generators_by_fixture_energy),
+        cmocka_unit_test(cascade_of_three),
+        cmocka_unit_test(label_words_classify_with_t5),
+    };
+    int failed = cmocka_run_group_tests_name("route", tests, NULL, NULL);
+    test_tmpdir_cleanup();
+    return failed;
+}
