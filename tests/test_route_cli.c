@@ -1,0 +1,225 @@
+/* `elang route`, `elang calibrate` and `elang eval` end to end on the
+ * fixture models and real data, and their answers to bad usage. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "support.h"
+
+static const char *tmp(const char *name) {
+    static char path[8][1024];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+static void run_ok(const char *args, char **out) {
+    char cmd[9000], *err;
+    snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), args);
+    int rc = run_command(cmd, out, &err);
+    if (rc != 0) fail_msg("`%s` exited %d: %s", cmd, rc, err);
+    free(err);
+}
+
+static void expect_failure(const char *args, const char *needle) {
+    char cmd[9000], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), args);
+    int rc = run_command(cmd, &out, &err);
+    if (rc == 0 || rc >= 128 || !strstr(err, needle))
+        fail_msg("`%s` exited %d, stderr: %s(expected a message containing \"%s\")", cmd, rc, err, needle);
+    free(out), free(err);
+}
+
+/* The first n lines of a shared data file, copied to the temp dir (tests
+ * may not write into shared/). Keeps a header line when asked. */
+static const char *head_of(const char *rel, const char *name, int n) {
+    const char *dst = tmp(name);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "head -n %d '%s' > '%s'", n, shared_path(rel), dst);
+    assert_int_equal(system(cmd), 0);
+    return dst;
+}
+
+/* calibrate → CALIB.json → eval with it → report files; then route with it. */
+static void calibrate_eval_route_classifiers(void **s) {
+    (void)s;
+    const char *sw = shared_path("fixtures/hf/distilbert"), *su = shared_path("fixtures/hf/distilbert");
+    const char *data = head_of("data/glue/SST-2/dev.tsv", "sst2.tsv", 201);
+    const char *calib = tmp("calib.json"), *report = tmp("report");
+    char args[8192], *out;
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --objective super-rate:0.25 "
+             "--holdout 0.2 --seed 3 --out %s", sw, su, data, calib);
+    run_ok(args, &out);
+    assert_non_null(strstr(out, "calibrated on 160 inputs"));
+    assert_non_null(strstr(out, "held out (40 inputs)"));
+    free(out);
+    size_t len;
+    char *text = read_file_all(calib, &len);
+    json_error_t je;
+    json_t *c = json_loads(text, 0, &je);
+    free(text);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "score")), "energy");
+    assert_true(fabs(json_real_value(json_object_get(c, "super_rate")) - 0.25) < 0.01);
+    assert_true(json_is_real(json_object_get(c, "heldout_metric")));
+    const double threshold = json_real_value(json_object_get(c, "threshold"));
+    json_decref(c);
+
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --calibration %s --report %s", sw,
+             su, data, calib, report);
+    char cmd[9000], *err;
+    snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), args);
+    assert_int_equal(run_command(cmd, &out, &err), 0);
+    assert_non_null(strstr(err, "warning:")); /* same file as the calibration */
+    assert_non_null(strstr(out, "| **E-LANG** |"));
+    free(out), free(err);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/report.json", report);
+    text = read_file_all(path, &len);
+    json_t *r = json_loads(text, 0, &je);
+    free(text);
+    assert_non_null(r);
+    const char *sections[] = {"swift", "super", "elang"};
+    for (int i = 0; i < 3; i++) {
+        json_t *m = json_object_get(r, sections[i]);
+        assert_non_null(m);
+        assert_string_equal(json_string_value(json_object_get(m, "metric_name")), "accuracy");
+        assert_true(json_real_value(json_object_get(m, "gflops")) > 0);
+        assert_true(json_real_value(json_object_get(m, "ms")) > 0);
+    }
+    assert_true(fabs(json_real_value(json_object_get(json_object_get(r, "elang"), "threshold")) - threshold) < 1e-6);
+    assert_true(json_array_size(json_object_get(r, "curve")) >= 2);
+    json_decref(r);
+    snprintf(path, sizeof path, "%s/curve.svg", report);
+    assert_int_equal(access(path, R_OK), 0);
+
+    /* route with the calibration: every input has a route and a score, and
+     * those below the threshold went to Super. */
+    const char *in = tmp("route-in.jsonl");
+    const char lines[] = "{\"text\": \"a gripping film\", \"id\": \"a\"}\n{\"text\": \"dull\", \"id\": \"b\"}\n"
+                         "{\"text\": \"the plot is thin and the jokes fall flat\", \"id\": \"c\"}\n";
+    write_file(in, lines, strlen(lines));
+    snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s --input %s", sw, su, calib, in);
+    run_ok(args, &out);
+    int count = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), count++) {
+        json_t *o = json_loads(line, 0, &je);
+        assert_non_null(o);
+        const char *route = json_string_value(json_object_get(o, "route"));
+        const double score = json_real_value(json_object_get(o, "score"));
+        assert_string_equal(route, score >= threshold ? "swift" : "super");
+        assert_non_null(json_object_get(o, "swift_label"));
+        assert_true((json_object_get(o, "super_label") != NULL) == (strcmp(route, "super") == 0));
+        assert_non_null(json_object_get(o, "logits"));
+        json_decref(o);
+    }
+    assert_int_equal(count, 3);
+    free(out);
+}
+
+/* Translation: BLEU of a Marian pair on the first Multi30k test lines. */
+static void eval_translation(void **s) {
+    (void)s;
+    const char *m = shared_path("fixtures/hf/marian");
+    const char *src = head_of("data/multi30k/test_2016_flickr.en", "src.en", 12);
+    const char *ref = head_of("data/multi30k/test_2016_flickr.de", "ref.de", 12);
+    const char *report = tmp("mt-report");
+    char args[8192], *out;
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task translation --src %s --ref %s --threshold 5 "
+             "--max-new-tokens 8 --score maxprob --aggregate min --report %s", m, m, src, ref, report);
+    run_ok(args, &out);
+    assert_non_null(strstr(out, "| bleu |"));
+    free(out);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/report.json", report);
+    size_t len;
+    char *text = read_file_all(path, &len);
+    json_error_t je;
+    json_t *r = json_loads(text, 0, &je);
+    free(text);
+    assert_string_equal(json_string_value(json_object_get(r, "score")), "maxprob");
+    assert_string_equal(json_string_value(json_object_get(r, "aggregation")), "min");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "elang"), "metric_name")), "bleu");
+    /* maxprob is at most 1, so threshold 5 sends everything to Super. */
+    assert_true(fabs(json_real_value(json_object_get(json_object_get(r, "elang"), "super_rate")) - 1.0) < 1e-9);
+    json_decref(r);
+}
+
+static void bad_usage(void **s) {
+    (void)s;
+    const char *bert = shared_path("fixtures/hf/bert"), *distil = shared_path("fixtures/hf/distilbert");
+    const char *t5 = shared_path("fixtures/hf/t5"), *dev = shared_path("data/glue/SST-2/dev.tsv");
+    char args[8192];
+    snprintf(args, sizeof args, "route --swift %s --super %s", bert, bert);
+    expect_failure(args, "exactly one of --calibration FILE and --threshold t");
+    snprintf(args, sizeof args, "route --swift %s --threshold 1", bert);
+    expect_failure(args, "give --swift DIR --super DIR");
+    snprintf(args, sizeof args, "route --models %s --thresholds 1", bert);
+    expect_failure(args, "--models needs 2 to 8 directories");
+    snprintf(args, sizeof args, "route --models %s,%s,%s --thresholds 1,x", bert, bert, bert);
+    expect_failure(args, "threshold 'x' is not a number");
+    snprintf(args, sizeof args, "route --swift %s --super %s --threshold 1 --score confidence", bert, bert);
+    expect_failure(args, "expected one of energy|softmax-energy");
+    snprintf(args, sizeof args, "route --swift %s --super %s --threshold 1", bert, t5);
+    expect_failure(args, "all classify or all generate");
+    snprintf(args, sizeof args, "route --swift %s --super %s --threshold 1 --label-words good", t5, t5);
+    expect_failure(args, "--label-words needs 2 to 8");
+    snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s/none.json", bert, bert, test_tmpdir());
+    expect_failure(args, "cannot open calibration");
+
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s --objective fastest",
+             distil, distil, dev, tmp("c.json"));
+    expect_failure(args, "unknown objective \"fastest\"");
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst3 --data %s --out %s", distil, distil, dev,
+             tmp("c.json"));
+    expect_failure(args, "sst3");
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s", bert, bert, dev,
+             tmp("c.json"));
+    expect_failure(args, "label"); /* a 3-class model on a 2-class task */
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --out %s", distil, distil, tmp("c.json"));
+    expect_failure(args, "a GLUE task takes --data FILE");
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task translation --data %s --out %s", t5, t5, dev,
+             tmp("c.json"));
+    expect_failure(args, "--task translation takes --src FILE --ref FILE");
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s", t5, t5, dev,
+             tmp("c.json"));
+    expect_failure(args, "need label words");
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --holdout 2 --out %s", distil,
+             distil, dev, tmp("c.json"));
+    expect_failure(args, "for --holdout");
+
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --threshold 1", distil, distil, dev);
+    expect_failure(args, "--report DIR is required");
+    /* A calibration made for other models is refused. */
+    const char *calib = tmp("other.json");
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s", distil, distil,
+             head_of("data/glue/SST-2/dev.tsv", "small.tsv", 30), calib);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", elang_bin(), args);
+    assert_int_equal(system(cmd), 0);
+    snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s", bert, distil, calib);
+    expect_failure(args, "calibrate again");
+    snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s --score margin --input /dev/null", distil,
+             distil, calib);
+    expect_failure(args, "the calibration fixes the score");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(calibrate_eval_route_classifiers),
+        cmocka_unit_test(eval_translation),
+        cmocka_unit_test(bad_usage),
+    };
+    int failed = cmocka_run_group_tests_name("route-cli", tests, NULL, NULL);
+    test_tmpdir_cleanup();
+    return failed;
+}
