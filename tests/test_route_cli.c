@@ -149,6 +149,11 @@ static void eval_translation(void **s) {
     assert_string_equal(json_string_value(json_object_get(r, "score")), "maxprob");
     assert_string_equal(json_string_value(json_object_get(r, "aggregation")), "min");
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "elang"), "metric_name")), "bleu");
+    /* Everything on Super: E-LANG's BLEU and chrF are Super's. */
+    json_t *e = json_object_get(r, "elang"), *sup = json_object_get(r, "super");
+    assert_true(fabs(json_real_value(json_object_get(e, "metric")) - json_real_value(json_object_get(sup, "metric"))) < 1e-9);
+    assert_true(json_is_real(json_object_get(e, "chrf")));
+    assert_true(fabs(json_real_value(json_object_get(e, "chrf")) - json_real_value(json_object_get(sup, "chrf"))) < 1e-9);
     /* maxprob is at most 1, so threshold 5 sends everything to Super. */
     assert_true(fabs(json_real_value(json_object_get(json_object_get(r, "elang"), "super_rate")) - 1.0) < 1e-9);
     json_decref(r);

@@ -87,6 +87,7 @@ static json_t *model_json(const char *dir, const char *metric_name, const elang_
 typedef struct {
     const elang_pair_run *r;
     elang_score_kind kind;
+    double chrf[3];      /* translation: Swift, Super, E-LANG corpus chrF2; NaN otherwise */
     elang_point swift, super, chosen, oracle;
     double swift_ms, super_ms, elang_ms;
     kind_curve curves[ELANG_SCORE_KINDS];
@@ -111,6 +112,10 @@ static elang_status write_json(const report *rp, const char *path, elang_error *
     json_object_set_new(e, "speedup_flops", number(rp->super.gflops / rp->chosen.gflops));
     json_object_set_new(e, "speedup_time", number(rp->super_ms / rp->elang_ms));
     json_object_set_new(root, "elang", e);
+    if (r->kind == RUN_TRANSLATION) {
+        const char *who[3] = {"swift", "super", "elang"};
+        for (int i = 0; i < 3; i++) json_object_set_new(json_object_get(root, who[i]), "chrf", number(rp->chrf[i]));
+    }
     json_object_set_new(root, "oracle", point_json(&rp->oracle));
 
     json_t *curve = json_array(), *curves = json_object(), *quality = json_object();
@@ -159,6 +164,8 @@ static elang_status write_markdown(const report *rp, const char *path, elang_err
     fprintf(f, "| **E-LANG** | **%.2f** | **%.4g** | **%.3g** | **%.1f%%** | **%.2fx** | **%.2fx** |\n\n",
             rp->chosen.metric * scale, rp->chosen.gflops, rp->elang_ms, 100.0 * (1.0 - rp->chosen.super_rate),
             rp->super.gflops / rp->chosen.gflops, rp->super_ms / rp->elang_ms);
+    if (r->kind == RUN_TRANSLATION)
+        fprintf(f, "chrF2: Swift %.2f, Super %.2f, E-LANG %.2f.\n\n", rp->chrf[0], rp->chrf[1], rp->chrf[2]);
     fprintf(f, "Oracle routing (Super exactly where it helps): %s %.2f with %.1f%% of inputs on Super.\n\n",
             metric, rp->oracle.metric * scale, 100.0 * rp->oracle.super_rate);
     fprintf(f, "## Every routing score, side by side\n\n");
@@ -231,6 +238,16 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
     rp.elang_ms = elang_seconds >= 0.0 ? 1000.0 * elang_seconds / r->n
                                        : rp.swift_ms + rp.chosen.super_rate * rp.super_ms;
     if (st == ELANG_OK) st = oracle_point(r, &rp.oracle, err);
+    if (st == ELANG_OK && r->kind == RUN_TRANSLATION) {
+        bool *on = malloc(sizeof(bool) * r->n);
+        if (!on) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+        for (int side = 0; st == ELANG_OK && side < 3; side++) {
+            for (size_t i = 0; i < r->n; i++)
+                on[i] = side == 0 || (side == 2 && r->items[i].scores[kind] >= threshold);
+            rp.chrf[side] = run_chrf(r, on);
+        }
+        free(on);
+    }
     for (int k = 0; k < ELANG_SCORE_KINDS && st == ELANG_OK; k++) {
         st = elang_sweep(r, (elang_score_kind)k, &rp.curves[k].pts, &rp.curves[k].n, err);
         if (st == ELANG_OK) routing_quality(&rp.curves[k], rp.swift.metric, rp.super.metric);

@@ -162,6 +162,12 @@ const char *elang_pair_run_metric_name(const elang_pair_run *r) {
     return r->kind == RUN_TRANSLATION ? "bleu" : task_metric_name(r->metric);
 }
 
+double run_chrf(const elang_pair_run *r, const bool *on_swift) {
+    chrf_stats total = {0};
+    for (size_t i = 0; i < r->n; i++) chrf_stats_add(&total, on_swift[i] ? &r->items[i].swift_chrf : &r->items[i].super_chrf);
+    return chrf_from_stats(&total);
+}
+
 elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *out, elang_error *err) {
     const size_t n = r->n;
     if (r->kind == RUN_TRANSLATION) {

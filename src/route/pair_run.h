@@ -39,4 +39,7 @@ struct elang_pair_run {
 /* The metric of routed answers: input i answered by Swift when on_swift[i]. */
 elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *out, elang_error *err);
 
+/* Translation runs: corpus chrF2 of the routed answers. */
+double run_chrf(const elang_pair_run *r, const bool *on_swift);
+
 #endif
