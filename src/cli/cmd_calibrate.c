@@ -44,10 +44,7 @@ int cmd_calibrate(int argc, char **argv) {
     calibrate_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .objective = "match-super"};
     const flag_spec flags[] = {
         ROUTE_FLAG_SPECS(fl.route),
-        {"task", FLAG_STRING, &fl.task, 0, 0, NULL, "sst2, cola, mrpc, rte, qqp, mnli, mnli-mm, qnli, stsb, wnli, translation", "TASK"},
-        {"data", FLAG_STRING, &fl.data, 0, 0, NULL, "labelled GLUE TSV file", "FILE"},
-        {"src", FLAG_STRING, &fl.src, 0, 0, NULL, "translation: source sentences, one a line", "FILE"},
-        {"ref", FLAG_STRING, &fl.ref, 0, 0, NULL, "translation: reference translations", "FILE"},
+        DATA_FLAG_SPECS(fl.task, fl.data, fl.src, fl.ref),
         {"objective", FLAG_STRING, &fl.objective, 0, 0, NULL,
          "match-super[:EPS] (default), super-rate:P, budget:GFLOPS or max-metric", "OBJ"},
         {"holdout", FLAG_DOUBLE, &fl.holdout, 0.0, 0.9, NULL, "share of the data held out to report on (default 0)", "F"},

@@ -33,10 +33,7 @@ int cmd_eval(int argc, char **argv) {
     eval_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .threshold = NAN};
     const flag_spec flags[] = {
         ROUTE_FLAG_SPECS(fl.route),
-        {"task", FLAG_STRING, &fl.task, 0, 0, NULL, "sst2, cola, mrpc, rte, qqp, mnli, mnli-mm, qnli, stsb, wnli, translation", "TASK"},
-        {"data", FLAG_STRING, &fl.data, 0, 0, NULL, "labelled GLUE TSV file", "FILE"},
-        {"src", FLAG_STRING, &fl.src, 0, 0, NULL, "translation: source sentences, one a line", "FILE"},
-        {"ref", FLAG_STRING, &fl.ref, 0, 0, NULL, "translation: reference translations", "FILE"},
+        DATA_FLAG_SPECS(fl.task, fl.data, fl.src, fl.ref),
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
         {"threshold", FLAG_DOUBLE, &fl.threshold, -1e30, 1e30, NULL, "keep Swift's answer when score >= t", "t"},
         {"report", FLAG_STRING, &fl.report, 0, 0, NULL, "directory for report.json, report.md, curve.svg (required)", "DIR"},

@@ -39,6 +39,14 @@ typedef struct {
      "generators: tokens to generate at most (default 64)", "N"},                                              \
     {"seed", FLAG_INT, &(fl).seed, 0, 2147483647, NULL, "seed of the random score and of --holdout splits", "N"}
 
+/* The labelled-data flag rows of calibrate and eval. */
+#define DATA_FLAG_SPECS(task, data, src, ref)                                                                  \
+    {"task", FLAG_STRING, &(task), 0, 0, NULL,                                                                 \
+     "sst2, cola, mrpc, rte, qqp, mnli, mnli-mm, qnli, stsb, wnli, translation", "TASK"},                      \
+    {"data", FLAG_STRING, &(data), 0, 0, NULL, "labelled GLUE TSV file", "FILE"},                             \
+    {"src", FLAG_STRING, &(src), 0, 0, NULL, "translation: source sentences, one a line", "FILE"},            \
+    {"ref", FLAG_STRING, &(ref), 0, 0, NULL, "translation: reference translations", "FILE"}
+
 /* The routing options the flags describe, starting from `base` (a
  * calibration's settings, or the defaults). Prints why and returns false on
  * a bad value or a flag that contradicts the calibration. */
