@@ -43,6 +43,9 @@ typedef struct elang_model elang_model;
 typedef struct {
     int threads;    /* worker threads for BLAS and OpenMP loops; 0 = all cores */
     int max_length; /* truncation length in tokens; 0 = the model's limit */
+    /* Text put before every input's (first) text, e.g. T5's task prefix
+     * "translate English to German: "; NULL for none. */
+    const char *input_prefix;
 } elang_load_opts;
 
 /* Loads a Hugging Face model directory as downloaded: config.json, weights
@@ -346,6 +349,7 @@ typedef struct {
     double heldout_metric, heldout_super_rate;   /* on the held-out part; NaN without one */
     char swift_dir[1024], super_dir[1024];
     char swift_hash[17], super_hash[17];
+    char swift_prefix[256], super_prefix[256]; /* input prefixes the models were run with */
 } elang_calibration;
 
 elang_status elang_calibration_save(const elang_calibration *c, const char *path, elang_error *err);

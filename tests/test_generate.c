@@ -209,6 +209,29 @@ static void no_early_stopping_searches_further(void **s) {
     }
 }
 
+/* A load-time prefix reads as if every input began with it. */
+static void input_prefix_is_prepended(void **s) {
+    (void)s;
+    const char *prefix = "translate English to German: ";
+    elang_model *m;
+    elang_error err;
+    elang_load_opts lo = {.input_prefix = prefix};
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5"), &lo, &m, &err), ELANG_OK);
+    size_t n;
+    json_t **cases = cases_of("t5", &n);
+    const char *src = json_string_value(json_object_get(cases[0], "src"));
+    assert_int_equal(strncmp(src, prefix, strlen(prefix)), 0);
+    elang_text in = {src + strlen(prefix), NULL};
+    elang_gen_out out;
+    elang_gen_opts g = greedy_opts();
+    assert_int_equal(elang_generate(m, &in, 1, &g, &out, &err), ELANG_OK);
+    assert_ids(out.input_ids, out.num_input_ids, json_object_get(cases[0], "input_ids"), "prefixed input_ids", 0);
+    assert_ids(out.ids, out.num_ids, json_object_get(cases[0], "greedy_ids"), "greedy_ids", 0);
+    elang_gen_out_free(&out, 1);
+    free_jsonl(cases, n);
+    elang_model_free(m);
+}
+
 static void rejects_bad_requests(void **s) {
     (void)s;
     elang_model *m = load("t5");
@@ -245,6 +268,7 @@ int main(void) {
         cmocka_unit_test(forced_eos_at_the_limit),
         cmocka_unit_test(temperature_scales_energies),
         cmocka_unit_test(no_early_stopping_searches_further),
+        cmocka_unit_test(input_prefix_is_prepended),
         cmocka_unit_test(rejects_bad_requests),
     };
     int failed = cmocka_run_group_tests_name("generate", tests, NULL, NULL);

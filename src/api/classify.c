@@ -83,7 +83,7 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
             return ELANG_ERR_INVALID_ARG;
         }
         token_seq seq;
-        elang_status st = tokenizer_encode(m->tok, in[i].text, in[i].text_pair, m->max_length, &seq, err);
+        elang_status st = model_encode(m, in[i].text, in[i].text_pair, &seq, err);
         if (st != ELANG_OK) {
             if (err) err->item = (long)i;
             return st;

@@ -125,7 +125,7 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
         else if (in[i].text_pair)
             st = elang_fail(err, ELANG_ERR_INVALID_ARG, "generation takes one text per input, not a pair");
         token_seq seq = {0};
-        if (st == ELANG_OK) st = tokenizer_encode(m->tok, in[i].text, NULL, m->max_length, &seq, err);
+        if (st == ELANG_OK) st = model_encode(m, in[i].text, NULL, &seq, err);
         if (st != ELANG_OK) {
             if (err) err->item = (long)i;
             return st;

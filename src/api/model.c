@@ -67,6 +67,8 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
                         dir, tokenizer_vocab_size(m->tok),
                         m->is_seq2seq ? m->s2s.info.vocab_size : m->cfg.vocab_size);
     if (st == ELANG_OK) st = choose_max_length(m, opts, err);
+    if (st == ELANG_OK && opts && opts->input_prefix && !(m->input_prefix = strdup(opts->input_prefix)))
+        st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
     if (st != ELANG_OK) {
         elang_model_free(m);
         return st;
@@ -83,6 +85,7 @@ void elang_model_free(elang_model *m) {
     weight_store_free(m->weights);
     config_free(&m->cfg);
     free(m->dir);
+    free(m->input_prefix);
     free(m);
 }
 
@@ -106,4 +109,17 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
     d.vocab = m->s2s.info.vocab_size;
     d.gated_ff = c->s2s.gated_ff;
     return flops_seq2seq(&d, input_tokens, output_steps) / 1e9;
+}
+
+elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
+                          elang_error *err) {
+    if (!m->input_prefix) return tokenizer_encode(m->tok, text, pair, m->max_length, out, err);
+    const size_t a = strlen(m->input_prefix), b = strlen(text);
+    char *joined = malloc(a + b + 1);
+    if (!joined) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    memcpy(joined, m->input_prefix, a);
+    memcpy(joined + a, text, b + 1);
+    elang_status st = tokenizer_encode(m->tok, joined, pair, m->max_length, out, err);
+    free(joined);
+    return st;
 }

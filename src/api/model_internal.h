@@ -18,7 +18,12 @@ struct elang_model {
     encoder_classifier encoder;
     seq2seq_model s2s;
     int max_length;           /* tokens per input, special tokens included */
+    char *input_prefix;       /* put before every input's text, or NULL */
 };
+
+/* Encodes one input as the model sees it: its prefix, then the text. */
+elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
+                          elang_error *err);
 
 /* Text-to-text classification: for each input, the first decoding step's
  * logits of the tokens word_ids[0..k) go to picked[input * k + j], and its

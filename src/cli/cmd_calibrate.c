@@ -72,7 +72,7 @@ int cmd_calibrate(int argc, char **argv) {
     elang_pair_run *fit = NULL, *held = NULL;
     size_t *idx = NULL;
     bool ok = load_dataset("calibrate", fl.task, fl.data, fl.src, fl.ref, &data) &&
-              load_pair("calibrate", &fl.route, &swift, &super);
+              load_pair("calibrate", &fl.route, NULL, &swift, &super);
     const size_t n = ok ? elang_dataset_size(data) : 0;
     const size_t n_held = (size_t)floor(fl.holdout * (double)n + 0.5);
     if (ok && fl.holdout > 0.0 && (n_held < 1 || n_held >= n)) {
@@ -117,6 +117,8 @@ int cmd_calibrate(int argc, char **argv) {
         snprintf(c.metric_name, sizeof c.metric_name, "%s", elang_pair_run_metric_name(fit));
         snprintf(c.swift_dir, sizeof c.swift_dir, "%s", fl.route.swift);
         snprintf(c.super_dir, sizeof c.super_dir, "%s", fl.route.super);
+        snprintf(c.swift_prefix, sizeof c.swift_prefix, "%s", fl.route.swift_prefix ? fl.route.swift_prefix : "");
+        snprintf(c.super_prefix, sizeof c.super_prefix, "%s", fl.route.super_prefix ? fl.route.super_prefix : "");
         ok = elang_model_hash(fl.route.swift, c.swift_hash, &err) == ELANG_OK &&
              elang_model_hash(fl.route.super, c.super_hash, &err) == ELANG_OK &&
              elang_calibration_save(&c, fl.out, &err) == ELANG_OK;

@@ -75,7 +75,7 @@ int cmd_eval(int argc, char **argv) {
     elang_pair_run *run = NULL;
     double seconds = -1.0;
     bool ok = load_dataset("eval", fl.task, fl.data, fl.src, fl.ref, &data) &&
-              load_pair("eval", &fl.route, &swift, &super);
+              load_pair("eval", &fl.route, cal, &swift, &super);
     if (ok && cal) warn_same_data(cal, fl.data ? fl.data : fl.src);
     if (ok && (elang_pair_run_new(swift, super, data, NULL, 0, &opts, progress_bar, "eval", &run, &err) != ELANG_OK ||
                elang_measure_routed(run, super, data, opts.score, threshold, &seconds, &err) != ELANG_OK ||

@@ -14,7 +14,7 @@
 #include "elang.h"
 
 typedef struct {
-    const char *model, *input, *output, *format;
+    const char *model, *input, *output, *format, *prefix;
     int threads, max_length;
     bool no_early_stopping, emit_ids;
     elang_gen_opts gen;
@@ -78,6 +78,7 @@ int cmd_generate(int argc, char **argv) {
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         {"max-length", FLAG_INT, &fl.max_length, 2, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},
         {"temperature", FLAG_DOUBLE, &fl.gen.temperature, 1e-6, 1e6, NULL, "T of the per-token energies (default 1)", "T"},
+        {"prefix", FLAG_STRING, &fl.prefix, 0, 0, NULL, "text put before every input (T5's task prefix)", "TEXT"},
         {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids", NULL},
         {0},
     };
@@ -92,7 +93,7 @@ int cmd_generate(int argc, char **argv) {
 
     elang_model *m = NULL;
     elang_error err;
-    elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length};
+    elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length, .input_prefix = fl.prefix};
     if (elang_model_load(fl.model, &lo, &m, &err) != ELANG_OK) {
         fprintf(stderr, "elang generate: %s\n", err.message);
         return 1;

@@ -216,7 +216,8 @@ int cmd_route(int argc, char **argv) {
     }
     elang_model *tiers[MAX_TIERS] = {0};
     elang_load_opts lo = {.threads = fl.route.threads};
-    for (int i = 0; ok && i < n; i++)
+    if (ok && !fl.models) ok = load_pair("route", &fl.route, cal, &tiers[0], &tiers[1]);
+    for (int i = 0; ok && fl.models && i < n; i++)
         if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) {
             fprintf(stderr, "elang route: %s\n", err.message);
             ok = false;

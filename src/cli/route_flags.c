@@ -68,18 +68,36 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
     return true;
 }
 
-bool load_pair(const char *command, const route_flags *fl, elang_model **swift, elang_model **super) {
+/* A flag's prefix, else the calibration's; false when they differ. */
+static bool choose_prefix(const char *command, const char *role, const char **flag, const char *calibrated) {
+    if (!calibrated) return true;
+    if (!*flag) {
+        *flag = *calibrated ? calibrated : NULL;
+        return true;
+    }
+    if (strcmp(*flag, calibrated) == 0) return true;
+    fprintf(stderr, "elang %s: the calibration ran %s with the prefix \"%s\", not \"%s\"\n", command, role,
+            calibrated, *flag);
+    return false;
+}
+
+bool load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
+               elang_model **super) {
     *swift = *super = NULL;
     if (!fl->swift || !fl->super) {
         fprintf(stderr, "elang %s: --swift DIR and --super DIR are required\n", command);
         return false;
     }
+    if (!choose_prefix(command, "Swift", &fl->swift_prefix, calib ? calib->swift_prefix : NULL) ||
+        !choose_prefix(command, "Super", &fl->super_prefix, calib ? calib->super_prefix : NULL))
+        return false;
     elang_error err;
-    elang_load_opts lo = {.threads = fl->threads};
+    elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix};
     if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) {
         fprintf(stderr, "elang %s: Swift model: %s\n", command, err.message);
         return false;
     }
+    lo.input_prefix = fl->super_prefix;
     if (elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {
         fprintf(stderr, "elang %s: Super model: %s\n", command, err.message);
         elang_model_free(*swift);

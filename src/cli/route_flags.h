@@ -10,6 +10,7 @@
 
 typedef struct {
     const char *swift, *super;
+    const char *swift_prefix, *super_prefix; /* NULL: none (or the calibration's) */
     const char *score, *aggregate; /* NULL: not given */
     const char *label_words;       /* "negative,positive" */
     double temperature;            /* 0: not given */
@@ -25,6 +26,9 @@ typedef struct {
 #define ROUTE_FLAG_SPECS(fl)                                                                                   \
     {"swift", FLAG_STRING, &(fl).swift, 0, 0, NULL, "the Swift (small) model directory", "DIR"},              \
     {"super", FLAG_STRING, &(fl).super, 0, 0, NULL, "the Super (large) model directory", "DIR"},              \
+    {"swift-prefix", FLAG_STRING, &(fl).swift_prefix, 0, 0, NULL,                                              \
+     "text put before every Swift input (T5's task prefix)", "TEXT"},                                          \
+    {"super-prefix", FLAG_STRING, &(fl).super_prefix, 0, 0, NULL, "likewise for Super", "TEXT"},              \
     {"score", FLAG_CHOICE, &(fl).score, 0, 0, "energy|softmax-energy|maxprob|entropy|margin|random",           \
      "routing score (default energy)", "S"},                                                                   \
     {"temperature", FLAG_DOUBLE, &(fl).temperature, 1e-6, 1e6, NULL, "T of the energies (default 1)", "T"},   \
@@ -53,8 +57,10 @@ typedef struct {
 bool route_opts_from_flags(const char *command, route_flags *fl, const elang_calibration *calib,
                            elang_route_opts *out);
 
-/* Loads Swift and Super (--swift and --super required). */
-bool load_pair(const char *command, const route_flags *fl, elang_model **swift, elang_model **super);
+/* Loads Swift and Super (--swift and --super required), with their input
+ * prefixes (the flags', or else the calibration's when given). */
+bool load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
+               elang_model **super);
 
 /* The labelled data: --task with --data (GLUE) or --src/--ref (translation). */
 bool load_dataset(const char *command, const char *task, const char *data, const char *src, const char *ref,

@@ -17,14 +17,15 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
     json_t *words = json_array();
     for (int i = 0; i < c->num_label_words; i++) json_array_append_new(words, json_string(c->label_words[i]));
     json_t *root = json_pack(
-        "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:s}, s:{s:s, s:s}}",
+        "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
         "elang_calibration", 1, "threshold", number(c->threshold), "score", elang_score_name(c->score),
         "temperature", c->temperature, "aggregation", elang_aggregation_name(c->aggregate), "label_words", words,
         "objective", c->objective, "task", c->task, "data", c->data, "holdout", c->holdout,
         "metric_name", c->metric_name, "metric", number(c->metric), "super_rate", number(c->super_rate),
         "gflops", number(c->gflops), "heldout_metric", number(c->heldout_metric),
         "heldout_super_rate", number(c->heldout_super_rate),
-        "swift", "path", c->swift_dir, "hash", c->swift_hash, "super", "path", c->super_dir, "hash", c->super_hash);
+        "swift", "path", c->swift_dir, "hash", c->swift_hash, "prefix", c->swift_prefix,
+        "super", "path", c->super_dir, "hash", c->super_hash, "prefix", c->super_prefix);
     if (!root) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory writing %s", path);
     const int rc = json_dump_file(root, path, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
     json_decref(root);
@@ -98,8 +99,10 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
         json_t *m = json_object_get(root, sides[s]);
         if (!json_is_object(m)) return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"%s\" must be an object", path, sides[s]);
         char *dir = s == 0 ? c->swift_dir : c->super_dir, *hash = s == 0 ? c->swift_hash : c->super_hash;
+        char *prefix = s == 0 ? c->swift_prefix : c->super_prefix;
         if ((st = get_string(m, path, "path", dir, sizeof c->swift_dir, err)) ||
-            (st = get_string(m, path, "hash", hash, sizeof c->swift_hash, err)))
+            (st = get_string(m, path, "hash", hash, sizeof c->swift_hash, err)) ||
+            (st = get_string(m, path, "prefix", prefix, sizeof c->swift_prefix, err)))
             return elang_error_prefix(err, "%s model: ", sides[s]);
     }
     return ELANG_OK;
