@@ -346,10 +346,13 @@ typedef struct {
     double holdout;               /* share of it held out to report on; 0 = none */
     char metric_name[16];
     double metric, super_rate, gflops;           /* at the threshold, on the calibration part */
+    double swift_metric, super_metric;           /* each model alone, on the calibration part */
+    double swift_gflops, super_gflops;
     double heldout_metric, heldout_super_rate;   /* on the held-out part; NaN without one */
     char swift_dir[1024], super_dir[1024];
     char swift_hash[17], super_hash[17];
     char swift_prefix[256], super_prefix[256]; /* input prefixes the models were run with */
+    int num_beams, max_new_tokens;             /* decoding of generators (scores depend on it) */
 } elang_calibration;
 
 elang_status elang_calibration_save(const elang_calibration *c, const char *path, elang_error *err);

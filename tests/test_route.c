@@ -250,7 +250,8 @@ static void calibration_file_round_trip(void **s) {
     (void)s;
     elang_calibration c = {.threshold = 2.5, .score = ELANG_SCORE_MARGIN, .temperature = 2.0,
                            .aggregate = ELANG_AGG_MIN, .num_label_words = 2, .holdout = 0.25, .metric = 0.9,
-                           .super_rate = 0.3, .gflops = 1.25, .heldout_metric = NAN, .heldout_super_rate = NAN};
+                           .super_rate = 0.3, .gflops = 1.25, .heldout_metric = NAN, .heldout_super_rate = NAN,
+                           .num_beams = 1, .max_new_tokens = 64};
     strcpy(c.label_words[0], "negative"), strcpy(c.label_words[1], "positive");
     strcpy(c.objective, "match-super:0.01"), strcpy(c.task, "sst2"), strcpy(c.data, "dev.tsv");
     strcpy(c.metric_name, "accuracy");

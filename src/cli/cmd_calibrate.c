@@ -103,12 +103,16 @@ int cmd_calibrate(int argc, char **argv) {
         fprintf(stderr, "elang calibrate: %s\n", err.message);
         ok = false;
     }
+    elang_point sw = {0}, su = {0};
+    if (ok) elang_pair_run_ends(fit, &sw, &su);
     if (ok) {
         elang_calibration c = {.threshold = chosen.threshold, .score = opts.score, .temperature = opts.temperature,
                                .aggregate = opts.aggregate, .num_label_words = opts.num_label_words,
                                .holdout = fl.holdout, .metric = chosen.metric, .super_rate = chosen.super_rate,
                                .gflops = chosen.gflops, .heldout_metric = heldout.metric,
-                               .heldout_super_rate = heldout.super_rate};
+                               .heldout_super_rate = heldout.super_rate, .swift_metric = sw.metric,
+                               .super_metric = su.metric, .swift_gflops = sw.gflops, .super_gflops = su.gflops,
+                               .num_beams = opts.gen.num_beams, .max_new_tokens = opts.gen.max_new_tokens};
         for (int i = 0; i < opts.num_label_words; i++)
             snprintf(c.label_words[i], sizeof c.label_words[i], "%s", opts.label_words[i]);
         snprintf(c.objective, sizeof c.objective, "%s", fl.objective);
@@ -125,8 +129,6 @@ int cmd_calibrate(int argc, char **argv) {
         if (!ok) fprintf(stderr, "elang calibrate: %s\n", err.message);
     }
     if (ok) {
-        elang_point sw, su;
-        elang_pair_run_ends(fit, &sw, &su);
         printf("calibrated on %zu inputs (%s): threshold %.6g on %s\n", n - n_held, fl.objective, chosen.threshold,
                elang_score_name(opts.score));
         printf("  %s: Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input (Super %.3g: %.2fx fewer)\n",

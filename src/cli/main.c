@@ -11,6 +11,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"demo", cmd_demo, "route the demo pairs (models/) on example inputs; --data DIR evaluates them"},
     {"classify", cmd_classify, "run a sequence classifier over JSONL or text lines"},
     {"generate", cmd_generate, "run a T5 or Marian model: greedy or beam search, with per-token energies"},
     {"route", cmd_route, "E-LANG joint inference: Swift on every input, Super where Swift's energy is high"},

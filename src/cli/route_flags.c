@@ -41,11 +41,15 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
         elang_aggregation a;
         if ((fl->score && (!elang_score_from_name(fl->score, &k) || k != calib->score)) ||
             (fl->aggregate && (!elang_aggregation_from_name(fl->aggregate, &a) || a != calib->aggregate)) ||
-            (fl->temperature > 0.0 && fl->temperature != calib->temperature) || fl->label_words) {
-            fprintf(stderr, "elang %s: the calibration fixes the score (%s, T = %g, %s aggregation%s); "
-                            "drop --score/--temperature/--aggregate/--label-words or calibrate again\n",
+            (fl->temperature > 0.0 && fl->temperature != calib->temperature) || fl->label_words ||
+            (fl->num_beams && fl->num_beams != calib->num_beams) ||
+            (fl->max_new_tokens && fl->max_new_tokens != calib->max_new_tokens)) {
+            fprintf(stderr, "elang %s: the calibration fixes the score (%s, T = %g, %s aggregation%s, %d beams, "
+                            "%d new tokens); drop --score/--temperature/--aggregate/--label-words/--num-beams/"
+                            "--max-new-tokens or calibrate again\n",
                     command, elang_score_name(calib->score), calib->temperature,
-                    elang_aggregation_name(calib->aggregate), calib->num_label_words ? ", label words" : "");
+                    elang_aggregation_name(calib->aggregate), calib->num_label_words ? ", label words" : "",
+                    calib->num_beams, calib->max_new_tokens);
             return false;
         }
         o->score = calib->score;
@@ -54,6 +58,8 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
         for (int i = 0; i < calib->num_label_words; i++) fl->word_ptrs[i] = calib->label_words[i];
         o->label_words = calib->num_label_words ? fl->word_ptrs : NULL;
         o->num_label_words = calib->num_label_words;
+        o->gen.num_beams = calib->num_beams;
+        o->gen.max_new_tokens = calib->max_new_tokens;
     } else {
         if (fl->score) elang_score_from_name(fl->score, &o->score);
         if (fl->aggregate) elang_aggregation_from_name(fl->aggregate, &o->aggregate);
@@ -63,8 +69,8 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
     o->seed = (uint64_t)fl->seed;
     o->batch_size = fl->batch_size;
     o->gen.batch_size = fl->batch_size;
-    o->gen.num_beams = fl->num_beams;
-    o->gen.max_new_tokens = fl->max_new_tokens;
+    if (fl->num_beams) o->gen.num_beams = fl->num_beams;
+    if (fl->max_new_tokens) o->gen.max_new_tokens = fl->max_new_tokens;
     return true;
 }
 

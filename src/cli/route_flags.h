@@ -20,7 +20,9 @@ typedef struct {
     const char *word_ptrs[ELANG_MAX_LABEL_WORDS];
 } route_flags;
 
-#define ROUTE_FLAG_DEFAULTS .batch_size = 32, .num_beams = 1, .max_new_tokens = 64
+/* num_beams and max_new_tokens stay 0 when not given, so that a
+ * calibration's values can stand in. */
+#define ROUTE_FLAG_DEFAULTS .batch_size = 32
 
 /* The flag table rows every routing command accepts. */
 #define ROUTE_FLAG_SPECS(fl)                                                                                   \

@@ -17,13 +17,16 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
     json_t *words = json_array();
     for (int i = 0; i < c->num_label_words; i++) json_array_append_new(words, json_string(c->label_words[i]));
     json_t *root = json_pack(
-        "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
+        "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+        " s:i, s:i, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
         "elang_calibration", 1, "threshold", number(c->threshold), "score", elang_score_name(c->score),
         "temperature", c->temperature, "aggregation", elang_aggregation_name(c->aggregate), "label_words", words,
         "objective", c->objective, "task", c->task, "data", c->data, "holdout", c->holdout,
         "metric_name", c->metric_name, "metric", number(c->metric), "super_rate", number(c->super_rate),
         "gflops", number(c->gflops), "heldout_metric", number(c->heldout_metric),
-        "heldout_super_rate", number(c->heldout_super_rate),
+        "heldout_super_rate", number(c->heldout_super_rate), "swift_metric", number(c->swift_metric),
+        "super_metric", number(c->super_metric), "swift_gflops", number(c->swift_gflops),
+        "super_gflops", number(c->super_gflops), "num_beams", c->num_beams, "max_new_tokens", c->max_new_tokens,
         "swift", "path", c->swift_dir, "hash", c->swift_hash, "prefix", c->swift_prefix,
         "super", "path", c->super_dir, "hash", c->super_hash, "prefix", c->super_prefix);
     if (!root) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory writing %s", path);
@@ -70,11 +73,22 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
         (st = get_number(root, path, "gflops", true, &c->gflops, err)) ||
         (st = get_number(root, path, "heldout_metric", true, &c->heldout_metric, err)) ||
         (st = get_number(root, path, "heldout_super_rate", true, &c->heldout_super_rate, err)) ||
+        (st = get_number(root, path, "swift_metric", true, &c->swift_metric, err)) ||
+        (st = get_number(root, path, "super_metric", true, &c->super_metric, err)) ||
+        (st = get_number(root, path, "swift_gflops", true, &c->swift_gflops, err)) ||
+        (st = get_number(root, path, "super_gflops", true, &c->super_gflops, err)) ||
         (st = get_string(root, path, "objective", c->objective, sizeof c->objective, err)) ||
         (st = get_string(root, path, "task", c->task, sizeof c->task, err)) ||
         (st = get_string(root, path, "data", c->data, sizeof c->data, err)) ||
         (st = get_string(root, path, "metric_name", c->metric_name, sizeof c->metric_name, err)))
         return st;
+    json_t *beams = json_object_get(root, "num_beams"), *max_new = json_object_get(root, "max_new_tokens");
+    if (!json_is_integer(beams) || json_integer_value(beams) < 1 || json_integer_value(beams) > 64)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"num_beams\" must be an integer from 1 to 64", path);
+    if (!json_is_integer(max_new) || json_integer_value(max_new) < 1 || json_integer_value(max_new) > 4096)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"max_new_tokens\" must be an integer from 1 to 4096", path);
+    c->num_beams = (int)json_integer_value(beams);
+    c->max_new_tokens = (int)json_integer_value(max_new);
     if (!(c->temperature > 0.0))
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"temperature\" must be positive", path);
     if ((st = get_string(root, path, "score", name, sizeof name, err))) return st;
