@@ -5,7 +5,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
     build-essential pkg-config      # gcc 12, make
-    libopenblas-dev                 # GEMM
+    libopenblas-openmp-dev          # GEMM, on the OpenMP thread pool elang shares
     libutf8proc-dev                 # Unicode for the tokenizers
     libjansson-dev                  # JSON: config.json, tokenizer files, JSONL
     libzip-dev                      # pytorch_model.bin archives
