@@ -256,6 +256,8 @@ elang_status elang_dataset_load(const char *task, const char *path, const char *
                                 elang_dataset **out, elang_error *err);
 size_t elang_dataset_size(const elang_dataset *d);
 const char *elang_dataset_task(const elang_dataset *d);
+/* The 1-based line of example i in its file (the source file for translation). */
+long elang_dataset_line(const elang_dataset *d, size_t i);
 void elang_dataset_free(elang_dataset *d);
 
 /* Swift and Super run once over (a part of) a data set: every input's
@@ -343,6 +345,7 @@ typedef struct {
     char objective[64];           /* as given: "match-super:0.005" */
     char task[32];
     char data[1024];              /* the file calibrated on */
+    char data_lines[1024];        /* the file listing the lines used of it, or "" for all */
     double holdout;               /* share of it held out to report on; 0 = none */
     char metric_name[16];
     double metric, super_rate, gflops;           /* at the threshold, on the calibration part */

@@ -253,7 +253,7 @@ static void calibration_file_round_trip(void **s) {
                            .super_rate = 0.3, .gflops = 1.25, .heldout_metric = NAN, .heldout_super_rate = NAN,
                            .num_beams = 1, .max_new_tokens = 64};
     strcpy(c.label_words[0], "negative"), strcpy(c.label_words[1], "positive");
-    strcpy(c.objective, "match-super:0.01"), strcpy(c.task, "sst2"), strcpy(c.data, "dev.tsv");
+    strcpy(c.objective, "match-super:0.01"), strcpy(c.task, "sst2"), strcpy(c.data, "dev.tsv"), strcpy(c.data_lines, "lines.txt");
     strcpy(c.metric_name, "accuracy");
     strcpy(c.swift_dir, shared_path("fixtures/hf/bert")), strcpy(c.super_dir, shared_path("fixtures/hf/bert-f16"));
     elang_error err;
@@ -271,6 +271,7 @@ static void calibration_file_round_trip(void **s) {
     assert_int_equal(back.num_label_words, 2);
     assert_string_equal(back.label_words[1], "positive");
     assert_true(isnan(back.heldout_metric));
+    assert_string_equal(back.data_lines, "lines.txt");
     assert_string_equal(back.swift_hash, c.swift_hash);
     assert_int_equal(elang_calibration_check(&back, c.swift_dir, c.super_dir, &err), ELANG_OK);
     /* Swapped models: refused, naming the model. */

@@ -159,6 +159,33 @@ static void eval_translation(void **s) {
     json_decref(r);
 }
 
+/* --lines restricts calibration to listed lines of the data file (the demo
+ * calibrates on a held-out split of SST-2 train this way). */
+static void calibrate_on_listed_lines(void **s) {
+    (void)s;
+    const char *d = shared_path("fixtures/hf/distilbert");
+    const char *data = head_of("data/glue/SST-2/dev.tsv", "lines.tsv", 40);
+    const char *lines = tmp("lines.txt"), *calib = tmp("lines-calib.json");
+    const char list[] = "2\n3\n5\n7\n11\n13\n";
+    write_file(lines, list, strlen(list));
+    char args[8192], *out;
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --lines %s --out %s", d, d, data,
+             lines, calib);
+    run_ok(args, &out);
+    assert_non_null(strstr(out, "calibrated on 6 inputs"));
+    free(out);
+    size_t len;
+    char *text = read_file_all(calib, &len);
+    assert_non_null(strstr(text, "\"data_lines\""));
+    free(text);
+    const char bad[] = "2\n1\n";
+    write_file(lines, bad, strlen(bad));
+    expect_failure(args, "line 2: \"1\" is not the line of an example");
+    const char worse[] = "2\nseven\n";
+    write_file(lines, worse, strlen(worse));
+    expect_failure(args, "\"seven\" is not the line of an example");
+}
+
 static void bad_usage(void **s) {
     (void)s;
     const char *bert = shared_path("fixtures/hf/bert"), *distil = shared_path("fixtures/hf/distilbert");
@@ -222,6 +249,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(calibrate_eval_route_classifiers),
         cmocka_unit_test(eval_translation),
+        cmocka_unit_test(calibrate_on_listed_lines),
         cmocka_unit_test(bad_usage),
     };
     int failed = cmocka_run_group_tests_name("route-cli", tests, NULL, NULL);

@@ -16,9 +16,52 @@
 
 typedef struct {
     route_flags route;
-    const char *task, *data, *src, *ref, *objective, *out;
+    const char *task, *data, *src, *ref, *objective, *out, *lines;
     double holdout;
 } calibrate_flags;
+
+/* The examples of `d` on the 1-based lines listed in `path` (one number a
+ * line), in file order; prints why and returns NULL on a bad list. */
+static size_t *examples_on_lines(const elang_dataset *d, const char *path, size_t *count) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "elang calibrate: cannot open --lines %s\n", path);
+        return NULL;
+    }
+    const size_t n = elang_dataset_size(d);
+    const long last = elang_dataset_line(d, n - 1);
+    long *by_line = malloc(sizeof(long) * (size_t)(last + 1));
+    bool *wanted = calloc((size_t)n, sizeof *wanted);
+    size_t *idx = malloc(sizeof *idx * n);
+    bool ok = by_line && wanted && idx;
+    for (long l = 0; ok && l <= last; l++) by_line[l] = -1;
+    for (size_t i = 0; ok && i < n; i++) by_line[elang_dataset_line(d, i)] = (long)i;
+    char buf[64];
+    long number = 0;
+    while (ok && fgets(buf, sizeof buf, f)) {
+        number++;
+        char *end;
+        const long line = strtol(buf, &end, 10);
+        if (end == buf || (*end && *end != '\n') || line < 1 || line > last || by_line[line] < 0) {
+            fprintf(stderr, "elang calibrate: %s line %ld: \"%.*s\" is not the line of an example\n", path, number,
+                    (int)strcspn(buf, "\n"), buf);
+            ok = false;
+        } else {
+            wanted[by_line[line]] = true;
+        }
+    }
+    fclose(f);
+    *count = 0;
+    for (size_t i = 0; ok && i < n; i++)
+        if (wanted[i]) idx[(*count)++] = i;
+    if (ok && *count == 0) {
+        fprintf(stderr, "elang calibrate: %s lists no lines\n", path);
+        ok = false;
+    }
+    free(by_line), free(wanted);
+    if (!ok) free(idx);
+    return ok ? idx : NULL;
+}
 
 /* A seeded shuffle of 0..n-1 (xorshift64*, Fisher-Yates). */
 static size_t *shuffled(size_t n, uint64_t seed) {
@@ -48,6 +91,7 @@ int cmd_calibrate(int argc, char **argv) {
         {"objective", FLAG_STRING, &fl.objective, 0, 0, NULL,
          "match-super[:EPS] (default), super-rate:P, budget:GFLOPS or max-metric", "OBJ"},
         {"holdout", FLAG_DOUBLE, &fl.holdout, 0.0, 0.9, NULL, "share of the data held out to report on (default 0)", "F"},
+        {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "calibrate on these 1-based lines of the data file only", "FILE"},
         {"out", FLAG_STRING, &fl.out, 0, 0, NULL, "where to write the calibration (required)", "CALIB.json"},
         {0},
     };
@@ -73,7 +117,12 @@ int cmd_calibrate(int argc, char **argv) {
     size_t *idx = NULL;
     bool ok = load_dataset("calibrate", fl.task, fl.data, fl.src, fl.ref, &data) &&
               load_pair("calibrate", &fl.route, NULL, &swift, &super);
-    const size_t n = ok ? elang_dataset_size(data) : 0;
+    size_t n = ok ? elang_dataset_size(data) : 0;
+    size_t *chosen_lines = NULL;
+    if (ok && fl.lines) {
+        chosen_lines = examples_on_lines(data, fl.lines, &n);
+        ok = chosen_lines != NULL;
+    }
     const size_t n_held = (size_t)floor(fl.holdout * (double)n + 0.5);
     if (ok && fl.holdout > 0.0 && (n_held < 1 || n_held >= n)) {
         fprintf(stderr, "elang calibrate: --holdout %g of %zu inputs leaves one side empty\n", fl.holdout, n);
@@ -83,6 +132,8 @@ int cmd_calibrate(int argc, char **argv) {
         fprintf(stderr, "elang calibrate: out of memory\n");
         ok = false;
     }
+    /* With --lines the shuffle picks among the listed examples. */
+    for (size_t i = 0; ok && chosen_lines && i < n; i++) idx[i] = chosen_lines[idx[i]];
     /* Each part in file order: the split is random, the batches are not. */
     if (ok) {
         qsort(idx, n - n_held, sizeof *idx, by_index);
@@ -118,6 +169,7 @@ int cmd_calibrate(int argc, char **argv) {
         snprintf(c.objective, sizeof c.objective, "%s", fl.objective);
         snprintf(c.task, sizeof c.task, "%s", fl.task);
         snprintf(c.data, sizeof c.data, "%s", fl.data ? fl.data : fl.src);
+        snprintf(c.data_lines, sizeof c.data_lines, "%s", fl.lines ? fl.lines : "");
         snprintf(c.metric_name, sizeof c.metric_name, "%s", elang_pair_run_metric_name(fit));
         snprintf(c.swift_dir, sizeof c.swift_dir, "%s", fl.route.swift);
         snprintf(c.super_dir, sizeof c.super_dir, "%s", fl.route.super);
@@ -144,6 +196,6 @@ int cmd_calibrate(int argc, char **argv) {
     elang_pair_run_free(fit), elang_pair_run_free(held);
     elang_model_free(swift), elang_model_free(super);
     elang_dataset_free(data);
-    free(idx);
+    free(idx), free(chosen_lines);
     return ok ? 0 : 1;
 }

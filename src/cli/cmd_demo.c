@@ -141,7 +141,8 @@ static bool route_examples(const demo_flags *fl, const demo_pair *p, elang_model
 
 static void print_calibration_table(const elang_calibration *c) {
     const double scale = strcmp(c->metric_name, "bleu") == 0 ? 1.0 : 100.0;
-    printf("  On the calibration split (%s, objective %s):\n", c->data, c->objective);
+    printf("  On the calibration split (%s%s%s, objective %s):\n", c->data, c->data_lines[0] ? ", lines in " : "",
+           c->data_lines, c->objective);
     printf("  | model  | %-8s | GFLOPs/input | Swift ratio | speed-up |\n", c->metric_name);
     printf("  |--------|----------|--------------|-------------|----------|\n");
     printf("  | Swift  | %8.2f | %12.4g |        100%% | %7.2fx |\n", c->swift_metric * scale, c->swift_gflops,

@@ -26,7 +26,8 @@ static void warn_same_data(const elang_calibration *c, const char *data) {
     if (realpath(c->data, a) && realpath(data, b) && strcmp(a, b) == 0)
         fprintf(stderr, "elang eval: warning: %s is the file the threshold was calibrated on%s; the report "
                         "overstates what unseen data would give\n", data,
-                c->holdout > 0 ? " (its held-out part was not, but this evaluates all of it)" : "");
+                c->data_lines[0] ? " (the lines listed in the calibration's data_lines), and this evaluates all of it"
+                : c->holdout > 0 ? " (its held-out part was not, but this evaluates all of it)" : "");
 }
 
 int cmd_eval(int argc, char **argv) {

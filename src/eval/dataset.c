@@ -35,6 +35,11 @@ size_t elang_dataset_size(const elang_dataset *d) { return d->task ? d->glue.n :
 
 const char *elang_dataset_task(const elang_dataset *d) { return d->task_name; }
 
+long elang_dataset_line(const elang_dataset *d, size_t i) {
+    /* Parallel files are read line by line, one segment a line. */
+    return d->task ? d->glue.ex[i].line : (long)i + 1;
+}
+
 void elang_dataset_free(elang_dataset *d) {
     if (!d) return;
     if (d->task) task_data_free(&d->glue);

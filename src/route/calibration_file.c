@@ -17,11 +17,11 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
     json_t *words = json_array();
     for (int i = 0; i < c->num_label_words; i++) json_array_append_new(words, json_string(c->label_words[i]));
     json_t *root = json_pack(
-        "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+        "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
         " s:i, s:i, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
         "elang_calibration", 1, "threshold", number(c->threshold), "score", elang_score_name(c->score),
         "temperature", c->temperature, "aggregation", elang_aggregation_name(c->aggregate), "label_words", words,
-        "objective", c->objective, "task", c->task, "data", c->data, "holdout", c->holdout,
+        "objective", c->objective, "task", c->task, "data", c->data, "data_lines", c->data_lines, "holdout", c->holdout,
         "metric_name", c->metric_name, "metric", number(c->metric), "super_rate", number(c->super_rate),
         "gflops", number(c->gflops), "heldout_metric", number(c->heldout_metric),
         "heldout_super_rate", number(c->heldout_super_rate), "swift_metric", number(c->swift_metric),
@@ -80,6 +80,7 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
         (st = get_string(root, path, "objective", c->objective, sizeof c->objective, err)) ||
         (st = get_string(root, path, "task", c->task, sizeof c->task, err)) ||
         (st = get_string(root, path, "data", c->data, sizeof c->data, err)) ||
+        (st = get_string(root, path, "data_lines", c->data_lines, sizeof c->data_lines, err)) ||
         (st = get_string(root, path, "metric_name", c->metric_name, sizeof c->metric_name, err)))
         return st;
     json_t *beams = json_object_get(root, "num_beams"), *max_new = json_object_get(root, "max_new_tokens");
