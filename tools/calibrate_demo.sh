@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Calibrates the demo pairs and writes models/sst2.calib.json and
+# models/multi30k.calib.json, which `elang demo` routes with. The thresholds
+# come from data the demo never reports on: the SST-2 calibration split of
+# train.tsv (models/sst2-calibration-lines.txt, held out from training) and
+# Multi30k val; the demo reports on SST-2 dev and Multi30k test 2016.
+#
+#   tools/calibrate_demo.sh            (after make; ELANG_SHARED overrides ../shared)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${ELANG_SHARED:-../shared}
+PREFIX="translate English to German: "
+
+# SST-2: Super's accuracy at the least compute.
+build/elang calibrate --swift models/sst2-swift --super models/sst2-super --task sst2 \
+    --data "$SHARED/data/glue/SST-2/train.tsv" --lines models/sst2-calibration-lines.txt \
+    --objective match-super --out models/sst2.calib.json
+
+# Multi30k: within 0.5 BLEU of Super at the least compute.
+build/elang calibrate --swift models/multi30k-swift --super models/multi30k-super --task translation \
+    --src "$SHARED/data/multi30k/val.en" --ref "$SHARED/data/multi30k/val.de" \
+    --swift-prefix "$PREFIX" --super-prefix "$PREFIX" --max-new-tokens 64 \
+    --objective match-super:0.5 --out models/multi30k.calib.json
