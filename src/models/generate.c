@@ -194,7 +194,8 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
     bool *done = calloc(s->B, sizeof *done);
     void *scratch = malloc(sizeof(float) * (size_t)R * s->L * (s->n_stats + 1));
     elang_status st = ELANG_OK;
-    if (!beam_score || !next_score || !from || !next_tok || !next_logprob || !next_energy || !next_stats || !scores || !raw || !top || !hyps || !done || !scratch)
+    if (!beam_score || !next_score || !from || !next_tok || !next_logprob || !next_energy || !next_stats ||
+        !scores || !raw || !top || !hyps || !done || !scratch)
         st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for beam search");
     for (int b = 0; b < s->B && st == ELANG_OK; b++)
         if (!(hyps[b].hyps = calloc(K, sizeof(generated_seq))))
@@ -222,6 +223,8 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
                 for (int j = 0; j < K; j++) {
                     const int r = b * K + j;
                     from[r] = r, next_tok[r] = info->pad_id, next_score[r] = 0.0;
+                    next_logprob[r] = next_energy[r] = 0.0f;
+                    for (int k = 0; k < s->n_stats; k++) next_stats[(size_t)r * s->n_stats + k] = 0.0f;
                 }
                 continue;
             }
