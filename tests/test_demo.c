@@ -90,6 +90,16 @@ static void demo_refuses_bad_setups(void **s) {
     char cmd[4096], *out, *err;
     snprintf(cmd, sizeof cmd, "%s demo --models %s/nothing-here", elang_bin(), test_tmpdir());
     assert_int_equal(run_command(cmd, &out, &err), 1);
+    assert_non_null(strstr(out, "skipped"));
+    assert_non_null(strstr(err, "no demo models in"));
+    free(out), free(err);
+    /* Models without their calibration: an error naming the file. */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/uncalibrated", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && ln -sfn %s %s/sst2-swift", dir, shared_path("fixtures/hf/distilbert"), dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s demo --models %s", elang_bin(), dir);
+    assert_int_equal(run_command(cmd, &out, &err), 1);
     assert_non_null(strstr(err, "cannot open calibration"));
     free(out), free(err);
     snprintf(cmd, sizeof cmd, "%s demo --report /tmp/x", elang_bin());
