@@ -15,9 +15,21 @@
 /* T5Tokenizer takes any extra_ids; this bounds the names kept for them. */
 #define EXTRA_IDS_MAX (1 << 20)
 
+/* XLMRobertaTokenizer's fairseq_tokens_to_ids: fairseq's dictionary starts
+ * <s> <pad> </s> <unk> where SentencePiece has <unk> <s> </s>, so these
+ * four take ids 0-3, every piece moves up by fairseq_offset (the first real
+ * piece, SentencePiece's 3, becomes 4) and <mask> comes after the last. */
+static const char *const FAIRSEQ_TOKENS[] = {"<s>", "<pad>", "</s>", "<unk>"};
+#define N_FAIRSEQ_TOKENS 4
+#define FAIRSEQ_OFFSET 1
+#define XLMR_MASK "<mask>"
+
+/* Whose rules sit on top of SentencePiece. */
+typedef enum { SP_T5, SP_MARIAN, SP_XLMR } sp_variant;
+
 struct sentencepiece {
-    bool marian;
-    spm_model *source;        /* T5's model; Marian's source.spm */
+    sp_variant variant;
+    spm_model *source;        /* T5's and XLM-R's model; Marian's source.spm */
     spm_model *target;        /* Marian's target.spm */
     tok_vocab vocab;          /* Marian's vocab.json (the encoder) */
     tok_vocab target_vocab;   /* Marian's target_vocab.json, with separate_vocabs */
@@ -42,16 +54,30 @@ static elang_status load_model(const char *dir, const char *name, spm_model **ou
     return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
 }
 
+/* A new sentencepiece of this variant, with dir/name as its (source) model. */
+static elang_status open_source(sp_variant variant, const char *dir, const char *name,
+                                sentencepiece **out, elang_error *err) {
+    sentencepiece *sp = calloc(1, sizeof *sp);
+    if (!sp) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
+    sp->variant = variant;
+    elang_status rc = load_model(dir, name, &sp->source, err);
+    if (rc != ELANG_OK) {
+        free(sp);
+        return rc;
+    }
+    sp->n_pieces = spm_piece_count(sp->source);
+    *out = sp;
+    return ELANG_OK;
+}
+
 elang_status sentencepiece_load_t5(const char *dir, int extra_ids, sentencepiece **out,
                                    elang_error *err) {
     if (extra_ids < 0 || extra_ids > EXTRA_IDS_MAX)
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: extra_ids %d is outside [0, %d]", dir,
                           extra_ids, EXTRA_IDS_MAX);
-    sentencepiece *sp = calloc(1, sizeof *sp);
-    if (!sp) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
-    elang_status rc = load_model(dir, "spiece.model", &sp->source, err);
-    if (rc != ELANG_OK) goto fail;
-    sp->n_pieces = spm_piece_count(sp->source);
+    sentencepiece *sp;
+    elang_status rc = open_source(SP_T5, dir, "spiece.model", &sp, err);
+    if (rc != ELANG_OK) return rc;
     sp->extra_ids = extra_ids;
     if (!(sp->extra_name = malloc(((size_t)extra_ids + 1) * sizeof *sp->extra_name))) {
         rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
@@ -69,13 +95,11 @@ fail:
 elang_status sentencepiece_load_marian(const char *dir, bool separate_vocabs,
                                        sentencepiece **out, elang_error *err) {
     char path[TOK_PATH_MAX];
-    sentencepiece *sp = calloc(1, sizeof *sp);
-    if (!sp) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
-    sp->marian = true;
+    sentencepiece *sp;
+    elang_status rc = open_source(SP_MARIAN, dir, "source.spm", &sp, err);
+    if (rc != ELANG_OK) return rc;
     sp->decoder = &sp->vocab;
-    elang_status rc;
-    if ((rc = load_model(dir, "source.spm", &sp->source, err)) ||
-        (rc = load_model(dir, "target.spm", &sp->target, err)) ||
+    if ((rc = load_model(dir, "target.spm", &sp->target, err)) ||
         (rc = tok_path(path, dir, "vocab.json", err)) ||
         (rc = tok_vocab_load_json(path, &sp->vocab, err)))
         goto fail;
@@ -93,6 +117,10 @@ fail:
     return rc;
 }
 
+elang_status sentencepiece_load_xlmr(const char *dir, sentencepiece **out, elang_error *err) {
+    return open_source(SP_XLMR, dir, SENTENCEPIECE_XLMR_FILE, out, err);
+}
+
 void sentencepiece_free(sentencepiece *sp) {
     if (!sp) return;
     spm_free(sp->source);
@@ -104,7 +132,12 @@ void sentencepiece_free(sentencepiece *sp) {
 }
 
 int sentencepiece_vocab_size(const sentencepiece *sp) {
-    return sp->marian ? sp->vocab.size : sp->n_pieces + sp->extra_ids;
+    switch (sp->variant) {
+    case SP_T5: return sp->n_pieces + sp->extra_ids;
+    case SP_MARIAN: return sp->vocab.size;
+    case SP_XLMR: return sp->n_pieces + FAIRSEQ_OFFSET + 1; /* + <mask> */
+    }
+    return 0;
 }
 
 /* T5Tokenizer._convert_token_to_id of token[0..len): a token starting
@@ -124,8 +157,24 @@ static int32_t t5_token_id(const sentencepiece *sp, const char *token, size_t le
     return spm_piece_id(sp->source, token, len);
 }
 
+static bool same_token(const char *name, const char *token, size_t len) {
+    return strlen(name) == len && memcmp(name, token, len) == 0;
+}
+
+/* XLMRobertaTokenizer._convert_token_to_id of token[0..len), but -1 where
+ * that answers unk_token_id: for SentencePiece's id 0 (its <unk>, which
+ * PieceToId gives every string that is no piece), whatever unk_token is. */
+static int32_t xlmr_token_id(const sentencepiece *sp, const char *token, size_t len) {
+    for (int32_t k = 0; k < N_FAIRSEQ_TOKENS; k++)
+        if (same_token(FAIRSEQ_TOKENS[k], token, len)) return k;
+    if (same_token(XLMR_MASK, token, len)) return sp->n_pieces + FAIRSEQ_OFFSET;
+    int32_t id = spm_piece_id(sp->source, token, len);
+    return id != 0 ? id + FAIRSEQ_OFFSET : -1;
+}
+
 int32_t sentencepiece_token_id(const sentencepiece *sp, const char *token, size_t len) {
-    if (sp->marian) return tok_vocab_id(&sp->vocab, token, len);
+    if (sp->variant == SP_MARIAN) return tok_vocab_id(&sp->vocab, token, len);
+    if (sp->variant == SP_XLMR) return xlmr_token_id(sp, token, len);
     int32_t id = t5_token_id(sp, token, len);
     /* The unknown piece's id for anything but the unknown piece means the
      * vocabulary lacks the token (what _add_tokens tests). */
@@ -136,8 +185,15 @@ int32_t sentencepiece_token_id(const sentencepiece *sp, const char *token, size_
 }
 
 const char *sentencepiece_id_token(const sentencepiece *sp, int32_t id) {
-    if (sp->marian) return tok_vocab_token(sp->decoder, id);
+    if (sp->variant == SP_MARIAN) return tok_vocab_token(sp->decoder, id);
     if (id < 0 || id >= sentencepiece_vocab_size(sp)) return NULL;
+    if (sp->variant == SP_XLMR) {
+        /* _convert_id_to_token: the fairseq names first, so SentencePiece's
+         * <unk> <s> </s> (ids 1-3 once shifted) are never answered. */
+        if (id < N_FAIRSEQ_TOKENS) return FAIRSEQ_TOKENS[id];
+        if (id == sp->n_pieces + FAIRSEQ_OFFSET) return XLMR_MASK;
+        return spm_id_piece(sp->source, id - FAIRSEQ_OFFSET);
+    }
     if (id < sp->n_pieces) return spm_id_piece(sp->source, id);
     return sp->extra_name[sentencepiece_vocab_size(sp) - 1 - id];
 }
@@ -163,7 +219,7 @@ bool sentencepiece_tokenize(const sentencepiece *sp, const int32_t *cps, size_t 
     /* MarianTokenizer.remove_language_code: a code like >>fr<< at the start
      * becomes a token of its own, and re.sub drops every code, anywhere. */
     for (size_t i = 0; i < n;) {
-        size_t end = sp->marian ? language_code_end(cps, n, i) : 0;
+        size_t end = sp->variant == SP_MARIAN ? language_code_end(cps, n, i) : 0;
         if (end == 0) {
             len += utf8_encode(cps + i++, 1, text + len, NULL);
             continue;
@@ -180,7 +236,10 @@ bool sentencepiece_tokenize(const sentencepiece *sp, const int32_t *cps, size_t 
     const char *p = pieces;
     for (size_t k = 0; k < n_pieces; k++) {
         size_t np = strlen(p);
-        int32_t id = sp->marian ? tok_vocab_id(&sp->vocab, p, np) : t5_token_id(sp, p, np);
+        /* T5 answers piece_to_id's unknown piece; Marian and XLM-R have
+         * no id for a piece they lack and answer unk_token_id. */
+        int32_t id = sp->variant == SP_T5 ? t5_token_id(sp, p, np)
+                                          : sentencepiece_token_id(sp, p, np);
         ids->v[ids->len++] = id >= 0 ? id : unk_id;
         p += np + 1;
     }
@@ -208,13 +267,24 @@ static elang_status decode_pieces(const spm_model *m, const char *const *tokens,
 elang_status sentencepiece_detokenize(const sentencepiece *sp, const char *const *tokens,
                                       const bool *special, size_t n, strbuf *out,
                                       elang_error *err) {
-    /* Both convert_tokens_to_string pass the pieces between special tokens
-     * to SentencePiece and the special tokens through as they are, then
-     * strip. T5 puts a space before a special token unless another one
-     * precedes it; Marian a space after each, and decodes with target.spm
-     * (the pieces of vocab.json it lacks come out as they are, ▁ and all). */
-    const spm_model *m = sp->marian ? sp->target : sp->source;
     size_t start = out->len, run = 0;
+    if (sp->variant == SP_XLMR) {
+        /* XLMRobertaTokenizer's convert_tokens_to_string does without
+         * SentencePiece: the tokens, special or not, joined, every ▁ made a
+         * space, stripped. */
+        for (size_t i = 0; i < n; i++)
+            if (!strbuf_puts(out, tokens[i])) goto nomem;
+        strbuf_replace(out, start, "\xE2\x96\x81", " ");
+        strbuf_py_strip(out, start);
+        return ELANG_OK;
+    }
+    /* T5's and Marian's pass the pieces between special tokens to
+     * SentencePiece and the special tokens through as they are, then strip.
+     * T5 puts a space before a special token unless another one precedes
+     * it; Marian a space after each, and decodes with target.spm (the
+     * pieces of vocab.json it lacks come out as they are, ▁ and all). */
+    bool marian = sp->variant == SP_MARIAN;
+    const spm_model *m = marian ? sp->target : sp->source;
     bool prev_special = false;
     elang_status rc;
     for (size_t i = 0; i < n; i++) {
@@ -222,9 +292,9 @@ elang_status sentencepiece_detokenize(const sentencepiece *sp, const char *const
             prev_special = false;
             continue;
         }
-        if (!sp->marian && !prev_special && !strbuf_puts(out, " ")) goto nomem;
+        if (!marian && !prev_special && !strbuf_puts(out, " ")) goto nomem;
         if ((rc = decode_pieces(m, tokens + run, i - run, out, err)) != ELANG_OK) return rc;
-        if (!strbuf_puts(out, tokens[i]) || (sp->marian && !strbuf_puts(out, " "))) goto nomem;
+        if (!strbuf_puts(out, tokens[i]) || (marian && !strbuf_puts(out, " "))) goto nomem;
         prev_special = true;
         run = i + 1;
     }

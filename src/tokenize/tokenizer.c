@@ -25,13 +25,18 @@ typedef enum { KIND_WORDPIECE, KIND_BPE, KIND_SENTENCEPIECE } tok_kind;
 /* How build_inputs_with_special_tokens frames one or two sequences. */
 typedef enum { LAYOUT_BERT, LAYOUT_ROBERTA, LAYOUT_T5, LAYOUT_MARIAN } tok_layout;
 
+/* xlmr: XLMRobertaTokenizer's sentencepiece.bpe.model is looked for before
+ * the other files. CamemBERT is left out on purpose: CamembertTokenizer
+ * shifts its pieces by 4 around extra <s>NOTUSED tokens and decodes through
+ * SentencePiece, and there is nothing to test that against. */
 static const struct {
     const char *model_type;
     tok_layout layout;
+    bool xlmr;
 } LAYOUTS[] = {
-    {"bert", LAYOUT_BERT},          {"distilbert", LAYOUT_BERT},   {"roberta", LAYOUT_ROBERTA},
-    {"xlm-roberta", LAYOUT_ROBERTA}, {"camembert", LAYOUT_ROBERTA}, {"t5", LAYOUT_T5},
-    {"marian", LAYOUT_MARIAN},
+    {"bert", LAYOUT_BERT, false},       {"distilbert", LAYOUT_BERT, false},
+    {"roberta", LAYOUT_ROBERTA, false}, {"xlm-roberta", LAYOUT_ROBERTA, true},
+    {"t5", LAYOUT_T5, false},           {"marian", LAYOUT_MARIAN, false},
 };
 
 /* SpecialTokensMixin's attributes, with the constructor defaults of the
@@ -62,8 +67,9 @@ static const unsigned REQUIRED_SPECIALS[] = {
 
 /* T5Tokenizer's default extra_ids: the sentinels <extra_id_0..99>. */
 #define T5_EXTRA_IDS 100
-/* MarianTokenizer's default model_max_length. */
-#define MARIAN_MAX_LENGTH 512
+/* MarianTokenizer's default model_max_length, and XLM-R's (see
+ * default_max_length). */
+#define DEFAULT_MAX_LENGTH 512
 
 /* A token as the configuration names it. lstrip: the token eats the
  * whitespace at the end of the text before it; rstrip: at the start of the
@@ -109,6 +115,22 @@ struct tokenizer {
 };
 
 /* ------------------------------------------------------------ loading */
+
+/* XLMRobertaTokenizer: SentencePiece under the RoBERTa framing. */
+static bool is_xlmr(const tokenizer *t) {
+    return t->kind == KIND_SENTENCEPIECE && t->layout == LAYOUT_ROBERTA;
+}
+
+/* How the constructor takes special token k given as a plain string.
+ * RobertaTokenizer wraps every one in an AddedToken that strips nothing
+ * but <mask>'s left side; XLMRobertaTokenizer wraps <mask> alone, the same
+ * way; the other tokenizers keep plain strings, which tokenize() strips on
+ * both sides. */
+static void constructor_strip(const tokenizer *t, int k, bool *lstrip, bool *rstrip) {
+    bool wrapped = t->layout == LAYOUT_ROBERTA && (k == SPECIAL_MASK || !is_xlmr(t));
+    *lstrip = !wrapped || k == SPECIAL_MASK;
+    *rstrip = !wrapped;
+}
 
 static int32_t vocab_id(const tokenizer *t, const char *text) {
     switch (t->kind) {
@@ -185,17 +207,17 @@ static elang_status parse_token(const json_t *v, bool lstrip, bool rstrip, const
     return ELANG_OK;
 }
 
-/* The special tokens set by tokenizer_config.json (constructor arguments) or
- * special_tokens_map.json (assigned after construction, which overrides).
- * RobertaTokenizer's constructor wraps its string arguments in AddedToken
- * (lstrip only for <mask>); every other string stays a plain string. */
-static elang_status read_specials(const json_t *obj, const char *path, tok_layout layout,
+/* The special tokens set by tokenizer_config.json (constructor arguments,
+ * which constructor_strip says how to take) or special_tokens_map.json
+ * (assigned after construction, which overrides; a string stays a plain
+ * string). */
+static elang_status read_specials(const json_t *obj, const char *path, const tokenizer *t,
                                   bool constructor, special_specs *s, elang_error *err) {
     for (int k = 0; k < N_SPECIAL; k++) {
         const json_t *v = json_object_get(obj, SPECIAL_KEYS[k]);
         if (!v) continue;
-        bool wrapped = constructor && layout == LAYOUT_ROBERTA;
-        bool lstrip = wrapped ? k == SPECIAL_MASK : true, rstrip = !wrapped;
+        bool lstrip = true, rstrip = true;
+        if (constructor) constructor_strip(t, k, &lstrip, &rstrip);
         elang_status rc = parse_token(v, lstrip, rstrip, path, SPECIAL_KEYS[k], &s->named[k], err);
         if (rc != ELANG_OK) return rc;
     }
@@ -390,11 +412,12 @@ nomem:
 }
 
 /* The vocabulary and the algorithm that goes with it: SentencePiece for T5
- * and Marian; for the others WordPiece when there is a vocab.txt, else
- * byte-level BPE. */
-static elang_status load_vocabulary(tokenizer *t, const char *dir, const json_t *config,
-                                    const char *config_path, const wordpiece_opts *wopts,
-                                    int extra_ids, elang_error *err) {
+ * and Marian, and for XLM-R when there is a sentencepiece.bpe.model; for
+ * the others WordPiece when there is a vocab.txt, else byte-level BPE. */
+static elang_status load_vocabulary(tokenizer *t, const char *dir, bool xlmr,
+                                    const json_t *config, const char *config_path,
+                                    const wordpiece_opts *wopts, int extra_ids,
+                                    elang_error *err) {
     char path[TOK_PATH_MAX], merges[TOK_PATH_MAX];
     bool separate_vocabs = false;
     elang_status rc;
@@ -410,6 +433,13 @@ static elang_status load_vocabulary(tokenizer *t, const char *dir, const json_t 
     case LAYOUT_BERT:
     case LAYOUT_ROBERTA: break;
     }
+    if (xlmr) {
+        if ((rc = tok_path(path, dir, SENTENCEPIECE_XLMR_FILE, err))) return rc;
+        if (tok_file_exists(path)) {
+            t->kind = KIND_SENTENCEPIECE;
+            return sentencepiece_load_xlmr(dir, &t->sp, err);
+        }
+    }
     if ((rc = tok_path(path, dir, "vocab.txt", err))) return rc;
     if (tok_file_exists(path)) {
         t->kind = KIND_WORDPIECE;
@@ -420,11 +450,21 @@ static elang_status load_vocabulary(tokenizer *t, const char *dir, const json_t 
         return rc;
     if (!tok_file_exists(path) || !tok_file_exists(merges))
         return elang_fail(err, ELANG_ERR_IO,
-                          "%s: no tokenizer files: looked for vocab.txt (WordPiece) and for "
+                          "%s: no tokenizer files: looked for %svocab.txt (WordPiece) and for "
                           "vocab.json + merges.txt (byte-level BPE)",
-                          dir);
+                          dir, xlmr ? SENTENCEPIECE_XLMR_FILE " (XLM-R SentencePiece), " : "");
     t->kind = KIND_BPE;
     return bpe_load(path, merges, &t->bpe, err);
+}
+
+/* model_max_length when tokenizer_config.json does not give one.
+ * MarianTokenizer's constructor defaults to 512. XLMRobertaTokenizer has no
+ * default of its own: from_pretrained gives 512 (max_model_input_sizes) to
+ * the XLM-R checkpoints it loads by hub name, and no limit to a local
+ * directory without model_max_length. We take 512 for both, the positions
+ * every XLM-R checkpoint has room for, rather than truncate nothing. */
+static int default_max_length(const tokenizer *t) {
+    return t->layout == LAYOUT_MARIAN || is_xlmr(t) ? DEFAULT_MAX_LENGTH : 0;
 }
 
 elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer **out,
@@ -441,12 +481,12 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     if (li == n_layouts) {
         rc = elang_fail(err, ELANG_ERR_UNSUPPORTED,
                         "model type \"%s\": no tokenizer layout for it (known: bert, distilbert, "
-                        "roberta, xlm-roberta, camembert, t5, marian)",
+                        "roberta, xlm-roberta, t5, marian)",
                         model_type);
         goto done;
     }
     t->layout = LAYOUTS[li].layout;
-    if (t->layout == LAYOUT_MARIAN) t->model_max_length = MARIAN_MAX_LENGTH;
+    t->model_max_length = -1; /* until tokenizer_config.json gives one */
 
     /* tokenizer_config.json holds the constructor arguments. Its
      * model_max_length is sometimes int(1e30) ("no limit"), too big for a
@@ -483,7 +523,10 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
         }
     }
 
-    if ((rc = load_vocabulary(t, dir, config, config_path, &wopts, extra_ids, err))) goto done;
+    if ((rc = load_vocabulary(t, dir, LAYOUTS[li].xlmr, config, config_path, &wopts, extra_ids,
+                              err)))
+        goto done;
+    if (t->model_max_length < 0) t->model_max_length = default_max_length(t);
     /* Only BertTokenizer has do_lower_case, which makes the generic
      * PreTrainedTokenizer.tokenize lowercase the text; only RobertaTokenizer
      * has add_prefix_space. */
@@ -491,21 +534,18 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     if (t->kind != KIND_BPE) t->add_prefix_space = false;
     t->n_ids = vocab_size(t);
 
-    bool roberta = t->layout == LAYOUT_ROBERTA;
     for (int k = 0; k < N_SPECIAL; k++) {
         const char *d = SPECIAL_DEFAULTS[t->layout][k];
         if (d && !(specs.named[k].text = strdup(d))) goto nomem;
-        specs.named[k].lstrip = roberta ? k == SPECIAL_MASK : true;
-        specs.named[k].rstrip = !roberta;
+        constructor_strip(t, k, &specs.named[k].lstrip, &specs.named[k].rstrip);
     }
-    if (config && (rc = read_specials(config, config_path, t->layout, true, &specs, err)))
-        goto done;
+    if (config && (rc = read_specials(config, config_path, t, true, &specs, err))) goto done;
     const json_t *given = json_object_get(config, "additional_special_tokens");
     if (t->layout == LAYOUT_T5 &&
         (rc = t5_sentinels(&specs, extra_ids, given && !json_is_null(given), config_path, err)))
         goto done;
     if ((rc = optional_json(dir, "special_tokens_map.json", 0, &map, path, err)) ||
-        (map && (rc = read_specials(map, path, t->layout, false, &specs, err))))
+        (map && (rc = read_specials(map, path, t, false, &specs, err))))
         goto done;
     /* MarianTokenizer.__init__ insists that vocab.json has both. */
     static const int in_marian_vocab[] = {SPECIAL_UNK, SPECIAL_PAD};

@@ -3,10 +3,11 @@
  *
  * A tokenizer is loaded from the model directory: WordPiece from vocab.txt
  * (+ tokenizer_config.json), byte-level BPE from vocab.json + merges.txt,
- * SentencePiece from spiece.model (T5) or source.spm + target.spm +
- * vocab.json (Marian). tokenizer_encode() adds the model's special tokens
- * around one text or a pair and truncates with the `longest_first`
- * strategy; tokenizer_decode() turns generated ids back into text.
+ * SentencePiece from spiece.model (T5), source.spm + target.spm +
+ * vocab.json (Marian) or sentencepiece.bpe.model (XLM-R). tokenizer_encode()
+ * adds the model's special tokens around one text or a pair and truncates
+ * with the `longest_first` strategy; tokenizer_decode() turns generated ids
+ * back into text.
  */
 #ifndef ELANG_TOKENIZE_TOKENIZER_H
 #define ELANG_TOKENIZE_TOKENIZER_H
@@ -26,13 +27,16 @@ typedef struct {
 } token_seq;
 
 /* model_type selects the special-token layout: "bert"/"distilbert" give
- * [CLS] a [SEP] b [SEP]; "roberta"/"xlm-roberta" give <s> a </s></s> b </s>;
- * "t5" gives a </s> b </s> (T5Tokenizer: no second </s> after a segment
- * that already ends with one) and reads spiece.model; "marian" gives
- * a b </s> and reads source.spm, target.spm and vocab.json (and
+ * [CLS] a [SEP] b [SEP]; "roberta"/"xlm-roberta" give <s> a </s></s> b </s>,
+ * and "xlm-roberta" reads sentencepiece.bpe.model when there is one
+ * (XLMRobertaTokenizer, with fairseq's ids), else the files "roberta"
+ * reads; "t5" gives a </s> b </s> (T5Tokenizer: no second </s> after a
+ * segment that already ends with one) and reads spiece.model; "marian"
+ * gives a b </s> and reads source.spm, target.spm and vocab.json (and
  * target_vocab.json when tokenizer_config.json says separate_vocabs).
  * Missing or malformed tokenizer files: ELANG_ERR_IO / ELANG_ERR_FORMAT
- * naming the file (and line); another model_type: ELANG_ERR_UNSUPPORTED.
+ * naming the file (and line), or the files looked for when there is none;
+ * another model_type (camembert included): ELANG_ERR_UNSUPPORTED.
  * tokenizer_config.json, special_tokens_map.json and added_tokens.json are
  * read when present (T5's extra_ids, Marian's separate_vocabs included). */
 elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer **out,
@@ -63,7 +67,8 @@ void token_seq_free(token_seq *s);
  * ones (unk included) when skip_special, joined by the tokenizer's
  * convert_tokens_to_string (WordPiece glues "##" pieces; byte-level BPE
  * turns its characters back into bytes, invalid UTF-8 becoming U+FFFD;
- * T5 and Marian detokenize with SentencePiece, Marian with target.spm);
+ * T5 and Marian detokenize with SentencePiece, Marian with target.spm;
+ * XLM-R joins the tokens, special ones included, and turns ▁ into spaces);
  * added tokens beyond the vocabulary stand apart, separated by spaces.
  * *text is malloc'ed UTF-8. An id below 0 or past the vocabulary and added
  * tokens: ELANG_ERR_INVALID_ARG naming it. */
@@ -74,8 +79,8 @@ elang_status tokenizer_decode(const tokenizer *t, const int32_t *ids, int n, boo
  * tokenizer can produce is below it when the vocabulary's ids are dense. */
 int tokenizer_vocab_size(const tokenizer *t);
 int tokenizer_pad_id(const tokenizer *t);
-/* model_max_length from tokenizer_config.json (MarianTokenizer's default
- * 512 when not given there), or 0 when there is none. */
+/* model_max_length from tokenizer_config.json (512 when not given there for
+ * Marian and XLM-R), or 0 when there is none. */
 int tokenizer_model_max_length(const tokenizer *t);
 
 #endif

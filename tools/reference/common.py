@@ -1,5 +1,6 @@
-"""Shared by the stdlib-only references: reading the GLUE TSV files and the
-fixtures, the longest_first truncation, and writing the expectations.
+"""Shared by the references: reading the GLUE TSV files and the fixtures,
+cutting special tokens out of the text, the longest_first truncation, and
+writing the expectations.
 
 Nothing here imports transformers; see README.md.
 """
@@ -46,6 +47,31 @@ def truncate_longest_first(a, b, room):
         else:
             b.pop()
     return a, b
+
+
+def split_specials(text, specials, strip=None):
+    """PreTrainedTokenizer.tokenize's cut around the special tokens written in
+    the text (the leftmost, longest first): alternating chunks text, special,
+    text, ... as (chunk, is_special), empty text chunks dropped. strip maps a
+    token to its (lstrip, rstrip): lstrip eats the whitespace at the end of
+    the text before it, rstrip at the start of the text after it. A token
+    strip does not name is a plain string, which strips both sides."""
+    parts, start, i = [], 0, 0
+    while i < len(text):
+        found = max((s for s in specials if text.startswith(s, i)), key=len, default=None)
+        if found is None:
+            i += 1
+            continue
+        parts += [text[start:i], found]
+        i = start = i + len(found)
+    parts.append(text[start:])
+    for k in range(1, len(parts), 2):
+        lstrip, rstrip = (strip or {}).get(parts[k], (True, True))
+        if lstrip:
+            parts[k - 1] = parts[k - 1].rstrip()
+        if rstrip:
+            parts[k + 1] = parts[k + 1].lstrip()
+    return [(p, k % 2 == 1) for k, p in enumerate(parts) if p]
 
 
 def check_fixture(encode, cases_path):

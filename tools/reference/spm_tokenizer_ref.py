@@ -40,30 +40,12 @@ import unicodedata
 
 import sentencepiece
 
-from common import truncate_longest_first
+from common import split_specials, truncate_longest_first
 
 MULTI30K_LINES = 300
 NO_LIMIT = 10**6
 CLEAN_UP = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
             (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
-
-
-def split_specials(text, specials):
-    """Alternating chunks: text, special, text, ... with the whitespace next
-    to each special token stripped and empty text chunks dropped."""
-    parts, start, i = [], 0, 0
-    while i < len(text):
-        found = max((s for s in specials if text.startswith(s, i)), key=len, default=None)
-        if found is None:
-            i += 1
-            continue
-        parts += [text[start:i], found]
-        i = start = i + len(found)
-    parts.append(text[start:])
-    for k in range(1, len(parts), 2):
-        parts[k - 1] = parts[k - 1].rstrip()
-        parts[k + 1] = parts[k + 1].lstrip()
-    return [(p, k % 2 == 1) for k, p in enumerate(parts) if p]
 
 
 def clean_up(text):
