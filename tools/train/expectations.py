@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Writes what the training framework computes with the committed demo
+models, for tests/test_demo_models.c to compare elang against:
+
+  tests/data/sst2_demo_expected.jsonl
+      for models/sst2-swift and models/sst2-super, the first SST2_LINES
+      sentences of ../shared/data/glue/SST-2/dev.tsv:
+      {"model", "line" (1-based; line 1 is the header), "input_ids",
+       "label_id", "logits"}
+  tests/data/multi30k_demo_expected.jsonl
+      for models/multi30k-swift and models/multi30k-super, the first
+      MULTI30K_LINES sentences of ../shared/data/multi30k/test_2016_flickr.en
+      behind the prefix "translate English to German: ":
+      {"model", "line" (1-based), "input_ids", "greedy_ids"} with greedy
+      decoding of at most MAX_NEW_TOKENS new tokens.
+
+The sentences themselves are not copied; the test reads them again from
+../shared/data. Everything is computed here from the files in models/ alone:
+the weights read back from model.safetensors (F16) and widened to F32, the
+tokenizers from vocab.txt + tokenizer_config.json and spiece.model, the
+PyTorch models of bert.py and t5.py (which tools/train/check_fixtures.py
+shows reproduce transformers on its own fixtures), one input at a time, in
+F32. Predictions whose top two scores are closer than MIN_MARGIN would be
+at the mercy of rounding, so the script stops if it meets one.
+
+Usage (from the repository root): /usr/bin/python3 tools/train/expectations.py
+"""
+
+import runtime
+
+runtime.prepare()  # one thread, malloc settings: before torch is imported
+
+import json  # noqa: E402
+import os  # noqa: E402
+
+import sentencepiece as spm  # noqa: E402
+import torch  # noqa: E402
+
+from bert import BertForSequenceClassification  # noqa: E402
+from t5 import T5ForConditionalGeneration  # noqa: E402
+from train_multi30k import MAX_NEW_TOKENS, PREFIX, encode as spm_encode  # noqa: E402
+from train_sst2 import MAX_LENGTH, read_tsv  # noqa: E402
+from trainutil import read_safetensors  # noqa: E402
+from wordpiece import load_tokenizer  # noqa: E402
+
+SST2_LINES = 200
+MULTI30K_LINES = 20
+MIN_MARGIN = 1e-3
+
+
+def load(model_class, model_dir):
+    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+        model = model_class(json.load(f))
+    model.load_state_dict(read_safetensors(os.path.join(model_dir, "model.safetensors")))
+    return model.eval()
+
+
+def check_margin(margin, what):
+    if margin < MIN_MARGIN:
+        raise SystemExit(f"{what}: the two best scores are only {margin:g} apart; pick other inputs")
+
+
+@torch.no_grad()
+def sst2_rows(name, data_dir):
+    model_dir = os.path.join("models", name)
+    model, tokenizer = load(BertForSequenceClassification, model_dir), load_tokenizer(model_dir)
+    rows = []
+    for number, sentence, _ in read_tsv(os.path.join(data_dir, "glue/SST-2/dev.tsv"))[:SST2_LINES]:
+        ids = tokenizer.encode(sentence, None, MAX_LENGTH)[0]
+        logits = model(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long))[0]
+        top = logits.topk(2).values
+        check_margin((top[0] - top[1]).item(), f"{name} dev line {number}")
+        rows.append({"model": name, "line": number, "input_ids": ids, "label_id": int(logits.argmax()),
+                     "logits": [round(x, 6) for x in logits.tolist()]})
+    return rows
+
+
+def multi30k_rows(name, data_dir):
+    model_dir = os.path.join("models", name)
+    model = load(T5ForConditionalGeneration, model_dir)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "spiece.model"))
+    with open(os.path.join(data_dir, "multi30k/test_2016_flickr.en"), encoding="utf-8") as f:
+        lines = f.read().split("\n")[:MULTI30K_LINES]
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        ids = spm_encode(sp, [PREFIX + line])[0]
+        out, margins = model.greedy(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long), MAX_NEW_TOKENS)
+        check_margin(min(margins[0]), f"{name} test_2016_flickr.en line {number}")
+        rows.append({"model": name, "line": number, "input_ids": ids, "greedy_ids": out[0]})
+    return rows
+
+
+def write_jsonl(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, separators=(", ", ": ")) + "\n")
+    print(f"wrote {len(rows)} rows to {path}")
+
+
+def main():
+    torch.set_num_threads(1)
+    data_dir = os.environ.get("ELANG_SHARED", "../shared") + "/data"
+    write_jsonl("tests/data/sst2_demo_expected.jsonl",
+                sst2_rows("sst2-swift", data_dir) + sst2_rows("sst2-super", data_dir))
+    write_jsonl("tests/data/multi30k_demo_expected.jsonl",
+                multi30k_rows("multi30k-swift", data_dir) + multi30k_rows("multi30k-super", data_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Shared by the demo-model training scripts: determinism, safetensors
+reading and writing (stdlib + the tensors' own bytes), F16 rounding, learning
+rate schedule and logging.
+
+Nothing here imports transformers or the safetensors package; the file
+format is written from its specification: an 8-byte little-endian header
+length, a JSON header mapping each tensor name to its dtype, shape and byte
+range in the data section, then the raw little-endian tensor bytes.
+"""
+
+import datetime
+import json
+import os
+import random
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+DTYPES = {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32}
+
+
+def set_determinism(seed):
+    """Seeds Python, NumPy and PyTorch, and keeps PyTorch to one thread and
+    deterministic kernels, so a rerun gives the same weights bit for bit."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+
+def write_safetensors(path, tensors, dtype="F16"):
+    """Writes {name: tensor} to `path`, every tensor converted to `dtype`,
+    stored back to back in the order given, the header padded with spaces to
+    a multiple of 8 bytes. Written to path.partial first, then renamed."""
+    torch_dtype = DTYPES[dtype]
+    header, blobs, offset = {}, [], 0
+    for name, tensor in tensors.items():
+        t = tensor.detach().to(torch_dtype).contiguous()
+        if dtype == "F16" and not torch.isfinite(t).all():
+            raise ValueError(f"{name} does not fit in F16")
+        # NumPy has no bfloat16: reinterpret the 16-bit patterns as int16.
+        raw = (t.view(torch.int16) if dtype == "BF16" else t).numpy().astype(
+            "<i2" if dtype == "BF16" else ("<f2" if dtype == "F16" else "<f4")).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    header["__metadata__"] = {"format": "pt"}
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(path + ".partial", "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for raw in blobs:
+            f.write(raw)
+    os.replace(path + ".partial", path)
+
+
+def read_safetensors(path):
+    """{name: F32 tensor} of the F16, BF16 and F32 tensors of a safetensors
+    file, in the file's order (other dtypes, such as a checkpoint's I64
+    position_ids buffer, are left out)."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info["dtype"] not in DTYPES:
+            continue
+        start, end = info["data_offsets"]
+        raw = bytearray(data[start:end])
+        if info["dtype"] == "BF16":
+            t = torch.frombuffer(raw, dtype=torch.int16).view(torch.bfloat16)
+        else:
+            t = torch.frombuffer(raw, dtype=DTYPES[info["dtype"]])
+        out[name] = t.reshape(info["shape"]).float()
+    return out
+
+
+def round_to(state_dict, dtype="F16"):
+    """The state dict as `dtype` would store it, back in F32: what a model
+    loaded from the written file computes with."""
+    return {k: v.detach().to(DTYPES[dtype]).float() for k, v in state_dict.items()}
+
+
+def linear_warmup_decay(optimizer, warmup_steps, total_steps):
+    """Learning rate rising linearly from 0 over warmup_steps, then falling
+    linearly to 0 at total_steps."""
+    def factor(step):
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def decay_groups(model, weight_decay):
+    """AdamW parameter groups: weight decay on the matrices (embeddings
+    included), none on biases and norm weights, as BERT's recipe does."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.dim() < 2 or "norm" in name.lower() else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def relative_groups(model, lr, weight_decay):
+    """AdamW parameter groups, one per parameter, whose learning rate is lr
+    times the parameter's root mean square at initialisation (at least
+    1e-3), so that each step changes every parameter by about the same
+    fraction of its size, as Adafactor's relative steps (which T5 was
+    designed for) do. Without it a T5's N(0, 1) embedding, which is also its
+    output layer, learns ~30 times slower relative to its size than the
+    other matrices. Weight decay on matrices only."""
+    groups = []
+    for name, p in model.named_parameters():
+        rms = max(p.detach().pow(2).mean().sqrt().item(), 1e-3)
+        decay = weight_decay if p.dim() >= 2 and "norm" not in name.lower() else 0.0
+        groups.append({"params": [p], "lr": lr * rms, "weight_decay": decay})
+    return groups
+
+
+def count_parameters(state_dict):
+    """Parameters stored (tied matrices counted once)."""
+    return sum(t.numel() for t in state_dict.values())
+
+
+class Log:
+    """Prints to stdout with the elapsed time, flushing at once (the scripts
+    run under nohup and are followed with tail -f)."""
+
+    def __init__(self):
+        self.start = time.time()
+
+    def __call__(self, message):
+        minutes = (time.time() - self.start) / 60
+        print(f"[{minutes:7.2f} min] {message}", flush=True)
+
+    def minutes(self):
+        return (time.time() - self.start) / 60
+
+
+def today():
+    return datetime.date.today().isoformat()
+
+
+def command_line():
+    """The command that ran this script, for the model card."""
+    return "/usr/bin/python3 " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+
+
+def write_json(path, obj):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)
+        f.write("\n")
