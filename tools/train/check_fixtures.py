@@ -22,8 +22,7 @@ import torch  # noqa: E402
 
 from bert import BertForSequenceClassification  # noqa: E402
 from t5 import T5ForConditionalGeneration  # noqa: E402
-from train_multi30k import pad  # noqa: E402
-from trainutil import read_safetensors  # noqa: E402
+from trainutil import pad, read_safetensors  # noqa: E402
 from wordpiece import load_tokenizer  # noqa: E402
 
 TOLERANCE = 1e-4

@@ -18,15 +18,17 @@ ids, then </s>. Both sizes train the same tokenizer (the trainer is
 deterministic with one thread and is given the sentences directly, so no file
 name ends up in the model).
 
-Training: teacher-forced cross-entropy with label smoothing, AdamW, a linear
-warm-up then linear decay to 0 at the last epoch, dropout, batches of
-sentences of similar length. The forward pass runs under bfloat16 autocast
-(matrix products in bfloat16 through oneDNN, several times faster on this
-CPU than Debian's OpenBLAS in F32); weights, gradients and the optimizer stay
-F32, and every evaluation runs in F32. After every epoch: greedy BLEU on val
-(bleu.py); the best epoch's weights are kept (the earliest on a tie),
-rounded to F16, and the card's metrics are computed with the rounded
-weights.
+Training: teacher-forced cross-entropy with label smoothing; AdamW with
+relative learning rates (trainutil.relative_groups: each parameter's rate is
+the base rate times its RMS at initialisation, like Adafactor's relative
+steps, for which T5's initialisation is made); a linear warm-up, then linear
+decay to 0 at the last epoch; dropout; batches of sentences of similar
+length. The forward pass runs under bfloat16 autocast (matrix products in
+bfloat16 through oneDNN, several times faster on this CPU than Debian's
+OpenBLAS in F32); weights, gradients and optimizer state stay F32, and every
+evaluation runs in F32. After every epoch: greedy BLEU on val (bleu.py); the
+best epoch's weights are kept (the earliest on a tie), rounded to F16, and
+the card's metrics are computed with the rounded weights.
 
 Usage (from the repository root):
   /usr/bin/python3 tools/train/train_multi30k.py --size swift
@@ -38,7 +40,6 @@ import runtime
 runtime.prepare()  # one thread, malloc settings: before torch is imported
 
 import argparse  # noqa: E402
-import copy  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -49,9 +50,9 @@ import torch  # noqa: E402
 
 from bleu import corpus_bleu  # noqa: E402
 from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
-from trainutil import (Log, command_line, count_parameters, decay_groups, linear_warmup_decay,  # noqa: E402
-                       read_safetensors, relative_groups, set_determinism, today, write_json,
-                       write_safetensors)
+from trainutil import (add_training_arguments, count_parameters, fit, length_batches, linear_warmup_decay,  # noqa: E402
+                       pad, read_safetensors, relative_groups, reproduce_lines, start_training, today, write_json,
+                       write_lines, write_safetensors)
 
 PREFIX = "translate English to German: "
 SPM_PIECES = 8000
@@ -60,9 +61,9 @@ MAX_NEW_TOKENS = 64
 WARMUP = 0.04
 
 SIZES = {
-    # d_model, d_ff, heads, d_kv, encoder and decoder layers, epochs, learning rate
-    "swift": dict(d_model=128, d_ff=512, heads=4, d_kv=32, layers=2, epochs=20, lr=2e-3),
-    "super": dict(d_model=256, d_ff=1024, heads=4, d_kv=64, layers=4, epochs=10, lr=1e-3),
+    # d_model, d_ff, heads, d_kv, encoder and decoder layers, epochs, relative learning rate
+    "swift": dict(d_model=128, d_ff=512, heads=4, d_kv=32, layers=2, epochs=12, lr=2e-2),
+    "super": dict(d_model=256, d_ff=1024, heads=4, d_kv=64, layers=4, epochs=8, lr=2e-2),
 }
 
 
@@ -84,31 +85,6 @@ def train_sentencepiece(path, sentences):
 def encode(sp, texts):
     """T5Tokenizer's ids: the pieces' ids, then </s>."""
     return [ids + [EOS] for ids in sp.encode(texts)]
-
-
-def pad(rows, value):
-    """[len(rows), longest] tensor of the id lists, padded with value, and the mask."""
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), value, dtype=torch.long)
-    mask = torch.zeros(len(rows), width, dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = 1
-    return ids, mask
-
-
-def training_batches(pairs, batch_size, rng):
-    """One epoch of batches: shuffled, sorted by source length within
-    windows of 50 batches, the batches shuffled."""
-    order = list(range(len(pairs)))
-    rng.shuffle(order)
-    window = 50 * batch_size
-    batches = []
-    for start in range(0, len(order), window):
-        chunk = sorted(order[start:start + window], key=lambda i: (len(pairs[i][0]), len(pairs[i][1])))
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
 
 
 def translate(model, sp, sources, batch_size=64):
@@ -146,39 +122,26 @@ def train(model, sp, pairs, val_pairs, val_ref, args, log):
     """Trains for args.epochs epochs; returns (best state dict, its epoch, val
     BLEU of every epoch)."""
     rng = random.Random(args.seed)
-    steps_per_epoch = (len(pairs) + args.batch_size - 1) // args.batch_size
-    total = steps_per_epoch * args.epochs
-    groups = (relative_groups(model, args.lr, args.weight_decay) if args.relative_lr
-              else decay_groups(model, args.weight_decay))
-    optimizer = torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+    total = (len(pairs) + args.batch_size - 1) // args.batch_size * args.epochs
+    optimizer = torch.optim.AdamW(relative_groups(model, args.lr, args.weight_decay), betas=(0.9, 0.98), eps=1e-8)
     schedule = linear_warmup_decay(optimizer, int(WARMUP * total), total)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    best, best_epoch, history = None, 0, []
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        loss_sum = 0.0
-        for step, batch in enumerate(training_batches(pairs, args.batch_size, rng), start=1):
-            ids, mask = pad([pairs[i][0] for i in batch], 0)
-            labels, _ = pad([pairs[i][1] for i in batch], -100)
-            target = labels >= 0
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                logits = model.lm_head(model.teacher_forced(ids, mask, labels)[target])
-            loss = loss_fn(logits.float(), labels[target])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            loss_sum += loss.item()
-            if step % 100 == 0:
-                log(f"epoch {epoch} step {step}/{steps_per_epoch} loss {loss_sum / step:.4f}")
+    lengths = [(len(source), len(target)) for source, target in pairs]
+
+    def batch_loss(batch):
+        ids, mask = pad([pairs[i][0] for i in batch], 0)
+        labels, _ = pad([pairs[i][1] for i in batch], -100)
+        target = labels >= 0
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model.lm_head(model.teacher_forced(ids, mask, labels)[target])
+        return loss_fn(logits.float(), labels[target])
+
+    def evaluate():
         bleu = corpus_bleu(translate(model, sp, [s for s, _ in val_pairs]), val_ref)
-        history.append(bleu)
-        log(f"epoch {epoch}: train loss {loss_sum / steps_per_epoch:.4f}, val loss "
-            f"{mean_loss(model, val_pairs):.4f}, val BLEU {bleu:.2f}")
-        if best is None or bleu > max(history[:-1]):
-            best, best_epoch = copy.deepcopy(model.state_dict()), epoch
-    return best, best_epoch, history
+        return bleu, f"val loss {mean_loss(model, val_pairs):.4f}, val BLEU {bleu:.2f}"
+
+    return fit(model, optimizer, schedule, args.epochs, lambda: length_batches(lengths, args.batch_size, rng),
+               batch_loss, evaluate, log, 100)
 
 
 def write_card(path, name, config, args, n_params, best_epoch, history, metrics, minutes):
@@ -204,12 +167,13 @@ def write_card(path, name, config, args, n_params, best_epoch, history, metrics,
         "| input | `translate English to German: ` + the English sentence (elang adds `</s>`) |",
         "| weights | `model.safetensors`, F16 |",
         "| data | `../shared/data/multi30k/train.{en,de}`, 29,000 pairs; epoch chosen on `val` |",
-        f"| training | {args.epochs} epochs max, batch {args.batch_size}, AdamW lr {args.lr:g} (β2 0.98, warm-up "
+        f"| training | {args.epochs} epochs max, batch {args.batch_size}, AdamW, relative lr {args.lr:g} × each "
+        f"parameter's initial RMS (β2 0.98, warm-up "
         f"{WARMUP:.0%}, linear decay), weight decay {args.weight_decay:g}, dropout {config['dropout_rate']:g}, "
         f"label smoothing {args.label_smoothing:g}, gradient clipping 1.0, bfloat16 autocast, seed {args.seed} |",
         f"| epoch kept | {best_epoch} (best greedy BLEU on val; per epoch: "
         + ", ".join(f"{b:.2f}" for b in history) + ") |",
-        f"| training time | {minutes:.0f} minutes on one CPU thread |",
+        f"| training time | {minutes:.0f} minutes (wall clock, one thread, on a shared 2-core machine) |",
         f"| date | {today()} |",
         "",
         f"Greedy decoding (at most {MAX_NEW_TOKENS} new tokens), computed by the training script (PyTorch, "
@@ -221,38 +185,16 @@ def write_card(path, name, config, args, n_params, best_epoch, history, metrics,
         f"| val | {metrics['val_n']:,} | {metrics['val']:.2f} |",
         f"| test_2016_flickr (never used for any choice) | {metrics['test_n']:,} | {metrics['test']:.2f} |",
         "",
-        "Reproduce (from the repository root; see `tools/train/README.md`):",
-        "",
-        "```sh",
-        command_line(),
-        "```",
-        "",
-    ]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+    ] + reproduce_lines()
+    write_lines(path, lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", choices=SIZES, required=True)
-    parser.add_argument("--data", default="../shared/data/multi30k")
-    parser.add_argument("--out", help="model directory (default models/multi30k-SIZE)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--dropout", type=float, default=0.1)
+    add_training_arguments(parser, SIZES, "../shared/data/multi30k", 64)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--relative-lr", action="store_true")
-    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    size = SIZES[args.size]
-    args.epochs = args.epochs or size["epochs"]
-    args.lr = args.lr or size["lr"]
-    out = args.out or f"models/multi30k-{args.size}"
-    os.makedirs(out, exist_ok=True)
-    log = Log()
-    set_determinism(args.seed)
+    size, out, log = start_training(args, SIZES, "multi30k")
 
     data = {split: (read_lines(os.path.join(args.data, f"{split}.en")), read_lines(os.path.join(args.data, f"{split}.de")))
             for split in ("train", "val", "test_2016_flickr")}

@@ -19,12 +19,23 @@ Data (GLUE SST-2, ../shared/data/glue/SST-2):
   models/sst2-calibration-lines.txt. dev.tsv is only reported, never used to
   choose anything.
 
+Vocabulary: VOCAB_SIZE lowercased WordPiece tokens learned from the
+training phrases (wordpiece.py).
+
+Pre-training: the encoder first learns as a masked language model (BERT's
+masking, a prediction head tied to the word embeddings and dropped
+afterwards) on the whole sentences of the training split: the only
+unlabelled text used, so the model knows nothing outside SST-2's training
+split. With so little labelled data this is worth one to four points of
+accuracy on the calibration split.
+
 Training: cross-entropy, AdamW (weight decay on matrices), learning rate
 warmed up linearly over the first WARMUP of the steps then decayed linearly
-to 0 at the last epoch, dropout, batches of phrases of similar length. After
-every epoch the model is scored on the calibration split; the weights of the
-best epoch are kept (the earliest on a tie). They are rounded to F16, and
-the metrics in the model card are computed with those rounded weights.
+to 0 at the last epoch (both stages), dropout, batches of phrases of similar
+length. After every epoch the model is scored on the calibration split; the
+weights of the best epoch are kept (the earliest on a tie). They are rounded
+to F16, and the metrics in the model card are computed with those rounded
+weights.
 
 Usage (from the repository root):
   /usr/bin/python3 tools/train/train_sst2.py --size swift
@@ -36,7 +47,6 @@ import runtime
 runtime.prepare()  # one thread, malloc settings: before torch is imported
 
 import argparse  # noqa: E402
-import copy  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
@@ -45,8 +55,9 @@ import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from bert import BertForSequenceClassification, MaskedLMHead, bert_config  # noqa: E402
-from trainutil import (Log, command_line, count_parameters, decay_groups, linear_warmup_decay,  # noqa: E402
-                       read_safetensors, set_determinism, today, write_json, write_safetensors)
+from trainutil import (add_training_arguments, count_parameters, decay_groups, fit, length_batches,  # noqa: E402
+                       linear_warmup_decay, pad, read_safetensors, reproduce_lines, start_training, today,
+                       write_json, write_lines, write_safetensors)
 from wordpiece import SPECIALS, build_vocab, load_tokenizer, write_vocab  # noqa: E402
 
 CALIBRATION_SIZE = 1000
@@ -61,8 +72,8 @@ CLS, SEP, MASK = (SPECIALS.index(t) for t in ("[CLS]", "[SEP]", "[MASK]"))
 SIZES = {
     # hidden, layers, heads, intermediate; masked-LM epochs and learning rate;
     # classification epochs and learning rate
-    "swift": dict(hidden=128, layers=2, heads=2, intermediate=512, mlm_epochs=0, mlm_lr=1e-3, epochs=6, lr=1e-3),
-    "super": dict(hidden=256, layers=4, heads=4, intermediate=1024, mlm_epochs=0, mlm_lr=5e-4, epochs=6, lr=5e-4),
+    "swift": dict(hidden=128, layers=2, heads=2, intermediate=512, mlm_epochs=20, mlm_lr=1e-3, epochs=4, lr=5e-4),
+    "super": dict(hidden=256, layers=4, heads=4, intermediate=1024, mlm_epochs=20, mlm_lr=5e-4, epochs=4, lr=2e-4),
 }
 
 
@@ -112,31 +123,6 @@ def encode(tokenizer, rows):
     return [(tokenizer.encode(s, None, MAX_LENGTH)[0], label) for _, s, label in rows]
 
 
-def pad(batch):
-    """ids and attention mask tensors of a list of id lists, padded with 0."""
-    width = max(len(ids) for ids in batch)
-    ids = torch.zeros(len(batch), width, dtype=torch.long)
-    mask = torch.zeros(len(batch), width, dtype=torch.long)
-    for i, row in enumerate(batch):
-        ids[i, :len(row)] = torch.tensor(row)
-        mask[i, :len(row)] = 1
-    return ids, mask
-
-
-def training_batches(data, batch_size, rng):
-    """One epoch of batches: shuffled, then sorted by length within windows
-    of 50 batches (so padding is small), then the batches shuffled."""
-    order = list(range(len(data)))
-    rng.shuffle(order)
-    window = 50 * batch_size
-    batches = []
-    for start in range(0, len(order), window):
-        chunk = sorted(order[start:start + window], key=lambda i: len(data[i][0]))
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
 @torch.no_grad()
 def predict(model, encoded, batch_size=128):
     """Logits [N, labels] of the encoded inputs, in their order (eval mode)."""
@@ -181,11 +167,11 @@ def pretrain(model, config, sentences, args, log):
     total = steps_per_epoch * args.mlm_epochs
     optimizer = torch.optim.AdamW(decay_groups(both, args.weight_decay), lr=args.mlm_lr, betas=(0.9, 0.999), eps=1e-6)
     schedule = linear_warmup_decay(optimizer, int(WARMUP * total), total)
-    data = [(ids, 0) for ids in sentences]
+    lengths = [len(ids) for ids in sentences]
     both.train()
     for epoch in range(1, args.mlm_epochs + 1):
         loss_sum, hits, count = 0.0, 0, 0
-        for batch in training_batches(data, batch_size, rng):
+        for batch in length_batches(lengths, batch_size, rng):
             ids, mask = pad([sentences[i] for i in batch])
             inputs, chosen = mask_tokens(ids, mask, config["vocab_size"])
             logits = head(model.bert(inputs, mask)[chosen])
@@ -206,32 +192,22 @@ def train(model, train_data, calibration, args, log):
     """Trains for args.epochs epochs; returns (best state dict, its epoch,
     calibration accuracy of every epoch)."""
     rng = random.Random(args.seed)
-    steps_per_epoch = (len(train_data) + args.batch_size - 1) // args.batch_size
-    total = steps_per_epoch * args.epochs
+    total = (len(train_data) + args.batch_size - 1) // args.batch_size * args.epochs
     optimizer = torch.optim.AdamW(decay_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, 0.999), eps=1e-6)
     schedule = linear_warmup_decay(optimizer, int(WARMUP * total), total)
-    best, best_epoch, history = None, 0, []
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        loss_sum = 0.0
-        for step, batch in enumerate(training_batches(train_data, args.batch_size, rng), start=1):
-            ids, mask = pad([train_data[i][0] for i in batch])
-            labels = torch.tensor([train_data[i][1] for i in batch])
-            loss = F.cross_entropy(model(ids, mask), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            loss_sum += loss.item()
-            if step % 200 == 0:
-                log(f"epoch {epoch} step {step}/{steps_per_epoch} loss {loss_sum / step:.4f}")
+    lengths = [len(ids) for ids, _ in train_data]
+
+    def batch_loss(batch):
+        ids, mask = pad([train_data[i][0] for i in batch])
+        labels = torch.tensor([train_data[i][1] for i in batch])
+        return F.cross_entropy(model(ids, mask), labels)
+
+    def evaluate():
         acc = accuracy(predict(model, calibration), calibration)
-        history.append(acc)
-        log(f"epoch {epoch}: train loss {loss_sum / steps_per_epoch:.4f}, calibration accuracy {acc:.4f}")
-        if best is None or acc > max(history[:-1]):
-            best, best_epoch = copy.deepcopy(model.state_dict()), epoch
-    return best, best_epoch, history
+        return acc, f"calibration accuracy {acc:.4f}"
+
+    return fit(model, optimizer, schedule, args.epochs, lambda: length_batches(lengths, args.batch_size, rng),
+               batch_loss, evaluate, log, 200)
 
 
 def write_card(path, name, config, args, n_params, split_sizes, best_epoch, history, metrics, minutes):
@@ -268,7 +244,7 @@ def write_card(path, name, config, args, n_params, split_sizes, best_epoch, hist
         f"{config['hidden_dropout_prob']:g}, gradient clipping 1.0, seed {args.seed} |",
         f"| epoch kept | {best_epoch} (best calibration accuracy; per epoch: "
         + ", ".join(f"{a:.4f}" for a in history) + ") |",
-        f"| training time | {minutes:.0f} minutes on one CPU thread |",
+        f"| training time | {minutes:.0f} minutes (wall clock, one thread, on a shared 2-core machine) |",
         f"| date | {today()} |",
         "",
         "Accuracy computed by the training script (PyTorch, with the F16 weights as stored):",
@@ -278,43 +254,23 @@ def write_card(path, name, config, args, n_params, split_sizes, best_epoch, hist
         f"| calibration | {metrics['calibration_n']:,} | {metrics['calibration']:.4f} |",
         f"| dev (`glue/SST-2/dev.tsv`, never used for any choice) | {metrics['dev_n']} | {metrics['dev']:.4f} |",
         "",
-        "Reproduce (from the repository root; see `tools/train/README.md`):",
-        "",
-        "```sh",
-        command_line(),
-        "```",
-        "",
+    ] + reproduce_lines() + [
         "All the model knows of English is the training split of SST-2 (movie-review phrases); expect "
         "it to be fooled by sarcasm, negation at a distance and words it never saw.",
         "",
     ]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+    write_lines(path, lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", choices=SIZES, required=True)
-    parser.add_argument("--data", default="../shared/data/glue/SST-2")
-    parser.add_argument("--out", help="model directory (default models/sst2-SIZE)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--mlm-epochs", type=int)
-    parser.add_argument("--mlm-lr", type=float)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=1)
+    add_training_arguments(parser, SIZES, "../shared/data/glue/SST-2", 32)
+    parser.add_argument("--mlm-epochs", type=int, help="default: the size's")
+    parser.add_argument("--mlm-lr", type=float, help="default: the size's")
     args = parser.parse_args()
-    size = SIZES[args.size]
-    args.epochs = args.epochs or size["epochs"]
-    args.lr = args.lr or size["lr"]
+    size, out, log = start_training(args, SIZES, "sst2")
     args.mlm_epochs = size["mlm_epochs"] if args.mlm_epochs is None else args.mlm_epochs
     args.mlm_lr = args.mlm_lr or size["mlm_lr"]
-    out = args.out or f"models/sst2-{args.size}"
-    os.makedirs(out, exist_ok=True)
-    log = Log()
-    set_determinism(args.seed)
 
     rows = read_tsv(os.path.join(args.data, "train.tsv"))
     dev_rows = read_tsv(os.path.join(args.data, "dev.tsv"))

@@ -1,6 +1,6 @@
 """Shared by the demo-model training scripts: determinism, safetensors
 reading and writing (stdlib + the tensors' own bytes), F16 rounding, learning
-rate schedule and logging.
+rate schedule, the training loop, logging and model-card helpers.
 
 Nothing here imports transformers or the safetensors package; the file
 format is written from its specification: an 8-byte little-endian header
@@ -8,6 +8,7 @@ length, a JSON header mapping each tensor name to its dtype, shape and byte
 range in the data section, then the raw little-endian tensor bytes.
 """
 
+import copy
 import datetime
 import json
 import os
@@ -155,3 +156,98 @@ def write_json(path, obj):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, ensure_ascii=False)
         f.write("\n")
+
+
+def add_training_arguments(parser, sizes, data, batch_size):
+    """The command-line flags both training scripts take."""
+    parser.add_argument("--size", choices=sizes, required=True)
+    parser.add_argument("--data", default=data)
+    parser.add_argument("--out", help="model directory (default models/TASK-SIZE)")
+    parser.add_argument("--epochs", type=int, help="default: the size's")
+    parser.add_argument("--lr", type=float, help="default: the size's")
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=1)
+
+
+def start_training(args, sizes, task):
+    """Fills --epochs and --lr from the size's settings, creates the output
+    directory and seeds everything; returns (the size's settings, the
+    output directory, a Log)."""
+    size = sizes[args.size]
+    args.epochs = args.epochs or size["epochs"]
+    args.lr = args.lr or size["lr"]
+    out = args.out or f"models/{task}-{args.size}"
+    os.makedirs(out, exist_ok=True)
+    log = Log()
+    set_determinism(args.seed)
+    return size, out, log
+
+
+def pad(rows, value=0):
+    """[len(rows), longest] tensor of the id lists, padded with value, and
+    the attention mask (1 on the ids, 0 on the padding)."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), value, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r)
+        mask[i, :len(r)] = 1
+    return ids, mask
+
+
+def length_batches(lengths, batch_size, rng):
+    """One epoch of batches of example indices: shuffled, sorted by length
+    (any sortable key) within windows of 50 batches so that little padding
+    is computed, then the batches shuffled so the lengths still mix."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = 50 * batch_size
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def fit(model, optimizer, schedule, epochs, batches, batch_loss, evaluate, log, log_every):
+    """The training loop of both scripts. Every epoch: one pass over
+    batches() with batch_loss(batch) minimised (gradients clipped to norm
+    1.0, the schedule stepped per batch), then evaluate(), which returns
+    (selection metric, text for the log). Returns (state dict of the epoch
+    with the highest metric, the earliest on a tie; that epoch; every
+    epoch's metric)."""
+    best, best_epoch, history = None, 0, []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        epoch_batches = batches()
+        loss_sum = 0.0
+        for step, batch in enumerate(epoch_batches, start=1):
+            loss = batch_loss(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            loss_sum += loss.item()
+            if step % log_every == 0:
+                log(f"epoch {epoch} step {step}/{len(epoch_batches)} loss {loss_sum / step:.4f}")
+        metric, summary = evaluate()
+        history.append(metric)
+        log(f"epoch {epoch}: train loss {loss_sum / len(epoch_batches):.4f}, {summary}")
+        if best is None or metric > max(history[:-1]):
+            best, best_epoch = copy.deepcopy(model.state_dict()), epoch
+    return best, best_epoch, history
+
+
+def reproduce_lines():
+    """The end of a model card: how to make the model again."""
+    return ["Reproduce (from the repository root; see `tools/train/README.md`):", "", "```sh", command_line(),
+            "```", ""]
+
+
+def write_lines(path, lines):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
