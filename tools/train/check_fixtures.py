@@ -22,17 +22,10 @@ import torch  # noqa: E402
 
 from bert import BertForSequenceClassification  # noqa: E402
 from t5 import T5ForConditionalGeneration  # noqa: E402
-from trainutil import pad, read_safetensors  # noqa: E402
+from trainutil import load_model, pad  # noqa: E402
 from wordpiece import load_tokenizer  # noqa: E402
 
 TOLERANCE = 1e-4
-
-
-def load(model_class, fixture):
-    with open(os.path.join(fixture, "config.json"), encoding="utf-8") as f:
-        model = model_class(json.load(f))
-    model.load_state_dict(read_safetensors(os.path.join(fixture, "model.safetensors")))
-    return model.eval()
 
 
 def cases(fixture):
@@ -48,7 +41,7 @@ def assert_close(got, want, what):
 
 @torch.no_grad()
 def check_bert(fixture):
-    model, tokenizer = load(BertForSequenceClassification, fixture), load_tokenizer(fixture)
+    model, tokenizer = load_model(BertForSequenceClassification, fixture), load_tokenizer(fixture)
     worst, checked = 0.0, 0
     for i, case in enumerate(cases(fixture)):
         if "batch" in case:
@@ -67,7 +60,7 @@ def check_bert(fixture):
 
 @torch.no_grad()
 def check_t5(fixture):
-    model = load(T5ForConditionalGeneration, fixture)
+    model = load_model(T5ForConditionalGeneration, fixture)
     all_cases = cases(fixture)
     max_new = max(len(c["greedy_ids"]) for c in all_cases) - 1  # the fixture's max_new_tokens
     worst = 0.0

@@ -40,19 +40,12 @@ from bert import BertForSequenceClassification  # noqa: E402
 from t5 import T5ForConditionalGeneration  # noqa: E402
 from train_multi30k import MAX_NEW_TOKENS, PREFIX, encode as spm_encode  # noqa: E402
 from train_sst2 import MAX_LENGTH, read_tsv  # noqa: E402
-from trainutil import read_safetensors  # noqa: E402
+from trainutil import load_model  # noqa: E402
 from wordpiece import load_tokenizer  # noqa: E402
 
 SST2_LINES = 200
 MULTI30K_LINES = 20
 MIN_MARGIN = 1e-3
-
-
-def load(model_class, model_dir):
-    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
-        model = model_class(json.load(f))
-    model.load_state_dict(read_safetensors(os.path.join(model_dir, "model.safetensors")))
-    return model.eval()
 
 
 def check_margin(margin, what):
@@ -63,7 +56,7 @@ def check_margin(margin, what):
 @torch.no_grad()
 def sst2_rows(name, data_dir):
     model_dir = os.path.join("models", name)
-    model, tokenizer = load(BertForSequenceClassification, model_dir), load_tokenizer(model_dir)
+    model, tokenizer = load_model(BertForSequenceClassification, model_dir), load_tokenizer(model_dir)
     rows = []
     for number, sentence, _ in read_tsv(os.path.join(data_dir, "glue/SST-2/dev.tsv"))[:SST2_LINES]:
         ids = tokenizer.encode(sentence, None, MAX_LENGTH)[0]
@@ -77,7 +70,7 @@ def sst2_rows(name, data_dir):
 
 def multi30k_rows(name, data_dir):
     model_dir = os.path.join("models", name)
-    model = load(T5ForConditionalGeneration, model_dir)
+    model = load_model(T5ForConditionalGeneration, model_dir)
     sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "spiece.model"))
     with open(os.path.join(data_dir, "multi30k/test_2016_flickr.en"), encoding="utf-8") as f:
         lines = f.read().split("\n")[:MULTI30K_LINES]

@@ -251,3 +251,12 @@ def reproduce_lines():
 def write_lines(path, lines):
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
+
+
+def load_model(model_class, model_dir):
+    """model_class built from model_dir/config.json with the weights of
+    model_dir/model.safetensors, in eval mode."""
+    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+        model = model_class(json.load(f))
+    model.load_state_dict(read_safetensors(os.path.join(model_dir, "model.safetensors")))
+    return model.eval()
