@@ -135,6 +135,77 @@ static void t5_fixture(void **s) { (void)s; check_fixture("t5"); }
 static void t5_v1_1_fixture(void **s) { (void)s; check_fixture("t5-v1_1"); }
 static void marian_fixture(void **s) { (void)s; check_fixture("marian"); }
 
+/* A stand-in decoder whose row r says token 2 + r until step end[r]
+ * (1-based), where it says </s>; its source's first id is end[r]. It checks that a
+ * finished row is fed <pad> and nothing else. */
+#define STUB_V 8
+#define STUB_EOS 1
+#define STUB_PAD 0
+
+static int stub_fed_wrong;
+
+static elang_status stub_encode(const void *net, const int32_t *ids, const int32_t *mask, int B, int S,
+                                float *enc_out, elang_error *err) {
+    (void)net, (void)mask, (void)err;
+    for (int b = 0; b < B; b++) enc_out[b * S] = (float)ids[b * S];
+    return ELANG_OK;
+}
+
+static elang_status stub_start(const void *net, const float *enc_out, int B, seq2seq_cache *c, elang_error *err) {
+    (void)net, (void)err;
+    for (int r = 0; r < c->rows; r++) c->cross_k[(size_t)r * c->src_len] = enc_out[(size_t)(r / (c->rows / B)) * c->src_len];
+    c->steps = 0;
+    return ELANG_OK;
+}
+
+static elang_status stub_step(const void *net, seq2seq_cache *c, const int32_t *tokens, float *logits,
+                              elang_error *err) {
+    (void)net, (void)err;
+    const int pos = c->steps; /* 0: the decoder start token */
+    for (int r = 0; r < c->rows; r++) {
+        const int end = (int)c->cross_k[(size_t)r * c->src_len];
+        if (tokens[r] != (pos >= 1 && pos < end ? 2 + r : STUB_PAD)) stub_fed_wrong++;
+        for (int v = 0; v < STUB_V; v++) logits[r * STUB_V + v] = 0.0f;
+        logits[r * STUB_V + (pos + 1 >= end ? STUB_EOS : 2 + r)] = 1.0f;
+    }
+    c->steps++;
+    return ELANG_OK;
+}
+
+static const seq2seq_ops stub_ops = {stub_encode, stub_start, stub_step, NULL};
+
+/* Greedy search over a batch whose rows end at different steps: each row
+ * stops at its own </s> (its ids, log-probabilities and energies end
+ * there), finished rows are fed <pad>, and the batch runs until its last
+ * row ends or the limit is reached. */
+static void batch_rows_end_at_their_own_eos(void **s) {
+    (void)s;
+    const seq2seq_model m = {.ops = &stub_ops,
+                             .info = {.vocab_size = STUB_V, .d_model = 1, .decoder_start_id = STUB_PAD,
+                                      .eos_id = STUB_EOS, .pad_id = STUB_PAD, .banned_id = -1,
+                                      .forced_eos_id = -1},
+                             .cache_layers = 1,
+                             .cache_width = 1};
+    const int32_t ends[4] = {2, 6, 4, 99}, mask[4] = {1, 1, 1, 1};
+    const generate_opts o = {.num_beams = 1, .max_new_tokens = 10, .temperature = 1.0};
+    generated_seq out[4];
+    elang_error err;
+    stub_fed_wrong = 0;
+    assert_int_equal(generate(&m, ends, mask, 4, 1, &o, out, &err), ELANG_OK);
+    assert_int_equal(stub_fed_wrong, 0);
+    for (int r = 0; r < 4; r++) {
+        const int want_len = ends[r] <= 10 ? ends[r] + 1 : 11;
+        if (out[r].len != want_len) fail_msg("row %d: %d ids, want %d", r, out[r].len, want_len);
+        assert_int_equal(out[r].ids[0], STUB_PAD);
+        for (int t = 1; t < out[r].len; t++)
+            assert_int_equal(out[r].ids[t], t == ends[r] ? STUB_EOS : 2 + r);
+        /* Every step's scores are one 1 among zeros. */
+        const double lp = 1.0 - log(STUB_V - 1 + exp(1.0));
+        assert_close(out[r].score, lp * (want_len - 1), 1e-5, "score", (size_t)r, 0);
+        generated_seq_free(&out[r]);
+    }
+}
+
 /* Marian's config forces </s> at the last allowed step: that step's scores
  * are 0 for </s> and -inf elsewhere, so its log-probability and energy are 0. */
 static void forced_eos_at_the_limit(void **s) {
@@ -265,6 +336,7 @@ int main(void) {
         cmocka_unit_test(t5_fixture),
         cmocka_unit_test(t5_v1_1_fixture),
         cmocka_unit_test(marian_fixture),
+        cmocka_unit_test(batch_rows_end_at_their_own_eos),
         cmocka_unit_test(forced_eos_at_the_limit),
         cmocka_unit_test(temperature_scales_energies),
         cmocka_unit_test(no_early_stopping_searches_further),

@@ -77,8 +77,15 @@ static elang_status copy_out(const search *s, int r, int len, double score, gene
 
 /* ------------------------------------------------------------- greedy */
 
-/* Argmax of the processed logits; a row that has produced </s> is fed <pad>
- * from then on (as transformers does) and its output ends at the </s>. */
+/* Row r's first len tokens end with </s>. */
+static bool ended(const search *s, int r, int len) {
+    return len > 1 && s->tokens[(size_t)r * s->L + len - 1] == s->m->info.eos_id;
+}
+
+/* Argmax of the processed logits. A row that has produced </s> is done: it
+ * is fed <pad> from then on (as transformers does, while the batch's other
+ * rows go on), nothing more is recorded for it, and its output ends at the
+ * </s>. */
 static elang_status greedy(search *s, generated_seq *out, elang_error *err) {
     const seq2seq_info *info = &s->m->info;
     int *len = malloc(sizeof(int) * s->R);
@@ -88,10 +95,10 @@ static elang_status greedy(search *s, generated_seq *out, elang_error *err) {
     int unfinished = s->R;
     for (int t = 1; t < s->L && unfinished > 0; t++) {
         for (int r = 0; r < s->R; r++)
-            s->feed[r] = len[r] == t ? s->tokens[(size_t)r * s->L + t - 1] : info->pad_id;
+            s->feed[r] = ended(s, r, len[r]) ? info->pad_id : s->tokens[(size_t)r * s->L + t - 1];
         if ((st = s->m->ops->step(s->m->net, &s->cache, s->feed, s->logits, err)) != ELANG_OK) break;
         for (int r = 0; r < s->R; r++) {
-            if (len[r] != t) continue;
+            if (ended(s, r, len[r])) continue;
             float *scores = s->logits + (size_t)r * s->V;
             process_scores(s, scores, t);
             int best = 0;
