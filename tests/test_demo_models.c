@@ -1,11 +1,11 @@
 /* The demo models in models/ (trained from scratch by tools/train) against
  * what the training framework computed with the same files
- * (tests/data/sst2_demo_expected.jsonl, written by
+ * (tests/data/{sst2,multi30k}_demo_expected.jsonl, written by
  * tools/train/expectations.py): SST-2 dev sentences, read again from
- * shared/data, give the same input ids, labels and logits within 1e-3.
- * Also: batched results equal one at a time, the CLI agrees, and the
- * committed weights stay under 40 MB. (The Multi30k pair is still being
- * trained; its test comes with it.) */
+ * shared/data, give the same input ids, labels and logits within 1e-3;
+ * Multi30k test sentences give the same source ids and greedy ids. Also:
+ * batched results equal one at a time, the CLI agrees, and the committed
+ * weights stay under 40 MB. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +24,8 @@
 
 #define LOGIT_TOL 1e-3
 #define SST2_ROWS 200
+#define MULTI30K_ROWS 20
+#define PREFIX "translate English to German: "
 
 /* The lines of a data file: line[k], k >= 1, NUL-terminated in place. */
 typedef struct {
@@ -135,6 +137,46 @@ static void check_sst2(const char *name) {
     elang_model_free(m);
 }
 
+static void check_multi30k(const char *name) {
+    elang_model *m = load(name);
+    assert_true(elang_model_is_generator(m));
+    size_t n;
+    json_t **rows = rows_of("tests/data/multi30k_demo_expected.jsonl", name, &n);
+    assert_int_equal(n, MULTI30K_ROWS);
+    lines test = read_lines("data/multi30k/test_2016_flickr.en");
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++) {
+        const size_t k = (size_t)json_integer_value(json_object_get(rows[i], "line"));
+        if (k < 1 || k > test.n) fail_msg("test_2016_flickr.en has no line %zu", k);
+        char *text = malloc(strlen(PREFIX) + strlen(test.line[k]) + 1);
+        strcpy(text, PREFIX);
+        strcat(text, test.line[k]);
+        in[i].text = text;
+    }
+    elang_gen_out *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
+    elang_error err;
+    elang_gen_opts g = elang_gen_opts_default();
+    g.max_new_tokens = 64;
+    g.batch_size = 8;
+    if (elang_generate(m, in, n, &g, batched, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+    g.batch_size = 1;
+    if (elang_generate(m, in, n, &g, alone, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+    for (size_t i = 0; i < n; i++) {
+        const int line = (int)json_integer_value(json_object_get(rows[i], "line"));
+        assert_ids(batched[i].input_ids, batched[i].num_input_ids, json_object_get(rows[i], "input_ids"), name, line);
+        assert_ids(batched[i].ids, batched[i].num_ids, json_object_get(rows[i], "greedy_ids"), name, line);
+        assert_ids(alone[i].ids, alone[i].num_ids, json_object_get(rows[i], "greedy_ids"), name, line);
+    }
+    elang_gen_out_free(batched, n);
+    elang_gen_out_free(alone, n);
+    free(batched), free(alone);
+    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
+    free(in);
+    free_lines(&test);
+    free_jsonl(rows, n);
+    elang_model_free(m);
+}
+
 static void sst2_swift(void **state) {
     (void)state;
     check_sst2("sst2-swift");
@@ -143,6 +185,16 @@ static void sst2_swift(void **state) {
 static void sst2_super(void **state) {
     (void)state;
     check_sst2("sst2-super");
+}
+
+static void multi30k_swift(void **state) {
+    (void)state;
+    check_multi30k("multi30k-swift");
+}
+
+static void multi30k_super(void **state) {
+    (void)state;
+    check_multi30k("multi30k-super");
 }
 
 /* `elang classify --format text` on the first dev sentences: the expected
@@ -201,7 +253,7 @@ static void weights_stay_small(void **state) {
         models++;
     }
     closedir(dir);
-    assert_true(models >= 2);
+    assert_true(models >= 4);
     if (total >= 40LL * 1000 * 1000) fail_msg("the demo weights take %lld bytes", total);
 }
 
@@ -209,6 +261,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sst2_swift),
         cmocka_unit_test(sst2_super),
+        cmocka_unit_test(multi30k_swift),
+        cmocka_unit_test(multi30k_super),
         cmocka_unit_test(cli_classifies),
         cmocka_unit_test(weights_stay_small),
     };

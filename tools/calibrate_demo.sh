@@ -14,10 +14,13 @@ PREFIX="translate English to German: "
 # A pair not trained yet is skipped, as `elang demo` skips it.
 have() { [ -f "models/$1-swift/config.json" ] && [ -f "models/$1-super/config.json" ]; }
 
-# SST-2: Super's accuracy at the least compute.
+# SST-2: within half a point of Super's accuracy at the least compute. On
+# 1,000 sentences one sentence is 0.1 points and the sampling error of an
+# accuracy near 80% is about 1.3 points, so demanding Super's exact figure
+# buys noise with compute (README, "The demo", shows both objectives on dev).
 have sst2 && build/elang calibrate --swift models/sst2-swift --super models/sst2-super --task sst2 \
     --data "$SHARED/data/glue/SST-2/train.tsv" --lines models/sst2-calibration-lines.txt \
-    --objective match-super --out models/sst2.calib.json
+    --objective match-super:0.005 --out models/sst2.calib.json
 
 # Multi30k: within 0.5 BLEU of Super at the least compute.
 have multi30k && build/elang calibrate --swift models/multi30k-swift --super models/multi30k-super --task translation \
