@@ -63,7 +63,7 @@ WARMUP = 0.04
 SIZES = {
     # d_model, d_ff, heads, d_kv, encoder and decoder layers, epochs, relative learning rate
     "swift": dict(d_model=128, d_ff=512, heads=4, d_kv=32, layers=2, epochs=12, lr=2e-2),
-    "super": dict(d_model=256, d_ff=1024, heads=4, d_kv=64, layers=4, epochs=8, lr=2e-2),
+    "super": dict(d_model=256, d_ff=1024, heads=4, d_kv=64, layers=4, epochs=14, lr=2e-2),
 }
 
 
