@@ -6,6 +6,14 @@
 set -u
 cd "$(dirname "$0")/.."
 export ELANG_SHARED="${ELANG_SHARED:-$(cd .. && pwd)/shared}"
+# Most suites compare against the shared fixtures and data: without them every
+# one would fail on its own, so say once what is missing.
+if [ ! -d "$ELANG_SHARED/fixtures/hf" ] || [ ! -d "$ELANG_SHARED/data" ]; then
+    echo "tests: $ELANG_SHARED has no fixtures/hf and data: put the shared folder beside the" \
+         "repository or set ELANG_SHARED=/path/to/shared" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
 passed=0 failed=0
 for build in "${@:-build}"; do
     export ELANG_BIN="$PWD/$build/elang"
