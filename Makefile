@@ -45,8 +45,10 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 .PHONY: all test test-fast clean fuzz bench bench-bin tests-built
 all: $(BUILD)/elang
 
+# Rebuilt from scratch: `ar r` would keep the objects of deleted sources.
 $(BUILD)/libelang.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/elang: $(CLI_OBJ) $(BUILD)/libelang.a

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "eval/flops.h"
+#include "models/flops.h"
 
 static void assert_flops(double got, double want) {
     if (got != want) fail_msg("got %.0f FLOPs, expected %.0f", got, want);

@@ -62,7 +62,6 @@ static elang_gen_opts beam_opts(void) {
     elang_gen_opts o = greedy_opts();
     o.num_beams = 4;
     o.length_penalty = 1.0;
-    o.early_stopping = 1;
     return o;
 }
 
@@ -265,9 +264,9 @@ static void no_early_stopping_searches_further(void **s) {
             elang_gen_out early, late;
             elang_error err;
             elang_gen_opts o = beam_opts();
-            o.length_penalty = 0.0;
+            o.length_penalty = ELANG_LENGTH_PENALTY_NONE;
             assert_int_equal(elang_generate(m, &in, 1, &o, &early, &err), ELANG_OK);
-            o.early_stopping = 0;
+            o.no_early_stopping = true;
             assert_int_equal(elang_generate(m, &in, 1, &o, &late, &err), ELANG_OK);
             assert_true(late.score >= early.score - 1e-6);
             double sum = 0.0;
@@ -312,7 +311,7 @@ static void rejects_bad_requests(void **s) {
     assert_int_equal(elang_generate(m, &pair, 1, NULL, &out, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "pair"));
     elang_gen_opts bad = elang_gen_opts_default();
-    bad.num_beams = 0;
+    bad.num_beams = -1;
     elang_text one = {"a", NULL};
     assert_int_equal(elang_generate(m, &one, 1, &bad, &out, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "num_beams"));

@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "route/pair_run.h"
-#include "route/score.h"
+#include "eval/pair_run.h"
+#include "route/aggregate.h"
 #include "support.h"
 
 static void close_to(double got, double want, double tol, const char *what) {
@@ -190,12 +190,12 @@ static void sweep_by_hand(void **s) {
     close_to(c.super_rate, 2 / 6.0, 1e-12, "max metric at least compute");
 
     elang_point sw, su, at;
-    elang_pair_run_ends(r, &sw, &su);
+    assert_int_equal(elang_pair_run_ends(r, &sw, &su, &err), ELANG_OK);
     close_to(sw.metric, 0.5, 1e-12, "Swift alone");
     close_to(su.metric, 5 / 6.0, 1e-12, "Super alone");
     assert_int_equal(elang_at_threshold(r, ELANG_SCORE_ENERGY, 0.65, &at, &err), ELANG_OK);
     close_to(at.super_rate, 3 / 6.0, 1e-12, "at 0.65: inputs 3, 4, 5 go to Super");
-    free(p);
+    elang_points_free(p);
     elang_pair_run_free(r);
 }
 
@@ -248,14 +248,17 @@ static void report_by_hand(void **s) {
 
 static void calibration_file_round_trip(void **s) {
     (void)s;
+    char *words[2] = {"negative", "positive"};
+    char swift_dir[1024], super_dir[1024];
+    snprintf(swift_dir, sizeof swift_dir, "%s", shared_path("fixtures/hf/bert"));
+    snprintf(super_dir, sizeof super_dir, "%s", shared_path("fixtures/hf/bert-f16"));
     elang_calibration c = {.threshold = 2.5, .score = ELANG_SCORE_MARGIN, .temperature = 2.0,
-                           .aggregate = ELANG_AGG_MIN, .num_label_words = 2, .holdout = 0.25, .metric = 0.9,
-                           .super_rate = 0.3, .gflops = 1.25, .heldout_metric = NAN, .heldout_super_rate = NAN,
-                           .num_beams = 1, .max_new_tokens = 64};
-    strcpy(c.label_words[0], "negative"), strcpy(c.label_words[1], "positive");
-    strcpy(c.objective, "match-super:0.01"), strcpy(c.task, "sst2"), strcpy(c.data, "dev.tsv"), strcpy(c.data_lines, "lines.txt");
-    strcpy(c.metric_name, "accuracy");
-    strcpy(c.swift_dir, shared_path("fixtures/hf/bert")), strcpy(c.super_dir, shared_path("fixtures/hf/bert-f16"));
+                           .aggregate = ELANG_AGG_MIN, .label_words = words, .num_label_words = 2, .holdout = 0.25,
+                           .metric = 0.9, .super_rate = 0.3, .gflops = 1.25, .heldout_metric = NAN,
+                           .heldout_super_rate = NAN, .num_beams = 1, .max_new_tokens = 64,
+                           .objective = "match-super:0.01", .task = "sst2", .data = "dev.tsv",
+                           .data_lines = "lines.txt", .metric_name = "accuracy", .swift_dir = swift_dir,
+                           .super_dir = super_dir};
     elang_error err;
     assert_int_equal(elang_model_hash(c.swift_dir, c.swift_hash, &err), ELANG_OK);
     assert_int_equal(elang_model_hash(c.super_dir, c.super_hash, &err), ELANG_OK);
@@ -277,6 +280,7 @@ static void calibration_file_round_trip(void **s) {
     /* Swapped models: refused, naming the model. */
     assert_int_equal(elang_calibration_check(&back, c.super_dir, c.swift_dir, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "calibrate again"));
+    elang_calibration_free(&back);
 
     const char *bad[][2] = {
         {"{\"elang_calibration\": 1", "malformed JSON"},
@@ -299,6 +303,7 @@ static void calibration_file_round_trip(void **s) {
     assert_int_equal(elang_calibration_load(path, &back, &err), ELANG_ERR_FORMAT);
     assert_non_null(strstr(err.message, "unknown score \"margix\""));
     free(text);
+    elang_calibration_free(&back); /* a failed load leaves nothing, and freeing nothing is fine */
 }
 
 /* Routing on the fixture classifiers: bert as Swift, bert-f16 as Super,

@@ -204,7 +204,7 @@ static void bad_usage(void **s) {
     snprintf(args, sizeof args, "route --swift %s --super %s --threshold 1", bert, t5);
     expect_failure(args, "all classify or all generate");
     snprintf(args, sizeof args, "route --swift %s --super %s --threshold 1 --label-words good", t5, t5);
-    expect_failure(args, "--label-words needs 2 to 8");
+    expect_failure(args, "--label-words needs 2 to 64");
     snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s/none.json", bert, bert, test_tmpdir());
     expect_failure(args, "cannot open calibration");
 

@@ -32,7 +32,7 @@
 
 #include "support.h"
 #include "tokenize/tokenizer.h"
-#include "tokenize/unicode.h"
+#include "util/unicode.h"
 
 #define MAX_LENGTH 64
 /* A max_length that truncates nothing here. */

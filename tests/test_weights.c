@@ -586,7 +586,7 @@ static void test_sharded_errors(void **state) {
 
     dir = model_dir("shard_bad_index");
     write_file(tmp_path("shard_bad_index/model.safetensors.index.json"), "{\"weight_map\": [", 16);
-    expect_open_error(dir, ELANG_ERR_FORMAT, "model.safetensors.index.json: invalid JSON");
+    expect_open_error(dir, ELANG_ERR_FORMAT, "model.safetensors.index.json: malformed JSON");
     write_file(tmp_path("shard_bad_index/model.safetensors.index.json"), "{}", 2);
     expect_open_error(dir, ELANG_ERR_FORMAT, "\"weight_map\" is missing");
 }

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "api/model_internal.h"
-#include "core/error.h"
+#include "core/scores.h"
+#include "core/threads.h"
+#include "util/error.h"
 
 void elang_class_out_free(elang_class_out *out, size_t n) {
     if (!out) return;
@@ -27,7 +29,7 @@ static void finish_output(elang_class_out *o, int L, double temperature) {
     for (int j = 0; j < L; j++) sum += exp(o->logits[j] - max);
     for (int j = 0; j < L; j++) o->probs[j] = (float)(exp(o->logits[j] - max) / sum);
     o->label_id = best;
-    o->energy = elang_energy(o->logits, L, temperature);
+    o->energy = -log_sum_exp(o->logits, L, temperature);
 }
 
 /* Longer inputs first, so each batch holds inputs of similar length and
@@ -77,17 +79,12 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
                                  elang_class_out *out, elang_error *err) {
     const int L = m->cfg.num_labels;
     for (size_t i = 0; i < n; i++) {
-        if (!in[i].text) {
-            elang_fail(err, ELANG_ERR_INVALID_ARG, "input %zu has no text", i);
-            if (err) err->item = (long)i;
-            return ELANG_ERR_INVALID_ARG;
-        }
+        if (!in[i].text)
+            return elang_error_item(err, elang_fail(err, ELANG_ERR_INVALID_ARG, "input %zu has no text", i),
+                                    (long)i);
         token_seq seq;
         elang_status st = model_encode(m, in[i].text, in[i].text_pair, &seq, err);
-        if (st != ELANG_OK) {
-            if (err) err->item = (long)i;
-            return st;
-        }
+        if (st != ELANG_OK) return elang_error_item(err, st, (long)i);
         out[i].input_ids = seq.ids;
         out[i].num_tokens = seq.len;
         /* Only BERT's tokenizer reports token types; RoBERTa's and
@@ -118,6 +115,7 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
 
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
+    const int threads = threads_enter(m->threads);
     elang_status st = tokenize_all(m, in, n, out, err);
     if (st == ELANG_OK) {
         for (size_t i = 0; i < n; i++) order[i] = i;
@@ -127,6 +125,7 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
             st = run_batch(m, out, order + start, B, err);
         }
     }
+    threads_leave(threads);
     free(order);
     if (st != ELANG_OK) {
         elang_class_out_free(out, n);

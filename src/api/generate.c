@@ -5,12 +5,27 @@
 #include <string.h>
 
 #include "api/model_internal.h"
-#include "core/error.h"
+#include "core/scores.h"
+#include "core/threads.h"
 #include "models/generate.h"
+#include "util/error.h"
 
 elang_gen_opts elang_gen_opts_default(void) {
     return (elang_gen_opts){.num_beams = 1, .max_new_tokens = 64, .length_penalty = 1.0,
-                            .early_stopping = 1, .batch_size = 16, .temperature = 1.0};
+                            .batch_size = 16, .temperature = 1.0};
+}
+
+/* The options with every zero replaced by its default. */
+static elang_gen_opts with_defaults(const elang_gen_opts *opts) {
+    const elang_gen_opts d = elang_gen_opts_default();
+    if (!opts) return d;
+    elang_gen_opts o = *opts;
+    if (o.num_beams == 0) o.num_beams = d.num_beams;
+    if (o.max_new_tokens == 0) o.max_new_tokens = d.max_new_tokens;
+    if (o.length_penalty == 0.0) o.length_penalty = d.length_penalty;
+    if (o.batch_size == 0) o.batch_size = d.batch_size;
+    if (o.temperature == 0.0) o.temperature = d.temperature;
+    return o;
 }
 
 void elang_gen_out_free(elang_gen_out *out, size_t n) {
@@ -26,12 +41,19 @@ void elang_gen_out_free(elang_gen_out *out, size_t n) {
     }
 }
 
-static elang_status check_opts(const elang_gen_opts *o, elang_error *err) {
+/* Checked against the model before anything runs, so that a request the
+ * model cannot serve fails at once and says which option is at fault. */
+static elang_status check_opts(const elang_model *m, const elang_gen_opts *o, elang_error *err) {
     if (o->num_beams < 1 || o->num_beams > 64)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "num_beams must be from 1 to 64, got %d", o->num_beams);
     if (o->max_new_tokens < 1 || o->max_new_tokens > 4096)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "max_new_tokens must be from 1 to 4096, got %d",
                           o->max_new_tokens);
+    const int limit = elang_model_max_new_tokens(m);
+    if (limit > 0 && o->max_new_tokens > limit)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "max_new_tokens %d exceeds what %s can generate: %d tokens after the start token "
+                          "(its %d decoder positions)", o->max_new_tokens, m->dir, limit, limit + 1);
     if (!isfinite(o->length_penalty))
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "length_penalty must be a finite number");
     if (o->batch_size < 1)
@@ -94,8 +116,8 @@ static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_
     }
     const generate_opts g = {.num_beams = opts->num_beams, .max_new_tokens = opts->max_new_tokens,
                              .length_penalty = opts->length_penalty,
-                             .early_stopping = opts->early_stopping != 0, .temperature = opts->temperature,
-                             .step_scores = opts->step_scores ? elang_scores : NULL,
+                             .early_stopping = !opts->no_early_stopping, .temperature = opts->temperature,
+                             .step_scores = opts->step_scores ? logits_scores : NULL,
                              .n_step_scores = opts->step_scores ? ELANG_DIST_SCORES : 0};
     elang_status st;
     if (words) {
@@ -126,10 +148,7 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
             st = elang_fail(err, ELANG_ERR_INVALID_ARG, "generation takes one text per input, not a pair");
         token_seq seq = {0};
         if (st == ELANG_OK) st = model_encode(m, in[i].text, NULL, &seq, err);
-        if (st != ELANG_OK) {
-            if (err) err->item = (long)i;
-            return st;
-        }
+        if (st != ELANG_OK) return elang_error_item(err, st, (long)i);
         free(seq.type_ids);
         out[i].input_ids = seq.ids;
         out[i].num_input_ids = seq.len;
@@ -139,16 +158,17 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
 
 static elang_status generate_or_pick(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
                                      elang_gen_out *out, const label_word_logits *words, elang_error *err) {
-    const elang_gen_opts o = opts ? *opts : elang_gen_opts_default();
+    const elang_gen_opts o = with_defaults(opts);
     if (!m->is_seq2seq)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a %s model classifies; it does not generate",
                           m->cfg.model_type);
-    elang_status st = check_opts(&o, err);
+    elang_status st = check_opts(m, &o, err);
     if (st != ELANG_OK) return st;
     memset(out, 0, sizeof *out * n);
     if (n == 0) return ELANG_OK;
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
+    const int threads = threads_enter(m->threads);
     st = tokenize_all(m, in, n, out, err);
     if (st == ELANG_OK) {
         for (size_t i = 0; i < n; i++) order[i] = i;
@@ -158,6 +178,7 @@ static elang_status generate_or_pick(elang_model *m, const elang_text *in, size_
             st = run_batch(m, &o, out, order + start, B, words, err);
         }
     }
+    threads_leave(threads);
     free(order);
     if (st != ELANG_OK) elang_gen_out_free(out, n);
     return st;

@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "api/model_internal.h"
-#include "core/error.h"
-#include "core/ops.h"
-#include "eval/flops.h"
+#include "util/error.h"
+#include "core/threads.h"
+#include "io/dir_hash.h"
+#include "models/flops.h"
 #include "models/marian.h"
 #include "models/t5.h"
 
@@ -50,7 +51,7 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
         free(m);
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
     }
-    ops_set_threads(opts ? opts->threads : 0);
+    m->threads = threads_resolve(opts ? opts->threads : 0);
 
     elang_status st = config_load(dir, &m->cfg, err);
     if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
@@ -93,7 +94,17 @@ const char *elang_model_type(const elang_model *m) { return m->cfg.model_type; }
 const char *elang_model_dir(const elang_model *m) { return m->dir; }
 int elang_model_num_labels(const elang_model *m) { return m->cfg.num_labels; }
 int elang_model_max_length(const elang_model *m) { return m->max_length; }
-int elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
+int elang_model_threads(const elang_model *m) { return m->threads; }
+bool elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
+
+int elang_model_max_new_tokens(const elang_model *m) {
+    /* Positions count the decoder start token too. */
+    return m->is_seq2seq && m->s2s.info.max_target_len > 0 ? m->s2s.info.max_target_len - 1 : 0;
+}
+
+elang_status elang_model_hash(const char *dir, char out[17], elang_error *err) {
+    return dir_hash(dir, out, err);
+}
 
 const char *elang_model_label(const elang_model *m, int id) {
     return id >= 0 && id < m->cfg.num_labels ? m->cfg.id2label[id] : NULL;

@@ -18,6 +18,7 @@ struct elang_model {
     encoder_classifier encoder;
     seq2seq_model s2s;
     int max_length;           /* tokens per input, special tokens included */
+    int threads;              /* this model's computations' thread count */
     char *input_prefix;       /* put before every input's text, or NULL */
 };
 

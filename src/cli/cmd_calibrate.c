@@ -12,7 +12,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/route_flags.h"
-#include "elang.h"
+#include "elang_eval.h"
 
 typedef struct {
     route_flags route;
@@ -109,14 +109,14 @@ int cmd_calibrate(int argc, char **argv) {
         fprintf(stderr, "elang calibrate: %s\n", err.message);
         return 2;
     }
-    if (!route_opts_from_flags("calibrate", &fl.route, NULL, &opts)) return 2;
-
     elang_dataset *data = NULL;
     elang_model *swift = NULL, *super = NULL;
     elang_pair_run *fit = NULL, *held = NULL;
     size_t *idx = NULL;
-    bool ok = load_dataset("calibrate", fl.task, fl.data, fl.src, fl.ref, &data) &&
-              load_pair("calibrate", &fl.route, NULL, &swift, &super);
+    rc = route_opts_from_flags("calibrate", &fl.route, NULL, &opts) ? 0 : 2;
+    if (!rc) rc = load_dataset("calibrate", fl.task, fl.data, fl.src, fl.ref, &data);
+    if (!rc) rc = load_pair("calibrate", &fl.route, NULL, &swift, &super);
+    bool ok = rc == 0;
     size_t n = ok ? elang_dataset_size(data) : 0;
     size_t *chosen_lines = NULL;
     if (ok && fl.lines) {
@@ -127,6 +127,7 @@ int cmd_calibrate(int argc, char **argv) {
     if (ok && fl.holdout > 0.0 && (n_held < 1 || n_held >= n)) {
         fprintf(stderr, "elang calibrate: --holdout %g of %zu inputs leaves one side empty\n", fl.holdout, n);
         ok = false;
+        rc = 2;
     }
     if (ok && !(idx = shuffled(n, (uint64_t)fl.route.seed))) {
         fprintf(stderr, "elang calibrate: out of memory\n");
@@ -155,30 +156,36 @@ int cmd_calibrate(int argc, char **argv) {
         ok = false;
     }
     elang_point sw = {0}, su = {0};
-    if (ok) elang_pair_run_ends(fit, &sw, &su);
+    if (ok && elang_pair_run_ends(fit, &sw, &su, &err) != ELANG_OK) {
+        fprintf(stderr, "elang calibrate: %s\n", err.message);
+        ok = false;
+    }
     if (ok) {
         elang_calibration c = {.threshold = chosen.threshold, .score = opts.score, .temperature = opts.temperature,
-                               .aggregate = opts.aggregate, .num_label_words = opts.num_label_words,
+                               .aggregate = opts.aggregate,
                                .holdout = fl.holdout, .metric = chosen.metric, .super_rate = chosen.super_rate,
                                .gflops = chosen.gflops, .heldout_metric = heldout.metric,
                                .heldout_super_rate = heldout.super_rate, .swift_metric = sw.metric,
                                .super_metric = su.metric, .swift_gflops = sw.gflops, .super_gflops = su.gflops,
                                .num_beams = opts.gen.num_beams, .max_new_tokens = opts.gen.max_new_tokens};
-        for (int i = 0; i < opts.num_label_words; i++)
-            snprintf(c.label_words[i], sizeof c.label_words[i], "%s", opts.label_words[i]);
-        snprintf(c.objective, sizeof c.objective, "%s", fl.objective);
-        snprintf(c.task, sizeof c.task, "%s", fl.task);
-        snprintf(c.data, sizeof c.data, "%s", fl.data ? fl.data : fl.src);
-        snprintf(c.data_lines, sizeof c.data_lines, "%s", fl.lines ? fl.lines : "");
-        snprintf(c.metric_name, sizeof c.metric_name, "%s", elang_pair_run_metric_name(fit));
-        snprintf(c.swift_dir, sizeof c.swift_dir, "%s", fl.route.swift);
-        snprintf(c.super_dir, sizeof c.super_dir, "%s", fl.route.super);
-        snprintf(c.swift_prefix, sizeof c.swift_prefix, "%s", fl.route.swift_prefix ? fl.route.swift_prefix : "");
-        snprintf(c.super_prefix, sizeof c.super_prefix, "%s", fl.route.super_prefix ? fl.route.super_prefix : "");
-        ok = elang_model_hash(fl.route.swift, c.swift_hash, &err) == ELANG_OK &&
+        ok = opts.num_label_words == 0 ||
+             (c.label_words = calloc((size_t)opts.num_label_words, sizeof *c.label_words)) != NULL;
+        for (int i = 0; ok && i < opts.num_label_words; i++, c.num_label_words++)
+            ok = elang_calibration_set(&c.label_words[i], opts.label_words[i], &err) == ELANG_OK;
+        ok = ok && elang_calibration_set(&c.objective, fl.objective, &err) == ELANG_OK &&
+             elang_calibration_set(&c.task, fl.task, &err) == ELANG_OK &&
+             elang_calibration_set(&c.data, fl.data ? fl.data : fl.src, &err) == ELANG_OK &&
+             elang_calibration_set(&c.data_lines, fl.lines, &err) == ELANG_OK &&
+             elang_calibration_set(&c.metric_name, elang_pair_run_metric_name(fit), &err) == ELANG_OK &&
+             elang_calibration_set(&c.swift_dir, fl.route.swift, &err) == ELANG_OK &&
+             elang_calibration_set(&c.super_dir, fl.route.super, &err) == ELANG_OK &&
+             elang_calibration_set(&c.swift_prefix, fl.route.swift_prefix, &err) == ELANG_OK &&
+             elang_calibration_set(&c.super_prefix, fl.route.super_prefix, &err) == ELANG_OK &&
+             elang_model_hash(fl.route.swift, c.swift_hash, &err) == ELANG_OK &&
              elang_model_hash(fl.route.super, c.super_hash, &err) == ELANG_OK &&
              elang_calibration_save(&c, fl.out, &err) == ELANG_OK;
         if (!ok) fprintf(stderr, "elang calibrate: %s\n", err.message);
+        elang_calibration_free(&c);
     }
     if (ok) {
         printf("calibrated on %zu inputs (%s): threshold %.6g on %s\n", n - n_held, fl.objective, chosen.threshold,
@@ -186,8 +193,7 @@ int cmd_calibrate(int argc, char **argv) {
         printf("  %s: Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input (Super %.3g: %.2fx fewer)\n",
                elang_pair_run_metric_name(fit), sw.metric, su.metric, chosen.metric, 100.0 * chosen.super_rate,
                chosen.gflops, su.gflops, su.gflops / chosen.gflops);
-        if (held) {
-            elang_pair_run_ends(held, &sw, &su);
+        if (held && elang_pair_run_ends(held, &sw, &su, &err) == ELANG_OK) {
             printf("  held out (%zu inputs): Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super\n", n_held,
                    sw.metric, su.metric, heldout.metric, 100.0 * heldout.super_rate);
         }
@@ -197,5 +203,6 @@ int cmd_calibrate(int argc, char **argv) {
     elang_model_free(swift), elang_model_free(super);
     elang_dataset_free(data);
     free(idx), free(chosen_lines);
-    return ok ? 0 : 1;
+    route_flags_free(&fl.route);
+    return ok ? 0 : rc ? rc : 1;
 }

@@ -13,7 +13,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/io.h"
-#include "elang.h"
+#include "elang_eval.h"
 
 typedef struct {
     const char *name, *title;
@@ -120,7 +120,8 @@ static bool route_examples(const demo_flags *fl, const demo_pair *p, elang_model
         on_super += o->tier;
         gflops += elang_model_gflops(swift, s->input_tokens, s->decoder_steps) +
                   (o->tier ? elang_model_gflops(super, a->input_tokens, a->decoder_steps) : 0.0);
-        printf("  %-5s %s %7.3f  %s\n", o->tier ? "SUPER" : "swift", s->score >= calib->threshold ? ">=" : "< ",
+        printf("  %-5s %s %7.3f  %s\n", o->tier ? "SUPER" : "swift",
+               elang_keeps_swift(s->score, calib->threshold) ? ">=" : "< ",
                s->score, lines[i]);
         const char *answer = a->label_id >= 0 ? a->label : a->gen.text;
         const char *first = s->label_id >= 0 ? s->label : s->gen.text;
@@ -226,7 +227,7 @@ int cmd_demo(int argc, char **argv) {
             continue;
         }
         ran++;
-        elang_calibration calib;
+        elang_calibration calib = {0};
         elang_model *swift = NULL, *super = NULL;
         elang_route_opts opts;
         printf("== %s: Swift %s/%s, Super %s/%s\n\n", p->title, fl.models, p->swift, fl.models, p->super);
@@ -235,6 +236,7 @@ int cmd_demo(int argc, char **argv) {
         if (ok) print_calibration_table(&calib);
         if (ok && fl.data) ok = evaluate(&fl, p, swift, super, &calib, &opts);
         elang_model_free(swift), elang_model_free(super);
+        elang_calibration_free(&calib);
     }
     if (ok && ran == 0) {
         fprintf(stderr, "elang demo: no demo models in %s\n", fl.models);

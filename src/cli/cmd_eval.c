@@ -11,7 +11,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/route_flags.h"
-#include "elang.h"
+#include "elang_eval.h"
 
 typedef struct {
     route_flags route;
@@ -52,39 +52,38 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     elang_error err;
-    elang_calibration calib;
+    elang_calibration calib = {0};
     if (fl.calibration && elang_calibration_load(fl.calibration, &calib, &err) != ELANG_OK) {
         fprintf(stderr, "elang eval: %s\n", err.message);
         return 1;
     }
     const elang_calibration *cal = fl.calibration ? &calib : NULL;
     elang_route_opts opts;
-    if (!route_opts_from_flags("eval", &fl.route, cal, &opts)) return 2;
-    if (cal && fl.route.swift && fl.route.super &&
-        elang_calibration_check(cal, fl.route.swift, fl.route.super, &err) != ELANG_OK) {
-        fprintf(stderr, "elang eval: %s\n", err.message);
-        return 1;
-    }
-    if (cal && strcmp(cal->task, fl.task ? fl.task : "") != 0) {
-        fprintf(stderr, "elang eval: the calibration is for task %s, not %s\n", cal->task, fl.task ? fl.task : "(none)");
-        return 1;
-    }
-    const double threshold = cal ? cal->threshold : fl.threshold;
-
     elang_dataset *data = NULL;
     elang_model *swift = NULL, *super = NULL;
     elang_pair_run *run = NULL;
     double seconds = -1.0;
-    bool ok = load_dataset("eval", fl.task, fl.data, fl.src, fl.ref, &data) &&
-              load_pair("eval", &fl.route, cal, &swift, &super);
-    if (ok && cal) warn_same_data(cal, fl.data ? fl.data : fl.src);
-    if (ok && (elang_pair_run_new(swift, super, data, NULL, 0, &opts, progress_bar, "eval", &run, &err) != ELANG_OK ||
-               elang_measure_routed(run, super, data, opts.score, threshold, &seconds, &err) != ELANG_OK ||
-               elang_report_write(run, opts.score, threshold, seconds, fl.report, &err) != ELANG_OK)) {
-        fprintf(stderr, "elang eval: %s\n", err.message);
-        ok = false;
+    rc = route_opts_from_flags("eval", &fl.route, cal, &opts) ? 0 : 2;
+    if (!rc && cal && strcmp(cal->task, fl.task ? fl.task : "") != 0) {
+        fprintf(stderr, "elang eval: the calibration is for task %s, not %s\n", cal->task, fl.task ? fl.task : "(none)");
+        rc = 2;
     }
-    if (ok) {
+    if (!rc && cal && fl.route.swift && fl.route.super &&
+        elang_calibration_check(cal, fl.route.swift, fl.route.super, &err) != ELANG_OK) {
+        fprintf(stderr, "elang eval: %s\n", err.message);
+        rc = 1;
+    }
+    if (!rc) rc = load_dataset("eval", fl.task, fl.data, fl.src, fl.ref, &data);
+    if (!rc) rc = load_pair("eval", &fl.route, cal, &swift, &super);
+    const double threshold = cal ? cal->threshold : fl.threshold;
+    if (!rc && cal) warn_same_data(cal, fl.data ? fl.data : fl.src);
+    if (!rc && (elang_pair_run_new(swift, super, data, NULL, 0, &opts, progress_bar, "eval", &run, &err) != ELANG_OK ||
+                elang_measure_routed(run, super, data, opts.score, threshold, &seconds, &err) != ELANG_OK ||
+                elang_report_write(run, opts.score, threshold, seconds, fl.report, &err) != ELANG_OK)) {
+        fprintf(stderr, "elang eval: %s\n", err.message);
+        rc = 1;
+    }
+    if (!rc) {
         char path[4096];
         snprintf(path, sizeof path, "%s/report.md", fl.report);
         FILE *f = fopen(path, "r");
@@ -96,5 +95,7 @@ int cmd_eval(int argc, char **argv) {
     elang_pair_run_free(run);
     elang_model_free(swift), elang_model_free(super);
     elang_dataset_free(data);
-    return ok ? 0 : 1;
+    elang_calibration_free(&calib);
+    route_flags_free(&fl.route);
+    return rc;
 }

@@ -16,7 +16,7 @@
 typedef struct {
     const char *model, *input, *output, *format, *prefix;
     int threads, max_length;
-    bool no_early_stopping, emit_ids;
+    bool emit_ids;
     elang_gen_opts gen;
 } generate_flags;
 
@@ -73,7 +73,7 @@ int cmd_generate(int argc, char **argv) {
         {"num-beams", FLAG_INT, &fl.gen.num_beams, 1, 64, NULL, "beam width; 1 = greedy (default)", "N"},
         {"max-new-tokens", FLAG_INT, &fl.gen.max_new_tokens, 1, 4096, NULL, "tokens to generate at most (default 64)", "N"},
         {"length-penalty", FLAG_DOUBLE, &fl.gen.length_penalty, -100, 100, NULL, "beam score = logprob sum / length^X (default 1)", "X"},
-        {"no-early-stopping", FLAG_BOOL, &fl.no_early_stopping, 0, 0, NULL, "keep searching after num_beams hypotheses end", NULL},
+        {"no-early-stopping", FLAG_BOOL, &fl.gen.no_early_stopping, 0, 0, NULL, "keep searching after num_beams hypotheses end", NULL},
         {"batch-size", FLAG_INT, &fl.gen.batch_size, 1, 4096, NULL, "inputs decoded together (default 16)", "N"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         {"max-length", FLAG_INT, &fl.max_length, 2, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},
@@ -89,7 +89,8 @@ int cmd_generate(int argc, char **argv) {
         fprintf(stderr, "elang generate: --model DIR is required\n");
         return 2;
     }
-    fl.gen.early_stopping = !fl.no_early_stopping;
+    /* In the options 0 means the default; on the command line it means 0. */
+    if (fl.gen.length_penalty == 0.0) fl.gen.length_penalty = ELANG_LENGTH_PENALTY_NONE;
 
     elang_model *m = NULL;
     elang_error err;

@@ -13,7 +13,7 @@
 #include "cli/io.h"
 #include "cli/route_flags.h"
 #include "cli/stream.h"
-#include "elang.h"
+#include "elang_eval.h"
 
 #define MAX_TIERS 8
 
@@ -196,7 +196,7 @@ int cmd_route(int argc, char **argv) {
     int rc = parse_flags("route", synopsis, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : 2;
 
-    elang_calibration calib;
+    elang_calibration calib = {0};
     elang_error err;
     if (fl.calibration && elang_calibration_load(fl.calibration, &calib, &err) != ELANG_OK) {
         fprintf(stderr, "elang route: %s\n", err.message);
@@ -208,27 +208,28 @@ int cmd_route(int argc, char **argv) {
     double thresholds[MAX_TIERS];
     int n = 0;
     elang_route_opts opts;
-    bool ok = plan_tiers(&fl, cal, dirs, thresholds, &n, models_copy, thresholds_copy) &&
-              route_opts_from_flags("route", &fl.route, cal, &opts);
-    if (ok && cal && elang_calibration_check(cal, dirs[0], dirs[1], &err) != ELANG_OK) {
+    rc = plan_tiers(&fl, cal, dirs, thresholds, &n, models_copy, thresholds_copy) &&
+         route_opts_from_flags("route", &fl.route, cal, &opts) ? 0 : 2;
+    if (!rc && cal && elang_calibration_check(cal, dirs[0], dirs[1], &err) != ELANG_OK) {
         fprintf(stderr, "elang route: %s\n", err.message);
-        ok = false;
+        rc = 1;
     }
     elang_model *tiers[MAX_TIERS] = {0};
     elang_load_opts lo = {.threads = fl.route.threads};
-    if (ok && !fl.models) ok = load_pair("route", &fl.route, cal, &tiers[0], &tiers[1]);
-    for (int i = 0; ok && fl.models && i < n; i++)
+    if (!rc && !fl.models) rc = load_pair("route", &fl.route, cal, &tiers[0], &tiers[1]);
+    for (int i = 0; !rc && fl.models && i < n; i++)
         if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) {
             fprintf(stderr, "elang route: %s\n", err.message);
-            ok = false;
+            rc = 1;
         }
     route_ctx ctx = {.tiers = tiers, .num_tiers = n, .flags = &fl, .total = count_lines(fl.input)};
-    if (ok && elang_router_new(tiers, n, thresholds, &opts, &ctx.router, &err) != ELANG_OK) {
+    /* Models that cannot stand in for each other, or label words given to
+     * classifiers, are a mistake in the command. */
+    if (!rc && elang_router_new(tiers, n, thresholds, &opts, &ctx.router, &err) != ELANG_OK) {
         fprintf(stderr, "elang route: %s\n", err.message);
-        ok = false;
+        rc = 2;
     }
-    rc = 1;
-    if (ok) {
+    if (!rc) {
         const stream_job job = {
             .command = "route", .input = fl.input, .output = fl.output,
             .plain_text = strcmp(fl.format, "text") == 0, .allow_pair = true,
@@ -240,5 +241,7 @@ int cmd_route(int argc, char **argv) {
     elang_router_free(ctx.router);
     for (int i = 0; i < n; i++) elang_model_free(tiers[i]);
     free(models_copy), free(thresholds_copy);
+    elang_calibration_free(&calib);
+    route_flags_free(&fl.route);
     return rc;
 }

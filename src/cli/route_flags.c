@@ -1,29 +1,28 @@
 #include "cli/route_flags.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static bool parse_words(const char *command, route_flags *fl, elang_route_opts *o) {
-    int n = 0;
-    for (const char *p = fl->label_words; *p;) {
-        const char *comma = strchr(p, ',');
-        const size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == 0 || len >= sizeof fl->words[0] || n == ELANG_MAX_LABEL_WORDS) {
-            fprintf(stderr, "elang %s: --label-words takes 2 to %d non-empty words of under 64 bytes, "
-                            "separated by commas\n", command, ELANG_MAX_LABEL_WORDS);
-            return false;
-        }
-        memcpy(fl->words[n], p, len);
-        fl->words[n][len] = '\0';
-        fl->word_ptrs[n] = fl->words[n];
-        n++;
-        p += len + (comma ? 1 : 0);
-        if (comma && !*p) n = ELANG_MAX_LABEL_WORDS + 1; /* a trailing comma */
+    if (!(fl->words_copy = strdup(fl->label_words))) {
+        fprintf(stderr, "elang %s: out of memory\n", command);
+        return false;
     }
-    if (n < 2 || n > ELANG_MAX_LABEL_WORDS) {
-        fprintf(stderr, "elang %s: --label-words needs 2 to %d comma-separated words\n", command,
-                ELANG_MAX_LABEL_WORDS);
+    int n = 0;
+    bool ok = true;
+    for (char *p = fl->words_copy; ok;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        ok = *p && n < CLI_MAX_LABEL_WORDS;
+        if (ok) fl->word_ptrs[n++] = p;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    if (!ok || n < 2) {
+        fprintf(stderr, "elang %s: --label-words needs 2 to %d non-empty words separated by commas\n", command,
+                CLI_MAX_LABEL_WORDS);
         return false;
     }
     o->label_words = fl->word_ptrs;
@@ -55,8 +54,7 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
         o->score = calib->score;
         o->temperature = calib->temperature;
         o->aggregate = calib->aggregate;
-        for (int i = 0; i < calib->num_label_words; i++) fl->word_ptrs[i] = calib->label_words[i];
-        o->label_words = calib->num_label_words ? fl->word_ptrs : NULL;
+        o->label_words = calib->num_label_words ? (const char *const *)calib->label_words : NULL;
         o->num_label_words = calib->num_label_words;
         o->gen.num_beams = calib->num_beams;
         o->gen.max_new_tokens = calib->max_new_tokens;
@@ -74,6 +72,11 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
     return true;
 }
 
+void route_flags_free(route_flags *fl) {
+    free(fl->words_copy);
+    fl->words_copy = NULL;
+}
+
 /* A flag's prefix, else the calibration's; false when they differ. */
 static bool choose_prefix(const char *command, const char *role, const char **flag, const char *calibrated) {
     if (!calibrated) return true;
@@ -87,52 +90,53 @@ static bool choose_prefix(const char *command, const char *role, const char **fl
     return false;
 }
 
-bool load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
-               elang_model **super) {
+int load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
+              elang_model **super) {
     *swift = *super = NULL;
     if (!fl->swift || !fl->super) {
         fprintf(stderr, "elang %s: --swift DIR and --super DIR are required\n", command);
-        return false;
+        return 2;
     }
     if (!choose_prefix(command, "Swift", &fl->swift_prefix, calib ? calib->swift_prefix : NULL) ||
         !choose_prefix(command, "Super", &fl->super_prefix, calib ? calib->super_prefix : NULL))
-        return false;
+        return 2;
     elang_error err;
     elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix};
     if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) {
         fprintf(stderr, "elang %s: Swift model: %s\n", command, err.message);
-        return false;
+        return 1;
     }
     lo.input_prefix = fl->super_prefix;
     if (elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {
         fprintf(stderr, "elang %s: Super model: %s\n", command, err.message);
         elang_model_free(*swift);
         *swift = NULL;
-        return false;
+        return 1;
     }
-    return true;
+    return 0;
 }
 
-bool load_dataset(const char *command, const char *task, const char *data, const char *src, const char *ref,
-                  elang_dataset **out) {
+int load_dataset(const char *command, const char *task, const char *data, const char *src, const char *ref,
+                 elang_dataset **out) {
     *out = NULL;
     if (!task) {
         fprintf(stderr, "elang %s: --task is required (sst2, cola, mrpc, rte, qqp, mnli, mnli-mm, qnli, stsb, "
                         "wnli, translation)\n", command);
-        return false;
+        return 2;
     }
     const bool translation = strcmp(task, "translation") == 0;
     if (translation ? (!src || !ref || data) : (!data || src || ref)) {
         fprintf(stderr, "elang %s: %s\n", command,
                 translation ? "--task translation takes --src FILE --ref FILE" : "a GLUE task takes --data FILE");
-        return false;
+        return 2;
     }
     elang_error err;
-    if (elang_dataset_load(task, translation ? src : data, ref, out, &err) != ELANG_OK) {
+    const elang_status st = elang_dataset_load(task, translation ? src : data, ref, out, &err);
+    if (st != ELANG_OK) {
         fprintf(stderr, "elang %s: %s\n", command, err.message);
-        return false;
+        return st == ELANG_ERR_INVALID_ARG ? 2 : 1;
     }
-    return true;
+    return 0;
 }
 
 void progress_bar(void *command, const char *stage, size_t done, size_t total) {

@@ -6,7 +6,10 @@
 #include <stdbool.h>
 
 #include "cli/args.h"
-#include "elang.h"
+#include "elang_eval.h"
+
+/* More label words than any task has labels is a typo, not a request. */
+#define CLI_MAX_LABEL_WORDS 64
 
 typedef struct {
     const char *swift, *super;
@@ -15,9 +18,9 @@ typedef struct {
     const char *label_words;       /* "negative,positive" */
     double temperature;            /* 0: not given */
     int batch_size, threads, num_beams, max_new_tokens, seed;
-    /* storage for the parsed label words */
-    char words[ELANG_MAX_LABEL_WORDS][64];
-    const char *word_ptrs[ELANG_MAX_LABEL_WORDS];
+    /* the parsed label words: pointers into a copy of --label-words */
+    char *words_copy;
+    const char *word_ptrs[CLI_MAX_LABEL_WORDS];
 } route_flags;
 
 /* num_beams and max_new_tokens stay 0 when not given, so that a
@@ -55,18 +58,24 @@ typedef struct {
 
 /* The routing options the flags describe, starting from `base` (a
  * calibration's settings, or the defaults). Prints why and returns false on
- * a bad value or a flag that contradicts the calibration. */
+ * a bad value or a flag that contradicts the calibration. The options point
+ * into fl (and calib), which must outlive them; route_flags_free releases
+ * what fl holds. */
 bool route_opts_from_flags(const char *command, route_flags *fl, const elang_calibration *calib,
                            elang_route_opts *out);
+void route_flags_free(route_flags *fl);
 
 /* Loads Swift and Super (--swift and --super required), with their input
- * prefixes (the flags', or else the calibration's when given). */
-bool load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
-               elang_model **super);
+ * prefixes (the flags', or else the calibration's when given). Returns an
+ * exit code: 0, 2 for flags that are missing or contradict the calibration,
+ * 1 when a model cannot be loaded (after printing why). */
+int load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
+              elang_model **super);
 
-/* The labelled data: --task with --data (GLUE) or --src/--ref (translation). */
-bool load_dataset(const char *command, const char *task, const char *data, const char *src, const char *ref,
-                  elang_dataset **out);
+/* The labelled data: --task with --data (GLUE) or --src/--ref (translation).
+ * Returns an exit code as load_pair does (an unknown task is a usage error). */
+int load_dataset(const char *command, const char *task, const char *data, const char *src, const char *ref,
+                 elang_dataset **out);
 
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 void progress_bar(void *command, const char *stage, size_t done, size_t total);

@@ -115,8 +115,3 @@ void mul_inplace(float *dst, const float *src, long n) {
     for (long i = 0; i < n; i++) dst[i] *= src[i];
 }
 
-void ops_set_threads(int threads) {
-    if (threads <= 0) threads = omp_get_num_procs();
-    openblas_set_num_threads(threads);
-    omp_set_num_threads(threads);
-}

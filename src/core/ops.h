@@ -41,7 +41,4 @@ void add_inplace(float *dst, const float *src, long n);
 /* dst[n] *= src[n] */
 void mul_inplace(float *dst, const float *src, long n);
 
-/* Sets the threads used by BLAS and by the OpenMP loops; 0 = all cores. */
-void ops_set_threads(int threads);
-
 #endif

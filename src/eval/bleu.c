@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "eval/ngram.h"
-#include "tokenize/unicode.h"
+#include "util/unicode.h"
 
 /* ------------------------------------------------------------------ 13a */
 
@@ -311,9 +311,8 @@ elang_status bleu_corpus(const char *const *hyps, const char *const *refs, size_
     for (size_t i = 0; i < n; i++) {
         elang_status rc = bleu_sentence_stats(hyps[i], refs[i], &s, err);
         if (rc != ELANG_OK) {
-            elang_error_prefix(err, "segment %zu: ", i + 1);
-            if (err) err->item = (long)i;
-            return rc;
+            elang_error_prefix(err, rc, "segment %zu: ", i + 1);
+            return elang_error_item(err, rc, (long)i);
         }
         bleu_stats_add(&sum, &s);
     }

@@ -3,9 +3,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "eval/ngram.h"
-#include "tokenize/unicode.h"
+#include "util/unicode.h"
 
 /* The code points of text without its whitespace: sacreBLEU's
  * ''.join(line.split()), so "a b" and "ab" have the same n-grams. */
@@ -87,9 +87,8 @@ elang_status chrf_corpus(const char *const *hyps, const char *const *refs, size_
     for (size_t i = 0; i < n; i++) {
         elang_status rc = chrf_sentence_stats(hyps[i], refs[i], &s, err);
         if (rc != ELANG_OK) {
-            elang_error_prefix(err, "segment %zu: ", i + 1);
-            if (err) err->item = (long)i;
-            return rc;
+            elang_error_prefix(err, rc, "segment %zu: ", i + 1);
+            return elang_error_item(err, rc, (long)i);
         }
         chrf_stats_add(&sum, &s);
     }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 
 elang_status elang_dataset_load(const char *task, const char *path, const char *ref_path,
                                 elang_dataset **out, elang_error *err) {

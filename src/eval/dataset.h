@@ -3,7 +3,7 @@
 #ifndef ELANG_EVAL_DATASET_H
 #define ELANG_EVAL_DATASET_H
 
-#include "elang.h"
+#include "elang_eval.h"
 #include "eval/tasks.h"
 
 struct elang_dataset {

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "core/error.h"
+#include "util/error.h"
 
 /* Records which element an error (already set) is about. */
 static elang_status at_index(elang_error *err, size_t i, elang_status rc) {

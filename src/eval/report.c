@@ -12,10 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "eval/svg.h"
-#include "route/pair_run.h"
+#include "eval/pair_run.h"
 
 typedef struct {
     elang_point *pts; /* the sweep, Super rate falling from 1 to 0 */
@@ -231,10 +232,10 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return elang_fail(err, ELANG_ERR_IO, "cannot create report directory %s: %s", dir, strerror(errno));
     report rp = {.r = r, .kind = kind};
-    elang_pair_run_ends(r, &rp.swift, &rp.super);
     rp.swift_ms = 1000.0 * r->swift_seconds / r->n;
     rp.super_ms = 1000.0 * r->super_seconds / r->n;
-    elang_status st = elang_at_threshold(r, kind, threshold, &rp.chosen, err);
+    elang_status st = elang_pair_run_ends(r, &rp.swift, &rp.super, err);
+    if (st == ELANG_OK) st = elang_at_threshold(r, kind, threshold, &rp.chosen, err);
     rp.elang_ms = elang_seconds >= 0.0 ? 1000.0 * elang_seconds / r->n
                                        : rp.swift_ms + rp.chosen.super_rate * rp.super_ms;
     if (st == ELANG_OK) st = oracle_point(r, &rp.oracle, err);
@@ -243,7 +244,7 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
         if (!on) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
         for (int side = 0; st == ELANG_OK && side < 3; side++) {
             for (size_t i = 0; i < r->n; i++)
-                on[i] = side == 0 || (side == 2 && r->items[i].scores[kind] >= threshold);
+                on[i] = side == 0 || (side == 2 && elang_keeps_swift(r->items[i].scores[kind], threshold));
             rp.chrf[side] = run_chrf(r, on);
         }
         free(on);
@@ -252,10 +253,25 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
         st = elang_sweep(r, (elang_score_kind)k, &rp.curves[k].pts, &rp.curves[k].n, err);
         if (st == ELANG_OK) routing_quality(&rp.curves[k], rp.swift.metric, rp.super.metric);
     }
-    char path[4096];
-    if (st == ELANG_OK) snprintf(path, sizeof path, "%s/report.json", dir), st = write_json(&rp, path, err);
-    if (st == ELANG_OK) snprintf(path, sizeof path, "%s/report.md", dir), st = write_markdown(&rp, path, err);
-    if (st == ELANG_OK) snprintf(path, sizeof path, "%s/curve.svg", dir), st = write_svg(&rp, path, err);
+    /* The three files describe one run: each is written beside its place
+     * and all are moved in only when all are complete, so that a failure
+     * never leaves a new report.json beside an old run's curve.svg. */
+    static const char *const names[3] = {"report.json", "report.md", "curve.svg"};
+    elang_status (*const writers[3])(const report *, const char *, elang_error *) = {write_json, write_markdown,
+                                                                                      write_svg};
+    char partial[3][4096], final[3][4096];
+    int written = 0;
+    for (int f = 0; f < 3 && st == ELANG_OK; f++, written++) {
+        snprintf(final[f], sizeof final[f], "%s/%s", dir, names[f]);
+        snprintf(partial[f], sizeof partial[f], "%s/%s.partial", dir, names[f]);
+        st = writers[f](&rp, partial[f], err);
+        if (st != ELANG_OK) unlink(partial[f]);
+    }
+    for (int f = 0; f < written && st == ELANG_OK; f++)
+        if (rename(partial[f], final[f]) != 0)
+            st = elang_fail(err, ELANG_ERR_IO, "cannot move %s into place: %s", final[f], strerror(errno));
+    if (st != ELANG_OK)
+        for (int f = 0; f < written; f++) unlink(partial[f]);
     for (int k = 0; k < ELANG_SCORE_KINDS; k++) free(rp.curves[k].pts);
     return st;
 }

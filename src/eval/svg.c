@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
-#include "tokenize/unicode.h"
+#include "util/error.h"
+#include "util/unicode.h"
 
 /* Okabe and Ito's colour-blind-safe palette (without its yellow, which is
  * unreadable on white), and dash patterns: series i gets colour i % 7 and

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
-#include "tokenize/files.h"
-#include "tokenize/unicode.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/unicode.h"
 
 /* Column names and label strings as the GLUE distribution's files have
  * them (and as `datasets`' glue script looks them up). */
@@ -111,7 +111,7 @@ typedef struct {
 static elang_status file_open(text_file *f, const char *path, elang_error *err) {
     size_t len;
     *f = (text_file){.path = path};
-    elang_status rc = tok_read_file(path, &f->buf, &len, err);
+    elang_status rc = file_read_all(path, &f->buf, &len, err);
     if (rc != ELANG_OK) return rc;
     f->p = f->buf;
     f->end = f->buf + len;
@@ -139,7 +139,7 @@ static elang_status file_next(text_file *f, bool universal, char **line, elang_e
     if (universal) {
         const char *start;
         bool terminated;
-        tok_next_line(&f->p, f->end, &start, &len, &terminated);
+        text_next_line(&f->p, f->end, &start, &len, &terminated);
     } else {
         const char *nl = memchr(s, '\n', (size_t)(f->end - s));
         len = nl ? (size_t)(nl - s) : (size_t)(f->end - s);

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "core/error.h"
+#include "util/error.h"
+#include "util/files.h"
 
 /* The first of `keys` present in the object; families rename fields. */
 static json_t *field(json_t *root, const char *const *keys, const char **found) {
@@ -391,16 +393,13 @@ elang_status config_load(const char *dir, model_config *cfg, elang_error *err) {
     memset(cfg, 0, sizeof *cfg);
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        FILE *probe = fopen(path, "r");
-        if (!probe) return elang_fail(err, ELANG_ERR_IO, "%s: cannot open (is %s a model directory?)", path, dir);
-        fclose(probe);
-        return elang_fail(err, ELANG_ERR_FORMAT, "%s: malformed JSON at line %d, column %d: %s",
-                          path, je.line, je.column, je.text);
-    }
-    elang_status st = json_is_object(root)
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return elang_fail(err, ELANG_ERR_IO, "%s: cannot open (is %s a model directory?)", path, dir);
+    json_t *root;
+    elang_status st = file_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
+    if (st != ELANG_OK) return st;
+    st = json_is_object(root)
                           ? read_fields(root, path, cfg, err)
                           : elang_fail(err, ELANG_ERR_FORMAT, "%s: top level must be a JSON object", path);
     json_decref(root);

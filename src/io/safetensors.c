@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/error.h"
+#include "util/error.h"
 
 /* The reference implementation refuses headers above 100 MB, and so do we: a
  * corrupt length must not make the JSON parser chew through gigabytes. */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <zip.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "io/pickle.h"
 
 static const char *zip_code_message(int code, char *buf, size_t cap) {
@@ -208,7 +208,7 @@ static elang_status load_tensors(zip_t *za, const char *prefix, zip_uint64_t pic
     size_t count = 0;
     st = pickle_parse_state_dict(pickle, pickle_len, &tensors, &count, err);
     free(pickle);
-    if (st != ELANG_OK) return elang_error_prefix(err, "%s: %s: ", out->path, pickle_name);
+    if (st != ELANG_OK) return elang_error_prefix(err, st, "%s: %s: ", out->path, pickle_name);
 
     zip_int64_t nentries = zip_get_num_entries(za, 0);
     loader l = {

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/error.h"
+#include "util/error.h"
+#include "util/files.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
 #include "io/torch_zip.h"
@@ -129,7 +130,7 @@ static elang_status open_shards(weight_store *ws, const char *index_name, json_t
         if (!path) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
         elang_status st = add_file(ws, path, opener, err);
         free(path);
-        if (st != ELANG_OK) return elang_error_prefix(err, "shard '%s' named by %s: ", file, index_name);
+        if (st != ELANG_OK) return elang_error_prefix(err, st, "shard '%s' named by %s: ", file, index_name);
     }
     return ELANG_OK;
 }
@@ -162,13 +163,10 @@ static elang_status open_sharded(weight_store *ws, const char *index_name, tenso
                                  elang_error *err) {
     char *path = join_path(ws->dir, index_name);
     if (!path) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-    json_error_t je;
-    json_t *index = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    json_t *index;
+    elang_status st = file_load_json(path, JSON_REJECT_DUPLICATES, &index, err);
     json_t *weight_map = index ? json_object_get(index, "weight_map") : NULL;
-    elang_status st = ELANG_OK;
-    if (!index)
-        st = elang_fail(err, ELANG_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, je.line, je.text);
-    else if (!json_is_object(weight_map) || json_object_size(weight_map) == 0)
+    if (st == ELANG_OK && (!json_is_object(weight_map) || json_object_size(weight_map) == 0))
         st = elang_fail(err, ELANG_ERR_FORMAT, "%s: \"weight_map\" is missing, empty or not an object", path);
     if (st == ELANG_OK) st = open_shards(ws, index_name, weight_map, opener, err);
     if (st == ELANG_OK) st = build_index(ws, err);
@@ -192,7 +190,7 @@ static elang_status open_single(weight_store *ws, const char *file, tensor_file_
     return st;
 }
 
-static bool file_exists(const char *dir, const char *file) {
+static bool dir_has_file(const char *dir, const char *file) {
     char *path = join_path(dir, file);
     struct stat st;
     bool exists = path && stat(path, &st) == 0;
@@ -208,7 +206,7 @@ elang_status weight_store_open(const char *dir, weight_store **out, elang_error 
     if (!S_ISDIR(st.st_mode)) return elang_fail(err, ELANG_ERR_IO, "%s is not a directory", dir);
 
     size_t layout = 0;
-    while (layout < sizeof layouts / sizeof layouts[0] && !file_exists(dir, layouts[layout].file)) layout++;
+    while (layout < sizeof layouts / sizeof layouts[0] && !dir_has_file(dir, layouts[layout].file)) layout++;
     if (layout == sizeof layouts / sizeof layouts[0])
         return elang_fail(err, ELANG_ERR_IO,
                           "no weights in %s: expected model.safetensors, model.safetensors.index.json "

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/attention.h"
-#include "core/error.h"
+#include "util/error.h"
 #include "models/loader.h"
 
 /* ------------------------------------------------------------------ names */

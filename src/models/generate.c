@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 
 /* Shapes: B inputs, K beams, R = B*K decoder rows, V vocabulary,
  * L = 1 + max_new_tokens, the longest sequence (decoder start included). */

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 
 static const char *legacy_layer_norm_name(const char *name, char *buf, size_t size) {
     size_t n = strlen(name);

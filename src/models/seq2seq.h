@@ -46,6 +46,7 @@ typedef struct {
     int banned_id;
     int forced_eos_id;
     int max_source_len;    /* longest source the model takes; 0 = unbounded (T5) */
+    int max_target_len;    /* most decoder inputs, the start token included; 0 = unbounded */
 } seq2seq_info;
 
 typedef struct seq2seq_ops seq2seq_ops;

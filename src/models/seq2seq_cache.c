@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "models/seq2seq.h"
 
 elang_status seq2seq_cache_init(seq2seq_cache *c, const seq2seq_model *m, int rows, int src_len,

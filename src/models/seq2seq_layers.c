@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/attention.h"
-#include "core/error.h"
+#include "util/error.h"
 
 static int width(const seq2seq_dims *d) { return d->heads * d->head_dim; }
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "models/loader.h"
 
 /* ------------------------------------------------------ position bias */
@@ -202,7 +202,7 @@ elang_status t5_load(weight_store *ws, model_config *cfg, seq2seq_model *out, el
     out->info = (seq2seq_info){
         .vocab_size = V, .d_model = D, .decoder_start_id = sc->decoder_start_token_id,
         .eos_id = sc->eos_token_id, .pad_id = cfg->pad_token_id, .banned_id = sc->bad_word_id,
-        .forced_eos_id = sc->forced_eos_token_id, .max_source_len = 0,
+        .forced_eos_id = sc->forced_eos_token_id, .max_source_len = 0, .max_target_len = 0,
     };
     return ELANG_OK;
 }

@@ -5,12 +5,24 @@
 #include <time.h>
 
 #include "api/model_internal.h"
-#include "core/error.h"
-#include "route/score.h"
+#include "util/error.h"
+#include "core/scores.h"
+#include "route/aggregate.h"
 
 elang_route_opts elang_route_opts_default(void) {
     return (elang_route_opts){.score = ELANG_SCORE_ENERGY, .temperature = 1.0, .aggregate = ELANG_AGG_MEAN,
                               .batch_size = 32, .gen = elang_gen_opts_default()};
+}
+
+/* The options with every zero replaced by its default (the decoding
+ * settings' zeros are elang_generate's to fill). */
+static elang_route_opts with_defaults(const elang_route_opts *opts) {
+    const elang_route_opts d = elang_route_opts_default();
+    if (!opts) return d;
+    elang_route_opts o = *opts;
+    if (o.temperature == 0.0) o.temperature = d.temperature;
+    if (o.batch_size == 0) o.batch_size = d.batch_size;
+    return o;
 }
 
 void elang_answers_free(elang_answer *a, size_t n) {
@@ -39,7 +51,7 @@ static elang_status answer_by_classifier(elang_model *m, const elang_text *in, s
         out[i].label_id = cls[i].label_id;
         out[i].label = elang_model_label(m, cls[i].label_id);
         out[i].input_tokens = cls[i].num_tokens;
-        elang_scores(cls[i].logits, elang_model_num_labels(m), o->temperature, out[i].scores);
+        logits_scores(cls[i].logits, elang_model_num_labels(m), o->temperature, out[i].scores);
     }
     free(cls);
     return st;
@@ -70,7 +82,7 @@ static elang_status answer_by_label_words(elang_model *m, const elang_text *in, 
         out[i].label = o->label_words[best];
         out[i].input_tokens = lengths[i];
         out[i].decoder_steps = 1;
-        elang_scores(row, k, o->temperature, out[i].scores);
+        logits_scores(row, k, o->temperature, out[i].scores);
     }
     free(ids), free(picked), free(lengths);
     return st;
@@ -82,13 +94,14 @@ static elang_status answer_by_generation(elang_model *m, const elang_text *in, s
     if (!gen) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
     elang_gen_opts go = o->gen;
     go.temperature = o->temperature;
-    go.step_scores = 1;
+    go.step_scores = true;
+    const int beams = go.num_beams > 0 ? go.num_beams : 1;
     elang_status st = elang_generate(m, in, n, &go, gen, err);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
         out[i].gen = gen[i];
         out[i].label_id = -1;
         out[i].input_tokens = gen[i].num_input_ids;
-        out[i].decoder_steps = (gen[i].num_ids - 1) * go.num_beams;
+        out[i].decoder_steps = (gen[i].num_ids - 1) * beams;
         for (int k = 0; k < ELANG_DIST_SCORES; k++)
             out[i].scores[k] = (float)aggregate_steps(gen[i].step_scores, gen[i].num_ids - 1, ELANG_DIST_SCORES, k,
                                                       o->aggregate);
@@ -100,13 +113,19 @@ static elang_status answer_by_generation(elang_model *m, const elang_text *in, s
 elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t *items, size_t n,
                               const elang_route_opts *opts, elang_answer *out, double *seconds,
                               elang_error *err) {
-    const elang_route_opts o = opts ? *opts : elang_route_opts_default();
+    const elang_route_opts o = with_defaults(opts);
     if (o.score < 0 || o.score >= ELANG_SCORE_KINDS)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)o.score);
     if (o.aggregate < ELANG_AGG_MEAN || o.aggregate > ELANG_AGG_FIRST)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown aggregation %d", (int)o.aggregate);
     if (o.num_label_words == 1 || o.num_label_words < 0 || (o.num_label_words > 0 && !o.label_words))
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o.num_label_words);
+    if (o.num_label_words > 0 && !elang_model_is_generator(m))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "label words are for text-to-text models; %s is a %s classifier with labels of its own",
+                          elang_model_dir(m), elang_model_type(m));
+    if (!(o.temperature > 0.0) || o.batch_size < 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
     memset(out, 0, sizeof *out * n);
     if (n == 0) return ELANG_OK;
     const double t0 = now_seconds();

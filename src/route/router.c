@@ -6,8 +6,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "elang.h"
+
+/* A cascade replaces one model's answer by another's, so they must speak
+ * the same language: classifiers the same labels in the same order (else
+ * label 1 of Swift and label 1 of Super could mean different things, and
+ * the routed answers would be mixed silently), generators text, and label
+ * words only with generators. */
+static elang_status check_alike(elang_model *const *tiers, int num_tiers, const elang_route_opts *opts,
+                                elang_error *err) {
+    const bool words = opts && opts->num_label_words > 0;
+    for (int i = 0; i < num_tiers; i++) {
+        if (!tiers[i]) return elang_fail(err, ELANG_ERR_INVALID_ARG, "model %d of the router is missing", i);
+        const bool gen = elang_model_is_generator(tiers[i]);
+        if (words && !gen)
+            return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                              "label words are for text-to-text models; %s is a %s classifier with labels of its own",
+                              elang_model_dir(tiers[i]), elang_model_type(tiers[i]));
+        if (gen != elang_model_is_generator(tiers[0]))
+            return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                              "the router's models must all classify or all generate (%s is a %s, %s a %s)",
+                              elang_model_dir(tiers[0]), elang_model_type(tiers[0]), elang_model_dir(tiers[i]),
+                              elang_model_type(tiers[i]));
+        if (gen || i == 0) continue;
+        const int n0 = elang_model_num_labels(tiers[0]), ni = elang_model_num_labels(tiers[i]);
+        if (n0 != ni)
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "%s has %d labels but %s has %d: their answers cannot "
+                              "replace each other", elang_model_dir(tiers[0]), n0, elang_model_dir(tiers[i]), ni);
+        for (int k = 0; k < n0; k++)
+            if (strcmp(elang_model_label(tiers[0], k), elang_model_label(tiers[i], k)) != 0)
+                return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                                  "label %d is \"%s\" in %s but \"%s\" in %s: the models must have the same "
+                                  "labels in the same order (id2label in config.json)", k,
+                                  elang_model_label(tiers[0], k), elang_model_dir(tiers[0]),
+                                  elang_model_label(tiers[i], k), elang_model_dir(tiers[i]));
+    }
+    return ELANG_OK;
+}
 
 struct elang_router {
     elang_model **tiers;  /* [num_tiers], borrowed */
@@ -21,15 +57,8 @@ elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const do
     *out = NULL;
     if (num_tiers < 2 || num_tiers > 16)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 models, got %d", num_tiers);
-    for (int i = 0; i < num_tiers; i++) {
-        if (!tiers[i]) return elang_fail(err, ELANG_ERR_INVALID_ARG, "model %d of the router is missing", i);
-        if (elang_model_is_generator(tiers[i]) != elang_model_is_generator(tiers[0]) &&
-            !(opts && opts->num_label_words > 0))
-            return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                              "the router's models must all classify or all generate (%s vs %s), unless "
-                              "label words make the generators classify", elang_model_type(tiers[0]),
-                              elang_model_type(tiers[i]));
-    }
+    elang_status st = check_alike(tiers, num_tiers, opts, err);
+    if (st != ELANG_OK) return st;
     elang_router *r = calloc(1, sizeof *r);
     if (r) {
         r->tiers = malloc(sizeof *r->tiers * (size_t)num_tiers);
@@ -90,7 +119,7 @@ elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_
             elang_route_out *o = &out[pending[j]];
             o->tier = t;
             o->answers[t] = answers[j];
-            if (!last && answers[j].score < r->thresholds[t]) pending[next++] = pending[j];
+            if (!last && !elang_keeps_swift(answers[j].score, r->thresholds[t])) pending[next++] = pending[j];
         }
         count = next;
     }

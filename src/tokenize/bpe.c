@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
-#include "tokenize/files.h"
-#include "tokenize/strmap.h"
-#include "tokenize/unicode.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/strmap.h"
+#include "util/unicode.h"
 #include "tokenize/vocab.h"
 
 /* bytes_to_unicode's characters are below U+0100 + the 68 bytes it moves. */
@@ -49,7 +49,7 @@ static int32_t symbol(bpe *b, const char *s, size_t len) {
 static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
     char *data;
     size_t len;
-    elang_status rc = tok_read_file(path, &data, &len, err);
+    elang_status rc = file_read_all(path, &data, &len, err);
     if (rc != ELANG_OK) return rc;
     i32vec cps = {0};
     /* A merge's UTF-8 is at most 4 bytes a code point of its line; each line
@@ -75,7 +75,7 @@ static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
     const char *p = data, *end = data + len, *line;
     size_t line_len;
     bool terminated;
-    for (int lineno = 1; tok_next_line(&p, end, &line, &line_len, &terminated); lineno++) {
+    for (int lineno = 1; text_next_line(&p, end, &line, &line_len, &terminated); lineno++) {
         if (lineno == 1 || !terminated) continue;
         size_t bad;
         cps.len = 0;

@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "elang.h"
-#include "tokenize/i32vec.h"
-#include "tokenize/strbuf.h"
+#include "util/i32vec.h"
+#include "util/strbuf.h"
 
 typedef struct bpe bpe;
 

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
-#include "tokenize/files.h"
+#include "util/error.h"
+#include "util/files.h"
 #include "tokenize/spm_shim.h"
-#include "tokenize/unicode.h"
+#include "util/unicode.h"
 #include "tokenize/vocab.h"
 
 /* "<extra_id_" + a 32-bit number + ">" + NUL */
@@ -40,9 +40,9 @@ struct sentencepiece {
 
 static elang_status load_model(const char *dir, const char *name, spm_model **out,
                                elang_error *err) {
-    char path[TOK_PATH_MAX], msg[512];
-    elang_status rc = tok_path(path, dir, name, err);
-    if (rc == ELANG_OK) rc = tok_require_file(path, err);
+    char path[FILE_PATH_MAX], msg[512];
+    elang_status rc = file_path_join(path, dir, name, err);
+    if (rc == ELANG_OK) rc = file_require(path, err);
     if (rc != ELANG_OK) return rc;
     switch (spm_load(path, out, msg, sizeof msg)) {
     case SPM_OK: return ELANG_OK;
@@ -94,19 +94,19 @@ fail:
 
 elang_status sentencepiece_load_marian(const char *dir, bool separate_vocabs,
                                        sentencepiece **out, elang_error *err) {
-    char path[TOK_PATH_MAX];
+    char path[FILE_PATH_MAX];
     sentencepiece *sp;
     elang_status rc = open_source(SP_MARIAN, dir, "source.spm", &sp, err);
     if (rc != ELANG_OK) return rc;
     sp->decoder = &sp->vocab;
     if ((rc = load_model(dir, "target.spm", &sp->target, err)) ||
-        (rc = tok_path(path, dir, "vocab.json", err)) ||
+        (rc = file_path_join(path, dir, "vocab.json", err)) ||
         (rc = tok_vocab_load_json(path, &sp->vocab, err)))
         goto fail;
     /* MarianTokenizer reads target_vocab.json only when told to. */
     if (separate_vocabs) {
         sp->decoder = &sp->target_vocab;
-        if ((rc = tok_path(path, dir, "target_vocab.json", err)) ||
+        if ((rc = file_path_join(path, dir, "target_vocab.json", err)) ||
             (rc = tok_vocab_load_json(path, &sp->target_vocab, err)))
             goto fail;
     }

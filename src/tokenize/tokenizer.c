@@ -7,14 +7,14 @@
 
 #include <jansson.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "tokenize/bpe.h"
-#include "tokenize/files.h"
-#include "tokenize/i32vec.h"
+#include "util/files.h"
+#include "util/i32vec.h"
 #include "tokenize/sentencepiece.h"
-#include "tokenize/strbuf.h"
-#include "tokenize/strmap.h"
-#include "tokenize/unicode.h"
+#include "util/strbuf.h"
+#include "util/strmap.h"
+#include "util/unicode.h"
 #include "tokenize/wordpiece.h"
 
 /* The algorithm that turns a chunk of text into ids: chosen by the files in
@@ -273,7 +273,7 @@ static int by_id(const void *a, const void *b) {
 static elang_status read_added_tokens(tokenizer *t, const char *path, const special_specs *s,
                                       elang_error *err) {
     json_t *root;
-    elang_status rc = tok_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
+    elang_status rc = file_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
     if (rc != ELANG_OK) return rc;
     added_entry *entries = NULL;
     char *lowered = NULL;
@@ -357,9 +357,9 @@ static bool register_special(tokenizer *t, const token_spec *spec) {
 /* Reads dir/name into *out when the file exists (*out stays NULL when not). */
 static elang_status optional_json(const char *dir, const char *name, size_t flags, json_t **out,
                                   char *path, elang_error *err) {
-    elang_status rc = tok_path(path, dir, name, err);
-    if (rc != ELANG_OK || !tok_file_exists(path)) return rc;
-    rc = tok_load_json(path, flags, out, err);
+    elang_status rc = file_path_join(path, dir, name, err);
+    if (rc != ELANG_OK || !file_exists(path)) return rc;
+    rc = file_load_json(path, flags, out, err);
     if (rc == ELANG_OK && !json_is_object(*out))
         rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object", path);
     return rc;
@@ -418,7 +418,7 @@ static elang_status load_vocabulary(tokenizer *t, const char *dir, bool xlmr,
                                     const json_t *config, const char *config_path,
                                     const wordpiece_opts *wopts, int extra_ids,
                                     elang_error *err) {
-    char path[TOK_PATH_MAX], merges[TOK_PATH_MAX];
+    char path[FILE_PATH_MAX], merges[FILE_PATH_MAX];
     bool separate_vocabs = false;
     elang_status rc;
     switch (t->layout) {
@@ -434,21 +434,21 @@ static elang_status load_vocabulary(tokenizer *t, const char *dir, bool xlmr,
     case LAYOUT_ROBERTA: break;
     }
     if (xlmr) {
-        if ((rc = tok_path(path, dir, SENTENCEPIECE_XLMR_FILE, err))) return rc;
-        if (tok_file_exists(path)) {
+        if ((rc = file_path_join(path, dir, SENTENCEPIECE_XLMR_FILE, err))) return rc;
+        if (file_exists(path)) {
             t->kind = KIND_SENTENCEPIECE;
             return sentencepiece_load_xlmr(dir, &t->sp, err);
         }
     }
-    if ((rc = tok_path(path, dir, "vocab.txt", err))) return rc;
-    if (tok_file_exists(path)) {
+    if ((rc = file_path_join(path, dir, "vocab.txt", err))) return rc;
+    if (file_exists(path)) {
         t->kind = KIND_WORDPIECE;
         return wordpiece_load(path, wopts, &t->wp, err);
     }
-    if ((rc = tok_path(path, dir, "vocab.json", err)) ||
-        (rc = tok_path(merges, dir, "merges.txt", err)))
+    if ((rc = file_path_join(path, dir, "vocab.json", err)) ||
+        (rc = file_path_join(merges, dir, "merges.txt", err)))
         return rc;
-    if (!tok_file_exists(path) || !tok_file_exists(merges))
+    if (!file_exists(path) || !file_exists(merges))
         return elang_fail(err, ELANG_ERR_IO,
                           "%s: no tokenizer files: looked for %svocab.txt (WordPiece) and for "
                           "vocab.json + merges.txt (byte-level BPE)",
@@ -469,7 +469,7 @@ static int default_max_length(const tokenizer *t) {
 
 elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer **out,
                             elang_error *err) {
-    char path[TOK_PATH_MAX];
+    char path[FILE_PATH_MAX];
     json_t *config = NULL, *map = NULL;
     special_specs specs = {0};
     elang_status rc;
@@ -491,7 +491,7 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     /* tokenizer_config.json holds the constructor arguments. Its
      * model_max_length is sometimes int(1e30) ("no limit"), too big for a
      * JSON integer in jansson, hence integers read as reals. */
-    char config_path[TOK_PATH_MAX];
+    char config_path[FILE_PATH_MAX];
     rc = optional_json(dir, "tokenizer_config.json", JSON_DECODE_INT_AS_REAL, &config,
                        config_path, err);
     if (rc != ELANG_OK) goto done;
@@ -557,8 +557,8 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
             goto done;
         }
     }
-    if ((rc = tok_path(path, dir, "added_tokens.json", err))) goto done;
-    if (tok_file_exists(path) && (rc = read_added_tokens(t, path, &specs, err))) goto done;
+    if ((rc = file_path_join(path, dir, "added_tokens.json", err))) goto done;
+    if (file_exists(path) && (rc = read_added_tokens(t, path, &specs, err))) goto done;
     for (int k = 0; k < N_SPECIAL; k++)
         if (!register_special(t, &specs.named[k])) goto nomem;
     for (size_t i = 0; i < specs.n_extra; i++)

@@ -5,8 +5,8 @@
 
 #include <jansson.h>
 
-#include "core/error.h"
-#include "tokenize/files.h"
+#include "util/error.h"
+#include "util/files.h"
 
 bool tok_vocab_add(tok_vocab *v, const char *token, size_t len, int32_t id, bool *had) {
     if (strmap_get(&v->ids, token, len) >= 0) {
@@ -43,7 +43,7 @@ elang_status tok_vocab_index(tok_vocab *v, const char *path, elang_error *err) {
 
 elang_status tok_vocab_load_json(const char *path, tok_vocab *v, elang_error *err) {
     json_t *root;
-    elang_status rc = tok_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
+    elang_status rc = file_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
     if (rc != ELANG_OK) return rc;
     if (!json_is_object(root)) {
         rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object of token -> id", path);

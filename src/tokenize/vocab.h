@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "elang.h"
-#include "tokenize/strmap.h"
+#include "util/strmap.h"
 
 typedef struct {
     int32_t id;

@@ -5,9 +5,9 @@
 
 #include <utf8proc.h>
 
-#include "core/error.h"
-#include "tokenize/files.h"
-#include "tokenize/unicode.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/unicode.h"
 #include "tokenize/vocab.h"
 
 /* WordpieceTokenizer.max_input_chars_per_word: longer words become [UNK]. */
@@ -22,7 +22,7 @@ elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, wordpi
                             elang_error *err) {
     char *data = NULL;
     size_t len;
-    elang_status rc = tok_read_file(path, &data, &len, err);
+    elang_status rc = file_read_all(path, &data, &len, err);
     if (rc != ELANG_OK) return rc;
     i32vec scratch = {0};
     wordpiece *wp = calloc(1, sizeof *wp);
@@ -35,7 +35,7 @@ elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, wordpi
     const char *p = data, *end = data + len, *line;
     size_t line_len;
     bool terminated, had;
-    while (tok_next_line(&p, end, &line, &line_len, &terminated)) {
+    while (text_next_line(&p, end, &line, &line_len, &terminated)) {
         int lineno = wp->vocab.size + 1;
         size_t bad;
         scratch.len = 0;

@@ -13,9 +13,9 @@
 #include <stdint.h>
 
 #include "elang.h"
-#include "tokenize/i32vec.h"
-#include "tokenize/strbuf.h"
-#include "tokenize/strmap.h"
+#include "util/i32vec.h"
+#include "util/strbuf.h"
+#include "util/strmap.h"
 
 typedef struct wordpiece wordpiece;
 

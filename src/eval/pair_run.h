@@ -1,12 +1,12 @@
 /* What calibration and evaluation know of one run of Swift and Super over
  * a labelled set: per input, Swift's scores, both answers' quality and both
  * models' cost. Any threshold's outcome is computed from this alone. */
-#ifndef ELANG_ROUTE_PAIR_RUN_H
-#define ELANG_ROUTE_PAIR_RUN_H
+#ifndef ELANG_EVAL_PAIR_RUN_H
+#define ELANG_EVAL_PAIR_RUN_H
 
 #include <stdbool.h>
 
-#include "elang.h"
+#include "elang_eval.h"
 #include "eval/bleu.h"
 #include "eval/chrf.h"
 #include "eval/tasks.h"

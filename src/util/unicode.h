@@ -7,15 +7,15 @@
  * a model's expected outputs: only characters assigned in between can
  * differ).
  */
-#ifndef ELANG_TOKENIZE_UNICODE_H
-#define ELANG_TOKENIZE_UNICODE_H
+#ifndef ELANG_UTIL_UNICODE_H
+#define ELANG_UTIL_UNICODE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tokenize/i32vec.h"
-#include "tokenize/strbuf.h"
+#include "util/i32vec.h"
+#include "util/strbuf.h"
 
 /* Appends the code points of the UTF-8 bytes s[0..len) to out. Overlong
  * forms, surrogates, code points past U+10FFFF and truncated sequences are

@@ -1,14 +1,14 @@
 /* Running Swift and Super once over a labelled set, batched, in chunks so
  * that a progress bar can follow, and keeping per input what every
  * threshold's outcome needs. */
-#include "route/pair_run.h"
+#include "eval/pair_run.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "util/error.h"
 #include "eval/dataset.h"
 #include "eval/metrics.h"
 
@@ -214,7 +214,7 @@ elang_status elang_measure_routed(const elang_pair_run *r, elang_model *super, c
     elang_status st = texts && items && answers ? ELANG_OK : elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     size_t routed = 0;
     for (size_t i = 0; st == ELANG_OK && i < r->n; i++)
-        if (r->items[i].scores[kind] < threshold) {
+        if (!elang_keeps_swift(r->items[i].scores[kind], threshold)) {
             items[routed] = r->items[i].item;
             texts[routed++] = dataset_text(d, r->items[i].item);
         }

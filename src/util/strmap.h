@@ -3,8 +3,8 @@
  * copied into one arena so that loading a 50k-entry vocabulary costs a
  * handful of allocations, each followed by a NUL so that a vocabulary can
  * hand its tokens out as C strings (arena + off). */
-#ifndef ELANG_TOKENIZE_STRMAP_H
-#define ELANG_TOKENIZE_STRMAP_H
+#ifndef ELANG_UTIL_STRMAP_H
+#define ELANG_UTIL_STRMAP_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,14 +1,10 @@
-/* Routing scores beyond the public ones (elang.h names the kinds and
- * computes them from logits): aggregation of per-step scores into a
- * sequence score, and the random baseline. */
-#ifndef ELANG_ROUTE_SCORE_H
-#define ELANG_ROUTE_SCORE_H
+/* From per-token scores to one score per input, and the random baseline. */
+#ifndef ELANG_ROUTE_AGGREGATE_H
+#define ELANG_ROUTE_AGGREGATE_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "elang.h"
-
 
 /* Aggregates per-step scores steps[t * stride + k], t < count, of kind k
  * into one sequence score. An empty sequence scores 0. */

@@ -1,21 +1,8 @@
-#include "core/error.h"
+#include "util/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-const char *elang_status_name(elang_status s) {
-    switch (s) {
-    case ELANG_OK: return "ok";
-    case ELANG_ERR_IO: return "I/O error";
-    case ELANG_ERR_FORMAT: return "format error";
-    case ELANG_ERR_UNSUPPORTED: return "unsupported";
-    case ELANG_ERR_INVALID_ARG: return "invalid argument";
-    case ELANG_ERR_INPUT: return "invalid input";
-    case ELANG_ERR_NOMEM: return "out of memory";
-    }
-    return "unknown error";
-}
 
 elang_status elang_fail(elang_error *err, elang_status code, const char *fmt, ...) {
     if (err) {
@@ -29,8 +16,8 @@ elang_status elang_fail(elang_error *err, elang_status code, const char *fmt, ..
     return code;
 }
 
-elang_status elang_error_prefix(elang_error *err, const char *fmt, ...) {
-    if (!err) return ELANG_OK;
+elang_status elang_error_prefix(elang_error *err, elang_status code, const char *fmt, ...) {
+    if (!err) return code;
     char prefix[512];
     va_list ap;
     va_start(ap, fmt);
@@ -44,13 +31,11 @@ elang_status elang_error_prefix(elang_error *err, const char *fmt, ...) {
     memmove(err->message + n, err->message, old_len);
     memcpy(err->message, prefix, n);
     err->message[n + old_len] = '\0';
-    return err->code;
+    err->code = code;
+    return code;
 }
 
-void elang_error_clear(elang_error *err) {
-    if (err) {
-        err->code = ELANG_OK;
-        err->message[0] = '\0';
-        err->item = -1;
-    }
+elang_status elang_error_item(elang_error *err, elang_status code, long item) {
+    if (err) err->item = item;
+    return code;
 }

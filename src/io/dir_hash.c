@@ -1,9 +1,7 @@
-/* A content hash of a model directory, so that a calibration can refuse to
- * be applied to other models than it was made for. Every regular file
- * counts, in name order, with its name and size, so a renamed, replaced or
- * edited file changes the hash. The mixing is a 64-bit multiply-xorshift
- * over 8-byte words: fast enough for gigabytes, not meant to resist an
- * adversary. */
+/* Every regular file counts, in name order, with its name and size, so a
+ * renamed, replaced or edited file changes the hash. The mixing is a 64-bit
+ * multiply-xorshift over 8-byte words: fast enough for gigabytes, not meant
+ * to resist an adversary. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/error.h"
-#include "elang.h"
+#include "io/dir_hash.h"
+#include "util/error.h"
 
 static uint64_t mix(uint64_t h, uint64_t word) {
     h ^= word;
@@ -41,8 +39,13 @@ static int by_name(const struct dirent **a, const struct dirent **b) { return st
 static elang_status hash_file(const char *dir, const char *name, uint64_t *h, elang_error *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_RDONLY);
+    /* Opening a FIFO blocks until a writer comes, and a device may never
+     * end: only regular files are opened (O_NONBLOCK in case the entry is
+     * swapped for a FIFO between the stat and the open). */
     struct stat st;
+    if (stat(path, &st) != 0) return elang_fail(err, ELANG_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return ELANG_OK;
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0) close(fd);
         return elang_fail(err, ELANG_ERR_IO, "cannot read %s: %s", path, strerror(errno));
@@ -65,7 +68,7 @@ static elang_status hash_file(const char *dir, const char *name, uint64_t *h, el
     return ELANG_OK;
 }
 
-elang_status elang_model_hash(const char *dir, char out[17], elang_error *err) {
+elang_status dir_hash(const char *dir, char out[17], elang_error *err) {
     struct dirent **names;
     int n = scandir(dir, &names, NULL, by_name);
     if (n < 0) return elang_fail(err, ELANG_ERR_IO, "cannot list %s: %s", dir, strerror(errno));

@@ -1,8 +1,8 @@
-#include "tokenize/strbuf.h"
+#include "util/strbuf.h"
 
 #include <utf8proc.h>
 
-#include "tokenize/unicode.h"
+#include "util/unicode.h"
 
 void strbuf_replace(strbuf *b, size_t start, const char *from, const char *to) {
     size_t nf = strlen(from), nt = strlen(to), out = start;

@@ -16,8 +16,8 @@
  *
  * which for BERT (A = H, m = 1) is 2·S·(4·H² + 2·H·I) + 4·S²·H.
  */
-#ifndef ELANG_EVAL_FLOPS_H
-#define ELANG_EVAL_FLOPS_H
+#ifndef ELANG_MODELS_FLOPS_H
+#define ELANG_MODELS_FLOPS_H
 
 #include <stdbool.h>
 

@@ -1,4 +1,4 @@
-#include "eval/flops.h"
+#include "models/flops.h"
 
 static double attention_width(const flops_dims *d) {
     return d->head_dim > 0 ? (double)d->heads * d->head_dim : d->hidden;

@@ -1,4 +1,4 @@
-#include "tokenize/strmap.h"
+#include "util/strmap.h"
 
 #include <stdlib.h>
 #include <string.h>

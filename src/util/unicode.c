@@ -1,4 +1,4 @@
-#include "tokenize/unicode.h"
+#include "util/unicode.h"
 
 #include <utf8proc.h>
 

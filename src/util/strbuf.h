@@ -1,8 +1,8 @@
 /* A growable UTF-8 string, NUL-terminated once anything (even "") has been
  * appended: decoded text is built in one. Growth reports allocation
  * failure to the caller, as i32vec does. */
-#ifndef ELANG_TOKENIZE_STRBUF_H
-#define ELANG_TOKENIZE_STRBUF_H
+#ifndef ELANG_UTIL_STRBUF_H
+#define ELANG_UTIL_STRBUF_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,22 +6,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
-#include "route/pair_run.h"
+#include "util/error.h"
+#include "eval/pair_run.h"
 
-void elang_pair_run_ends(const elang_pair_run *r, elang_point *swift, elang_point *super) {
+elang_status elang_pair_run_ends(const elang_pair_run *r, elang_point *swift, elang_point *super,
+                                 elang_error *err) {
     bool *on = malloc(sizeof(bool) * r->n);
     double sg = 0.0, pg = 0.0;
     for (size_t i = 0; i < r->n; i++) sg += r->items[i].swift_gflops, pg += r->items[i].super_gflops;
     *swift = (elang_point){.threshold = -INFINITY, .super_rate = 0.0, .gflops = sg / r->n, .metric = NAN};
     *super = (elang_point){.threshold = INFINITY, .super_rate = 1.0, .gflops = pg / r->n, .metric = NAN};
-    if (!on) return;
-    for (int side = 0; side < 2; side++) {
+    if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    elang_status st = ELANG_OK;
+    for (int side = 0; side < 2 && st == ELANG_OK; side++) {
         for (size_t i = 0; i < r->n; i++) on[i] = side == 0;
-        run_metric(r, on, side == 0 ? &swift->metric : &super->metric, NULL);
+        st = run_metric(r, on, side == 0 ? &swift->metric : &super->metric, err);
     }
     free(on);
+    return st;
 }
+
+void elang_points_free(elang_point *points) { free(points); }
 
 /* Mean GFLOPs when the inputs with on_swift[i] false also run on Super. */
 static double routed_gflops(const elang_pair_run *r, const bool *on_swift) {
@@ -37,7 +42,7 @@ elang_status elang_at_threshold(const elang_pair_run *r, elang_score_kind kind, 
     if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     size_t routed = 0;
     for (size_t i = 0; i < r->n; i++) {
-        on[i] = r->items[i].scores[kind] >= threshold;
+        on[i] = elang_keeps_swift(r->items[i].scores[kind], threshold);
         routed += !on[i];
     }
     out->threshold = threshold;
@@ -74,19 +79,21 @@ elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_p
     for (size_t i = 0; i < n; i++) order[i] = (scored){r->items[i].scores[kind], i};
     qsort(order, n, sizeof *order, by_score_desc);
 
-    /* The first point sends everything to Super: a threshold just above
-     * the highest score. Each later one admits the next distinct score. */
+    /* The first threshold lies just above the highest score; each later one
+     * is the next distinct score. Swift keeps what the routing rule says at
+     * each, which, the scores being sorted, is a growing prefix. */
     size_t m = 0, kept = 0;
     elang_status st = ELANG_OK;
     double threshold = nextafter(order[0].score, INFINITY);
-    for (;;) {
+    for (size_t next = 0;;) {
+        while (kept < n && elang_keeps_swift(order[kept].score, threshold)) on[order[kept++].index] = true;
         pts[m] = (elang_point){.threshold = threshold, .super_rate = (double)(n - kept) / n,
                                .gflops = routed_gflops(r, on)};
         if ((st = run_metric(r, on, &pts[m].metric, err)) != ELANG_OK) break;
         m++;
-        if (kept == n) break;
-        threshold = order[kept].score;
-        while (kept < n && order[kept].score == threshold) on[order[kept++].index] = true;
+        if (next == n) break;
+        threshold = order[next].score;
+        while (next < n && order[next].score == threshold) next++;
     }
     free(order), free(on);
     if (st != ELANG_OK) {

@@ -1,8 +1,8 @@
 /* A growable array of int32: code points while a text is being processed,
  * token ids once it is tokenized. Growth reports allocation failure to the
  * caller instead of aborting, like every other allocation in the library. */
-#ifndef ELANG_TOKENIZE_I32VEC_H
-#define ELANG_TOKENIZE_I32VEC_H
+#ifndef ELANG_UTIL_I32VEC_H
+#define ELANG_UTIL_I32VEC_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,0 +1,164 @@
+/*
+ * elang evaluation: labelled data sets, one run of Swift and Super over them,
+ * the outcome of every threshold, objectives, reports and calibration files.
+ * The conventions of elang.h hold here too. Each section names the file that
+ * defines it.
+ */
+#ifndef ELANG_EVAL_H
+#define ELANG_EVAL_H
+
+#include "elang.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------ data sets
+ * Defined in src/eval/dataset.c. */
+
+/* A labelled data set: a GLUE task in its TSV layout ("sst2", "cola",
+ * "mrpc", "rte", "qqp", "mnli", "mnli-mm", "qnli", "stsb", "wnli"; `path`
+ * the file, `ref_path` NULL), or "translation" (`path` the source side,
+ * `ref_path` the references, one segment a line). */
+typedef struct elang_dataset elang_dataset;
+elang_status elang_dataset_load(const char *task, const char *path, const char *ref_path,
+                                elang_dataset **out, elang_error *err);
+size_t elang_dataset_size(const elang_dataset *d);
+const char *elang_dataset_task(const elang_dataset *d);
+/* The 1-based line of example i in its file (the source file for translation). */
+long elang_dataset_line(const elang_dataset *d, size_t i);
+void elang_dataset_free(elang_dataset *d);
+
+/* ------------------------------------------------------------ pair runs
+ * Defined in src/eval/pair_run.c. */
+
+/* Swift and Super run once over (a part of) a data set: every input's
+ * scores, both answers, their quality and their cost, from which any
+ * threshold's outcome follows without running a model again. */
+typedef struct elang_pair_run elang_pair_run;
+
+/* Called after each model's pass with what is done so far (for progress bars). */
+typedef void (*elang_progress_fn)(void *ctx, const char *stage, size_t done, size_t total);
+
+/* Runs both models on the inputs items[0..n) of d (all when items is NULL).
+ * Classifiers must name the task's labels (see README, `elang eval`). */
+elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const elang_dataset *d,
+                                const size_t *items, size_t n, const elang_route_opts *opts,
+                                elang_progress_fn progress, void *progress_ctx,
+                                elang_pair_run **out, elang_error *err);
+void elang_pair_run_free(elang_pair_run *r);
+size_t elang_pair_run_size(const elang_pair_run *r);
+/* "accuracy", "f1", "mcc", "pearson", "bleu". */
+const char *elang_pair_run_metric_name(const elang_pair_run *r);
+
+/* The measured wall time of routing the run at `threshold`: Swift's time
+ * over every input plus Super actually run (batched) on the inputs it
+ * routes. */
+elang_status elang_measure_routed(const elang_pair_run *r, elang_model *super, const elang_dataset *d,
+                                  elang_score_kind kind, double threshold, double *seconds, elang_error *err);
+
+/* --------------------------------------------------- thresholds and objectives
+ * Defined in src/eval/sweep.c. */
+
+/* What routing at one threshold gives. */
+typedef struct {
+    double threshold;   /* Swift keeps inputs with elang_keeps_swift(score, threshold) */
+    double super_rate;  /* share of inputs sent to Super */
+    double metric;      /* the task's metric of the routed answers */
+    double gflops;      /* mean GFLOPs per input: Swift on all + Super on the routed */
+} elang_point;
+
+/* Swift's and Super's own metric and mean GFLOPs over the run. */
+elang_status elang_pair_run_ends(const elang_pair_run *r, elang_point *swift, elang_point *super,
+                                 elang_error *err);
+
+/* Every distinct score of `kind` as a threshold, from all inputs on Super
+ * to none, in order of decreasing threshold; release with elang_points_free. */
+elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_point **points,
+                         size_t *n, elang_error *err);
+void elang_points_free(elang_point *points);
+/* The outcome of one threshold. */
+elang_status elang_at_threshold(const elang_pair_run *r, elang_score_kind kind, double threshold,
+                                elang_point *out, elang_error *err);
+
+typedef enum {
+    ELANG_OBJ_MATCH_SUPER,  /* least compute with metric >= Super's - value */
+    ELANG_OBJ_SUPER_RATE,   /* send the share `value` of inputs to Super */
+    ELANG_OBJ_BUDGET,       /* best metric at mean GFLOPs <= value */
+    ELANG_OBJ_MAX_METRIC    /* best metric */
+} elang_objective_kind;
+
+typedef struct {
+    elang_objective_kind kind;
+    double value;
+} elang_objective;
+
+/* "match-super[:EPS]", "super-rate:P", "budget:GFLOPS", "max-metric". */
+elang_status elang_objective_parse(const char *spec, elang_objective *out, elang_error *err);
+/* The point of the sweep that meets the objective (ties: less compute). */
+elang_status elang_choose(const elang_pair_run *r, elang_score_kind kind, const elang_objective *obj,
+                          elang_point *out, elang_error *err);
+
+/* -------------------------------------------------------------- reports
+ * Defined in src/eval/report.c. */
+
+/* Writes DIR/report.json, DIR/report.md and DIR/curve.svg for routing at
+ * `threshold` with score `kind`: Swift, Super and E-LANG rows, the curves
+ * of every score kind side by side with APGR and CPT(50%), CPT(80%), and
+ * the random and oracle references. `elang_seconds` is the measured wall
+ * time of routing the run's inputs at that threshold (Swift on all, Super
+ * on the routed), or < 0 to estimate it from the two models' times. The
+ * three files are replaced together: on failure the old ones stay. */
+elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, double threshold,
+                                double elang_seconds, const char *dir, elang_error *err);
+
+/* --------------------------------------------------------- calibration
+ * Defined in src/eval/calibration_file.c. */
+
+/* What `elang calibrate` decided, and for which models: routing refuses a
+ * calibration whose models' content hashes differ from the models given.
+ * Strings are owned by the struct (elang_calibration_free); a zeroed struct
+ * holds none. */
+typedef struct {
+    double threshold;
+    elang_score_kind score;
+    double temperature;
+    elang_aggregation aggregate;
+    char **label_words;            /* [num_label_words] */
+    int num_label_words;
+    char *objective;               /* as given: "match-super:0.005" */
+    char *task;
+    char *data;                    /* the file calibrated on */
+    char *data_lines;              /* the file listing the lines used of it, or "" for all */
+    double holdout;                /* share of it held out to report on; 0 = none */
+    char *metric_name;
+    double metric, super_rate, gflops;           /* at the threshold, on the calibration part */
+    double swift_metric, super_metric;           /* each model alone, on the calibration part */
+    double swift_gflops, super_gflops;
+    double heldout_metric, heldout_super_rate;   /* on the held-out part; NaN without one */
+    char *swift_dir, *super_dir;
+    char swift_hash[17], super_hash[17];
+    char *swift_prefix, *super_prefix;           /* input prefixes the models were run with ("" none) */
+    int num_beams, max_new_tokens;               /* decoding of generators (scores depend on it) */
+} elang_calibration;
+
+/* Sets *dst to a copy of src (NULL: ""), freeing what it held: fills the
+ * string fields of a calibration. */
+elang_status elang_calibration_set(char **dst, const char *src, elang_error *err);
+/* Writes the calibration as JSON to path: to a temporary file beside it,
+ * renamed over path only once complete, so a failed write leaves the old
+ * file as it was. */
+elang_status elang_calibration_save(const elang_calibration *c, const char *path, elang_error *err);
+/* Reads and validates a calibration file (every field named on error);
+ * release with elang_calibration_free. */
+elang_status elang_calibration_load(const char *path, elang_calibration *c, elang_error *err);
+void elang_calibration_free(elang_calibration *c);
+/* ELANG_ERR_INVALID_ARG naming the model when swift_dir's or super_dir's
+ * content hash is not the calibration's. */
+elang_status elang_calibration_check(const elang_calibration *c, const char *swift_dir,
+                                     const char *super_dir, elang_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
