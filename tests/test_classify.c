@@ -44,16 +44,29 @@ static elang_model *load_fixture(const char *name) {
     return m;
 }
 
+/* The encoder straight on a padded batch [B, S], with its run state in
+ * `a` (freed by the caller); r->hidden and r->logits hold the result. */
+static void encode_batch(const elang_model *m, const int32_t *ids, const int32_t *types, const int32_t *mask, int B,
+                         int S, arena *a, encoder_run *r) {
+    arena_measure(a);
+    encoder_run_carve(a, &m->encoder, B, S, r);
+    assert_true(arena_commit(a));
+    encoder_run_carve(a, &m->encoder, B, S, r);
+    elang_error err;
+    if (encoder_classifier_forward(&m->encoder, ids, types, mask, B, S, r, &err) != ELANG_OK)
+        fail_msg("encoder: %s", err.message);
+}
+
 /* The last layer's states of one case, straight from the encoder, to compare
  * with last_hidden_first_token and last_hidden_sum. */
 static void check_hidden(elang_model *m, const elang_class_out *o, json_t *c, size_t line) {
-    const int S = o->num_tokens, H = m->encoder.hidden, L = m->cfg.num_labels;
-    float *hidden = malloc(sizeof(float) * (size_t)S * H), *logits = malloc(sizeof(float) * L);
+    const int S = o->num_tokens, H = m->encoder.dims.d_model;
     int32_t *mask = malloc(sizeof(int32_t) * S);
     for (int s = 0; s < S; s++) mask[s] = 1;
-    elang_error err;
-    assert_int_equal(encoder_classifier_forward(&m->encoder, o->input_ids, o->token_type_ids, mask, 1, S,
-                                                hidden, logits, &err), ELANG_OK);
+    arena a = {0};
+    encoder_run r;
+    encode_batch(m, o->input_ids, o->token_type_ids, mask, 1, S, &a, &r);
+    const float *hidden = r.hidden;
     json_t *first = json_object_get(c, "last_hidden_first_token");
     assert_int_equal(json_array_size(first), (size_t)H);
     for (int h = 0; h < H; h++)
@@ -63,7 +76,8 @@ static void check_hidden(elang_model *m, const elang_class_out *o, json_t *c, si
     for (long i = 0; i < (long)S * H; i++) sum += hidden[i];
     const double want = json_real_value(json_object_get(c, "last_hidden_sum"));
     assert_close(sum, want, 1e-3 * fmax(1.0, fabs(want)), "last_hidden_sum", line);
-    free(hidden), free(logits), free(mask);
+    arena_free(&a);
+    free(mask);
 }
 
 static void check_single_cases(const char *name, bool has_types) {
@@ -149,15 +163,17 @@ static void check_batch_case(const char *name) {
             flat_ids[b * S + s] = (int32_t)json_integer_value(json_array_get(json_array_get(ids, b), (size_t)s));
             flat_mask[b * S + s] = (int32_t)json_integer_value(json_array_get(json_array_get(mask, b), (size_t)s));
         }
-    float *hidden = malloc(sizeof(float) * B * S * m->encoder.hidden), *logits = malloc(sizeof(float) * B * L);
-    assert_int_equal(encoder_classifier_forward(&m->encoder, flat_ids, m->encoder.type_emb ? types : NULL,
-                                                flat_mask, (int)B, S, hidden, logits, &err), ELANG_OK);
+    arena a = {0};
+    encoder_run r;
+    encode_batch(m, flat_ids, m->encoder.type_emb ? types : NULL, flat_mask, (int)B, S, &a, &r);
+    const float *logits = r.logits;
     for (size_t b = 0; b < B; b++)
         for (int j = 0; j < L; j++)
             assert_close(logits[b * L + j], json_real_value(json_array_get(json_array_get(want, b), (size_t)j)),
                          LOGIT_TOL, "padded-batch logits", b);
 
-    free(flat_ids), free(flat_mask), free(types), free(hidden), free(logits);
+    arena_free(&a);
+    free(flat_ids), free(flat_mask), free(types);
     elang_class_out_free(together, B);
     elang_class_out_free(alone, B);
     free(together), free(alone), free(in);
@@ -298,24 +314,25 @@ static void tinybert_head(void **state) {
         elang_class_out o;
         assert_int_equal(elang_classify(m, &in, 1, NULL, &o, &err), ELANG_OK);
         const int S = o.num_tokens, H = 32;
-        float *hidden = malloc(sizeof(float) * S * H), logits[3];
         int32_t mask[64];
         for (int s = 0; s < S; s++) mask[s] = 1;
-        assert_int_equal(encoder_classifier_forward(&m->encoder, o.input_ids, o.token_type_ids, mask, 1, S,
-                                                    hidden, logits, &err), ELANG_OK);
+        arena a = {0};
+        encoder_run r;
+        encode_batch(m, o.input_ids, o.token_type_ids, mask, 1, S, &a, &r);
+        const float *hidden = r.hidden;
         const classifier_head *h = &m->encoder.head;
         double pooled[32];
         for (int i = 0; i < H; i++) {
-            double z = h->dense_b[i];
-            for (int j = 0; j < H; j++) z += (double)h->dense_w[i * H + j] * hidden[j];
+            double z = h->dense.b[i];
+            for (int j = 0; j < H; j++) z += (double)h->dense.w[i * H + j] * hidden[j];
             pooled[i] = fmax(0.0, tanh(z));
         }
         for (int l = 0; l < 3; l++) {
-            double z = h->out_b[l];
-            for (int j = 0; j < H; j++) z += (double)h->out_w[l * H + j] * pooled[j];
+            double z = h->out.b[l];
+            for (int j = 0; j < H; j++) z += (double)h->out.w[l * H + j] * pooled[j];
             assert_close(o.logits[l], z, 1e-5, "TinyBERT logits", (size_t)c);
         }
-        free(hidden);
+        arena_free(&a);
         elang_class_out_free(&o, 1);
     }
     elang_model_free(m);

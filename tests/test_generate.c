@@ -100,8 +100,11 @@ static void check_fixture(const char *name) {
         /* Teacher forcing the greedy output: energies of the raw logits. */
         json_t *tf = json_object_get(cs, "teacher_forced_neg_energy_T1");
         float *energies = malloc(sizeof(float) * greedy[c].num_ids);
-        assert_int_equal(teacher_forced_energies(&m->s2s, greedy[c].input_ids, greedy[c].num_input_ids,
+        int32_t *mask = malloc(sizeof(int32_t) * greedy[c].num_input_ids);
+        for (int s = 0; s < greedy[c].num_input_ids; s++) mask[s] = 1;
+        assert_int_equal(teacher_forced_energies(&m->s2s, &m->run, greedy[c].input_ids, mask, greedy[c].num_input_ids,
                                                  greedy[c].ids, greedy[c].num_ids, 1.0, energies, &err), ELANG_OK);
+        free(mask);
         assert_int_equal(json_array_size(tf), (size_t)greedy[c].num_ids);
         for (int t = 0; t < greedy[c].num_ids; t++)
             assert_close(-energies[t], json_number_value(json_array_get(tf, (size_t)t)), TOL, "teacher-forced energy", c, t);
@@ -143,23 +146,32 @@ static void marian_fixture(void **s) { (void)s; check_fixture("marian"); }
 
 static int stub_fed_wrong;
 
-static elang_status stub_encode(const void *net, const int32_t *ids, const int32_t *mask, int B, int S,
-                                float *enc_out, elang_error *err) {
+static void stub_carve(const void *net, arena *a, seq2seq_run *run) {
+    (void)net;
+    run->enc_out = arena_take(a, sizeof(float) * (size_t)run->B * run->S);
+    kv_cache_carve(a, 1, run->R, 1, run->S, run->max_steps, &run->cache);
+}
+
+static elang_status stub_encode(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                elang_error *err) {
     (void)net, (void)mask, (void)err;
-    for (int b = 0; b < B; b++) enc_out[b * S] = (float)ids[b * S];
+    for (int b = 0; b < run->B; b++) run->enc_out[b * run->S] = (float)ids[b * run->S];
     return ELANG_OK;
 }
 
-static elang_status stub_start(const void *net, const float *enc_out, int B, seq2seq_cache *c, elang_error *err) {
+static elang_status stub_start(const void *net, seq2seq_run *run, elang_error *err) {
     (void)net, (void)err;
-    for (int r = 0; r < c->rows; r++) c->cross_k[(size_t)r * c->src_len] = enc_out[(size_t)(r / (c->rows / B)) * c->src_len];
+    kv_cache *c = &run->cache;
+    for (int r = 0; r < c->rows; r++)
+        c->cross_k[(size_t)r * c->src_len] = run->enc_out[(size_t)(r / (c->rows / run->B)) * c->src_len];
     c->steps = 0;
     return ELANG_OK;
 }
 
-static elang_status stub_step(const void *net, seq2seq_cache *c, const int32_t *tokens, float *logits,
+static elang_status stub_step(const void *net, seq2seq_run *run, const int32_t *tokens, float *logits,
                               elang_error *err) {
     (void)net, (void)err;
+    kv_cache *c = &run->cache;
     const int pos = c->steps; /* 0: the decoder start token */
     for (int r = 0; r < c->rows; r++) {
         const int end = (int)c->cross_k[(size_t)r * c->src_len];
@@ -171,7 +183,7 @@ static elang_status stub_step(const void *net, seq2seq_cache *c, const int32_t *
     return ELANG_OK;
 }
 
-static const seq2seq_ops stub_ops = {stub_encode, stub_start, stub_step, NULL};
+static const seq2seq_ops stub_ops = {stub_carve, stub_encode, stub_start, stub_step, NULL};
 
 /* Greedy search over a batch whose rows end at different steps: each row
  * stops at its own </s> (its ids, log-probabilities and energies end
@@ -182,15 +194,15 @@ static void batch_rows_end_at_their_own_eos(void **s) {
     const seq2seq_model m = {.ops = &stub_ops,
                              .info = {.vocab_size = STUB_V, .d_model = 1, .decoder_start_id = STUB_PAD,
                                       .eos_id = STUB_EOS, .pad_id = STUB_PAD, .banned_id = -1,
-                                      .forced_eos_id = -1},
-                             .cache_layers = 1,
-                             .cache_width = 1};
+                                      .forced_eos_id = -1}};
     const int32_t ends[4] = {2, 6, 4, 99}, mask[4] = {1, 1, 1, 1};
     const generate_opts o = {.num_beams = 1, .max_new_tokens = 10, .temperature = 1.0};
     generated_seq out[4];
     elang_error err;
     stub_fed_wrong = 0;
-    assert_int_equal(generate(&m, ends, mask, 4, 1, &o, out, &err), ELANG_OK);
+    arena a = {0};
+    assert_int_equal(generate(&m, &a, ends, mask, 4, 1, &o, out, &err), ELANG_OK);
+    arena_free(&a);
     assert_int_equal(stub_fed_wrong, 0);
     for (int r = 0; r < 4; r++) {
         const int want_len = ends[r] <= 10 ? ends[r] + 1 : 11;

@@ -81,15 +81,49 @@ static int32_t *json_ids(json_t *arr, int *n) {
     return ids;
 }
 
+/* A run state of the fixture's model in an arena of its own. */
+typedef struct {
+    arena a;
+    seq2seq_run r;
+} test_run;
+
+static void run_open(const fixture *f, test_run *t, int B, int per_input, int S, int steps, const int32_t *mask) {
+    memset(t, 0, sizeof *t);
+    elang_error err;
+    if (seq2seq_run_alloc(&f->m, &t->a, B, per_input, S, steps, mask, &t->r, &err) != ELANG_OK)
+        fail_msg("run state: %s", err.message);
+}
+
+static int32_t *all_ones(int n) {
+    int32_t *mask = malloc(sizeof(int32_t) * (size_t)n);
+    for (int s = 0; s < n; s++) mask[s] = 1;
+    return mask;
+}
+
 /* enc[S, D] of one unpadded input. */
 static float *encode_one(const fixture *f, const int32_t *ids, int S) {
-    float *enc = malloc(sizeof(float) * (size_t)S * f->m.info.d_model);
-    int32_t *mask = malloc(sizeof(int32_t) * (size_t)S);
-    for (int s = 0; s < S; s++) mask[s] = 1;
+    const size_t size = sizeof(float) * (size_t)S * f->m.info.d_model;
+    int32_t *mask = all_ones(S);
+    test_run t;
+    run_open(f, &t, 1, 1, S, 1, mask);
     elang_error err;
-    if (f->m.ops->encode(f->m.net, ids, mask, 1, S, enc, &err) != ELANG_OK) fail_msg("encode: %s", err.message);
+    if (f->m.ops->encode(f->m.net, &t.r, ids, mask, &err) != ELANG_OK) fail_msg("encode: %s", err.message);
+    float *enc = malloc(size);
+    memcpy(enc, t.r.enc_out, size);
+    arena_free(&t.a);
     free(mask);
     return enc;
+}
+
+/* Starts a run of `rows` decoder rows for one input whose states are
+ * enc[S, D]. */
+static void start_one(const fixture *f, test_run *t, const float *enc, int S, int rows, int steps) {
+    int32_t *mask = all_ones(S);
+    run_open(f, t, 1, rows, S, steps, mask);
+    memcpy(t->r.enc_out, enc, sizeof(float) * (size_t)S * f->m.info.d_model);
+    elang_error err;
+    if (f->m.ops->start(f->m.net, &t->r, &err) != ELANG_OK) fail_msg("start: %s", err.message);
+    free(mask);
 }
 
 /* logits[n, V] of feeding dec[0..n) one step at a time to the decoder of
@@ -97,20 +131,15 @@ static float *encode_one(const fixture *f, const int32_t *ids, int S) {
 static float *decode_one(const fixture *f, const float *enc, int S, const int32_t *dec, int n) {
     const int V = f->m.info.vocab_size;
     float *logits = malloc(sizeof(float) * (size_t)n * V);
-    int32_t *mask = malloc(sizeof(int32_t) * (size_t)S);
-    for (int s = 0; s < S; s++) mask[s] = 1;
-    seq2seq_cache c;
+    test_run t;
+    start_one(f, &t, enc, S, 1, n);
     elang_error err;
-    if (seq2seq_cache_init(&c, &f->m, 1, S, mask, 1, n, &err) != ELANG_OK ||
-        f->m.ops->start(f->m.net, enc, 1, &c, &err) != ELANG_OK)
-        fail_msg("start: %s", err.message);
-    for (int t = 0; t < n; t++) {
-        if (f->m.ops->step(f->m.net, &c, &dec[t], logits + (size_t)t * V, &err) != ELANG_OK)
-            fail_msg("step %d: %s", t, err.message);
-        assert_int_equal(c.steps, t + 1);
+    for (int i = 0; i < n; i++) {
+        if (f->m.ops->step(f->m.net, &t.r, &dec[i], logits + (size_t)i * V, &err) != ELANG_OK)
+            fail_msg("step %d: %s", i, err.message);
+        assert_int_equal(t.r.cache.steps, i + 1);
     }
-    seq2seq_cache_free(&c);
-    free(mask);
+    arena_free(&t.a);
     return logits;
 }
 
@@ -223,9 +252,11 @@ static void check_batch(const char *name, int per_input) {
             flat[b * S + s] = s < len[b] ? ids[b][s] : f.m.info.pad_id;
             mask[b * S + s] = s < len[b];
         }
-    float *enc = malloc(sizeof(float) * B * S * D);
+    test_run run;
+    run_open(&f, &run, B, per_input, S, T, mask);
     elang_error err;
-    assert_int_equal(f.m.ops->encode(f.m.net, flat, mask, B, S, enc, &err), ELANG_OK);
+    assert_int_equal(f.m.ops->encode(f.m.net, &run.r, flat, mask, &err), ELANG_OK);
+    const float *enc = run.r.enc_out;
 
     float *alone_enc[B];
     for (int b = 0; b < B; b++) {
@@ -251,24 +282,22 @@ static void check_batch(const char *name, int per_input) {
         want[r] = decode_one(&f, alone_enc[b], len[b], seq[r], T);
     }
 
-    seq2seq_cache c;
-    assert_int_equal(seq2seq_cache_init(&c, &f.m, R, S, mask, B, T, &err), ELANG_OK);
-    assert_int_equal(f.m.ops->start(f.m.net, enc, B, &c, &err), ELANG_OK);
+    assert_int_equal(f.m.ops->start(f.m.net, &run.r, &err), ELANG_OK);
     float *logits = malloc(sizeof(float) * R * V);
     int32_t tokens[4 * B];
     for (int t = 0; t < T; t++) {
         for (int r = 0; r < R; r++) tokens[r] = seq[r][t];
-        assert_int_equal(f.m.ops->step(f.m.net, &c, tokens, logits, &err), ELANG_OK);
+        assert_int_equal(f.m.ops->step(f.m.net, &run.r, tokens, logits, &err), ELANG_OK);
         for (int r = 0; r < R; r++)
             for (int v = 0; v < V; v++)
                 assert_close(logits[(size_t)r * V + v], want[r][(size_t)t * V + v], SAME_TOL, "batched logits",
                              (size_t)r, t);
     }
 
-    seq2seq_cache_free(&c);
+    arena_free(&run.a);
     for (int r = 0; r < R; r++) free(want[r]);
     for (int b = 0; b < B; b++) free(ids[b]), free(alone_enc[b]);
-    free(want), free(seq), free(logits), free(enc), free(flat), free(mask);
+    free(want), free(seq), free(logits), free(flat), free(mask);
     free_jsonl(cases, n);
     fixture_free(&f);
 }
@@ -298,19 +327,16 @@ static void check_reorder(const char *name) {
     float *want_a = decode_one(&f, enc, S, seq[0], T), *want_c = decode_one(&f, enc, S, seq[2], T);
     float *want_ab = decode_one(&f, enc, S, spliced, T);
 
-    int32_t *mask = malloc(sizeof(int32_t) * S);
-    for (int s = 0; s < S; s++) mask[s] = 1;
-    seq2seq_cache c;
+    test_run run;
+    start_one(&f, &run, enc, S, R, T);
     elang_error err;
-    assert_int_equal(seq2seq_cache_init(&c, &f.m, R, S, mask, 1, T, &err), ELANG_OK);
-    assert_int_equal(f.m.ops->start(f.m.net, enc, 1, &c, &err), ELANG_OK);
     float *logits = malloc(sizeof(float) * R * V);
     const int from[R] = {2, 0, 0};
     for (int t = 0; t < T; t++) {
-        if (t == K) assert_int_equal(seq2seq_cache_reorder(&c, from, &err), ELANG_OK);
+        if (t == K) kv_cache_reorder(&run.r.cache, from);
         int32_t tokens[R];
         for (int r = 0; r < R; r++) tokens[r] = t < K ? seq[r][t] : r == 0 ? seq[2][t] : r == 1 ? seq[0][t] : seq[1][t];
-        assert_int_equal(f.m.ops->step(f.m.net, &c, tokens, logits, &err), ELANG_OK);
+        assert_int_equal(f.m.ops->step(f.m.net, &run.r, tokens, logits, &err), ELANG_OK);
         if (t < K) continue;
         const float *want[R] = {want_c, want_a, want_ab};
         for (int r = 0; r < R; r++)
@@ -318,8 +344,8 @@ static void check_reorder(const char *name) {
                 assert_close(logits[(size_t)r * V + v], want[r][(size_t)t * V + v], SAME_TOL,
                              "logits after reorder", (size_t)r, t);
     }
-    seq2seq_cache_free(&c);
-    free(ids), free(enc), free(mask), free(logits), free(want_a), free(want_c), free(want_ab);
+    arena_free(&run.a);
+    free(ids), free(enc), free(logits), free(want_a), free(want_c), free(want_ab);
     free_jsonl(cases, n);
     fixture_free(&f);
 }
@@ -378,8 +404,12 @@ static void config_values(void **state) {
     assert_int_equal(i->banned_id, 1447);
     assert_int_equal(i->forced_eos_id, 0);
     assert_int_equal(i->max_source_len, 128);
-    assert_int_equal(f.m.cache_layers, 2);
-    assert_int_equal(f.m.cache_width, 32);
+    int32_t mask[4] = {1, 1, 1, 1};
+    test_run run;
+    run_open(&f, &run, 1, 1, 4, 2, mask);
+    assert_int_equal(run.r.cache.layers, 2);
+    assert_int_equal(run.r.cache.width, 32);
+    arena_free(&run.a);
     fixture_free(&f);
 }
 
@@ -671,37 +701,40 @@ static void bad_calls(void **state) {
     elang_error err;
     int32_t ids[130], mask[130];
     for (int i = 0; i < 130; i++) ids[i] = 5, mask[i] = 1;
-    float *enc = malloc(sizeof(float) * 130 * 32), logits[1448];
-    assert_int_equal(f.m.ops->encode(f.m.net, ids, mask, 1, 129, enc, &err), ELANG_ERR_INVALID_ARG);
+    float logits[2 * 1448];
+    test_run run;
+    run_open(&f, &run, 1, 1, 129, 1, mask);
+    assert_int_equal(f.m.ops->encode(f.m.net, &run.r, ids, mask, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "128 positions"));
+    arena_free(&run.a);
+    run_open(&f, &run, 1, 2, 8, 2, mask);
     ids[3] = 1448;
-    assert_int_equal(f.m.ops->encode(f.m.net, ids, mask, 1, 8, enc, &err), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(f.m.ops->encode(f.m.net, &run.r, ids, mask, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "token id 1448"));
     ids[3] = 5;
-    assert_int_equal(f.m.ops->encode(f.m.net, ids, mask, 1, 8, enc, &err), ELANG_OK);
+    assert_int_equal(f.m.ops->encode(f.m.net, &run.r, ids, mask, &err), ELANG_OK);
 
-    seq2seq_cache c;
-    /* A cache for the t5 fixture's 3 decoder layers; Marian's has 2. */
-    assert_int_equal(seq2seq_cache_init(&c, &other.m, 1, 8, mask, 1, 2, &err), ELANG_OK);
-    assert_int_equal(f.m.ops->start(f.m.net, enc, 1, &c, &err), ELANG_ERR_INVALID_ARG);
+    /* A run for the t5 fixture's 3 decoder layers; Marian's has 2. */
+    test_run t5run;
+    run_open(&other, &t5run, 1, 1, 8, 2, mask);
+    assert_int_equal(f.m.ops->start(f.m.net, &t5run.r, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "another model"));
-    seq2seq_cache_free(&c);
+    assert_int_equal(f.m.ops->step(f.m.net, &t5run.r, ids, logits, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "another model"));
+    arena_free(&t5run.a);
 
-    assert_int_equal(seq2seq_cache_init(&c, &f.m, 2, 8, mask, 1, 2, &err), ELANG_OK);
-    assert_int_equal(f.m.ops->start(f.m.net, enc, 1, &c, &err), ELANG_OK);
+    assert_int_equal(f.m.ops->start(f.m.net, &run.r, &err), ELANG_OK);
     int32_t tokens[2] = {1447, 1448};
-    assert_int_equal(f.m.ops->step(f.m.net, &c, tokens, logits, &err), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(f.m.ops->step(f.m.net, &run.r, tokens, logits, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "token id 1448"));
-    assert_int_equal(c.steps, 0);
+    assert_int_equal(run.r.cache.steps, 0);
     tokens[1] = 1447;
-    float two[2 * 1448];
-    assert_int_equal(f.m.ops->step(f.m.net, &c, tokens, two, &err), ELANG_OK);
-    assert_int_equal(f.m.ops->step(f.m.net, &c, tokens, two, &err), ELANG_OK);
-    assert_int_equal(f.m.ops->step(f.m.net, &c, tokens, two, &err), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(f.m.ops->step(f.m.net, &run.r, tokens, logits, &err), ELANG_OK);
+    assert_int_equal(f.m.ops->step(f.m.net, &run.r, tokens, logits, &err), ELANG_OK);
+    assert_int_equal(f.m.ops->step(f.m.net, &run.r, tokens, logits, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "full"));
-    assert_int_equal(c.steps, 2);
-    seq2seq_cache_free(&c);
-    free(enc);
+    assert_int_equal(run.r.cache.steps, 2);
+    arena_free(&run.a);
     fixture_free(&f);
     fixture_free(&other);
 }

@@ -42,22 +42,34 @@ static int by_length_desc(const void *a, const void *b, void *outputs) {
     return i < j ? -1 : i > j;
 }
 
+/* One padded batch: its inputs [B, S] and the encoder's buffers. */
+typedef struct {
+    int32_t *ids, *types, *mask; /* [B, S] */
+    encoder_run run;
+} classify_batch;
+
+static void batch_carve(arena *a, const elang_model *m, int B, int S, classify_batch *c) {
+    const size_t N = (size_t)B * S;
+    c->ids = arena_take(a, sizeof(int32_t) * N);
+    c->types = arena_take(a, sizeof(int32_t) * N);
+    c->mask = arena_take(a, sizeof(int32_t) * N);
+    encoder_run_carve(a, &m->encoder, B, S, &c->run);
+}
+
 /* Runs one padded batch over the inputs order[0..B). */
 static elang_status run_batch(elang_model *m, elang_class_out *out, const size_t *order, int B,
                               elang_error *err) {
     int S = 0;
     for (int b = 0; b < B; b++)
         if (out[order[b]].num_tokens > S) S = out[order[b]].num_tokens;
-    const int H = m->encoder.hidden, L = m->cfg.num_labels;
-    const size_t N = (size_t)B * S;
-    int32_t *ids = malloc(sizeof(int32_t) * N * 3);
-    float *hidden = malloc(sizeof(float) * N * H);
-    float *logits = malloc(sizeof(float) * (size_t)B * L);
-    if (!ids || !hidden || !logits) {
-        free(ids), free(hidden), free(logits);
+    const int L = m->cfg.num_labels;
+    classify_batch c;
+    arena_measure(&m->run);
+    batch_carve(&m->run, m, B, S, &c);
+    if (!arena_commit(&m->run))
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a batch of %d x %d tokens", B, S);
-    }
-    int32_t *types = ids + N, *mask = ids + 2 * N;
+    batch_carve(&m->run, m, B, S, &c);
+    int32_t *ids = c.ids, *types = c.types, *mask = c.mask;
     for (int b = 0; b < B; b++) {
         const elang_class_out *o = &out[order[b]];
         for (int s = 0; s < S; s++) {
@@ -68,10 +80,9 @@ static elang_status run_batch(elang_model *m, elang_class_out *out, const size_t
         }
     }
     elang_status st = encoder_classifier_forward(&m->encoder, ids, m->encoder.type_emb ? types : NULL,
-                                                 mask, B, S, hidden, logits, err);
+                                                 mask, B, S, &c.run, err);
     if (st == ELANG_OK)
-        for (int b = 0; b < B; b++) memcpy(out[order[b]].logits, logits + (size_t)b * L, sizeof(float) * L);
-    free(ids), free(hidden), free(logits);
+        for (int b = 0; b < B; b++) memcpy(out[order[b]].logits, c.run.logits + (size_t)b * L, sizeof(float) * L);
     return st;
 }
 

@@ -94,19 +94,36 @@ typedef struct {
     float *picked;      /* [n, k] */
 } label_word_logits;
 
+/* One padded batch: its inputs [B, S], and what comes back before it is
+ * moved into the outputs. */
+typedef struct {
+    int32_t *ids, *mask;  /* [B, S] */
+    generated_seq *gen;   /* [B] */
+    float *logits;        /* [B, V]: label words' first step */
+} generate_batch;
+
+static void batch_carve(arena *a, const elang_model *m, int B, int S, bool words, generate_batch *c) {
+    c->ids = arena_take(a, sizeof(int32_t) * (size_t)B * S);
+    c->mask = arena_take(a, sizeof(int32_t) * (size_t)B * S);
+    c->gen = arena_take(a, sizeof(generated_seq) * (size_t)B);
+    c->logits = words ? arena_take(a, sizeof(float) * (size_t)B * m->s2s.info.vocab_size) : NULL;
+}
+
 /* Generates for the inputs order[0..B) (or, with `words`, takes their first
  * step's label-word logits). */
 static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_gen_out *out,
                               const size_t *order, int B, const label_word_logits *words,
                               elang_error *err) {
     const int S = out[order[0]].num_input_ids; /* the batch is sorted longest first */
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)B * S * 2);
-    generated_seq *gen = calloc((size_t)B, sizeof *gen);
-    if (!ids || !gen) {
-        free(ids), free(gen);
+    generate_batch c;
+    arena_measure(&m->batch);
+    batch_carve(&m->batch, m, B, S, words != NULL, &c);
+    if (!arena_commit(&m->batch))
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a batch of %d x %d tokens", B, S);
-    }
-    int32_t *mask = ids + (size_t)B * S;
+    batch_carve(&m->batch, m, B, S, words != NULL, &c);
+    int32_t *ids = c.ids, *mask = c.mask;
+    generated_seq *gen = c.gen;
+    memset(gen, 0, sizeof *gen * (size_t)B);
     for (int b = 0; b < B; b++) {
         const elang_gen_out *o = &out[order[b]];
         for (int s = 0; s < S; s++) {
@@ -122,19 +139,15 @@ static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_
     elang_status st;
     if (words) {
         const int V = m->s2s.info.vocab_size;
-        float *logits = malloc(sizeof(float) * (size_t)B * V);
-        st = logits ? first_step_logits(&m->s2s, ids, mask, B, S, logits, err)
-                    : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %d x %d logits", B, V);
+        st = first_step_logits(&m->s2s, &m->run, ids, mask, B, S, c.logits, err);
         for (int b = 0; b < B && st == ELANG_OK; b++)
             for (int j = 0; j < words->k; j++)
-                words->picked[order[b] * words->k + j] = logits[(size_t)b * V + words->ids[j]];
-        free(logits);
+                words->picked[order[b] * words->k + j] = c.logits[(size_t)b * V + words->ids[j]];
     } else {
-        st = generate(&m->s2s, ids, mask, B, S, &g, gen, err);
+        st = generate(&m->s2s, &m->run, ids, mask, B, S, &g, gen, err);
         for (int b = 0; b < B && st == ELANG_OK; b++) st = take_result(m, &gen[b], &out[order[b]], err);
     }
     for (int b = 0; b < B; b++) generated_seq_free(&gen[b]);
-    free(ids), free(gen);
     return st;
 }
 

@@ -81,6 +81,8 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
 void elang_model_free(elang_model *m) {
     if (!m) return;
     encoder_classifier_free(&m->encoder);
+    arena_free(&m->batch);
+    arena_free(&m->run);
     if (m->s2s.ops) m->s2s.ops->free(m->s2s.net);
     tokenizer_free(m->tok);
     weight_store_free(m->weights);

@@ -8,6 +8,7 @@
 #include "models/encoder.h"
 #include "models/seq2seq.h"
 #include "tokenize/tokenizer.h"
+#include "util/arena.h"
 
 struct elang_model {
     char *dir;
@@ -19,6 +20,10 @@ struct elang_model {
     seq2seq_model s2s;
     int max_length;           /* tokens per input, special tokens included */
     int threads;              /* this model's computations' thread count */
+    /* Run state, sized by the largest batch so far and reused: `batch` holds
+     * the padded inputs a call builds, `run` what the network computes with
+     * (models/ carves it). */
+    arena batch, run;
     char *input_prefix;       /* put before every input's text, or NULL */
 };
 

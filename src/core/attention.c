@@ -2,19 +2,15 @@
 
 #include <math.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/ops.h"
 
-elang_status attention_forward(float *out, const float *q, const float *k, const float *v,
-                               const attention_args *a) {
+void attention_forward(float *out, const float *q, const float *k, const float *v, const attention_args *a) {
     const int dh = a->head_dim, H = a->num_heads;
     const long pairs = (long)a->batch * H;
-    const int threads = omp_get_max_threads();
-    const size_t row = (size_t)(a->kv_len > 0 ? a->kv_len : 1);
-    float *scratch = malloc(sizeof(float) * row * (size_t)threads);
-    if (!scratch) return ELANG_ERR_NOMEM;
+    const int max_threads = omp_get_max_threads();
+    const int threads = max_threads < a->score_rows ? max_threads : a->score_rows;
 
     /* Heads are independent; each thread keeps one row of scores. A masked
      * key gets probability exactly 0, as transformers' large negative
@@ -24,7 +20,7 @@ elang_status attention_forward(float *out, const float *q, const float *k, const
     const long work = pairs * a->q_len * a->kv_len * dh;
 #pragma omp parallel num_threads(threads) if (work > 262144)
     {
-        float *scores = scratch + row * (size_t)omp_get_thread_num();
+        float *scores = a->scores + (size_t)a->score_stride * (size_t)omp_get_thread_num();
 #pragma omp for schedule(static)
         for (long bh = 0; bh < pairs; bh++) {
             const int b = (int)(bh / H), h = (int)(bh % H);
@@ -59,6 +55,4 @@ elang_status attention_forward(float *out, const float *q, const float *k, const
             }
         }
     }
-    free(scratch);
-    return ELANG_OK;
 }

@@ -7,8 +7,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "elang.h"
-
 typedef struct {
     int batch, q_len, kv_len, num_heads, head_dim;
     float scale;               /* 1/sqrt(head_dim) for BERT, 1 for T5 */
@@ -21,14 +19,16 @@ typedef struct {
     const float *position_bias; /* [num_heads, q_len, kv_len] added to scores, or NULL */
     const int32_t *key_mask;    /* [batch, kv_len]: 1 = attend, 0 = padding; or NULL */
     bool causal;                /* query i sees keys j <= i + kv_len - q_len */
+    /* One row of scores per thread: [score_rows, score_stride] with
+     * score_stride >= kv_len; at most score_rows threads share the work. */
+    float *scores;
+    int score_rows, score_stride;
 } attention_args;
 
 /* out[b, i, h*dh:(h+1)*dh] = Σ_j softmax_j(q_i·k_j·scale + bias + mask) v_j
  *   q:   [batch, q_len, num_heads*head_dim]   (row stride q_row_stride)
  *   k,v: [batch, kv_len, num_heads*head_dim]  (strides kv_row_stride, kv_batch_stride)
- *   out: [batch, q_len, num_heads*head_dim]   (row stride out_row_stride)
- * ELANG_ERR_NOMEM (nothing written) when the score rows cannot be allocated. */
-elang_status attention_forward(float *out, const float *q, const float *k, const float *v,
-                               const attention_args *a);
+ *   out: [batch, q_len, num_heads*head_dim]   (row stride out_row_stride) */
+void attention_forward(float *out, const float *q, const float *k, const float *v, const attention_args *a);
 
 #endif

@@ -21,48 +21,49 @@ elang_status activation_from_name(const char *name, activation *out) {
     return ELANG_ERR_UNSUPPORTED;
 }
 
-void linear_forward(float *out, const float *in, const float *W, const float *b,
-                    int M, int K, int N) {
-    /* Seeding `out` with the bias lets the GEMM add it for free (beta = 1).
+void linear_forward(float *y, const float *x, const linear *l, int M) {
+    /* Seeding y with the bias lets the GEMM add it for free (beta = 1).
      * The fill is a memory copy: only a large one is worth waking the
      * OpenMP team, whose idle threads then spin against BLAS's (a decoder
      * step's row of logits over the vocabulary is not). */
+    const int N = l->out, K = l->in;
     float beta = 0.0f;
-    if (b) {
+    if (l->b) {
 #pragma omp parallel for if ((long)M * N > (1L << 22))
         for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) out[(long)i * N + j] = b[j];
+            for (int j = 0; j < N; j++) y[(long)i * N + j] = l->b[j];
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, in, K, W, K, beta, out, N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, l->w, K, beta, y, N);
 }
 
-void layer_norm_forward(float *x, const float *gamma, const float *beta, int M, int H, double eps) {
-#pragma omp parallel for if ((long)M * H > 32768)
-    for (int i = 0; i < M; i++) {
-        float *row = x + (long)i * H;
-        double mean = 0.0, var = 0.0;
-        for (int j = 0; j < H; j++) mean += row[j];
-        mean /= H;
-        for (int j = 0; j < H; j++) {
-            double d = row[j] - mean;
-            var += d * d;
-        }
-        var /= H;
-        float inv = (float)(1.0 / sqrt(var + eps));
-        float m = (float)mean;
-        for (int j = 0; j < H; j++) row[j] = (row[j] - m) * inv * gamma[j] + beta[j];
+static void layer_norm_row(float *row, const float *gamma, const float *beta, int H, double eps) {
+    double mean = 0.0, var = 0.0;
+    for (int j = 0; j < H; j++) mean += row[j];
+    mean /= H;
+    for (int j = 0; j < H; j++) {
+        double d = row[j] - mean;
+        var += d * d;
     }
+    var /= H;
+    float inv = (float)(1.0 / sqrt(var + eps));
+    float m = (float)mean;
+    for (int j = 0; j < H; j++) row[j] = (row[j] - m) * inv * gamma[j] + beta[j];
 }
 
-void rms_norm_forward(float *x, const float *gamma, int M, int H, double eps) {
+static void rms_norm_row(float *row, const float *gamma, int H, double eps) {
+    double ms = 0.0;
+    for (int j = 0; j < H; j++) ms += (double)row[j] * row[j];
+    const float inv = (float)(1.0 / sqrt(ms / H + eps));
+    for (int j = 0; j < H; j++) row[j] = row[j] * inv * gamma[j];
+}
+
+void norm_forward(float *x, const norm_params *n, int M, int H, double eps) {
 #pragma omp parallel for if ((long)M * H > 32768)
     for (int i = 0; i < M; i++) {
         float *row = x + (long)i * H;
-        double ms = 0.0;
-        for (int j = 0; j < H; j++) ms += (double)row[j] * row[j];
-        const float inv = (float)(1.0 / sqrt(ms / H + eps));
-        for (int j = 0; j < H; j++) row[j] = row[j] * inv * gamma[j];
+        if (n->beta) layer_norm_row(row, n->gamma, n->beta, H, eps);
+        else rms_norm_row(row, n->gamma, H, eps);
     }
 }
 

@@ -17,17 +17,27 @@ typedef enum {
  * ELANG_ERR_UNSUPPORTED for a name elang does not implement. */
 elang_status activation_from_name(const char *name, activation *out);
 
-/* out[M, N] = in[M, K] · W[N, K]^T + b[N]   (b may be NULL). One GEMM. */
-void linear_forward(float *out, const float *in, const float *W, const float *b,
-                    int M, int K, int N);
+/* One nn.Linear: y = x · Wᵀ + b. */
+typedef struct {
+    const float *w; /* [out, in] */
+    const float *b; /* [out], or NULL */
+    int out, in;
+} linear;
 
-/* x[M, H] := (x - mean) / sqrt(var + eps) * gamma + beta, row by row; the
- * statistics in double so long rows do not lose precision. */
-void layer_norm_forward(float *x, const float *gamma, const float *beta, int M, int H, double eps);
+/* y[M, out] = x[M, in] · Wᵀ + b. One GEMM. */
+void linear_forward(float *y, const float *x, const linear *l, int M);
 
-/* x[M, H] := x / sqrt(mean(x²) + eps) * gamma, row by row: T5's LayerNorm
- * (RMS norm: no mean subtracted, no bias). */
-void rms_norm_forward(float *x, const float *gamma, int M, int H, double eps);
+/* A normalisation's parameters: LayerNorm (gamma and beta) or, with beta
+ * NULL, T5's RMS norm (no mean subtracted, no bias). */
+typedef struct {
+    const float *gamma; /* [H] */
+    const float *beta;  /* [H], or NULL for the RMS norm */
+} norm_params;
+
+/* x[M, H] := LayerNorm: (x - mean) / sqrt(var + eps) * gamma + beta, or
+ * RMS norm: x / sqrt(mean(x²) + eps) * gamma, row by row; the statistics in
+ * double so long rows do not lose precision. */
+void norm_forward(float *x, const norm_params *n, int M, int H, double eps);
 
 /* x[n] := act(x) in place. */
 void activation_forward(float *x, long n, activation act);

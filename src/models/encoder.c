@@ -57,33 +57,26 @@ static bool is_known_unused(const char *name, bool roberta) {
 
 /* ------------------------------------------------------------------- load */
 
-static void take_layer(tensor_loader *L, const family_names *fn, int i, int H, int I,
-                       encoder_layer *l) {
+static void take_layer(tensor_loader *L, const family_names *fn, int i, const transformer_dims *d,
+                       transformer_layer *l) {
     char p[64];
     snprintf(p, sizeof p, fn->layer, i);
-    l->q_w = loader_take(L, H, H, "%s%s.weight", p, fn->q);
-    l->q_b = loader_take(L, H, -1, "%s%s.bias", p, fn->q);
-    l->k_w = loader_take(L, H, H, "%s%s.weight", p, fn->k);
-    l->k_b = loader_take(L, H, -1, "%s%s.bias", p, fn->k);
-    l->v_w = loader_take(L, H, H, "%s%s.weight", p, fn->v);
-    l->v_b = loader_take(L, H, -1, "%s%s.bias", p, fn->v);
-    l->attn_out_w = loader_take(L, H, H, "%s%s.weight", p, fn->attn_out);
-    l->attn_out_b = loader_take(L, H, -1, "%s%s.bias", p, fn->attn_out);
-    l->attn_ln_g = loader_take(L, H, -1, "%s%s.weight", p, fn->attn_ln);
-    l->attn_ln_b = loader_take(L, H, -1, "%s%s.bias", p, fn->attn_ln);
-    l->ff_in_w = loader_take(L, I, H, "%s%s.weight", p, fn->ff_in);
-    l->ff_in_b = loader_take(L, I, -1, "%s%s.bias", p, fn->ff_in);
-    l->ff_out_w = loader_take(L, H, I, "%s%s.weight", p, fn->ff_out);
-    l->ff_out_b = loader_take(L, H, -1, "%s%s.bias", p, fn->ff_out);
-    l->ff_ln_g = loader_take(L, H, -1, "%s%s.weight", p, fn->ff_ln);
-    l->ff_ln_b = loader_take(L, H, -1, "%s%s.bias", p, fn->ff_ln);
+    const char *const proj[4] = {fn->q, fn->k, fn->v, fn->attn_out};
+    const int H = d->d_model;
+    transformer_take_attention(L, d, true, p, proj, &l->self_attn);
+    transformer_take_norm(L, H, true, &l->self_attn.norm, "%s%s", p, fn->attn_ln);
+    char in[96], out[96];
+    snprintf(in, sizeof in, "%s%s", p, fn->ff_in);
+    snprintf(out, sizeof out, "%s%s", p, fn->ff_out);
+    transformer_take_ff(L, d, true, in, NULL, out, &l->ff);
+    transformer_take_norm(L, H, true, &l->ff.norm, "%s%s", p, fn->ff_ln);
 }
 
 /* Heads sit beside the base model ("classifier.weight"), never under its
  * prefix. The label count comes from config.json, or from the head itself. */
 static void take_head(tensor_loader *L, model_config *cfg, const char *dense, const char *out,
                       encoder_classifier *m) {
-    const int H = m->hidden;
+    const int H = m->dims.d_model;
     char name[128];
     snprintf(name, sizeof name, "%s.weight", out);
     if (cfg->num_labels == 0) {
@@ -98,10 +91,12 @@ static void take_head(tensor_loader *L, model_config *cfg, const char *dense, co
         L->status = config_set_num_labels(cfg, (int)rows, L->err);
     }
     m->num_labels = cfg->num_labels;
-    m->head.dense_w = loader_take_bare(L, H, H, "%s.weight", dense);
-    m->head.dense_b = loader_take_bare(L, H, -1, "%s.bias", dense);
-    m->head.out_w = loader_take_bare(L, m->num_labels, H, "%s.weight", out);
-    m->head.out_b = loader_take_bare(L, m->num_labels, -1, "%s.bias", out);
+    m->head.dense = (linear){.out = H, .in = H};
+    m->head.dense.w = loader_take_bare(L, H, H, "%s.weight", dense);
+    m->head.dense.b = loader_take_bare(L, H, -1, "%s.bias", dense);
+    m->head.out = (linear){.out = m->num_labels, .in = H};
+    m->head.out.w = loader_take_bare(L, m->num_labels, H, "%s.weight", out);
+    m->head.out.b = loader_take_bare(L, m->num_labels, -1, "%s.bias", out);
 }
 
 elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg,
@@ -112,18 +107,18 @@ elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg,
                          strcmp(cfg->model_type, "xlm-roberta") == 0;
     const family_names *fn = distil ? &DISTILBERT_NAMES : roberta ? &ROBERTA_NAMES : &BERT_NAMES;
 
-    m->hidden = cfg->hidden_size;
-    m->intermediate = cfg->intermediate_size;
-    m->heads = cfg->num_heads;
+    const int H = cfg->hidden_size, head_dim = H / cfg->num_heads;
+    m->dims = (transformer_dims){
+        .d_model = H, .heads = cfg->num_heads, .head_dim = head_dim, .d_ff = cfg->intermediate_size,
+        .scale = 1.0f / sqrtf((float)head_dim), .pre_norm = false, .eps = cfg->layer_norm_eps,
+        .act = cfg->hidden_act,
+    };
     m->num_layers = cfg->num_layers;
     m->vocab_size = cfg->vocab_size;
     m->max_positions = cfg->max_position_embeddings;
     m->type_vocab_size = cfg->type_vocab_size;
-    m->ln_eps = cfg->layer_norm_eps;
-    m->act = cfg->hidden_act;
     m->roberta_positions = roberta;
     m->pad_id = cfg->pad_token_id;
-    const int H = m->hidden, I = m->intermediate;
 
     /* A base model saved on its own has no "bert." prefix; transformers
      * accepts both, and so do we. */
@@ -135,13 +130,12 @@ elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg,
     m->pos_emb = loader_take(&L, m->max_positions, H, "embeddings.position_embeddings.weight");
     if (m->type_vocab_size > 0)
         m->type_emb = loader_take(&L, m->type_vocab_size, H, "embeddings.token_type_embeddings.weight");
-    m->emb_ln_g = loader_take(&L, H, -1, "embeddings.LayerNorm.weight");
-    m->emb_ln_b = loader_take(&L, H, -1, "embeddings.LayerNorm.bias");
+    transformer_take_norm(&L, H, true, &m->emb_norm, "embeddings.LayerNorm");
 
     m->layers = calloc((size_t)m->num_layers, sizeof *m->layers);
     if (!m->layers) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %d layers", m->num_layers);
     for (int i = 0; i < m->num_layers && L.status == ELANG_OK; i++)
-        take_layer(&L, fn, i, H, I, &m->layers[i]);
+        take_layer(&L, fn, i, &m->dims, &m->layers[i]);
 
     if (distil) {
         take_head(&L, cfg, "pre_classifier", "classifier", m);
@@ -188,7 +182,7 @@ int encoder_classifier_max_tokens(const encoder_classifier *m) {
 static elang_status embeddings_forward(const encoder_classifier *m, const int32_t *ids,
                                        const int32_t *type_ids, int B, int S, float *x,
                                        elang_error *err) {
-    const int H = m->hidden;
+    const int H = m->dims.d_model;
     for (int b = 0; b < B; b++) {
         int roberta_pos = m->pad_id; /* cumulative count of non-pad tokens */
         for (int s = 0; s < S; s++) {
@@ -213,76 +207,35 @@ static elang_status embeddings_forward(const encoder_classifier *m, const int32_
             if (m->type_emb) add_inplace(row, m->type_emb + (long)type * H, H);
         }
     }
-    layer_norm_forward(x, m->emb_ln_g, m->emb_ln_b, B * S, H, m->ln_eps);
+    norm_forward(x, &m->emb_norm, B * S, H, m->dims.eps);
     return ELANG_OK;
 }
 
-/* Scratch for one forward pass; sizes in the comments, N = B*S tokens. */
-typedef struct {
-    float *q, *k, *v; /* [N, H] */
-    float *ctx;       /* [N, H] attention output before its projection */
-    float *proj;      /* [N, H] projection outputs, added to the residual */
-    float *ff;        /* [N, I] */
-} encoder_scratch;
-
-/* x[N, H] := post-LN transformer layer applied to x. */
-static elang_status layer_forward(const encoder_classifier *m, const encoder_layer *l,
-                                  const int32_t *mask, int B, int S, float *x,
-                                  encoder_scratch *s) {
-    const int H = m->hidden, I = m->intermediate, N = B * S, dh = H / m->heads;
-    linear_forward(s->q, x, l->q_w, l->q_b, N, H, H);
-    linear_forward(s->k, x, l->k_w, l->k_b, N, H, H);
-    linear_forward(s->v, x, l->v_w, l->v_b, N, H, H);
-    const attention_args args = {
-        .batch = B, .q_len = S, .kv_len = S, .num_heads = m->heads, .head_dim = dh,
-        .scale = 1.0f / sqrtf((float)dh),
-        .q_row_stride = H, .kv_row_stride = H, .out_row_stride = H,
-        .kv_batch_stride = (long)S * H, .key_mask = mask,
-    };
-    elang_status st = attention_forward(s->ctx, s->q, s->k, s->v, &args);
-    if (st != ELANG_OK) return st;
-    linear_forward(s->proj, s->ctx, l->attn_out_w, l->attn_out_b, N, H, H);
-    add_inplace(x, s->proj, (long)N * H);
-    layer_norm_forward(x, l->attn_ln_g, l->attn_ln_b, N, H, m->ln_eps);
-
-    linear_forward(s->ff, x, l->ff_in_w, l->ff_in_b, N, H, I);
-    activation_forward(s->ff, (long)N * I, m->act);
-    linear_forward(s->proj, s->ff, l->ff_out_w, l->ff_out_b, N, I, H);
-    add_inplace(x, s->proj, (long)N * H);
-    layer_norm_forward(x, l->ff_ln_g, l->ff_ln_b, N, H, m->ln_eps);
-    return ELANG_OK;
+void encoder_run_carve(arena *a, const encoder_classifier *m, int B, int S, encoder_run *r) {
+    const size_t N = (size_t)B * S, H = (size_t)m->dims.d_model;
+    r->hidden = arena_take(a, sizeof(float) * N * H);
+    r->first = arena_take(a, sizeof(float) * (size_t)B * H);
+    r->pooled = arena_take(a, sizeof(float) * (size_t)B * H);
+    r->logits = arena_take(a, sizeof(float) * (size_t)B * m->num_labels);
+    transformer_scratch_carve(a, &m->dims, (long)N, S, &r->layer);
 }
 
 /* logits[B, L] from the first token of each item of hidden[B, S, H]. */
-static elang_status head_forward(const encoder_classifier *m, const float *hidden, int B, int S,
-                                 float *logits) {
-    const int H = m->hidden;
-    float *first = malloc(sizeof(float) * (size_t)B * H * 2);
-    if (!first) return ELANG_ERR_NOMEM;
-    float *pooled = first + (size_t)B * H;
-    for (int b = 0; b < B; b++) memcpy(first + (long)b * H, hidden + (long)b * S * H, sizeof(float) * H);
-    linear_forward(pooled, first, m->head.dense_w, m->head.dense_b, B, H, H);
-    activation_forward(pooled, (long)B * H, m->head.act);
-    if (m->head.relu_after_act) activation_forward(pooled, (long)B * H, ACT_RELU);
-    linear_forward(logits, pooled, m->head.out_w, m->head.out_b, B, H, m->num_labels);
-    free(first);
-    return ELANG_OK;
+static void head_forward(const encoder_classifier *m, int B, int S, encoder_run *r) {
+    const int H = m->dims.d_model;
+    for (int b = 0; b < B; b++) memcpy(r->first + (long)b * H, r->hidden + (long)b * S * H, sizeof(float) * H);
+    linear_forward(r->pooled, r->first, &m->head.dense, B);
+    activation_forward(r->pooled, (long)B * H, m->head.act);
+    if (m->head.relu_after_act) activation_forward(r->pooled, (long)B * H, ACT_RELU);
+    linear_forward(r->logits, r->pooled, &m->head.out, B);
 }
 
 elang_status encoder_classifier_forward(const encoder_classifier *m, const int32_t *ids,
                                         const int32_t *type_ids, const int32_t *mask, int B,
-                                        int S, float *hidden, float *logits, elang_error *err) {
-    const size_t N = (size_t)B * S, H = (size_t)m->hidden, I = (size_t)m->intermediate;
-    float *arena = malloc(sizeof(float) * N * (5 * H + I));
-    if (!arena) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a batch of %d x %d tokens", B, S);
-    encoder_scratch s = {arena, arena + N * H, arena + 2 * N * H, arena + 3 * N * H,
-                         arena + 4 * N * H, arena + 5 * N * H};
-
-    elang_status st = embeddings_forward(m, ids, type_ids, B, S, hidden, err);
-    for (int i = 0; i < m->num_layers && st == ELANG_OK; i++)
-        st = layer_forward(m, &m->layers[i], mask, B, S, hidden, &s);
-    if (st == ELANG_OK) st = head_forward(m, hidden, B, S, logits);
-    free(arena);
-    if (st == ELANG_ERR_NOMEM) elang_fail(err, st, "out of memory in the encoder forward pass");
-    return st;
+                                        int S, encoder_run *r, elang_error *err) {
+    elang_status st = embeddings_forward(m, ids, type_ids, B, S, r->hidden, err);
+    if (st != ELANG_OK) return st;
+    transformer_encoder_forward(&m->dims, m->layers, m->num_layers, r->hidden, mask, NULL, B, S, &r->layer);
+    head_forward(m, B, S, r);
+    return ELANG_OK;
 }

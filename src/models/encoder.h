@@ -2,9 +2,10 @@
  * TinyBERT's variant), DistilBertForSequenceClassification and
  * RobertaForSequenceClassification (XLM-R checkpoints too).
  *
- * The three share one post-LayerNorm transformer encoder; they differ in
- * tensor names, in whether token types and RoBERTa-style positions exist, and
- * in the classification head, all of which is settled at load time. */
+ * The three share one post-LayerNorm transformer encoder (models/transformer.h);
+ * they differ in tensor names, in whether token types and RoBERTa-style
+ * positions exist, and in the classification head, all of which is settled
+ * at load time. */
 #ifndef ELANG_MODELS_ENCODER_H
 #define ELANG_MODELS_ENCODER_H
 
@@ -14,41 +15,27 @@
 #include "core/ops.h"
 #include "io/config.h"
 #include "io/weights.h"
-
-/* Shapes: H = hidden_size, I = intermediate_size. All pointers borrow from
- * the weight store. */
-typedef struct {
-    const float *q_w, *k_w, *v_w;  /* [H, H] each */
-    const float *q_b, *k_b, *v_b;  /* [H] */
-    const float *attn_out_w;       /* [H, H] */
-    const float *attn_out_b;       /* [H] */
-    const float *attn_ln_g, *attn_ln_b; /* [H] LayerNorm after attention + residual */
-    const float *ff_in_w;          /* [I, H] */
-    const float *ff_in_b;          /* [I] */
-    const float *ff_out_w;         /* [H, I] */
-    const float *ff_out_b;         /* [H] */
-    const float *ff_ln_g, *ff_ln_b; /* [H] LayerNorm after feed-forward + residual */
-} encoder_layer;
+#include "models/transformer.h"
+#include "util/arena.h"
 
 /* Every head here is dense → activation(s) → projection on the first
  * token's hidden state:
  *   BERT:       pooler.dense, tanh, classifier          (TinyBERT: tanh then ReLU)
  *   DistilBERT: pre_classifier, ReLU, classifier
- *   RoBERTa:    classifier.dense, tanh, classifier.out_proj */
+ *   RoBERTa:    classifier.dense, tanh, classifier.out_proj
+ * Shapes: H = hidden_size, L = num_labels. */
 typedef struct {
-    const float *dense_w;   /* [H, H] */
-    const float *dense_b;   /* [H] */
+    linear dense;           /* [H, H] */
     activation act;
     bool relu_after_act;    /* TinyBERT's ReLU on top of the tanh pooler */
-    const float *out_w;     /* [L, H], L = num_labels */
-    const float *out_b;     /* [L] */
+    linear out;             /* [L, H] */
 } classifier_head;
 
+/* Pointers borrow from the weight store. */
 typedef struct {
-    int hidden, intermediate, heads, num_layers, num_labels;
+    transformer_dims dims;     /* post-norm LayerNorm layers, H = dims.d_model */
+    int num_layers, num_labels;
     int vocab_size, max_positions, type_vocab_size; /* type_vocab_size 0: no token types */
-    double ln_eps;
-    activation act;
     /* RoBERTa numbers positions from padding_idx + 1, skipping pads. */
     bool roberta_positions;
     int pad_id;
@@ -56,10 +43,19 @@ typedef struct {
     const float *word_emb;     /* [vocab_size, H] */
     const float *pos_emb;      /* [max_positions, H] */
     const float *type_emb;     /* [type_vocab_size, H], or NULL */
-    const float *emb_ln_g, *emb_ln_b; /* [H] */
-    encoder_layer *layers;     /* [num_layers], owned */
+    norm_params emb_norm;      /* [H] LayerNorm of the summed embeddings */
+    transformer_layer *layers; /* [num_layers], owned */
     classifier_head head;
 } encoder_classifier;
+
+/* A forward pass's buffers for a batch of B inputs of S tokens (N = B·S),
+ * carved from the model's arena. */
+typedef struct {
+    float *hidden;             /* [N, H]: the last layer's states */
+    float *first, *pooled;     /* [B, H]: the first token's state, after the dense layer */
+    float *logits;             /* [B, L] */
+    transformer_scratch layer;
+} encoder_run;
 
 /* Takes every tensor of the classifier from `ws`, checking names and shapes
  * against `cfg`; fills cfg->num_labels from the head when config.json did
@@ -71,11 +67,12 @@ void encoder_classifier_free(encoder_classifier *m);
 /* The longest input (special tokens included) the position table allows. */
 int encoder_classifier_max_tokens(const encoder_classifier *m);
 
+void encoder_run_carve(arena *a, const encoder_classifier *m, int B, int S, encoder_run *r);
+
 /* ids, type_ids (may be NULL), mask: [B, S] with mask 1 for real tokens.
- * hidden: [B, S, H] output, the last layer's states.
- * logits: [B, L] output. Ids out of vocabulary: ELANG_ERR_INVALID_ARG. */
+ * Fills r->hidden and r->logits. Ids out of vocabulary: ELANG_ERR_INVALID_ARG. */
 elang_status encoder_classifier_forward(const encoder_classifier *m, const int32_t *ids,
                                         const int32_t *type_ids, const int32_t *mask, int B,
-                                        int S, float *hidden, float *logits, elang_error *err);
+                                        int S, encoder_run *r, elang_error *err);
 
 #endif

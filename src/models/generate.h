@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "models/seq2seq.h"
+#include "util/arena.h"
 
 typedef struct {
     int num_beams;         /* 1 = greedy */
@@ -36,21 +37,23 @@ typedef struct {
  * a step picks from are the raw logits after the model's processors
  * (banned token to -inf, forced </s> at the last step), as transformers'
  * greedy search returns them; beam search ranks log-softmax of those plus
- * the beam's score. Fills out[B]; free each with generated_seq_free. */
-elang_status generate(const seq2seq_model *m, const int32_t *src_ids, const int32_t *src_mask, int B,
+ * the beam's score. The run state is carved from `a` (the model's arena);
+ * only the outputs are allocated. Fills out[B]; free each with
+ * generated_seq_free. */
+elang_status generate(const seq2seq_model *m, arena *a, const int32_t *src_ids, const int32_t *src_mask, int B,
                       int S, const generate_opts *opts, generated_seq *out, elang_error *err);
 void generated_seq_free(generated_seq *s);
 
 /* Raw logits[B, V] of the first decoding step (the decoder start token fed),
  * for deciding among label words before decoding. */
-elang_status first_step_logits(const seq2seq_model *m, const int32_t *src_ids, const int32_t *src_mask,
+elang_status first_step_logits(const seq2seq_model *m, arena *a, const int32_t *src_ids, const int32_t *src_mask,
                                int B, int S, float *logits, elang_error *err);
 
-/* Energies of a given target (teacher forcing): feeds ids[0..len) and
- * reports for every position -T log sum exp(raw logits / T), before any
- * processor. energies: [len]. */
-elang_status teacher_forced_energies(const seq2seq_model *m, const int32_t *src_ids, int S,
-                                     const int32_t *ids, int len, double temperature,
-                                     float *energies, elang_error *err);
+/* Energies of a given target (teacher forcing) for one input src_ids[S]:
+ * feeds ids[0..len) and reports for every position -T log sum exp(raw
+ * logits / T), before any processor. energies: [len]. */
+elang_status teacher_forced_energies(const seq2seq_model *m, arena *a, const int32_t *src_ids,
+                                     const int32_t *src_mask, int S, const int32_t *ids, int len,
+                                     double temperature, float *energies, elang_error *err);
 
 #endif

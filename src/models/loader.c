@@ -41,6 +41,17 @@ const float *loader_take(tensor_loader *L, int64_t d0, int64_t d1, const char *f
     return t;
 }
 
+void loader_take_linear(tensor_loader *L, int out, int in, bool bias, linear *l, const char *fmt, ...) {
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    *l = (linear){.out = out, .in = in};
+    l->w = loader_take(L, out, in, "%s.weight", name);
+    if (bias) l->b = loader_take(L, out, -1, "%s.bias", name);
+}
+
 const float *loader_take_bare(tensor_loader *L, int64_t d0, int64_t d1, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 
+#include <stdbool.h>
+
+#include "core/ops.h"
 #include "io/weights.h"
 
 typedef struct {
@@ -21,6 +24,11 @@ typedef struct {
  * are accepted as transformers renames them on load. */
 const float *loader_take(tensor_loader *L, int64_t d0, int64_t d1, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* An nn.Linear: prefix+name.weight [out, in] and, when `bias`,
+ * prefix+name.bias [out] (name printf-formatted). */
+void loader_take_linear(tensor_loader *L, int out, int in, bool bias, linear *l, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* Same, without the prefix (heads live beside the base model). */
 const float *loader_take_bare(tensor_loader *L, int64_t d0, int64_t d1, const char *fmt, ...)

@@ -36,37 +36,44 @@ static elang_status embed_tokens(const marian_model *m, const float *embed, int 
     if (first + per_row > m->max_positions)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "position %d is beyond the model's %d positions",
                           first + per_row - 1, m->max_positions);
-    elang_status st = seq2seq_embed(x, embed, V, D, ids, n, m->embed_scale, err);
+    elang_status st = embedding_lookup(x, embed, V, D, ids, n, m->embed_scale, err);
     if (st != ELANG_OK) return st;
     for (long i = 0; i < n; i++) add_inplace(x + i * D, pos + (size_t)(first + i % per_row) * D, D);
     return ELANG_OK;
 }
 
-static elang_status marian_encode(const void *net, const int32_t *ids, const int32_t *mask, int B, int S,
-                                  float *enc_out, elang_error *err) {
+static void marian_carve(const void *net, arena *a, seq2seq_run *run) {
     const marian_model *m = net;
+    seq2seq_run_carve_common(a, &m->enc, &m->dec, m->dec_count, run);
+}
+
+static elang_status marian_encode(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                  elang_error *err) {
+    const marian_model *m = net;
+    const int B = run->B, S = run->S;
     elang_status st = embed_tokens(m, m->enc_embed, m->embed_rows, m->enc_pos, ids, (long)B * S, S, 0,
-                                   enc_out, err);
+                                   run->enc_out, err);
     if (st != ELANG_OK) return st;
-    return seq2seq_encoder_forward(&m->enc, m->enc_layers, m->enc_count, enc_out, mask, NULL, B, S, err);
+    transformer_encoder_forward(&m->enc, m->enc_layers, m->enc_count, run->enc_out, mask, NULL, B, S, &run->enc);
+    return ELANG_OK;
 }
 
-static elang_status marian_start(const void *net, const float *enc_out, int B, seq2seq_cache *c,
-                                 elang_error *err) {
+static elang_status marian_start(const void *net, seq2seq_run *run, elang_error *err) {
     const marian_model *m = net;
-    return seq2seq_decoder_start(&m->dec, m->dec_layers, m->dec_count, enc_out, B, c, err);
+    return transformer_decoder_start(&m->dec, m->dec_layers, m->dec_count, run->enc_out, run->B, &run->cache,
+                                     &run->dec, err);
 }
 
-static elang_status marian_step(const void *net, seq2seq_cache *c, const int32_t *tokens, float *logits,
+static elang_status marian_step(const void *net, seq2seq_run *run, const int32_t *tokens, float *logits,
                                 elang_error *err) {
     const marian_model *m = net;
-    const int R = c->rows, D = m->dec.d_model;
-    float *x = malloc(sizeof(float) * (size_t)R * D);
-    if (!x) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory in the Marian decoder step");
-    elang_status st = embed_tokens(m, m->dec_embed, m->embed_rows, m->dec_pos, tokens, R, 1, c->steps, x, err);
-    if (st == ELANG_OK) st = seq2seq_decoder_step(&m->dec, m->dec_layers, m->dec_count, x, c, NULL, err);
-    if (st == ELANG_OK) linear_forward(logits, x, m->lm_head, m->final_logits_bias, R, D, m->vocab_size);
-    free(x);
+    const int R = run->R;
+    elang_status st = embed_tokens(m, m->dec_embed, m->embed_rows, m->dec_pos, tokens, R, 1, run->cache.steps,
+                                   run->x, err);
+    if (st == ELANG_OK)
+        st = transformer_decoder_step(&m->dec, m->dec_layers, m->dec_count, run->x, &run->cache, NULL, &run->dec,
+                                      err);
+    if (st == ELANG_OK) linear_forward(logits, run->x, &m->lm_head, R);
     return st;
 }
 
@@ -79,7 +86,7 @@ static void marian_free(void *net) {
     free(m);
 }
 
-static const seq2seq_ops MARIAN_OPS = {marian_encode, marian_start, marian_step, marian_free};
+static const seq2seq_ops MARIAN_OPS = {marian_carve, marian_encode, marian_start, marian_step, marian_free};
 
 /* --------------------------------------------------------------- load */
 
@@ -87,25 +94,22 @@ static const char *const MARIAN_PROJ[4] = {"q_proj", "k_proj", "v_proj", "out_pr
 
 /* encoder.layers.i / decoder.layers.i: self_attn, (decoder) encoder_attn,
  * fc1 and fc2, each followed by its LayerNorm. */
-static void take_layer(tensor_loader *L, const seq2seq_dims *d, const char *stack, int i, bool decoder,
-                       seq2seq_layer *l) {
+static void take_layer(tensor_loader *L, const transformer_dims *d, const char *stack, int i, bool decoder,
+                       transformer_layer *l) {
     char p[96], name[160], fc1[160], fc2[160];
     snprintf(p, sizeof p, "%s.layers.%d.", stack, i);
     snprintf(name, sizeof name, "%sself_attn.", p);
-    seq2seq_take_attention(L, d, true, name, MARIAN_PROJ, &l->self_attn);
-    snprintf(name, sizeof name, "%sself_attn_layer_norm", p);
-    seq2seq_take_norm(L, d->d_model, true, name, &l->self_attn.norm);
+    transformer_take_attention(L, d, true, name, MARIAN_PROJ, &l->self_attn);
+    transformer_take_norm(L, d->d_model, true, &l->self_attn.norm, "%sself_attn_layer_norm", p);
     if (decoder) {
         snprintf(name, sizeof name, "%sencoder_attn.", p);
-        seq2seq_take_attention(L, d, true, name, MARIAN_PROJ, &l->cross_attn);
-        snprintf(name, sizeof name, "%sencoder_attn_layer_norm", p);
-        seq2seq_take_norm(L, d->d_model, true, name, &l->cross_attn.norm);
+        transformer_take_attention(L, d, true, name, MARIAN_PROJ, &l->cross_attn);
+        transformer_take_norm(L, d->d_model, true, &l->cross_attn.norm, "%sencoder_attn_layer_norm", p);
     }
     snprintf(fc1, sizeof fc1, "%sfc1", p);
     snprintf(fc2, sizeof fc2, "%sfc2", p);
-    seq2seq_take_ff(L, d, true, fc1, NULL, fc2, &l->ff);
-    snprintf(name, sizeof name, "%sfinal_layer_norm", p);
-    seq2seq_take_norm(L, d->d_model, true, name, &l->ff.norm);
+    transformer_take_ff(L, d, true, fc1, NULL, fc2, &l->ff);
+    transformer_take_norm(L, d->d_model, true, &l->ff.norm, "%sfinal_layer_norm", p);
 }
 
 /* Stored positions (older checkpoints keep them) are the same sinusoids;
@@ -122,9 +126,9 @@ static const float *take_positions(tensor_loader *L, marian_model *m, const char
     return m->sinusoids;
 }
 
-static seq2seq_dims stack_dims(const model_config *cfg, int heads, int d_ff) {
+static transformer_dims stack_dims(const model_config *cfg, int heads, int d_ff) {
     const int head_dim = cfg->hidden_size / heads;
-    return (seq2seq_dims){
+    return (transformer_dims){
         .d_model = cfg->hidden_size, .heads = heads, .head_dim = head_dim, .d_ff = d_ff,
         .scale = (float)(1.0 / sqrt((double)head_dim)), .pre_norm = false, .eps = cfg->layer_norm_eps,
         .act = cfg->hidden_act,
@@ -178,9 +182,11 @@ elang_status marian_load(weight_store *ws, model_config *cfg, seq2seq_model *out
     m->dec_pos = take_positions(&L, m, "model.decoder");
     for (int i = 0; i < m->enc_count; i++) take_layer(&L, &m->enc, "encoder", i, false, &m->enc_layers[i]);
     for (int i = 0; i < m->dec_count; i++) take_layer(&L, &m->dec, "decoder", i, true, &m->dec_layers[i]);
-    m->lm_head = sc->tie_word_embeddings ? m->dec_embed : loader_take_bare(&L, V, D, "lm_head.weight");
-    if (weight_store_find(ws, "final_logits_bias"))
-        m->final_logits_bias = loader_take_bare(&L, 1, V, "final_logits_bias");
+    m->lm_head = (linear){.out = V, .in = D};
+    m->lm_head.w = sc->tie_word_embeddings ? m->dec_embed : loader_take_bare(&L, V, D, "lm_head.weight");
+    /* final_logits_bias is the lm_head's bias, stored [1, V]; transformers
+     * has a zero buffer when the checkpoint lacks it. */
+    if (weight_store_find(ws, "final_logits_bias")) m->lm_head.b = loader_take_bare(&L, 1, V, "final_logits_bias");
     if (L.status == ELANG_OK) L.status = weight_store_check_unused(ws, err);
     if (L.status != ELANG_OK) {
         marian_free(m);
@@ -189,8 +195,6 @@ elang_status marian_load(weight_store *ws, model_config *cfg, seq2seq_model *out
 
     out->ops = &MARIAN_OPS;
     out->net = m;
-    out->cache_layers = m->dec_count;
-    out->cache_width = D;
     out->info = (seq2seq_info){
         .vocab_size = V, .d_model = D, .decoder_start_id = sc->decoder_start_token_id,
         .eos_id = sc->eos_token_id, .pad_id = cfg->pad_token_id, .banned_id = sc->bad_word_id,

@@ -11,7 +11,6 @@
 #include "io/config.h"
 #include "io/weights.h"
 #include "models/seq2seq.h"
-#include "models/seq2seq_layers.h"
 
 /* Shapes: E = vocab_size, rows of both token embeddings (MarianModel
  * copies `shared` for each stack when they are not shared); V = logits,
@@ -19,7 +18,7 @@
  * D = d_model, P = max_position_embeddings. Pointers borrow from the weight
  * store unless marked owned. */
 typedef struct {
-    seq2seq_dims enc, dec;
+    transformer_dims enc, dec;
     int embed_rows;             /* E */
     int vocab_size;             /* V */
     int max_positions;          /* P */
@@ -30,11 +29,11 @@ typedef struct {
     const float *enc_pos;       /* [P, D] model.encoder.embed_positions, or the sinusoids */
     const float *dec_pos;       /* [P, D] model.decoder.embed_positions, or the sinusoids */
     float *sinusoids;           /* [P, D] owned: what transformers computes when positions are not stored */
-    seq2seq_layer *enc_layers;  /* [encoder_layers], owned */
-    seq2seq_layer *dec_layers;  /* [decoder_layers], owned */
+    transformer_layer *enc_layers; /* [encoder_layers], owned */
+    transformer_layer *dec_layers; /* [decoder_layers], owned */
     int enc_count, dec_count;
-    const float *lm_head;       /* [V, D]: dec_embed when tied (then V = E), else lm_head.weight */
-    const float *final_logits_bias; /* [V] (stored [1, V]), or NULL: transformers' zero buffer */
+    linear lm_head;             /* [V, D]: dec_embed when tied (then V = E), else lm_head.weight;
+                                   its bias final_logits_bias [V] (stored [1, V]), or NULL */
 } marian_model;
 
 /* Takes every tensor from `ws`, checking names and shapes against `cfg`

@@ -33,65 +33,63 @@ static int relative_bucket(int rel, bool bidirectional, int buckets, int max_dis
 
 /* bias[H, q_len, kv_len] for queries at positions q_first.. and keys at
  * 0..kv_len-1, from table[P, H] (T5Attention.compute_bias). */
-static float *position_bias(const t5_model *m, const float *table, int H, bool bidirectional,
-                            int q_first, int q_len, int kv_len) {
-    float *bias = malloc(sizeof(float) * (size_t)H * q_len * kv_len);
-    if (!bias) return NULL;
+static void position_bias(const t5_model *m, const float *table, int H, bool bidirectional, int q_first,
+                          int q_len, int kv_len, float *bias) {
     for (int i = 0; i < q_len; i++)
         for (int j = 0; j < kv_len; j++) {
             const int b = relative_bucket(j - (q_first + i), bidirectional, m->buckets, m->max_distance);
             for (int h = 0; h < H; h++) bias[((size_t)h * q_len + i) * kv_len + j] = table[b * H + h];
         }
-    return bias;
 }
 
 /* ------------------------------------------------------------ forward */
 
-static elang_status nomem(elang_error *err, const char *what) {
-    return elang_fail(err, ELANG_ERR_NOMEM, "out of memory in the T5 %s", what);
+static void t5_carve(const void *net, arena *a, seq2seq_run *run) {
+    const t5_model *m = net;
+    seq2seq_run_carve_common(a, &m->enc, &m->dec, m->dec_count, run);
+    run->enc_bias = arena_take(a, sizeof(float) * (size_t)m->enc.heads * run->S * run->S);
+    run->dec_bias = arena_take(a, sizeof(float) * (size_t)m->dec.heads * run->max_steps);
 }
 
-static elang_status t5_encode(const void *net, const int32_t *ids, const int32_t *mask, int B, int S,
-                              float *enc_out, elang_error *err) {
+static elang_status t5_encode(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                              elang_error *err) {
     const t5_model *m = net;
-    const seq2seq_dims *d = &m->enc;
-    elang_status st = seq2seq_embed(enc_out, m->embed, m->vocab_size, d->d_model, ids, (long)B * S, 1.0f, err);
+    const transformer_dims *d = &m->enc;
+    const int B = run->B, S = run->S;
+    float *x = run->enc_out;
+    elang_status st = embedding_lookup(x, m->embed, m->vocab_size, d->d_model, ids, (long)B * S, 1.0f, err);
     if (st != ELANG_OK) return st;
-    float *bias = position_bias(m, m->enc_rel_bias, d->heads, true, 0, S, S);
-    if (!bias) return nomem(err, "encoder");
-    st = seq2seq_encoder_forward(d, m->enc_layers, m->enc_count, enc_out, mask, bias, B, S, err);
-    if (st == ELANG_OK) rms_norm_forward(enc_out, m->enc_final.gamma, B * S, d->d_model, d->eps);
-    free(bias);
-    return st;
+    position_bias(m, m->enc_rel_bias, d->heads, true, 0, S, S, run->enc_bias);
+    transformer_encoder_forward(d, m->enc_layers, m->enc_count, x, mask, run->enc_bias, B, S, &run->enc);
+    norm_forward(x, &m->enc_final, B * S, d->d_model, d->eps);
+    return ELANG_OK;
 }
 
-static elang_status t5_start(const void *net, const float *enc_out, int B, seq2seq_cache *c,
-                             elang_error *err) {
+static elang_status t5_start(const void *net, seq2seq_run *run, elang_error *err) {
     const t5_model *m = net;
-    return seq2seq_decoder_start(&m->dec, m->dec_layers, m->dec_count, enc_out, B, c, err);
+    return transformer_decoder_start(&m->dec, m->dec_layers, m->dec_count, run->enc_out, run->B, &run->cache,
+                                     &run->dec, err);
 }
 
-static elang_status t5_step(const void *net, seq2seq_cache *c, const int32_t *tokens, float *logits,
+static elang_status t5_step(const void *net, seq2seq_run *run, const int32_t *tokens, float *logits,
                             elang_error *err) {
     const t5_model *m = net;
-    const seq2seq_dims *d = &m->dec;
-    const int R = c->rows, D = d->d_model;
-    float *x = malloc(sizeof(float) * (size_t)R * D);
+    const transformer_dims *d = &m->dec;
+    const int R = run->R, D = d->d_model, steps = run->cache.steps;
+    float *x = run->x;
+    elang_status st = embedding_lookup(x, m->embed, m->vocab_size, D, tokens, R, 1.0f, err);
+    if (st != ELANG_OK) return st;
     /* The new token's row of the decoder's causal bias: keys 0..steps. */
-    float *bias = position_bias(m, m->dec_rel_bias, d->heads, false, c->steps, 1, c->steps + 1);
-    elang_status st = x && bias ? ELANG_OK : nomem(err, "decoder step");
-    if (st == ELANG_OK) st = seq2seq_embed(x, m->embed, m->vocab_size, D, tokens, R, 1.0f, err);
-    if (st == ELANG_OK) st = seq2seq_decoder_step(d, m->dec_layers, m->dec_count, x, c, bias, err);
-    if (st == ELANG_OK) {
-        rms_norm_forward(x, m->dec_final.gamma, R, D, d->eps);
-        if (m->scale_logits) {
-            const float scale = (float)(1.0 / sqrt((double)D));
-            for (long i = 0; i < (long)R * D; i++) x[i] *= scale;
-        }
-        linear_forward(logits, x, m->lm_head, NULL, R, D, m->vocab_size);
+    if (steps < run->max_steps) position_bias(m, m->dec_rel_bias, d->heads, false, steps, 1, steps + 1, run->dec_bias);
+    st = transformer_decoder_step(d, m->dec_layers, m->dec_count, x, &run->cache, run->dec_bias, &run->dec, err);
+    if (st != ELANG_OK) return st;
+    norm_forward(x, &m->dec_final, R, D, d->eps);
+    if (m->scale_logits) {
+        const float scale = (float)(1.0 / sqrt((double)D));
+        for (long i = 0; i < (long)R * D; i++) x[i] *= scale;
     }
-    free(x), free(bias);
-    return st;
+    linear_forward(logits, x, &m->lm_head, R);
+    return ELANG_OK;
 }
 
 static void t5_free(void *net) {
@@ -102,50 +100,45 @@ static void t5_free(void *net) {
     free(m);
 }
 
-static const seq2seq_ops T5_OPS = {t5_encode, t5_start, t5_step, t5_free};
+static const seq2seq_ops T5_OPS = {t5_carve, t5_encode, t5_start, t5_step, t5_free};
 
 /* --------------------------------------------------------------- load */
 
 static const char *const T5_PROJ[4] = {"q", "k", "v", "o"};
 
-static void take_ff(tensor_loader *L, const seq2seq_dims *d, bool gated, const char *p, seq2seq_ff *f) {
-    char in[160], gate[160], out[160], norm[160];
+static void take_ff(tensor_loader *L, const transformer_dims *d, bool gated, const char *p, ff_block *f) {
+    char in[160], gate[160], out[160];
     snprintf(in, sizeof in, "%sDenseReluDense.%s", p, gated ? "wi_0" : "wi");
     snprintf(gate, sizeof gate, "%sDenseReluDense.wi_1", p);
     snprintf(out, sizeof out, "%sDenseReluDense.wo", p);
-    snprintf(norm, sizeof norm, "%slayer_norm", p);
-    seq2seq_take_ff(L, d, false, in, gated ? gate : NULL, out, f);
-    seq2seq_take_norm(L, d->d_model, false, norm, &f->norm);
+    transformer_take_ff(L, d, false, in, gated ? gate : NULL, out, f);
+    transformer_take_norm(L, d->d_model, false, &f->norm, "%slayer_norm", p);
 }
 
 /* Sub-layers of a block: layer.0 SelfAttention, (decoder) layer.1
  * EncDecAttention, then the feed-forward. */
-static void take_block(tensor_loader *L, const seq2seq_dims *d, bool gated, const char *stack, int i,
-                       bool decoder, seq2seq_layer *l) {
-    char p[128], norm[160];
+static void take_block(tensor_loader *L, const transformer_dims *d, bool gated, const char *stack, int i,
+                       bool decoder, transformer_layer *l) {
+    char p[128];
     snprintf(p, sizeof p, "%s.block.%d.layer.0.SelfAttention.", stack, i);
-    seq2seq_take_attention(L, d, false, p, T5_PROJ, &l->self_attn);
-    snprintf(norm, sizeof norm, "%s.block.%d.layer.0.layer_norm", stack, i);
-    seq2seq_take_norm(L, d->d_model, false, norm, &l->self_attn.norm);
+    transformer_take_attention(L, d, false, p, T5_PROJ, &l->self_attn);
+    transformer_take_norm(L, d->d_model, false, &l->self_attn.norm, "%s.block.%d.layer.0.layer_norm", stack, i);
     if (decoder) {
         snprintf(p, sizeof p, "%s.block.%d.layer.1.EncDecAttention.", stack, i);
-        seq2seq_take_attention(L, d, false, p, T5_PROJ, &l->cross_attn);
-        snprintf(norm, sizeof norm, "%s.block.%d.layer.1.layer_norm", stack, i);
-        seq2seq_take_norm(L, d->d_model, false, norm, &l->cross_attn.norm);
+        transformer_take_attention(L, d, false, p, T5_PROJ, &l->cross_attn);
+        transformer_take_norm(L, d->d_model, false, &l->cross_attn.norm, "%s.block.%d.layer.1.layer_norm", stack, i);
     }
     snprintf(p, sizeof p, "%s.block.%d.layer.%d.", stack, i, decoder ? 2 : 1);
     take_ff(L, d, gated, p, &l->ff);
 }
 
-static void take_stack(tensor_loader *L, const seq2seq_dims *d, bool gated, const char *stack, int count,
-                       bool decoder, seq2seq_layer *layers, const float **rel_bias, seq2seq_norm *final,
+static void take_stack(tensor_loader *L, const transformer_dims *d, bool gated, const char *stack, int count,
+                       bool decoder, transformer_layer *layers, const float **rel_bias, norm_params *final,
                        int buckets) {
     *rel_bias = loader_take(L, buckets, d->heads, "%s.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
                             stack);
     for (int i = 0; i < count; i++) take_block(L, d, gated, stack, i, decoder, &layers[i]);
-    char norm[64];
-    snprintf(norm, sizeof norm, "%s.final_layer_norm", stack);
-    seq2seq_take_norm(L, d->d_model, false, norm, final);
+    transformer_take_norm(L, d->d_model, false, final, "%s.final_layer_norm", stack);
 }
 
 elang_status t5_load(weight_store *ws, model_config *cfg, seq2seq_model *out, elang_error *err) {
@@ -160,7 +153,7 @@ elang_status t5_load(weight_store *ws, model_config *cfg, seq2seq_model *out, el
         t5_free(m);
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading T5");
     }
-    const seq2seq_dims dims = {
+    const transformer_dims dims = {
         .d_model = cfg->hidden_size, .heads = cfg->num_heads, .head_dim = sc->head_dim,
         .d_ff = cfg->intermediate_size, .scale = 1.0f, .pre_norm = true, .eps = cfg->layer_norm_eps,
         .act = cfg->hidden_act,
@@ -185,7 +178,8 @@ elang_status t5_load(weight_store *ws, model_config *cfg, seq2seq_model *out, el
                &m->enc_final, m->buckets);
     take_stack(&L, &m->dec, sc->gated_ff, "decoder", m->dec_count, true, m->dec_layers, &m->dec_rel_bias,
                &m->dec_final, m->buckets);
-    m->lm_head = sc->tie_word_embeddings ? m->embed : loader_take(&L, V, D, "lm_head.weight");
+    m->lm_head = (linear){.out = V, .in = D};
+    m->lm_head.w = sc->tie_word_embeddings ? m->embed : loader_take(&L, V, D, "lm_head.weight");
     /* Only block 0 has a relative bias, and transformers skips the cross-
      * attention one that old checkpoints carry. */
     weight_store_ignore(ws, "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight");
@@ -197,8 +191,6 @@ elang_status t5_load(weight_store *ws, model_config *cfg, seq2seq_model *out, el
 
     out->ops = &T5_OPS;
     out->net = m;
-    out->cache_layers = m->dec_count;
-    out->cache_width = dims.heads * dims.head_dim;
     out->info = (seq2seq_info){
         .vocab_size = V, .d_model = D, .decoder_start_id = sc->decoder_start_token_id,
         .eos_id = sc->eos_token_id, .pad_id = cfg->pad_token_id, .banned_id = sc->bad_word_id,

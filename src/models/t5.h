@@ -14,12 +14,11 @@
 #include "io/config.h"
 #include "io/weights.h"
 #include "models/seq2seq.h"
-#include "models/seq2seq_layers.h"
 
 /* Shapes: V = vocab_size, D = d_model, P = relative_attention_num_buckets,
  * H = num_heads. Pointers borrow from the weight store. */
 typedef struct {
-    seq2seq_dims enc, dec;
+    transformer_dims enc, dec;
     int vocab_size;             /* V */
     int buckets, max_distance;  /* relative position buckets, as in the config */
     bool scale_logits;          /* tied lm_head: decoder output × d_model^-0.5 */
@@ -27,12 +26,12 @@ typedef struct {
     const float *embed;         /* [V, D] shared.weight, the token embedding of both stacks */
     const float *enc_rel_bias;  /* [P, H] encoder block 0's relative_attention_bias */
     const float *dec_rel_bias;  /* [P, H] decoder block 0's */
-    seq2seq_layer *enc_layers;  /* [num_layers], owned */
-    seq2seq_layer *dec_layers;  /* [num_decoder_layers], owned */
+    transformer_layer *enc_layers; /* [num_layers], owned */
+    transformer_layer *dec_layers; /* [num_decoder_layers], owned */
     int enc_count, dec_count;
-    seq2seq_norm enc_final;     /* gamma [D]: encoder.final_layer_norm */
-    seq2seq_norm dec_final;     /* gamma [D]: decoder.final_layer_norm */
-    const float *lm_head;       /* [V, D]: lm_head.weight, or shared.weight when tied */
+    norm_params enc_final;      /* gamma [D]: encoder.final_layer_norm */
+    norm_params dec_final;      /* gamma [D]: decoder.final_layer_norm */
+    linear lm_head;             /* [V, D]: lm_head.weight, or shared.weight when tied */
 } t5_model;
 
 /* Takes every tensor from `ws`, checking names and shapes against `cfg`

@@ -1,0 +1,260 @@
+#include "models/transformer.h"
+
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/attention.h"
+#include "util/error.h"
+
+static int width(const transformer_dims *d) { return d->heads * d->head_dim; }
+
+void transformer_scratch_carve(arena *a, const transformer_dims *d, long rows, int max_kv,
+                               transformer_scratch *s) {
+    const size_t D = (size_t)d->d_model, A = (size_t)width(d), F = (size_t)d->d_ff, M = (size_t)rows;
+    s->h = arena_take(a, sizeof(float) * M * D);
+    s->q = arena_take(a, sizeof(float) * M * A);
+    s->k = arena_take(a, sizeof(float) * M * A);
+    s->v = arena_take(a, sizeof(float) * M * A);
+    s->ctx = arena_take(a, sizeof(float) * M * A);
+    s->proj = arena_take(a, sizeof(float) * M * D);
+    s->ff = arena_take(a, sizeof(float) * M * F);
+    s->gate = arena_take(a, sizeof(float) * M * F);
+    s->score_rows = omp_get_max_threads();
+    s->max_kv = max_kv > 0 ? max_kv : 1;
+    s->scores = arena_take(a, sizeof(float) * (size_t)s->score_rows * (size_t)s->max_kv);
+}
+
+void kv_cache_carve(arena *a, int layers, int rows, int width, int src_len, int max_steps, kv_cache *c) {
+    *c = (kv_cache){.layers = layers, .rows = rows, .width = width, .max_steps = max_steps, .src_len = src_len};
+    const size_t self = (size_t)layers * rows * max_steps * width, cross = (size_t)layers * rows * src_len * width;
+    c->self_k = arena_take(a, sizeof(float) * self);
+    c->self_v = arena_take(a, sizeof(float) * self);
+    c->cross_k = arena_take(a, sizeof(float) * cross);
+    c->cross_v = arena_take(a, sizeof(float) * cross);
+    c->src_mask = arena_take(a, sizeof(int32_t) * (size_t)rows * src_len);
+    c->reorder = arena_take(a, sizeof(float) * (size_t)rows * max_steps * width);
+}
+
+/* Gathers rows of one [R, max_steps, A] block per layer through the
+ * scratch; only the `steps` filled positions move. */
+static void gather_rows(float *cache, const kv_cache *c, const int *from) {
+    const size_t row = (size_t)c->max_steps * c->width, used = (size_t)c->steps * c->width;
+    for (int l = 0; l < c->layers; l++) {
+        float *block = cache + (size_t)l * c->rows * row;
+        for (int r = 0; r < c->rows; r++) memcpy(c->reorder + r * used, block + from[r] * row, sizeof(float) * used);
+        for (int r = 0; r < c->rows; r++) memcpy(block + r * row, c->reorder + r * used, sizeof(float) * used);
+    }
+}
+
+void kv_cache_reorder(kv_cache *c, const int *from) {
+    if (c->steps == 0) return;
+    gather_rows(c->self_k, c, from);
+    gather_rows(c->self_v, c, from);
+}
+
+/* ---------------------------------------------------------------- load */
+
+void transformer_take_norm(tensor_loader *L, int D, bool bias, norm_params *n, const char *fmt, ...) {
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    n->gamma = loader_take(L, D, -1, "%s.weight", name);
+    n->beta = bias ? loader_take(L, D, -1, "%s.bias", name) : NULL;
+}
+
+void transformer_take_attention(tensor_loader *L, const transformer_dims *d, bool bias, const char *prefix,
+                                const char *const proj[4], attention_block *a) {
+    const int D = d->d_model, A = width(d);
+    linear *l[4] = {&a->q, &a->k, &a->v, &a->o};
+    for (int i = 0; i < 4; i++)
+        loader_take_linear(L, i < 3 ? A : D, i < 3 ? D : A, bias, l[i], "%s%s", prefix, proj[i]);
+}
+
+void transformer_take_ff(tensor_loader *L, const transformer_dims *d, bool bias, const char *in,
+                         const char *gate, const char *out, ff_block *f) {
+    const int D = d->d_model, F = d->d_ff;
+    loader_take_linear(L, F, D, bias, &f->in, "%s", in);
+    if (gate) loader_take_linear(L, F, D, false, &f->gate, "%s", gate);
+    loader_take_linear(L, D, F, bias, &f->out, "%s", out);
+}
+
+/* ------------------------------------------------------------- forward */
+
+elang_status embedding_lookup(float *x, const float *table, int V, int D, const int32_t *ids, long n, float scale,
+                              elang_error *err) {
+    for (long i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= V)
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "token id %d is outside the vocabulary (%d)", ids[i], V);
+        const float *row = table + (long)ids[i] * D;
+        for (int j = 0; j < D; j++) x[i * D + j] = row[j] * scale;
+    }
+    return ELANG_OK;
+}
+
+/* What a block reads: its normalised copy of x (pre-norm, T5LayerFF and
+ * T5LayerSelfAttention) or x itself (post-norm, BertLayer, MarianEncoderLayer). */
+static const float *block_in(const transformer_dims *d, const norm_params *n, const float *x, long M,
+                             transformer_scratch *s) {
+    if (!d->pre_norm) return x;
+    memcpy(s->h, x, sizeof(float) * (size_t)M * d->d_model);
+    norm_forward(s->h, n, (int)M, d->d_model, d->eps);
+    return s->h;
+}
+
+/* The residual add of the block's output s->proj, then the post-norm. */
+static void block_out(const transformer_dims *d, const norm_params *n, float *x, long M,
+                      const transformer_scratch *s) {
+    add_inplace(x, s->proj, M * d->d_model);
+    if (!d->pre_norm) norm_forward(x, n, (int)M, d->d_model, d->eps);
+}
+
+/* s->proj[M, D] = o(attention(q, k, v)). */
+static void attend(const attention_block *w, const float *q, const float *k, const float *v,
+                   attention_args *args, long M, transformer_scratch *s) {
+    args->scores = s->scores;
+    args->score_rows = s->score_rows;
+    args->score_stride = s->max_kv;
+    attention_forward(s->ctx, q, k, v, args);
+    linear_forward(s->proj, s->ctx, &w->o, (int)M);
+}
+
+/* s->proj[M, D] = out(act(in x) [· gate x]): BertIntermediate + BertOutput,
+ * T5DenseActDense, T5DenseGatedActDense, Marian's fc1/fc2. */
+static void ff_forward(const transformer_dims *d, const ff_block *f, const float *in, long M,
+                       transformer_scratch *s) {
+    linear_forward(s->ff, in, &f->in, (int)M);
+    activation_forward(s->ff, M * d->d_ff, d->act);
+    if (f->gate.w) {
+        linear_forward(s->gate, in, &f->gate, (int)M);
+        mul_inplace(s->ff, s->gate, M * d->d_ff);
+    }
+    linear_forward(s->proj, s->ff, &f->out, (int)M);
+}
+
+static void ff_sublayer(const transformer_dims *d, const ff_block *f, float *x, long M, transformer_scratch *s) {
+    ff_forward(d, f, block_in(d, &f->norm, x, M, s), M, s);
+    block_out(d, &f->norm, x, M, s);
+}
+
+/* x[B·S, D] := one encoder layer applied to x. */
+static void encoder_layer_forward(const transformer_dims *d, const transformer_layer *l, float *x,
+                                  const int32_t *mask, const float *bias, int B, int S, transformer_scratch *s) {
+    const long N = (long)B * S;
+    const int A = width(d);
+    const attention_block *w = &l->self_attn;
+    const float *in = block_in(d, &w->norm, x, N, s);
+    linear_forward(s->q, in, &w->q, (int)N);
+    linear_forward(s->k, in, &w->k, (int)N);
+    linear_forward(s->v, in, &w->v, (int)N);
+    attention_args args = {
+        .batch = B, .q_len = S, .kv_len = S, .num_heads = d->heads, .head_dim = d->head_dim,
+        .scale = d->scale, .q_row_stride = A, .kv_row_stride = A, .out_row_stride = A,
+        .kv_batch_stride = (long)S * A, .position_bias = bias, .key_mask = mask,
+    };
+    attend(w, s->q, s->k, s->v, &args, N, s);
+    block_out(d, &w->norm, x, N, s);
+    ff_sublayer(d, &l->ff, x, N, s);
+}
+
+void transformer_encoder_forward(const transformer_dims *d, const transformer_layer *layers, int count,
+                                 float *x, const int32_t *mask, const float *bias, int B, int S,
+                                 transformer_scratch *s) {
+    for (int l = 0; l < count; l++) encoder_layer_forward(d, &layers[l], x, mask, bias, B, S, s);
+}
+
+/* Cross-attention keys and values of decoder layer `layer` for every row. */
+static void cross_start(const attention_block *a, int layer, const float *enc_out, int B, kv_cache *c,
+                        transformer_scratch *s) {
+    const int S = c->src_len, per_input = c->rows / B;
+    const size_t row = (size_t)S * c->width;
+    linear_forward(s->k, enc_out, &a->k, B * S);
+    linear_forward(s->v, enc_out, &a->v, B * S);
+    float *k = c->cross_k + (size_t)layer * c->rows * row, *v = c->cross_v + (size_t)layer * c->rows * row;
+    for (int r = 0; r < c->rows; r++) {
+        memcpy(k + r * row, s->k + (size_t)(r / per_input) * row, sizeof(float) * row);
+        memcpy(v + r * row, s->v + (size_t)(r / per_input) * row, sizeof(float) * row);
+    }
+}
+
+/* A cache carved for another model would be read and written out of its
+ * bounds: refuse it. */
+static elang_status check_cache(const transformer_dims *d, int count, const kv_cache *c, elang_error *err) {
+    if (c->layers != count || c->width != width(d))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "decoder cache of %d layers x %d was made for another model (%d x %d)", c->layers,
+                          c->width, count, width(d));
+    return ELANG_OK;
+}
+
+elang_status transformer_decoder_start(const transformer_dims *d, const transformer_layer *layers, int count,
+                                       const float *enc_out, int B, kv_cache *c, transformer_scratch *s,
+                                       elang_error *err) {
+    elang_status st = check_cache(d, count, c, err);
+    if (st != ELANG_OK) return st;
+    for (int l = 0; l < count; l++) cross_start(&layers[l].cross_attn, l, enc_out, B, c, s);
+    c->steps = 0;
+    return ELANG_OK;
+}
+
+/* Self-attention of the new token over the cache, itself included
+ * (transformers concatenates past and present keys the same way). */
+static void self_attention_step(const transformer_dims *d, const attention_block *w, int layer, const float *in,
+                                kv_cache *c, const float *bias, transformer_scratch *s) {
+    const int A = width(d), R = c->rows, T = c->steps;
+    linear_forward(s->q, in, &w->q, R);
+    linear_forward(s->k, in, &w->k, R);
+    linear_forward(s->v, in, &w->v, R);
+    const size_t row = (size_t)c->max_steps * A;
+    float *k = c->self_k + (size_t)layer * R * row, *v = c->self_v + (size_t)layer * R * row;
+    for (int r = 0; r < R; r++) {
+        memcpy(k + r * row + (size_t)T * A, s->k + (size_t)r * A, sizeof(float) * A);
+        memcpy(v + r * row + (size_t)T * A, s->v + (size_t)r * A, sizeof(float) * A);
+    }
+    attention_args args = {
+        .batch = R, .q_len = 1, .kv_len = T + 1, .num_heads = d->heads, .head_dim = d->head_dim,
+        .scale = d->scale, .q_row_stride = A, .kv_row_stride = A, .out_row_stride = A,
+        .kv_batch_stride = (long)row, .position_bias = bias, .causal = true,
+    };
+    attend(w, s->q, k, v, &args, R, s);
+}
+
+/* Cross-attention over the source, padding masked out. */
+static void cross_attention_step(const transformer_dims *d, const attention_block *w, int layer, const float *in,
+                                 kv_cache *c, transformer_scratch *s) {
+    const int A = width(d), R = c->rows, S = c->src_len;
+    linear_forward(s->q, in, &w->q, R);
+    const size_t row = (size_t)S * A;
+    attention_args args = {
+        .batch = R, .q_len = 1, .kv_len = S, .num_heads = d->heads, .head_dim = d->head_dim,
+        .scale = d->scale, .q_row_stride = A, .kv_row_stride = A, .out_row_stride = A,
+        .kv_batch_stride = (long)row, .key_mask = c->src_mask,
+    };
+    attend(w, s->q, c->cross_k + (size_t)layer * R * row, c->cross_v + (size_t)layer * R * row, &args, R, s);
+}
+
+/* x[R, D] := decoder layer `layer` applied to the new token of every row. */
+static void decoder_layer_step(const transformer_dims *d, const transformer_layer *l, int layer, float *x,
+                               kv_cache *c, const float *bias, transformer_scratch *s) {
+    const long R = c->rows;
+    self_attention_step(d, &l->self_attn, layer, block_in(d, &l->self_attn.norm, x, R, s), c, bias, s);
+    block_out(d, &l->self_attn.norm, x, R, s);
+    cross_attention_step(d, &l->cross_attn, layer, block_in(d, &l->cross_attn.norm, x, R, s), c, s);
+    block_out(d, &l->cross_attn.norm, x, R, s);
+    ff_sublayer(d, &l->ff, x, R, s);
+}
+
+elang_status transformer_decoder_step(const transformer_dims *d, const transformer_layer *layers, int count,
+                                      float *x, kv_cache *c, const float *bias, transformer_scratch *s,
+                                      elang_error *err) {
+    elang_status st = check_cache(d, count, c, err);
+    if (st != ELANG_OK) return st;
+    if (c->steps >= c->max_steps)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "the decoder cache is full (%d steps)", c->max_steps);
+    for (int l = 0; l < count; l++) decoder_layer_step(d, &layers[l], l, x, c, bias, s);
+    c->steps++;
+    return ELANG_OK;
+}
