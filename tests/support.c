@@ -83,6 +83,8 @@ json_t **read_jsonl(const char *path, size_t *n) {
     }
     free(line);
     fclose(f);
+    /* A loop over the rows of an empty file would assert nothing. */
+    if (count == 0) fail_msg("%s holds no rows", path);
     *n = count;
     return rows;
 }

@@ -14,7 +14,8 @@ const char *elang_bin(void);
 const char *test_tmpdir(void);
 void test_tmpdir_cleanup(void);
 
-/* Every line of a JSONL file, parsed; *n gets the count. Fails the test on error. */
+/* Every line of a JSONL file, parsed; *n gets the count. Fails the test on
+ * error, and when the file holds no row. */
 json_t **read_jsonl(const char *path, size_t *n);
 void free_jsonl(json_t **rows, size_t n);
 

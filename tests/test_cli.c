@@ -51,6 +51,7 @@ static size_t write_inputs(const char *model, const char *path) {
 static void cli_matches_fixture(const char *model, double temperature, const char *energy_key) {
     const char *in = tmp_file("in.jsonl"), *out = tmp_file("out.jsonl");
     size_t n_in = write_inputs(model, in);
+    assert_true(n_in >= 15); /* every single case of the fixture goes through the CLI */
     char cmd[4096], *err;
     snprintf(cmd, sizeof cmd, "%s classify --model %s/fixtures/hf/%s --input %s --output %s --emit-ids "
              "--max-length 64 --batch-size 4 --temperature %g --threads 2",
@@ -265,6 +266,7 @@ static void generate_matches_fixture(const char *model, int beams, const char *i
     snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", model);
     size_t n;
     json_t **cases = read_jsonl(shared_path(rel), &n);
+    assert_int_equal(n, 8);
     const char *in = tmp_file("gen-in.jsonl"), *out = tmp_file("gen-out.jsonl");
     FILE *f = fopen(in, "w");
     for (size_t i = 0; i < n; i++) {

@@ -74,6 +74,7 @@ static json_t **rows_of(const char *path, const char *model, size_t *n) {
             mine[(*n)++] = json_incref(rows[i]);
     }
     free_jsonl(rows, all);
+    if (*n == 0) fail_msg("%s has no rows for %s", path, model);
     return mine;
 }
 

@@ -69,6 +69,7 @@ static void check_fixture(const char *name) {
     elang_model *m = load(name);
     size_t n;
     json_t **cases = cases_of(name, &n);
+    assert_int_equal(n, 8); /* every case of the fixture is compared below */
     elang_text *in = calloc(n, sizeof *in);
     for (size_t i = 0; i < n; i++) in[i].text = json_string_value(json_object_get(cases[i], "src"));
     elang_gen_out *greedy = calloc(n, sizeof *greedy), *beam = calloc(n, sizeof *beam);

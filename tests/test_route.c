@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "api/model_internal.h"
 #include "eval/pair_run.h"
 #include "route/aggregate.h"
 #include "support.h"
@@ -316,6 +317,7 @@ static void routes_classifiers_by_fixture_energy(void **s) {
     size_t n2;
     json_t **su = read_jsonl(shared_path("fixtures/hf/bert-f16/cases.jsonl"), &n2);
     n--; /* the last line is the batch */
+    assert_int_equal(n, 17);
     const double threshold = 2.3; /* between the fixture cases' -E values, which span about 0.7 to 3.0 */
     elang_model *tiers[2];
     elang_error err;
@@ -361,6 +363,7 @@ static void routes_generators_by_fixture_energy(void **s) {
     size_t n, n2;
     json_t **sw = read_jsonl(shared_path("fixtures/hf/t5/cases.jsonl"), &n);
     json_t **su = read_jsonl(shared_path("fixtures/hf/t5-v1_1/cases.jsonl"), &n2);
+    assert_int_equal(n, 8);
     double *mean = calloc(n, sizeof *mean), lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         json_t *steps = json_object_get(sw[i], "greedy_steps");
@@ -430,32 +433,72 @@ static void cascade_of_three(void **s) {
 
 /* T5 as a classifier through label words: the answer is the label word
  * with the highest first-step logit, its scores see only those logits. */
-static void label_words_classify_with_t5(void **s) {
-    (void)s;
+/* T5 as a classifier: the answer is the label word whose first token has
+ * the highest logit at the first decoding step, and the scores come from
+ * those logits alone. Checked against transformers' own first-step logits
+ * (the fixtures' teacher_forced_first_logits, the raw logits after the
+ * decoder start token) for every case and several word sets. */
+static void check_label_words(const char *name) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
     elang_model *m;
     elang_error err;
-    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5"), NULL, &m, &err), ELANG_OK);
-    const char *words[2] = {"negative", "positive"};
-    elang_route_opts o = elang_route_opts_default();
-    o.label_words = words;
-    o.num_label_words = 2;
-    elang_text in[2] = {{"sst2 sentence: a fine film", NULL}, {"sst2 sentence: dull", NULL}};
-    elang_answer a[2];
-    assert_int_equal(elang_answer_all(m, in, NULL, 2, &o, a, NULL, &err), ELANG_OK);
-    /* The same logits, from a one-token greedy generation's teacher-forced
-     * first step: the raw logits of the start token. */
-    for (int i = 0; i < 2; i++) {
-        assert_true(a[i].label_id == 0 || a[i].label_id == 1);
-        assert_string_equal(a[i].label, words[a[i].label_id]);
-        assert_true(a[i].scores[ELANG_SCORE_MAXPROB] >= 0.5f && a[i].scores[ELANG_SCORE_MAXPROB] <= 1.0f);
-        assert_int_equal(a[i].decoder_steps, 1);
-        assert_true(a[i].input_tokens > 3);
+    assert_int_equal(elang_model_load(shared_path(rel), NULL, &m, &err), ELANG_OK);
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
+    size_t n;
+    json_t **cases = read_jsonl(shared_path(rel), &n);
+    const char *sets[3][3] = {{"negative", "positive"}, {"no", "yes", "maybe"}, {"entailment", "not_entailment"}};
+    const int counts[3] = {2, 3, 2};
+    size_t checked = 0, non_first = 0;
+    for (int w = 0; w < 3; w++) {
+        const int k = counts[w];
+        int32_t ids[3];
+        for (int j = 0; j < k; j++) assert_int_equal(model_first_token_id(m, sets[w][j], &ids[j], &err), ELANG_OK);
+        elang_route_opts o = {.label_words = sets[w], .num_label_words = k};
+        for (size_t c = 0; c < n; c++) {
+            json_t *first = json_object_get(cases[c], "teacher_forced_first_logits");
+            if (!first) continue;
+            const elang_text in = {json_string_value(json_object_get(cases[c], "src")), NULL};
+            elang_answer a;
+            assert_int_equal(elang_answer_all(m, &in, NULL, 1, &o, &a, NULL, &err), ELANG_OK);
+            float picked[3];
+            int best = 0;
+            for (int j = 0; j < k; j++) {
+                picked[j] = (float)json_number_value(json_array_get(first, (size_t)ids[j]));
+                if (picked[j] > picked[best]) best = j;
+            }
+            assert_int_equal(a.label_id, best);
+            assert_string_equal(a.label, sets[w][best]);
+            double lse = -INFINITY;
+            for (int j = 0; j < k; j++) lse = fmax(lse, picked[j]);
+            double sum = 0.0;
+            for (int j = 0; j < k; j++) sum += exp(picked[j] - lse);
+            lse += log(sum);
+            close_to(a.scores[ELANG_SCORE_ENERGY], lse, 1e-3, "label-word energy");
+            close_to(a.scores[ELANG_SCORE_MAXPROB], exp(picked[best] - lse), 1e-4, "label-word maxprob");
+            assert_int_equal(a.decoder_steps, 1);
+            assert_int_equal(a.input_tokens, (int)json_array_size(json_object_get(cases[c], "input_ids")));
+            checked++;
+            non_first += best != 0;
+            elang_answers_free(&a, 1);
+        }
     }
-    elang_answers_free(a, 2);
+    /* Every case was compared, and the answers are not all the first word. */
+    assert_true(checked >= 3 * 5);
+    assert_true(non_first > 0);
     const char *same[2] = {"positive", "positively"};
-    o.label_words = same;
-    assert_int_equal(elang_answer_all(m, in, NULL, 2, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
+    elang_route_opts o = {.label_words = same, .num_label_words = 2};
+    const elang_text in = {"sst2 sentence: dull", NULL};
+    elang_answer a;
+    assert_int_equal(elang_answer_all(m, &in, NULL, 1, &o, &a, NULL, &err), ELANG_ERR_INVALID_ARG);
+    free_jsonl(cases, n);
     elang_model_free(m);
+}
+
+static void label_words_classify_with_t5(void **s) {
+    (void)s;
+    check_label_words("t5");
+    check_label_words("t5-v1_1");
 }
 
 int main(void) {

@@ -206,8 +206,15 @@ elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *o
     return st;
 }
 
+elang_status check_score_kind(elang_score_kind kind, elang_error *err) {
+    if (kind < 0 || kind >= ELANG_SCORE_KINDS)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)kind);
+    return ELANG_OK;
+}
+
 elang_status elang_measure_routed(const elang_pair_run *r, elang_model *super, const elang_dataset *d,
                                   elang_score_kind kind, double threshold, double *seconds, elang_error *err) {
+    if (check_score_kind(kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
     elang_text *texts = malloc(sizeof *texts * r->n);
     size_t *items = malloc(sizeof *items * r->n);
     elang_answer *answers = calloc(r->n, sizeof *answers);

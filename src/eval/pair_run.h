@@ -36,6 +36,9 @@ struct elang_pair_run {
     elang_route_opts opts;
 };
 
+/* ELANG_ERR_INVALID_ARG unless kind names a score. */
+elang_status check_score_kind(elang_score_kind kind, elang_error *err);
+
 /* The metric of routed answers: input i answered by Swift when on_swift[i]. */
 elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *out, elang_error *err);
 

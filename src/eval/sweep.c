@@ -38,6 +38,7 @@ static double routed_gflops(const elang_pair_run *r, const bool *on_swift) {
 
 elang_status elang_at_threshold(const elang_pair_run *r, elang_score_kind kind, double threshold,
                                 elang_point *out, elang_error *err) {
+    if (check_score_kind(kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
     bool *on = malloc(sizeof(bool) * r->n);
     if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     size_t routed = 0;
@@ -67,7 +68,7 @@ elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_p
                          elang_error *err) {
     *points = NULL;
     *count = 0;
-    if (kind < 0 || kind >= ELANG_SCORE_KINDS) return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind");
+    if (check_score_kind(kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
     const size_t n = r->n;
     scored *order = malloc(sizeof *order * n);
     bool *on = calloc(n, sizeof *on);

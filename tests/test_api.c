@@ -1,0 +1,247 @@
+/* The C API's contract as elang.h states it: every entry point reports a
+ * failure by its status whether or not `err` is given; zeroed option
+ * structs mean the defaults; the version; each model computes with its own
+ * thread count without touching the caller's; and two models may run at
+ * once on two threads. */
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "elang_eval.h"
+#include "support.h"
+
+static elang_model *load(const char *dir, int threads) {
+    elang_model *m;
+    elang_error err;
+    const elang_load_opts o = {.threads = threads};
+    if (elang_model_load(dir, &o, &m, &err) != ELANG_OK) fail_msg("%s: %s", dir, err.message);
+    return m;
+}
+
+/* A few lines of SST-2 in the GLUE layout, for runs on the demo pair. */
+static const char *sst2_file(void) {
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/sst2.tsv", test_tmpdir());
+    const char text[] = "sentence\tlabel\na gripping , beautifully acted film\t1\ndull and lifeless\t0\n"
+                        "it 's a charming journey\t1\nthe plot is thin and the jokes fall flat\t0\n";
+    write_file(path, text, sizeof text - 1);
+    return path;
+}
+
+static void version_matches_header(void **s) {
+    (void)s;
+    assert_string_equal(elang_version(), ELANG_VERSION);
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", ELANG_VERSION_MAJOR, ELANG_VERSION_MINOR, ELANG_VERSION_PATCH);
+    assert_string_equal(ELANG_VERSION, want);
+}
+
+/* Every public entry point that can fail, on bad input, with err = NULL:
+ * the status must still say so. (Before, elang_error_prefix returned OK
+ * without an err, and a calibration with a bad field loaded "fine".) */
+static void failures_keep_their_status_without_err(void **s) {
+    (void)s;
+    const char *bert = shared_path("fixtures/hf/bert"), *t5 = shared_path("fixtures/hf/t5");
+    elang_model *m = NULL;
+    char hash[17];
+    assert_int_equal(elang_model_load("/nonexistent", NULL, &m, NULL), ELANG_ERR_IO);
+    assert_null(m);
+    assert_int_equal(elang_model_hash("/nonexistent", hash, NULL), ELANG_ERR_IO);
+
+    elang_model *cls = load(bert, 1), *gen = load(t5, 1);
+    const elang_text bad_utf8 = {"caf\xc3", NULL}, pair = {"a", "b"};
+    elang_class_out co;
+    elang_gen_out go;
+    assert_int_equal(elang_classify(cls, &bad_utf8, 1, NULL, &co, NULL), ELANG_ERR_INPUT);
+    assert_int_equal(elang_classify(gen, &pair, 1, NULL, &co, NULL), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_generate(gen, &pair, 1, NULL, &go, NULL), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_generate(cls, &pair, 1, NULL, &go, NULL), ELANG_ERR_INVALID_ARG);
+
+    elang_route_opts ro = {.score = (elang_score_kind)99};
+    elang_answer a;
+    assert_int_equal(elang_answer_all(cls, &pair, NULL, 1, &ro, &a, NULL, NULL), ELANG_ERR_INVALID_ARG);
+    const char *words[2] = {"negative", "positive"};
+    ro = (elang_route_opts){.label_words = words, .num_label_words = 2};
+    assert_int_equal(elang_answer_all(cls, &pair, NULL, 1, &ro, &a, NULL, NULL), ELANG_ERR_INVALID_ARG);
+
+    elang_router *r = NULL;
+    const double t = 0.0;
+    elang_model *one[1] = {cls}, *mixed[2] = {cls, gen}, *same[2] = {cls, cls};
+    assert_int_equal(elang_router_new(one, 1, &t, NULL, &r, NULL), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_router_new(mixed, 2, &t, NULL, &r, NULL), ELANG_ERR_INVALID_ARG);
+    assert_null(r);
+    assert_int_equal(elang_router_new(same, 2, &t, NULL, &r, NULL), ELANG_OK);
+    elang_route_out out;
+    assert_int_equal(elang_route(r, &bad_utf8, 1, &out, NULL), ELANG_ERR_INPUT);
+    elang_router_free(r);
+
+    elang_dataset *d = NULL;
+    assert_int_equal(elang_dataset_load("sst2", "/nonexistent.tsv", NULL, &d, NULL), ELANG_ERR_IO);
+    assert_int_equal(elang_dataset_load("no-such-task", sst2_file(), NULL, &d, NULL), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_dataset_load("sst2", sst2_file(), NULL, &d, NULL), ELANG_OK);
+    elang_pair_run *run = NULL;
+    /* The bert fixture has 3 generic labels, SST-2 two. */
+    assert_int_equal(elang_pair_run_new(cls, cls, d, NULL, 0, NULL, NULL, NULL, &run, NULL), ELANG_ERR_INVALID_ARG);
+    assert_null(run);
+    elang_model *swift = load("models/sst2-swift", 1), *super = load("models/sst2-super", 1);
+    assert_int_equal(elang_pair_run_new(swift, super, d, NULL, 0, NULL, NULL, NULL, &run, NULL), ELANG_OK);
+    const elang_score_kind bogus = (elang_score_kind)99;
+    elang_point *pts = NULL, p;
+    size_t n;
+    double seconds;
+    assert_int_equal(elang_sweep(run, bogus, &pts, &n, NULL), ELANG_ERR_INVALID_ARG);
+    assert_null(pts);
+    assert_int_equal(elang_at_threshold(run, bogus, 0.0, &p, NULL), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_measure_routed(run, super, d, bogus, 0.0, &seconds, NULL), ELANG_ERR_INVALID_ARG);
+    elang_objective obj;
+    assert_int_equal(elang_objective_parse("fastest", &obj, NULL), ELANG_ERR_INVALID_ARG);
+    obj = (elang_objective){ELANG_OBJ_BUDGET, 1e-9};
+    assert_int_equal(elang_choose(run, ELANG_SCORE_ENERGY, &obj, &p, NULL), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_report_write(run, ELANG_SCORE_ENERGY, 0.0, -1.0, "/nonexistent/report", NULL),
+                     ELANG_ERR_IO);
+
+    elang_calibration c = {0};
+    assert_int_equal(elang_calibration_load("/nonexistent.json", &c, NULL), ELANG_ERR_IO);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/calib.json", test_tmpdir());
+    const char broken_hash[] =
+        "{\"elang_calibration\": 1, \"threshold\": 1, \"score\": \"energy\", \"temperature\": 1,"
+        " \"aggregation\": \"mean\", \"label_words\": [], \"objective\": \"o\", \"task\": \"sst2\", \"data\": \"d\","
+        " \"data_lines\": \"\", \"holdout\": 0, \"metric_name\": \"accuracy\", \"metric\": null, \"super_rate\": null,"
+        " \"gflops\": null, \"heldout_metric\": null, \"heldout_super_rate\": null, \"swift_metric\": null,"
+        " \"super_metric\": null, \"swift_gflops\": null, \"super_gflops\": null, \"num_beams\": 1,"
+        " \"max_new_tokens\": 64, \"swift\": {\"path\": \"a\", \"hash\": 17, \"prefix\": \"\"},"
+        " \"super\": {\"path\": \"b\", \"hash\": \"0123456789abcdef\", \"prefix\": \"\"}}";
+    write_file(path, broken_hash, sizeof broken_hash - 1);
+    assert_int_equal(elang_calibration_load(path, &c, NULL), ELANG_ERR_FORMAT);
+    elang_calibration good = {.threshold = 1.0, .temperature = 1.0, .num_beams = 1, .max_new_tokens = 64};
+    assert_int_equal(elang_calibration_save(&good, "/nonexistent/calib.json", NULL), ELANG_ERR_IO);
+    assert_int_equal(elang_calibration_check(&good, "/nonexistent", "/nonexistent", NULL), ELANG_ERR_IO);
+
+    elang_pair_run_free(run);
+    elang_dataset_free(d);
+    elang_model_free(swift), elang_model_free(super), elang_model_free(cls), elang_model_free(gen);
+}
+
+/* Zeroed option structs and their *_default() give the same outputs. */
+static void zeroed_options_are_the_defaults(void **s) {
+    (void)s;
+    elang_model *m = load(shared_path("fixtures/hf/marian"), 1);
+    const elang_text in = {"The cat sat on the mat.", NULL};
+    elang_gen_out a, b;
+    const elang_gen_opts zero = {0}, dflt = elang_gen_opts_default();
+    assert_int_equal(elang_generate(m, &in, 1, &zero, &a, NULL), ELANG_OK);
+    assert_int_equal(elang_generate(m, &in, 1, &dflt, &b, NULL), ELANG_OK);
+    assert_int_equal(a.num_ids, b.num_ids);
+    assert_memory_equal(a.ids, b.ids, sizeof(int32_t) * (size_t)a.num_ids);
+    assert_true(a.energy == b.energy);
+    elang_gen_out_free(&a, 1), elang_gen_out_free(&b, 1);
+
+    elang_answer x, y;
+    const elang_route_opts rz = {0}, rd = elang_route_opts_default();
+    assert_int_equal(elang_answer_all(m, &in, NULL, 1, &rz, &x, NULL, NULL), ELANG_OK);
+    assert_int_equal(elang_answer_all(m, &in, NULL, 1, &rd, &y, NULL, NULL), ELANG_OK);
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++) assert_true(x.scores[k] == y.scores[k]);
+    assert_int_equal(x.decoder_steps, y.decoder_steps);
+    elang_answers_free(&x, 1), elang_answers_free(&y, 1);
+    elang_model_free(m);
+}
+
+/* Loading and running a model leaves the caller's OpenMP thread count as it
+ * was, and each model keeps its own. (Loading used to set the process's
+ * BLAS and OpenMP threads, so loading Super changed Swift's.) */
+static void models_keep_their_own_threads(void **s) {
+    (void)s;
+    omp_set_num_threads(3);
+    elang_model *one = load(shared_path("fixtures/hf/bert"), 1);
+    assert_int_equal(omp_get_max_threads(), 3);
+    elang_model *two = load(shared_path("fixtures/hf/bert"), 2);
+    elang_model *all = load(shared_path("fixtures/hf/bert"), 0);
+    assert_int_equal(omp_get_max_threads(), 3);
+    assert_int_equal(elang_model_threads(one), 1);
+    assert_int_equal(elang_model_threads(two), 2);
+    assert_int_equal(elang_model_threads(all), omp_get_num_procs());
+    const elang_text in = {"a charming and often affecting journey", NULL};
+    elang_class_out o;
+    assert_int_equal(elang_classify(one, &in, 1, NULL, &o, NULL), ELANG_OK);
+    elang_class_out_free(&o, 1);
+    assert_int_equal(omp_get_max_threads(), 3);
+    elang_model_free(one), elang_model_free(two), elang_model_free(all);
+    omp_set_num_threads(omp_get_num_procs());
+}
+
+typedef struct {
+    elang_model *m;
+    const elang_text *in;
+    size_t n;
+    elang_class_out *out;
+    elang_status st;
+} job;
+
+static void *classify_job(void *arg) {
+    job *j = arg;
+    for (int round = 0; round < 5 && j->st == ELANG_OK; round++) {
+        elang_class_out_free(j->out, j->n);
+        j->st = elang_classify(j->m, j->in, j->n, NULL, j->out, NULL);
+    }
+    return NULL;
+}
+
+/* Two models on two threads at once, as a server would run Swift and
+ * Super: each gets the answers it gives alone. */
+static void two_models_on_two_threads(void **s) {
+    (void)s;
+    size_t n;
+    json_t **cases = read_jsonl(shared_path("fixtures/hf/bert/cases.jsonl"), &n);
+    n--; /* the last line is the batch */
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (elang_text){json_string_value(json_object_get(cases[i], "text")),
+                             json_string_value(json_object_get(cases[i], "text_pair"))};
+    elang_model *a = load(shared_path("fixtures/hf/bert"), 1), *b = load(shared_path("fixtures/hf/bert-f16"), 1);
+    elang_class_out *alone_a = calloc(n, sizeof *alone_a), *alone_b = calloc(n, sizeof *alone_b);
+    assert_int_equal(elang_classify(a, in, n, NULL, alone_a, NULL), ELANG_OK);
+    assert_int_equal(elang_classify(b, in, n, NULL, alone_b, NULL), ELANG_OK);
+    job ja = {a, in, n, calloc(n, sizeof(elang_class_out)), ELANG_OK};
+    job jb = {b, in, n, calloc(n, sizeof(elang_class_out)), ELANG_OK};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, classify_job, &ja), 0);
+    assert_int_equal(pthread_create(&tb, NULL, classify_job, &jb), 0);
+    pthread_join(ta, NULL), pthread_join(tb, NULL);
+    assert_int_equal(ja.st, ELANG_OK);
+    assert_int_equal(jb.st, ELANG_OK);
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int l = 0; l < elang_model_num_labels(a); l++, checked++) {
+            assert_true(ja.out[i].logits[l] == alone_a[i].logits[l]);
+            assert_true(jb.out[i].logits[l] == alone_b[i].logits[l]);
+        }
+    assert_true(checked >= 3 * 10);
+    elang_class_out_free(ja.out, n), elang_class_out_free(jb.out, n);
+    elang_class_out_free(alone_a, n), elang_class_out_free(alone_b, n);
+    free(ja.out), free(jb.out), free(alone_a), free(alone_b), free(in);
+    elang_model_free(a), elang_model_free(b);
+    free_jsonl(cases, n + 1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(version_matches_header),
+        cmocka_unit_test(failures_keep_their_status_without_err),
+        cmocka_unit_test(zeroed_options_are_the_defaults),
+        cmocka_unit_test(models_keep_their_own_threads),
+        cmocka_unit_test(two_models_on_two_threads),
+    };
+    int failed = cmocka_run_group_tests_name("api", tests, NULL, NULL);
+    test_tmpdir_cleanup();
+    return failed;
+}
