@@ -42,7 +42,7 @@ SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test test-fast clean fuzz bench bench-bin tests-built
+.PHONY: all test test-fast mutants clean fuzz bench bench-bin tests-built
 all: $(BUILD)/elang
 
 # Rebuilt from scratch: `ar r` would keep the objects of deleted sources.
@@ -78,12 +78,18 @@ bench-bin: $(BENCH_BIN) $(BUILD)/elang
 bench: bench-bin
 	bench/run.sh
 
-# The optimised suite, then the sanitizer suite; each prints its own tally and
-# the last line is the combined `N passed, N failed`.
+# The mutation check (tests/mutants.sh: every planted bug must be caught),
+# then the optimised suite and the sanitizer suite; each prints its own tally
+# and the last line is the combined `N passed, N failed`.
 test:
 	$(MAKE) --no-print-directory BUILD=build tests-built
 	$(MAKE) --no-print-directory BUILD=build-san tests-built
+	tests/mutants.sh build
 	tests/run.sh build build-san
+
+mutants:
+	$(MAKE) --no-print-directory BUILD=build tests-built
+	tests/mutants.sh build
 
 test-fast:
 	$(MAKE) --no-print-directory BUILD=build tests-built

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Mutation check: does the suite notice when the arithmetic that E-LANG's
+# results rest on goes wrong? Each mutant below is one small, plausible bug
+# (a flipped comparison, a dropped factor, a sign) in the energy and scores,
+# the routing rule, the aggregation, the metrics, threshold selection, the
+# report and the calibration file. Each is applied in turn to a copy of the
+# working tree, built, and the tests named beside it run: every mutant must
+# make one of them fail. The last line is `N caught, N survived`.
+#
+# Usage: tests/mutants.sh [BUILD]   (BUILD defaults to build; its objects are
+# reused, so run it after `make`.)
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+export ELANG_SHARED="${ELANG_SHARED:-$(cd "$root/.." && pwd)/shared}"
+
+work=$(mktemp -d /tmp/elang-mutants-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# The tracked files and the objects already built, times preserved so that
+# make rebuilds only what a mutant touches.
+(cd "$root" && git ls-files -z | xargs -0 cp --parents -p -t "$work")
+[ -d "$root/$build" ] && cp -rp "$root/$build" "$work/$build"
+
+# file | exact text | replacement | tests that must catch it | what the bug is
+mutants=(
+"src/core/scores.c|return max + temperature * log(sum);|return max + log(sum);|test_route test_classify|the energy ignores its temperature"
+"src/core/scores.c|out[ELANG_SCORE_MAXPROB] = (float)p1;|out[ELANG_SCORE_MAXPROB] = (float)p2;|test_route|maxprob takes the second probability"
+"src/core/scores.c|out[ELANG_SCORE_ENTROPY] = (float)-entropy;|out[ELANG_SCORE_ENTROPY] = (float)entropy;|test_route|entropy not negated (higher would mean less sure)"
+"src/core/scores.c|out[ELANG_SCORE_MARGIN] = (float)(p1 - p2);|out[ELANG_SCORE_MARGIN] = (float)(p1 + p2);|test_route|margin adds the top two"
+"src/core/scores.c|soft += exp(p / temperature);|soft += exp(p * temperature);|test_route|softmax-energy multiplies by T"
+"src/route/rule.c|return score >= threshold;|return score > threshold;|test_route test_route_cli|a score at the threshold goes to Super"
+"src/route/aggregate.c|if (a == ELANG_AGG_MIN) acc = v < acc ? v : acc;|if (a == ELANG_AGG_MIN) acc = v > acc ? v : acc;|test_route|min aggregation takes the max"
+"src/route/aggregate.c|return a == ELANG_AGG_MEAN ? acc / count : acc;|return a == ELANG_AGG_MEAN ? acc / (count + 1) : acc;|test_route|mean divides by one too many"
+"src/route/answers.c|if (row[j] > row[best]) best = j;|if (row[j] < row[best]) best = j;|test_route|label words pick the lowest logit"
+"src/api/classify.c|if (o->logits[j] > max) max = o->logits[best = j];|if (o->logits[j] < max) max = o->logits[best = j];|test_classify test_cli|the classifier's label is the argmin"
+"src/eval/metrics.c|for (size_t i = 0; i < n; i++) correct += pred[i] == label[i];|for (size_t i = 1; i < n; i++) correct += pred[i] == label[i];|test_metrics|accuracy skips the first example"
+"src/eval/metrics.c|size_t denom = 2 * tp + fp + fn;|size_t denom = 2 * tp + fp;|test_metrics|F1 forgets the false negatives"
+"src/eval/metrics.c|double cov_ytyp = correct * s - tp,|double cov_ytyp = tp - correct * s,|test_metrics|MCC with its sign flipped"
+"src/eval/sweep.c|const bool fa = a->metric >= super_metric - obj->value - 1e-12, fb = b->metric >= super_metric - obj->value - 1e-12;|const bool fa = a->metric >= super_metric + obj->value - 1e-12, fb = b->metric >= super_metric + obj->value - 1e-12;|test_route|match-super:EPS demands EPS above Super"
+"src/eval/sweep.c|if (a->metric != b->metric) return a->metric > b->metric;|if (a->metric != b->metric) return a->metric < b->metric;|test_route|max-metric picks the worst point"
+"src/eval/report.c|c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));|c->apgr += (p->super_rate - q->super_rate) * (g + pgr(q->metric, swift, super));|test_route|APGR's trapezoids twice as tall"
+"src/eval/calibration_file.c|\"elang_calibration\", 1, \"threshold\", number(c->threshold),|\"elang_calibration\", 1, \"threshold\", number(c->gflops),|test_route|the calibration saves the wrong number as threshold"
+"src/eval/bleu.c|if (s->hyp_len < s->ref_len) r.bp = s->hyp_len > 0 ? exp(1.0 - ref_len / hyp_len) : 0.0;|if (s->hyp_len < s->ref_len) r.bp = 1.0;|test_bleu|BLEU without its brevity penalty"
+)
+
+# The control: without a mutant, every test named above passes in the copy.
+# Otherwise a "catch" would mean nothing.
+all_tests=$(for spec in "${mutants[@]}"; do IFS='|' read -r _ _ _ tests _ <<<"$spec"; echo $tests; done | tr ' ' '\n' | sort -u)
+targets=""
+for t in $all_tests; do targets+=" $build/tests/$t"; done
+if ! make -C "$work" --no-print-directory BUILD="$build" $targets "$build/elang" >"$work/make.log" 2>&1; then
+    cat "$work/make.log"
+    echo "mutants: the unmutated copy does not build"
+    exit 1
+fi
+for t in $all_tests; do
+    if ! (cd "$work" && ELANG_BIN="$work/$build/elang" "$build/tests/$t" >"$work/test.log" 2>&1); then
+        cat "$work/test.log"
+        echo "mutants: $t fails without any mutant; fix the suite first"
+        exit 1
+    fi
+done
+
+caught=0 survived=0
+for spec in "${mutants[@]}"; do
+    IFS='|' read -r file from to tests what <<<"$spec"
+    cp -p "$work/$file" "$work/$file.orig"
+    if ! python3 - "$work/$file" "$from" "$to" <<'EOF'
+import sys
+path, old, new = sys.argv[1:4]
+text = open(path).read()
+if text.count(old) != 1:
+    sys.exit(f"{path}: the mutant's text occurs {text.count(old)} times, not once")
+open(path, "w").write(text.replace(old, new))
+EOF
+    then
+        echo "BROKEN   $file: $what (the code changed; update tests/mutants.sh)"
+        survived=$((survived + 1))
+        mv "$work/$file.orig" "$work/$file"
+        continue
+    fi
+    targets=""
+    for t in $tests; do targets+=" $build/tests/$t"; done
+    verdict="SURVIVED"
+    if ! make -C "$work" --no-print-directory BUILD="$build" $targets "$build/elang" >"$work/make.log" 2>&1; then
+        verdict="caught (does not build)"
+    else
+        for t in $tests; do
+            if ! (cd "$work" && ELANG_BIN="$work/$build/elang" "$build/tests/$t" >"$work/test.log" 2>&1); then
+                verdict="caught by $t"
+                break
+            fi
+        done
+    fi
+    printf '%-36s %-24s %s\n' "$verdict" "$file" "$what"
+    if [ "$verdict" = SURVIVED ]; then survived=$((survived + 1)); else caught=$((caught + 1)); fi
+    mv "$work/$file.orig" "$work/$file"
+    touch "$work/$file"
+done
+echo "$caught caught, $survived survived"
+[ "$survived" -eq 0 ]
