@@ -84,6 +84,7 @@ bench: bench-bin
 test:
 	$(MAKE) --no-print-directory BUILD=build tests-built
 	$(MAKE) --no-print-directory BUILD=build-san tests-built
+	tests/layers.sh
 	tests/mutants.sh build
 	tests/run.sh build build-san
 
