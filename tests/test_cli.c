@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -194,6 +195,9 @@ static void bad_inputs(void **s) {
         {"[\"not\", \"an object\"]\n", "line 1: expected a JSON object"},
         {"{\"text\": \"a\", \"text_pair\": 7}\n", "line 1: field \"text_pair\" must be a string"},
         {"{\"text\": \"nul \\u0000 inside\"}\n", "line 1: text contains a NUL"},
+        {"{\"text\": \"a\"}\n\xEF\xBB\xBF{\"text\": \"b\"}\n", "line 2: starts with a UTF-8 byte order mark"},
+        {"{\"text\": \"a\", \"id\": 123456789012345678901234567890}\n",
+         "line 1: a whole number at column 50 does not fit in 64 bits"},
         {"", "holds no inputs"},
         {"\n\n", "holds no inputs"},
     };
@@ -211,6 +215,117 @@ static void bad_inputs(void **s) {
     expect_failure(args, "UTF-8");
     snprintf(args, sizeof args, "classify --model %s --input %s/does-not-exist.jsonl", bert, test_tmpdir());
     expect_failure(args, "cannot open input");
+    snprintf(args, sizeof args, "classify --model %s --input %s", bert, test_tmpdir());
+    expect_failure(args, "is a directory, not a file");
+}
+
+/* The byte order mark that Windows tools put at the start of a file is an
+ * encoding signature, not text: the first line reads as without it. */
+static void byte_order_mark_starts_input(void **s) {
+    (void)s;
+    const char *bert = shared_path("fixtures/hf/bert");
+    const char *plain = tmp_file("plain.txt"), *marked = tmp_file("marked.txt");
+    struct { const char *format, *text; } cases[] = {
+        {"json", "{\"text\": \"a charming film\"}\n{\"text\": \"dull\"}\n"},
+        {"text", "a charming film\ndull\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char with_mark[256], cmd[4096], *want, *got, *err;
+        snprintf(with_mark, sizeof with_mark, "\xEF\xBB\xBF%s", cases[i].text);
+        write_file(plain, cases[i].text, strlen(cases[i].text));
+        write_file(marked, with_mark, strlen(with_mark));
+        snprintf(cmd, sizeof cmd, "%s classify --model %s --format %s --emit-ids --input %s", elang_bin(), bert,
+                 cases[i].format, plain);
+        assert_int_equal(run_command(cmd, &want, NULL), 0);
+        snprintf(cmd, sizeof cmd, "%s classify --model %s --format %s --emit-ids --input %s", elang_bin(), bert,
+                 cases[i].format, marked);
+        if (run_command(cmd, &got, &err) != 0) fail_msg("%s: %s", cmd, err);
+        assert_string_equal(got, want);
+        free(want), free(got), free(err);
+    }
+}
+
+static int count_lines(const char *path) {
+    size_t len;
+    char *text = read_file_all(path, &len);
+    int n = 0;
+    for (size_t i = 0; i < len; i++) n += text[i] == '\n';
+    free(text);
+    return n;
+}
+
+/* A flag missing its value does not take the next flag as its value; a
+ * value that starts with "--" can still be given with "=". */
+static void flag_is_no_value(void **s) {
+    (void)s;
+    const char *in = tmp_file("one.jsonl");
+    write_file(in, "{\"text\": \"x\"}\n", 14);
+    /* In the temp dir, where a wrong parse leaves its file. */
+    char *bin = realpath(elang_bin(), NULL), cmd[4096], *err;
+    assert_non_null(bin);
+    snprintf(cmd, sizeof cmd, "cd %s && %s classify --model %s --input %s --output --emit-ids", test_tmpdir(), bin,
+             shared_path("fixtures/hf/bert"), in);
+    assert_int_equal(run_command(cmd, NULL, &err), 2);
+    assert_non_null(strstr(err, "elang classify: --output needs a value"));
+    free(err);
+    assert_int_equal(access(tmp_file("--emit-ids"), F_OK), -1);
+    snprintf(cmd, sizeof cmd, "cd %s && %s classify --model %s --input %s --output=--emit-ids", test_tmpdir(), bin,
+             shared_path("fixtures/hf/bert"), in);
+    assert_int_equal(run_command(cmd, NULL, NULL), 0);
+    assert_int_equal(count_lines(tmp_file("--emit-ids")), 1);
+    free(bin);
+}
+
+/* Runs classify on three inputs with --output `target`, in a shell that
+ * may start a reader first (`before`, "" for none); returns the exit code. */
+static int classify_to(const char *target, const char *before) {
+    const char *in = tmp_file("three.jsonl");
+    const char three[] = "{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\"}\n";
+    write_file(in, three, strlen(three));
+    char cmd[4096], *err;
+    snprintf(cmd, sizeof cmd, "%s timeout 60 %s classify --model %s --input %s --output %s; rc=$?; wait; exit $rc",
+             before, elang_bin(), shared_path("fixtures/hf/bert"), in, target);
+    const int rc = run_command(cmd, NULL, &err);
+    if (rc != 0) fprintf(stderr, "%s: %s\n", cmd, err);
+    free(err);
+    return rc;
+}
+
+/* --output to what is not a regular file: a device and a FIFO are written
+ * in place (a file renamed over them would replace the node: as root, /dev
+ * entries themselves), a link stays a link and its file gets the output.
+ * Only nodes made here: the test must be safe to run on a build that
+ * replaces them. */
+static void output_keeps_devices_fifos_and_links(void **s) {
+    (void)s;
+    struct stat st;
+    const char *dev = tmp_file("null");
+    if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        assert_int_equal(classify_to(dev, ""), 0);
+        assert_int_equal(lstat(dev, &st), 0);
+        assert_true(S_ISCHR(st.st_mode));
+    } else {
+        fprintf(stderr, "no device node test: mknod needs root\n");
+    }
+
+    const char *fifo = tmp_file("fifo"), *got = tmp_file("from-fifo.jsonl");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char reader[2048];
+    snprintf(reader, sizeof reader, "timeout 10 cat %s > %s &", fifo, got);
+    assert_int_equal(classify_to(fifo, reader), 0);
+    assert_int_equal(count_lines(got), 3);
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+
+    const char *target = tmp_file("target.jsonl"), *link = tmp_file("link.jsonl");
+    write_file(target, "old\n", 4);
+    assert_int_equal(symlink("target.jsonl", link), 0); /* relative: to the link's folder */
+    assert_int_equal(classify_to(link, ""), 0);
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(count_lines(target), 3);
+    assert_int_equal(access(tmp_file("target.jsonl.partial"), F_OK), -1);
+    assert_int_equal(access(tmp_file("link.jsonl.partial"), F_OK), -1);
 }
 
 static void bad_models(void **s) {
@@ -224,13 +339,26 @@ static void bad_models(void **s) {
     snprintf(args, sizeof args, "classify --model %s --input /dev/null", dir);
     expect_failure(args, "config.json: malformed JSON");
 
+    /* A config.json that is no file, or carries a byte order mark: said so. */
+    size_t len;
+    char *cfg = read_file_all(shared_path("fixtures/hf/bert/config.json"), &len);
+    char *marked = malloc(len + 3);
+    memcpy(marked, "\xEF\xBB\xBF", 3), memcpy(marked + 3, cfg, len);
+    replace_file(dir, "config.json", marked, len + 3);
+    expect_failure(args, "config.json starts with a UTF-8 byte order mark");
+    free(marked);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    assert_int_equal(mkdir(path, 0777), 0);
+    expect_failure(args, "config.json is a directory, not a file");
+    rmdir(path);
+
     const char gpt[] = "{\"model_type\": \"gpt2\", \"vocab_size\": 10}";
     replace_file(dir, "config.json", gpt, strlen(gpt));
     expect_failure(args, "model_type \"gpt2\" is not supported");
 
     /* A config whose sizes disagree with the weights: the tensor is named. */
-    size_t len;
-    char *cfg = read_file_all(shared_path("fixtures/hf/bert/config.json"), &len);
     char *p = strstr(cfg, "\"intermediate_size\": 37");
     assert_non_null(p);
     memcpy(p, "\"intermediate_size\": 38", 23);
@@ -252,7 +380,6 @@ static void bad_models(void **s) {
 
     /* No tokenizer files. */
     dir = model_copy("fixtures/hf/bert", "no-vocab");
-    char path[2048];
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
     unlink(path);
     snprintf(args, sizeof args, "classify --model %s --input /dev/null", dir);
@@ -371,6 +498,9 @@ int main(void) {
         cmocka_unit_test(bad_flags),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(bad_models),
+        cmocka_unit_test(byte_order_mark_starts_input),
+        cmocka_unit_test(flag_is_no_value),
+        cmocka_unit_test(output_keeps_devices_fifos_and_links),
         cmocka_unit_test(t5_generate_greedy),
         cmocka_unit_test(t5_v1_1_generate_beam),
         cmocka_unit_test(marian_generate_greedy),

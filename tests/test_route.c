@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -307,6 +309,25 @@ static void calibration_file_round_trip(void **s) {
     elang_calibration_free(&back); /* a failed load leaves nothing, and freeing nothing is fine */
 }
 
+/* A model directory's hash reads regular files only: a FIFO inside (which
+ * an open would wait on forever) is skipped, and the hash is the one of the
+ * directory without it. The alarm turns a hang into a failure. */
+static void model_hash_skips_fifos(void **s) {
+    (void)s;
+    char dir[1024], cmd[4096], fifo[1100], with[17], without[17];
+    snprintf(dir, sizeof dir, "%s/hashed", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp %s/* '%s'/", dir, shared_path("fixtures/hf/bert"), dir);
+    assert_int_equal(system(cmd), 0);
+    elang_error err;
+    assert_int_equal(elang_model_hash(dir, without, &err), ELANG_OK);
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    assert_int_equal(elang_model_hash(dir, with, &err), ELANG_OK);
+    alarm(0);
+    assert_string_equal(with, without);
+}
+
 /* Routing on the fixture classifiers: bert as Swift, bert-f16 as Super,
  * with a threshold between the fixtures' own -E values. Each decision and
  * each final label must follow from the recorded logits. */
@@ -511,6 +532,7 @@ int main(void) {
         cmocka_unit_test(sweep_by_hand),
         cmocka_unit_test(report_by_hand),
         cmocka_unit_test(calibration_file_round_trip),
+        cmocka_unit_test(model_hash_skips_fifos),
         cmocka_unit_test(routes_classifiers_by_fixture_energy),
         cmocka_unit_test(routes_generators_by_fixture_energy),
         cmocka_unit_test(cascade_of_three),

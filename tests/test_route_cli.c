@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,6 +40,14 @@ static void expect_failure(const char *args, const char *needle) {
     free(out), free(err);
 }
 
+/* A JSON file the CLI wrote, parsed; fails the test when it is not JSON. */
+static json_t *read_json(const char *path) {
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j) fail_msg("%s: %s", path, je.text);
+    return j;
+}
+
 /* The first n lines of a shared data file, copied to the temp dir (tests
  * may not write into shared/). Keeps a header line when asked. */
 static const char *head_of(const char *rel, const char *name, int n) {
@@ -62,12 +71,7 @@ static void calibrate_eval_route_classifiers(void **s) {
     assert_non_null(strstr(out, "calibrated on 160 inputs"));
     assert_non_null(strstr(out, "held out (40 inputs)"));
     free(out);
-    size_t len;
-    char *text = read_file_all(calib, &len);
-    json_error_t je;
-    json_t *c = json_loads(text, 0, &je);
-    free(text);
-    assert_non_null(c);
+    json_t *c = read_json(calib);
     assert_string_equal(json_string_value(json_object_get(c, "score")), "energy");
     assert_true(fabs(json_real_value(json_object_get(c, "super_rate")) - 0.25) < 0.01);
     assert_true(json_is_real(json_object_get(c, "heldout_metric")));
@@ -84,10 +88,7 @@ static void calibrate_eval_route_classifiers(void **s) {
     free(out), free(err);
     char path[2048];
     snprintf(path, sizeof path, "%s/report.json", report);
-    text = read_file_all(path, &len);
-    json_t *r = json_loads(text, 0, &je);
-    free(text);
-    assert_non_null(r);
+    json_t *r = read_json(path);
     const char *sections[] = {"swift", "super", "elang"};
     for (int i = 0; i < 3; i++) {
         json_t *m = json_object_get(r, sections[i]);
@@ -112,6 +113,7 @@ static void calibrate_eval_route_classifiers(void **s) {
     run_ok(args, &out);
     int count = 0;
     for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), count++) {
+        json_error_t je;
         json_t *o = json_loads(line, 0, &je);
         assert_non_null(o);
         const char *route = json_string_value(json_object_get(o, "route"));
@@ -141,11 +143,7 @@ static void eval_translation(void **s) {
     free(out);
     char path[2048];
     snprintf(path, sizeof path, "%s/report.json", report);
-    size_t len;
-    char *text = read_file_all(path, &len);
-    json_error_t je;
-    json_t *r = json_loads(text, 0, &je);
-    free(text);
+    json_t *r = read_json(path);
     assert_string_equal(json_string_value(json_object_get(r, "score")), "maxprob");
     assert_string_equal(json_string_value(json_object_get(r, "aggregation")), "min");
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "elang"), "metric_name")), "bleu");
@@ -178,12 +176,136 @@ static void calibrate_on_listed_lines(void **s) {
     char *text = read_file_all(calib, &len);
     assert_non_null(strstr(text, "\"data_lines\""));
     free(text);
+    /* Lists saved on Windows: the same lines. */
+    const char crlf[] = "2\r\n3\r\n5\r\n7\r\n11\r\n13\r\n";
+    write_file(lines, crlf, strlen(crlf));
+    run_ok(args, &out);
+    assert_non_null(strstr(out, "calibrated on 6 inputs"));
+    free(out);
+    const char control[] = "2\r\n3\x01\r\n";
+    write_file(lines, control, strlen(control));
+    expect_failure(args, "line 2: \"3\\x01\" is not the line of an example");
     const char bad[] = "2\n1\n";
     write_file(lines, bad, strlen(bad));
     expect_failure(args, "line 2: \"1\" is not the line of an example");
     const char worse[] = "2\nseven\n";
     write_file(lines, worse, strlen(worse));
     expect_failure(args, "\"seven\" is not the line of an example");
+}
+
+/* Replacing a calibration is all or nothing: a write that fails (here the
+ * file size limit, below the calibration's size) leaves the previous
+ * calibration whole, and the command fails. */
+static void calibrate_keeps_old_file_on_failed_write(void **s) {
+    (void)s;
+    const char *d = shared_path("fixtures/hf/distilbert");
+    const char *data = head_of("data/glue/SST-2/dev.tsv", "limit.tsv", 30), *calib = tmp("limit-calib.json");
+    /* A long prefix makes the calibration 2 KB, twice the limit. */
+    char prefix[1601], args[8192], cmd[9000], *out, *err;
+    for (int i = 0; i < 200; i++) memcpy(prefix + 8 * i, "review: ", 8);
+    prefix[1600] = '\0';
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s --swift-prefix '%s'",
+             d, d, data, calib, prefix);
+    run_ok(args, &out);
+    free(out);
+    size_t old_len, len;
+    char *old = read_file_all(calib, &old_len);
+    assert_true(old_len > 2048);
+    /* 1 block: 512 bytes in dash, 1024 in bash; both below the file. */
+    snprintf(cmd, sizeof cmd, "(ulimit -f 1; trap '' XFSZ; exec %s %s --objective max-metric)", elang_bin(), args);
+    assert_int_equal(run_command(cmd, NULL, &err), 1);
+    assert_non_null(strstr(err, "cannot write"));
+    free(err);
+    char *now = read_file_all(calib, &len);
+    assert_int_equal(len, old_len);
+    assert_memory_equal(now, old, len);
+    free(now), free(old);
+    char partial[2048];
+    snprintf(partial, sizeof partial, "%s.partial", calib);
+    assert_int_equal(access(partial, F_OK), -1);
+}
+
+/* report.json, report.md and curve.svg describe one run: when one of them
+ * cannot be written (or moved into place), none is replaced. */
+static void eval_report_replaced_together(void **s) {
+    (void)s;
+    const char *d = shared_path("fixtures/hf/distilbert");
+    const char *data = head_of("data/glue/SST-2/dev.tsv", "report.tsv", 30), *report = tmp("together");
+    char args[8192], path[2048], json[2048], *out;
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --threshold 1 --report %s", d, d,
+             data, report);
+    run_ok(args, &out);
+    free(out);
+    snprintf(json, sizeof json, "%s/report.json", report);
+    size_t old_len, len;
+    char *old = read_file_all(json, &old_len);
+    /* Another threshold, another report.json; but curve.svg cannot be
+     * written, then cannot replace what is in its place. */
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --threshold 2 --report %s", d, d,
+             data, report);
+    const char *blockers[] = {"curve.svg.partial", "curve.svg"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", report, blockers[i]);
+        unlink(path);
+        assert_int_equal(mkdir(path, 0777), 0);
+        expect_failure(args, blockers[i]);
+        char *now = read_file_all(json, &len);
+        assert_int_equal(len, old_len);
+        assert_memory_equal(now, old, len);
+        free(now);
+        const char *partials[] = {"report.json.partial", "report.md.partial"};
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof path, "%s/%s", report, partials[k]);
+            assert_int_equal(access(path, F_OK), -1);
+        }
+        snprintf(path, sizeof path, "%s/%s", report, blockers[i]);
+        rmdir(path);
+    }
+    free(old);
+}
+
+/* A prefix is kept whole, however long and whatever its characters: what
+ * calibrate was given, CALIB.json holds and route applies. */
+static void long_prefixes_round_trip(void **s) {
+    (void)s;
+    const char *d = shared_path("fixtures/hf/distilbert");
+    const char *data = head_of("data/glue/SST-2/dev.tsv", "prefix.tsv", 30), *calib = tmp("prefix-calib.json");
+    const char *in = tmp("prefix-in.jsonl");
+    const char line[] = "{\"text\": \"a gripping film\"}\n";
+    write_file(in, line, strlen(line));
+    const char *unit[2] = {"review: ", "naïve café — 日本語の批評 "};
+    char *prefix[2];
+    for (int k = 0; k < 2; k++) {
+        const size_t n = strlen(unit[k]), times = 6000 / n;
+        prefix[k] = malloc(n * times + 1);
+        for (size_t i = 0; i < times; i++) memcpy(prefix[k] + i * n, unit[k], n);
+        prefix[k][n * times] = '\0';
+    }
+    const size_t size = 2 * 6000 + 4096;
+    char *cmd = malloc(size), *out, *err, *explicit_out;
+    snprintf(cmd, size, "%s calibrate --swift %s --super %s --task sst2 --data %s --out %s --swift-prefix '%s' "
+             "--super-prefix '%s'", elang_bin(), d, d, data, calib, prefix[0], prefix[1]);
+    if (run_command(cmd, NULL, &err) != 0) fail_msg("calibrate: %s", err);
+    free(err);
+    json_t *c = read_json(calib);
+    const char *side[2] = {"swift", "super"};
+    for (int k = 0; k < 2; k++)
+        assert_string_equal(json_string_value(json_object_get(json_object_get(c, side[k]), "prefix")), prefix[k]);
+    json_decref(c);
+    /* route takes the prefixes from the calibration, and accepts them given
+     * again (it refuses prefixes that differ from the calibration's). */
+    snprintf(cmd, size, "%s route --swift %s --super %s --calibration %s --input %s --emit-ids", elang_bin(), d, d,
+             calib, in);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("route: %s", err);
+    free(err);
+    snprintf(cmd, size, "%s route --swift %s --super %s --calibration %s --input %s --emit-ids --swift-prefix '%s' "
+             "--super-prefix '%s'", elang_bin(), d, d, calib, in, prefix[0], prefix[1]);
+    if (run_command(cmd, &explicit_out, &err) != 0) fail_msg("route with the prefixes: %s", err);
+    assert_string_equal(out, explicit_out);
+    /* Swift's ids start with the prefix's (a text of its own would not). */
+    assert_non_null(strstr(out, "\"input_ids\":[101,3319,1024,3319,1024"));
+    free(out), free(explicit_out), free(err), free(cmd);
+    free(prefix[0]), free(prefix[1]);
 }
 
 static void bad_usage(void **s) {
@@ -250,6 +372,9 @@ int main(void) {
         cmocka_unit_test(calibrate_eval_route_classifiers),
         cmocka_unit_test(eval_translation),
         cmocka_unit_test(calibrate_on_listed_lines),
+        cmocka_unit_test(calibrate_keeps_old_file_on_failed_write),
+        cmocka_unit_test(eval_report_replaced_together),
+        cmocka_unit_test(long_prefixes_round_trip),
         cmocka_unit_test(bad_usage),
     };
     int failed = cmocka_run_group_tests_name("route-cli", tests, NULL, NULL);

@@ -68,6 +68,16 @@ static int set_value(const char *command, const flag_spec *f, const char *value)
     return 2;
 }
 
+/* The flag `arg` names ("--name" or "--name=value"), or NULL. */
+static const flag_spec *find_flag(const flag_spec *flags, const char *arg) {
+    if (strncmp(arg, "--", 2) != 0) return NULL;
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    const size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+    const flag_spec *f = flags;
+    while (f->name && !(strlen(f->name) == name_len && strncmp(f->name, name, name_len) == 0)) f++;
+    return f->name ? f : NULL;
+}
+
 int parse_flags(const char *command, const char *synopsis, int argc, char **argv,
                 const flag_spec *flags) {
     for (int i = 0; i < argc; i++) {
@@ -81,16 +91,18 @@ int parse_flags(const char *command, const char *synopsis, int argc, char **argv
                     command, arg, command);
             return 2;
         }
-        const char *name = arg + 2, *eq = strchr(name, '=');
-        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
-        const flag_spec *f = flags;
-        while (f->name && !(strlen(f->name) == name_len && strncmp(f->name, name, name_len) == 0)) f++;
-        if (!f->name) {
+        const flag_spec *f = find_flag(flags, arg);
+        if (!f) {
             fprintf(stderr, "elang %s: unknown flag '--%.*s' (see elang %s --help)\n", command,
-                    (int)name_len, name, command);
+                    (int)strcspn(arg + 2, "="), arg + 2, command);
             return 2;
         }
-        const char *value;
+        const char *eq = strchr(arg, '='), *value;
+        /* A flag missing its value must not swallow the next flag: in
+         * "--output --threads 2" --output lacks a value. A value that looks
+         * like a flag can still be given as --output=--threads. */
+        const bool next_is_flag =
+            i + 1 < argc && (find_flag(flags, argv[i + 1]) || strcmp(argv[i + 1], "--help") == 0);
         if (f->kind == FLAG_BOOL) {
             if (eq) {
                 fprintf(stderr, "elang %s: --%s takes no value\n", command, f->name);
@@ -99,7 +111,7 @@ int parse_flags(const char *command, const char *synopsis, int argc, char **argv
             value = "";
         } else if (eq) {
             value = eq + 1;
-        } else if (i + 1 < argc) {
+        } else if (i + 1 < argc && !next_is_flag) {
             value = argv[++i];
         } else {
             fprintf(stderr, "elang %s: --%s needs a value\n", command, f->name);

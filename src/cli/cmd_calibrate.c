@@ -11,6 +11,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/fail.h"
+#include "cli/io.h"
+#include "cli/model_flags.h"
 #include "cli/route_flags.h"
 #include "elang_eval.h"
 
@@ -21,36 +24,36 @@ typedef struct {
 } calibrate_flags;
 
 /* The examples of `d` on the 1-based lines listed in `path` (one number a
- * line), in file order; prints why and returns NULL on a bad list. */
+ * line, "\n" or "\r\n" ended), in file order; prints why and returns NULL
+ * on a bad list. */
 static size_t *examples_on_lines(const elang_dataset *d, const char *path, size_t *count) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "elang calibrate: cannot open --lines %s\n", path);
-        return NULL;
-    }
+    line_reader r;
+    if (!line_reader_open(&r, "calibrate", path)) return NULL;
     const size_t n = elang_dataset_size(d);
     const long last = elang_dataset_line(d, n - 1);
     long *by_line = malloc(sizeof(long) * (size_t)(last + 1));
     bool *wanted = calloc((size_t)n, sizeof *wanted);
     size_t *idx = malloc(sizeof *idx * n);
-    bool ok = by_line && wanted && idx;
+    bool ok = by_line && wanted && idx, failed = false;
+    if (!ok) fprintf(stderr, "elang calibrate: out of memory\n");
     for (long l = 0; ok && l <= last; l++) by_line[l] = -1;
     for (size_t i = 0; ok && i < n; i++) by_line[elang_dataset_line(d, i)] = (long)i;
-    char buf[64];
-    long number = 0;
-    while (ok && fgets(buf, sizeof buf, f)) {
-        number++;
+    char *text;
+    size_t len;
+    while (ok && line_reader_next(&r, &text, &len, &failed)) {
         char *end;
-        const long line = strtol(buf, &end, 10);
-        if (end == buf || (*end && *end != '\n') || line < 1 || line > last || by_line[line] < 0) {
-            fprintf(stderr, "elang calibrate: %s line %ld: \"%.*s\" is not the line of an example\n", path, number,
-                    (int)strcspn(buf, "\n"), buf);
+        const long line = strtol(text, &end, 10);
+        if (end == text || end != text + len || line < 1 || line > last || by_line[line] < 0) {
+            char shown[128];
+            fprintf(stderr, "elang calibrate: %s line %ld: \"%s\" is not the line of an example\n", path, r.line_no,
+                    escape_for_message(text, len, shown, sizeof shown));
             ok = false;
         } else {
             wanted[by_line[line]] = true;
         }
     }
-    fclose(f);
+    ok = ok && !failed;
+    line_reader_close(&r);
     *count = 0;
     for (size_t i = 0; ok && i < n; i++)
         if (wanted[i]) idx[(*count)++] = i;
@@ -112,55 +115,40 @@ int cmd_calibrate(int argc, char **argv) {
     elang_dataset *data = NULL;
     elang_model *swift = NULL, *super = NULL;
     elang_pair_run *fit = NULL, *held = NULL;
-    size_t *idx = NULL;
+    size_t *idx = NULL, *chosen_lines = NULL, n = 0;
     rc = route_opts_from_flags("calibrate", &fl.route, NULL, &opts) ? 0 : 2;
     if (!rc) rc = load_dataset("calibrate", fl.task, fl.data, fl.src, fl.ref, &data);
     if (!rc) rc = load_pair("calibrate", &fl.route, NULL, &swift, &super);
-    bool ok = rc == 0;
-    size_t n = ok ? elang_dataset_size(data) : 0;
-    size_t *chosen_lines = NULL;
-    if (ok && fl.lines) {
-        chosen_lines = examples_on_lines(data, fl.lines, &n);
-        ok = chosen_lines != NULL;
-    }
+    elang_model *pair[2] = {swift, super};
+    if (!rc) rc = fit_max_new_tokens("calibrate", pair, 2, &opts.gen.max_new_tokens, max_new_tokens_source(&fl.route, NULL));
+    if (!rc) n = elang_dataset_size(data);
+    if (!rc && fl.lines && !(chosen_lines = examples_on_lines(data, fl.lines, &n))) rc = 1;
     const size_t n_held = (size_t)floor(fl.holdout * (double)n + 0.5);
-    if (ok && fl.holdout > 0.0 && (n_held < 1 || n_held >= n)) {
+    if (!rc && fl.holdout > 0.0 && (n_held < 1 || n_held >= n)) {
         fprintf(stderr, "elang calibrate: --holdout %g of %zu inputs leaves one side empty\n", fl.holdout, n);
-        ok = false;
         rc = 2;
     }
-    if (ok && !(idx = shuffled(n, (uint64_t)fl.route.seed))) {
+    if (!rc && !(idx = shuffled(n, (uint64_t)fl.route.seed))) {
         fprintf(stderr, "elang calibrate: out of memory\n");
-        ok = false;
+        rc = 1;
     }
     /* With --lines the shuffle picks among the listed examples. */
-    for (size_t i = 0; ok && chosen_lines && i < n; i++) idx[i] = chosen_lines[idx[i]];
+    for (size_t i = 0; !rc && chosen_lines && i < n; i++) idx[i] = chosen_lines[idx[i]];
     /* Each part in file order: the split is random, the batches are not. */
-    if (ok) {
+    if (!rc) {
         qsort(idx, n - n_held, sizeof *idx, by_index);
         qsort(idx + n - n_held, n_held, sizeof *idx, by_index);
     }
-    if (ok && elang_pair_run_new(swift, super, data, idx, n - n_held, &opts, progress_bar, "calibrate", &fit, &err) != ELANG_OK) {
-        fprintf(stderr, "elang calibrate: %s\n", err.message);
-        ok = false;
-    }
-    elang_point chosen, heldout = {.metric = NAN, .super_rate = NAN};
-    if (ok && elang_choose(fit, opts.score, &obj, &chosen, &err) != ELANG_OK) {
-        fprintf(stderr, "elang calibrate: %s\n", err.message);
-        ok = false;
-    }
-    if (ok && n_held > 0 &&
+    elang_point chosen, heldout = {.metric = NAN, .super_rate = NAN}, sw = {0}, su = {0};
+    if (!rc && (elang_pair_run_new(swift, super, data, idx, n - n_held, &opts, progress_bar, "calibrate", &fit, &err) != ELANG_OK ||
+                elang_choose(fit, opts.score, &obj, &chosen, &err) != ELANG_OK))
+        rc = cli_fail("calibrate", "", &err);
+    if (!rc && n_held > 0 &&
         (elang_pair_run_new(swift, super, data, idx + n - n_held, n_held, &opts, progress_bar, "holdout", &held, &err) != ELANG_OK ||
-         elang_at_threshold(held, opts.score, chosen.threshold, &heldout, &err) != ELANG_OK)) {
-        fprintf(stderr, "elang calibrate: %s\n", err.message);
-        ok = false;
-    }
-    elang_point sw = {0}, su = {0};
-    if (ok && elang_pair_run_ends(fit, &sw, &su, &err) != ELANG_OK) {
-        fprintf(stderr, "elang calibrate: %s\n", err.message);
-        ok = false;
-    }
-    if (ok) {
+         elang_at_threshold(held, opts.score, chosen.threshold, &heldout, &err) != ELANG_OK))
+        rc = cli_fail("calibrate", "", &err);
+    if (!rc && elang_pair_run_ends(fit, &sw, &su, &err) != ELANG_OK) rc = cli_fail("calibrate", "", &err);
+    if (!rc) {
         elang_calibration c = {.threshold = chosen.threshold, .score = opts.score, .temperature = opts.temperature,
                                .aggregate = opts.aggregate,
                                .holdout = fl.holdout, .metric = chosen.metric, .super_rate = chosen.super_rate,
@@ -168,8 +156,9 @@ int cmd_calibrate(int argc, char **argv) {
                                .heldout_super_rate = heldout.super_rate, .swift_metric = sw.metric,
                                .super_metric = su.metric, .swift_gflops = sw.gflops, .super_gflops = su.gflops,
                                .num_beams = opts.gen.num_beams, .max_new_tokens = opts.gen.max_new_tokens};
-        ok = opts.num_label_words == 0 ||
-             (c.label_words = calloc((size_t)opts.num_label_words, sizeof *c.label_words)) != NULL;
+        bool ok = opts.num_label_words == 0 ||
+                  (c.label_words = calloc((size_t)opts.num_label_words, sizeof *c.label_words)) != NULL;
+        if (!ok) err = (elang_error){.code = ELANG_ERR_NOMEM, .message = "out of memory", .item = -1};
         for (int i = 0; ok && i < opts.num_label_words; i++, c.num_label_words++)
             ok = elang_calibration_set(&c.label_words[i], opts.label_words[i], &err) == ELANG_OK;
         ok = ok && elang_calibration_set(&c.objective, fl.objective, &err) == ELANG_OK &&
@@ -184,10 +173,10 @@ int cmd_calibrate(int argc, char **argv) {
              elang_model_hash(fl.route.swift, c.swift_hash, &err) == ELANG_OK &&
              elang_model_hash(fl.route.super, c.super_hash, &err) == ELANG_OK &&
              elang_calibration_save(&c, fl.out, &err) == ELANG_OK;
-        if (!ok) fprintf(stderr, "elang calibrate: %s\n", err.message);
+        if (!ok) rc = cli_fail("calibrate", "", &err);
         elang_calibration_free(&c);
     }
-    if (ok) {
+    if (!rc) {
         printf("calibrated on %zu inputs (%s): threshold %.6g on %s\n", n - n_held, fl.objective, chosen.threshold,
                elang_score_name(opts.score));
         printf("  %s: Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input (Super %.3g: %.2fx fewer)\n",
@@ -204,5 +193,5 @@ int cmd_calibrate(int argc, char **argv) {
     elang_dataset_free(data);
     free(idx), free(chosen_lines);
     route_flags_free(&fl.route);
-    return ok ? 0 : rc ? rc : 1;
+    return rc;
 }

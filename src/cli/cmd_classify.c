@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/fail.h"
 #include "cli/io.h"
 #include "cli/stream.h"
 #include "elang.h"
@@ -96,15 +97,13 @@ int cmd_classify(int argc, char **argv) {
     elang_model *m = NULL;
     elang_error err;
     elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length};
-    if (elang_model_load(fl.model, &lo, &m, &err) != ELANG_OK) {
-        fprintf(stderr, "elang classify: %s\n", err.message);
-        return 1;
-    }
+    if (elang_model_load(fl.model, &lo, &m, &err) != ELANG_OK) return cli_fail("classify", "", &err);
+    /* The model is fine; the command is not the one for it. */
     if (elang_model_is_generator(m)) {
         fprintf(stderr, "elang classify: %s is a %s text generator; use elang generate\n", fl.model,
                 elang_model_type(m));
         elang_model_free(m);
-        return 1;
+        return 2;
     }
     classify_ctx ctx = {m, &fl};
     const stream_job job = {

@@ -77,7 +77,7 @@ static bool load_demo_pair(const demo_flags *fl, const demo_pair *p, elang_calib
 static char **read_lines(const char *path, size_t *n) {
     line_reader r;
     *n = 0;
-    if (!line_reader_open(&r, path)) return NULL;
+    if (!line_reader_open(&r, "demo", path)) return NULL;
     size_t cap = 64;
     char **lines = malloc(sizeof *lines * cap), *line;
     size_t len;

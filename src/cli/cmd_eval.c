@@ -10,6 +10,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/fail.h"
+#include "cli/model_flags.h"
 #include "cli/route_flags.h"
 #include "elang_eval.h"
 
@@ -53,10 +55,8 @@ int cmd_eval(int argc, char **argv) {
     }
     elang_error err;
     elang_calibration calib = {0};
-    if (fl.calibration && elang_calibration_load(fl.calibration, &calib, &err) != ELANG_OK) {
-        fprintf(stderr, "elang eval: %s\n", err.message);
-        return 1;
-    }
+    if (fl.calibration && elang_calibration_load(fl.calibration, &calib, &err) != ELANG_OK)
+        return cli_fail("eval", "", &err);
     const elang_calibration *cal = fl.calibration ? &calib : NULL;
     elang_route_opts opts;
     elang_dataset *data = NULL;
@@ -69,20 +69,18 @@ int cmd_eval(int argc, char **argv) {
         rc = 2;
     }
     if (!rc && cal && fl.route.swift && fl.route.super &&
-        elang_calibration_check(cal, fl.route.swift, fl.route.super, &err) != ELANG_OK) {
-        fprintf(stderr, "elang eval: %s\n", err.message);
-        rc = 1;
-    }
+        elang_calibration_check(cal, fl.route.swift, fl.route.super, &err) != ELANG_OK)
+        rc = cli_fail("eval", "", &err);
     if (!rc) rc = load_dataset("eval", fl.task, fl.data, fl.src, fl.ref, &data);
     if (!rc) rc = load_pair("eval", &fl.route, cal, &swift, &super);
+    elang_model *pair[2] = {swift, super};
+    if (!rc) rc = fit_max_new_tokens("eval", pair, 2, &opts.gen.max_new_tokens, max_new_tokens_source(&fl.route, cal));
     const double threshold = cal ? cal->threshold : fl.threshold;
     if (!rc && cal) warn_same_data(cal, fl.data ? fl.data : fl.src);
     if (!rc && (elang_pair_run_new(swift, super, data, NULL, 0, &opts, progress_bar, "eval", &run, &err) != ELANG_OK ||
                 elang_measure_routed(run, super, data, opts.score, threshold, &seconds, &err) != ELANG_OK ||
-                elang_report_write(run, opts.score, threshold, seconds, fl.report, &err) != ELANG_OK)) {
-        fprintf(stderr, "elang eval: %s\n", err.message);
-        rc = 1;
-    }
+                elang_report_write(run, opts.score, threshold, seconds, fl.report, &err) != ELANG_OK))
+        rc = cli_fail("eval", "", &err);
     if (!rc) {
         char path[4096];
         snprintf(path, sizeof path, "%s/report.md", fl.report);

@@ -9,7 +9,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/fail.h"
 #include "cli/io.h"
+#include "cli/model_flags.h"
 #include "cli/stream.h"
 #include "elang.h"
 
@@ -65,6 +67,8 @@ static bool generate_chunk(void *ctx, const cli_record *recs, size_t n, const ch
 
 int cmd_generate(int argc, char **argv) {
     generate_flags fl = {.input = "-", .output = "-", .format = "json", .gen = elang_gen_opts_default()};
+    /* 0 until given: the default may shrink to what the model can generate. */
+    fl.gen.max_new_tokens = 0;
     const flag_spec flags[] = {
         {"model", FLAG_STRING, &fl.model, 0, 0, NULL, "Hugging Face T5 or Marian directory (required)", "DIR"},
         {"input", FLAG_STRING, &fl.input, 0, 0, NULL, "inputs, one per line; - for stdin (default)", "FILE"},
@@ -95,15 +99,18 @@ int cmd_generate(int argc, char **argv) {
     elang_model *m = NULL;
     elang_error err;
     elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length, .input_prefix = fl.prefix};
-    if (elang_model_load(fl.model, &lo, &m, &err) != ELANG_OK) {
-        fprintf(stderr, "elang generate: %s\n", err.message);
-        return 1;
-    }
+    if (elang_model_load(fl.model, &lo, &m, &err) != ELANG_OK) return cli_fail("generate", "", &err);
     if (!elang_model_is_generator(m)) {
         fprintf(stderr, "elang generate: %s is a %s classifier; use elang classify\n", fl.model,
                 elang_model_type(m));
         elang_model_free(m);
-        return 1;
+        return 2;
+    }
+    const char *source = fl.gen.max_new_tokens ? "--max-new-tokens" : NULL;
+    if (!source) fl.gen.max_new_tokens = elang_gen_opts_default().max_new_tokens;
+    if (fit_max_new_tokens("generate", &m, 1, &fl.gen.max_new_tokens, source) != 0) {
+        elang_model_free(m);
+        return 2;
     }
     generate_ctx ctx = {m, &fl};
     const stream_job job = {

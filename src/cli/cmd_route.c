@@ -10,7 +10,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/fail.h"
 #include "cli/io.h"
+#include "cli/model_flags.h"
 #include "cli/route_flags.h"
 #include "cli/stream.h"
 #include "elang_eval.h"
@@ -198,10 +200,8 @@ int cmd_route(int argc, char **argv) {
 
     elang_calibration calib = {0};
     elang_error err;
-    if (fl.calibration && elang_calibration_load(fl.calibration, &calib, &err) != ELANG_OK) {
-        fprintf(stderr, "elang route: %s\n", err.message);
-        return 1;
-    }
+    if (fl.calibration && elang_calibration_load(fl.calibration, &calib, &err) != ELANG_OK)
+        return cli_fail("route", "", &err);
     const elang_calibration *cal = fl.calibration ? &calib : NULL;
     char *dirs[MAX_TIERS], *models_copy = fl.models ? strdup(fl.models) : NULL;
     char *thresholds_copy = fl.thresholds ? strdup(fl.thresholds) : NULL;
@@ -210,25 +210,20 @@ int cmd_route(int argc, char **argv) {
     elang_route_opts opts;
     rc = plan_tiers(&fl, cal, dirs, thresholds, &n, models_copy, thresholds_copy) &&
          route_opts_from_flags("route", &fl.route, cal, &opts) ? 0 : 2;
-    if (!rc && cal && elang_calibration_check(cal, dirs[0], dirs[1], &err) != ELANG_OK) {
-        fprintf(stderr, "elang route: %s\n", err.message);
-        rc = 1;
-    }
+    if (!rc && cal && elang_calibration_check(cal, dirs[0], dirs[1], &err) != ELANG_OK)
+        rc = cli_fail("route", "", &err);
     elang_model *tiers[MAX_TIERS] = {0};
     elang_load_opts lo = {.threads = fl.route.threads};
     if (!rc && !fl.models) rc = load_pair("route", &fl.route, cal, &tiers[0], &tiers[1]);
     for (int i = 0; !rc && fl.models && i < n; i++)
-        if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) {
-            fprintf(stderr, "elang route: %s\n", err.message);
-            rc = 1;
-        }
+        if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) rc = cli_fail("route", "", &err);
     route_ctx ctx = {.tiers = tiers, .num_tiers = n, .flags = &fl, .total = count_lines(fl.input)};
     /* Models that cannot stand in for each other, or label words given to
      * classifiers, are a mistake in the command. */
-    if (!rc && elang_router_new(tiers, n, thresholds, &opts, &ctx.router, &err) != ELANG_OK) {
-        fprintf(stderr, "elang route: %s\n", err.message);
-        rc = 2;
-    }
+    if (!rc && elang_router_new(tiers, n, thresholds, &opts, &ctx.router, &err) != ELANG_OK)
+        rc = cli_fail("route", "", &err);
+    if (!rc)
+        rc = fit_max_new_tokens("route", tiers, n, &opts.gen.max_new_tokens, max_new_tokens_source(&fl.route, cal));
     if (!rc) {
         const stream_job job = {
             .command = "route", .input = fl.input, .output = fl.output,

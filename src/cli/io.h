@@ -1,7 +1,8 @@
 /* The CLI's inputs and outputs: numbered lines in (JSONL or plain text),
  * JSON lines out. An output file is written beside its destination and
  * renamed into place only when the command succeeds, so a failed run never
- * leaves a half-written file where a good one was. */
+ * leaves a half-written file where a good one was; a device or a FIFO is
+ * written in place, since renaming over it would replace the node itself. */
 #ifndef ELANG_CLI_IO_H
 #define ELANG_CLI_IO_H
 
@@ -11,18 +12,26 @@
 
 typedef struct {
     FILE *f;
-    const char *name; /* for messages: the path, or "stdin" */
-    long line_no;     /* of the line last returned */
+    const char *command; /* for messages: "classify" */
+    const char *name;    /* for messages: the path, or "stdin" */
+    long line_no;        /* of the line last returned */
     char *buf;
     size_t cap;
 } line_reader;
 
-/* "-" is standard input. Prints the reason and returns false on failure. */
-bool line_reader_open(line_reader *r, const char *path);
-/* Next line without its end-of-line; false at end of input or on a read
- * error (then *failed is set and a message printed). */
+/* "-" is standard input; a directory is refused. Prints the reason and
+ * returns false on failure. */
+bool line_reader_open(line_reader *r, const char *command, const char *path);
+/* Next line without its end-of-line ("\n" or "\r\n"), and without the
+ * UTF-8 byte order mark that may start the input (an encoding signature,
+ * not text); false at end of input or on a read error (then *failed is set
+ * and a message printed). */
 bool line_reader_next(line_reader *r, char **line, size_t *len, bool *failed);
 void line_reader_close(line_reader *r);
+
+/* `s[0..len)` for a message, control characters escaped ("\r", "\x01") and
+ * cut with "..." to fit `size` bytes; returns buf. */
+const char *escape_for_message(const char *s, size_t len, char *buf, size_t size);
 
 /* One input of classify/generate. */
 typedef struct {
@@ -41,11 +50,17 @@ void free_record(cli_record *rec);
 
 typedef struct {
     FILE *f;
-    char *path;     /* final destination, NULL for stdout */
+    const char *command;
+    const char *name; /* for messages: the path given */
+    char *path;       /* the file renamed into place; NULL when written in place */
     char *tmp_path;
 } output_file;
 
-bool output_open(output_file *o, const char *path);
+/* "-" is standard output. A regular file (or a link to one, which stays a
+ * link) is written as PATH.partial beside the file and renamed over it by
+ * output_commit; a device or FIFO is written in place; a directory is
+ * refused. Prints the reason and returns false on failure. */
+bool output_open(output_file *o, const char *command, const char *path);
 /* Writes `obj` as one compact JSON line (reals with 8 significant digits). */
 bool output_write(output_file *o, json_t *obj);
 /* Flushes and moves the file into place; false (with a message) on failure. */

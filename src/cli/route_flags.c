@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/fail.h"
+
 static bool parse_words(const char *command, route_flags *fl, elang_route_opts *o) {
     if (!(fl->words_copy = strdup(fl->label_words))) {
         fprintf(stderr, "elang %s: out of memory\n", command);
@@ -102,18 +104,18 @@ int load_pair(const char *command, route_flags *fl, const elang_calibration *cal
         return 2;
     elang_error err;
     elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix};
-    if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) {
-        fprintf(stderr, "elang %s: Swift model: %s\n", command, err.message);
-        return 1;
-    }
+    if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) return cli_fail(command, "Swift model: ", &err);
     lo.input_prefix = fl->super_prefix;
     if (elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {
-        fprintf(stderr, "elang %s: Super model: %s\n", command, err.message);
         elang_model_free(*swift);
         *swift = NULL;
-        return 1;
+        return cli_fail(command, "Super model: ", &err);
     }
     return 0;
+}
+
+const char *max_new_tokens_source(const route_flags *fl, const elang_calibration *calib) {
+    return fl->max_new_tokens ? "--max-new-tokens" : calib ? "the calibration's max_new_tokens" : NULL;
 }
 
 int load_dataset(const char *command, const char *task, const char *data, const char *src, const char *ref,
@@ -131,11 +133,8 @@ int load_dataset(const char *command, const char *task, const char *data, const 
         return 2;
     }
     elang_error err;
-    const elang_status st = elang_dataset_load(task, translation ? src : data, ref, out, &err);
-    if (st != ELANG_OK) {
-        fprintf(stderr, "elang %s: %s\n", command, err.message);
-        return st == ELANG_ERR_INVALID_ARG ? 2 : 1;
-    }
+    if (elang_dataset_load(task, translation ? src : data, ref, out, &err) != ELANG_OK)
+        return cli_fail(command, "", &err);
     return 0;
 }
 

@@ -68,9 +68,13 @@ void route_flags_free(route_flags *fl);
 /* Loads Swift and Super (--swift and --super required), with their input
  * prefixes (the flags', or else the calibration's when given). Returns an
  * exit code: 0, 2 for flags that are missing or contradict the calibration,
- * 1 when a model cannot be loaded (after printing why). */
+ * else as cli_fail for a model that cannot be loaded (after printing why). */
 int load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
               elang_model **super);
+
+/* Where the options' max_new_tokens came from, for fit_max_new_tokens:
+ * the flag, the calibration, or NULL for the default. */
+const char *max_new_tokens_source(const route_flags *fl, const elang_calibration *calib);
 
 /* The labelled data: --task with --data (GLUE) or --src/--ref (translation).
  * Returns an exit code as load_pair does (an unknown task is a usage error). */

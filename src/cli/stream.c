@@ -61,8 +61,8 @@ static bool stream_records(const stream_job *job, line_reader *in, output_file *
 int run_stream(const stream_job *job) {
     line_reader in;
     output_file out;
-    if (!line_reader_open(&in, job->input)) return 1;
-    bool ok = output_open(&out, job->output);
+    if (!line_reader_open(&in, job->command, job->input)) return 1;
+    bool ok = output_open(&out, job->command, job->output);
     if (ok) {
         ok = stream_records(job, &in, &out);
         if (ok) ok = output_commit(&out);

@@ -267,6 +267,13 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
         st = writers[f](&rp, partial[f], err);
         if (st != ELANG_OK) unlink(partial[f]);
     }
+    /* A rename cannot replace a directory: that is found before any file
+     * moves, or the first files would be in place and the last not. */
+    for (int f = 0; f < written && st == ELANG_OK; f++) {
+        struct stat sb;
+        if (stat(final[f], &sb) == 0 && S_ISDIR(sb.st_mode))
+            st = elang_fail(err, ELANG_ERR_IO, "%s is a directory, not a file", final[f]);
+    }
     for (int f = 0; f < written && st == ELANG_OK; f++)
         if (rename(partial[f], final[f]) != 0)
             st = elang_fail(err, ELANG_ERR_IO, "cannot move %s into place: %s", final[f], strerror(errno));
