@@ -10,19 +10,17 @@ BUILD    ?= build
 CC       ?= cc
 CXX      ?= g++
 PKGS     := jansson libzip libutf8proc sentencepiece
-# OpenBLAS built on OpenMP, so that BLAS and elang's own OpenMP loops share
-# one thread pool instead of two pools spinning against each other on the
-# same cores; the rpath pins it whatever the system's BLAS alternative is.
-BLAS_DIR := /usr/lib/$(shell $(CC) -print-multiarch)/openblas-openmp
-BLAS_PC  := PKG_CONFIG_PATH=$(BLAS_DIR)/pkgconfig pkg-config
-CPPFLAGS += -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) $(shell $(BLAS_PC) --cflags openblas) -D_GNU_SOURCE
+# Matrix products through oneDNN (libdnnl, no pkg-config file in Debian),
+# built on OpenMP like elang's own loops: one thread pool. It picks its
+# kernels at run time, and so does src/core/kernels.c: the build targets
+# any x86-64, never -march=native.
+CPPFLAGS += -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -fopenmp -fPIC
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -fPIC
 # sentencepiece's .pc also lists its trainer library, which elang never calls.
-LDLIBS   += $(filter-out -lsentencepiece_train,$(shell pkg-config --libs $(PKGS))) \
-            $(shell $(BLAS_PC) --libs openblas) -Wl,-rpath,$(BLAS_DIR) -lstdc++ -lm -fopenmp
+LDLIBS   += $(filter-out -lsentencepiece_train,$(shell pkg-config --libs $(PKGS))) -ldnnl -lstdc++ -lm -fopenmp
 
 ifeq ($(BUILD),build-san)
 SANITIZE := -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

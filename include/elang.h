@@ -79,8 +79,20 @@ const char *elang_status_name(elang_status s);
 
 typedef struct elang_model elang_model;
 
+/* What a model's matrix products compute in. BF16 and INT8 keep the weights
+ * in that type (half and a quarter of the memory) and round or quantize the
+ * activations going into each product (INT8: dynamic quantization, a scale
+ * per output channel of the weights and per token of the activations); the
+ * results, energies and everything after them are F32 in every dtype. */
+typedef enum { ELANG_DTYPE_F32, ELANG_DTYPE_BF16, ELANG_DTYPE_INT8 } elang_dtype;
+
+/* "f32", "bf16", "int8"; NULL out of range. */
+const char *elang_dtype_name(elang_dtype t);
+bool elang_dtype_from_name(const char *name, elang_dtype *out);
+
 typedef struct {
     int threads;    /* worker threads of this model's computations; 0 = all cores */
+    elang_dtype dtype; /* of the matrix products (0 = F32) */
     int max_length; /* truncation length in tokens; 0 = the model's limit */
     /* Text put before every input's (first) text, e.g. T5's task prefix
      * "translate English to German: "; NULL for none. */
@@ -106,6 +118,8 @@ int elang_model_max_length(const elang_model *m);
 /* The threads the model computes with (0 in the options resolved to the
  * number of cores). */
 int elang_model_threads(const elang_model *m);
+/* What its matrix products compute in. */
+elang_dtype elang_model_dtype(const elang_model *m);
 /* True when the model generates text (T5, Marian), false for a classifier. */
 bool elang_model_is_generator(const elang_model *m);
 /* The most tokens a generator can produce after its start token (Marian's

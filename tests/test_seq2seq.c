@@ -38,11 +38,13 @@ static void assert_close(double got, double want, double tol, const char *what, 
 typedef struct {
     model_config cfg;
     weight_store *ws;
+    matmul_ctx *mm;
     seq2seq_model m;
 } fixture;
 
 static void fixture_free(fixture *f) {
     if (f->m.ops) f->m.ops->free(f->m.net);
+    matmul_ctx_free(f->mm);
     weight_store_free(f->ws);
     config_free(&f->cfg);
     memset(f, 0, sizeof *f);
@@ -54,9 +56,10 @@ static elang_status load_dir(const char *dir, fixture *f, elang_error *err) {
     memset(f, 0, sizeof *f);
     elang_status st = config_load(dir, &f->cfg, err);
     if (st == ELANG_OK) st = weight_store_open(dir, &f->ws, err);
+    if (st == ELANG_OK) st = matmul_ctx_new(&f->mm, err);
     if (st == ELANG_OK)
-        st = strcmp(f->cfg.model_type, "t5") == 0 ? t5_load(f->ws, &f->cfg, &f->m, err)
-                                                  : marian_load(f->ws, &f->cfg, &f->m, err);
+        st = strcmp(f->cfg.model_type, "t5") == 0 ? t5_load(f->ws, &f->cfg, f->mm, ELANG_DTYPE_F32, &f->m, err)
+                                                  : marian_load(f->ws, &f->cfg, f->mm, ELANG_DTYPE_F32, &f->m, err);
     if (st != ELANG_OK) fixture_free(f);
     return st;
 }

@@ -5,7 +5,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
     build-essential pkg-config      # gcc 12, make
-    libopenblas-openmp-dev          # GEMM, on the OpenMP thread pool elang shares
+    libdnnl-dev                     # oneDNN: matrix products in F32, BF16, INT8, on OpenMP
     libutf8proc-dev                 # Unicode for the tokenizers
     libjansson-dev                  # JSON: config.json, tokenizer files, JSONL
     libzip-dev                      # pytorch_model.bin archives

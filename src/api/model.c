@@ -52,15 +52,25 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
     }
     m->threads = threads_resolve(opts ? opts->threads : 0);
-
-    elang_status st = config_load(dir, &m->cfg, err);
+    m->dtype = opts ? opts->dtype : ELANG_DTYPE_F32;
+    if (!elang_dtype_name(m->dtype)) {
+        const int dtype = (int)m->dtype;
+        free(m->dir), free(m);
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown dtype %d", dtype);
+    }
+    /* Weights are packed for the thread count they will run with. */
+    const int threads = threads_enter(m->threads);
+    elang_status st = matmul_ctx_new(&m->mm, err);
+    if (st == ELANG_OK) st = config_load(dir, &m->cfg, err);
     if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
     if (st == ELANG_OK) {
         m->is_seq2seq = config_is_seq2seq(&m->cfg);
-        if (strcmp(m->cfg.model_type, "t5") == 0) st = t5_load(m->weights, &m->cfg, &m->s2s, err);
-        else if (strcmp(m->cfg.model_type, "marian") == 0) st = marian_load(m->weights, &m->cfg, &m->s2s, err);
-        else st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, err);
+        if (strcmp(m->cfg.model_type, "t5") == 0) st = t5_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
+        else if (strcmp(m->cfg.model_type, "marian") == 0)
+            st = marian_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
+        else st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, m->mm, m->dtype, err);
     }
+    threads_leave(threads);
     if (st == ELANG_OK) st = tokenizer_load(dir, m->cfg.model_type, &m->tok, err);
     if (st == ELANG_OK && tokenizer_vocab_size(m->tok) > (m->is_seq2seq ? m->s2s.info.vocab_size : m->cfg.vocab_size))
         st = elang_fail(err, ELANG_ERR_FORMAT,
@@ -81,9 +91,10 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
 void elang_model_free(elang_model *m) {
     if (!m) return;
     encoder_classifier_free(&m->encoder);
+    if (m->s2s.ops) m->s2s.ops->free(m->s2s.net);
     arena_free(&m->batch);
     arena_free(&m->run);
-    if (m->s2s.ops) m->s2s.ops->free(m->s2s.net);
+    matmul_ctx_free(m->mm); /* after the weights it packed */
     tokenizer_free(m->tok);
     weight_store_free(m->weights);
     config_free(&m->cfg);
@@ -97,6 +108,22 @@ const char *elang_model_dir(const elang_model *m) { return m->dir; }
 int elang_model_num_labels(const elang_model *m) { return m->cfg.num_labels; }
 int elang_model_max_length(const elang_model *m) { return m->max_length; }
 int elang_model_threads(const elang_model *m) { return m->threads; }
+elang_dtype elang_model_dtype(const elang_model *m) { return m->dtype; }
+
+static const char *const dtype_names[] = {"f32", "bf16", "int8"};
+
+const char *elang_dtype_name(elang_dtype t) {
+    return t >= ELANG_DTYPE_F32 && t <= ELANG_DTYPE_INT8 ? dtype_names[t] : NULL;
+}
+
+bool elang_dtype_from_name(const char *name, elang_dtype *out) {
+    for (int t = ELANG_DTYPE_F32; t <= ELANG_DTYPE_INT8; t++)
+        if (strcmp(name, dtype_names[t]) == 0) {
+            *out = (elang_dtype)t;
+            return true;
+        }
+    return false;
+}
 bool elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
 
 int elang_model_max_new_tokens(const elang_model *m) {

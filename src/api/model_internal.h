@@ -3,6 +3,7 @@
 #define ELANG_API_MODEL_INTERNAL_H
 
 #include "elang.h"
+#include "core/matmul.h"
 #include "io/config.h"
 #include "io/weights.h"
 #include "models/encoder.h"
@@ -20,6 +21,8 @@ struct elang_model {
     seq2seq_model s2s;
     int max_length;           /* tokens per input, special tokens included */
     int threads;              /* this model's computations' thread count */
+    elang_dtype dtype;        /* of its matrix products */
+    matmul_ctx *mm;           /* its primitives and their scratch */
     /* Run state, sized by the largest batch so far and reused: `batch` holds
      * the padded inputs a call builds, `run` what the network computes with
      * (models/ carves it). */

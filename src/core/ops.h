@@ -17,15 +17,13 @@ typedef enum {
  * ELANG_ERR_UNSUPPORTED for a name elang does not implement. */
 elang_status activation_from_name(const char *name, activation *out);
 
-/* One nn.Linear: y = x · Wᵀ + b. */
+/* One nn.Linear: y = x · Wᵀ + b, computed by core/matmul.h once prepared. */
 typedef struct {
-    const float *w; /* [out, in] */
+    const float *w; /* [out, in], F32 as loaded */
     const float *b; /* [out], or NULL */
     int out, in;
+    void *prepared; /* the weights in the model's dtype (core/matmul.c), or NULL before */
 } linear;
-
-/* y[M, out] = x[M, in] · Wᵀ + b. One GEMM. */
-void linear_forward(float *y, const float *x, const linear *l, int M);
 
 /* A normalisation's parameters: LayerNorm (gamma and beta) or, with beta
  * NULL, T5's RMS norm (no mean subtracted, no bias). */
@@ -35,20 +33,13 @@ typedef struct {
 } norm_params;
 
 /* x[M, H] := LayerNorm: (x - mean) / sqrt(var + eps) * gamma + beta, or
- * RMS norm: x / sqrt(mean(x²) + eps) * gamma, row by row; the statistics in
- * double so long rows do not lose precision. */
+ * RMS norm: x / sqrt(mean(x²) + eps) * gamma, row by row. */
 void norm_forward(float *x, const norm_params *n, int M, int H, double eps);
 
 /* x[n] := act(x) in place. */
 void activation_forward(float *x, long n, activation act);
 
-/* x[n] := softmax(x) in place; fully -inf rows become all zeros. */
-void softmax_forward(float *x, int n);
-
 /* dst[n] += src[n] */
 void add_inplace(float *dst, const float *src, long n);
-
-/* dst[n] *= src[n] */
-void mul_inplace(float *dst, const float *src, long n);
 
 #endif

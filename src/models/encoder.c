@@ -99,9 +99,10 @@ static void take_head(tensor_loader *L, model_config *cfg, const char *dense, co
     m->head.out.b = loader_take_bare(L, m->num_labels, -1, "%s.bias", out);
 }
 
-elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg,
-                                     weight_store *ws, elang_error *err) {
+elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg, weight_store *ws, matmul_ctx *mm,
+                                     elang_dtype dtype, elang_error *err) {
     memset(m, 0, sizeof *m);
+    m->mm = mm;
     const bool distil = strcmp(cfg->model_type, "distilbert") == 0;
     const bool roberta = strncmp(cfg->model_type, "roberta", 7) == 0 ||
                          strcmp(cfg->model_type, "xlm-roberta") == 0;
@@ -161,11 +162,17 @@ elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg,
         }
         L.status = weight_store_check_unused(ws, err);
     }
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->dims, m->layers, m->num_layers, false, dtype, err);
+    if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->head.dense, ELANG_DTYPE_F32, err);
+    if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->head.out, ELANG_DTYPE_F32, err);
     if (L.status != ELANG_OK) encoder_classifier_free(m);
     return L.status;
 }
 
 void encoder_classifier_free(encoder_classifier *m) {
+    transformer_release(m->layers, m->num_layers);
+    linear_release(&m->head.dense);
+    linear_release(&m->head.out);
     free(m->layers);
     m->layers = NULL;
 }
@@ -217,17 +224,17 @@ void encoder_run_carve(arena *a, const encoder_classifier *m, int B, int S, enco
     r->first = arena_take(a, sizeof(float) * (size_t)B * H);
     r->pooled = arena_take(a, sizeof(float) * (size_t)B * H);
     r->logits = arena_take(a, sizeof(float) * (size_t)B * m->num_labels);
-    transformer_scratch_carve(a, &m->dims, (long)N, S, &r->layer);
+    transformer_scratch_carve(a, m->mm, &m->dims, (long)N, (long)B * m->dims.heads * S * S, &r->layer);
 }
 
 /* logits[B, L] from the first token of each item of hidden[B, S, H]. */
 static void head_forward(const encoder_classifier *m, int B, int S, encoder_run *r) {
     const int H = m->dims.d_model;
     for (int b = 0; b < B; b++) memcpy(r->first + (long)b * H, r->hidden + (long)b * S * H, sizeof(float) * H);
-    linear_forward(r->pooled, r->first, &m->head.dense, B);
-    activation_forward(r->pooled, (long)B * H, m->head.act);
+    const epilogue act = {.activate = true, .act = m->head.act};
+    linear_forward(m->mm, r->pooled, r->first, &m->head.dense, B, &act);
     if (m->head.relu_after_act) activation_forward(r->pooled, (long)B * H, ACT_RELU);
-    linear_forward(r->logits, r->pooled, &m->head.out, B);
+    linear_forward(m->mm, r->logits, r->pooled, &m->head.out, B, NULL);
 }
 
 elang_status encoder_classifier_forward(const encoder_classifier *m, const int32_t *ids,
@@ -237,5 +244,5 @@ elang_status encoder_classifier_forward(const encoder_classifier *m, const int32
     if (st != ELANG_OK) return st;
     transformer_encoder_forward(&m->dims, m->layers, m->num_layers, r->hidden, mask, NULL, B, S, &r->layer);
     head_forward(m, B, S, r);
-    return ELANG_OK;
+    return matmul_status(m->mm, err);
 }

@@ -33,6 +33,7 @@ typedef struct {
 
 /* Pointers borrow from the weight store. */
 typedef struct {
+    matmul_ctx *mm;            /* the model's matrix products (borrowed) */
     transformer_dims dims;     /* post-norm LayerNorm layers, H = dims.d_model */
     int num_layers, num_labels;
     int vocab_size, max_positions, type_vocab_size; /* type_vocab_size 0: no token types */
@@ -59,9 +60,11 @@ typedef struct {
 
 /* Takes every tensor of the classifier from `ws`, checking names and shapes
  * against `cfg`; fills cfg->num_labels from the head when config.json did
- * not state it. Unknown leftover tensors are an error. */
-elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg,
-                                     weight_store *ws, elang_error *err);
+ * not state it. Unknown leftover tensors are an error. The layers' products
+ * are prepared in dtype on mm (which must outlive the model); the small head
+ * stays F32. */
+elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg, weight_store *ws, matmul_ctx *mm,
+                                     elang_dtype dtype, elang_error *err);
 void encoder_classifier_free(encoder_classifier *m);
 
 /* The longest input (special tokens included) the position table allows. */

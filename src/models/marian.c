@@ -44,7 +44,7 @@ static elang_status embed_tokens(const marian_model *m, const float *embed, int 
 
 static void marian_carve(const void *net, arena *a, seq2seq_run *run) {
     const marian_model *m = net;
-    seq2seq_run_carve_common(a, &m->enc, &m->dec, m->dec_count, run);
+    seq2seq_run_carve_common(a, m->mm, &m->enc, &m->dec, m->dec_count, run);
 }
 
 static elang_status marian_encode(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
@@ -55,13 +55,14 @@ static elang_status marian_encode(const void *net, seq2seq_run *run, const int32
                                    run->enc_out, err);
     if (st != ELANG_OK) return st;
     transformer_encoder_forward(&m->enc, m->enc_layers, m->enc_count, run->enc_out, mask, NULL, B, S, &run->enc);
-    return ELANG_OK;
+    return matmul_status(m->mm, err);
 }
 
 static elang_status marian_start(const void *net, seq2seq_run *run, elang_error *err) {
     const marian_model *m = net;
-    return transformer_decoder_start(&m->dec, m->dec_layers, m->dec_count, run->enc_out, run->B, &run->cache,
-                                     &run->dec, err);
+    elang_status st = transformer_decoder_start(&m->dec, m->dec_layers, m->dec_count, run->enc_out, run->B,
+                                                &run->cache, &run->dec, err);
+    return st == ELANG_OK ? matmul_status(m->mm, err) : st;
 }
 
 static elang_status marian_step(const void *net, seq2seq_run *run, const int32_t *tokens, float *logits,
@@ -73,13 +74,16 @@ static elang_status marian_step(const void *net, seq2seq_run *run, const int32_t
     if (st == ELANG_OK)
         st = transformer_decoder_step(&m->dec, m->dec_layers, m->dec_count, run->x, &run->cache, NULL, &run->dec,
                                       err);
-    if (st == ELANG_OK) linear_forward(logits, run->x, &m->lm_head, R);
-    return st;
+    if (st == ELANG_OK) linear_forward(m->mm, logits, run->x, &m->lm_head, R, NULL);
+    return st == ELANG_OK ? matmul_status(m->mm, err) : st;
 }
 
 static void marian_free(void *net) {
     marian_model *m = net;
     if (!m) return;
+    transformer_release(m->enc_layers, m->enc_count);
+    transformer_release(m->dec_layers, m->dec_count);
+    linear_release(&m->lm_head);
     free(m->sinusoids);
     free(m->enc_layers);
     free(m->dec_layers);
@@ -135,11 +139,13 @@ static transformer_dims stack_dims(const model_config *cfg, int heads, int d_ff)
     };
 }
 
-elang_status marian_load(weight_store *ws, model_config *cfg, seq2seq_model *out, elang_error *err) {
+elang_status marian_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, elang_dtype dtype,
+                         seq2seq_model *out, elang_error *err) {
     memset(out, 0, sizeof *out);
     const seq2seq_config *sc = &cfg->s2s;
     marian_model *m = calloc(1, sizeof *m);
     if (m) {
+        m->mm = mm;
         m->enc_layers = calloc((size_t)cfg->num_layers, sizeof *m->enc_layers);
         m->dec_layers = calloc((size_t)sc->decoder_layers, sizeof *m->dec_layers);
     }
@@ -188,6 +194,9 @@ elang_status marian_load(weight_store *ws, model_config *cfg, seq2seq_model *out
      * has a zero buffer when the checkpoint lacks it. */
     if (weight_store_find(ws, "final_logits_bias")) m->lm_head.b = loader_take_bare(&L, 1, V, "final_logits_bias");
     if (L.status == ELANG_OK) L.status = weight_store_check_unused(ws, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->enc, m->enc_layers, m->enc_count, false, dtype, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->dec, m->dec_layers, m->dec_count, true, dtype, err);
+    if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->lm_head, seq2seq_head_dtype(dtype), err);
     if (L.status != ELANG_OK) {
         marian_free(m);
         return L.status;

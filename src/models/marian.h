@@ -18,6 +18,7 @@
  * D = d_model, P = max_position_embeddings. Pointers borrow from the weight
  * store unless marked owned. */
 typedef struct {
+    matmul_ctx *mm;             /* the model's matrix products (borrowed) */
     transformer_dims enc, dec;
     int embed_rows;             /* E */
     int vocab_size;             /* V */
@@ -40,6 +41,7 @@ typedef struct {
  * (model_type "marian"), and fills `out`; a tensor missing, misshapen or
  * left over is ELANG_ERR_FORMAT naming it. The model borrows from `ws`,
  * which must outlive it; out->ops->free(out->net) releases it. */
-elang_status marian_load(weight_store *ws, model_config *cfg, seq2seq_model *out, elang_error *err);
+elang_status marian_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, elang_dtype dtype,
+                         seq2seq_model *out, elang_error *err);
 
 #endif

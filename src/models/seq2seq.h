@@ -75,8 +75,12 @@ struct seq2seq_ops {
 /* Sets run's dimensions and carves it: the shared part (encoder output,
  * cache, scratch) for decoder stacks of `layers` layers of width `width`;
  * families add their own buffers after. */
-void seq2seq_run_carve_common(arena *a, const transformer_dims *enc, const transformer_dims *dec, int layers,
-                              seq2seq_run *run);
+void seq2seq_run_carve_common(arena *a, matmul_ctx *mm, const transformer_dims *enc, const transformer_dims *dec,
+                              int layers, seq2seq_run *run);
+
+/* The dtype a model's output layer computes in: INT8 models keep it in
+ * F32, since the whole vocabulary's logits feed the energy and the search. */
+elang_dtype seq2seq_head_dtype(elang_dtype dtype);
 
 /* Carves and commits a run for B inputs with per_input rows each, S source
  * tokens and up to max_steps decoder inputs, and copies src_mask[B, S]

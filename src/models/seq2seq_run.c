@@ -4,18 +4,20 @@
 #include "models/seq2seq.h"
 #include "util/error.h"
 
-void seq2seq_run_carve_common(arena *a, const transformer_dims *enc, const transformer_dims *dec, int layers,
-                              seq2seq_run *run) {
+void seq2seq_run_carve_common(arena *a, matmul_ctx *mm, const transformer_dims *enc, const transformer_dims *dec,
+                              int layers, seq2seq_run *run) {
     const long tokens = (long)run->B * run->S;
     const long dec_rows = run->R > tokens ? run->R : tokens; /* start() projects every source token */
-    const int dec_keys = run->S > run->max_steps ? run->S : run->max_steps;
+    const long dec_keys = run->S > run->max_steps ? run->S : run->max_steps;
     run->enc_out = arena_take(a, sizeof(float) * (size_t)tokens * enc->d_model);
     run->x = arena_take(a, sizeof(float) * (size_t)run->R * dec->d_model);
     kv_cache_carve(a, layers, run->R, dec->heads * dec->head_dim, run->S, run->max_steps, &run->cache);
-    transformer_scratch_carve(a, enc, tokens, run->S, &run->enc);
-    transformer_scratch_carve(a, dec, dec_rows, dec_keys, &run->dec);
+    transformer_scratch_carve(a, mm, enc, tokens, tokens * enc->heads * run->S, &run->enc);
+    transformer_scratch_carve(a, mm, dec, dec_rows, (long)run->R * dec->heads * dec_keys, &run->dec);
     run->enc_bias = run->dec_bias = NULL;
 }
+
+elang_dtype seq2seq_head_dtype(elang_dtype dtype) { return dtype == ELANG_DTYPE_INT8 ? ELANG_DTYPE_F32 : dtype; }
 
 void seq2seq_run_set_mask(seq2seq_run *run, const int32_t *src_mask) {
     const int per_input = run->R / run->B;

@@ -46,7 +46,7 @@ static void position_bias(const t5_model *m, const float *table, int H, bool bid
 
 static void t5_carve(const void *net, arena *a, seq2seq_run *run) {
     const t5_model *m = net;
-    seq2seq_run_carve_common(a, &m->enc, &m->dec, m->dec_count, run);
+    seq2seq_run_carve_common(a, m->mm, &m->enc, &m->dec, m->dec_count, run);
     run->enc_bias = arena_take(a, sizeof(float) * (size_t)m->enc.heads * run->S * run->S);
     run->dec_bias = arena_take(a, sizeof(float) * (size_t)m->dec.heads * run->max_steps);
 }
@@ -62,13 +62,14 @@ static elang_status t5_encode(const void *net, seq2seq_run *run, const int32_t *
     position_bias(m, m->enc_rel_bias, d->heads, true, 0, S, S, run->enc_bias);
     transformer_encoder_forward(d, m->enc_layers, m->enc_count, x, mask, run->enc_bias, B, S, &run->enc);
     norm_forward(x, &m->enc_final, B * S, d->d_model, d->eps);
-    return ELANG_OK;
+    return matmul_status(m->mm, err);
 }
 
 static elang_status t5_start(const void *net, seq2seq_run *run, elang_error *err) {
     const t5_model *m = net;
-    return transformer_decoder_start(&m->dec, m->dec_layers, m->dec_count, run->enc_out, run->B, &run->cache,
-                                     &run->dec, err);
+    elang_status st = transformer_decoder_start(&m->dec, m->dec_layers, m->dec_count, run->enc_out, run->B,
+                                                &run->cache, &run->dec, err);
+    return st == ELANG_OK ? matmul_status(m->mm, err) : st;
 }
 
 static elang_status t5_step(const void *net, seq2seq_run *run, const int32_t *tokens, float *logits,
@@ -88,13 +89,16 @@ static elang_status t5_step(const void *net, seq2seq_run *run, const int32_t *to
         const float scale = (float)(1.0 / sqrt((double)D));
         for (long i = 0; i < (long)R * D; i++) x[i] *= scale;
     }
-    linear_forward(logits, x, &m->lm_head, R);
-    return ELANG_OK;
+    linear_forward(m->mm, logits, x, &m->lm_head, R, NULL);
+    return matmul_status(m->mm, err);
 }
 
 static void t5_free(void *net) {
     t5_model *m = net;
     if (!m) return;
+    transformer_release(m->enc_layers, m->enc_count);
+    transformer_release(m->dec_layers, m->dec_count);
+    linear_release(&m->lm_head);
     free(m->enc_layers);
     free(m->dec_layers);
     free(m);
@@ -141,11 +145,13 @@ static void take_stack(tensor_loader *L, const transformer_dims *d, bool gated, 
     transformer_take_norm(L, d->d_model, false, final, "%s.final_layer_norm", stack);
 }
 
-elang_status t5_load(weight_store *ws, model_config *cfg, seq2seq_model *out, elang_error *err) {
+elang_status t5_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, elang_dtype dtype, seq2seq_model *out,
+                     elang_error *err) {
     memset(out, 0, sizeof *out);
     const seq2seq_config *sc = &cfg->s2s;
     t5_model *m = calloc(1, sizeof *m);
     if (m) {
+        m->mm = mm;
         m->enc_layers = calloc((size_t)cfg->num_layers, sizeof *m->enc_layers);
         m->dec_layers = calloc((size_t)sc->decoder_layers, sizeof *m->dec_layers);
     }
@@ -184,6 +190,9 @@ elang_status t5_load(weight_store *ws, model_config *cfg, seq2seq_model *out, el
      * attention one that old checkpoints carry. */
     weight_store_ignore(ws, "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight");
     if (L.status == ELANG_OK) L.status = weight_store_check_unused(ws, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->enc, m->enc_layers, m->enc_count, false, dtype, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->dec, m->dec_layers, m->dec_count, true, dtype, err);
+    if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->lm_head, seq2seq_head_dtype(dtype), err);
     if (L.status != ELANG_OK) {
         t5_free(m);
         return L.status;

@@ -18,6 +18,7 @@
 /* Shapes: V = vocab_size, D = d_model, P = relative_attention_num_buckets,
  * H = num_heads. Pointers borrow from the weight store. */
 typedef struct {
+    matmul_ctx *mm;             /* the model's matrix products (borrowed) */
     transformer_dims enc, dec;
     int vocab_size;             /* V */
     int buckets, max_distance;  /* relative position buckets, as in the config */
@@ -36,8 +37,10 @@ typedef struct {
 
 /* Takes every tensor from `ws`, checking names and shapes against `cfg`
  * (model_type "t5"), and fills `out`; a tensor missing, misshapen or left
- * over is ELANG_ERR_FORMAT naming it. The model borrows from `ws`, which
- * must outlive it; out->ops->free(out->net) releases it. */
-elang_status t5_load(weight_store *ws, model_config *cfg, seq2seq_model *out, elang_error *err);
+ * over is ELANG_ERR_FORMAT naming it. The model borrows from `ws` and mm,
+ * which must outlive it, and computes in dtype; out->ops->free(out->net)
+ * releases it. */
+elang_status t5_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, elang_dtype dtype, seq2seq_model *out,
+                     elang_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 #include "models/transformer.h"
 
-#include <omp.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,20 +10,16 @@
 
 static int width(const transformer_dims *d) { return d->heads * d->head_dim; }
 
-void transformer_scratch_carve(arena *a, const transformer_dims *d, long rows, int max_kv,
+void transformer_scratch_carve(arena *a, matmul_ctx *mm, const transformer_dims *d, long rows, long score_floats,
                                transformer_scratch *s) {
     const size_t D = (size_t)d->d_model, A = (size_t)width(d), F = (size_t)d->d_ff, M = (size_t)rows;
+    s->mm = mm;
     s->h = arena_take(a, sizeof(float) * M * D);
-    s->q = arena_take(a, sizeof(float) * M * A);
-    s->k = arena_take(a, sizeof(float) * M * A);
-    s->v = arena_take(a, sizeof(float) * M * A);
+    s->qkv = arena_take(a, sizeof(float) * M * 3 * A);
     s->ctx = arena_take(a, sizeof(float) * M * A);
-    s->proj = arena_take(a, sizeof(float) * M * D);
     s->ff = arena_take(a, sizeof(float) * M * F);
     s->gate = arena_take(a, sizeof(float) * M * F);
-    s->score_rows = omp_get_max_threads();
-    s->max_kv = max_kv > 0 ? max_kv : 1;
-    s->scores = arena_take(a, sizeof(float) * (size_t)s->score_rows * (size_t)s->max_kv);
+    s->scores = arena_take(a, sizeof(float) * (size_t)(score_floats > 0 ? score_floats : 1));
 }
 
 void kv_cache_carve(arena *a, int layers, int rows, int width, int src_len, int max_steps, kv_cache *c) {
@@ -95,6 +91,66 @@ elang_status embedding_lookup(float *x, const float *table, int V, int D, const 
     return ELANG_OK;
 }
 
+/* ------------------------------------------------------------ prepare */
+
+/* `parts` linears of the same input width as one product whose outputs
+ * are theirs side by side (nn.Linear's rows stacked). */
+static elang_status fuse(matmul_ctx *mm, const linear *const *parts, int n, linear *out, elang_dtype dtype,
+                         elang_error *err) {
+    const int in = parts[0]->in;
+    int rows = 0;
+    for (int i = 0; i < n; i++) rows += parts[i]->out;
+    float *w = malloc(sizeof(float) * (size_t)rows * in), *b = parts[0]->b ? malloc(sizeof(float) * (size_t)rows) : NULL;
+    if (!w || (parts[0]->b && !b)) {
+        free(w), free(b);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory fusing projections");
+    }
+    for (int i = 0, at = 0; i < n; at += parts[i++]->out) {
+        memcpy(w + (size_t)at * in, parts[i]->w, sizeof(float) * (size_t)parts[i]->out * in);
+        if (b) memcpy(b + at, parts[i]->b, sizeof(float) * (size_t)parts[i]->out);
+    }
+    *out = (linear){.w = w, .b = b, .out = rows, .in = in};
+    elang_status st = linear_prepare(mm, out, dtype, err);
+    /* The prepared copy is all that runs: the F32 concatenation goes. */
+    free(w), free(b);
+    out->w = out->b = NULL;
+    return st;
+}
+
+static elang_status prepare_layer(matmul_ctx *mm, transformer_layer *l, bool decoder, elang_dtype dtype,
+                                  elang_error *err) {
+    attention_block *sa = &l->self_attn, *ca = &l->cross_attn;
+    const linear *qkv[3] = {&sa->q, &sa->k, &sa->v}, *kv[2] = {&ca->k, &ca->v};
+    elang_status st = fuse(mm, qkv, 3, &sa->qkv, dtype, err);
+    if (st == ELANG_OK) st = linear_prepare(mm, &sa->o, dtype, err);
+    if (st == ELANG_OK && decoder) st = linear_prepare(mm, &ca->q, dtype, err);
+    if (st == ELANG_OK && decoder) st = fuse(mm, kv, 2, &ca->kv, dtype, err);
+    if (st == ELANG_OK && decoder) st = linear_prepare(mm, &ca->o, dtype, err);
+    if (st == ELANG_OK) st = linear_prepare(mm, &l->ff.in, dtype, err);
+    if (st == ELANG_OK && l->ff.gate.w) st = linear_prepare(mm, &l->ff.gate, dtype, err);
+    if (st == ELANG_OK) st = linear_prepare(mm, &l->ff.out, dtype, err);
+    return st;
+}
+
+elang_status transformer_prepare(matmul_ctx *mm, const transformer_dims *d, transformer_layer *layers, int count,
+                                 bool decoder, elang_dtype dtype, elang_error *err) {
+    (void)d;
+    elang_status st = ELANG_OK;
+    for (int i = 0; i < count && st == ELANG_OK; i++) st = prepare_layer(mm, &layers[i], decoder, dtype, err);
+    return st;
+}
+
+void transformer_release(transformer_layer *layers, int count) {
+    for (int i = 0; layers && i < count; i++) {
+        transformer_layer *l = &layers[i];
+        linear *all[] = {&l->self_attn.qkv, &l->self_attn.o, &l->cross_attn.q, &l->cross_attn.kv,
+                         &l->cross_attn.o, &l->ff.in, &l->ff.gate, &l->ff.out};
+        for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) linear_release(all[k]);
+    }
+}
+
+/* ------------------------------------------------------------- forward */
+
 /* What a block reads: its normalised copy of x (pre-norm, T5LayerFF and
  * T5LayerSelfAttention) or x itself (post-norm, BertLayer, MarianEncoderLayer). */
 static const float *block_in(const transformer_dims *d, const norm_params *n, const float *x, long M,
@@ -105,39 +161,36 @@ static const float *block_in(const transformer_dims *d, const norm_params *n, co
     return s->h;
 }
 
-/* The residual add of the block's output s->proj, then the post-norm. */
-static void block_out(const transformer_dims *d, const norm_params *n, float *x, long M,
-                      const transformer_scratch *s) {
-    add_inplace(x, s->proj, M * d->d_model);
+/* The residual add is fused into the block's last product (it accumulates
+ * into x); what is left is the post-norm. */
+static void block_out(const transformer_dims *d, const norm_params *n, float *x, long M) {
     if (!d->pre_norm) norm_forward(x, n, (int)M, d->d_model, d->eps);
 }
 
-/* s->proj[M, D] = o(attention(q, k, v)). */
-static void attend(const attention_block *w, const float *q, const float *k, const float *v,
-                   attention_args *args, long M, transformer_scratch *s) {
+static const epilogue RESIDUAL = {.accumulate = true};
+
+/* x[M, D] += o(attention(q, k, v)). */
+static void attend(const attention_block *w, const float *q, const float *k, const float *v, attention_args *args,
+                   float *x, long M, transformer_scratch *s) {
     args->scores = s->scores;
-    args->score_rows = s->score_rows;
-    args->score_stride = s->max_kv;
-    attention_forward(s->ctx, q, k, v, args);
-    linear_forward(s->proj, s->ctx, &w->o, (int)M);
+    attention_forward(s->mm, s->ctx, q, k, v, args);
+    linear_forward(s->mm, x, s->ctx, &w->o, (int)M, &RESIDUAL);
 }
 
-/* s->proj[M, D] = out(act(in x) [· gate x]): BertIntermediate + BertOutput,
+/* x[M, D] += out(act(in x) [· gate x]): BertIntermediate + BertOutput,
  * T5DenseActDense, T5DenseGatedActDense, Marian's fc1/fc2. */
-static void ff_forward(const transformer_dims *d, const ff_block *f, const float *in, long M,
-                       transformer_scratch *s) {
-    linear_forward(s->ff, in, &f->in, (int)M);
-    activation_forward(s->ff, M * d->d_ff, d->act);
-    if (f->gate.w) {
-        linear_forward(s->gate, in, &f->gate, (int)M);
-        mul_inplace(s->ff, s->gate, M * d->d_ff);
-    }
-    linear_forward(s->proj, s->ff, &f->out, (int)M);
-}
-
 static void ff_sublayer(const transformer_dims *d, const ff_block *f, float *x, long M, transformer_scratch *s) {
-    ff_forward(d, f, block_in(d, &f->norm, x, M, s), M, s);
-    block_out(d, &f->norm, x, M, s);
+    const float *in = block_in(d, &f->norm, x, M, s);
+    const epilogue act = {.activate = true, .act = d->act};
+    linear_forward(s->mm, s->ff, in, &f->in, (int)M, &act);
+    const float *hidden = s->ff;
+    if (f->gate.prepared) {
+        const epilogue gate = {.multiply = s->ff};
+        linear_forward(s->mm, s->gate, in, &f->gate, (int)M, &gate);
+        hidden = s->gate;
+    }
+    linear_forward(s->mm, x, hidden, &f->out, (int)M, &RESIDUAL);
+    block_out(d, &f->norm, x, M);
 }
 
 /* x[B·S, D] := one encoder layer applied to x. */
@@ -146,17 +199,14 @@ static void encoder_layer_forward(const transformer_dims *d, const transformer_l
     const long N = (long)B * S;
     const int A = width(d);
     const attention_block *w = &l->self_attn;
-    const float *in = block_in(d, &w->norm, x, N, s);
-    linear_forward(s->q, in, &w->q, (int)N);
-    linear_forward(s->k, in, &w->k, (int)N);
-    linear_forward(s->v, in, &w->v, (int)N);
+    linear_forward(s->mm, s->qkv, block_in(d, &w->norm, x, N, s), &w->qkv, (int)N, NULL);
     attention_args args = {
         .batch = B, .q_len = S, .kv_len = S, .num_heads = d->heads, .head_dim = d->head_dim,
-        .scale = d->scale, .q_row_stride = A, .kv_row_stride = A, .out_row_stride = A,
-        .kv_batch_stride = (long)S * A, .position_bias = bias, .key_mask = mask,
+        .scale = d->scale, .q_row_stride = 3L * A, .kv_row_stride = 3L * A, .out_row_stride = A,
+        .kv_batch_stride = 3L * S * A, .position_bias = bias, .key_mask = mask,
     };
-    attend(w, s->q, s->k, s->v, &args, N, s);
-    block_out(d, &w->norm, x, N, s);
+    attend(w, s->qkv, s->qkv + A, s->qkv + 2 * A, &args, x, N, s);
+    block_out(d, &w->norm, x, N);
     ff_sublayer(d, &l->ff, x, N, s);
 }
 
@@ -166,18 +216,20 @@ void transformer_encoder_forward(const transformer_dims *d, const transformer_la
     for (int l = 0; l < count; l++) encoder_layer_forward(d, &layers[l], x, mask, bias, B, S, s);
 }
 
-/* Cross-attention keys and values of decoder layer `layer` for every row. */
+/* Cross-attention keys and values of decoder layer `layer` for every row:
+ * one product over the source, copied to each of its input's rows. */
 static void cross_start(const attention_block *a, int layer, const float *enc_out, int B, kv_cache *c,
                         transformer_scratch *s) {
-    const int S = c->src_len, per_input = c->rows / B;
-    const size_t row = (size_t)S * c->width;
-    linear_forward(s->k, enc_out, &a->k, B * S);
-    linear_forward(s->v, enc_out, &a->v, B * S);
-    float *k = c->cross_k + (size_t)layer * c->rows * row, *v = c->cross_v + (size_t)layer * c->rows * row;
-    for (int r = 0; r < c->rows; r++) {
-        memcpy(k + r * row, s->k + (size_t)(r / per_input) * row, sizeof(float) * row);
-        memcpy(v + r * row, s->v + (size_t)(r / per_input) * row, sizeof(float) * row);
-    }
+    const int S = c->src_len, A = c->width, per_input = c->rows / B;
+    linear_forward(s->mm, s->qkv, enc_out, &a->kv, B * S, NULL);
+    const size_t block = (size_t)c->rows * S * A;
+    float *k = c->cross_k + (size_t)layer * block, *v = c->cross_v + (size_t)layer * block;
+    for (int r = 0; r < c->rows; r++)
+        for (int j = 0; j < S; j++) {
+            const float *kv = s->qkv + ((size_t)(r / per_input) * S + j) * 2 * A;
+            memcpy(k + ((size_t)r * S + j) * A, kv, sizeof(float) * A);
+            memcpy(v + ((size_t)r * S + j) * A, kv + A, sizeof(float) * A);
+        }
 }
 
 /* A cache carved for another model would be read and written out of its
@@ -202,49 +254,46 @@ elang_status transformer_decoder_start(const transformer_dims *d, const transfor
 
 /* Self-attention of the new token over the cache, itself included
  * (transformers concatenates past and present keys the same way). */
-static void self_attention_step(const transformer_dims *d, const attention_block *w, int layer, const float *in,
+static void self_attention_step(const transformer_dims *d, const attention_block *w, int layer, float *x,
                                 kv_cache *c, const float *bias, transformer_scratch *s) {
     const int A = width(d), R = c->rows, T = c->steps;
-    linear_forward(s->q, in, &w->q, R);
-    linear_forward(s->k, in, &w->k, R);
-    linear_forward(s->v, in, &w->v, R);
+    linear_forward(s->mm, s->qkv, block_in(d, &w->norm, x, R, s), &w->qkv, R, NULL);
     const size_t row = (size_t)c->max_steps * A;
     float *k = c->self_k + (size_t)layer * R * row, *v = c->self_v + (size_t)layer * R * row;
     for (int r = 0; r < R; r++) {
-        memcpy(k + r * row + (size_t)T * A, s->k + (size_t)r * A, sizeof(float) * A);
-        memcpy(v + r * row + (size_t)T * A, s->v + (size_t)r * A, sizeof(float) * A);
+        memcpy(k + r * row + (size_t)T * A, s->qkv + (size_t)r * 3 * A + A, sizeof(float) * A);
+        memcpy(v + r * row + (size_t)T * A, s->qkv + (size_t)r * 3 * A + 2 * A, sizeof(float) * A);
     }
     attention_args args = {
         .batch = R, .q_len = 1, .kv_len = T + 1, .num_heads = d->heads, .head_dim = d->head_dim,
-        .scale = d->scale, .q_row_stride = A, .kv_row_stride = A, .out_row_stride = A,
+        .scale = d->scale, .q_row_stride = 3L * A, .kv_row_stride = A, .out_row_stride = A,
         .kv_batch_stride = (long)row, .position_bias = bias, .causal = true,
     };
-    attend(w, s->q, k, v, &args, R, s);
+    attend(w, s->qkv, k, v, &args, x, R, s);
+    block_out(d, &w->norm, x, R);
 }
 
 /* Cross-attention over the source, padding masked out. */
-static void cross_attention_step(const transformer_dims *d, const attention_block *w, int layer, const float *in,
+static void cross_attention_step(const transformer_dims *d, const attention_block *w, int layer, float *x,
                                  kv_cache *c, transformer_scratch *s) {
     const int A = width(d), R = c->rows, S = c->src_len;
-    linear_forward(s->q, in, &w->q, R);
-    const size_t row = (size_t)S * A;
+    linear_forward(s->mm, s->qkv, block_in(d, &w->norm, x, R, s), &w->q, R, NULL);
+    const size_t block = (size_t)R * S * A;
     attention_args args = {
         .batch = R, .q_len = 1, .kv_len = S, .num_heads = d->heads, .head_dim = d->head_dim,
         .scale = d->scale, .q_row_stride = A, .kv_row_stride = A, .out_row_stride = A,
-        .kv_batch_stride = (long)row, .key_mask = c->src_mask,
+        .kv_batch_stride = (long)S * A, .key_mask = c->src_mask,
     };
-    attend(w, s->q, c->cross_k + (size_t)layer * R * row, c->cross_v + (size_t)layer * R * row, &args, R, s);
+    attend(w, s->qkv, c->cross_k + (size_t)layer * block, c->cross_v + (size_t)layer * block, &args, x, R, s);
+    block_out(d, &w->norm, x, R);
 }
 
 /* x[R, D] := decoder layer `layer` applied to the new token of every row. */
 static void decoder_layer_step(const transformer_dims *d, const transformer_layer *l, int layer, float *x,
                                kv_cache *c, const float *bias, transformer_scratch *s) {
-    const long R = c->rows;
-    self_attention_step(d, &l->self_attn, layer, block_in(d, &l->self_attn.norm, x, R, s), c, bias, s);
-    block_out(d, &l->self_attn.norm, x, R, s);
-    cross_attention_step(d, &l->cross_attn, layer, block_in(d, &l->cross_attn.norm, x, R, s), c, s);
-    block_out(d, &l->cross_attn.norm, x, R, s);
-    ff_sublayer(d, &l->ff, x, R, s);
+    self_attention_step(d, &l->self_attn, layer, x, c, bias, s);
+    cross_attention_step(d, &l->cross_attn, layer, x, c, s);
+    ff_sublayer(d, &l->ff, x, c->rows, s);
 }
 
 elang_status transformer_decoder_step(const transformer_dims *d, const transformer_layer *layers, int count,

@@ -18,13 +18,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/matmul.h"
 #include "core/ops.h"
 #include "models/loader.h"
 #include "util/arena.h"
 
 typedef struct {
-    linear q, k, v;   /* [A, D] each */
+    linear q, k, v;   /* [A, D] each, as loaded */
     linear o;         /* [D, A] */
+    /* What runs: q, k and v as one product [3A, D] (self-attention), and k
+     * and v as one [2A, D] (cross-attention, over the encoder's states). */
+    linear qkv, kv;
     norm_params norm; /* before (pre-norm) or after (post-norm) the block */
 } attention_block;
 
@@ -50,19 +54,21 @@ typedef struct {
     activation act; /* of the feed-forward */
 } transformer_dims;
 
-/* Buffers for one pass over up to `rows` rows attending to up to `max_kv`
- * keys; carved from an arena (util/arena.h), never allocated per call. */
+/* Buffers for one pass over up to `rows` rows, carved from an arena
+ * (util/arena.h), never allocated per call; and the matrix products'
+ * context of the model. */
 typedef struct {
+    matmul_ctx *mm;
     float *h;         /* [rows, D] a pre-norm block's normalised input */
-    float *q, *k, *v; /* [rows, A] */
+    float *qkv;       /* [rows, 3A] the fused projections (cross-attention: q, or k and v) */
     float *ctx;       /* [rows, A] attention output before its projection */
-    float *proj;      /* [rows, D] a block's output, added to the residual */
     float *ff, *gate; /* [rows, F] */
-    float *scores;    /* [score_rows, max_kv]: one row of attention scores per thread */
-    int score_rows, max_kv;
+    float *scores;    /* [batch, heads, q_len, kv_len] of the largest attention */
 } transformer_scratch;
 
-void transformer_scratch_carve(arena *a, const transformer_dims *d, long rows, int max_kv,
+/* score_floats: the most batch · heads · q_len · kv_len any attention of
+ * the pass takes. */
+void transformer_scratch_carve(arena *a, matmul_ctx *mm, const transformer_dims *d, long rows, long score_floats,
                                transformer_scratch *s);
 
 /* The decoder's key/value cache, one per generation, carved with it. */
@@ -95,6 +101,13 @@ void transformer_take_attention(tensor_loader *L, const transformer_dims *d, boo
 void transformer_take_ff(tensor_loader *L, const transformer_dims *d, bool bias, const char *in,
                          const char *gate, const char *out, ff_block *f);
 
+/* Fuses and prepares every product of `count` layers for dtype: q, k and v
+ * into qkv, the cross-attention's k and v into kv (decoder layers), the
+ * output projections and the feed-forward. */
+elang_status transformer_prepare(matmul_ctx *mm, const transformer_dims *d, transformer_layer *layers, int count,
+                                 bool decoder, elang_dtype dtype, elang_error *err);
+void transformer_release(transformer_layer *layers, int count);
+
 /* ------------------------------------------------------------- forward */
 
 /* x[n, D] = scale · table[ids[i]] (table [V, D]); an id outside [0, V) is
@@ -121,7 +134,8 @@ elang_status transformer_decoder_start(const transformer_dims *d, const transfor
  * position c->steps, whose keys and values join the cache; then advances
  * c->steps. bias: [heads, 1, steps + 1] for the self-attention (T5), or
  * NULL. A full cache, or one sized for another model, is
- * ELANG_ERR_INVALID_ARG. The scratch holds R rows and max(S, max_steps) keys. */
+ * ELANG_ERR_INVALID_ARG. The scratch holds R rows and max(S, max_steps) keys;
+ * failures of the products come from matmul_status. */
 elang_status transformer_decoder_step(const transformer_dims *d, const transformer_layer *layers, int count,
                                       float *x, kv_cache *c, const float *bias, transformer_scratch *s,
                                       elang_error *err);
