@@ -134,8 +134,7 @@ static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_
     const generate_opts g = {.num_beams = opts->num_beams, .max_new_tokens = opts->max_new_tokens,
                              .length_penalty = opts->length_penalty,
                              .early_stopping = !opts->no_early_stopping, .temperature = opts->temperature,
-                             .step_scores = opts->step_scores ? logits_scores : NULL,
-                             .n_step_scores = opts->step_scores ? ELANG_DIST_SCORES : 0};
+                             .step_scores = opts->step_scores};
     elang_status st;
     if (words) {
         const int V = m->s2s.info.vocab_size;

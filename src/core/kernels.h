@@ -33,8 +33,9 @@ typedef struct {
     /* x[n] := act(x), act as core/ops.h numbers it. */
     void (*activate)(float *x, long n, int act);
     /* The statistics of a row of logits at temperature T; -inf entries are
-     * excluded tokens. A row of only -inf has max -inf and sums 0. */
-    void (*logit_stats)(const float *x, int n, float temperature, logit_stats *out);
+     * excluded tokens. A row of only -inf has max -inf and sums 0. `soft`
+     * (a third pass over the row) only when with_soft. */
+    void (*logit_stats)(const float *x, int n, float temperature, bool with_soft, logit_stats *out);
     /* dst[n] = src rounded to bfloat16 (nearest, ties to even). */
     void (*to_bf16)(uint16_t *dst, const float *src, long n);
     /* dst[K] = round(src / scale) with scale = max|src| / 127 (1 when the

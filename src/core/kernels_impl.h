@@ -167,7 +167,7 @@ static void norm_row(float *x, const float *gamma, const float *beta, int H, flo
     for (; j < H; j++) x[j] = (x[j] - mean) * inv * gamma[j] + (beta ? beta[j] : 0.0f);
 }
 
-static void stats(const float *x, int n, float temperature, logit_stats *out) {
+static void stats(const float *x, int n, float temperature, bool with_soft, logit_stats *out) {
     /* Pass 1: the two largest logits. */
     vf m1 = vset(-INFINITY), m2 = vset(-INFINITY);
     int j = 0;
@@ -209,6 +209,7 @@ static void stats(const float *x, int n, float temperature, logit_stats *out) {
         sz += e, swx += (double)e * d, szt += sexp(d * inv_t[0]);
     }
     out->z = sz, out->z_t = szt, out->wx = swx;
+    if (!with_soft) return;
     /* Pass 3: Σ exp(p / T) with p = e / z; excluded tokens have p = 0. */
     const vf scale = vset((float)(1.0 / (sz * temperature)));
     vf soft = vset(0.0f);

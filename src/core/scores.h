@@ -1,7 +1,9 @@
 /* What a row of logits says about the model's confidence: the E-LANG energy
- * and the other routing scores, computed once here for every caller (the
- * classifier head, each generated token, the router). Everything runs in
- * double: vocabularies of 50k logits lose digits in float sums. */
+ * and the other routing scores, computed here for every caller. A
+ * classifier's few logits and the public functions get them exactly, in
+ * double; a generated token's step, a whole vocabulary of logits each time,
+ * gets them from one set of vector passes (core/kernels.h), float sums with
+ * a relative error near 1e-7. */
 #ifndef ELANG_CORE_SCORES_H
 #define ELANG_CORE_SCORES_H
 
@@ -16,5 +18,10 @@ double log_sum_exp(const float *x, int n, double temperature);
  * logits at temperature T, each oriented so that higher means surer (see
  * elang_score_kind). */
 void logits_scores(const float *logits, int n, double temperature, float *out);
+
+/* What generation records of each token's step, from the vector passes: the
+ * log-partition at T = 1 (log-probabilities are x - *lse), the energy at T,
+ * and every routing score when scores is not NULL. */
+void step_statistics(const float *logits, int n, double temperature, double *lse, double *energy, float *scores);
 
 #endif

@@ -90,7 +90,7 @@ static elang_status search_init(search *s, const seq2seq_model *m, arena *a, con
                                 const int32_t *src_ids, const int32_t *src_mask, int B, int S, int max_steps,
                                 elang_error *err) {
     *s = (search){.m = m, .o = o, .B = B, .K = o->num_beams, .R = B * o->num_beams, .V = m->info.vocab_size,
-                  .L = max_steps + 1, .n_stats = o->step_scores ? o->n_step_scores : 0};
+                  .L = max_steps + 1, .n_stats = o->step_scores ? ELANG_DIST_SCORES : 0};
     s->run = (seq2seq_run){.B = B, .R = s->R, .S = S, .max_steps = max_steps};
     arena_measure(a);
     search_carve(s, a);
@@ -125,9 +125,10 @@ static void process_scores(const search *s, float *scores, int cur_len) {
  * routing scores of the processed scores it was picked from. */
 static void token_record(const search *s, const float *processed, int tok, float *logprob, float *energy,
                          float *stats) {
-    *logprob = (float)(processed[tok] - log_sum_exp(processed, s->V, 1.0));
-    *energy = (float)(0.0 - log_sum_exp(processed, s->V, s->o->temperature));
-    if (s->n_stats) s->o->step_scores(processed, s->V, s->o->temperature, stats);
+    double lse, e;
+    step_statistics(processed, s->V, s->o->temperature, &lse, &e, s->n_stats ? stats : NULL);
+    *logprob = (float)(processed[tok] - lse);
+    *energy = (float)e;
 }
 
 /* Records token `tok` of row r at position t. */
@@ -315,7 +316,8 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
          * the per-token record keeps the processed raw logits' view. */
         for (int r = 0; r < R; r++) {
             float *logit = s->logits + (size_t)r * V, *sc = s->scores + (size_t)r * V;
-            const double lse = log_sum_exp(logit, V, 1.0);
+            double lse, energy;
+            step_statistics(logit, V, 1.0, &lse, &energy, NULL);
             for (int v = 0; v < V; v++) sc[v] = (float)(logit[v] - lse);
             process_scores(s, sc, cur_len);
             for (int v = 0; v < V; v++) sc[v] = (float)(sc[v] + s->beam_score[r]);

@@ -17,11 +17,10 @@ typedef struct {
     double length_penalty; /* beam score = sum logprobs / length^length_penalty */
     bool early_stopping;   /* stop an input once num_beams hypotheses are done */
     double temperature;    /* T of the per-step energies (not of decoding) */
-    /* Optional: n_step_scores numbers per generated token, computed by
-     * step_scores from the processed scores of its step (the router's
-     * confidence scores), and carried along each beam like the energies. */
-    void (*step_scores)(const float *scores, int n, double temperature, float *out);
-    int n_step_scores;
+    /* Also every routing score (ELANG_DIST_SCORES numbers, core/scores.h) of
+     * each generated token's processed scores, carried along each beam like
+     * the energies. */
+    bool step_scores;
 } generate_opts;
 
 typedef struct {
@@ -30,7 +29,7 @@ typedef struct {
     float *logprobs;   /* [len - 1]: log-probability of each generated token */
     float *energies;   /* [len - 1]: -T log sum exp(scores / T) of its step */
     double score;      /* greedy: sum of logprobs; beam: the length-penalised beam score */
-    float *step_scores; /* [len - 1][n_step_scores], when asked for */
+    float *step_scores; /* [len - 1][ELANG_DIST_SCORES], when asked for */
 } generated_seq;
 
 /* Generates for B inputs src_ids[B, S] (mask 1 = real token). The scores
