@@ -16,14 +16,14 @@
  * numbered so that merging compares numbers instead of strings: a symbol in
  * vocab.json is numbered by its id (ids are checked to be distinct), any
  * other from max_id + 1 on. Symbols are not kept as strings. */
-struct bpe {
+typedef struct {
     tok_vocab vocab; /* vocab.json */
     strmap extra;    /* symbols vocab.json lacks -> their number */
     int32_t byte_symbol[256];
     int16_t char_byte[N_BYTE_CHARS]; /* bytes_to_unicode reversed: character -> byte, or -1 */
     strmap ranks;  /* (left, right) symbol numbers as 8 bytes -> merge rank */
     i32vec merged; /* rank -> symbol number of left + right, -1 for a blank line */
-};
+} bpe;
 
 /* bytes_to_unicode(): the printable Latin-1 bytes ("!".."~", "¡".."¬",
  * "®".."ÿ") stand for themselves and the other 68 (controls, space,
@@ -44,6 +44,31 @@ static int32_t symbol(bpe *b, const char *s, size_t len) {
     if (sym >= 0) return sym;
     sym = b->vocab.max_id + 1 + (int32_t)b->extra.count;
     return strmap_put(&b->extra, s, len, sym, NULL) ? sym : -1;
+}
+
+static void bpe_free(void *impl) {
+    bpe *b = impl;
+    if (!b) return;
+    tok_vocab_free(&b->vocab);
+    strmap_free(&b->extra);
+    strmap_free(&b->ranks);
+    i32vec_free(&b->merged);
+    free(b);
+}
+
+static int32_t bpe_token_id(const void *impl, const char *token, size_t len) {
+    const bpe *b = impl;
+    return tok_vocab_id(&b->vocab, token, len);
+}
+
+static const char *bpe_id_token(const void *impl, int32_t id) {
+    const bpe *b = impl;
+    return tok_vocab_token(&b->vocab, id);
+}
+
+static int bpe_vocab_size(const void *impl) {
+    const bpe *b = impl;
+    return b->vocab.size;
 }
 
 static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
@@ -129,41 +154,6 @@ done:
     return rc;
 }
 
-elang_status bpe_load(const char *vocab_path, const char *merges_path, bpe **out,
-                      elang_error *err) {
-    bpe *b = calloc(1, sizeof *b);
-    if (!b) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", vocab_path);
-    elang_status rc = tok_vocab_load_json(vocab_path, &b->vocab, err);
-    if (rc == ELANG_OK) rc = load_merges(b, merges_path, err);
-    if (rc != ELANG_OK) {
-        bpe_free(b);
-        return rc;
-    }
-    *out = b;
-    return ELANG_OK;
-}
-
-void bpe_free(bpe *b) {
-    if (!b) return;
-    tok_vocab_free(&b->vocab);
-    strmap_free(&b->extra);
-    strmap_free(&b->ranks);
-    i32vec_free(&b->merged);
-    free(b);
-}
-
-int32_t bpe_token_id(const bpe *b, const char *token, size_t len) {
-    return tok_vocab_id(&b->vocab, token, len);
-}
-
-const char *bpe_id_token(const bpe *b, int32_t id) {
-    return tok_vocab_token(&b->vocab, id);
-}
-
-int bpe_vocab_size(const bpe *b) {
-    return b->vocab.size;
-}
-
 enum { CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_OTHER };
 
 static int char_class(int32_t c) {
@@ -234,7 +224,10 @@ static size_t merge(const bpe *b, int32_t *s, size_t m) {
     return m;
 }
 
-bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i32vec *ids) {
+/* RobertaTokenizer._tokenize + convert_tokens_to_ids. */
+static bool bpe_tokenize(const void *impl, const int32_t *cps, size_t n,
+                         const subword_context *ctx, i32vec *ids) {
+    const bpe *b = impl;
     char *bytes = malloc(4 * n + 1);
     int32_t *syms = malloc((4 * n + 1) * sizeof *syms);
     bool ok = bytes && syms;
@@ -245,7 +238,7 @@ bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i3
         m = merge(b, syms, m);
         ok = i32vec_reserve(ids, m);
         for (size_t k = 0; ok && k < m; k++)
-            ids->v[ids->len++] = syms[k] <= b->vocab.max_id ? syms[k] : unk_id;
+            ids->v[ids->len++] = syms[k] <= b->vocab.max_id ? syms[k] : ctx->unk_id;
         i += len;
     }
     free(bytes);
@@ -253,8 +246,10 @@ bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i3
     return ok;
 }
 
-elang_status bpe_detokenize(const bpe *b, const char *const *tokens, size_t n, strbuf *out,
-                            elang_error *err) {
+static elang_status bpe_detokenize(const void *impl, const char *const *tokens,
+                                   const bool *special, size_t n, strbuf *out, elang_error *err) {
+    (void)special;
+    const bpe *b = impl;
     /* RobertaTokenizer.convert_tokens_to_string: each character back to
      * the byte it stands for, the bytes decoded with errors="replace". */
     strbuf bytes = {0};
@@ -287,4 +282,27 @@ done:
     strbuf_free(&bytes);
     i32vec_free(&cps);
     return rc;
+}
+
+static const subword_ops BPE_OPS = {
+    .token_id = bpe_token_id,
+    .id_token = bpe_id_token,
+    .size = bpe_vocab_size,
+    .tokenize = bpe_tokenize,
+    .detokenize = bpe_detokenize,
+    .free = bpe_free,
+};
+
+elang_status bpe_load(const char *vocab_path, const char *merges_path, subword_model *out,
+                      elang_error *err) {
+    bpe *b = calloc(1, sizeof *b);
+    if (!b) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", vocab_path);
+    elang_status rc = tok_vocab_load_json(vocab_path, &b->vocab, err);
+    if (rc == ELANG_OK) rc = load_merges(b, merges_path, err);
+    if (rc != ELANG_OK) {
+        bpe_free(b);
+        return rc;
+    }
+    *out = (subword_model){&BPE_OPS, b};
+    return ELANG_OK;
 }
