@@ -9,25 +9,29 @@
 #include "util/unicode.h"
 
 int added_find(const added_tokens *a, const char *text) {
-    for (size_t k = 0; k < a->n; k++)
-        if (strcmp(a->v[k].text, text) == 0) return (int)k;
-    return -1;
+    return strmap_get(&a->by_text, text, strlen(text));
 }
 
 bool added_append(added_tokens *a, const char *text, int32_t id, bool special, bool lstrip,
                   bool rstrip) {
-    added_token *v = realloc(a->v, (a->n + 1) * sizeof *v);
-    if (!v) return false;
-    a->v = v;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        added_token *v = realloc(a->v, cap * sizeof *v);
+        if (!v) return false;
+        a->v = v;
+        a->cap = cap;
+    }
     i32vec cps = {0};
-    size_t bad;
+    size_t bad, len = strlen(text);
     char *copy = strdup(text);
-    if (!copy || !utf8_decode(text, strlen(text), &cps, &bad)) { /* jansson strings are UTF-8 */
+    /* jansson strings are UTF-8: only memory can fail. */
+    if (!copy || !utf8_decode(text, len, &cps, &bad) ||
+        !strmap_put(&a->by_text, text, len, (int32_t)a->n, NULL)) {
         free(copy);
         i32vec_free(&cps);
         return false;
     }
-    v[a->n++] = (added_token){copy, cps.v, cps.len, id, special, lstrip, rstrip};
+    a->v[a->n++] = (added_token){copy, cps.v, cps.len, id, special, lstrip, rstrip};
     return true;
 }
 
@@ -37,6 +41,10 @@ void added_free(added_tokens *a) {
         free(a->v[k].cps);
     }
     free(a->v);
+    strmap_free(&a->by_text);
+    strmap_free(&a->by_id);
+    strmap_free(&a->special_ids);
+    free(a->order);
     *a = (added_tokens){0};
 }
 
@@ -119,18 +127,59 @@ done:
     return rc;
 }
 
-/* PreTrainedTokenizer's trie takes the leftmost match and extends it to the
- * longest; scanning positions in order and taking the longest here is the
- * same. (An empty token never matches: Trie.add ignores it.) */
-int added_match(const added_tokens *a, const int32_t *s, size_t n, size_t i) {
-    int best = -1;
+/* Code point order, a token before the longer ones it starts. */
+static int by_code_points(const void *x, const void *y) {
+    const added_token *a = *(const added_token *const *)x, *b = *(const added_token *const *)y;
+    for (size_t k = 0; k < a->n && k < b->n; k++)
+        if (a->cps[k] != b->cps[k]) return a->cps[k] < b->cps[k] ? -1 : 1;
+    return (a->n > b->n) - (a->n < b->n);
+}
+
+bool added_index(added_tokens *a) {
+    if (!strmap_reserve(&a->by_id, a->n) || !(a->order = malloc((a->n + 1) * sizeof *a->order)))
+        return false;
     for (size_t k = 0; k < a->n; k++) {
         const added_token *t = &a->v[k];
-        if (t->n > 0 && t->n <= n - i && (best < 0 || t->n > a->v[best].n) &&
-            memcmp(t->cps, s + i, t->n * sizeof *s) == 0)
-            best = (int)k;
+        if (added_with_id(a, t->id) < 0 &&
+            !strmap_put(&a->by_id, &t->id, sizeof t->id, (int32_t)k, NULL))
+            return false;
+        if (t->special && !strmap_put(&a->special_ids, &t->id, sizeof t->id, 0, NULL))
+            return false;
+        /* An empty token never matches: Trie.add ignores it. */
+        if (t->n > 0) a->order[a->n_order++] = t;
     }
-    return best;
+    qsort(a->order, a->n_order, sizeof *a->order, by_code_points);
+    return true;
+}
+
+/* The first of order[lo..hi), tokens longer than d code points, whose code
+ * point d is not below c (with past: is above c). */
+static size_t bound(const added_token *const *order, size_t lo, size_t hi, size_t d, int32_t c,
+                    bool past) {
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int32_t m = order[mid]->cps[d];
+        if (m < c || (past && m == c)) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* PreTrainedTokenizer's trie takes the leftmost match and extends it to the
+ * longest; scanning positions in order and taking the longest here is the
+ * same. The sorted tokens serve as a trie: those that start with s[i..i+d)
+ * are a range of them, narrowed one code point at a time. */
+int added_match(const added_tokens *a, const int32_t *s, size_t n, size_t i) {
+    const added_token *best = NULL;
+    size_t lo = 0, hi = a->n_order;
+    for (size_t d = 0; i + d < n && lo < hi; d++) {
+        /* A token that is s[i..i+d) itself sorts first and was taken. */
+        if (a->order[lo]->n == d) lo++;
+        lo = bound(a->order, lo, hi, d, s[i + d], false);
+        hi = bound(a->order, lo, hi, d, s[i + d], true);
+        if (lo < hi && a->order[lo]->n == d + 1) best = a->order[lo];
+    }
+    return best ? (int)(best - a->v) : -1;
 }
 
 /* With do_lower_case, tokenize() lowercases the text one character at a
@@ -151,19 +200,14 @@ bool added_lowercase_around(const added_tokens *a, const i32vec *text, i32vec *o
 }
 
 int added_with_id(const added_tokens *a, int32_t id) {
-    for (size_t k = 0; k < a->n; k++)
-        if (a->v[k].id == id) return (int)k;
-    return -1;
+    return strmap_get(&a->by_id, &id, sizeof id);
 }
 
 bool added_is_special_id(const added_tokens *a, int32_t id) {
-    for (size_t k = 0; k < a->n; k++)
-        if (a->v[k].special && a->v[k].id == id) return true;
-    return false;
+    return strmap_get(&a->special_ids, &id, sizeof id) >= 0;
 }
 
 bool added_is_special_text(const added_tokens *a, const char *text) {
-    for (size_t k = 0; k < a->n; k++)
-        if (a->v[k].special && strcmp(a->v[k].text, text) == 0) return true;
-    return false;
+    int k = added_find(a, text);
+    return k >= 0 && a->v[k].special;
 }

@@ -116,12 +116,19 @@ static elang_status t5_sentinels(special_specs *s, int extra_ids, bool given, co
                                  elang_error *err) {
     if (extra_ids <= 0) return ELANG_OK;
     if (given) {
+        strmap seen = {0};
         int distinct = 0;
         for (size_t i = 0; i < s->n_extra; i++) {
-            size_t j = 0;
-            while (j < i && strcmp(s->extra[j].text, s->extra[i].text) != 0) j++;
-            distinct += j == i && strstr(s->extra[i].text, "extra_id") != NULL;
+            const char *text = s->extra[i].text;
+            bool had;
+            if (!strstr(text, "extra_id")) continue;
+            if (!strmap_put(&seen, text, strlen(text), 0, &had)) {
+                strmap_free(&seen);
+                goto nomem;
+            }
+            distinct += !had;
         }
+        strmap_free(&seen);
         if (distinct != extra_ids)
             return elang_fail(err, ELANG_ERR_FORMAT,
                               "%s: additional_special_tokens holds %d extra_id tokens but "

@@ -195,6 +195,10 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     if ((rc = file_path_join(path, dir, "added_tokens.json", err))) goto done;
     if (file_exists(path) && (rc = added_read_file(t, path, err))) goto done;
     if ((rc = specials_register(t, &specs, dir, model_type, err))) goto done;
+    if (!added_index(&t->added)) {
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer in %s", dir);
+        goto done;
+    }
     *out = t;
     t = NULL;
 done:

@@ -64,10 +64,16 @@ typedef struct {
     bool lstrip, rstrip;
 } added_token;
 
-/* The added tokens in the order they were added; no two share a text. */
+/* The added tokens in the order they were added; no two share a text.
+ * Looked up by text while loading, then by id and in texts (added_index). */
 typedef struct {
     added_token *v;
-    size_t n;
+    size_t n, cap;
+    strmap by_text;            /* text -> index in v */
+    strmap by_id;              /* id (4 bytes) -> index of the first token with it */
+    strmap special_ids;        /* ids (4 bytes) of the special tokens */
+    const added_token **order; /* the non-empty tokens by their code points, for matching */
+    size_t n_order;
 } added_tokens;
 
 struct tokenizer {
@@ -130,8 +136,13 @@ bool added_append(added_tokens *a, const char *text, int32_t id, bool special, b
 /* The index of the added token with this text, or -1. */
 int added_find(const added_tokens *a, const char *text);
 
+/* Indexes the tokens once they are all added, for the functions below.
+ * False when out of memory. */
+bool added_index(added_tokens *a);
+
 /* The index of the added token starting at s[i] (the longest when several
- * do), or -1. */
+ * do), or -1. Costs O(L log N) for N added tokens, where L is the longest
+ * run of s from i that some token starts with. */
 int added_match(const added_tokens *a, const int32_t *s, size_t n, size_t i);
 
 /* tokenize()'s do_lower_case: text lowercased but for the added tokens in
