@@ -178,6 +178,50 @@ static void test_decode_among_added_tokens(void **state) {
     tokenizer_free(t);
 }
 
+/* The alphabetic tokens of the RoBERTa fixture's vocab.json (without the
+ * "Ġ" of a word start) run together, in id order and back: a word of
+ * 552,844 letters, which merges with as many different pairs as the
+ * vocabulary has (each pass of bpe() costs the length of the word). */
+static char *vocabulary_word(void) {
+    json_error_t je;
+    json_t *vocab = json_load_file(shared_path("fixtures/hf/roberta/vocab.json"), 0, &je);
+    if (!vocab) fail_msg("vocab.json: %s", je.text);
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const char **pieces = malloc(json_object_size(vocab) * sizeof *pieces);
+    size_t n = 0;
+    strbuf word = {0};
+    const char *key;
+    json_t *id;
+    json_object_foreach(vocab, key, id) {
+        const char *piece = strncmp(key, "\xC4\xA0", 2) == 0 ? key + 2 : key;
+        if (*piece && strspn(piece, letters) == strlen(piece)) pieces[n++] = piece;
+    }
+    for (size_t i = 0; i < 2 * n; i++)
+        assert_true(strbuf_puts(&word, pieces[i < n ? i : 2 * n - 1 - i]));
+    free(pieces);
+    json_decref(vocab);
+    return word.s;
+}
+
+/* GPT-2's pre-tokenizer keeps a run of letters whole: byte-level BPE
+ * merges the symbols of one long word. test_bpe checks the order of the
+ * merges; here the ids must at least spell the word again. */
+static void test_bpe_long_word(void **state) {
+    (void)state;
+    tokenizer *t = tokenizer_from_dir(shared_path("fixtures/hf/roberta"), "roberta");
+    char *word = vocabulary_word();
+    assert_int_equal(strlen(word), 552844);
+    watchdog_start("byte-level BPE on a word of 552,844 letters", WATCHDOG_SECONDS);
+    int n;
+    int32_t *ids = tokenize(t, word, &n);
+    assert_true(n > 50000 && n < 552844);
+    expect_decoded(t, ids, n, word);
+    watchdog_stop();
+    free(ids);
+    free(word);
+    tokenizer_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_t5_sentinels),
@@ -185,6 +229,7 @@ int main(void) {
         cmocka_unit_test(test_many_added_tokens),
         cmocka_unit_test(test_text_of_added_tokens),
         cmocka_unit_test(test_decode_among_added_tokens),
+        cmocka_unit_test(test_bpe_long_word),
     };
     int failed = cmocka_run_group_tests_name("tokenizer_scale", tests, NULL, NULL);
     test_tmpdir_cleanup();
