@@ -222,6 +222,62 @@ static void test_bpe_long_word(void **state) {
     tokenizer_free(t);
 }
 
+/* MarianTokenizer drops language codes, ">>" to the last "<<" of a line:
+ * here a line of 333,334 ">>a" and no "<<". (Not a run of ">" alone:
+ * libsentencepiece itself takes quadratic time to join a run of characters
+ * it does not know into one piece.) */
+static void test_marian_without_language_code(void **state) {
+    (void)state;
+    const int reps = 333334;
+    tokenizer *t = tokenizer_from_dir(shared_path("fixtures/hf/marian"), "marian");
+    strbuf text = {0};
+    for (int i = 0; i < reps; i++) assert_true(strbuf_puts(&text, ">>a"));
+    watchdog_start("Marian on a line of 333,334 \">>a\"", WATCHDOG_SECONDS);
+    int n;
+    int32_t *ids = tokenize(t, text.s, &n);
+    /* ▁, then <unk> (">>") and "a" each time */
+    assert_int_equal(n, 1 + 2 * reps);
+    assert_int_equal(ids[0], 19);
+    for (int i = 1; i < n; i++) assert_int_equal(ids[i], i % 2 ? 1 : 16);
+    watchdog_stop();
+    free(ids);
+    strbuf_free(&text);
+    tokenizer_free(t);
+}
+
+/* n random lowercase letters (malloc'ed). */
+static char *random_letters(size_t n) {
+    char *s = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) s[i] = (char)('a' + rand() % 26);
+    s[n] = '\0';
+    return s;
+}
+
+/* Neither WordPiece nor SentencePiece had a quadratic step to fix; these
+ * keep it so. WordPiece makes a word of more than max_input_chars_per_word
+ * (100) characters [UNK] before looking at its pieces. */
+static void test_long_word_wordpiece_sentencepiece(void **state) {
+    (void)state;
+    tokenizer *bert = tokenizer_from_dir(shared_path("fixtures/hf/bert"), "bert");
+    tokenizer *t5 = tokenizer_from_dir(shared_path("fixtures/hf/t5"), "t5");
+    char *word = random_letters(1000000);
+    watchdog_start("WordPiece and SentencePiece on a word of a million letters",
+                   WATCHDOG_SECONDS);
+    int n;
+    int32_t *ids = tokenize(bert, word, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 100); /* [UNK] */
+    free(ids);
+    ids = tokenize(t5, word, &n);
+    assert_true(n > 100000);
+    expect_decoded(t5, ids, n, word);
+    watchdog_stop();
+    free(ids);
+    free(word);
+    tokenizer_free(bert);
+    tokenizer_free(t5);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_t5_sentinels),
@@ -230,6 +286,8 @@ int main(void) {
         cmocka_unit_test(test_text_of_added_tokens),
         cmocka_unit_test(test_decode_among_added_tokens),
         cmocka_unit_test(test_bpe_long_word),
+        cmocka_unit_test(test_marian_without_language_code),
+        cmocka_unit_test(test_long_word_wordpiece_sentencepiece),
     };
     int failed = cmocka_run_group_tests_name("tokenizer_scale", tests, NULL, NULL);
     test_tmpdir_cleanup();

@@ -119,16 +119,43 @@ static const char *sentencepiece_id_token(const void *impl, int32_t id) {
     return sp->extra_name[sentencepiece_vocab_size(sp) - 1 - id];
 }
 
-/* The end of a match of MarianTokenizer.language_code_re, ">>.+<<", that
- * starts at s[i], or 0. `.` takes anything but "\n", greedily: the match
- * runs to the last "<<" of the line. */
-static size_t language_code_end(const int32_t *s, size_t n, size_t i) {
-    if (n - i < 5 || s[i] != '>' || s[i + 1] != '>') return 0;
-    size_t line_end = i + 2;
-    while (line_end < n && s[line_end] != '\n') line_end++;
-    for (size_t j = line_end; j >= i + 5; j--) /* "<<" at j-2, after at least one character */
+/* Where the last "<<" of s[from..to) ends, or 0. */
+static size_t last_close_end(const int32_t *s, size_t from, size_t to) {
+    for (size_t j = to; j >= from + 2; j--)
         if (s[j - 2] == '<' && s[j - 1] == '<') return j;
     return 0;
+}
+
+/* MarianTokenizer.remove_language_code of cps[0..n): a code like >>fr<<
+ * at the start becomes a token of its own (appended to ids), and re.sub
+ * drops every code, anywhere; the rest goes to text as UTF-8, *len bytes.
+ * A code matches language_code_re, ">>.+<<", where `.` takes anything but
+ * "\n", greedily: from ">>" to the last "<<" of the line, with at least one
+ * character between. That end is found once a line. False when out of
+ * memory. */
+static bool remove_language_codes(const sentencepiece *sp, const int32_t *cps, size_t n,
+                                  int32_t unk_id, char *text, size_t *len, i32vec *ids) {
+    *len = 0;
+    for (size_t line = 0; line < n;) {
+        size_t end = line;
+        while (end < n && cps[end] != '\n') end++;
+        size_t close = last_close_end(cps, line, end);
+        for (size_t i = line; i < end;) {
+            if (cps[i] != '>' || i + 5 > close || cps[i + 1] != '>') {
+                *len += utf8_encode(cps + i++, 1, text + *len, NULL);
+                continue;
+            }
+            if (i == 0) {
+                size_t code_len = utf8_encode(cps, close, text, NULL);
+                int32_t id = tok_vocab_id(&sp->vocab, text, code_len);
+                if (!i32vec_push(ids, id >= 0 ? id : unk_id)) return false;
+            }
+            i = close;
+        }
+        if (end < n) *len += utf8_encode(cps + end, 1, text + *len, NULL); /* the "\n" */
+        line = end + 1;
+    }
+    return true;
 }
 
 /* _tokenize + _convert_token_to_id. */
@@ -138,23 +165,10 @@ static bool sentencepiece_tokenize(const void *impl, const int32_t *cps, size_t 
     int32_t unk_id = ctx->unk_id;
     char *text = malloc(4 * n + 1), *pieces = NULL;
     if (!text) return false;
-    size_t len = 0, n_pieces;
+    size_t len, n_pieces;
     bool ok = false;
-    /* MarianTokenizer.remove_language_code: a code like >>fr<< at the start
-     * becomes a token of its own, and re.sub drops every code, anywhere. */
-    for (size_t i = 0; i < n;) {
-        size_t end = sp->variant == SP_MARIAN ? language_code_end(cps, n, i) : 0;
-        if (end == 0) {
-            len += utf8_encode(cps + i++, 1, text + len, NULL);
-            continue;
-        }
-        if (i == 0) {
-            size_t code_len = utf8_encode(cps, end, text, NULL);
-            int32_t id = tok_vocab_id(&sp->vocab, text, code_len);
-            if (!i32vec_push(ids, id >= 0 ? id : unk_id)) goto done;
-        }
-        i = end;
-    }
+    if (sp->variant != SP_MARIAN) len = utf8_encode(cps, n, text, NULL);
+    else if (!remove_language_codes(sp, cps, n, unk_id, text, &len, ids)) goto done;
     if (spm_encode(sp->source, text, len, &pieces, &n_pieces) != SPM_OK) goto done;
     if (!i32vec_reserve(ids, n_pieces)) goto done;
     const char *p = pieces;
