@@ -1038,6 +1038,7 @@ static void test_malformed_files(void **state) {
     expect_bad_file("roberta", "merges.txt", "#version: 0.2\n\xC3 b\n", "invalid UTF-8");
     expect_bad_file("bert", "vocab.txt", "[PAD]\n[UNK]\nx\n[CLS]\nx\n", "line 5: duplicate");
     expect_bad_file("bert", "vocab.txt", "[PAD]\n\xFF\n", "line 2: invalid UTF-8");
+    expect_bad_file("bert", "vocab.txt", "", "empty");
     expect_bad_file("bert", "tokenizer_config.json", "{\"do_lower_case\": \"yes\"}",
                     "do_lower_case");
     expect_bad_file("bert", "tokenizer_config.json", "{\"cls_token\": 3}", "cls_token");

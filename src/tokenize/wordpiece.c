@@ -240,6 +240,11 @@ elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, subwor
             goto done;
         }
     }
+    /* BertTokenizer would take it and make every word [UNK]. */
+    if (wp->vocab.size == 0) {
+        rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: empty, a vocabulary without tokens", path);
+        goto done;
+    }
     if ((rc = tok_vocab_index(&wp->vocab, path, err)) != ELANG_OK) goto done;
     *out = (subword_model){&WORDPIECE_OPS, wp};
     wp = NULL;

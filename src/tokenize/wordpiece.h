@@ -22,7 +22,7 @@ typedef struct {
 
 /* Reads path (a vocab.txt: one token per line, the id is the line index).
  * A line that is not UTF-8 or repeats a token: ELANG_ERR_FORMAT with its
- * line number.
+ * line number; an empty file: ELANG_ERR_FORMAT.
  *
  * The model tokenizes as BertTokenizer._tokenize: the special tokens of the
  * context are kept whole, the unk token stands for words WordPiece cannot
