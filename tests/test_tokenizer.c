@@ -1090,6 +1090,43 @@ static void test_bpe_merges_file(void **state) {
     free(ids);
 }
 
+/* tokenizer_config.json's model_max_length must leave a single text room
+ * for a token beside its special tokens: refused when the tokenizer loads,
+ * not when the first text is encoded. */
+static void test_model_max_length_too_small(void **state) {
+    (void)state;
+    static const struct {
+        const char *model_type, *files[3];
+        size_t n_files;
+        int least;
+    } cases[] = {
+        {"bert", {"vocab.txt"}, 1, 3},
+        {"roberta", {"vocab.json", "merges.txt"}, 2, 3},
+        {"t5", {"spiece.model"}, 1, 2},
+        {"marian", {"source.spm", "target.spm", "vocab.json"}, 3, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *type = cases[i].model_type;
+        const char *dir = fixture_copy(type, cases[i].files, cases[i].n_files);
+        const int too_small[] = {cases[i].least - 1, 0, -5};
+        char config[64];
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(config, sizeof config, "{\"model_max_length\": %d}", too_small[k]);
+            test_dir_file(dir, "tokenizer_config.json", config);
+            expect_load_fail(dir, type, ELANG_ERR_FORMAT, "tokenizer_config.json",
+                             "model_max_length");
+        }
+        snprintf(config, sizeof config, "{\"model_max_length\": %d}", cases[i].least);
+        test_dir_file(dir, "tokenizer_config.json", config);
+        tokenizer *t = tokenizer_from_dir(dir, type);
+        assert_int_equal(tokenizer_model_max_length(t), cases[i].least);
+        token_seq s = encode(t, "a b c", NULL, tokenizer_model_max_length(t), type);
+        assert_int_equal(s.len, cases[i].least);
+        token_seq_free(&s);
+        tokenizer_free(t);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_bert),
@@ -1118,6 +1155,7 @@ int main(void) {
         cmocka_unit_test(test_t5_files),
         cmocka_unit_test(test_marian_files),
         cmocka_unit_test(test_xlmr_files),
+        cmocka_unit_test(test_model_max_length_too_small),
     };
     int failed = cmocka_run_group_tests_name("tokenizer", tests, NULL, NULL);
     test_tmpdir_cleanup();

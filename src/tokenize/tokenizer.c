@@ -178,8 +178,18 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
             goto done;
         }
         if (max && !json_is_null(max)) {
+            /* Room for one token of text at least, or every text would be
+             * refused when encoded. */
             double m = json_number_value(max);
-            t->model_max_length = m >= 1 && m <= INT_MAX ? (int)m : 0;
+            int least = n_special_tokens(t->layout, false) + 1;
+            if (!(m >= least)) {
+                rc = elang_fail(err, ELANG_ERR_FORMAT,
+                                "%s: model_max_length %g leaves no room for text beside the %d "
+                                "special tokens of a %s sequence (it must be at least %d)",
+                                config_path, m, least - 1, model_type, least);
+                goto done;
+            }
+            t->model_max_length = m <= INT_MAX ? (int)m : 0;
         }
     }
 
