@@ -1,6 +1,7 @@
 #include "support.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -140,6 +141,70 @@ char *read_file_all(const char *path, size_t *len) {
     char *buf = slurp(f, len);
     fclose(f);
     return buf;
+}
+
+const char *test_dir(const char *name) {
+    static char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+    if (system(cmd) != 0) fail_msg("cannot make %s", dir);
+    return dir;
+}
+
+const char *test_dir_file(const char *dir, const char *name, const char *content) {
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    write_file(path, content, strlen(content));
+    return path;
+}
+
+const char *test_dir_copy(const char *src_dir, const char *name, const char *const *names,
+                          size_t n) {
+    char src[512];
+    snprintf(src, sizeof src, "%s", src_dir); /* shared_path's buffer is reused */
+    const char *dir = test_dir(name);
+    for (size_t i = 0; i < n; i++) {
+        char from[600], to[600];
+        size_t len;
+        snprintf(from, sizeof from, "%s/%s", src, names[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, names[i]);
+        char *data = read_file_all(from, &len);
+        write_file(to, data, len);
+        free(data);
+    }
+    return dir;
+}
+
+tokenizer *tokenizer_from_dir(const char *dir, const char *model_type) {
+    tokenizer *t = NULL;
+    elang_error err = {0};
+    if (tokenizer_load(dir, model_type, &t, &err) != ELANG_OK)
+        fail_msg("loading %s: %s", dir, err.message);
+    return t;
+}
+
+/* Written once by watchdog_start, so that the handler only calls
+ * async-signal-safe functions. */
+static char watchdog_message[256];
+
+static void watchdog_fire(int sig) {
+    (void)sig;
+    ssize_t ignored = write(STDERR_FILENO, watchdog_message, strlen(watchdog_message));
+    (void)ignored;
+    _exit(1);
+}
+
+void watchdog_start(const char *what, unsigned seconds) {
+    snprintf(watchdog_message, sizeof watchdog_message,
+             "watchdog: %s took more than %u s (a regression to quadratic time?)\n", what,
+             seconds);
+    signal(SIGALRM, watchdog_fire);
+    alarm(seconds);
+}
+
+void watchdog_stop(void) {
+    alarm(0);
 }
 
 /* A safetensors file whose header is given verbatim. */

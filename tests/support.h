@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "tokenize/tokenizer.h"
+
 /* ../shared (or $ELANG_SHARED) joined with `rel`; static buffer per call. */
 const char *shared_path(const char *rel);
 /* The CLI under test ($ELANG_BIN, default build/elang). */
@@ -27,6 +29,25 @@ int run_command(const char *cmd, char **out, char **err);
 void write_file(const char *path, const void *data, size_t len);
 /* Reads a whole file (malloc'ed, NUL-terminated); fails the test on error. */
 char *read_file_all(const char *path, size_t *len);
+
+/* An empty directory test_tmpdir()/name, emptied if it was there (static
+ * buffer). */
+const char *test_dir(const char *name);
+/* Writes content to dir/name; returns the path (static buffer). */
+const char *test_dir_file(const char *dir, const char *name, const char *content);
+/* A fresh directory `name` holding copies of these files of src_dir. */
+const char *test_dir_copy(const char *src_dir, const char *name, const char *const *names,
+                          size_t n);
+
+/* The tokenizer of dir; fails the test on error. */
+tokenizer *tokenizer_from_dir(const char *dir, const char *model_type);
+
+/* For tests whose failure would be a hang rather than a wrong answer:
+ * unless watchdog_stop() comes within `seconds`, the test binary stops
+ * with a message naming `what` and exit status 1, which tests/run.sh
+ * counts as a failure. */
+void watchdog_start(const char *what, unsigned seconds);
+void watchdog_stop(void);
 
 #include <stdint.h>
 

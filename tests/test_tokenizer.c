@@ -40,18 +40,10 @@
 /* The stand-in XLM-R tokenizer (see tests/data/xlmr/README.md). */
 #define XLMR_DIR "tests/data/xlmr"
 
-static tokenizer *load_dir(const char *dir, const char *model_type) {
-    tokenizer *t = NULL;
-    elang_error err = {0};
-    if (tokenizer_load(dir, model_type, &t, &err) != ELANG_OK)
-        fail_msg("loading %s: %s", dir, err.message);
-    return t;
-}
-
 static tokenizer *load(const char *fixture, const char *model_type) {
     char rel[256];
     snprintf(rel, sizeof rel, "fixtures/hf/%s", fixture);
-    return load_dir(shared_path(rel), model_type);
+    return tokenizer_from_dir(shared_path(rel), model_type);
 }
 
 /* got[0..n) against the first n of expected; `padded` allows expected to be longer. */
@@ -477,7 +469,7 @@ static void expect_fail(elang_status rc, elang_status want, const elang_error *e
 static void test_invalid_utf8(void **state) {
     (void)state;
     tokenizer *ts[] = {load("bert", "bert"), load("roberta", "roberta"), load("t5", "t5"),
-                       load("marian", "marian"), load_dir(XLMR_DIR, "xlm-roberta")};
+                       load("marian", "marian"), tokenizer_from_dir(XLMR_DIR, "xlm-roberta")};
     size_t n_ts = sizeof ts / sizeof ts[0];
     static const struct {
         const char *text, *offset;
@@ -658,7 +650,7 @@ static void test_decode_wordpiece_bpe(void **state) {
 static void test_decode_bad_ids(void **state) {
     (void)state;
     tokenizer *ts[] = {load("bert", "bert"), load("roberta", "roberta"), load("t5", "t5"),
-                       load("marian", "marian"), load_dir(XLMR_DIR, "xlm-roberta")};
+                       load("marian", "marian"), tokenizer_from_dir(XLMR_DIR, "xlm-roberta")};
     for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
         int32_t ids[2] = {0, tokenizer_vocab_size(ts[k])};
         char *text = NULL, needle[32];
@@ -681,7 +673,7 @@ static void test_decode_bad_ids(void **state) {
 
 static void test_xlmr_expectations(void **state) {
     (void)state;
-    tokenizer *t = load_dir(XLMR_DIR, "xlm-roberta");
+    tokenizer *t = tokenizer_from_dir(XLMR_DIR, "xlm-roberta");
     size_t n = check_expectations("tests/data/glue_xlmr_expected.jsonl", "xlm-roberta", t);
     assert_int_equal(n, 200 + 100);
     size_t decoded = 0;
@@ -704,7 +696,7 @@ static void test_xlmr_expectations(void **state) {
  * model's piece list. */
 static void test_xlmr_by_hand(void **state) {
     (void)state;
-    tokenizer *t = load_dir(XLMR_DIR, "xlm-roberta");
+    tokenizer *t = tokenizer_from_dir(XLMR_DIR, "xlm-roberta");
     /* 1000 pieces, the fairseq offset of one, <mask>; <pad> is fairseq's 1;
      * no tokenizer_config.json: 512, as for the xlm-roberta-* checkpoints. */
     assert_int_equal(tokenizer_vocab_size(t), 1002);
@@ -739,22 +731,6 @@ static void test_xlmr_by_hand(void **state) {
 
 /* ----------------------------------------------- tokenizer files in tmpdir */
 
-static const char *tmp_file(const char *dir, const char *name, const char *content) {
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    write_file(path, content, strlen(content));
-    return path;
-}
-
-static const char *fresh_dir(const char *name) {
-    static char dir[512];
-    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
-    char cmd[1100];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
-    if (system(cmd) != 0) fail_msg("cannot make %s", dir);
-    return dir;
-}
-
 static const char *SMALL_VOCAB = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nun\n##aff\n##able\n"
                                  "Caf\xC3\xA9\ncafe\ncaf\xC3\xA9\n\xE4\xB8\xAD\n"
                                  "\xE4\xB8\xAD\xE6\x96\x87\n,\nhello\n";
@@ -762,7 +738,7 @@ static const char *SMALL_VOCAB = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nun\n##aff\
 /* The ids of text with the tokenizer in dir, special tokens excluded. */
 static void expect_tokens_as(const char *dir, const char *model_type, const char *text,
                              const int32_t *want, int n) {
-    tokenizer *t = load_dir(dir, model_type);
+    tokenizer *t = tokenizer_from_dir(dir, model_type);
     elang_error err = {0};
     int32_t *ids = NULL;
     int len = 0;
@@ -780,8 +756,8 @@ static void expect_tokens(const char *dir, const char *text, const int32_t *want
 
 static void test_wordpiece_options(void **state) {
     (void)state;
-    const char *dir = fresh_dir("options");
-    tmp_file(dir, "vocab.txt", SMALL_VOCAB);
+    const char *dir = test_dir("options");
+    test_dir_file(dir, "vocab.txt", SMALL_VOCAB);
     char long_word[128];
     memset(long_word, 'x', 101);
     long_word[101] = '\0';
@@ -792,18 +768,18 @@ static void test_wordpiece_options(void **state) {
     expect_tokens(dir, long_word, (int32_t[]){1}, 1);
     expect_tokens(dir, "un[MASK]able", (int32_t[]){5, 4, 1}, 3);
 
-    tmp_file(dir, "tokenizer_config.json", "{\"do_lower_case\": false}");
+    test_dir_file(dir, "tokenizer_config.json", "{\"do_lower_case\": false}");
     expect_tokens(dir, "Caf\xC3\xA9", (int32_t[]){8}, 1);
-    tmp_file(dir, "tokenizer_config.json", "{\"strip_accents\": false}");
+    test_dir_file(dir, "tokenizer_config.json", "{\"strip_accents\": false}");
     expect_tokens(dir, "CAF\xC3\x89", (int32_t[]){10}, 1);
-    tmp_file(dir, "tokenizer_config.json",
-              "{\"do_lower_case\": false, \"strip_accents\": true, "
-              "\"tokenize_chinese_chars\": false}");
+    test_dir_file(dir, "tokenizer_config.json",
+                  "{\"do_lower_case\": false, \"strip_accents\": true, "
+                  "\"tokenize_chinese_chars\": false}");
     expect_tokens(dir, "Caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87", (int32_t[]){1, 12}, 2);
 
     /* model_max_length int(1e30) means no limit. */
-    tmp_file(dir, "tokenizer_config.json",
-              "{\"model_max_length\": 1000000000000000019884624838656}");
+    test_dir_file(dir, "tokenizer_config.json",
+                  "{\"model_max_length\": 1000000000000000019884624838656}");
     tokenizer *t = NULL;
     elang_error err = {0};
     assert_int_equal(tokenizer_load(dir, "bert", &t, &err), ELANG_OK);
@@ -812,22 +788,22 @@ static void test_wordpiece_options(void **state) {
 
     /* added_tokens.json continues the vocabulary; with do_lower_case the
      * token is matched on the lowercased text. */
-    tmp_file(dir, "tokenizer_config.json", "{}");
-    tmp_file(dir, "added_tokens.json", "{\"NewTok\": 15}");
+    test_dir_file(dir, "tokenizer_config.json", "{}");
+    test_dir_file(dir, "added_tokens.json", "{\"NewTok\": 15}");
     assert_int_equal(tokenizer_load(dir, "bert", &t, &err), ELANG_OK);
     assert_int_equal(tokenizer_vocab_size(t), 16);
     tokenizer_free(t);
     expect_tokens(dir, "helloNEWTOKhello", (int32_t[]){14, 15, 14}, 3);
-    tmp_file(dir, "added_tokens.json", "{\"newtok\": 17}");
+    test_dir_file(dir, "added_tokens.json", "{\"newtok\": 17}");
     assert_int_equal(tokenizer_load(dir, "bert", &t, &err), ELANG_ERR_FORMAT);
     assert_non_null(strstr(err.message, "next free id is 15"));
 
     /* special_tokens_map.json overrides; a special token missing from the
      * vocabulary gets the next id. */
-    remove(tmp_file(dir, "added_tokens.json", ""));
-    tmp_file(dir, "special_tokens_map.json",
-              "{\"mask_token\": {\"content\": \"<M>\", \"lstrip\": true}, "
-              "\"additional_special_tokens\": [\"<X>\"]}");
+    remove(test_dir_file(dir, "added_tokens.json", ""));
+    test_dir_file(dir, "special_tokens_map.json",
+                  "{\"mask_token\": {\"content\": \"<M>\", \"lstrip\": true}, "
+                  "\"additional_special_tokens\": [\"<X>\"]}");
     expect_tokens(dir, "hello<M> <X>hello", (int32_t[]){14, 15, 16, 14}, 4);
     expect_tokens(dir, "[MASK]", (int32_t[]){1, 1, 1}, 3);
 }
@@ -836,10 +812,10 @@ static void test_missing_files(void **state) {
     (void)state;
     tokenizer *t = NULL;
     elang_error err = {0};
-    const char *dir = fresh_dir("empty");
+    const char *dir = test_dir("empty");
     expect_fail(tokenizer_load(dir, "bert", &t, &err), ELANG_ERR_IO, &err, "vocab.txt");
     expect_fail(ELANG_ERR_IO, ELANG_ERR_IO, &err, "merges.txt");
-    tmp_file(dir, "vocab.json", "{}");
+    test_dir_file(dir, "vocab.json", "{}");
     expect_fail(tokenizer_load(dir, "roberta", &t, &err), ELANG_ERR_IO, &err, "merges.txt");
     expect_fail(tokenizer_load(shared_path("fixtures/hf/bert"), "gpt2", &t, &err),
                 ELANG_ERR_UNSUPPORTED, &err, "gpt2");
@@ -849,9 +825,9 @@ static void test_missing_files(void **state) {
 /* Added tokens beyond the vocabulary stand apart in decoded text. */
 static void test_decode_added_tokens(void **state) {
     (void)state;
-    const char *dir = fresh_dir("added");
-    tmp_file(dir, "vocab.txt", SMALL_VOCAB);
-    tmp_file(dir, "added_tokens.json", "{\"NewTok\": 15}");
+    const char *dir = test_dir("added");
+    test_dir_file(dir, "vocab.txt", SMALL_VOCAB);
+    test_dir_file(dir, "added_tokens.json", "{\"NewTok\": 15}");
     tokenizer *t = NULL;
     elang_error err = {0};
     assert_int_equal(tokenizer_load(dir, "bert", &t, &err), ELANG_OK);
@@ -861,29 +837,11 @@ static void test_decode_added_tokens(void **state) {
     tokenizer_free(t);
 }
 
-/* A fresh directory `name` holding these files of src_dir. */
-static const char *copy_files(const char *src_dir, const char *name, const char *const *names,
-                              size_t n) {
-    char src[512];
-    snprintf(src, sizeof src, "%s", src_dir); /* shared_path's buffer is reused */
-    const char *dir = fresh_dir(name);
-    for (size_t i = 0; i < n; i++) {
-        char from[600], to[600];
-        size_t len;
-        snprintf(from, sizeof from, "%s/%s", src, names[i]);
-        snprintf(to, sizeof to, "%s/%s", dir, names[i]);
-        char *data = read_file_all(from, &len);
-        write_file(to, data, len);
-        free(data);
-    }
-    return dir;
-}
-
 /* A fresh directory holding these files of fixtures/hf/<fixture>. */
 static const char *fixture_copy(const char *fixture, const char *const *names, size_t n) {
     char rel[128];
     snprintf(rel, sizeof rel, "fixtures/hf/%s", fixture);
-    return copy_files(shared_path(rel), fixture, names, n);
+    return test_dir_copy(shared_path(rel), fixture, names, n);
 }
 
 static void expect_load_fail(const char *dir, const char *model_type, elang_status want,
@@ -897,18 +855,18 @@ static void expect_load_fail(const char *dir, const char *model_type, elang_stat
 
 static void test_t5_files(void **state) {
     (void)state;
-    const char *dir = fresh_dir("t5");
+    const char *dir = test_dir("t5");
     expect_load_fail(dir, "t5", ELANG_ERR_IO, "spiece.model", "No such file");
-    tmp_file(dir, "spiece.model", "\x0a\x05garbage, not a protobuf");
+    test_dir_file(dir, "spiece.model", "\x0a\x05garbage, not a protobuf");
     expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "spiece.model", "not a SentencePiece model");
-    tmp_file(dir, "spiece.model", "");
+    test_dir_file(dir, "spiece.model", "");
     expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "spiece.model", "not a SentencePiece model");
 
     /* extra_ids sets the sentinels, and additional_special_tokens must name
      * that many of them (T5Tokenizer raises ValueError otherwise). */
     static const char *const files[] = {"spiece.model"};
     dir = fixture_copy("t5", files, 1);
-    tmp_file(dir, "tokenizer_config.json", "{\"extra_ids\": 5}");
+    test_dir_file(dir, "tokenizer_config.json", "{\"extra_ids\": 5}");
     tokenizer *t = NULL;
     elang_error err = {0};
     assert_int_equal(tokenizer_load(dir, "t5", &t, &err), ELANG_OK);
@@ -919,8 +877,9 @@ static void test_t5_files(void **state) {
     assert_memory_equal(s.ids, sentinels, sizeof sentinels);
     token_seq_free(&s);
     tokenizer_free(t);
-    tmp_file(dir, "tokenizer_config.json",
-             "{\"extra_ids\": 1, \"additional_special_tokens\": [\"<extra_id_0>\", \"<sep>\"]}");
+    test_dir_file(dir, "tokenizer_config.json",
+                  "{\"extra_ids\": 1, "
+                  "\"additional_special_tokens\": [\"<extra_id_0>\", \"<sep>\"]}");
     assert_int_equal(tokenizer_load(dir, "t5", &t, &err), ELANG_OK);
     assert_int_equal(tokenizer_vocab_size(t), 2002); /* <sep> is no piece: a new id */
     s = encode(t, "a <sep> b", NULL, NO_LIMIT, "<sep>");
@@ -929,49 +888,49 @@ static void test_t5_files(void **state) {
     assert_memory_equal(s.ids, sep, sizeof sep);
     token_seq_free(&s);
     tokenizer_free(t);
-    tmp_file(dir, "tokenizer_config.json",
-             "{\"extra_ids\": 2, \"additional_special_tokens\": [\"<extra_id_0>\"]}");
+    test_dir_file(dir, "tokenizer_config.json",
+                  "{\"extra_ids\": 2, \"additional_special_tokens\": [\"<extra_id_0>\"]}");
     expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "tokenizer_config.json", "extra_ids is 2");
-    tmp_file(dir, "tokenizer_config.json", "{\"extra_ids\": \"many\"}");
+    test_dir_file(dir, "tokenizer_config.json", "{\"extra_ids\": \"many\"}");
     expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "tokenizer_config.json", "extra_ids");
-    tmp_file(dir, "tokenizer_config.json", "{\"extra_ids\": -1}");
+    test_dir_file(dir, "tokenizer_config.json", "{\"extra_ids\": -1}");
     expect_load_fail(dir, "t5", ELANG_ERR_FORMAT, "extra_ids -1", NULL);
 }
 
 static void test_marian_files(void **state) {
     (void)state;
     static const char *const files[] = {"source.spm", "target.spm", "vocab.json"};
-    const char *dir = fresh_dir("marian");
+    const char *dir = test_dir("marian");
     expect_load_fail(dir, "marian", ELANG_ERR_IO, "source.spm", "No such file");
     dir = fixture_copy("marian", files, 1);
     expect_load_fail(dir, "marian", ELANG_ERR_IO, "target.spm", "No such file");
     dir = fixture_copy("marian", files, 2);
     expect_load_fail(dir, "marian", ELANG_ERR_IO, "vocab.json", "No such file");
-    tmp_file(dir, "vocab.json", "[\"</s>\", \"<unk>\"]");
+    test_dir_file(dir, "vocab.json", "[\"</s>\", \"<unk>\"]");
     expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "not a JSON object");
-    tmp_file(dir, "vocab.json", "{\"</s>\": 0,\n \"<unk>\": ");
+    test_dir_file(dir, "vocab.json", "{\"</s>\": 0,\n \"<unk>\": ");
     expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "line 2");
-    tmp_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": 1, \"<pad>\": 1}");
+    test_dir_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": 1, \"<pad>\": 1}");
     expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "two tokens have the id 1");
-    tmp_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": -1}");
+    test_dir_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": -1}");
     expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "\"<unk>\"");
     /* MarianTokenizer.__init__ requires <unk> and <pad> in vocab.json. */
-    tmp_file(dir, "vocab.json", "{\"</s>\": 0, \"<pad>\": 1}");
+    test_dir_file(dir, "vocab.json", "{\"</s>\": 0, \"<pad>\": 1}");
     expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "unk_token \"<unk>\"");
-    tmp_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": 1}");
+    test_dir_file(dir, "vocab.json", "{\"</s>\": 0, \"<unk>\": 1}");
     expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "vocab.json", "pad_token \"<pad>\"");
-    tmp_file(dir, "target.spm", "not a model");
+    test_dir_file(dir, "target.spm", "not a model");
     expect_load_fail(dir, "marian", ELANG_ERR_FORMAT, "target.spm", "not a SentencePiece model");
 
     /* separate_vocabs: target_vocab.json names the ids decoded, vocab.json
      * still the ids encoded. target.spm lacks "▁Katze": it comes out as it
      * is, as decode_pieces leaves a string that is no piece. */
     dir = fixture_copy("marian", files, 3);
-    tmp_file(dir, "tokenizer_config.json", "{\"separate_vocabs\": true}");
+    test_dir_file(dir, "tokenizer_config.json", "{\"separate_vocabs\": true}");
     expect_load_fail(dir, "marian", ELANG_ERR_IO, "target_vocab.json", "No such file");
-    tmp_file(dir, "target_vocab.json",
-             "{\"</s>\": 0, \"<unk>\": 1, \"<pad>\": 2, \"\u2581Ein\": 3, \"\u2581Mann\": 4, "
-             "\"\u2581und\": 5, \"\u2581eine\": 6, \"\u2581Frau\": 7, \"\u2581Katze\": 8}");
+    test_dir_file(dir, "target_vocab.json",
+                  "{\"</s>\": 0, \"<unk>\": 1, \"<pad>\": 2, \"\u2581Ein\": 3, \"\u2581Mann\": 4, "
+                  "\"\u2581und\": 5, \"\u2581eine\": 6, \"\u2581Frau\": 7, \"\u2581Katze\": 8}");
     tokenizer *t = NULL;
     elang_error err = {0};
     assert_int_equal(tokenizer_load(dir, "marian", &t, &err), ELANG_OK);
@@ -989,29 +948,29 @@ static void test_marian_files(void **state) {
  * "c" 887 and "▁c" 16; <mask> 1001, </s> 2. */
 static void test_xlmr_files(void **state) {
     (void)state;
-    const char *dir = fresh_dir("xlmr");
+    const char *dir = test_dir("xlmr");
     expect_load_fail(dir, "xlm-roberta", ELANG_ERR_IO, "sentencepiece.bpe.model",
                      "vocab.json + merges.txt");
-    tmp_file(dir, "sentencepiece.bpe.model", "\x0a\x05garbage, not a protobuf");
+    test_dir_file(dir, "sentencepiece.bpe.model", "\x0a\x05garbage, not a protobuf");
     expect_load_fail(dir, "xlm-roberta", ELANG_ERR_FORMAT, "sentencepiece.bpe.model",
                      "not a SentencePiece model");
-    tmp_file(dir, "sentencepiece.bpe.model", "");
+    test_dir_file(dir, "sentencepiece.bpe.model", "");
     expect_load_fail(dir, "xlm-roberta", ELANG_ERR_FORMAT, "sentencepiece.bpe.model",
                      "not a SentencePiece model");
 
     /* CamembertTokenizer maps its pieces differently: refused, not guessed. */
     static const char *const files[] = {"sentencepiece.bpe.model"};
-    dir = copy_files(XLMR_DIR, "xlmr", files, 1);
+    dir = test_dir_copy(XLMR_DIR, "xlmr", files, 1);
     expect_load_fail(dir, "camembert", ELANG_ERR_UNSUPPORTED, "\"camembert\"", NULL);
 
     /* model_max_length from tokenizer_config.json; int(1e30) is no limit. */
-    tmp_file(dir, "tokenizer_config.json", "{\"model_max_length\": 128}");
-    tokenizer *t = load_dir(dir, "xlm-roberta");
+    test_dir_file(dir, "tokenizer_config.json", "{\"model_max_length\": 128}");
+    tokenizer *t = tokenizer_from_dir(dir, "xlm-roberta");
     assert_int_equal(tokenizer_model_max_length(t), 128);
     tokenizer_free(t);
-    tmp_file(dir, "tokenizer_config.json",
-             "{\"model_max_length\": 1000000000000000019884624838656}");
-    t = load_dir(dir, "xlm-roberta");
+    test_dir_file(dir, "tokenizer_config.json",
+                  "{\"model_max_length\": 1000000000000000019884624838656}");
+    t = tokenizer_from_dir(dir, "xlm-roberta");
     assert_int_equal(tokenizer_model_max_length(t), 0);
     tokenizer_free(t);
 
@@ -1021,23 +980,25 @@ static void test_xlmr_files(void **state) {
     static const char masked[] = "a\xC2\x85<mask>\xC2\x85" "c";
     static const int32_t lstrip_only[] = {5, 1001, 875, 3, 887};
     expect_tokens_as(dir, "xlm-roberta", masked, lstrip_only, 5);
-    tmp_file(dir, "tokenizer_config.json", "{\"mask_token\": \"<mask>\", \"eos_token\": \"</s>\"}");
+    test_dir_file(dir, "tokenizer_config.json",
+                  "{\"mask_token\": \"<mask>\", \"eos_token\": \"</s>\"}");
     expect_tokens_as(dir, "xlm-roberta", masked, lstrip_only, 5);
     expect_tokens_as(dir, "xlm-roberta", "a\xC2\x85</s>\xC2\x85" "c", (int32_t[]){5, 2, 16}, 3);
     /* An AddedToken's own flags. */
-    tmp_file(dir, "tokenizer_config.json",
-             "{\"mask_token\": {\"content\": \"<mask>\", \"lstrip\": false, \"rstrip\": true}}");
+    test_dir_file(dir, "tokenizer_config.json",
+                  "{\"mask_token\": {\"content\": \"<mask>\", \"lstrip\": false, "
+                  "\"rstrip\": true}}");
     expect_tokens_as(dir, "xlm-roberta", masked, (int32_t[]){5, 3, 1001, 16}, 4);
     /* special_tokens_map.json assigns a plain string after construction. */
-    remove(tmp_file(dir, "tokenizer_config.json", ""));
-    tmp_file(dir, "special_tokens_map.json", "{\"mask_token\": \"<mask>\"}");
+    remove(test_dir_file(dir, "tokenizer_config.json", ""));
+    test_dir_file(dir, "special_tokens_map.json", "{\"mask_token\": \"<mask>\"}");
     expect_tokens_as(dir, "xlm-roberta", masked, (int32_t[]){5, 1001, 16}, 3);
 
     /* added_tokens.json continues after <mask>; the token stands apart when
      * decoded. */
-    remove(tmp_file(dir, "special_tokens_map.json", ""));
-    tmp_file(dir, "added_tokens.json", "{\"<new>\": 1002}");
-    t = load_dir(dir, "xlm-roberta");
+    remove(test_dir_file(dir, "special_tokens_map.json", ""));
+    test_dir_file(dir, "added_tokens.json", "{\"<new>\": 1002}");
+    t = tokenizer_from_dir(dir, "xlm-roberta");
     assert_int_equal(tokenizer_vocab_size(t), 1003);
     static const int32_t added[] = {5, 1002, 15};
     token_seq s = encode(t, "a<new>b", NULL, NO_LIMIT, "added token");
@@ -1052,14 +1013,14 @@ static void expect_bad_file(const char *model_type, const char *name, const char
                             const char *needle) {
     tokenizer *t = NULL;
     elang_error err = {0};
-    const char *dir = fresh_dir("bad");
+    const char *dir = test_dir("bad");
     if (strcmp(model_type, "bert") == 0) {
-        tmp_file(dir, "vocab.txt", SMALL_VOCAB);
+        test_dir_file(dir, "vocab.txt", SMALL_VOCAB);
     } else {
-        tmp_file(dir, "vocab.json", "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3}");
-        tmp_file(dir, "merges.txt", "#version: 0.2\n");
+        test_dir_file(dir, "vocab.json", "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3}");
+        test_dir_file(dir, "merges.txt", "#version: 0.2\n");
     }
-    tmp_file(dir, name, content);
+    test_dir_file(dir, name, content);
     expect_fail(tokenizer_load(dir, model_type, &t, &err), ELANG_ERR_FORMAT, &err, name);
     expect_fail(ELANG_ERR_FORMAT, ELANG_ERR_FORMAT, &err, needle);
     assert_null(t);
@@ -1077,6 +1038,7 @@ static void test_malformed_files(void **state) {
     expect_bad_file("roberta", "merges.txt", "#version: 0.2\n\xC3 b\n", "invalid UTF-8");
     expect_bad_file("bert", "vocab.txt", "[PAD]\n[UNK]\nx\n[CLS]\nx\n", "line 5: duplicate");
     expect_bad_file("bert", "vocab.txt", "[PAD]\n\xFF\n", "line 2: invalid UTF-8");
+    expect_bad_file("bert", "vocab.txt", "", "empty");
     expect_bad_file("bert", "tokenizer_config.json", "{\"do_lower_case\": \"yes\"}",
                     "do_lower_case");
     expect_bad_file("bert", "tokenizer_config.json", "{\"cls_token\": 3}", "cls_token");
@@ -1085,9 +1047,9 @@ static void test_malformed_files(void **state) {
     /* A special token the layout needs, set to null. */
     tokenizer *t = NULL;
     elang_error err = {0};
-    const char *dir = fresh_dir("null_unk");
-    tmp_file(dir, "vocab.txt", SMALL_VOCAB);
-    tmp_file(dir, "special_tokens_map.json", "{\"unk_token\": null}");
+    const char *dir = test_dir("null_unk");
+    test_dir_file(dir, "vocab.txt", SMALL_VOCAB);
+    test_dir_file(dir, "special_tokens_map.json", "{\"unk_token\": null}");
     expect_fail(tokenizer_load(dir, "bert", &t, &err), ELANG_ERR_FORMAT, &err, "unk_token is null");
     assert_null(t);
 }
@@ -1096,11 +1058,11 @@ static void test_malformed_files(void **state) {
  * merges.txt do, on a vocabulary small enough to follow by hand. */
 static void test_bpe_merges_file(void **state) {
     (void)state;
-    const char *dir = fresh_dir("bpe");
-    tmp_file(dir, "vocab.json",
-              "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3, \"l\": 4, \"o\": 5, "
-              "\"lo\": 6, \"low\": 7, \"\\u0120\": 8, \"\\u0120low\": 9, \"w\": 10}");
-    tmp_file(dir, "merges.txt", "l o\n\nl o\nlo w\n\xC4\xA0 low");
+    const char *dir = test_dir("bpe");
+    test_dir_file(dir, "vocab.json",
+                  "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3, \"l\": 4, \"o\": 5, "
+                  "\"lo\": 6, \"low\": 7, \"\\u0120\": 8, \"\\u0120low\": 9, \"w\": 10}");
+    test_dir_file(dir, "merges.txt", "l o\n\nl o\nlo w\n\xC4\xA0 low");
     tokenizer *t = NULL;
     elang_error err = {0};
     assert_int_equal(tokenizer_load(dir, "roberta", &t, &err), ELANG_OK);
@@ -1115,8 +1077,8 @@ static void test_bpe_merges_file(void **state) {
     tokenizer_free(t);
     free(ids);
 
-    tmp_file(dir, "merges.txt", "#version\nl o\n\nlo w\n\xC4\xA0 low\n");
-    tmp_file(dir, "tokenizer_config.json", "{\"add_prefix_space\": true}");
+    test_dir_file(dir, "merges.txt", "#version\nl o\n\nlo w\n\xC4\xA0 low\n");
+    test_dir_file(dir, "tokenizer_config.json", "{\"add_prefix_space\": true}");
     assert_int_equal(tokenizer_load(dir, "roberta", &t, &err), ELANG_OK);
     ids = NULL;
     len = 0;
@@ -1126,6 +1088,43 @@ static void test_bpe_merges_file(void **state) {
     assert_memory_equal(ids, want2, sizeof want2);
     tokenizer_free(t);
     free(ids);
+}
+
+/* tokenizer_config.json's model_max_length must leave a single text room
+ * for a token beside its special tokens: refused when the tokenizer loads,
+ * not when the first text is encoded. */
+static void test_model_max_length_too_small(void **state) {
+    (void)state;
+    static const struct {
+        const char *model_type, *files[3];
+        size_t n_files;
+        int least;
+    } cases[] = {
+        {"bert", {"vocab.txt"}, 1, 3},
+        {"roberta", {"vocab.json", "merges.txt"}, 2, 3},
+        {"t5", {"spiece.model"}, 1, 2},
+        {"marian", {"source.spm", "target.spm", "vocab.json"}, 3, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *type = cases[i].model_type;
+        const char *dir = fixture_copy(type, cases[i].files, cases[i].n_files);
+        const int too_small[] = {cases[i].least - 1, 0, -5};
+        char config[64];
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(config, sizeof config, "{\"model_max_length\": %d}", too_small[k]);
+            test_dir_file(dir, "tokenizer_config.json", config);
+            expect_load_fail(dir, type, ELANG_ERR_FORMAT, "tokenizer_config.json",
+                             "model_max_length");
+        }
+        snprintf(config, sizeof config, "{\"model_max_length\": %d}", cases[i].least);
+        test_dir_file(dir, "tokenizer_config.json", config);
+        tokenizer *t = tokenizer_from_dir(dir, type);
+        assert_int_equal(tokenizer_model_max_length(t), cases[i].least);
+        token_seq s = encode(t, "a b c", NULL, tokenizer_model_max_length(t), type);
+        assert_int_equal(s.len, cases[i].least);
+        token_seq_free(&s);
+        tokenizer_free(t);
+    }
 }
 
 int main(void) {
@@ -1156,6 +1155,7 @@ int main(void) {
         cmocka_unit_test(test_t5_files),
         cmocka_unit_test(test_marian_files),
         cmocka_unit_test(test_xlmr_files),
+        cmocka_unit_test(test_model_max_length_too_small),
     };
     int failed = cmocka_run_group_tests_name("tokenizer", tests, NULL, NULL);
     test_tmpdir_cleanup();

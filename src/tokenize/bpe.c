@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenize/bpe_merge.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/strmap.h"
@@ -16,14 +17,13 @@
  * numbered so that merging compares numbers instead of strings: a symbol in
  * vocab.json is numbered by its id (ids are checked to be distinct), any
  * other from max_id + 1 on. Symbols are not kept as strings. */
-struct bpe {
+typedef struct {
     tok_vocab vocab; /* vocab.json */
     strmap extra;    /* symbols vocab.json lacks -> their number */
     int32_t byte_symbol[256];
     int16_t char_byte[N_BYTE_CHARS]; /* bytes_to_unicode reversed: character -> byte, or -1 */
-    strmap ranks;  /* (left, right) symbol numbers as 8 bytes -> merge rank */
-    i32vec merged; /* rank -> symbol number of left + right, -1 for a blank line */
-};
+    bpe_merges merges;
+} bpe;
 
 /* bytes_to_unicode(): the printable Latin-1 bytes ("!".."~", "¡".."¬",
  * "®".."ÿ") stand for themselves and the other 68 (controls, space,
@@ -46,6 +46,30 @@ static int32_t symbol(bpe *b, const char *s, size_t len) {
     return strmap_put(&b->extra, s, len, sym, NULL) ? sym : -1;
 }
 
+static void bpe_free(void *impl) {
+    bpe *b = impl;
+    if (!b) return;
+    tok_vocab_free(&b->vocab);
+    strmap_free(&b->extra);
+    bpe_merges_free(&b->merges);
+    free(b);
+}
+
+static int32_t bpe_token_id(const void *impl, const char *token, size_t len) {
+    const bpe *b = impl;
+    return tok_vocab_id(&b->vocab, token, len);
+}
+
+static const char *bpe_id_token(const void *impl, int32_t id) {
+    const bpe *b = impl;
+    return tok_vocab_token(&b->vocab, id);
+}
+
+static int bpe_vocab_size(const void *impl) {
+    const bpe *b = impl;
+    return b->vocab.size;
+}
+
 static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
     char *data;
     size_t len;
@@ -57,7 +81,7 @@ static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
     char *buf = malloc(4 * len + 1);
-    if (!buf || !strmap_reserve(&b->ranks, lines)) goto nomem;
+    if (!buf || !strmap_reserve(&b->merges.ranks, lines)) goto nomem;
 
     int32_t table[256];
     bytes_to_unicode(table);
@@ -101,7 +125,7 @@ static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
             nparts++;
         }
         if (nparts == 0) { /* a blank line takes a rank but merges nothing */
-            if (!i32vec_push(&b->merged, -1)) goto nomem;
+            if (!i32vec_push(&b->merges.merged, -1)) goto nomem;
             continue;
         }
         if (nparts != 2) {
@@ -113,10 +137,11 @@ static elang_status load_merges(bpe *b, const char *path, elang_error *err) {
         size_t right = utf8_encode(cps.v + part[1][0], part[1][1] - part[1][0], buf + left, NULL);
         int32_t pair[2] = {symbol(b, buf, left), symbol(b, buf + left, right)};
         int32_t sym = symbol(b, buf, left + right);
-        int32_t rank = (int32_t)b->merged.len;
+        int32_t rank = (int32_t)b->merges.merged.len;
         /* dict(zip(merges, range(...))): a repeated pair keeps its last rank. */
         if (pair[0] < 0 || pair[1] < 0 || sym < 0 ||
-            !strmap_put(&b->ranks, pair, sizeof pair, rank, NULL) || !i32vec_push(&b->merged, sym))
+            !strmap_put(&b->merges.ranks, pair, sizeof pair, rank, NULL) ||
+            !i32vec_push(&b->merges.merged, sym))
             goto nomem;
     }
     goto done;
@@ -127,41 +152,6 @@ done:
     i32vec_free(&cps);
     free(data);
     return rc;
-}
-
-elang_status bpe_load(const char *vocab_path, const char *merges_path, bpe **out,
-                      elang_error *err) {
-    bpe *b = calloc(1, sizeof *b);
-    if (!b) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", vocab_path);
-    elang_status rc = tok_vocab_load_json(vocab_path, &b->vocab, err);
-    if (rc == ELANG_OK) rc = load_merges(b, merges_path, err);
-    if (rc != ELANG_OK) {
-        bpe_free(b);
-        return rc;
-    }
-    *out = b;
-    return ELANG_OK;
-}
-
-void bpe_free(bpe *b) {
-    if (!b) return;
-    tok_vocab_free(&b->vocab);
-    strmap_free(&b->extra);
-    strmap_free(&b->ranks);
-    i32vec_free(&b->merged);
-    free(b);
-}
-
-int32_t bpe_token_id(const bpe *b, const char *token, size_t len) {
-    return tok_vocab_id(&b->vocab, token, len);
-}
-
-const char *bpe_id_token(const bpe *b, int32_t id) {
-    return tok_vocab_token(&b->vocab, id);
-}
-
-int bpe_vocab_size(const bpe *b) {
-    return b->vocab.size;
 }
 
 enum { CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_OTHER };
@@ -199,42 +189,10 @@ static size_t pretoken_length(const int32_t *s, size_t n) {
     return i >= 2 ? i - 1 : i;
 }
 
-static int32_t pair_rank(const bpe *b, int32_t left, int32_t right) {
-    int32_t key[2] = {left, right};
-    return strmap_get(&b->ranks, key, sizeof key);
-}
-
-/* RobertaTokenizer.bpe(): merge every occurrence (left to right) of the
- * adjacent pair with the lowest rank, until no adjacent pair has a rank.
- * Returns the new number of symbols in s. */
-static size_t merge(const bpe *b, int32_t *s, size_t m) {
-    while (m > 1) {
-        int32_t best = -1;
-        size_t at = 0;
-        for (size_t i = 0; i + 1 < m; i++) {
-            int32_t r = pair_rank(b, s[i], s[i + 1]);
-            if (r >= 0 && (best < 0 || r < best)) {
-                best = r;
-                at = i;
-            }
-        }
-        if (best < 0) break;
-        int32_t left = s[at], right = s[at + 1], sym = b->merged.v[best];
-        size_t out = 0;
-        for (size_t i = 0; i < m;) {
-            if (i + 1 < m && s[i] == left && s[i + 1] == right) {
-                s[out++] = sym;
-                i += 2;
-            } else {
-                s[out++] = s[i++];
-            }
-        }
-        m = out;
-    }
-    return m;
-}
-
-bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i32vec *ids) {
+/* RobertaTokenizer._tokenize + convert_tokens_to_ids. */
+static bool bpe_tokenize(const void *impl, const int32_t *cps, size_t n,
+                         const subword_context *ctx, i32vec *ids) {
+    const bpe *b = impl;
     char *bytes = malloc(4 * n + 1);
     int32_t *syms = malloc((4 * n + 1) * sizeof *syms);
     bool ok = bytes && syms;
@@ -242,10 +200,9 @@ bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i3
         size_t len = pretoken_length(cps + i, n - i);
         size_t m = utf8_encode(cps + i, len, bytes, NULL);
         for (size_t k = 0; k < m; k++) syms[k] = b->byte_symbol[(unsigned char)bytes[k]];
-        m = merge(b, syms, m);
-        ok = i32vec_reserve(ids, m);
+        ok = bpe_merge_word(&b->merges, syms, &m) && i32vec_reserve(ids, m);
         for (size_t k = 0; ok && k < m; k++)
-            ids->v[ids->len++] = syms[k] <= b->vocab.max_id ? syms[k] : unk_id;
+            ids->v[ids->len++] = syms[k] <= b->vocab.max_id ? syms[k] : ctx->unk_id;
         i += len;
     }
     free(bytes);
@@ -253,8 +210,10 @@ bool bpe_tokenize(const bpe *b, const int32_t *cps, size_t n, int32_t unk_id, i3
     return ok;
 }
 
-elang_status bpe_detokenize(const bpe *b, const char *const *tokens, size_t n, strbuf *out,
-                            elang_error *err) {
+static elang_status bpe_detokenize(const void *impl, const char *const *tokens,
+                                   const bool *special, size_t n, strbuf *out, elang_error *err) {
+    (void)special;
+    const bpe *b = impl;
     /* RobertaTokenizer.convert_tokens_to_string: each character back to
      * the byte it stands for, the bytes decoded with errors="replace". */
     strbuf bytes = {0};
@@ -287,4 +246,27 @@ done:
     strbuf_free(&bytes);
     i32vec_free(&cps);
     return rc;
+}
+
+static const subword_ops BPE_OPS = {
+    .token_id = bpe_token_id,
+    .id_token = bpe_id_token,
+    .size = bpe_vocab_size,
+    .tokenize = bpe_tokenize,
+    .detokenize = bpe_detokenize,
+    .free = bpe_free,
+};
+
+elang_status bpe_load(const char *vocab_path, const char *merges_path, subword_model *out,
+                      elang_error *err) {
+    bpe *b = calloc(1, sizeof *b);
+    if (!b) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", vocab_path);
+    elang_status rc = tok_vocab_load_json(vocab_path, &b->vocab, err);
+    if (rc == ELANG_OK) rc = load_merges(b, merges_path, err);
+    if (rc != ELANG_OK) {
+        bpe_free(b);
+        return rc;
+    }
+    *out = (subword_model){&BPE_OPS, b};
+    return ELANG_OK;
 }

@@ -27,7 +27,7 @@ static const char *const FAIRSEQ_TOKENS[] = {"<s>", "<pad>", "</s>", "<unk>"};
 /* Whose rules sit on top of SentencePiece. */
 typedef enum { SP_T5, SP_MARIAN, SP_XLMR } sp_variant;
 
-struct sentencepiece {
+typedef struct {
     sp_variant variant;
     spm_model *source;        /* T5's and XLM-R's model; Marian's source.spm */
     spm_model *target;        /* Marian's target.spm */
@@ -36,92 +36,10 @@ struct sentencepiece {
     const tok_vocab *decoder; /* Marian: the vocabulary whose ids are decoded */
     int n_pieces, extra_ids;
     char (*extra_name)[EXTRA_NAME_MAX]; /* T5: extra_name[k] = "<extra_id_k>" */
-};
+} sentencepiece;
 
-static elang_status load_model(const char *dir, const char *name, spm_model **out,
-                               elang_error *err) {
-    char path[FILE_PATH_MAX], msg[512];
-    elang_status rc = file_path_join(path, dir, name, err);
-    if (rc == ELANG_OK) rc = file_require(path, err);
-    if (rc != ELANG_OK) return rc;
-    switch (spm_load(path, out, msg, sizeof msg)) {
-    case SPM_OK: return ELANG_OK;
-    case SPM_ERR_IO: return elang_fail(err, ELANG_ERR_IO, "cannot read %s: %s", path, msg);
-    case SPM_ERR_FORMAT:
-        return elang_fail(err, ELANG_ERR_FORMAT, "%s: not a SentencePiece model (%s)", path, msg);
-    case SPM_ERR_NOMEM: break;
-    }
-    return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
-}
-
-/* A new sentencepiece of this variant, with dir/name as its (source) model. */
-static elang_status open_source(sp_variant variant, const char *dir, const char *name,
-                                sentencepiece **out, elang_error *err) {
-    sentencepiece *sp = calloc(1, sizeof *sp);
-    if (!sp) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
-    sp->variant = variant;
-    elang_status rc = load_model(dir, name, &sp->source, err);
-    if (rc != ELANG_OK) {
-        free(sp);
-        return rc;
-    }
-    sp->n_pieces = spm_piece_count(sp->source);
-    *out = sp;
-    return ELANG_OK;
-}
-
-elang_status sentencepiece_load_t5(const char *dir, int extra_ids, sentencepiece **out,
-                                   elang_error *err) {
-    if (extra_ids < 0 || extra_ids > EXTRA_IDS_MAX)
-        return elang_fail(err, ELANG_ERR_FORMAT, "%s: extra_ids %d is outside [0, %d]", dir,
-                          extra_ids, EXTRA_IDS_MAX);
-    sentencepiece *sp;
-    elang_status rc = open_source(SP_T5, dir, "spiece.model", &sp, err);
-    if (rc != ELANG_OK) return rc;
-    sp->extra_ids = extra_ids;
-    if (!(sp->extra_name = malloc(((size_t)extra_ids + 1) * sizeof *sp->extra_name))) {
-        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
-        goto fail;
-    }
-    for (int k = 0; k < extra_ids; k++)
-        snprintf(sp->extra_name[k], EXTRA_NAME_MAX, "<extra_id_%d>", k);
-    *out = sp;
-    return ELANG_OK;
-fail:
-    sentencepiece_free(sp);
-    return rc;
-}
-
-elang_status sentencepiece_load_marian(const char *dir, bool separate_vocabs,
-                                       sentencepiece **out, elang_error *err) {
-    char path[FILE_PATH_MAX];
-    sentencepiece *sp;
-    elang_status rc = open_source(SP_MARIAN, dir, "source.spm", &sp, err);
-    if (rc != ELANG_OK) return rc;
-    sp->decoder = &sp->vocab;
-    if ((rc = load_model(dir, "target.spm", &sp->target, err)) ||
-        (rc = file_path_join(path, dir, "vocab.json", err)) ||
-        (rc = tok_vocab_load_json(path, &sp->vocab, err)))
-        goto fail;
-    /* MarianTokenizer reads target_vocab.json only when told to. */
-    if (separate_vocabs) {
-        sp->decoder = &sp->target_vocab;
-        if ((rc = file_path_join(path, dir, "target_vocab.json", err)) ||
-            (rc = tok_vocab_load_json(path, &sp->target_vocab, err)))
-            goto fail;
-    }
-    *out = sp;
-    return ELANG_OK;
-fail:
-    sentencepiece_free(sp);
-    return rc;
-}
-
-elang_status sentencepiece_load_xlmr(const char *dir, sentencepiece **out, elang_error *err) {
-    return open_source(SP_XLMR, dir, SENTENCEPIECE_XLMR_FILE, out, err);
-}
-
-void sentencepiece_free(sentencepiece *sp) {
+static void sentencepiece_free(void *impl) {
+    sentencepiece *sp = impl;
     if (!sp) return;
     spm_free(sp->source);
     spm_free(sp->target);
@@ -131,7 +49,8 @@ void sentencepiece_free(sentencepiece *sp) {
     free(sp);
 }
 
-int sentencepiece_vocab_size(const sentencepiece *sp) {
+static int sentencepiece_vocab_size(const void *impl) {
+    const sentencepiece *sp = impl;
     switch (sp->variant) {
     case SP_T5: return sp->n_pieces + sp->extra_ids;
     case SP_MARIAN: return sp->vocab.size;
@@ -172,7 +91,8 @@ static int32_t xlmr_token_id(const sentencepiece *sp, const char *token, size_t 
     return id != 0 ? id + FAIRSEQ_OFFSET : -1;
 }
 
-int32_t sentencepiece_token_id(const sentencepiece *sp, const char *token, size_t len) {
+static int32_t sentencepiece_token_id(const void *impl, const char *token, size_t len) {
+    const sentencepiece *sp = impl;
     if (sp->variant == SP_MARIAN) return tok_vocab_id(&sp->vocab, token, len);
     if (sp->variant == SP_XLMR) return xlmr_token_id(sp, token, len);
     int32_t id = t5_token_id(sp, token, len);
@@ -184,7 +104,8 @@ int32_t sentencepiece_token_id(const sentencepiece *sp, const char *token, size_
     return id;
 }
 
-const char *sentencepiece_id_token(const sentencepiece *sp, int32_t id) {
+static const char *sentencepiece_id_token(const void *impl, int32_t id) {
+    const sentencepiece *sp = impl;
     if (sp->variant == SP_MARIAN) return tok_vocab_token(sp->decoder, id);
     if (id < 0 || id >= sentencepiece_vocab_size(sp)) return NULL;
     if (sp->variant == SP_XLMR) {
@@ -198,39 +119,56 @@ const char *sentencepiece_id_token(const sentencepiece *sp, int32_t id) {
     return sp->extra_name[sentencepiece_vocab_size(sp) - 1 - id];
 }
 
-/* The end of a match of MarianTokenizer.language_code_re, ">>.+<<", that
- * starts at s[i], or 0. `.` takes anything but "\n", greedily: the match
- * runs to the last "<<" of the line. */
-static size_t language_code_end(const int32_t *s, size_t n, size_t i) {
-    if (n - i < 5 || s[i] != '>' || s[i + 1] != '>') return 0;
-    size_t line_end = i + 2;
-    while (line_end < n && s[line_end] != '\n') line_end++;
-    for (size_t j = line_end; j >= i + 5; j--) /* "<<" at j-2, after at least one character */
+/* Where the last "<<" of s[from..to) ends, or 0. */
+static size_t last_close_end(const int32_t *s, size_t from, size_t to) {
+    for (size_t j = to; j >= from + 2; j--)
         if (s[j - 2] == '<' && s[j - 1] == '<') return j;
     return 0;
 }
 
-bool sentencepiece_tokenize(const sentencepiece *sp, const int32_t *cps, size_t n,
-                            int32_t unk_id, i32vec *ids) {
+/* MarianTokenizer.remove_language_code of cps[0..n): a code like >>fr<<
+ * at the start becomes a token of its own (appended to ids), and re.sub
+ * drops every code, anywhere; the rest goes to text as UTF-8, *len bytes.
+ * A code matches language_code_re, ">>.+<<", where `.` takes anything but
+ * "\n", greedily: from ">>" to the last "<<" of the line, with at least one
+ * character between. That end is found once a line. False when out of
+ * memory. */
+static bool remove_language_codes(const sentencepiece *sp, const int32_t *cps, size_t n,
+                                  int32_t unk_id, char *text, size_t *len, i32vec *ids) {
+    *len = 0;
+    for (size_t line = 0; line < n;) {
+        size_t end = line;
+        while (end < n && cps[end] != '\n') end++;
+        size_t close = last_close_end(cps, line, end);
+        for (size_t i = line; i < end;) {
+            if (cps[i] != '>' || i + 5 > close || cps[i + 1] != '>') {
+                *len += utf8_encode(cps + i++, 1, text + *len, NULL);
+                continue;
+            }
+            if (i == 0) {
+                size_t code_len = utf8_encode(cps, close, text, NULL);
+                int32_t id = tok_vocab_id(&sp->vocab, text, code_len);
+                if (!i32vec_push(ids, id >= 0 ? id : unk_id)) return false;
+            }
+            i = close;
+        }
+        if (end < n) *len += utf8_encode(cps + end, 1, text + *len, NULL); /* the "\n" */
+        line = end + 1;
+    }
+    return true;
+}
+
+/* _tokenize + _convert_token_to_id. */
+static bool sentencepiece_tokenize(const void *impl, const int32_t *cps, size_t n,
+                                   const subword_context *ctx, i32vec *ids) {
+    const sentencepiece *sp = impl;
+    int32_t unk_id = ctx->unk_id;
     char *text = malloc(4 * n + 1), *pieces = NULL;
     if (!text) return false;
-    size_t len = 0, n_pieces;
+    size_t len, n_pieces;
     bool ok = false;
-    /* MarianTokenizer.remove_language_code: a code like >>fr<< at the start
-     * becomes a token of its own, and re.sub drops every code, anywhere. */
-    for (size_t i = 0; i < n;) {
-        size_t end = sp->variant == SP_MARIAN ? language_code_end(cps, n, i) : 0;
-        if (end == 0) {
-            len += utf8_encode(cps + i++, 1, text + len, NULL);
-            continue;
-        }
-        if (i == 0) {
-            size_t code_len = utf8_encode(cps, end, text, NULL);
-            int32_t id = tok_vocab_id(&sp->vocab, text, code_len);
-            if (!i32vec_push(ids, id >= 0 ? id : unk_id)) goto done;
-        }
-        i = end;
-    }
+    if (sp->variant != SP_MARIAN) len = utf8_encode(cps, n, text, NULL);
+    else if (!remove_language_codes(sp, cps, n, unk_id, text, &len, ids)) goto done;
     if (spm_encode(sp->source, text, len, &pieces, &n_pieces) != SPM_OK) goto done;
     if (!i32vec_reserve(ids, n_pieces)) goto done;
     const char *p = pieces;
@@ -264,9 +202,11 @@ static elang_status decode_pieces(const spm_model *m, const char *const *tokens,
     return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
 }
 
-elang_status sentencepiece_detokenize(const sentencepiece *sp, const char *const *tokens,
-                                      const bool *special, size_t n, strbuf *out,
-                                      elang_error *err) {
+/* convert_tokens_to_string. */
+static elang_status sentencepiece_detokenize(const void *impl, const char *const *tokens,
+                                             const bool *special, size_t n, strbuf *out,
+                                             elang_error *err) {
+    const sentencepiece *sp = impl;
     size_t start = out->len, run = 0;
     if (sp->variant == SP_XLMR) {
         /* XLMRobertaTokenizer's convert_tokens_to_string does without
@@ -303,4 +243,99 @@ elang_status sentencepiece_detokenize(const sentencepiece *sp, const char *const
     return ELANG_OK;
 nomem:
     return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+}
+
+static const subword_ops SENTENCEPIECE_OPS = {
+    .token_id = sentencepiece_token_id,
+    .id_token = sentencepiece_id_token,
+    .size = sentencepiece_vocab_size,
+    .tokenize = sentencepiece_tokenize,
+    .detokenize = sentencepiece_detokenize,
+    .free = sentencepiece_free,
+};
+
+static elang_status load_model(const char *dir, const char *name, spm_model **out,
+                               elang_error *err) {
+    char path[FILE_PATH_MAX], msg[512];
+    elang_status rc = file_path_join(path, dir, name, err);
+    if (rc == ELANG_OK) rc = file_require(path, err);
+    if (rc != ELANG_OK) return rc;
+    switch (spm_load(path, out, msg, sizeof msg)) {
+    case SPM_OK: return ELANG_OK;
+    case SPM_ERR_IO: return elang_fail(err, ELANG_ERR_IO, "cannot read %s: %s", path, msg);
+    case SPM_ERR_FORMAT:
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: not a SentencePiece model (%s)", path, msg);
+    case SPM_ERR_NOMEM: break;
+    }
+    return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+}
+
+/* A new sentencepiece of this variant, with dir/name as its (source) model. */
+static elang_status open_source(sp_variant variant, const char *dir, const char *name,
+                                sentencepiece **out, elang_error *err) {
+    sentencepiece *sp = calloc(1, sizeof *sp);
+    if (!sp) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
+    sp->variant = variant;
+    elang_status rc = load_model(dir, name, &sp->source, err);
+    if (rc != ELANG_OK) {
+        free(sp);
+        return rc;
+    }
+    sp->n_pieces = spm_piece_count(sp->source);
+    *out = sp;
+    return ELANG_OK;
+}
+
+elang_status sentencepiece_load_t5(const char *dir, int extra_ids, subword_model *out,
+                                   elang_error *err) {
+    if (extra_ids < 0 || extra_ids > EXTRA_IDS_MAX)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: extra_ids %d is outside [0, %d]", dir,
+                          extra_ids, EXTRA_IDS_MAX);
+    sentencepiece *sp;
+    elang_status rc = open_source(SP_T5, dir, "spiece.model", &sp, err);
+    if (rc != ELANG_OK) return rc;
+    sp->extra_ids = extra_ids;
+    if (!(sp->extra_name = malloc(((size_t)extra_ids + 1) * sizeof *sp->extra_name))) {
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
+        goto fail;
+    }
+    for (int k = 0; k < extra_ids; k++)
+        snprintf(sp->extra_name[k], EXTRA_NAME_MAX, "<extra_id_%d>", k);
+    *out = (subword_model){&SENTENCEPIECE_OPS, sp};
+    return ELANG_OK;
+fail:
+    sentencepiece_free(sp);
+    return rc;
+}
+
+elang_status sentencepiece_load_marian(const char *dir, bool separate_vocabs, subword_model *out,
+                                       elang_error *err) {
+    char path[FILE_PATH_MAX];
+    sentencepiece *sp;
+    elang_status rc = open_source(SP_MARIAN, dir, "source.spm", &sp, err);
+    if (rc != ELANG_OK) return rc;
+    sp->decoder = &sp->vocab;
+    if ((rc = load_model(dir, "target.spm", &sp->target, err)) ||
+        (rc = file_path_join(path, dir, "vocab.json", err)) ||
+        (rc = tok_vocab_load_json(path, &sp->vocab, err)))
+        goto fail;
+    /* MarianTokenizer reads target_vocab.json only when told to. */
+    if (separate_vocabs) {
+        sp->decoder = &sp->target_vocab;
+        if ((rc = file_path_join(path, dir, "target_vocab.json", err)) ||
+            (rc = tok_vocab_load_json(path, &sp->target_vocab, err)))
+            goto fail;
+    }
+    *out = (subword_model){&SENTENCEPIECE_OPS, sp};
+    return ELANG_OK;
+fail:
+    sentencepiece_free(sp);
+    return rc;
+}
+
+elang_status sentencepiece_load_xlmr(const char *dir, subword_model *out, elang_error *err) {
+    sentencepiece *sp;
+    elang_status rc = open_source(SP_XLMR, dir, SENTENCEPIECE_XLMR_FILE, &sp, err);
+    if (rc == ELANG_OK) *out = (subword_model){&SENTENCEPIECE_OPS, sp};
+    return rc;
 }

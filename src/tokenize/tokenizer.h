@@ -35,8 +35,10 @@ typedef struct {
  * gives a b </s> and reads source.spm, target.spm and vocab.json (and
  * target_vocab.json when tokenizer_config.json says separate_vocabs).
  * Missing or malformed tokenizer files: ELANG_ERR_IO / ELANG_ERR_FORMAT
- * naming the file (and line), or the files looked for when there is none;
- * another model_type (camembert included): ELANG_ERR_UNSUPPORTED.
+ * naming the file (and line or field), or the files looked for when there
+ * is none; a model_max_length that leaves a single text no room beside its
+ * special tokens is malformed. Another model_type (camembert included):
+ * ELANG_ERR_UNSUPPORTED.
  * tokenizer_config.json, special_tokens_map.json and added_tokens.json are
  * read when present (T5's extra_ids, Marian's separate_vocabs included). */
 elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer **out,

@@ -13,74 +13,30 @@
 /* WordpieceTokenizer.max_input_chars_per_word: longer words become [UNK]. */
 #define MAX_CHARS_PER_WORD 100
 
-struct wordpiece {
+typedef struct {
     tok_vocab vocab;
     wordpiece_opts opts;
-};
+} wordpiece;
 
-elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, wordpiece **out,
-                            elang_error *err) {
-    char *data = NULL;
-    size_t len;
-    elang_status rc = file_read_all(path, &data, &len, err);
-    if (rc != ELANG_OK) return rc;
-    i32vec scratch = {0};
-    wordpiece *wp = calloc(1, sizeof *wp);
-    if (!wp) {
-        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
-        goto done;
-    }
-    wp->opts = *opts;
-    /* load_vocab(): a token's id is its line index. */
-    const char *p = data, *end = data + len, *line;
-    size_t line_len;
-    bool terminated, had;
-    while (text_next_line(&p, end, &line, &line_len, &terminated)) {
-        int lineno = wp->vocab.size + 1;
-        size_t bad;
-        scratch.len = 0;
-        if (!utf8_decode(line, line_len, &scratch, &bad)) {
-            rc = bad == SIZE_MAX
-                     ? elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path)
-                     : elang_fail(err, ELANG_ERR_FORMAT, "%s line %d: invalid UTF-8 at byte %zu",
-                                  path, lineno, bad);
-            goto done;
-        }
-        if (!tok_vocab_add(&wp->vocab, line, line_len, wp->vocab.size, &had)) {
-            rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
-            goto done;
-        }
-        if (had) {
-            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s line %d: duplicate token \"%.*s\"", path,
-                            lineno, (int)(line_len < 100 ? line_len : 100), line);
-            goto done;
-        }
-    }
-    if ((rc = tok_vocab_index(&wp->vocab, path, err)) != ELANG_OK) goto done;
-    *out = wp;
-    wp = NULL;
-done:
-    wordpiece_free(wp);
-    i32vec_free(&scratch);
-    free(data);
-    return rc;
-}
-
-void wordpiece_free(wordpiece *wp) {
+static void wordpiece_free(void *impl) {
+    wordpiece *wp = impl;
     if (!wp) return;
     tok_vocab_free(&wp->vocab);
     free(wp);
 }
 
-int32_t wordpiece_token_id(const wordpiece *wp, const char *token, size_t len) {
+static int32_t wordpiece_token_id(const void *impl, const char *token, size_t len) {
+    const wordpiece *wp = impl;
     return tok_vocab_id(&wp->vocab, token, len);
 }
 
-const char *wordpiece_id_token(const wordpiece *wp, int32_t id) {
+static const char *wordpiece_id_token(const void *impl, int32_t id) {
+    const wordpiece *wp = impl;
     return tok_vocab_token(&wp->vocab, id);
 }
 
-int wordpiece_vocab_size(const wordpiece *wp) {
+static int wordpiece_vocab_size(const void *impl) {
+    const wordpiece *wp = impl;
     return wp->vocab.size;
 }
 
@@ -145,9 +101,12 @@ static bool tokenize_word(const wordpiece *wp, const int32_t *w, size_t n, int32
     return true;
 }
 
-bool wordpiece_tokenize(const wordpiece *wp, const int32_t *cps, size_t n,
-                        const strmap *never_split, int32_t unk_id, i32vec *ids) {
+/* BertTokenizer._tokenize. */
+static bool wordpiece_tokenize(const void *impl, const int32_t *cps, size_t n,
+                               const subword_context *ctx, i32vec *ids) {
+    const wordpiece *wp = impl;
     const wordpiece_opts *o = &wp->opts;
+    int32_t unk_id = ctx->unk_id;
     bool ok = false;
     i32vec text = {0}, lowered = {0}, stripped = {0};
     char *utf8 = NULL;
@@ -183,7 +142,7 @@ bool wordpiece_tokenize(const wordpiece *wp, const int32_t *cps, size_t n,
         size_t wn = i - start;
 
         /* A special token is neither lowercased nor split on punctuation. */
-        if (strmap_get(never_split, utf8, utf8_encode(w, wn, utf8, NULL)) >= 0) {
+        if (strmap_get(ctx->specials, utf8, utf8_encode(w, wn, utf8, NULL)) >= 0) {
             if (!tokenize_word(wp, w, wn, unk_id, ids)) goto done;
             continue;
         }
@@ -219,13 +178,80 @@ done:
     return ok;
 }
 
-bool wordpiece_detokenize(const char *const *tokens, size_t n, strbuf *out) {
+static elang_status wordpiece_detokenize(const void *impl, const char *const *tokens,
+                                         const bool *special, size_t n, strbuf *out,
+                                         elang_error *err) {
+    (void)impl, (void)special;
     /* BertTokenizer.convert_tokens_to_string:
      * " ".join(tokens).replace(" ##", "").strip() */
     size_t start = out->len;
     for (size_t i = 0; i < n; i++)
-        if ((i > 0 && !strbuf_puts(out, " ")) || !strbuf_puts(out, tokens[i])) return false;
+        if ((i > 0 && !strbuf_puts(out, " ")) || !strbuf_puts(out, tokens[i]))
+            return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
     strbuf_replace(out, start, " ##", "");
     strbuf_py_strip(out, start);
-    return true;
+    return ELANG_OK;
 }
+
+static const subword_ops WORDPIECE_OPS = {
+    .token_id = wordpiece_token_id,
+    .id_token = wordpiece_id_token,
+    .size = wordpiece_vocab_size,
+    .tokenize = wordpiece_tokenize,
+    .detokenize = wordpiece_detokenize,
+    .free = wordpiece_free,
+};
+
+elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, subword_model *out,
+                            elang_error *err) {
+    char *data = NULL;
+    size_t len;
+    elang_status rc = file_read_all(path, &data, &len, err);
+    if (rc != ELANG_OK) return rc;
+    i32vec scratch = {0};
+    wordpiece *wp = calloc(1, sizeof *wp);
+    if (!wp) {
+        rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+        goto done;
+    }
+    wp->opts = *opts;
+    /* load_vocab(): a token's id is its line index. */
+    const char *p = data, *end = data + len, *line;
+    size_t line_len;
+    bool terminated, had;
+    while (text_next_line(&p, end, &line, &line_len, &terminated)) {
+        int lineno = wp->vocab.size + 1;
+        size_t bad;
+        scratch.len = 0;
+        if (!utf8_decode(line, line_len, &scratch, &bad)) {
+            rc = bad == SIZE_MAX
+                     ? elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path)
+                     : elang_fail(err, ELANG_ERR_FORMAT, "%s line %d: invalid UTF-8 at byte %zu",
+                                  path, lineno, bad);
+            goto done;
+        }
+        if (!tok_vocab_add(&wp->vocab, line, line_len, wp->vocab.size, &had)) {
+            rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
+            goto done;
+        }
+        if (had) {
+            rc = elang_fail(err, ELANG_ERR_FORMAT, "%s line %d: duplicate token \"%.*s\"", path,
+                            lineno, (int)(line_len < 100 ? line_len : 100), line);
+            goto done;
+        }
+    }
+    /* BertTokenizer would take it and make every word [UNK]. */
+    if (wp->vocab.size == 0) {
+        rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: empty, a vocabulary without tokens", path);
+        goto done;
+    }
+    if ((rc = tok_vocab_index(&wp->vocab, path, err)) != ELANG_OK) goto done;
+    *out = (subword_model){&WORDPIECE_OPS, wp};
+    wp = NULL;
+done:
+    wordpiece_free(wp);
+    i32vec_free(&scratch);
+    free(data);
+    return rc;
+}
+

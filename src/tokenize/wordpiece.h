@@ -3,21 +3,15 @@
  *
  * This layer sees one chunk of text between added tokens; finding those
  * tokens, the lowercasing PreTrainedTokenizer.tokenize does before, and the
- * special tokens around a sequence are tokenizer.c's job.
+ * special tokens around a sequence are the tokenizer's job (subword.h).
  */
 #ifndef ELANG_TOKENIZE_WORDPIECE_H
 #define ELANG_TOKENIZE_WORDPIECE_H
 
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 
 #include "elang.h"
-#include "util/i32vec.h"
-#include "util/strbuf.h"
-#include "util/strmap.h"
-
-typedef struct wordpiece wordpiece;
+#include "tokenize/subword.h"
 
 /* BasicTokenizer's options, as in tokenizer_config.json. */
 typedef struct {
@@ -28,26 +22,13 @@ typedef struct {
 
 /* Reads path (a vocab.txt: one token per line, the id is the line index).
  * A line that is not UTF-8 or repeats a token: ELANG_ERR_FORMAT with its
- * line number. */
-elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, wordpiece **out,
+ * line number; an empty file: ELANG_ERR_FORMAT.
+ *
+ * The model tokenizes as BertTokenizer._tokenize: the special tokens of the
+ * context are kept whole, the unk token stands for words WordPiece cannot
+ * cover. It detokenizes as convert_tokens_to_string: the tokens joined by
+ * spaces, each "##" continuation glued to the token before, stripped. */
+elang_status wordpiece_load(const char *path, const wordpiece_opts *opts, subword_model *out,
                             elang_error *err);
-void wordpiece_free(wordpiece *wp);
-
-/* The id of token (UTF-8), or -1. */
-int32_t wordpiece_token_id(const wordpiece *wp, const char *token, size_t len);
-/* The token with this id, or NULL. */
-const char *wordpiece_id_token(const wordpiece *wp, int32_t id);
-int wordpiece_vocab_size(const wordpiece *wp);
-
-/* BertTokenizer._tokenize of cps[0..n): appends the ids to ids. never_split
- * holds the special tokens, which BasicTokenizer keeps whole; unk_id stands
- * for words WordPiece cannot cover. False only when out of memory. */
-bool wordpiece_tokenize(const wordpiece *wp, const int32_t *cps, size_t n,
-                        const strmap *never_split, int32_t unk_id, i32vec *ids);
-
-/* BertTokenizer.convert_tokens_to_string: appends to out the tokens joined
- * by spaces, each "##" continuation glued to the token before, stripped.
- * False only when out of memory. */
-bool wordpiece_detokenize(const char *const *tokens, size_t n, strbuf *out);
 
 #endif
