@@ -23,11 +23,12 @@ trap 'rm -rf "$work"' EXIT
 
 # file | exact text | replacement | tests that must catch it | what the bug is
 mutants=(
-"src/core/scores.c|return max + temperature * log(sum);|return max + log(sum);|test_route test_classify|the energy ignores its temperature"
+"src/core/scores.c|return st.max == -INFINITY ? -INFINITY : st.max + temperature * log(st.z_t);|return st.max == -INFINITY ? -INFINITY : st.max + log(st.z_t);|test_route test_classify|the energy ignores its temperature"
 "src/core/scores.c|out[ELANG_SCORE_MAXPROB] = (float)p1;|out[ELANG_SCORE_MAXPROB] = (float)p2;|test_route|maxprob takes the second probability"
-"src/core/scores.c|out[ELANG_SCORE_ENTROPY] = (float)-entropy;|out[ELANG_SCORE_ENTROPY] = (float)entropy;|test_route|entropy not negated (higher would mean less sure)"
+"src/core/kernels_impl.h|            zt += vselect(live, vexp(d * inv_t), vset(0.0f));|            zt += vselect(live, vexp(d), vset(0.0f));|test_kernels test_generate|the vector energy ignores its temperature"
+"src/core/scores.c|out[ELANG_SCORE_ENTROPY] = (float)(st->wx / st->z - log(st->z));|out[ELANG_SCORE_ENTROPY] = (float)(log(st->z) - st->wx / st->z);|test_route|entropy not negated (higher would mean less sure)"
 "src/core/scores.c|out[ELANG_SCORE_MARGIN] = (float)(p1 - p2);|out[ELANG_SCORE_MARGIN] = (float)(p1 + p2);|test_route|margin adds the top two"
-"src/core/scores.c|soft += exp(p / temperature);|soft += exp(p * temperature);|test_route|softmax-energy multiplies by T"
+"src/core/scores.c|out[ELANG_SCORE_SOFTMAX_ENERGY] = (float)(temperature * log(st->soft));|out[ELANG_SCORE_SOFTMAX_ENERGY] = (float)(log(st->soft) / temperature);|test_route|softmax-energy divides by T"
 "src/route/rule.c|return score >= threshold;|return score > threshold;|test_route test_route_cli|a score at the threshold goes to Super"
 "src/route/aggregate.c|if (a == ELANG_AGG_MIN) acc = v < acc ? v : acc;|if (a == ELANG_AGG_MIN) acc = v > acc ? v : acc;|test_route|min aggregation takes the max"
 "src/route/aggregate.c|return a == ELANG_AGG_MEAN ? acc / count : acc;|return a == ELANG_AGG_MEAN ? acc / (count + 1) : acc;|test_route|mean divides by one too many"

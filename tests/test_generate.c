@@ -255,6 +255,16 @@ static void temperature_scales_energies(void **s) {
     assert_int_equal(t1.num_ids, t2.num_ids);
     assert_memory_equal(t1.ids, t2.ids, sizeof(int32_t) * t1.num_ids);
     for (int t = 0; t + 1 < t1.num_ids; t++) assert_true(t2.token_energies[t] < t1.token_energies[t] - 1e-3);
+    /* And they are -2 log sum exp(s/2) of each step's logits, as the exact
+     * double computation over the teacher-forced logits gives them (T5 has
+     * no logits processor, so a step's scores are its raw logits). */
+    float *exact = malloc(sizeof(float) * (size_t)t2.num_ids);
+    int32_t *mask = malloc(sizeof(int32_t) * (size_t)t2.num_input_ids);
+    for (int i = 0; i < t2.num_input_ids; i++) mask[i] = 1;
+    assert_int_equal(teacher_forced_energies(&m->s2s, &m->run, t2.input_ids, mask, t2.num_input_ids, t2.ids,
+                                             t2.num_ids - 1, 2.0, exact, &err), ELANG_OK);
+    for (int t = 0; t + 1 < t2.num_ids; t++) assert_close(t2.token_energies[t], exact[t], 1e-4, "T=2 energy", 0, t);
+    free(exact), free(mask);
     elang_gen_out_free(&t1, 1), elang_gen_out_free(&t2, 1);
     elang_model_free(m);
 }
