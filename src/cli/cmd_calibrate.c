@@ -155,7 +155,8 @@ int cmd_calibrate(int argc, char **argv) {
                                .gflops = chosen.gflops, .heldout_metric = heldout.metric,
                                .heldout_super_rate = heldout.super_rate, .swift_metric = sw.metric,
                                .super_metric = su.metric, .swift_gflops = sw.gflops, .super_gflops = su.gflops,
-                               .num_beams = opts.gen.num_beams, .max_new_tokens = opts.gen.max_new_tokens};
+                               .num_beams = opts.gen.num_beams, .max_new_tokens = opts.gen.max_new_tokens,
+                               .dtype = elang_model_dtype(swift)};
         bool ok = opts.num_label_words == 0 ||
                   (c.label_words = calloc((size_t)opts.num_label_words, sizeof *c.label_words)) != NULL;
         if (!ok) err = (elang_error){.code = ELANG_ERR_NOMEM, .message = "out of memory", .item = -1};

@@ -9,13 +9,14 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "cli/fail.h"
 #include "cli/io.h"
 #include "cli/stream.h"
 #include "elang.h"
 
 typedef struct {
-    const char *model, *input, *output, *format;
+    const char *model, *input, *output, *format, *dtype;
     int batch_size, threads, max_length;
     double temperature;
     bool emit_ids;
@@ -81,6 +82,7 @@ int cmd_classify(int argc, char **argv) {
         {"format", FLAG_CHOICE, &fl.format, 0, 0, "json|text", "input lines are JSON objects (default) or raw text", "json|text"},
         {"batch-size", FLAG_INT, &fl.batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
+        DTYPE_FLAG_SPEC(fl.dtype),
         {"max-length", FLAG_INT, &fl.max_length, 3, 1 << 20, NULL, "truncate inputs to N tokens (default: the model's limit)", "N"},
         {"temperature", FLAG_DOUBLE, &fl.temperature, 1e-6, 1e6, NULL, "T of the energy -T*log(sum(exp(logits/T))) (default 1)", "T"},
         {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids (and token_type_ids)", NULL},
@@ -96,7 +98,7 @@ int cmd_classify(int argc, char **argv) {
 
     elang_model *m = NULL;
     elang_error err;
-    elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length};
+    elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length, .dtype = dtype_of_flag(fl.dtype)};
     if (elang_model_load(fl.model, &lo, &m, &err) != ELANG_OK) return cli_fail("classify", "", &err);
     /* The model is fine; the command is not the one for it. */
     if (elang_model_is_generator(m)) {

@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "cli/io.h"
 #include "elang_eval.h"
 
@@ -34,6 +35,7 @@ static const demo_pair pairs[] = {
 typedef struct {
     const char *models, *examples, *data, *report, *only;
     int threads;
+    const char *dtype;
 } demo_flags;
 
 static void path_join(char *out, size_t size, const char *dir, const char *name) {
@@ -53,7 +55,9 @@ static bool load_demo_pair(const demo_flags *fl, const demo_pair *p, elang_calib
         fprintf(stderr, "elang demo: %s\n", err.message);
         return false;
     }
-    elang_load_opts lo = {.threads = fl->threads, .input_prefix = calib->swift_prefix[0] ? calib->swift_prefix : NULL};
+    elang_load_opts lo = {.threads = fl->threads, .input_prefix = calib->swift_prefix[0] ? calib->swift_prefix : NULL,
+                          .dtype = dtype_of_flag(fl->dtype)};
+    warn_dtype("demo", calib, lo.dtype);
     if (elang_model_load(sw, &lo, swift, &err) != ELANG_OK) {
         fprintf(stderr, "elang demo: %s\n", err.message);
         return false;
@@ -204,6 +208,7 @@ int cmd_demo(int argc, char **argv) {
         {"report", FLAG_STRING, &fl.report, 0, 0, NULL, "with --data: write OUT/sst2/ and OUT/multi30k/ reports", "OUT"},
         {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|multi30k", "run one of the two pairs", "PAIR"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
+        DTYPE_FLAG_SPEC(fl.dtype),
         {0},
     };
     int rc = parse_flags("demo", "[--data DIR] [--report OUT] [flags]", argc, argv, flags);

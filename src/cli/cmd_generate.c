@@ -16,7 +16,7 @@
 #include "elang.h"
 
 typedef struct {
-    const char *model, *input, *output, *format, *prefix;
+    const char *model, *input, *output, *format, *prefix, *dtype;
     int threads, max_length;
     bool emit_ids;
     elang_gen_opts gen;
@@ -80,6 +80,7 @@ int cmd_generate(int argc, char **argv) {
         {"no-early-stopping", FLAG_BOOL, &fl.gen.no_early_stopping, 0, 0, NULL, "keep searching after num_beams hypotheses end", NULL},
         {"batch-size", FLAG_INT, &fl.gen.batch_size, 1, 4096, NULL, "inputs decoded together (default 16)", "N"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
+        DTYPE_FLAG_SPEC(fl.dtype),
         {"max-length", FLAG_INT, &fl.max_length, 2, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},
         {"temperature", FLAG_DOUBLE, &fl.gen.temperature, 1e-6, 1e6, NULL, "T of the per-token energies (default 1)", "T"},
         {"prefix", FLAG_STRING, &fl.prefix, 0, 0, NULL, "text put before every input (T5's task prefix)", "TEXT"},
@@ -98,7 +99,8 @@ int cmd_generate(int argc, char **argv) {
 
     elang_model *m = NULL;
     elang_error err;
-    elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length, .input_prefix = fl.prefix};
+    elang_load_opts lo = {.threads = fl.threads, .max_length = fl.max_length, .input_prefix = fl.prefix,
+                          .dtype = dtype_of_flag(fl.dtype)};
     if (elang_model_load(fl.model, &lo, &m, &err) != ELANG_OK) return cli_fail("generate", "", &err);
     if (!elang_model_is_generator(m)) {
         fprintf(stderr, "elang generate: %s is a %s classifier; use elang classify\n", fl.model,

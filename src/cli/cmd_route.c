@@ -213,7 +213,7 @@ int cmd_route(int argc, char **argv) {
     if (!rc && cal && elang_calibration_check(cal, dirs[0], dirs[1], &err) != ELANG_OK)
         rc = cli_fail("route", "", &err);
     elang_model *tiers[MAX_TIERS] = {0};
-    elang_load_opts lo = {.threads = fl.route.threads};
+    elang_load_opts lo = {.threads = fl.route.threads, .dtype = dtype_of_flag(fl.route.dtype)};
     if (!rc && !fl.models) rc = load_pair("route", &fl.route, cal, &tiers[0], &tiers[1]);
     for (int i = 0; !rc && fl.models && i < n; i++)
         if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) rc = cli_fail("route", "", &err);

@@ -18,3 +18,17 @@ int fit_max_new_tokens(const char *command, elang_model *const *models, int n, i
     }
     return 0;
 }
+
+elang_dtype dtype_of_flag(const char *flag) {
+    elang_dtype t = ELANG_DTYPE_F32;
+    if (flag) elang_dtype_from_name(flag, &t); /* the flag parser admitted only the names */
+    return t;
+}
+
+void warn_dtype(const char *command, const elang_calibration *calib, elang_dtype dtype) {
+    if (calib && calib->dtype != dtype)
+        fprintf(stderr, "elang %s: warning: the calibration was made with %s matrix products and these models run "
+                        "%s: the scores shift a little, so its threshold may sit slightly off (calibrate again with "
+                        "--dtype %s to be exact)\n", command, elang_dtype_name(calib->dtype), elang_dtype_name(dtype),
+                elang_dtype_name(dtype));
+}

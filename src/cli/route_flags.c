@@ -102,8 +102,10 @@ int load_pair(const char *command, route_flags *fl, const elang_calibration *cal
     if (!choose_prefix(command, "Swift", &fl->swift_prefix, calib ? calib->swift_prefix : NULL) ||
         !choose_prefix(command, "Super", &fl->super_prefix, calib ? calib->super_prefix : NULL))
         return 2;
+    const elang_dtype dtype = dtype_of_flag(fl->dtype);
+    warn_dtype(command, calib, dtype);
     elang_error err;
-    elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix};
+    elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix, .dtype = dtype};
     if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) return cli_fail(command, "Swift model: ", &err);
     lo.input_prefix = fl->super_prefix;
     if (elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "cli/args.h"
+#include "cli/model_flags.h"
 #include "elang_eval.h"
 
 /* More label words than any task has labels is a typo, not a request. */
@@ -15,6 +16,7 @@ typedef struct {
     const char *swift, *super;
     const char *swift_prefix, *super_prefix; /* NULL: none (or the calibration's) */
     const char *score, *aggregate; /* NULL: not given */
+    const char *dtype;             /* NULL: f32 */
     const char *label_words;       /* "negative,positive" */
     double temperature;            /* 0: not given */
     int batch_size, threads, num_beams, max_new_tokens, seed;
@@ -43,6 +45,7 @@ typedef struct {
      "T5 as a classifier: label words in class order, comma-separated", "W,W"},                                \
     {"batch-size", FLAG_INT, &(fl).batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},   \
     {"threads", FLAG_INT, &(fl).threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},      \
+    DTYPE_FLAG_SPEC((fl).dtype),                                                                               \
     {"num-beams", FLAG_INT, &(fl).num_beams, 1, 64, NULL, "generators: beam width (default 1, greedy)", "N"}, \
     {"max-new-tokens", FLAG_INT, &(fl).max_new_tokens, 1, 4096, NULL,                                          \
      "generators: tokens to generate at most (default 64)", "N"},                                              \

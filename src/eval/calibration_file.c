@@ -42,7 +42,7 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
     for (int i = 0; i < c->num_label_words; i++) json_array_append_new(words, json_string(c->label_words[i]));
     json_t *root = json_pack(
         "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-        " s:i, s:i, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
+        " s:i, s:i, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
         "elang_calibration", 1, "threshold", number(c->threshold), "score", elang_score_name(c->score),
         "temperature", c->temperature, "aggregation", elang_aggregation_name(c->aggregate), "label_words", words,
         "objective", text(c->objective), "task", text(c->task), "data", text(c->data), "data_lines",
@@ -51,6 +51,7 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
         number(c->heldout_metric), "heldout_super_rate", number(c->heldout_super_rate), "swift_metric",
         number(c->swift_metric), "super_metric", number(c->super_metric), "swift_gflops", number(c->swift_gflops),
         "super_gflops", number(c->super_gflops), "num_beams", c->num_beams, "max_new_tokens", c->max_new_tokens,
+        "dtype", elang_dtype_name(c->dtype) ? elang_dtype_name(c->dtype) : "f32",
         "swift", "path", text(c->swift_dir), "hash", c->swift_hash, "prefix", text(c->swift_prefix),
         "super", "path", text(c->super_dir), "hash", c->super_hash, "prefix", text(c->super_prefix));
     if (!root) return elang_fail(err, ELANG_ERR_FORMAT, "%s: a calibration field is not valid UTF-8", path);
@@ -138,6 +139,10 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
     c->max_new_tokens = (int)json_integer_value(max_new);
     if (!(c->temperature > 0.0))
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"temperature\" must be positive", path);
+    /* Calibrations written before dtypes existed were made in F32. */
+    json_t *dtype = json_object_get(root, "dtype");
+    if (dtype && (!json_is_string(dtype) || !elang_dtype_from_name(json_string_value(dtype), &c->dtype)))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"dtype\" must be \"f32\", \"bf16\" or \"int8\"", path);
     if ((st = get_string(root, path, "score", &name, err))) return st;
     if (!elang_score_from_name(name, &c->score))
         st = elang_fail(err, ELANG_ERR_FORMAT, "%s: unknown score \"%s\"", path, name);
