@@ -41,6 +41,11 @@ typedef struct {
     /* dst[K] = round(src / scale) with scale = max|src| / 127 (1 when the
      * row is zero); returns the scale. */
     float (*quantize_row)(int8_t *dst, const float *src, int K);
+    /* One row of an INT8 product's output: v = acc · row_scale · col_scales
+     * + bias (NULL: none), then act(v) when act >= 0, then v · multiply
+     * (NULL: none), then y = v, or y += v when accumulate. */
+    void (*dequantize_row)(float *y, const int32_t *acc, int N, float row_scale, const float *col_scales,
+                           const float *bias, int act, const float *multiply, bool accumulate);
 } kernel_table;
 
 /* The best kernels this CPU runs (decided once, thread-safely). */

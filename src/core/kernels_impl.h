@@ -275,6 +275,26 @@ static float quantize_row(int8_t *dst, const float *src, int K) {
     return scale;
 }
 
+static void dequantize_row(float *y, const int32_t *acc, int N, float row_scale, const float *col_scales,
+                           const float *bias, int act, const float *multiply, bool accumulate) {
+    const vf rs = vset(row_scale);
+    int j = 0;
+    for (; j + VLEN <= N; j += VLEN) {
+        vf v = __builtin_convertvector(*(const vi *)(acc + j), vf) * rs * vload(col_scales + j);
+        if (bias) v += vload(bias + j);
+        if (act >= 0) v = vactivate(v, act);
+        if (multiply) v *= vload(multiply + j);
+        if (accumulate) v += vload(y + j);
+        vstore(y + j, v);
+    }
+    for (; j < N; j++) {
+        float v = (float)acc[j] * row_scale * col_scales[j] + (bias ? bias[j] : 0.0f);
+        if (act >= 0) v = vactivate(vset(v), act)[0];
+        if (multiply) v *= multiply[j];
+        y[j] = accumulate ? y[j] + v : v;
+    }
+}
+
 const kernel_table TABLE = {
     .name = KERNEL_NAME,
     .softmax = softmax,
@@ -283,4 +303,5 @@ const kernel_table TABLE = {
     .logit_stats = stats,
     .to_bf16 = to_bf16,
     .quantize_row = quantize_row,
+    .dequantize_row = dequantize_row,
 };

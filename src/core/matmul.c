@@ -31,7 +31,7 @@ typedef struct {
     primitive_key key;
     dnnl_primitive_t prim;
     /* Memory objects whose data handles are set at each call. */
-    dnnl_memory_t src, wei, dst, scratch, row_scales, multiply;
+    dnnl_memory_t src, wei, dst, scratch, multiply;
     size_t scratch_size;
 } primitive_entry;
 
@@ -47,6 +47,8 @@ struct matmul_ctx {
     size_t converted_cap;
     float *row_scales;       /* INT8: [M] */
     size_t row_scales_cap;
+    int32_t *acc;            /* INT8: [M, N], the product before its scales */
+    size_t acc_cap;
     elang_status status;
     char message[512];
 };
@@ -57,7 +59,8 @@ typedef struct {
     dnnl_memory_desc_t w_md;
     dnnl_memory_t w;         /* owns the packed weights */
     dnnl_memory_t bias;      /* F32 [1, N], or NULL */
-    dnnl_memory_t scales;    /* INT8: F32 [N], each output channel's weight scale */
+    float *scales;           /* INT8: [N], each output channel's weight scale */
+    const float *host_bias;  /* INT8: the bias in bias's memory, applied with the scales */
 } prepared;
 
 static void failf(matmul_ctx *c, elang_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -86,7 +89,7 @@ elang_status matmul_ctx_new(matmul_ctx **out, elang_error *err) {
 
 static void entry_free(primitive_entry *e) {
     if (!e) return;
-    dnnl_memory_t m[] = {e->src, e->wei, e->dst, e->scratch, e->row_scales, e->multiply};
+    dnnl_memory_t m[] = {e->src, e->wei, e->dst, e->scratch, e->multiply};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (m[i]) dnnl_memory_destroy(m[i]);
     if (e->prim) dnnl_primitive_destroy(e->prim);
@@ -99,7 +102,7 @@ void matmul_ctx_free(matmul_ctx *c) {
     free(c->table);
     if (c->stream) dnnl_stream_destroy(c->stream);
     if (c->engine) dnnl_engine_destroy(c->engine);
-    free(c->scratch), free(c->converted), free(c->row_scales);
+    free(c->scratch), free(c->converted), free(c->row_scales), free(c->acc);
     free(c);
 }
 
@@ -214,35 +217,28 @@ static dnnl_alg_kind_t eltwise_of(activation act, float *alpha) {
 
 /* The matmul description of a linear layer of key k, with its weights in
  * w_md (NULL: the layout oneDNN prefers) and its fused epilogue as
- * post-ops: for INT8 first the per-row activation scale and the bias (the
- * weights' per-channel scales are oneDNN's output scales). */
+ * post-ops. INT8 products give the plain int32 sums: a scale per row is a
+ * post-op oneDNN's fast kernels lack, so the scales, bias and the rest of
+ * the epilogue follow in one vector pass (kernels' dequantize_row). */
 static bool linear_desc(matmul_ctx *c, const primitive_key *k, const dnnl_memory_desc_t *w_md,
                         dnnl_primitive_desc_t *pd) {
     const dnnl_data_type_t dt = src_type((elang_dtype)k->dtype);
     const bool int8 = k->dtype == ELANG_DTYPE_INT8;
-    dnnl_memory_desc_t src, wei, dst, bias, row, chan, full;
-    dnnl_dims_t sd = {k->M, k->K}, wd = {k->K, k->N}, dd = {k->M, k->N}, bd = {1, k->N}, rd = {k->M, 1};
+    dnnl_memory_desc_t src, wei, dst, bias, full;
+    dnnl_dims_t sd = {k->M, k->K}, wd = {k->K, k->N}, dd = {k->M, k->N}, bd = {1, k->N};
     dnnl_memory_desc_init_by_tag(&src, 2, sd, dt, dnnl_ab);
     if (w_md) wei = *w_md;
     else dnnl_memory_desc_init_by_tag(&wei, 2, wd, dt, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab);
+    dnnl_memory_desc_init_by_tag(&dst, 2, dd, int8 ? dnnl_s32 : dnnl_f32, dnnl_ab);
     dnnl_memory_desc_init_by_tag(&bias, 2, bd, dnnl_f32, dnnl_ab);
-    dnnl_memory_desc_init_by_tag(&row, 2, rd, dnnl_f32, dnnl_ab);
-    dnnl_memory_desc_init_by_tag(&chan, 2, bd, dnnl_f32, dnnl_ab);
     dnnl_memory_desc_init_by_tag(&full, 2, dd, dnnl_f32, dnnl_ab);
     dnnl_matmul_desc_t md;
-    if (dnnl_matmul_desc_init(&md, &src, &wei, k->bias && !int8 ? &bias : NULL, &dst) != dnnl_success) return false;
+    if (dnnl_matmul_desc_init(&md, &src, &wei, k->bias ? &bias : NULL, &dst) != dnnl_success) return false;
     dnnl_primitive_attr_t attr;
     dnnl_post_ops_t po;
     if (dnnl_primitive_attr_create(&attr) != dnnl_success) return false;
     dnnl_post_ops_create(&po);
     dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (int8) {
-        const float runtime = DNNL_RUNTIME_F32_VAL;
-        dnnl_primitive_attr_set_output_scales(attr, 1, 1 << 1, &runtime);
-        dnnl_post_ops_append_binary(po, dnnl_binary_mul, &row);
-        if (k->bias) dnnl_post_ops_append_binary(po, dnnl_binary_add, &chan);
-    }
     if (k->activate) {
         float alpha;
         const dnnl_alg_kind_t alg = eltwise_of((activation)k->act, &alpha);
@@ -291,7 +287,7 @@ elang_status linear_prepare(matmul_ctx *c, linear *l, elang_dtype dtype, elang_e
     /* The layout oneDNN wants for these weights, from the description of
      * a product of this shape: the same for every batch size. */
     const primitive_key probe = {.kind = KIND_LINEAR, .threads = omp_get_max_threads(), .M = 64, .K = l->in,
-                                 .N = l->out, .dtype = dtype, .bias = l->b != NULL};
+                                 .N = l->out, .dtype = dtype, .bias = l->b != NULL && dtype != ELANG_DTYPE_INT8};
     dnnl_primitive_desc_t pd;
     bool ok = linear_desc(c, &probe, NULL, &pd);
     if (ok) {
@@ -321,17 +317,11 @@ elang_status linear_prepare(matmul_ctx *c, linear *l, elang_dtype dtype, elang_e
         ok = dnnl_memory_create(&p->bias, &vec_md, c->engine, DNNL_MEMORY_ALLOCATE) == dnnl_success;
         void *h = NULL;
         if (ok) dnnl_memory_get_data_handle(p->bias, &h), memcpy(h, l->b, sizeof(float) * (size_t)l->out);
-    }
-    if (ok && scales) {
-        dnnl_dims_t sd = {l->out};
-        dnnl_memory_desc_t smd;
-        dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_f32, dnnl_a);
-        ok = dnnl_memory_create(&p->scales, &smd, c->engine, DNNL_MEMORY_ALLOCATE) == dnnl_success;
-        void *h = NULL;
-        if (ok) dnnl_memory_get_data_handle(p->scales, &h), memcpy(h, scales, sizeof(float) * (size_t)l->out);
+        if (ok && dtype == ELANG_DTYPE_INT8) p->host_bias = h;
     }
     if (user_mem) dnnl_memory_destroy(user_mem);
-    free(q), free(scales);
+    free(q);
+    p->scales = scales;
     l->prepared = p;
     if (!ok) {
         linear_release(l);
@@ -346,7 +336,7 @@ void linear_release(linear *l) {
     if (!p) return;
     if (p->w) dnnl_memory_destroy(p->w);
     if (p->bias) dnnl_memory_destroy(p->bias);
-    if (p->scales) dnnl_memory_destroy(p->scales);
+    free(p->scales);
     free(p);
     l->prepared = NULL;
 }
@@ -366,13 +356,10 @@ static primitive_entry *linear_entry(matmul_ctx *c, const primitive_key *k, cons
         free(e);
         return NULL;
     }
-    dnnl_dims_t rd = {k->M, 1}, fd = {k->M, k->N};
-    dnnl_memory_desc_t row, full;
-    dnnl_memory_desc_init_by_tag(&row, 2, rd, dnnl_f32, dnnl_ab);
+    dnnl_dims_t fd = {k->M, k->N};
+    dnnl_memory_desc_t full;
     dnnl_memory_desc_init_by_tag(&full, 2, fd, dnnl_f32, dnnl_ab);
-    if ((k->dtype == ELANG_DTYPE_INT8 &&
-         dnnl_memory_create(&e->row_scales, &row, c->engine, DNNL_MEMORY_NONE) != dnnl_success) ||
-        (k->multiply && dnnl_memory_create(&e->multiply, &full, c->engine, DNNL_MEMORY_NONE) != dnnl_success)) {
+    if (k->multiply && dnnl_memory_create(&e->multiply, &full, c->engine, DNNL_MEMORY_NONE) != dnnl_success) {
         dnnl_primitive_desc_destroy(pd);
         entry_free(e);
         failf(c, ELANG_ERR_NOMEM, "out of memory for a matrix product");
@@ -389,8 +376,10 @@ static const void *convert_source(matmul_ctx *c, const float *x, int M, int K, e
     if (dtype == ELANG_DTYPE_F32) return x;
     if (dtype == ELANG_DTYPE_BF16) {
         if (!reserve(c, &c->converted, &c->converted_cap, n * sizeof(uint16_t))) return NULL;
-        kt->to_bf16(c->converted, x, (long)n);
-        return c->converted;
+        uint16_t *h = c->converted;
+#pragma omp parallel for if (n > 65536)
+        for (int m = 0; m < M; m++) kt->to_bf16(h + (size_t)m * K, x + (size_t)m * K, K);
+        return h;
     }
     if (!reserve(c, &c->converted, &c->converted_cap, n) ||
         !reserve(c, (void **)&c->row_scales, &c->row_scales_cap, sizeof(float) * (size_t)M))
@@ -399,6 +388,16 @@ static const void *convert_source(matmul_ctx *c, const float *x, int M, int K, e
 #pragma omp parallel for if (n > 65536)
     for (int m = 0; m < M; m++) c->row_scales[m] = kt->quantize_row(q + (size_t)m * K, x + (size_t)m * K, K);
     return q;
+}
+
+/* INT8: y = epilogue(acc · row scale · channel scale + bias), row by row. */
+static void dequantize(matmul_ctx *c, float *y, const prepared *p, int M, int N, const epilogue *e) {
+    const kernel_table *kt = kernels();
+    const int act = e->activate ? (int)e->act : -1;
+#pragma omp parallel for if ((long)M * N > 65536)
+    for (int m = 0; m < M; m++)
+        kt->dequantize_row(y + (size_t)m * N, c->acc + (size_t)m * N, N, c->row_scales[m], p->scales, p->host_bias, act,
+                           e->multiply ? e->multiply + (size_t)m * N : NULL, e->accumulate);
 }
 
 void linear_forward(matmul_ctx *c, float *y, const float *x, const linear *l, int M, const epilogue *e) {
@@ -410,39 +409,38 @@ void linear_forward(matmul_ctx *c, float *y, const float *x, const linear *l, in
     }
     const epilogue none = {0};
     if (!e) e = &none;
+    const bool int8 = p->dtype == ELANG_DTYPE_INT8;
+    /* INT8 products are plain; their epilogue is dequantize()'s. */
     const primitive_key k = {.kind = KIND_LINEAR, .threads = omp_get_max_threads(), .M = M, .K = l->in,
-                             .N = l->out, .dtype = p->dtype, .bias = p->bias != NULL, .activate = e->activate,
-                             .act = e->activate ? (int)e->act : 0, .multiply = e->multiply != NULL,
-                             .accumulate = e->accumulate};
+                             .N = l->out, .dtype = p->dtype, .bias = p->bias != NULL && !int8,
+                             .activate = e->activate && !int8, .act = e->activate && !int8 ? (int)e->act : 0,
+                             .multiply = e->multiply != NULL && !int8, .accumulate = e->accumulate && !int8};
     primitive_entry *en = linear_entry(c, &k, p);
     const void *src = en ? convert_source(c, x, M, l->in, p->dtype) : NULL;
-    if (!src || !reserve(c, &c->scratch, &c->scratch_cap, en->scratch_size)) return;
+    if (!src || !reserve(c, &c->scratch, &c->scratch_cap, en->scratch_size) ||
+        (int8 && !reserve(c, (void **)&c->acc, &c->acc_cap, sizeof(int32_t) * (size_t)M * l->out)))
+        return;
     dnnl_memory_set_data_handle(en->src, (void *)src);
-    dnnl_memory_set_data_handle(en->dst, y);
+    dnnl_memory_set_data_handle(en->dst, int8 ? (void *)c->acc : y);
     dnnl_memory_set_data_handle(en->scratch, c->scratch);
-    dnnl_exec_arg_t args[10];
+    dnnl_exec_arg_t args[6];
     int n = 0;
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, en->src};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, p->w};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, en->dst};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, en->scratch};
-    int post = 0; /* the index of the next post-op, for binary arguments */
-    if (p->dtype == ELANG_DTYPE_INT8) {
-        dnnl_memory_set_data_handle(en->row_scales, c->row_scales);
-        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_OUTPUT_SCALES, p->scales};
-        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, en->row_scales};
-        if (p->bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, p->bias};
-    } else if (p->bias) {
-        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, p->bias};
-    }
-    if (e->activate) post++;
-    if (e->multiply) {
+    if (k.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, p->bias};
+    if (k.multiply) {
         dnnl_memory_set_data_handle(en->multiply, (void *)e->multiply);
-        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, en->multiply};
+        /* The multiply is the post-op after the activation, when there is one. */
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(k.activate ? 1 : 0) | DNNL_ARG_SRC_1, en->multiply};
     }
     if (dnnl_primitive_execute(en->prim, c->stream, n, args) != dnnl_success ||
-        dnnl_stream_wait(c->stream) != dnnl_success)
+        dnnl_stream_wait(c->stream) != dnnl_success) {
         failf(c, ELANG_ERR_UNSUPPORTED, "oneDNN failed a %d x %d x %d product", M, l->in, l->out);
+        return;
+    }
+    if (int8) dequantize(c, y, p, M, l->out, e);
 }
 
 /* ------------------------------------------------------------ batched */
