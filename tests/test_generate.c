@@ -139,13 +139,15 @@ static void t5_v1_1_fixture(void **s) { (void)s; check_fixture("t5-v1_1"); }
 static void marian_fixture(void **s) { (void)s; check_fixture("marian"); }
 
 /* A stand-in decoder whose row r says token 2 + r until step end[r]
- * (1-based), where it says </s>; its source's first id is end[r]. It checks that a
- * finished row is fed <pad> and nothing else. */
+ * (1-based), where it says </s>; its source's first id is end[r]. Its
+ * cache keeps each row's end and original index (which rows retire and
+ * move). It counts what it should never be fed: a row that has finished,
+ * or a token other than its row's own; and the rows of each step. */
 #define STUB_V 8
 #define STUB_EOS 1
 #define STUB_PAD 0
 
-static int stub_fed_wrong;
+static int stub_fed_wrong, stub_rows[16];
 
 static void stub_carve(const void *net, arena *a, seq2seq_run *run) {
     (void)net;
@@ -163,8 +165,10 @@ static elang_status stub_encode(const void *net, seq2seq_run *run, const int32_t
 static elang_status stub_start(const void *net, seq2seq_run *run, elang_error *err) {
     (void)net, (void)err;
     kv_cache *c = &run->cache;
-    for (int r = 0; r < c->rows; r++)
+    for (int r = 0; r < c->rows; r++) {
         c->cross_k[(size_t)r * c->src_len] = run->enc_out[(size_t)(r / (c->rows / run->B)) * c->src_len];
+        c->cross_v[(size_t)r * c->src_len] = (float)r;
+    }
     c->steps = 0;
     return ELANG_OK;
 }
@@ -174,11 +178,12 @@ static elang_status stub_step(const void *net, seq2seq_run *run, const int32_t *
     (void)net, (void)err;
     kv_cache *c = &run->cache;
     const int pos = c->steps; /* 0: the decoder start token */
-    for (int r = 0; r < c->rows; r++) {
-        const int end = (int)c->cross_k[(size_t)r * c->src_len];
-        if (tokens[r] != (pos >= 1 && pos < end ? 2 + r : STUB_PAD)) stub_fed_wrong++;
-        for (int v = 0; v < STUB_V; v++) logits[r * STUB_V + v] = 0.0f;
-        logits[r * STUB_V + (pos + 1 >= end ? STUB_EOS : 2 + r)] = 1.0f;
+    stub_rows[pos] = c->rows;
+    for (int i = 0; i < c->rows; i++) {
+        const int end = (int)c->cross_k[(size_t)i * c->src_len], r = (int)c->cross_v[(size_t)i * c->src_len];
+        if (pos >= end || tokens[i] != (pos == 0 ? STUB_PAD : 2 + r)) stub_fed_wrong++;
+        for (int v = 0; v < STUB_V; v++) logits[i * STUB_V + v] = 0.0f;
+        logits[i * STUB_V + (pos + 1 >= end ? STUB_EOS : 2 + r)] = 1.0f;
     }
     c->steps++;
     return ELANG_OK;
@@ -188,8 +193,8 @@ static const seq2seq_ops stub_ops = {stub_carve, stub_encode, stub_start, stub_s
 
 /* Greedy search over a batch whose rows end at different steps: each row
  * stops at its own </s> (its ids, log-probabilities and energies end
- * there), finished rows are fed <pad>, and the batch runs until its last
- * row ends or the limit is reached. */
+ * there) and leaves the batch, so no later step computes it, and the batch
+ * runs until its last row ends or the limit is reached. */
 static void batch_rows_end_at_their_own_eos(void **s) {
     (void)s;
     const seq2seq_model m = {.ops = &stub_ops,
@@ -205,6 +210,9 @@ static void batch_rows_end_at_their_own_eos(void **s) {
     assert_int_equal(generate(&m, &a, ends, mask, 4, 1, &o, out, &err), ELANG_OK);
     arena_free(&a);
     assert_int_equal(stub_fed_wrong, 0);
+    /* Rows end after steps 2, 4 and 6 (ends 2, 4, 6; 99 runs to the limit). */
+    const int rows[10] = {4, 4, 3, 3, 2, 2, 1, 1, 1, 1};
+    for (int t = 0; t < 10; t++) assert_int_equal(stub_rows[t], rows[t]);
     for (int r = 0; r < 4; r++) {
         const int want_len = ends[r] <= 10 ? ends[r] + 1 : 11;
         if (out[r].len != want_len) fail_msg("row %d: %d ids, want %d", r, out[r].len, want_len);

@@ -26,8 +26,10 @@ typedef struct {
     float *logprobs;    /* [R, L] per token (index 0, the start token, unused) */
     float *energies;    /* [R, L] likewise */
     float *stats;       /* [R, L, n] likewise, when asked for */
-    int32_t *feed;      /* [R] the tokens fed at the current step */
+    int32_t *feed;      /* [R] the tokens fed at the current step, one per live row */
     int *len;           /* [R] greedy: each row's length so far */
+    int *active;        /* [R] the row (greedy) or input (beams) each live row of the run decodes */
+    int *keep;          /* [R] which of the run's rows stay after a step */
     /* Beam search: the next step's rows before they are gathered. */
     double *beam_score, *next_score;   /* [R] */
     int *from;                         /* [R] the row each new row continues */
@@ -61,6 +63,8 @@ static void search_carve(search *s, arena *a) {
     s->stats = arena_take(a, sizeof(float) * R * L * n);
     s->feed = arena_take(a, sizeof(int32_t) * R);
     s->len = arena_take(a, sizeof(int) * R);
+    s->active = arena_take(a, sizeof(int) * R);
+    s->keep = arena_take(a, sizeof(int) * R);
     if (s->K == 1) return;
     s->beam_score = arena_take(a, sizeof(double) * R);
     s->next_score = arena_take(a, sizeof(double) * R);
@@ -162,35 +166,32 @@ static elang_status seq_out(const search *s, const int32_t *tokens, const float 
 
 /* ------------------------------------------------------------- greedy */
 
-/* Row r's first len tokens end with </s>. */
-static bool ended(const search *s, int r, int len) {
-    return len > 1 && s->tokens[(size_t)r * s->L + len - 1] == s->m->info.eos_id;
-}
-
-/* Argmax of the processed logits. A row that has produced </s> is done: it
- * is fed <pad> from then on (as transformers does, while the batch's other
- * rows go on), nothing more is recorded for it, and its output ends at the
- * </s>. */
+/* Argmax of the processed logits. A row that has produced </s> is done:
+ * its output ends at the </s>, and the row leaves the batch, so that the
+ * others' steps no longer compute it (transformers feeds it <pad> until the
+ * batch ends; rows being independent, the others' outputs are the same). */
 static elang_status greedy(search *s, generated_seq *out, elang_error *err) {
     const seq2seq_info *info = &s->m->info;
-    for (int r = 0; r < s->R; r++) s->len[r] = 1;
+    int live = s->R; /* rows still decoding: s->active[0..live), the run's rows in that order */
+    for (int r = 0; r < s->R; r++) s->len[r] = 1, s->active[r] = r;
     elang_status st = ELANG_OK;
-    int unfinished = s->R;
-    for (int t = 1; t < s->L && unfinished > 0; t++) {
-        for (int r = 0; r < s->R; r++)
-            s->feed[r] = ended(s, r, s->len[r]) ? info->pad_id : s->tokens[(size_t)r * s->L + t - 1];
+    for (int t = 1; t < s->L && live > 0; t++) {
+        for (int i = 0; i < live; i++) s->feed[i] = s->tokens[(size_t)s->active[i] * s->L + t - 1];
         if ((st = s->m->ops->step(s->m->net, &s->run, s->feed, s->logits, err)) != ELANG_OK) return st;
-        for (int r = 0; r < s->R; r++) {
-            if (ended(s, r, s->len[r])) continue;
-            float *scores = s->logits + (size_t)r * s->V;
+        int kept = 0;
+        for (int i = 0; i < live; i++) {
+            const int r = s->active[i];
+            float *scores = s->logits + (size_t)i * s->V;
             process_scores(s, scores, t);
             int best = 0;
             for (int v = 1; v < s->V; v++)
                 if (scores[v] > scores[best]) best = v;
             record(s, r, t, best, scores);
             s->len[r] = t + 1;
-            if (best == info->eos_id) unfinished--;
+            if (best != info->eos_id) s->keep[kept] = i, s->active[kept++] = r;
         }
+        if (kept < live) seq2seq_run_keep(&s->run, s->keep, kept);
+        live = kept;
     }
     for (int r = 0; r < s->R && st == ELANG_OK; r++) {
         const size_t row = (size_t)r * s->L;
@@ -262,10 +263,12 @@ static void gather(void *base, size_t elem, int R, int L, const int *from, void 
     memcpy(base, scratch, row * R);
 }
 
-/* One step's choice for input b: the 2K best continuations of its beams;
- * those ending in </s> among the first K become finished hypotheses, the
- * best K others the next beams. */
-static void choose_beams(search *s, int b, int cur_len) {
+/* One step's choice for input b, whose beams are the run's rows from
+ * first_row: the 2K best continuations; those ending in </s> among the
+ * first K become finished hypotheses, the best K others the next beams.
+ * An input already done (its rows retired) gets <pad>, as transformers'
+ * beam scorer gives it. */
+static void choose_beams(search *s, int b, int first_row, int cur_len) {
     const seq2seq_info *info = &s->m->info;
     const int K = s->K, V = s->V, n = s->n_stats;
     if (s->done[b]) {
@@ -277,11 +280,11 @@ static void choose_beams(search *s, int b, int cur_len) {
         }
         return;
     }
-    top_candidates(s->scores + (size_t)b * K * V, K * V, 2 * K, s->top);
+    top_candidates(s->scores + (size_t)first_row * V, K * V, 2 * K, s->top);
     int kept = 0;
     for (int rank = 0; rank < 2 * K && kept < K; rank++) {
-        const int r = b * K + s->top[rank].index / V, tok = s->top[rank].index % V;
-        memcpy(s->raw, s->logits + (size_t)r * V, sizeof(float) * V);
+        const int beam = s->top[rank].index / V, r = b * K + beam, tok = s->top[rank].index % V;
+        memcpy(s->raw, s->logits + (size_t)(first_row + beam) * V, sizeof(float) * V);
         process_scores(s, s->raw, cur_len);
         if (tok == info->eos_id) {
             if (rank >= K) continue;
@@ -305,24 +308,35 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
      * step does not pick the same token K times. */
     for (int r = 0; r < R; r++) s->beam_score[r] = r % K == 0 ? 0.0 : -1e9;
     for (int b = 0; b < s->B; b++) s->hyp_count[b] = 0, s->hyp_worst[b] = INFINITY, s->done[b] = false;
+    /* The inputs still searching, s->active[0..live); input active[i]'s
+     * beams are the run's rows i*K.. (arrays here keep the inputs' own
+     * rows b*K..: a done input's rows leave the run, not the arrays). */
+    int live = s->B;
+    for (int b = 0; b < s->B; b++) s->active[b] = b;
 
     int cur_len = 1;
-    bool all_done = false;
-    while (cur_len < L && !all_done) {
-        for (int r = 0; r < R; r++) s->feed[r] = s->tokens[(size_t)r * L + cur_len - 1];
+    while (cur_len < L && live > 0) {
+        for (int i = 0; i < live * K; i++)
+            s->feed[i] = s->tokens[((size_t)s->active[i / K] * K + i % K) * L + cur_len - 1];
         elang_status st = s->m->ops->step(s->m->net, &s->run, s->feed, s->logits, err);
         if (st != ELANG_OK) return st;
-        /* Every row's token log-probabilities, processed, plus its beam score;
-         * the per-token record keeps the processed raw logits' view. */
-        for (int r = 0; r < R; r++) {
-            float *logit = s->logits + (size_t)r * V, *sc = s->scores + (size_t)r * V;
+        /* Every live row's token log-probabilities, processed, plus its beam
+         * score; the per-token record keeps the processed raw logits' view. */
+        for (int i = 0; i < live * K; i++) {
+            float *logit = s->logits + (size_t)i * V, *sc = s->scores + (size_t)i * V;
             double lse, energy;
             step_statistics(logit, V, 1.0, &lse, &energy, NULL);
             for (int v = 0; v < V; v++) sc[v] = (float)(logit[v] - lse);
             process_scores(s, sc, cur_len);
-            for (int v = 0; v < V; v++) sc[v] = (float)(sc[v] + s->beam_score[r]);
+            const double beam_score = s->beam_score[s->active[i / K] * K + i % K];
+            for (int v = 0; v < V; v++) sc[v] = (float)(sc[v] + beam_score);
         }
-        for (int b = 0; b < s->B; b++) choose_beams(s, b, cur_len);
+        for (int b = 0, i = 0; b < s->B; b++) {
+            const bool searching = i < live && s->active[i] == b;
+            if (!searching) s->done[b] = true;
+            choose_beams(s, b, searching ? i * K : 0, cur_len);
+            i += searching;
+        }
         gather(s->tokens, sizeof(int32_t), R, L, s->from, s->gather);
         gather(s->logprobs, sizeof(float), R, L, s->from, s->gather);
         gather(s->energies, sizeof(float), R, L, s->from, s->gather);
@@ -335,10 +349,23 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
             s->energies[at] = s->next_energy[r];
             s->beam_score[r] = s->next_score[r];
         }
-        kv_cache_reorder(&s->run.cache, s->from);
+        /* The cache follows the beams (within each input), then the inputs
+         * that are done leave it. */
+        int kept = 0;
+        for (int i = 0; i < live; i++) {
+            const int b = s->active[i];
+            for (int j = 0; j < K; j++) s->keep[i * K + j] = i * K + s->from[b * K + j] - b * K;
+        }
+        kv_cache_reorder(&s->run.cache, s->keep);
+        for (int i = 0; i < live; i++) {
+            const int b = s->active[i];
+            if (s->done[b]) continue;
+            for (int j = 0; j < K; j++) s->keep[kept * K + j] = i * K + j;
+            s->active[kept++] = b;
+        }
+        if (kept < live) seq2seq_run_keep(&s->run, s->keep, kept * K);
+        live = kept;
         cur_len++;
-        all_done = true;
-        for (int b = 0; b < s->B; b++) all_done = all_done && s->done[b];
     }
 
     /* Inputs still open at the length limit offer their live beams; each

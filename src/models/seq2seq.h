@@ -91,4 +91,9 @@ elang_status seq2seq_run_alloc(const seq2seq_model *m, arena *a, int B, int per_
  * committed, copies src_mask[B, S] into the cache's rows. */
 void seq2seq_run_set_mask(seq2seq_run *run, const int32_t *src_mask);
 
+/* Retires the rows whose decoding is over: keeps rows keep[0..n) (in
+ * increasing order) as rows 0..n-1, cache and source mask with them, so
+ * that every later step computes only those. */
+void seq2seq_run_keep(seq2seq_run *run, const int *keep, int n);
+
 #endif

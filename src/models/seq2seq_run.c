@@ -26,6 +26,30 @@ void seq2seq_run_set_mask(seq2seq_run *run, const int32_t *src_mask) {
                sizeof(int32_t) * (size_t)run->S);
 }
 
+/* Rows keep[i] of each layer's [rows, per_row] block of a [layers, rows,
+ * per_row] array become rows i of a [layers, n, per_row] one, in place:
+ * every destination lies at or before its source, so copying in order is
+ * safe. */
+static void keep_rows(float *base, int layers, int rows, size_t per_row, size_t used, const int *keep, int n) {
+    for (int l = 0; l < layers; l++)
+        for (int i = 0; i < n; i++)
+            memmove(base + ((size_t)l * n + i) * per_row, base + ((size_t)l * rows + keep[i]) * per_row,
+                    sizeof(float) * used);
+}
+
+void seq2seq_run_keep(seq2seq_run *run, const int *keep, int n) {
+    kv_cache *c = &run->cache;
+    const size_t self_row = (size_t)c->max_steps * c->width, cross_row = (size_t)c->src_len * c->width;
+    keep_rows(c->self_k, c->layers, c->rows, self_row, (size_t)c->steps * c->width, keep, n);
+    keep_rows(c->self_v, c->layers, c->rows, self_row, (size_t)c->steps * c->width, keep, n);
+    keep_rows(c->cross_k, c->layers, c->rows, cross_row, cross_row, keep, n);
+    keep_rows(c->cross_v, c->layers, c->rows, cross_row, cross_row, keep, n);
+    for (int i = 0; i < n; i++)
+        memmove(c->src_mask + (size_t)i * c->src_len, c->src_mask + (size_t)keep[i] * c->src_len,
+                sizeof(int32_t) * (size_t)c->src_len);
+    c->rows = run->R = n;
+}
+
 elang_status seq2seq_run_alloc(const seq2seq_model *m, arena *a, int B, int per_input, int S, int max_steps,
                                const int32_t *src_mask, seq2seq_run *run, elang_error *err) {
     if (B <= 0 || per_input <= 0 || S <= 0 || max_steps <= 0)
