@@ -1,0 +1,233 @@
+/* BF16 and INT8 against what transformers computed in F32, and against
+ * elang's own F32 on the demo tasks.
+ *
+ * 1. Every fixture case within the dtype's tolerances (README, "Tests"):
+ *    classifiers' logits and energies; encoder-decoders' first-step logits,
+ *    teacher-forced energies along the fixture's greedy ids, and greedy
+ *    search giving the fixture's ids up to the first step where they part,
+ *    which must be a near tie (the fixture's top-1 margin there within
+ *    twice the logit tolerance). The fixtures' tiny random models are the
+ *    hard case for rounding (their activations have no structure for
+ *    quantization scales to fit); trained models lose far less:
+ * 2. the demo pairs: SST-2 dev accuracy within half a point of F32, and
+ *    Multi30k BLEU on the first test sentences within half a point. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/model_internal.h"
+#include "elang_eval.h"
+#include "models/generate.h"
+#include "support.h"
+
+typedef struct {
+    elang_dtype dtype;
+    double class_logit, class_energy; /* classifiers */
+    double s2s_logit, s2s_energy;     /* encoder-decoders (T5 logits reach about 30) */
+} tolerances;
+
+static const tolerances TOLERANCES[2] = {
+    {ELANG_DTYPE_BF16, 0.1, 0.1, 0.3, 0.2},
+    {ELANG_DTYPE_INT8, 1.0, 0.25, 0.75, 0.6},
+};
+
+static elang_model *load(const char *dir, elang_dtype dtype) {
+    elang_model *m;
+    elang_error err;
+    const elang_load_opts o = {.dtype = dtype, .max_length = 64};
+    if (elang_model_load(dir, &o, &m, &err) != ELANG_OK) fail_msg("%s: %s", dir, err.message);
+    assert_int_equal(elang_model_dtype(m), dtype);
+    return m;
+}
+
+static void near(double got, double want, double tol, const char *what, const char *name, size_t c, int at) {
+    if (!(fabs(got - want) <= tol))
+        fail_msg("%s %s (case %zu, at %d): got %.5f, want %.5f (tolerance %g)", name, what, c, at, got, want, tol);
+}
+
+static void classifier_cases(const char *name) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
+    size_t n, checked = 0;
+    json_t **cases = read_jsonl(shared_path(rel), &n);
+    snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
+    for (int k = 0; k < 2; k++) {
+        const tolerances *t = &TOLERANCES[k];
+        elang_model *m = load(shared_path(rel), t->dtype);
+        for (size_t c = 0; c < n; c++) {
+            if (json_object_get(cases[c], "batch")) continue;
+            json_t *pair = json_object_get(cases[c], "text_pair");
+            const elang_text in = {json_string_value(json_object_get(cases[c], "text")),
+                                   pair ? json_string_value(pair) : NULL};
+            elang_class_out o;
+            assert_int_equal(elang_classify(m, &in, 1, NULL, &o, NULL), ELANG_OK);
+            json_t *want = json_object_get(cases[c], "logits");
+            for (size_t j = 0; j < json_array_size(want); j++)
+                near(o.logits[j], json_real_value(json_array_get(want, j)), t->class_logit, "logit", name, c, (int)j);
+            near(-o.energy, json_real_value(json_object_get(cases[c], "neg_energy_T1")), t->class_energy, "energy",
+                 name, c, 0);
+            elang_class_out_free(&o, 1);
+            checked++;
+        }
+        elang_model_free(m);
+    }
+    assert_true(checked >= 2 * 15);
+    free_jsonl(cases, n);
+}
+
+static void bert(void **s) { (void)s; classifier_cases("bert"); }
+static void bert_f16(void **s) { (void)s; classifier_cases("bert-f16"); }
+static void distilbert(void **s) { (void)s; classifier_cases("distilbert"); }
+static void roberta(void **s) { (void)s; classifier_cases("roberta"); }
+
+static int32_t *ids_of(json_t *arr, int *n) {
+    *n = (int)json_array_size(arr);
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)*n + 4);
+    for (int i = 0; i < *n; i++) ids[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
+    return ids;
+}
+
+static void seq2seq_cases(const char *name) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
+    size_t n, checked = 0;
+    json_t **cases = read_jsonl(shared_path(rel), &n);
+    snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
+    for (int k = 0; k < 2; k++) {
+        const tolerances *t = &TOLERANCES[k];
+        elang_model *m = load(shared_path(rel), t->dtype);
+        const int V = m->s2s.info.vocab_size;
+        float *logits = malloc(sizeof(float) * (size_t)V);
+        for (size_t c = 0; c < n; c++) {
+            json_t *cs = cases[c];
+            int S, T;
+            int32_t *src = ids_of(json_object_get(cs, "input_ids"), &S), *greedy = ids_of(json_object_get(cs, "greedy_ids"), &T);
+            int32_t *mask = malloc(sizeof(int32_t) * (size_t)S);
+            for (int i = 0; i < S; i++) mask[i] = 1;
+            elang_error err;
+            assert_int_equal(first_step_logits(&m->s2s, &m->run, src, mask, 1, S, logits, &err), ELANG_OK);
+            json_t *first = json_object_get(cs, "teacher_forced_first_logits");
+            assert_int_equal(json_array_size(first), (size_t)V);
+            for (int v = 0; v < V; v++)
+                near(logits[v], json_number_value(json_array_get(first, (size_t)v)), t->s2s_logit, "first-step logit",
+                     name, c, v);
+            float *energies = malloc(sizeof(float) * (size_t)T);
+            assert_int_equal(teacher_forced_energies(&m->s2s, &m->run, src, mask, S, greedy, T, 1.0, energies, &err),
+                             ELANG_OK);
+            json_t *tf = json_object_get(cs, "teacher_forced_neg_energy_T1");
+            for (int i = 0; i < T; i++)
+                near(-energies[i], json_number_value(json_array_get(tf, (size_t)i)), t->s2s_energy, "teacher-forced energy",
+                     name, c, i);
+            /* Greedy search: the fixture's ids until a near tie may part them. */
+            const elang_text in = {json_string_value(json_object_get(cs, "src")), NULL};
+            elang_gen_out o;
+            const elang_gen_opts go = {.max_new_tokens = 16};
+            assert_int_equal(elang_generate(m, &in, 1, &go, &o, &err), ELANG_OK);
+            json_t *steps = json_object_get(cs, "greedy_steps");
+            for (int i = 1; i < T && i < o.num_ids; i++) {
+                if (o.ids[i] == greedy[i]) continue;
+                const double margin = json_number_value(json_object_get(json_array_get(steps, (size_t)i - 1), "top1_margin"));
+                if (!(margin <= 2 * t->s2s_logit))
+                    fail_msg("%s (%s, case %zu): greedy token %d is %d, want %d, and the margin there is %.3f", name,
+                             elang_dtype_name(t->dtype), c, i, o.ids[i], greedy[i], margin);
+                break;
+            }
+            elang_gen_out_free(&o, 1);
+            free(src), free(greedy), free(mask), free(energies);
+            checked++;
+        }
+        free(logits);
+        elang_model_free(m);
+    }
+    assert_int_equal(checked, 2 * n);
+    free_jsonl(cases, n);
+}
+
+static void t5(void **s) { (void)s; seq2seq_cases("t5"); }
+static void t5_v1_1(void **s) { (void)s; seq2seq_cases("t5-v1_1"); }
+static void marian(void **s) { (void)s; seq2seq_cases("marian"); }
+
+/* The SST-2 demo pair on all of dev, in each dtype: the accuracy of each
+ * model within half a point of its F32 accuracy. */
+static void sst2_demo_accuracy(void **s) {
+    (void)s;
+    elang_dataset *d;
+    assert_int_equal(elang_dataset_load("sst2", shared_path("data/glue/SST-2/dev.tsv"), NULL, &d, NULL), ELANG_OK);
+    double f32[2] = {0};
+    for (int k = -1; k < 2; k++) {
+        const elang_dtype dtype = k < 0 ? ELANG_DTYPE_F32 : TOLERANCES[k].dtype;
+        elang_model *swift = load("models/sst2-swift", dtype), *super = load("models/sst2-super", dtype);
+        elang_pair_run *run;
+        elang_point sw, su;
+        assert_int_equal(elang_pair_run_new(swift, super, d, NULL, 0, NULL, NULL, NULL, &run, NULL), ELANG_OK);
+        assert_int_equal(elang_pair_run_ends(run, &sw, &su, NULL), ELANG_OK);
+        if (k < 0) {
+            f32[0] = sw.metric, f32[1] = su.metric;
+            assert_true(sw.metric > 0.75 && su.metric > 0.75); /* the models are the trained ones */
+        } else {
+            near(sw.metric, f32[0], 0.005, "Swift accuracy", elang_dtype_name(dtype), 0, 0);
+            near(su.metric, f32[1], 0.005, "Super accuracy", elang_dtype_name(dtype), 0, 0);
+        }
+        elang_pair_run_free(run);
+        elang_model_free(swift), elang_model_free(super);
+    }
+    elang_dataset_free(d);
+}
+
+/* The Multi30k demo pair on the first test sentences: each model's BLEU
+ * within half a point of its F32 BLEU. */
+static void multi30k_demo_bleu(void **s) {
+    (void)s;
+    enum { SENTENCES = 150 };
+    char src[512], ref[512];
+    snprintf(src, sizeof src, "%s/m30k.en", test_tmpdir());
+    snprintf(ref, sizeof ref, "%s/m30k.de", test_tmpdir());
+    const char *files[2][2] = {{"data/multi30k/test_2016_flickr.en", src}, {"data/multi30k/test_2016_flickr.de", ref}};
+    for (int f = 0; f < 2; f++) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "head -n %d '%s' > '%s'", SENTENCES, shared_path(files[f][0]), files[f][1]);
+        assert_int_equal(system(cmd), 0);
+    }
+    elang_dataset *d;
+    assert_int_equal(elang_dataset_load("translation", src, ref, &d, NULL), ELANG_OK);
+    double f32[2] = {0};
+    for (int k = -1; k < 2; k++) {
+        const elang_dtype dtype = k < 0 ? ELANG_DTYPE_F32 : TOLERANCES[k].dtype;
+        elang_model *m[2];
+        const elang_load_opts o = {.dtype = dtype, .input_prefix = "translate English to German: "};
+        assert_int_equal(elang_model_load("models/multi30k-swift", &o, &m[0], NULL), ELANG_OK);
+        assert_int_equal(elang_model_load("models/multi30k-super", &o, &m[1], NULL), ELANG_OK);
+        elang_pair_run *run;
+        elang_point sw, su;
+        assert_int_equal(elang_pair_run_new(m[0], m[1], d, NULL, 0, NULL, NULL, NULL, &run, NULL), ELANG_OK);
+        assert_int_equal(elang_pair_run_ends(run, &sw, &su, NULL), ELANG_OK);
+        if (k < 0) {
+            f32[0] = sw.metric, f32[1] = su.metric;
+            assert_true(sw.metric > 25 && su.metric > 25);
+        } else {
+            near(sw.metric, f32[0], 0.5, "Swift BLEU", elang_dtype_name(dtype), 0, 0);
+            near(su.metric, f32[1], 0.5, "Super BLEU", elang_dtype_name(dtype), 0, 0);
+        }
+        elang_pair_run_free(run);
+        elang_model_free(m[0]), elang_model_free(m[1]);
+    }
+    elang_dataset_free(d);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bert),    cmocka_unit_test(bert_f16), cmocka_unit_test(distilbert),
+        cmocka_unit_test(roberta), cmocka_unit_test(t5),       cmocka_unit_test(t5_v1_1),
+        cmocka_unit_test(marian),  cmocka_unit_test(sst2_demo_accuracy), cmocka_unit_test(multi30k_demo_bleu),
+    };
+    int failed = cmocka_run_group_tests_name("dtypes", tests, NULL, NULL);
+    test_tmpdir_cleanup();
+    return failed;
+}
