@@ -7,6 +7,7 @@
 #include "api/model_internal.h"
 #include "core/scores.h"
 #include "core/threads.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 void elang_class_out_free(elang_class_out *out, size_t n) {
@@ -127,6 +128,7 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
     const int threads = threads_enter(m->threads);
+    const double t0 = clock_seconds();
     elang_status st = tokenize_all(m, in, n, out, err);
     if (st == ELANG_OK) {
         for (size_t i = 0; i < n; i++) order[i] = i;
@@ -136,6 +138,7 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
             st = run_batch(m, out, order + start, B, err);
         }
     }
+    m->seconds += clock_seconds() - t0;
     threads_leave(threads);
     free(order);
     if (st != ELANG_OK) {

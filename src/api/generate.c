@@ -8,6 +8,7 @@
 #include "core/scores.h"
 #include "core/threads.h"
 #include "models/generate.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 elang_gen_opts elang_gen_opts_default(void) {
@@ -181,6 +182,7 @@ static elang_status generate_or_pick(elang_model *m, const elang_text *in, size_
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
     const int threads = threads_enter(m->threads);
+    const double t0 = clock_seconds();
     st = tokenize_all(m, in, n, out, err);
     if (st == ELANG_OK) {
         for (size_t i = 0; i < n; i++) order[i] = i;
@@ -190,6 +192,7 @@ static elang_status generate_or_pick(elang_model *m, const elang_text *in, size_
             st = run_batch(m, &o, out, order + start, B, words, err);
         }
     }
+    m->seconds += clock_seconds() - t0;
     threads_leave(threads);
     free(order);
     if (st != ELANG_OK) elang_gen_out_free(out, n);

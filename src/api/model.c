@@ -110,6 +110,14 @@ int elang_model_max_length(const elang_model *m) { return m->max_length; }
 int elang_model_threads(const elang_model *m) { return m->threads; }
 elang_dtype elang_model_dtype(const elang_model *m) { return m->dtype; }
 
+void elang_model_profile(const elang_model *m, elang_profile *out) {
+    matmul_profile p;
+    matmul_get_profile(m->mm, &p);
+    *out = (elang_profile){.seconds = m->seconds, .linear_seconds = p.linear_seconds,
+                           .linear_gflop = p.linear_flops / 1e9, .attention_seconds = p.batched_seconds,
+                           .attention_gflop = p.batched_flops / 1e9, .products = p.products};
+}
+
 static const char *const dtype_names[] = {"f32", "bf16", "int8"};
 
 const char *elang_dtype_name(elang_dtype t) {

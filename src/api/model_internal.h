@@ -23,6 +23,7 @@ struct elang_model {
     int threads;              /* this model's computations' thread count */
     elang_dtype dtype;        /* of its matrix products */
     matmul_ctx *mm;           /* its primitives and their scratch */
+    double seconds;           /* spent in calls that ran it (elang_model_profile) */
     /* Run state, sized by the largest batch so far and reused: `batch` holds
      * the padded inputs a call builds, `run` what the network computes with
      * (models/ carves it). */

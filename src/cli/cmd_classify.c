@@ -19,7 +19,7 @@ typedef struct {
     const char *model, *input, *output, *format, *dtype;
     int batch_size, threads, max_length;
     double temperature;
-    bool emit_ids;
+    bool emit_ids, profile;
 } classify_flags;
 
 static json_t *result_json(const elang_model *m, const cli_record *rec, const elang_class_out *o,
@@ -83,6 +83,7 @@ int cmd_classify(int argc, char **argv) {
         {"batch-size", FLAG_INT, &fl.batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
+        PROFILE_FLAG_SPEC(fl.profile),
         {"max-length", FLAG_INT, &fl.max_length, 3, 1 << 20, NULL, "truncate inputs to N tokens (default: the model's limit)", "N"},
         {"temperature", FLAG_DOUBLE, &fl.temperature, 1e-6, 1e6, NULL, "T of the energy -T*log(sum(exp(logits/T))) (default 1)", "T"},
         {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids (and token_type_ids)", NULL},
@@ -115,6 +116,7 @@ int cmd_classify(int argc, char **argv) {
         .handle = classify_chunk, .ctx = &ctx,
     };
     rc = run_stream(&job);
+    if (fl.profile) print_profile("classify", m);
     elang_model_free(m);
     return rc;
 }

@@ -18,7 +18,7 @@
 typedef struct {
     const char *model, *input, *output, *format, *prefix, *dtype;
     int threads, max_length;
-    bool emit_ids;
+    bool emit_ids, profile;
     elang_gen_opts gen;
 } generate_flags;
 
@@ -81,6 +81,7 @@ int cmd_generate(int argc, char **argv) {
         {"batch-size", FLAG_INT, &fl.gen.batch_size, 1, 4096, NULL, "inputs decoded together (default 16)", "N"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
+        PROFILE_FLAG_SPEC(fl.profile),
         {"max-length", FLAG_INT, &fl.max_length, 2, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},
         {"temperature", FLAG_DOUBLE, &fl.gen.temperature, 1e-6, 1e6, NULL, "T of the per-token energies (default 1)", "T"},
         {"prefix", FLAG_STRING, &fl.prefix, 0, 0, NULL, "text put before every input (T5's task prefix)", "TEXT"},
@@ -122,6 +123,7 @@ int cmd_generate(int argc, char **argv) {
         .handle = generate_chunk, .ctx = &ctx,
     };
     rc = run_stream(&job);
+    if (fl.profile) print_profile("generate", m);
     elang_model_free(m);
     return rc;
 }

@@ -23,7 +23,7 @@ typedef struct {
     route_flags route;
     const char *input, *output, *format, *calibration, *models, *thresholds;
     double threshold;
-    bool emit_ids;
+    bool emit_ids, profile;
 } cmd_flags;
 
 typedef struct {
@@ -192,6 +192,7 @@ int cmd_route(int argc, char **argv) {
         {"output", FLAG_STRING, &fl.output, 0, 0, NULL, "results, one JSON line per input; - for stdout", "FILE"},
         {"format", FLAG_CHOICE, &fl.format, 0, 0, "json|text", "input lines are JSON objects (default) or raw text", "json|text"},
         {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids", NULL},
+        PROFILE_FLAG_SPEC(fl.profile),
         {0},
     };
     const char *synopsis = "--swift DIR --super DIR (--calibration CALIB.json | --threshold t) [flags]";
@@ -234,7 +235,10 @@ int cmd_route(int argc, char **argv) {
         rc = run_stream(&job);
     }
     elang_router_free(ctx.router);
-    for (int i = 0; i < n; i++) elang_model_free(tiers[i]);
+    for (int i = 0; i < n; i++) {
+        if (fl.profile && tiers[i]) print_profile("route", tiers[i]);
+        elang_model_free(tiers[i]);
+    }
     free(models_copy), free(thresholds_copy);
     elang_calibration_free(&calib);
     route_flags_free(&fl.route);

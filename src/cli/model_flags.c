@@ -32,3 +32,18 @@ void warn_dtype(const char *command, const elang_calibration *calib, elang_dtype
                         "--dtype %s to be exact)\n", command, elang_dtype_name(calib->dtype), elang_dtype_name(dtype),
                 elang_dtype_name(dtype));
 }
+
+void print_profile(const char *command, const elang_model *m) {
+    elang_profile p;
+    elang_model_profile(m, &p);
+    const double rest = p.seconds - p.linear_seconds - p.attention_seconds;
+    const double share = p.seconds > 0 ? 100.0 / p.seconds : 0.0;
+    fprintf(stderr,
+            "elang %s: profile of %s (%s, %d threads): %.3f s in the model; linear layers %.3f s (%.0f%%, %.1f "
+            "GFLOP/s), attention products %.3f s (%.0f%%, %.1f GFLOP/s), the rest %.3f s (%.0f%%: tokenizing, "
+            "embeddings, norms, softmax, energies and scores, search); %ld products\n",
+            command, elang_model_dir(m), elang_dtype_name(elang_model_dtype(m)), elang_model_threads(m), p.seconds,
+            p.linear_seconds, p.linear_seconds * share, p.linear_seconds > 0 ? p.linear_gflop / p.linear_seconds : 0.0,
+            p.attention_seconds, p.attention_seconds * share,
+            p.attention_seconds > 0 ? p.attention_gflop / p.attention_seconds : 0.0, rest, rest * share, p.products);
+}

@@ -21,6 +21,11 @@ int fit_max_new_tokens(const char *command, elang_model *const *models, int n, i
      "what the matrix products compute in: f32 (default), bf16 or int8 (dynamic quantization)", "T"}
 elang_dtype dtype_of_flag(const char *flag);
 
+/* --profile: where a model's time went, on stderr (elang_profile). */
+#define PROFILE_FLAG_SPEC(dest)                                                                                \
+    {"profile", FLAG_BOOL, &(dest), 0, 0, NULL, "print where the models' time went (stderr)", NULL}
+void print_profile(const char *command, const elang_model *m);
+
 /* A calibration made in another dtype still routes, but its threshold was
  * set on slightly different scores: say so on stderr. */
 void warn_dtype(const char *command, const elang_calibration *calib, elang_dtype dtype);

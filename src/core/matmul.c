@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/kernels.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 /* ------------------------------------------------------------ context */
@@ -51,7 +52,10 @@ struct matmul_ctx {
     size_t acc_cap;
     elang_status status;
     char message[512];
+    matmul_profile profile;
 };
+
+void matmul_get_profile(const matmul_ctx *c, matmul_profile *out) { *out = c->profile; }
 
 /* The weights of one linear layer, ready for its dtype. */
 typedef struct {
@@ -411,6 +415,7 @@ void linear_forward(matmul_ctx *c, float *y, const float *x, const linear *l, in
     if (!e) e = &none;
     const bool int8 = p->dtype == ELANG_DTYPE_INT8;
     /* INT8 products are plain; their epilogue is dequantize()'s. */
+    const double t0 = clock_seconds();
     const primitive_key k = {.kind = KIND_LINEAR, .threads = omp_get_max_threads(), .M = M, .K = l->in,
                              .N = l->out, .dtype = p->dtype, .bias = p->bias != NULL && !int8,
                              .activate = e->activate && !int8, .act = e->activate && !int8 ? (int)e->act : 0,
@@ -441,6 +446,9 @@ void linear_forward(matmul_ctx *c, float *y, const float *x, const linear *l, in
         return;
     }
     if (int8) dequantize(c, y, p, M, l->out, e);
+    c->profile.linear_seconds += clock_seconds() - t0;
+    c->profile.linear_flops += 2.0 * M * l->in * l->out;
+    c->profile.products++;
 }
 
 /* ------------------------------------------------------------ batched */
@@ -454,6 +462,7 @@ static void view_md(const matrix_view *v, int batch, int heads, dnnl_memory_desc
 void batched_matmul(matmul_ctx *c, int batch, int heads, const matrix_view *a, const matrix_view *b,
                     const matrix_view *out) {
     if (c->status != ELANG_OK || batch <= 0 || heads <= 0) return;
+    const double t0 = clock_seconds();
     primitive_key k = {.kind = KIND_BATCHED, .threads = omp_get_max_threads(), .batch = batch, .heads = heads};
     const matrix_view *v[3] = {a, b, out};
     for (int i = 0; i < 3; i++) {
@@ -499,4 +508,7 @@ void batched_matmul(matmul_ctx *c, int batch, int heads, const matrix_view *a, c
     if (dnnl_primitive_execute(e->prim, c->stream, 4, args) != dnnl_success ||
         dnnl_stream_wait(c->stream) != dnnl_success)
         failf(c, ELANG_ERR_UNSUPPORTED, "oneDNN failed a batched product");
+    c->profile.batched_seconds += clock_seconds() - t0;
+    c->profile.batched_flops += 2.0 * batch * heads * a->rows * a->cols * b->cols;
+    c->profile.products++;
 }

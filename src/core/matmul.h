@@ -36,6 +36,15 @@ void matmul_ctx_free(matmul_ctx *c);
  * it. */
 elang_status matmul_status(matmul_ctx *c, elang_error *err);
 
+/* Where a context's time went: products by kind, counted since it was made. */
+typedef struct {
+    double linear_seconds, linear_flops;   /* linear layers (and their fused epilogues) */
+    double batched_seconds, batched_flops; /* attention's Q·Kᵀ and P·V */
+    long products;
+} matmul_profile;
+
+void matmul_get_profile(const matmul_ctx *c, matmul_profile *out);
+
 /* Prepares l (whose w and b hold the F32 weights) to compute in dtype; the
  * F32 weights are not read again. */
 elang_status linear_prepare(matmul_ctx *c, linear *l, elang_dtype dtype, elang_error *err);

@@ -2,9 +2,9 @@
  * unit that routing, calibration and evaluation are built from. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/model_internal.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "core/scores.h"
 #include "route/aggregate.h"
@@ -32,12 +32,6 @@ void elang_answers_free(elang_answer *a, size_t n) {
         elang_gen_out_free(&a[i].gen, 1);
         memset(&a[i], 0, sizeof a[i]);
     }
-}
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 static elang_status answer_by_classifier(elang_model *m, const elang_text *in, size_t n,
@@ -128,12 +122,12 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
     memset(out, 0, sizeof *out * n);
     if (n == 0) return ELANG_OK;
-    const double t0 = now_seconds();
+    const double t0 = clock_seconds();
     elang_status st;
     if (!elang_model_is_generator(m)) st = answer_by_classifier(m, in, n, &o, out, err);
     else if (o.num_label_words > 0) st = answer_by_label_words(m, in, n, &o, out, err);
     else st = answer_by_generation(m, in, n, &o, out, err);
-    if (seconds) *seconds = now_seconds() - t0;
+    if (seconds) *seconds = clock_seconds() - t0;
     if (st != ELANG_OK) {
         elang_answers_free(out, n);
         return st;
