@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/error.h"
 #include "util/files.h"
@@ -21,6 +23,7 @@ struct weight_store {
     weight_entry **entries; /* every tensor of every file, in file order */
     size_t count;
     float **converted;      /* [count]: the F32 copy take made of it, or NULL */
+    unsigned *takes;        /* [count]: how often it was taken (tied weights: more than once) */
     size_t *slots;          /* open-addressing table of entry index + 1; 0 = empty */
     size_t nslots;          /* a power of two, at least twice count */
 };
@@ -70,8 +73,9 @@ static elang_status build_index(weight_store *ws, elang_error *err) {
     while (ws->nslots < 2 * total) ws->nslots *= 2;
     ws->entries = calloc(total ? total : 1, sizeof *ws->entries);
     ws->converted = calloc(total ? total : 1, sizeof *ws->converted);
+    ws->takes = calloc(total ? total : 1, sizeof *ws->takes);
     ws->slots = calloc(ws->nslots, sizeof *ws->slots);
-    if (!ws->entries || !ws->converted || !ws->slots)
+    if (!ws->entries || !ws->converted || !ws->takes || !ws->slots)
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory indexing %zu tensors", total);
     for (size_t f = 0; f < ws->nfiles; f++) {
         for (size_t i = 0; i < ws->files[f].count; i++) {
@@ -234,6 +238,7 @@ void weight_store_free(weight_store *ws) {
     for (size_t f = 0; f < ws->nfiles; f++) tensor_file_free(&ws->files[f]);
     free(ws->files);
     free(ws->converted);
+    free(ws->takes);
     free(ws->entries);
     free(ws->slots);
     free(ws->dir);
@@ -332,6 +337,7 @@ elang_status weight_store_take_f32(weight_store *ws, const char *name, int ndim,
                           "tensor '%s' in %s has dtype %s; only F32, F16 and BF16 tensors can be used "
                           "as weights", name, e->file, weight_dtype_name(e->dtype));
     e->taken = true;
+    ws->takes[i]++;
     if (e->dtype == DTYPE_F32 && (uintptr_t)e->data % _Alignof(float) == 0) {
         *out = e->data; /* zero copy */
         return ELANG_OK;
@@ -348,6 +354,29 @@ elang_status weight_store_take_f32(weight_store *ws, const char *name, int ndim,
     }
     *out = ws->converted[i];
     return ELANG_OK;
+}
+
+void weight_store_drop(weight_store *ws, const float *data) {
+    if (!data) return;
+    for (size_t i = 0; i < ws->count; i++) {
+        weight_entry *e = ws->entries[i];
+        if (ws->converted[i] == data) {
+            if (ws->takes[i] == 1) free(ws->converted[i]), ws->converted[i] = NULL;
+            return;
+        }
+        if (e->data != data) continue;
+        for (size_t f = 0; f < ws->nfiles; f++) {
+            const char *map = ws->files[f].mapping;
+            if (!map || (const char *)data < map || (const char *)data >= map + ws->files[f].mapping_len) continue;
+            const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+            const uintptr_t from = ((uintptr_t)data + page - 1) / page * page;
+            const uintptr_t to = ((uintptr_t)data + e->nbytes) / page * page;
+            /* A private read-only mapping of the file: dropped pages come
+             * back from the file, unchanged, if anything reads them. */
+            if (to > from) madvise((void *)from, to - from, MADV_DONTNEED);
+        }
+        return;
+    }
 }
 
 elang_status weight_store_check_unused(const weight_store *ws, elang_error *err) {

@@ -62,6 +62,13 @@ elang_status weight_store_take_f32(weight_store *ws, const char *name, int ndim,
                                    const int64_t *shape, const float **out,
                                    elang_error *err);
 
+/* Once a model has copied a tensor it took (packed it for its matrix
+ * products), the store's F32 view of it is dead weight: pages of a
+ * memory-mapped file are handed back to the OS (read again if ever
+ * touched), and a converted copy taken only once is freed. `data` is what
+ * weight_store_take_f32 returned; the caller no longer uses it. */
+void weight_store_drop(weight_store *ws, const float *data);
+
 /* Marks a tensor as deliberately unused (e.g. the position_ids buffer); a
  * name the checkpoint lacks is ignored too, as such buffers come and go
  * between versions of transformers. */

@@ -162,7 +162,7 @@ elang_status encoder_classifier_load(encoder_classifier *m, model_config *cfg, w
         }
         L.status = weight_store_check_unused(ws, err);
     }
-    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->dims, m->layers, m->num_layers, false, dtype, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, ws, m->layers, m->num_layers, false, dtype, err);
     if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->head.dense, ELANG_DTYPE_F32, err);
     if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->head.out, ELANG_DTYPE_F32, err);
     if (L.status != ELANG_OK) encoder_classifier_free(m);

@@ -194,8 +194,8 @@ elang_status marian_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, el
      * has a zero buffer when the checkpoint lacks it. */
     if (weight_store_find(ws, "final_logits_bias")) m->lm_head.b = loader_take_bare(&L, 1, V, "final_logits_bias");
     if (L.status == ELANG_OK) L.status = weight_store_check_unused(ws, err);
-    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->enc, m->enc_layers, m->enc_count, false, dtype, err);
-    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->dec, m->dec_layers, m->dec_count, true, dtype, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, ws, m->enc_layers, m->enc_count, false, dtype, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, ws, m->dec_layers, m->dec_count, true, dtype, err);
     if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->lm_head, seq2seq_head_dtype(dtype), err);
     if (L.status != ELANG_OK) {
         marian_free(m);

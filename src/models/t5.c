@@ -190,8 +190,8 @@ elang_status t5_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, elang_
      * attention one that old checkpoints carry. */
     weight_store_ignore(ws, "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight");
     if (L.status == ELANG_OK) L.status = weight_store_check_unused(ws, err);
-    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->enc, m->enc_layers, m->enc_count, false, dtype, err);
-    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, &m->dec, m->dec_layers, m->dec_count, true, dtype, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, ws, m->enc_layers, m->enc_count, false, dtype, err);
+    if (L.status == ELANG_OK) L.status = transformer_prepare(mm, ws, m->dec_layers, m->dec_count, true, dtype, err);
     if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->lm_head, seq2seq_head_dtype(dtype), err);
     if (L.status != ELANG_OK) {
         t5_free(m);

@@ -132,11 +132,24 @@ static elang_status prepare_layer(matmul_ctx *mm, transformer_layer *l, bool dec
     return st;
 }
 
-elang_status transformer_prepare(matmul_ctx *mm, const transformer_dims *d, transformer_layer *layers, int count,
+/* The layer's loaded weights, once prepared: back to the store. */
+static void drop_sources(weight_store *ws, transformer_layer *l) {
+    linear *all[] = {&l->self_attn.q, &l->self_attn.k, &l->self_attn.v, &l->self_attn.o, &l->cross_attn.q,
+                     &l->cross_attn.k, &l->cross_attn.v, &l->cross_attn.o, &l->ff.in, &l->ff.gate, &l->ff.out};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        weight_store_drop(ws, all[k]->w);
+        weight_store_drop(ws, all[k]->b);
+        all[k]->w = all[k]->b = NULL;
+    }
+}
+
+elang_status transformer_prepare(matmul_ctx *mm, weight_store *ws, transformer_layer *layers, int count,
                                  bool decoder, elang_dtype dtype, elang_error *err) {
-    (void)d;
     elang_status st = ELANG_OK;
-    for (int i = 0; i < count && st == ELANG_OK; i++) st = prepare_layer(mm, &layers[i], decoder, dtype, err);
+    for (int i = 0; i < count && st == ELANG_OK; i++) {
+        st = prepare_layer(mm, &layers[i], decoder, dtype, err);
+        if (st == ELANG_OK) drop_sources(ws, &layers[i]);
+    }
     return st;
 }
 

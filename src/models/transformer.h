@@ -103,8 +103,11 @@ void transformer_take_ff(tensor_loader *L, const transformer_dims *d, bool bias,
 
 /* Fuses and prepares every product of `count` layers for dtype: q, k and v
  * into qkv, the cross-attention's k and v into kv (decoder layers), the
- * output projections and the feed-forward. */
-elang_status transformer_prepare(matmul_ctx *mm, const transformer_dims *d, transformer_layer *layers, int count,
+ * output projections and the feed-forward. Each layer's loaded F32 weights
+ * are then copies no longer read: they go back to ws (weight_store_drop)
+ * layer by layer, so that a model holds its weights once, even while it
+ * loads. */
+elang_status transformer_prepare(matmul_ctx *mm, weight_store *ws, transformer_layer *layers, int count,
                                  bool decoder, elang_dtype dtype, elang_error *err);
 void transformer_release(transformer_layer *layers, int count);
 
