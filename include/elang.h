@@ -120,6 +120,17 @@ int elang_model_max_length(const elang_model *m);
 int elang_model_threads(const elang_model *m);
 /* What its matrix products compute in. */
 elang_dtype elang_model_dtype(const elang_model *m);
+
+/* Where a model's time went since it was loaded, to see what to tune. */
+typedef struct {
+    double seconds;             /* inside calls that ran it (tokenizing included) */
+    double linear_seconds;      /* its linear layers' products, fused epilogues included */
+    double linear_gflop;        /* their arithmetic, a multiply-add counted as 2 */
+    double attention_seconds;   /* attention's Q·Kᵀ and P·V products */
+    double attention_gflop;
+    long products;              /* matrix products run */
+} elang_profile;
+void elang_model_profile(const elang_model *m, elang_profile *out);
 /* True when the model generates text (T5, Marian), false for a classifier. */
 bool elang_model_is_generator(const elang_model *m);
 /* The most tokens a generator can produce after its start token (Marian's
