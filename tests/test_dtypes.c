@@ -221,11 +221,59 @@ static void multi30k_demo_bleu(void **s) {
     elang_dataset_free(d);
 }
 
+/* What an older CPU runs: oneDNN held to AVX2 or SSE4.1 and elang's kernels
+ * to AVX2 or SSE2 (no AVX-512, so no BF16 products: BF16 falls back to
+ * BF16-rounded weights in F32). The bert fixture through the CLI, in every
+ * dtype, against transformers' logits. */
+static void older_cpus(void **s) {
+    (void)s;
+    size_t n;
+    json_t **cases = read_jsonl(shared_path("fixtures/hf/bert/cases.jsonl"), &n);
+    char in[512], out[512];
+    snprintf(in, sizeof in, "%s/older-in.jsonl", test_tmpdir());
+    snprintf(out, sizeof out, "%s/older-out.jsonl", test_tmpdir());
+    FILE *f = fopen(in, "w");
+    for (size_t c = 0; c + 1 < n; c++) {
+        json_t *row = json_pack("{s:O}", "text", json_object_get(cases[c], "text"));
+        if (json_object_get(cases[c], "text_pair")) json_object_set(row, "text_pair", json_object_get(cases[c], "text_pair"));
+        json_dumpf(row, f, JSON_COMPACT);
+        fputc('\n', f);
+        json_decref(row);
+    }
+    fclose(f);
+    const char *isas[2][2] = {{"AVX2", "avx2"}, {"SSE41", "sse2"}};
+    const char *dtypes[3] = {"f32", "bf16", "int8"};
+    const double tol[3] = {1e-4, TOLERANCES[0].class_logit, TOLERANCES[1].class_logit};
+    size_t checked = 0;
+    for (int i = 0; i < 2; i++)
+        for (int d = 0; d < 3; d++) {
+            char cmd[2048], *err;
+            snprintf(cmd, sizeof cmd, "ONEDNN_MAX_CPU_ISA=%s ELANG_MAX_CPU_ISA=%s %s classify --model %s --input %s "
+                     "--output %s --max-length 64 --dtype %s", isas[i][0], isas[i][1], elang_bin(),
+                     shared_path("fixtures/hf/bert"), in, out, dtypes[d]);
+            if (run_command(cmd, NULL, &err) != 0) fail_msg("%s: %s", cmd, err);
+            free(err);
+            size_t m;
+            json_t **got = read_jsonl(out, &m);
+            assert_int_equal(m, n - 1);
+            for (size_t c = 0; c < m; c++) {
+                json_t *want = json_object_get(cases[c], "logits"), *have = json_object_get(got[c], "logits");
+                for (size_t j = 0; j < json_array_size(want); j++, checked++)
+                    near(json_real_value(json_array_get(have, j)), json_real_value(json_array_get(want, j)), tol[d],
+                         dtypes[d], isas[i][1], c, (int)j);
+            }
+            free_jsonl(got, m);
+        }
+    assert_true(checked >= 6 * 17 * 3);
+    free_jsonl(cases, n);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bert),    cmocka_unit_test(bert_f16), cmocka_unit_test(distilbert),
         cmocka_unit_test(roberta), cmocka_unit_test(t5),       cmocka_unit_test(t5_v1_1),
         cmocka_unit_test(marian),  cmocka_unit_test(sst2_demo_accuracy), cmocka_unit_test(multi30k_demo_bleu),
+        cmocka_unit_test(older_cpus),
     };
     int failed = cmocka_run_group_tests_name("dtypes", tests, NULL, NULL);
     test_tmpdir_cleanup();

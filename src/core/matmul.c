@@ -284,6 +284,23 @@ static int8_t *quantize_weights(const linear *l, float *scales) {
     return q;
 }
 
+/* l's weights rounded to the nearest BF16 values, as F32. */
+static float *round_to_bf16(const linear *l) {
+    const size_t n = (size_t)l->out * l->in;
+    float *f = malloc(sizeof(float) * n);
+    uint16_t *h = malloc(sizeof(uint16_t) * n);
+    if (f && h) {
+        kernels()->to_bf16(h, l->w, (long)n);
+        for (size_t i = 0; i < n; i++) {
+            const uint32_t bits = (uint32_t)h[i] << 16;
+            memcpy(&f[i], &bits, sizeof bits);
+        }
+    }
+    free(h);
+    if (!h) free(f), f = NULL;
+    return f;
+}
+
 elang_status linear_prepare(matmul_ctx *c, linear *l, elang_dtype dtype, elang_error *err) {
     prepared *p = calloc(1, sizeof *p);
     if (!p) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory preparing weights");
@@ -294,6 +311,15 @@ elang_status linear_prepare(matmul_ctx *c, linear *l, elang_dtype dtype, elang_e
                                  .N = l->out, .dtype = dtype, .bias = l->b != NULL && dtype != ELANG_DTYPE_INT8};
     dnnl_primitive_desc_t pd;
     bool ok = linear_desc(c, &probe, NULL, &pd);
+    /* A CPU without BF16 products (oneDNN needs AVX-512 for them): the
+     * weights are rounded to BF16 and computed in F32, the same numbers at
+     * F32's speed and memory. */
+    float *rounded = NULL;
+    if (!ok && dtype == ELANG_DTYPE_BF16) {
+        primitive_key f32 = probe;
+        f32.dtype = p->dtype = ELANG_DTYPE_F32;
+        ok = linear_desc(c, &f32, NULL, &pd) && (rounded = round_to_bf16(l));
+    }
     if (ok) {
         p->w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         dnnl_primitive_desc_destroy(pd);
@@ -302,7 +328,7 @@ elang_status linear_prepare(matmul_ctx *c, linear *l, elang_dtype dtype, elang_e
      * matrix in layout "ba"; INT8 after quantization. */
     float *scales = NULL;
     int8_t *q = NULL;
-    const void *user = l->w;
+    const void *user = rounded ? rounded : l->w;
     dnnl_data_type_t user_dt = dnnl_f32;
     if (ok && dtype == ELANG_DTYPE_INT8) {
         scales = malloc(sizeof(float) * (size_t)l->out);
@@ -324,7 +350,7 @@ elang_status linear_prepare(matmul_ctx *c, linear *l, elang_dtype dtype, elang_e
         if (ok && dtype == ELANG_DTYPE_INT8) p->host_bias = h;
     }
     if (user_mem) dnnl_memory_destroy(user_mem);
-    free(q);
+    free(q), free(rounded);
     p->scales = scales;
     l->prepared = p;
     if (!ok) {

@@ -79,7 +79,8 @@ void seq2seq_run_carve_common(arena *a, matmul_ctx *mm, const transformer_dims *
                               int layers, seq2seq_run *run);
 
 /* The dtype a model's output layer computes in: INT8 models keep it in
- * F32, since the whole vocabulary's logits feed the energy and the search. */
+ * BF16, since the whole vocabulary's logits feed the energy and the search
+ * and BF16 keeps their ranking where INT8 blurs it. */
 elang_dtype seq2seq_head_dtype(elang_dtype dtype);
 
 /* Carves and commits a run for B inputs with per_input rows each, S source

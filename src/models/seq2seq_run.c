@@ -17,7 +17,7 @@ void seq2seq_run_carve_common(arena *a, matmul_ctx *mm, const transformer_dims *
     run->enc_bias = run->dec_bias = NULL;
 }
 
-elang_dtype seq2seq_head_dtype(elang_dtype dtype) { return dtype == ELANG_DTYPE_INT8 ? ELANG_DTYPE_F32 : dtype; }
+elang_dtype seq2seq_head_dtype(elang_dtype dtype) { return dtype == ELANG_DTYPE_INT8 ? ELANG_DTYPE_BF16 : dtype; }
 
 void seq2seq_run_set_mask(seq2seq_run *run, const int32_t *src_mask) {
     const int per_input = run->R / run->B;
