@@ -1,95 +1,83 @@
 #!/usr/bin/env python3
-"""Writes a randomly initialised BERT sequence classifier of real size (BERT-Base
-by default) as a Hugging Face model directory, for benchmarks only.
+"""Writes a randomly initialised model of real size as a Hugging Face model
+directory elang loads, for benchmarks only (Debian python3-torch):
 
-Needs PyTorch (Debian python3-torch) for the random init, nothing else; the
-safetensors file is written with the standard library. The vocabulary is the
-bert-base-uncased one from the shared fixtures.
+    bench/make_model.py bert OUT_DIR     BERT-Base classifier (12 layers, 768
+                                         wide, 12 heads, 3072 intermediate, 2
+                                         labels), the bert-base-uncased
+                                         vocabulary from the fixtures
+    bench/make_model.py t5 OUT_DIR       T5-small (v1.0: d_model 512, 6 + 6
+                                         layers, 8 heads, d_kv 64, d_ff 2048,
+                                         ReLU, tied embeddings, vocabulary
+                                         32128), the t5 fixture's spiece.model
 
-    bench/make_model.py OUT_DIR [--layers 12 --hidden 768 --heads 12 --intermediate 3072]
+The models are the project's own (tools/train/bert.py, t5.py) with their own
+initialisation, written in F32 by tools/train/trainutil.py, so the PyTorch
+peers load exactly these modules with exactly these weights.
+
+T5's </s> (id 1) gets a zero embedding row. The output layer is the
+embedding matrix (tied), so </s>'s logit is exactly 0 at every step, while
+the largest of the 32k others is positive: greedy decoding never ends early
+and every engine generates exactly max_new_tokens tokens, whatever the random
+weights make of the input. So do the rows beyond the tokenizer's 2,100 ids
+(its 2,000 pieces and 100 sentinels): decoding an id the tokenizer lacks is
+an error in elang (src/tokenize/decode.c), and zero rows are never the
+argmax either. The product over all 32,128 rows is computed all the same.
+The embedding is also scaled by 0.1 (T5's own
+initialisation draws it from N(0, 1)): with embeddings that large the
+residual stream is mostly the input token's own embedding, so a random T5
+repeats its decoder start token <pad> forever, and equal outputs would say
+little about two engines computing the same thing. Scaled, the tokens depend
+on the source. Neither change alters any shape or the work per token.
 """
 import argparse
 import json
 import os
 import shutil
-import struct
 
+import benchlib  # noqa: F401  (puts tools/train on the path)
 import torch
+from bert import BertForSequenceClassification, bert_config
+from t5 import EOS, T5ForConditionalGeneration, t5_config
+from trainutil import write_safetensors
 
 
-def tensors(cfg, gen):
-    H, I, V, P = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"], cfg["max_position_embeddings"]
-
-    def rnd(*shape):
-        return torch.randn(*shape, generator=gen) * 0.02
-
-    t = {
-        "bert.embeddings.word_embeddings.weight": rnd(V, H),
-        "bert.embeddings.position_embeddings.weight": rnd(P, H),
-        "bert.embeddings.token_type_embeddings.weight": rnd(2, H),
-        "bert.embeddings.LayerNorm.weight": torch.ones(H),
-        "bert.embeddings.LayerNorm.bias": torch.zeros(H),
-    }
-    for i in range(cfg["num_hidden_layers"]):
-        p = f"bert.encoder.layer.{i}."
-        for name, (rows, cols) in {
-            "attention.self.query": (H, H), "attention.self.key": (H, H),
-            "attention.self.value": (H, H), "attention.output.dense": (H, H),
-            "intermediate.dense": (I, H), "output.dense": (H, I),
-        }.items():
-            t[p + name + ".weight"] = rnd(rows, cols)
-            t[p + name + ".bias"] = rnd(rows)
-        for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
-            t[p + ln + ".weight"] = torch.ones(H)
-            t[p + ln + ".bias"] = torch.zeros(H)
-    t["bert.pooler.dense.weight"] = rnd(H, H)
-    t["bert.pooler.dense.bias"] = rnd(H)
-    t["classifier.weight"] = rnd(2, H)
-    t["classifier.bias"] = rnd(2)
-    return t
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, value in tensors.items():
-        data = value.contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(value.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)))
-        f.write(raw)
-        for b in blobs:
-            f.write(b)
+def write_dir(out, config, state_dict, files):
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    for src in files:
+        shutil.copyfile(src, os.path.join(out, os.path.basename(src)))
+    write_safetensors(os.path.join(out, "model.safetensors"), state_dict, "F32")
 
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("kind", choices=["bert", "t5"])
     ap.add_argument("out")
-    ap.add_argument("--layers", type=int, default=12)
-    ap.add_argument("--hidden", type=int, default=768)
-    ap.add_argument("--heads", type=int, default=12)
-    ap.add_argument("--intermediate", type=int, default=3072)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+    ap.add_argument("--shared", default=os.path.join(benchlib.HERE, "..", "..", "shared"))
     a = ap.parse_args()
-    cfg = {
-        "model_type": "bert", "architectures": ["BertForSequenceClassification"],
-        "vocab_size": 30522, "hidden_size": a.hidden, "num_hidden_layers": a.layers,
-        "num_attention_heads": a.heads, "intermediate_size": a.intermediate,
-        "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
-        "hidden_act": "gelu", "pad_token_id": 0, "id2label": {"0": "negative", "1": "positive"},
-    }
-    os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
-    with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
-        json.dump({"do_lower_case": True, "model_max_length": 512}, f)
-    shutil.copy(os.path.join(a.shared, "fixtures", "hf", "bert", "vocab.txt"), a.out)
-    gen = torch.Generator().manual_seed(a.seed)
-    write_safetensors(os.path.join(a.out, "model.safetensors"), tensors(cfg, gen))
+    torch.manual_seed(a.seed)
+    fixtures = os.path.join(a.shared, "fixtures", "hf")
+    if a.kind == "bert":
+        cfg = bert_config(30522, 768, 12, 12, 3072, ["negative", "positive"], max_positions=512)
+        cfg["torch_dtype"] = "float32"
+        model = BertForSequenceClassification(cfg)
+        write_dir(a.out, cfg, model.state_dict(), [os.path.join(fixtures, "bert", "vocab.txt")])
+        with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
+            json.dump({"do_lower_case": True, "model_max_length": 512}, f)
+    else:
+        cfg = t5_config(32128, 512, 2048, 64, 8, 6, 6)
+        cfg["torch_dtype"] = "float32"
+        model = T5ForConditionalGeneration(cfg)
+        with open(os.path.join(fixtures, "t5", "config.json")) as f:
+            tokenizer_ids = json.load(f)["vocab_size"]  # the fixture's model matches its tokenizer
+        with torch.no_grad():
+            model.shared.weight.mul_(0.1)
+            model.shared.weight[EOS].zero_()
+            model.shared.weight[tokenizer_ids:].zero_()
+        write_dir(a.out, cfg, model.state_dict(), [os.path.join(fixtures, "t5", "spiece.model")])
 
 
 if __name__ == "__main__":

@@ -1,44 +1,160 @@
 #!/usr/bin/env bash
-# Classifier speed: elang against PyTorch eager on the same BERT-Base-sized
-# model (random weights) and the same SST-2 dev sentences, medians of several
-# runs, with the machine's measured SGEMM peak alongside. Needs python3-torch.
+# elang's benchmark: one table of elang (F32, BF16, INT8) against PyTorch and
+# ONNX Runtime on the same machine in the same run, medians of REPS runs,
+# with the machine's measured GEMM peaks and memory bandwidth beside them.
+# See bench/README.md for what each row measures.
 #
-#   make bench            (or bench/run.sh after `make bench-bin`)
-#   THREADS=1 BATCH=8 REPS=5 bench/run.sh
+#   make bench                 (= make bench-bin && bench/run.sh)
+#   REPS=5 THREADS_LIST="1 2" DEMO=1 bench/run.sh
+#
+# Environment:
+#   REPS          timed runs per figure (median), default 5
+#   THREADS_LIST  thread counts, default "1 2"
+#   ROWS          which rows, default "peaks sst2 lat128 b128 t5 demo"
+#   DEMO=0        skip the demo pairs (same as leaving demo out of ROWS)
+#   DEMO_REPS     runs of each demo evaluation, default REPS
+#   ORT=0         skip ONNX Runtime;  TORCH=0  skip PyTorch
+#   SST2_LIMIT    only the first N SST-2 sentences (a quick check; the
+#                 table's title still says 872: don't publish such a run)
+#   DISTURBED, RETRIES, IDLE_WAIT   see bench/measure.py
+#   BENCH_DIR     work directory, default /tmp/elang-bench
+#   PYTHON        the Python with torch, default /usr/bin/python3
+#   ELANG_SHARED  the shared data and fixtures, default ../shared
+#
+# Writes BENCH_DIR/results.jsonl (every measurement), BENCH_DIR/results.md
+# (the table, also printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHARED=${ELANG_SHARED:-$(cd .. && pwd)/shared}
-THREADS=${THREADS:-$(nproc)}
-BATCH=${BATCH:-32}
 REPS=${REPS:-5}
+THREADS_LIST=${THREADS_LIST:-1 2}
+ROWS=${ROWS:-peaks sst2 lat128 b128 t5 demo}
+[ "${DEMO:-1}" = 0 ] && ROWS=${ROWS//demo/}
+DEMO_REPS=${DEMO_REPS:-$REPS}
 WORK=${BENCH_DIR:-/tmp/elang-bench}
 PY=${PYTHON:-/usr/bin/python3}
-MODEL="$WORK/bert-base"
+SHARED=${ELANG_SHARED:-$(cd .. && pwd)/shared}
+LAT_INPUTS=${LAT_INPUTS:-16}   # 128-token texts timed one by one
+T5_B1_INPUTS=${T5_B1_INPUTS:-4} # sources decoded one at a time
+MAX_NEW=64
+RESULTS=$WORK/results.jsonl
 mkdir -p "$WORK"
+: >"$RESULTS"
 
-[ -f "$MODEL/model.safetensors" ] || "$PY" bench/make_model.py "$MODEL" --shared "$SHARED"
-# SST-2 dev sentences as classify input (skipping the header).
-"$PY" - "$SHARED/data/glue/SST-2/dev.tsv" "$WORK/sst2-dev.jsonl" <<'PYEOF'
-import json, sys
-rows = open(sys.argv[1], encoding="utf-8").read().splitlines()[1:]
-with open(sys.argv[2], "w") as f:
-    for r in rows:
-        f.write(json.dumps({"text": r.split("\t")[0]}) + "\n")
-PYEOF
+has_row() { [[ " $ROWS " == *" $1 "* ]]; }
+measure() { # measure TAGS_JSON COMMAND... : one measurement into $RESULTS
+    local tags=$1
+    shift
+    "$PY" bench/measure.py "$RESULTS" "$tags" -- "$@" >/dev/null
+}
+note() { # note KEY VALUE: a fact for the table (e.g. why a peer is missing)
+    printf '{"row": "note", "key": "%s", "value": "%s"}\n' "$1" "${2//\"/\'}" >>"$RESULTS"
+}
 
-build/elang classify --model "$MODEL" --input "$WORK/sst2-dev.jsonl" --output "$WORK/elang-out.jsonl" \
-    --emit-ids --threads "$THREADS" --batch-size "$BATCH"
-peak=$(build/bench/gemm_peak "$THREADS")
-ours=$(build/bench/bench_classify "$MODEL" "$WORK/sst2-dev.jsonl" "$THREADS" "$BATCH" "$REPS" 768:12:3072)
-peer=$("$PY" bench/torch_peer.py "$MODEL" "$WORK/elang-out.jsonl" --threads "$THREADS" --batch "$BATCH" --reps "$REPS")
-"$PY" - "$peak" "$ours" "$peer" "$THREADS" "$BATCH" <<'PYEOF'
-import json, sys
-peak, ours, peer = (json.loads(s) for s in sys.argv[1:4])
-print(f"BERT-Base (random weights), SST-2 dev: {ours['inputs']} sentences, {ours['tokens']} tokens, "
-      f"threads {sys.argv[4]}, batch {sys.argv[5]}")
-print(f"  SGEMM peak (OpenBLAS): {peak['sgemm_2048']} GFLOP/s square 2048; "
-      f"{peak['sgemm_tokens1024_768x3072']} GFLOP/s at 1024x768x3072")
-print(f"  elang:   {ours['seconds']:.3f} s  ({ours['inputs_per_s']:.0f} inputs/s, {ours['gflops']} GFLOP/s achieved)")
-print(f"  PyTorch: {peer['seconds']:.3f} s  (max |logit diff| vs elang {peer['max_logit_diff_vs_elang']:.2e})")
-print(f"  speed ratio elang/PyTorch: {peer['seconds'] / ours['seconds']:.2f}x")
-PYEOF
+for bin in build/elang build/bench/bench_classify build/bench/bench_generate build/bench/gemm_peak build/bench/membw; do
+    [ -x "$bin" ] || { echo "run.sh: $bin missing: run make bench-bin first" >&2; exit 1; }
+done
+"$PY" bench/report.py machine "$WORK/machine.json" "$THREADS_LIST" "$REPS"
+
+# ---- models and inputs (remade when their writer changed)
+if [ ! -f "$WORK/bert-base/model.safetensors" ] || [ bench/make_model.py -nt "$WORK/bert-base/model.safetensors" ]; then
+    "$PY" bench/make_model.py bert "$WORK/bert-base" --shared "$SHARED"
+fi
+if [ ! -f "$WORK/t5-small/model.safetensors" ] || [ bench/make_model.py -nt "$WORK/t5-small/model.safetensors" ]; then
+    "$PY" bench/make_model.py t5 "$WORK/t5-small" --shared "$SHARED"
+fi
+"$PY" bench/make_inputs.py "$WORK" --shared "$SHARED" --long 64 --sources 32
+if [ -n "${SST2_LIMIT:-}" ]; then # a quick run on the first SST2_LIMIT sentences
+    head -n "$SST2_LIMIT" "$WORK/sst2-dev.jsonl" >"$WORK/sst2-dev.part" && mv "$WORK/sst2-dev.part" "$WORK/sst2-dev.jsonl"
+fi
+head -n "$LAT_INPUTS" "$WORK/bert128.jsonl" >"$WORK/bert128-lat.jsonl"
+head -n "$T5_B1_INPUTS" "$WORK/multi30k-en.jsonl" >"$WORK/multi30k-en-b1.jsonl"
+
+# ---- the peers' setup; a peer that cannot run is noted, not fatal
+TORCH=${TORCH:-1}
+if [ "$TORCH" = 1 ] && ! "$PY" -c 'import torch' 2>/dev/null; then
+    note torch "not measured: $PY cannot import torch"
+    TORCH=0
+fi
+ORT=${ORT:-1}
+if [ "$ORT" = 1 ]; then
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        note onnxruntime "not measured: node or npm is not installed"
+        ORT=0
+    elif [ ! -d bench/ort/node_modules/onnxruntime-node ] || [ bench/ort/package-lock.json -nt bench/ort/node_modules ]; then
+        if ! (cd bench/ort && npm ci --no-audit --no-fund >"$WORK/npm-ci.log" 2>&1); then
+            note onnxruntime "not measured: npm ci failed, see $WORK/npm-ci.log: $(tail -n 3 "$WORK/npm-ci.log" | tr '\n' ' ')"
+            ORT=0
+        fi
+    fi
+    if [ "$ORT" = 1 ] && { [ ! -f "$WORK/bert-base.onnx" ] || [ "$WORK/bert-base/model.safetensors" -nt "$WORK/bert-base.onnx" ]; }; then
+        if ! "$PY" bench/export_onnx.py "$WORK/bert-base" "$WORK/bert-base.onnx" 2>"$WORK/export.log"; then
+            note onnxruntime "not measured: torch.onnx.export failed, see $WORK/export.log"
+            ORT=0
+        fi
+    fi
+fi
+
+# ---- rows
+# A BERT row: elang in each dtype (F32 first: it writes the ids and logits
+# the peers run on and are checked against), then each peer.
+bert_row() { # bert_row ROW INPUTS BATCH THREADS
+    local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-ids.jsonl"
+    local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
+    echo "== $row, batch $batch, $t thread(s)" >&2
+    measure "$tags" build/bench/bench_classify "$WORK/bert-base" "$inputs" "$t" "$batch" "$REPS" f32 "$ids"
+    for dt in bf16 int8; do
+        measure "$tags" build/bench/bench_classify "$WORK/bert-base" "$inputs" "$t" "$batch" "$REPS" "$dt"
+    done
+    if [ "$TORCH" = 1 ]; then
+        for dt in f32 bf16 int8; do
+            measure "$tags" "$PY" bench/torch_bert.py "$WORK/bert-base" "$ids" --threads "$t" --batch "$batch" \
+                --reps "$REPS" --dtype "$dt"
+        done
+    fi
+    if [ "$ORT" = 1 ]; then
+        "$PY" bench/benchlib.py batches "$ids" "$batch" "$WORK/$row-t$t-batches.json"
+        measure "$tags" node bench/ort_bert.mjs "$WORK/bert-base.onnx" "$WORK/$row-t$t-batches.json" "$ids" "$t" "$REPS"
+    fi
+}
+
+t5_row() { # t5_row ROW SOURCES BATCH THREADS
+    local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-gen.jsonl"
+    local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
+    echo "== $row, batch $batch, $t thread(s)" >&2
+    measure "$tags" build/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" "$ids"
+    for dt in bf16 int8; do
+        measure "$tags" build/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW"
+    done
+    if [ "$TORCH" = 1 ]; then
+        for dt in f32 bf16 int8; do
+            measure "$tags" "$PY" bench/torch_t5.py "$WORK/t5-small" "$ids" --threads "$t" --batch "$batch" \
+                --reps "$REPS" --dtype "$dt" --max-new "$MAX_NEW"
+        done
+    fi
+}
+
+for t in $THREADS_LIST; do
+    if has_row peaks; then
+        echo "== peaks, $t thread(s)" >&2
+        measure "{\"row\": \"gemm\"}" build/bench/gemm_peak "$t"
+        measure "{\"row\": \"membw\"}" build/bench/membw "$t"
+    fi
+    has_row sst2 && bert_row sst2 "$WORK/sst2-dev.jsonl" 32 "$t"
+    has_row lat128 && bert_row lat128 "$WORK/bert128-lat.jsonl" 1 "$t"
+    has_row b128 && bert_row b128 "$WORK/bert128.jsonl" 32 "$t"
+    if has_row t5; then
+        t5_row t5b1 "$WORK/multi30k-en-b1.jsonl" 1 "$t"
+        t5_row t5b16 "$WORK/multi30k-en.jsonl" 16 "$t"
+    fi
+    if has_row demo; then
+        for pair in sst2 multi30k; do
+            for dt in f32 bf16 int8; do
+                echo "== demo $pair $dt, $t thread(s)" >&2
+                measure "{\"row\": \"demo\"}" "$PY" bench/demo_pair.py build/elang "$pair" "$SHARED/data" \
+                    "$WORK/demo" "$t" "$dt" "$DEMO_REPS"
+            done
+        done
+    fi
+done
+
+"$PY" bench/report.py table "$RESULTS" "$WORK/machine.json" "$WORK/t5-small/config.json" "$WORK/results.md"
