@@ -48,7 +48,8 @@ def machine(out, threads, reps):
         info["load_at_start"] = f.read().split()[:3]
     info["threads"] = [int(t) for t in threads.split()]
     info["reps"] = int(reps)
-    info["commit"] = command_output(["git", "rev-parse", "--short", "HEAD"])
+    # ELANG_COMMIT: for a run from an exported tree (git archive), which has no .git.
+    info["commit"] = os.environ.get("ELANG_COMMIT") or command_output(["git", "rev-parse", "--short", "HEAD"])
     changed = command_output(["git", "status", "--porcelain", "--", "src", "include", "Makefile"])
     info["uncommitted_library_changes"] = len(changed.splitlines())
     info["gcc"] = command_output(["gcc", "-dumpfullversion"])
@@ -86,7 +87,9 @@ class Results:
             self.records = [json.loads(line) for line in f if line.strip()]
 
     def find(self, row, engine=None, dtype=None, threads=None, **more):
-        for r in self.records:
+        """The last matching record: a row measured again (APPEND=1) replaces
+        the earlier figure."""
+        for r in reversed(self.records):
             if r.get("row") != row:
                 continue
             if engine and r.get("engine") != engine or dtype and r.get("dtype") != dtype:
@@ -96,6 +99,15 @@ class Results:
             if all(r.get(k) == v for k, v in more.items()):
                 return r
         return None
+
+    def current(self):
+        """The records the table uses: the last of each measurement."""
+        last = {}
+        for r in self.records:
+            if "others_cores" in r:
+                key = (r.get("row"), r.get("engine"), r.get("dtype"), r.get("threads"), r.get("pair"))
+                last[key] = r
+        return list(last.values())
 
     def notes(self):
         return {r["key"]: r["value"] for r in self.records if r.get("row") == "note"}
@@ -246,8 +258,17 @@ class Table:
         self.add("")
 
     # --------------------------------------------------------- demo pairs
+    def demo_records(self):
+        """The last record of each pair, dtype and thread count, in run order."""
+        last = {}
+        for r in self.r.records:
+            if r.get("row") == "demo":
+                last.pop((r["pair"], r["dtype"], r["threads"]), None)
+                last[(r["pair"], r["dtype"], r["threads"])] = r
+        return list(last.values())
+
     def demo(self):
-        recs = [r for r in self.r.records if r.get("row") == "demo"]
+        recs = self.demo_records()
         if not recs:
             return
         self.add(f"### Demo pairs end to end (`elang demo --data`, median of {recs[0]['reps']} runs)", "",
@@ -301,7 +322,7 @@ class Table:
                 if vals:
                     self.target(f"T5-small ≥ 3× PyTorch F32 tokens/s at batch 1 in BF16 or INT8, {t}T",
                                 ", ".join(f"{dt.upper()} {v:.2f}×" for dt, v in vals), max(v for _, v in vals) >= 3)
-        for r in (r for r in self.r.records if r.get("row") == "demo"):
+        for r in self.demo_records():
             where = f"{r['pair']} {r['dtype'].upper()} {r['threads']}T"
             self.target(f"time follows FLOPs, Swift's time speed-up ≥ 70% of its FLOPs speed-up, {where}",
                         f"{r['swift_speedup_time']:.2f}× of {r['swift_speedup_flops']:.2f}× = "
@@ -317,8 +338,9 @@ class Table:
         flags = ", ".join(k if v else f"no {k}" for k, v in i["flags"].items())
         with open("/proc/loadavg") as fl:
             load_end = fl.read().split()[:3]
-        disturbed = [r for r in self.r.records if r.get("others_cores", 0) > DISTURBED]
-        worst = max((r.get("others_cores", 0) for r in self.r.records), default=0)
+        used = self.r.current()
+        disturbed = [r for r in used if r.get("others_cores", 0) > DISTURBED]
+        worst = max((r.get("others_cores", 0) for r in used), default=0)
         torch_env = next((r["env"] for r in self.r.records if r.get("engine") == "torch"), None)
         ort = next((r["onnxruntime"] for r in self.r.records if r.get("engine") == "onnxruntime"), None)
         torch_version = next((r["torch"] for r in self.r.records if r.get("engine") == "torch"), None)

@@ -16,7 +16,11 @@
 #   ORT=0         skip ONNX Runtime;  TORCH=0  skip PyTorch
 #   SST2_LIMIT    only the first N SST-2 sentences (a quick check; the
 #                 table's title still says 872: don't publish such a run)
+#   APPEND=1      add the ROWS measured to the last run's results, replacing
+#                 their earlier figures
 #   DISTURBED, RETRIES, IDLE_WAIT   see bench/measure.py
+#   BUILD         the build folder the binaries come from, default build
+#                 (as in the Makefile: make BUILD=DIR bench-bin)
 #   BENCH_DIR     work directory, default /tmp/elang-bench
 #   PYTHON        the Python with torch, default /usr/bin/python3
 #   ELANG_SHARED  the shared data and fixtures, default ../shared
@@ -31,6 +35,7 @@ ROWS=${ROWS:-peaks sst2 lat128 b128 t5 demo}
 [ "${DEMO:-1}" = 0 ] && ROWS=${ROWS//demo/}
 DEMO_REPS=${DEMO_REPS:-$REPS}
 WORK=${BENCH_DIR:-/tmp/elang-bench}
+B=${BUILD:-build}
 PY=${PYTHON:-/usr/bin/python3}
 SHARED=${ELANG_SHARED:-$(cd .. && pwd)/shared}
 LAT_INPUTS=${LAT_INPUTS:-16}   # 128-token texts timed one by one
@@ -38,7 +43,13 @@ T5_B1_INPUTS=${T5_B1_INPUTS:-4} # sources decoded one at a time
 MAX_NEW=64
 RESULTS=$WORK/results.jsonl
 mkdir -p "$WORK"
-: >"$RESULTS"
+# APPEND=1 measures the ROWS asked for again and adds them to the last run's
+# results, where they replace the earlier figures (e.g. rows that a busy
+# machine disturbed); the machine record stays the first run's.
+if [ "${APPEND:-0}" != 1 ] || [ ! -f "$RESULTS" ]; then
+    : >"$RESULTS"
+    APPEND=0
+fi
 
 has_row() { [[ " $ROWS " == *" $1 "* ]]; }
 measure() { # measure TAGS_JSON COMMAND... : one measurement into $RESULTS
@@ -50,10 +61,10 @@ note() { # note KEY VALUE: a fact for the table (e.g. why a peer is missing)
     printf '{"row": "note", "key": "%s", "value": "%s"}\n' "$1" "${2//\"/\'}" >>"$RESULTS"
 }
 
-for bin in build/elang build/bench/bench_classify build/bench/bench_generate build/bench/gemm_peak build/bench/membw; do
-    [ -x "$bin" ] || { echo "run.sh: $bin missing: run make bench-bin first" >&2; exit 1; }
+for bin in "$B"/elang "$B"/bench/bench_classify "$B"/bench/bench_generate "$B"/bench/gemm_peak "$B"/bench/membw; do
+    [ -x "$bin" ] || { echo "run.sh: $bin missing: run make BUILD=$B bench-bin first" >&2; exit 1; }
 done
-"$PY" bench/report.py machine "$WORK/machine.json" "$THREADS_LIST" "$REPS"
+[ "$APPEND" = 1 ] || "$PY" bench/report.py machine "$WORK/machine.json" "$THREADS_LIST" "$REPS"
 
 # ---- models and inputs (remade when their writer changed)
 if [ ! -f "$WORK/bert-base/model.safetensors" ] || [ bench/make_model.py -nt "$WORK/bert-base/model.safetensors" ]; then
@@ -101,9 +112,9 @@ bert_row() { # bert_row ROW INPUTS BATCH THREADS
     local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-ids.jsonl"
     local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
     echo "== $row, batch $batch, $t thread(s)" >&2
-    measure "$tags" build/bench/bench_classify "$WORK/bert-base" "$inputs" "$t" "$batch" "$REPS" f32 "$ids"
+    measure "$tags" "$B"/bench/bench_classify "$WORK/bert-base" "$inputs" "$t" "$batch" "$REPS" f32 "$ids"
     for dt in bf16 int8; do
-        measure "$tags" build/bench/bench_classify "$WORK/bert-base" "$inputs" "$t" "$batch" "$REPS" "$dt"
+        measure "$tags" "$B"/bench/bench_classify "$WORK/bert-base" "$inputs" "$t" "$batch" "$REPS" "$dt"
     done
     if [ "$TORCH" = 1 ]; then
         for dt in f32 bf16 int8; do
@@ -121,9 +132,9 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
     local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-gen.jsonl"
     local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
     echo "== $row, batch $batch, $t thread(s)" >&2
-    measure "$tags" build/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" "$ids"
+    measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" "$ids"
     for dt in bf16 int8; do
-        measure "$tags" build/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW"
+        measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW"
     done
     if [ "$TORCH" = 1 ]; then
         for dt in f32 bf16 int8; do
@@ -136,8 +147,8 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
 for t in $THREADS_LIST; do
     if has_row peaks; then
         echo "== peaks, $t thread(s)" >&2
-        measure "{\"row\": \"gemm\"}" build/bench/gemm_peak "$t"
-        measure "{\"row\": \"membw\"}" build/bench/membw "$t"
+        measure "{\"row\": \"gemm\"}" "$B"/bench/gemm_peak "$t"
+        measure "{\"row\": \"membw\"}" "$B"/bench/membw "$t"
     fi
     has_row sst2 && bert_row sst2 "$WORK/sst2-dev.jsonl" 32 "$t"
     has_row lat128 && bert_row lat128 "$WORK/bert128-lat.jsonl" 1 "$t"
@@ -150,7 +161,7 @@ for t in $THREADS_LIST; do
         for pair in sst2 multi30k; do
             for dt in f32 bf16 int8; do
                 echo "== demo $pair $dt, $t thread(s)" >&2
-                measure "{\"row\": \"demo\"}" "$PY" bench/demo_pair.py build/elang "$pair" "$SHARED/data" \
+                measure "{\"row\": \"demo\"}" "$PY" bench/demo_pair.py "$B"/elang "$pair" "$SHARED/data" \
                     "$WORK/demo" "$t" "$dt" "$DEMO_REPS"
             done
         done
