@@ -137,8 +137,9 @@ static void logit_stats_match(void **s) {
             if (n > 2) x[n - 1] = x[0]; /* a tie for the maximum is possible */
             const double T = 1.7;
             double max = -INFINITY, second = -INFINITY, z = 0, zt = 0, wx = 0, soft = 0;
+            int argmax = -1;
             for (int j = 0; j < n; j++) {
-                if (x[j] > max) second = max, max = x[j];
+                if (x[j] > max) second = max, max = x[j], argmax = j;
                 else if (x[j] > second) second = x[j];
             }
             for (int j = 0; j < n; j++)
@@ -148,13 +149,14 @@ static void logit_stats_match(void **s) {
             impls[k]->logit_stats(x, n, (float)T, true, &st);
             assert_true(st.max == (float)max);
             assert_true(st.second == (float)second);
+            assert_int_equal(st.argmax, argmax); /* the first of equal maxima */
             close_rel(st.z, z, 1e-6, 0, "z", impls[k]->name, n, 0);
             close_rel(st.z_t, zt, 1e-6, 0, "z_t", impls[k]->name, n, 0);
             close_rel(st.wx, wx, 1e-5, 1e-6, "wx", impls[k]->name, n, 0);
             close_rel(st.soft, soft, 1e-6, 0, "soft", impls[k]->name, n, 0);
             for (int j = 0; j < n; j++) x[j] = -INFINITY;
             impls[k]->logit_stats(x, n, (float)T, true, &st);
-            assert_true(st.max == -INFINITY && st.z == 0.0);
+            assert_true(st.max == -INFINITY && st.z == 0.0 && st.argmax == -1);
             free(x);
         }
 }

@@ -16,6 +16,7 @@
  * sum in one place so that a vocabulary of 32k is read three times, not ten. */
 typedef struct {
     float max, second;  /* the largest and second largest logit */
+    int argmax;         /* the first index of the largest, -1 when every entry is -inf */
     double z;           /* Σ exp(x - max) */
     double z_t;         /* Σ exp((x - max) / T) */
     double wx;          /* Σ exp(x - max) · (x - max), for the entropy */
@@ -28,6 +29,12 @@ typedef struct {
      * mask[j] != 0 (mask and bias may be NULL); the others become 0, and so
      * does every entry of a row with none left. */
     void (*softmax)(float *x, int n, float scale, const float *bias, const int32_t *mask, int last);
+    /* One query of one head over kv_len keys, as a decoder step asks it:
+     * out[dh] = Σ_j softmax_j(q·k_j · scale + bias_j) v_j over the keys the
+     * softmax above admits (mask, last); k_j at k + j·kv_stride, v_j
+     * likewise; scores: kv_len floats of scratch. */
+    void (*attend_one)(float *out, const float *q, const float *k, const float *v, int kv_len, int dh,
+                       long kv_stride, float scale, const float *bias, const int32_t *mask, int last, float *scores);
     /* x[H] := LayerNorm (beta given) or RMS norm (beta NULL) of one row. */
     void (*norm_row)(float *x, const float *gamma, const float *beta, int H, float eps);
     /* x[n] := act(x), act as core/ops.h numbers it. */

@@ -140,6 +140,30 @@ static void softmax(float *x, int n, float scale, const float *bias, const int32
     for (; j < n; j++) x[j] *= inv[0];
 }
 
+static float dot(const float *a, const float *b, int n) {
+    vf acc = vset(0.0f);
+    int i = 0;
+    for (; i + VLEN <= n; i += VLEN) acc += vload(a + i) * vload(b + i);
+    float s = hsum(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void attend_one(float *out, const float *q, const float *k, const float *v, int kv_len, int dh,
+                       long kv_stride, float scale, const float *bias, const int32_t *mask, int last, float *scores) {
+    for (int j = 0; j < kv_len; j++) scores[j] = dot(q, k + j * kv_stride, dh);
+    softmax(scores, kv_len, scale, bias, mask, last);
+    memset(out, 0, sizeof(float) * (size_t)dh);
+    for (int j = 0; j < kv_len; j++) {
+        if (scores[j] == 0.0f) continue;
+        const vf p = vset(scores[j]);
+        const float *vj = v + j * kv_stride;
+        int d = 0;
+        for (; d + VLEN <= dh; d += VLEN) vstore(out + d, vload(out + d) + p * vload(vj + d));
+        for (; d < dh; d++) out[d] += scores[j] * vj[d];
+    }
+}
+
 static void norm_row(float *x, const float *gamma, const float *beta, int H, float eps) {
     vf acc = vset(0.0f);
     float tail = 0.0f;
@@ -188,8 +212,17 @@ static void stats(const float *x, int n, float temperature, bool with_soft, logi
         if (x[j] > max) second = max, max = x[j];
         else if (x[j] > second) second = x[j];
     }
-    *out = (logit_stats){.max = max, .second = second};
+    *out = (logit_stats){.max = max, .second = second, .argmax = -1};
     if (max == -INFINITY) return;
+    const vf vmax_ = vset(max);
+    for (j = 0; j + VLEN <= n; j += VLEN) {
+        const vi hit = vload(x + j) == vmax_;
+        bool any = false;
+        for (int l = 0; l < VLEN; l++) any |= hit[l] != 0;
+        if (any) break;
+    }
+    while (x[j] != max) j++;
+    out->argmax = j;
     /* Pass 2: the partition sums at T = 1 and T, and Σ e·(x - max). Float
      * lanes for speed, spilled into double every BLOCK vectors so that a
      * vocabulary of 50k keeps its sums to about 1e-7. */
@@ -298,6 +331,7 @@ static void dequantize_row(float *y, const int32_t *acc, int N, float row_scale,
 const kernel_table TABLE = {
     .name = KERNEL_NAME,
     .softmax = softmax,
+    .attend_one = attend_one,
     .norm_row = norm_row,
     .activate = activate,
     .logit_stats = stats,

@@ -45,10 +45,11 @@ void logits_scores(const float *logits, int n, double temperature, float *out) {
     scores_of(&st, temperature, out);
 }
 
-void step_statistics(const float *logits, int n, double temperature, double *lse, double *energy, float *scores) {
+int step_statistics(const float *logits, int n, double temperature, double *lse, double *energy, float *scores) {
     logit_stats st;
     kernels()->logit_stats(logits, n, (float)temperature, scores != NULL, &st);
     *lse = st.max == -INFINITY ? -INFINITY : st.max + log(st.z);
     *energy = st.max == -INFINITY ? INFINITY : -(st.max + temperature * log(st.z_t));
     if (scores) scores_of(&st, temperature, scores);
+    return st.argmax;
 }

@@ -21,7 +21,8 @@ void logits_scores(const float *logits, int n, double temperature, float *out);
 
 /* What generation records of each token's step, from the vector passes: the
  * log-partition at T = 1 (log-probabilities are x - *lse), the energy at T,
- * and every routing score when scores is not NULL. */
-void step_statistics(const float *logits, int n, double temperature, double *lse, double *energy, float *scores);
+ * and every routing score when scores is not NULL. Returns the first index
+ * of the largest logit (greedy search's pick), -1 for a row of -inf. */
+int step_statistics(const float *logits, int n, double temperature, double *lse, double *energy, float *scores);
 
 #endif

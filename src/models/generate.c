@@ -125,21 +125,25 @@ static void process_scores(const search *s, float *scores, int cur_len) {
     }
 }
 
-/* The log-probability of token `tok`, the energy and (into stats) the
- * routing scores of the processed scores it was picked from. */
-static void token_record(const search *s, const float *processed, int tok, float *logprob, float *energy,
-                         float *stats) {
+/* The log-probability of token `tok` (-1: the best one, greedy search's
+ * pick), the energy and (into stats) the routing scores of the processed
+ * scores it was picked from; returns the token. */
+static int token_record(const search *s, const float *processed, int tok, float *logprob, float *energy,
+                        float *stats) {
     double lse, e;
-    step_statistics(processed, s->V, s->o->temperature, &lse, &e, s->n_stats ? stats : NULL);
+    const int best = step_statistics(processed, s->V, s->o->temperature, &lse, &e, s->n_stats ? stats : NULL);
+    if (tok < 0) tok = best;
     *logprob = (float)(processed[tok] - lse);
     *energy = (float)e;
+    return tok;
 }
 
-/* Records token `tok` of row r at position t. */
-static void record(search *s, int r, int t, int tok, const float *processed) {
+/* Records token `tok` (-1: the best) of row r at position t; returns it. */
+static int record(search *s, int r, int t, int tok, const float *processed) {
     const size_t at = (size_t)r * s->L + t;
+    tok = token_record(s, processed, tok, &s->logprobs[at], &s->energies[at], s->stats + at * s->n_stats);
     s->tokens[at] = tok;
-    token_record(s, processed, tok, &s->logprobs[at], &s->energies[at], s->stats + at * s->n_stats);
+    return tok;
 }
 
 /* A generated sequence of `len` tokens from arrays laid out as the rows:
@@ -183,10 +187,7 @@ static elang_status greedy(search *s, generated_seq *out, elang_error *err) {
             const int r = s->active[i];
             float *scores = s->logits + (size_t)i * s->V;
             process_scores(s, scores, t);
-            int best = 0;
-            for (int v = 1; v < s->V; v++)
-                if (scores[v] > scores[best]) best = v;
-            record(s, r, t, best, scores);
+            const int best = record(s, r, t, -1, scores);
             s->len[r] = t + 1;
             if (best != info->eos_id) s->keep[kept] = i, s->active[kept++] = r;
         }
