@@ -143,6 +143,14 @@ int elang_model_max_new_tokens(const elang_model *m);
  * only, a multiply-add counted as 2 FLOPs (src/models/flops.h). */
 double elang_model_gflops(const elang_model *m, int input_tokens, int output_steps);
 
+/* True when the model is a generator whose directory holds an encoder
+ * head (elang_head.json + elang_head.safetensors, loaded with the model):
+ * the routing score ELANG_SCORE_ENCODER_HEAD. */
+bool elang_model_has_head(const elang_model *m);
+/* Analytic GFLOPs of the head's score for an input of `input_tokens`
+ * tokens: the encoder alone plus the head; 0 without a head. */
+double elang_model_head_gflops(const elang_model *m, int input_tokens);
+
 /* A 16-hex-digit content hash of the model directory (every regular file,
  * by name and content; other entries such as FIFOs are skipped): calibrations
  * remember the models they were made for. Not cryptographic. */
@@ -233,14 +241,19 @@ typedef enum {
     ELANG_SCORE_ENTROPY,         /* -H(softmax(f)) */
     ELANG_SCORE_MARGIN,          /* top-1 minus top-2 probability */
     ELANG_SCORE_RANDOM,          /* a fixed pseudo-random number per input: the baseline */
+    /* A generator's encoder head (elang_model_has_head): a score predicted
+     * from Swift's encoder states alone, so that an input sent to Super
+     * never runs Swift's decoder. NaN in the answers of models without a
+     * head, and in elang_answer_all's (elang_answer_head computes it). */
+    ELANG_SCORE_ENCODER_HEAD,
     ELANG_SCORE_KINDS
 } elang_score_kind;
 
 /* The kinds computed from a distribution of logits: all but random. */
 #define ELANG_DIST_SCORES ELANG_SCORE_RANDOM
 
-/* "energy", "softmax-energy", "maxprob", "entropy", "margin", "random";
- * NULL for a value out of range. */
+/* "energy", "softmax-energy", "maxprob", "entropy", "margin", "random",
+ * "encoder-head"; NULL for a value out of range. */
 const char *elang_score_name(elang_score_kind k);
 /* True and *out set when name is a score kind. */
 bool elang_score_from_name(const char *name, elang_score_kind *out);
@@ -307,6 +320,15 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
                               elang_error *err);
 void elang_answers_free(elang_answer *a, size_t n);
 
+/* The first half of routing by the encoder head: Swift's encoder and head
+ * alone on n inputs, no decoding. out[i] gets input_tokens, label_id -1, no
+ * text, NaN for every score but scores[ELANG_SCORE_ENCODER_HEAD] (= score,
+ * whatever opts.score says). ELANG_ERR_INVALID_ARG when the model has no
+ * head, or when its head predicts label-word logits for other label words
+ * than opts'. Release with elang_answers_free. */
+elang_status elang_answer_head(elang_model *m, const elang_text *in, size_t n, const elang_route_opts *opts,
+                               elang_answer *out, double *seconds, elang_error *err);
+
 typedef struct elang_router elang_router;
 
 /* A cascade over num_tiers models, tiers[0] the Swift model and the last
@@ -324,7 +346,10 @@ typedef struct {
 } elang_route_out;
 
 /* Routes n inputs: every input through tier 0 (batched), the ones below
- * its threshold through tier 1 (batched), and so on. */
+ * its threshold through tier 1 (batched), and so on. With the score
+ * ELANG_SCORE_ENCODER_HEAD a tier (not the last) first scores every input
+ * with its encoder head alone and decodes only the inputs it keeps; the
+ * answers of inputs it passed on hold the head's score and no text. */
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err);
 void elang_route_out_free(elang_route_out *out, size_t n);

@@ -53,9 +53,11 @@ const char *elang_pair_run_metric_name(const elang_pair_run *r);
 
 /* The measured wall time of routing the run at `threshold`: Swift's time
  * over every input plus Super actually run (batched) on the inputs it
- * routes. */
-elang_status elang_measure_routed(const elang_pair_run *r, elang_model *super, const elang_dataset *d,
-                                  elang_score_kind kind, double threshold, double *seconds, elang_error *err);
+ * routes; with ELANG_SCORE_ENCODER_HEAD, the head's time over every input,
+ * Swift run again on the inputs it keeps and Super on the others. */
+elang_status elang_measure_routed(const elang_pair_run *r, elang_model *swift, elang_model *super,
+                                  const elang_dataset *d, elang_score_kind kind, double threshold, double *seconds,
+                                  elang_error *err);
 
 /* --------------------------------------------------- thresholds and objectives
  * Defined in src/eval/sweep.c. */
@@ -65,7 +67,8 @@ typedef struct {
     double threshold;   /* Swift keeps inputs with elang_keeps_swift(score, threshold) */
     double super_rate;  /* share of inputs sent to Super */
     double metric;      /* the task's metric of the routed answers */
-    double gflops;      /* mean GFLOPs per input: Swift on all + Super on the routed */
+    double gflops;      /* mean GFLOPs per input: Swift on all + Super on the routed (encoder head:
+                           the head on all, Swift on the kept, Super on the routed) */
 } elang_point;
 
 /* Swift's and Super's own metric and mean GFLOPs over the run. */

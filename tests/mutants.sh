@@ -41,6 +41,9 @@ mutants=(
 "src/eval/sweep.c|if (a->metric != b->metric) return a->metric > b->metric;|if (a->metric != b->metric) return a->metric < b->metric;|test_route|max-metric picks the worst point"
 "src/eval/report.c|c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));|c->apgr += (p->super_rate - q->super_rate) * (g + pgr(q->metric, swift, super));|test_route|APGR's trapezoids twice as tall"
 "src/eval/calibration_file.c|\"elang_calibration\", 1, \"threshold\", number(c->threshold),|\"elang_calibration\", 1, \"threshold\", number(c->gflops),|test_route|the calibration saves the wrong number as threshold"
+"src/route/router.c|        if (elang_keeps_swift(answers[j].score, r->thresholds[t])) {|        if (!elang_keeps_swift(answers[j].score, r->thresholds[t])) {|test_head|the encoder head decodes the inputs it sends to Super"
+"src/eval/pair_run.c|: (head ? 0.0 : it->swift_gflops) + it->super_gflops);|: it->swift_gflops + it->super_gflops);|test_route|routing by the head is charged Swift's decoder on the inputs it passes on"
+"src/models/encoder_head.c|        hidden[j] = s > 0.0 ? s : 0.0;|        hidden[j] = s;|test_head|the head's ReLU is missing"
 "src/eval/bleu.c|if (s->hyp_len < s->ref_len) r.bp = s->hyp_len > 0 ? exp(1.0 - ref_len / hyp_len) : 0.0;|if (s->hyp_len < s->ref_len) r.bp = 1.0;|test_bleu|BLEU without its brevity penalty"
 )
 

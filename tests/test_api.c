@@ -101,7 +101,11 @@ static void failures_keep_their_status_without_err(void **s) {
     assert_int_equal(elang_sweep(run, bogus, &pts, &n, NULL), ELANG_ERR_INVALID_ARG);
     assert_null(pts);
     assert_int_equal(elang_at_threshold(run, bogus, 0.0, &p, NULL), ELANG_ERR_INVALID_ARG);
-    assert_int_equal(elang_measure_routed(run, super, d, bogus, 0.0, &seconds, NULL), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_measure_routed(run, swift, super, d, bogus, 0.0, &seconds, NULL), ELANG_ERR_INVALID_ARG);
+    /* BERT classifiers have no encoder head, so the run has no such score. */
+    assert_int_equal(elang_sweep(run, ELANG_SCORE_ENCODER_HEAD, &pts, &n, NULL), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_measure_routed(run, swift, super, d, ELANG_SCORE_ENCODER_HEAD, 0.0, &seconds, NULL),
+                     ELANG_ERR_INVALID_ARG);
     elang_objective obj;
     assert_int_equal(elang_objective_parse("fastest", &obj, NULL), ELANG_ERR_INVALID_ARG);
     obj = (elang_objective){ELANG_OBJ_BUDGET, 1e-9};

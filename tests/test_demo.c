@@ -76,8 +76,12 @@ static void demo_evaluates_with_reports(void **s) {
     int rc = run_command(cmd, &out, &err);
     if (rc != 0) fail_msg("demo exited %d: %s", rc, err);
     assert_non_null(strstr(out, "# E-LANG on sst2 (872 inputs)"));
+    /* The paper's GLUE table, here of the one task evaluated. */
+    assert_non_null(strstr(out, "== GLUE, glue-bert pairs"));
+    assert_non_null(strstr(out, "| sst2 | accuracy |"));
+    assert_non_null(strstr(out, "| **average** (1 tasks) |"));
     free(out), free(err);
-    const char *files[] = {"sst2/report.json", "sst2/report.md", "sst2/curve.svg"};
+    const char *files[] = {"glue-bert/sst2/report.json", "glue-bert/sst2/report.md", "glue-bert/sst2/curve.svg"};
     for (int i = 0; i < 3; i++) {
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", report, files[i]);

@@ -202,6 +202,44 @@ static void sweep_by_hand(void **s) {
     elang_pair_run_free(r);
 }
 
+/* Routing by an encoder head costs the head on every input, Swift (which
+ * decodes) only on the inputs kept, Super on the others: with the head at
+ * 0.25 GFLOPs, keeping i of the 6 inputs costs 0.25 + (i·1 + (6-i)·10)/6.
+ * The other scores still cost Swift on every input. */
+static void head_costs_by_hand(void **s) {
+    (void)s;
+    elang_pair_run *r = hand_run();
+    r->has_head = true;
+    for (int i = 0; i < 6; i++) r->items[i].head_gflops = 0.25;
+    elang_point *p;
+    size_t n;
+    elang_error err;
+    assert_int_equal(elang_sweep(r, ELANG_SCORE_ENCODER_HEAD, &p, &n, &err), ELANG_OK);
+    assert_int_equal(n, 7);
+    for (size_t i = 0; i < n; i++)
+        close_to(p[i].gflops, 0.25 + (i * 1.0 + (6.0 - i) * 10.0) / 6.0, 1e-12, "head gflops");
+    elang_points_free(p);
+    elang_point at;
+    assert_int_equal(elang_at_threshold(r, ELANG_SCORE_ENERGY, 0.65, &at, &err), ELANG_OK);
+    close_to(at.gflops, 1.0 + 10.0 * 3 / 6.0, 1e-12, "energy: Swift on all");
+    assert_int_equal(elang_at_threshold(r, ELANG_SCORE_ENCODER_HEAD, 0.65, &at, &err), ELANG_OK);
+    close_to(at.gflops, 0.25 + (3 * 1.0 + 3 * 10.0) / 6.0, 1e-12, "head: Swift on the kept");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/head-report", test_tmpdir());
+    assert_int_equal(elang_report_write(r, ELANG_SCORE_ENCODER_HEAD, 0.65, -1.0, dir, &err), ELANG_OK);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    assert_non_null(j);
+    assert_int_equal(json_object_size(json_object_get(j, "curves")), ELANG_SCORE_KINDS);
+    assert_string_equal(json_string_value(json_object_get(j, "score")), "encoder-head");
+    close_to(json_real_value(json_object_get(json_object_get(j, "elang"), "gflops")), 0.25 + 33.0 / 6.0, 1e-6,
+             "report: head gflops");
+    json_decref(j);
+    elang_pair_run_free(r);
+}
+
 /* PGR along the sweep of hand_run, by Super rate 0, 1/6 ... 1:
  * metrics 3/6, 4/6, 5/6, 4/6, 5/6, 5/6, 5/6 → PGR 0, .5, 1, .5, 1, 1, 1.
  * APGR (trapezoids of width 1/6) = (0.25 + 0.75 + 0.75 + 0.75 + 1 + 1) / 6
@@ -234,7 +272,9 @@ static void report_by_hand(void **s) {
     close_to(json_real_value(json_object_get(oracle, "super_rate")), 3 / 6.0, 1e-6, "oracle rate");
     close_to(json_real_value(json_object_get(oracle, "metric")), 1.0, 1e-6, "oracle metric");
     assert_int_equal(json_array_size(json_object_get(j, "curve")), 7);
-    assert_int_equal(json_object_size(json_object_get(j, "curves")), ELANG_SCORE_KINDS);
+    /* Every score but the encoder head's: Swift has none here. */
+    assert_int_equal(json_object_size(json_object_get(j, "curves")), ELANG_SCORE_KINDS - 1);
+    assert_null(json_object_get(json_object_get(j, "curves"), "encoder-head"));
     json_decref(j);
     size_t len;
     snprintf(path, sizeof path, "%s/report.md", dir);
@@ -531,6 +571,7 @@ int main(void) {
         cmocka_unit_test(objectives_parse),
         cmocka_unit_test(sweep_by_hand),
         cmocka_unit_test(report_by_hand),
+        cmocka_unit_test(head_costs_by_hand),
         cmocka_unit_test(calibration_file_round_trip),
         cmocka_unit_test(model_hash_skips_fifos),
         cmocka_unit_test(routes_classifiers_by_fixture_energy),

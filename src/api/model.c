@@ -71,6 +71,13 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
         else st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, m->mm, m->dtype, err);
     }
     threads_leave(threads);
+    if (st == ELANG_OK && encoder_head_present(dir)) {
+        if (!m->is_seq2seq)
+            st = elang_fail(err, ELANG_ERR_FORMAT, "%s holds an encoder head (%s), but a %s classifier has no decoder "
+                            "for it to spare: heads are for encoder-decoders", dir, ENCODER_HEAD_JSON,
+                            m->cfg.model_type);
+        else st = encoder_head_load(dir, m->s2s.info.d_model, &m->head, err);
+    }
     if (st == ELANG_OK) st = tokenizer_load(dir, m->cfg.model_type, &m->tok, err);
     if (st == ELANG_OK && tokenizer_vocab_size(m->tok) > (m->is_seq2seq ? m->s2s.info.vocab_size : m->cfg.vocab_size))
         st = elang_fail(err, ELANG_ERR_FORMAT,
@@ -91,6 +98,7 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
 void elang_model_free(elang_model *m) {
     if (!m) return;
     encoder_classifier_free(&m->encoder);
+    encoder_head_free(m->head);
     if (m->s2s.ops) m->s2s.ops->free(m->s2s.net);
     arena_free(&m->batch);
     arena_free(&m->run);

@@ -7,6 +7,7 @@
 #include "io/config.h"
 #include "io/weights.h"
 #include "models/encoder.h"
+#include "models/encoder_head.h"
 #include "models/seq2seq.h"
 #include "tokenize/tokenizer.h"
 #include "util/arena.h"
@@ -19,6 +20,7 @@ struct elang_model {
     bool is_seq2seq;          /* which of the two networks below is loaded */
     encoder_classifier encoder;
     seq2seq_model s2s;
+    encoder_head *head;       /* a generator's encoder head, when its directory has one; else NULL */
     int max_length;           /* tokens per input, special tokens included */
     int threads;              /* this model's computations' thread count */
     elang_dtype dtype;        /* of its matrix products */
@@ -40,6 +42,12 @@ elang_status model_encode(const elang_model *m, const char *text, const char *pa
  * length in tokens to input_tokens[input]. */
 elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
                                      int k, int batch_size, float *picked, int *input_tokens, elang_error *err);
+
+/* The encoder head's routing score of each input (its encoder alone, then
+ * the head; models/encoder_head.h) and its length in tokens;
+ * ELANG_ERR_INVALID_ARG when the model has no head. */
+elang_status model_head_scores(elang_model *m, const elang_text *in, size_t n, int batch_size, double temperature,
+                               double *scores, int *input_tokens, elang_error *err);
 
 /* The id of the first token of `word` as the model's tokenizer splits it. */
 elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err);

@@ -6,7 +6,7 @@
 #include "elang.h"
 
 static const char *const score_names[ELANG_SCORE_KINDS] = {
-    "energy", "softmax-energy", "maxprob", "entropy", "margin", "random",
+    "energy", "softmax-energy", "maxprob", "entropy", "margin", "random", "encoder-head",
 };
 
 const char *elang_score_name(elang_score_kind k) { return k >= 0 && k < ELANG_SCORE_KINDS ? score_names[k] : NULL; }

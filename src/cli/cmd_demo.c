@@ -1,14 +1,17 @@
 /* elang demo: the method at work on the project's own demo pairs
  * (models/, trained by tools/train on real data). Without data it routes
  * the example inputs in examples/ with the committed calibrations and
- * prints every decision; with --data it evaluates on SST-2 dev and Multi30k
- * test 2016, with thresholds calibrated on held-out data (never on what is
- * reported), and prints the paper's table. */
+ * prints every decision; with --data it evaluates on the GLUE dev sets and
+ * Multi30k test 2016, with thresholds calibrated on held-out data (never on
+ * what is reported), prints each pair's table and the paper's GLUE table
+ * (every task of a backbone, their average and the mean speed-up). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <jansson.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -18,19 +21,39 @@
 
 typedef struct {
     const char *name, *title;
+    /* The GLUE table the pair is a row of, which is also the folder of its
+     * report under --report ("glue-bert"); NULL: a pair of its own. */
+    const char *group;
     const char *swift, *super, *calibration; /* under the models directory */
-    const char *examples;                    /* under the examples directory */
+    const char *examples;                    /* under the examples directory; NULL: none */
     const char *task;                        /* for --data */
     const char *data, *ref;                  /* under --data */
 } demo_pair;
 
 static const demo_pair pairs[] = {
-    {"sst2", "SST-2 sentiment (BERT-style pair)", "sst2-swift", "sst2-super", "sst2.calib.json",
+    {"sst2", "SST-2 sentiment (BERT-style pair)", "glue-bert", "sst2-swift", "sst2-super", "sst2.calib.json",
      "reviews.txt", "sst2", "glue/SST-2/dev.tsv", NULL},
-    {"multi30k", "Multi30k English -> German (T5-style pair)", "multi30k-swift", "multi30k-super",
+    {"cola", "CoLA acceptability (BERT-style pair)", "glue-bert", "cola-swift", "cola-super", "cola.calib.json",
+     NULL, "cola", "glue/CoLA/dev.tsv", NULL},
+    {"mrpc", "MRPC paraphrase (BERT-style pair)", "glue-bert", "mrpc-swift", "mrpc-super", "mrpc.calib.json",
+     NULL, "mrpc", "glue/MRPC/dev.tsv", NULL},
+    {"rte", "RTE entailment (BERT-style pair)", "glue-bert", "rte-swift", "rte-super", "rte.calib.json",
+     NULL, "rte", "glue/RTE/dev.tsv", NULL},
+    {"multi30k", "Multi30k English -> German (T5-style pair)", NULL, "multi30k-swift", "multi30k-super",
      "multi30k.calib.json", "captions.en", "translation", "multi30k/test_2016_flickr.en",
      "multi30k/test_2016_flickr.de"},
 };
+#define NUM_PAIRS (sizeof pairs / sizeof pairs[0])
+
+/* A pair's outcome on its reported data, as its report.json has it: the
+ * GLUE table is made of the very numbers the reports hold. Metrics are
+ * fractions (BLEU 0-100); `second` is the metric reported beside the main
+ * one (MRPC's accuracy), NaN when none. */
+typedef struct {
+    bool done;
+    double metric[3], second[3]; /* Swift, Super, E-LANG */
+    double swift_ratio, speedup;
+} demo_result;
 
 typedef struct {
     const char *models, *examples, *data, *report, *only;
@@ -164,26 +187,59 @@ static void print_calibration_table(const elang_calibration *c) {
     printf("\n");
 }
 
+/* The numbers of the GLUE table from a report.json just written. */
+static bool read_result(const char *dir, demo_result *out) {
+    char path[2100];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        fprintf(stderr, "elang demo: %s: %s\n", path, je.text);
+        return false;
+    }
+    static const char *const who[3] = {"swift", "super", "elang"};
+    const char *second = strcmp(json_string_value(json_object_get(root, "task")), "mrpc") == 0 ? "accuracy" : NULL;
+    for (int i = 0; i < 3; i++) {
+        const json_t *o = json_object_get(root, who[i]);
+        out->metric[i] = json_number_value(json_object_get(o, "metric"));
+        out->second[i] = second ? json_number_value(json_object_get(o, second)) : NAN;
+    }
+    const json_t *e = json_object_get(root, "elang");
+    out->swift_ratio = json_number_value(json_object_get(e, "swift_ratio"));
+    out->speedup = json_number_value(json_object_get(e, "speedup_flops"));
+    out->done = true;
+    json_decref(root);
+    return true;
+}
+
 /* Evaluates a pair on its reported data set and prints the paper's table. */
 static bool evaluate(const demo_flags *fl, const demo_pair *p, elang_model *swift, elang_model *super,
-                     const elang_calibration *calib, const elang_route_opts *opts) {
+                     const elang_calibration *calib, const elang_route_opts *opts, demo_result *result) {
     char data[2048], ref[2048], dir[2048];
     path_join(data, sizeof data, fl->data, p->data);
     if (p->ref) path_join(ref, sizeof ref, fl->data, p->ref);
     /* Without --report the report goes to a scratch folder: only its table
      * is printed. */
     const char *root = fl->report ? fl->report : "/tmp/elang-demo-report";
-    mkdir(root, 0777); /* an existing folder is fine; elang_report_write reports real failures */
-    snprintf(dir, sizeof dir, "%s/%s", root, p->name);
+    /* Existing folders are fine; elang_report_write reports real failures. */
+    mkdir(root, 0777);
+    if (p->group) {
+        snprintf(dir, sizeof dir, "%s/%s", root, p->group);
+        mkdir(dir, 0777);
+        snprintf(dir, sizeof dir, "%s/%s/%s", root, p->group, p->name);
+    } else {
+        snprintf(dir, sizeof dir, "%s/%s", root, p->name);
+    }
     elang_dataset *d = NULL;
     elang_pair_run *run = NULL;
     elang_error err;
     double seconds;
     bool ok = elang_dataset_load(p->task, data, p->ref ? ref : NULL, &d, &err) == ELANG_OK &&
               elang_pair_run_new(swift, super, d, NULL, 0, opts, NULL, NULL, &run, &err) == ELANG_OK &&
-              elang_measure_routed(run, super, d, opts->score, calib->threshold, &seconds, &err) == ELANG_OK &&
+              elang_measure_routed(run, swift, super, d, opts->score, calib->threshold, &seconds, &err) == ELANG_OK &&
               elang_report_write(run, opts->score, calib->threshold, seconds, dir, &err) == ELANG_OK;
     if (!ok) fprintf(stderr, "elang demo: %s\n", err.message);
+    if (ok) ok = read_result(dir, result);
     if (ok) {
         char path[2100];
         snprintf(path, sizeof path, "%s/report.md", dir);
@@ -199,14 +255,47 @@ static bool evaluate(const demo_flags *fl, const demo_pair *p, elang_model *swif
     return ok;
 }
 
+/* The paper's GLUE table for one group: per task the three models' metric,
+ * the Swift ratio and the FLOPs speed-up; then the average over the tasks
+ * (GLUE's score of a task: its metric, MRPC's the mean of F1 and accuracy)
+ * and the mean of the per-task speed-ups, as the paper averages them. */
+static void print_glue_table(const char *group, const demo_result *results) {
+    int n = 0;
+    double avg[3] = {0}, ratio = 0.0, speedup = 0.0;
+    for (size_t i = 0; i < NUM_PAIRS; i++) n += pairs[i].group && strcmp(pairs[i].group, group) == 0 && results[i].done;
+    if (n == 0) return;
+    printf("== GLUE, %s pairs: dev sets, thresholds calibrated on held-out training data\n\n", group);
+    printf("| task | metric | Swift | Super | E-LANG | Swift ratio | speed-up (FLOPs) |\n");
+    printf("|---|---|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < NUM_PAIRS; i++) {
+        const demo_result *r = &results[i];
+        if (!pairs[i].group || strcmp(pairs[i].group, group) != 0 || !r->done) continue;
+        const bool two = !isnan(r->second[0]);
+        char cell[3][48];
+        for (int k = 0; k < 3; k++) {
+            if (two) snprintf(cell[k], sizeof cell[k], "%.2f / %.2f", 100.0 * r->metric[k], 100.0 * r->second[k]);
+            else snprintf(cell[k], sizeof cell[k], "%.2f", 100.0 * r->metric[k]);
+            avg[k] += two ? 50.0 * (r->metric[k] + r->second[k]) : 100.0 * r->metric[k];
+        }
+        printf("| %s | %s | %s | %s | %s | %.1f%% | %.2fx |\n", pairs[i].name,
+               strcmp(pairs[i].task, "cola") == 0 ? "MCC" : two ? "F1 / accuracy" : "accuracy", cell[0], cell[1],
+               cell[2], 100.0 * r->swift_ratio, r->speedup);
+        ratio += r->swift_ratio, speedup += r->speedup;
+    }
+    printf("| **average** (%d tasks) | | %.2f | %.2f | **%.2f** | %.1f%% | **%.2fx** |\n\n", n, avg[0] / n, avg[1] / n,
+           avg[2] / n, 100.0 * ratio / n, speedup / n);
+}
+
 int cmd_demo(int argc, char **argv) {
     demo_flags fl = {.models = "models", .examples = "examples"};
     const flag_spec flags[] = {
         {"models", FLAG_STRING, &fl.models, 0, 0, NULL, "the demo models and calibrations (default models)", "DIR"},
         {"examples", FLAG_STRING, &fl.examples, 0, 0, NULL, "the example inputs (default examples)", "DIR"},
-        {"data", FLAG_STRING, &fl.data, 0, 0, NULL, "evaluate on SST-2 dev and Multi30k test 2016 from DIR (e.g. ../shared/data)", "DIR"},
-        {"report", FLAG_STRING, &fl.report, 0, 0, NULL, "with --data: write OUT/sst2/ and OUT/multi30k/ reports", "OUT"},
-        {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|multi30k", "run one of the two pairs", "PAIR"},
+        {"data", FLAG_STRING, &fl.data, 0, 0, NULL,
+         "evaluate on the GLUE dev sets and Multi30k test 2016 from DIR (e.g. ../shared/data)", "DIR"},
+        {"report", FLAG_STRING, &fl.report, 0, 0, NULL,
+         "with --data: write OUT/glue-bert/TASK/ and OUT/multi30k/ reports", "OUT"},
+        {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|cola|mrpc|rte|multi30k", "run one of the pairs", "PAIR"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
         {0},
@@ -219,7 +308,8 @@ int cmd_demo(int argc, char **argv) {
     }
     bool ok = true;
     int ran = 0;
-    for (size_t i = 0; ok && i < sizeof pairs / sizeof pairs[0]; i++) {
+    demo_result results[NUM_PAIRS] = {0};
+    for (size_t i = 0; ok && i < NUM_PAIRS; i++) {
         const demo_pair *p = &pairs[i];
         if (fl.only && strcmp(fl.only, p->name) != 0) continue;
         /* A pair whose models are not there yet (not trained, or a partial
@@ -237,12 +327,13 @@ int cmd_demo(int argc, char **argv) {
         elang_route_opts opts;
         printf("== %s: Swift %s/%s, Super %s/%s\n\n", p->title, fl.models, p->swift, fl.models, p->super);
         ok = load_demo_pair(&fl, p, &calib, &swift, &super, &opts);
-        if (ok) ok = route_examples(&fl, p, swift, super, &calib, &opts);
+        if (ok && p->examples) ok = route_examples(&fl, p, swift, super, &calib, &opts);
         if (ok) print_calibration_table(&calib);
-        if (ok && fl.data) ok = evaluate(&fl, p, swift, super, &calib, &opts);
+        if (ok && fl.data) ok = evaluate(&fl, p, swift, super, &calib, &opts, &results[i]);
         elang_model_free(swift), elang_model_free(super);
         elang_calibration_free(&calib);
     }
+    if (ok) print_glue_table("glue-bert", results);
     if (ok && ran == 0) {
         fprintf(stderr, "elang demo: no demo models in %s\n", fl.models);
         ok = false;

@@ -78,7 +78,7 @@ int cmd_eval(int argc, char **argv) {
     const double threshold = cal ? cal->threshold : fl.threshold;
     if (!rc && cal) warn_same_data(cal, fl.data ? fl.data : fl.src);
     if (!rc && (elang_pair_run_new(swift, super, data, NULL, 0, &opts, progress_bar, "eval", &run, &err) != ELANG_OK ||
-                elang_measure_routed(run, super, data, opts.score, threshold, &seconds, &err) != ELANG_OK ||
+                elang_measure_routed(run, swift, super, data, opts.score, threshold, &seconds, &err) != ELANG_OK ||
                 elang_report_write(run, opts.score, threshold, seconds, fl.report, &err) != ELANG_OK))
         rc = cli_fail("eval", "", &err);
     if (!rc) {

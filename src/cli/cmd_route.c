@@ -79,6 +79,9 @@ static json_t *result_json(const route_ctx *c, const cli_record *rec, const elan
     for (int t = 0; t <= o->tier; t++) {
         if (t > 0 && t < o->tier) continue; /* in a cascade, the first and the final answers */
         const elang_answer *a = &o->answers[t];
+        /* An input the encoder head passed on has no answer of that tier:
+         * it never decoded it. */
+        if (a->label_id < 0 && !a->gen.text) continue;
         char key[32];
         const char *who = tier_name(t, c->num_tiers, buf, sizeof buf);
         snprintf(key, sizeof key, "%s_%s", who, a->label_id >= 0 ? "label" : "text");

@@ -36,8 +36,8 @@ typedef struct {
     {"swift-prefix", FLAG_STRING, &(fl).swift_prefix, 0, 0, NULL,                                              \
      "text put before every Swift input (T5's task prefix)", "TEXT"},                                          \
     {"super-prefix", FLAG_STRING, &(fl).super_prefix, 0, 0, NULL, "likewise for Super", "TEXT"},              \
-    {"score", FLAG_CHOICE, &(fl).score, 0, 0, "energy|softmax-energy|maxprob|entropy|margin|random",           \
-     "routing score (default energy)", "S"},                                                                   \
+    {"score", FLAG_CHOICE, &(fl).score, 0, 0, "energy|softmax-energy|maxprob|entropy|margin|random|encoder-head",  \
+     "routing score (default energy; encoder-head: Swift's encoder head, see README)", "S"},                  \
     {"temperature", FLAG_DOUBLE, &(fl).temperature, 1e-6, 1e6, NULL, "T of the energies (default 1)", "T"},   \
     {"aggregate", FLAG_CHOICE, &(fl).aggregate, 0, 0, "mean|min|sum|first",                                   \
      "generators: per-token scores -> input score (default mean)", "A"},                                       \

@@ -95,6 +95,19 @@ static elang_status run_model(elang_pair_run *r, const elang_dataset *d, elang_m
         for (size_t j = 0; st == ELANG_OK && j < count; j++)
             st = record_answer(r, d, m, &map, swift, &r->items[start + j], &answers[j], err);
         elang_answers_free(answers, count);
+        /* The head's scores, timed apart: Swift's own time stays that of
+         * Swift alone. */
+        if (st == ELANG_OK && swift && r->has_head) {
+            st = elang_answer_head(m, texts, count, &r->opts, answers, &s, err);
+            if (st != ELANG_OK && err && err->item >= 0) err->item = (long)items[err->item];
+            r->head_seconds += s;
+            for (size_t j = 0; st == ELANG_OK && j < count; j++) {
+                run_item *it = &r->items[start + j];
+                it->scores[ELANG_SCORE_ENCODER_HEAD] = answers[j].scores[ELANG_SCORE_ENCODER_HEAD];
+                it->head_gflops = elang_model_head_gflops(m, answers[j].input_tokens);
+            }
+            if (st == ELANG_OK) elang_answers_free(answers, count);
+        }
         if (progress) progress(ctx, swift ? "swift" : "super", start + count, r->n);
     }
     free(map.task_of_model), free(texts), free(items), free(answers);
@@ -130,6 +143,7 @@ elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const el
     }
     r->n = n;
     r->opts = o;
+    r->has_head = elang_model_has_head(swift);
     snprintf(r->swift_dir, sizeof r->swift_dir, "%s", elang_model_dir(swift));
     snprintf(r->super_dir, sizeof r->super_dir, "%s", elang_model_dir(super));
     r->task = d->task;
@@ -169,6 +183,11 @@ double run_chrf(const elang_pair_run *r, const bool *on_swift) {
 }
 
 elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *out, elang_error *err) {
+    return run_metric_as(r, r->metric, on_swift, out, err);
+}
+
+elang_status run_metric_as(const elang_pair_run *r, task_metric metric, const bool *on_swift, double *out,
+                           elang_error *err) {
     const size_t n = r->n;
     if (r->kind == RUN_TRANSLATION) {
         bleu_stats total = {0};
@@ -186,7 +205,7 @@ elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *o
             gold[i] = r->items[i].target;
         }
         if (st == ELANG_OK)
-            st = r->metric == TASK_METRIC_SPEARMAN ? metric_spearman(pred, gold, n, out, err)
+            st = metric == TASK_METRIC_SPEARMAN ? metric_spearman(pred, gold, n, out, err)
                                                    : metric_pearson(pred, gold, n, out, err);
         free(pred), free(gold);
         return st;
@@ -198,39 +217,70 @@ elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *o
         gold[i] = r->items[i].label;
     }
     if (st == ELANG_OK) {
-        if (r->metric == TASK_METRIC_F1) st = metric_f1(pred, gold, n, out, err);
-        else if (r->metric == TASK_METRIC_MCC) st = metric_mcc(pred, gold, n, r->task->num_labels, out, err);
+        if (metric == TASK_METRIC_F1) st = metric_f1(pred, gold, n, out, err);
+        else if (metric == TASK_METRIC_MCC) st = metric_mcc(pred, gold, n, r->task->num_labels, out, err);
         else st = metric_accuracy(pred, gold, n, out, err);
     }
     free(pred), free(gold);
     return st;
 }
 
-elang_status check_score_kind(elang_score_kind kind, elang_error *err) {
+elang_status check_score_kind(const elang_pair_run *r, elang_score_kind kind, elang_error *err) {
     if (kind < 0 || kind >= ELANG_SCORE_KINDS)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)kind);
+    if (kind == ELANG_SCORE_ENCODER_HEAD && !r->has_head)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "score encoder-head: %s has no encoder head (elang_head.json "
+                          "and elang_head.safetensors)", r->swift_dir);
     return ELANG_OK;
 }
 
-elang_status elang_measure_routed(const elang_pair_run *r, elang_model *super, const elang_dataset *d,
-                                  elang_score_kind kind, double threshold, double *seconds, elang_error *err) {
-    if (check_score_kind(kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
+double run_gflops(const elang_pair_run *r, elang_score_kind kind, const bool *on_swift) {
+    const bool head = kind == ELANG_SCORE_ENCODER_HEAD;
+    double sum = 0.0;
+    for (size_t i = 0; i < r->n; i++) {
+        const run_item *it = &r->items[i];
+        sum += (head ? it->head_gflops : 0.0) + (on_swift[i] ? it->swift_gflops
+                                                            : (head ? 0.0 : it->swift_gflops) + it->super_gflops);
+    }
+    return sum / r->n;
+}
+
+/* Runs `m` on the inputs of the run that `on_swift` marks as `which`,
+ * adding its wall time to *seconds. */
+static elang_status time_part(const elang_pair_run *r, elang_model *m, const elang_dataset *d, const bool *on_swift,
+                              bool which, double *seconds, elang_error *err) {
     elang_text *texts = malloc(sizeof *texts * r->n);
     size_t *items = malloc(sizeof *items * r->n);
     elang_answer *answers = calloc(r->n, sizeof *answers);
     elang_status st = texts && items && answers ? ELANG_OK : elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-    size_t routed = 0;
+    size_t count = 0;
     for (size_t i = 0; st == ELANG_OK && i < r->n; i++)
-        if (!elang_keeps_swift(r->items[i].scores[kind], threshold)) {
-            items[routed] = r->items[i].item;
-            texts[routed++] = dataset_text(d, r->items[i].item);
+        if (on_swift[i] == which) {
+            items[count] = r->items[i].item;
+            texts[count++] = dataset_text(d, r->items[i].item);
         }
-    double super_seconds = 0.0;
-    if (st == ELANG_OK && routed > 0) {
-        st = elang_answer_all(super, texts, items, routed, &r->opts, answers, &super_seconds, err);
-        if (st == ELANG_OK) elang_answers_free(answers, routed);
+    double s = 0.0;
+    if (st == ELANG_OK && count > 0) {
+        st = elang_answer_all(m, texts, items, count, &r->opts, answers, &s, err);
+        if (st == ELANG_OK) elang_answers_free(answers, count);
     }
-    *seconds = r->swift_seconds + super_seconds;
+    *seconds += s;
     free(texts), free(items), free(answers);
+    return st;
+}
+
+elang_status elang_measure_routed(const elang_pair_run *r, elang_model *swift, elang_model *super,
+                                  const elang_dataset *d, elang_score_kind kind, double threshold, double *seconds,
+                                  elang_error *err) {
+    if (check_score_kind(r, kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
+    bool *on = malloc(sizeof(bool) * r->n);
+    if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->n; i++) on[i] = elang_keeps_swift(r->items[i].scores[kind], threshold);
+    /* With the head, Swift decodes only what it keeps: that is run again;
+     * otherwise Swift's time over every input is the run's own. */
+    *seconds = kind == ELANG_SCORE_ENCODER_HEAD ? r->head_seconds : r->swift_seconds;
+    elang_status st = kind == ELANG_SCORE_ENCODER_HEAD ? time_part(r, swift, d, on, true, seconds, err) : ELANG_OK;
+    if (st == ELANG_OK) st = time_part(r, super, d, on, false, seconds, err);
+    free(on);
     return st;
 }

@@ -22,6 +22,10 @@ typedef struct {
     bleu_stats swift_bleu, super_bleu; /* translation, against the reference */
     chrf_stats swift_chrf, super_chrf;
     double swift_gflops, super_gflops;
+    /* Swift's encoder head, when it has one: the cost of its score (the
+     * encoder alone and the head), paid by every input routed with it
+     * before Swift decodes or Super runs. */
+    double head_gflops;
     size_t item;                      /* index in the data set */
 } run_item;
 
@@ -33,14 +37,27 @@ struct elang_pair_run {
     size_t n;
     run_item *items;           /* [n] */
     double swift_seconds, super_seconds; /* each model's wall time over all n inputs */
+    bool has_head;             /* Swift has an encoder head: scores[ELANG_SCORE_ENCODER_HEAD] are set */
+    double head_seconds;       /* its wall time over all n inputs */
     elang_route_opts opts;
 };
 
-/* ELANG_ERR_INVALID_ARG unless kind names a score. */
-elang_status check_score_kind(elang_score_kind kind, elang_error *err);
+/* ELANG_ERR_INVALID_ARG unless kind names a score the run has (the encoder
+ * head's only when Swift has one). */
+elang_status check_score_kind(const elang_pair_run *r, elang_score_kind kind, elang_error *err);
+
+/* Mean GFLOPs per input when routing by `kind` sends the inputs with
+ * on_swift[i] false to Super: Swift on every input and Super on those, or,
+ * with the encoder head, the head on every input, Swift on the kept and
+ * Super on the others. */
+double run_gflops(const elang_pair_run *r, elang_score_kind kind, const bool *on_swift);
 
 /* The metric of routed answers: input i answered by Swift when on_swift[i]. */
 elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *out, elang_error *err);
+/* The same with another of the task's metrics (MRPC's accuracy beside its
+ * F1); translation runs ignore `metric` and give BLEU. */
+elang_status run_metric_as(const elang_pair_run *r, task_metric metric, const bool *on_swift, double *out,
+                           elang_error *err);
 
 /* Translation runs: corpus chrF2 of the routed answers. */
 double run_chrf(const elang_pair_run *r, const bool *on_swift);

@@ -73,6 +73,10 @@ static elang_status oracle_point(const elang_pair_run *r, elang_point *out, elan
     return st;
 }
 
+/* The score kinds the run has: every kind, the encoder head's only when
+ * Swift has one. */
+static bool run_has_kind(const elang_pair_run *r, int k) { return k != ELANG_SCORE_ENCODER_HEAD || r->has_head; }
+
 static json_t *number(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static json_t *point_json(const elang_point *p) {
@@ -88,7 +92,11 @@ static json_t *model_json(const char *dir, const char *metric_name, const elang_
 typedef struct {
     const elang_pair_run *r;
     elang_score_kind kind;
-    double chrf[3];      /* translation: Swift, Super, E-LANG corpus chrF2; NaN otherwise */
+    /* The metric reported beside the main one, if any (translation: corpus
+     * chrF2; MRPC, QQP: accuracy beside F1): its name ("chrf",
+     * "accuracy") or NULL, and its value for Swift, Super, E-LANG. */
+    const char *second_name;
+    double second[3];
     elang_point swift, super, chosen, oracle;
     double swift_ms, super_ms, elang_ms;
     kind_curve curves[ELANG_SCORE_KINDS];
@@ -113,14 +121,16 @@ static elang_status write_json(const report *rp, const char *path, elang_error *
     json_object_set_new(e, "speedup_flops", number(rp->super.gflops / rp->chosen.gflops));
     json_object_set_new(e, "speedup_time", number(rp->super_ms / rp->elang_ms));
     json_object_set_new(root, "elang", e);
-    if (r->kind == RUN_TRANSLATION) {
+    if (rp->second_name) {
         const char *who[3] = {"swift", "super", "elang"};
-        for (int i = 0; i < 3; i++) json_object_set_new(json_object_get(root, who[i]), "chrf", number(rp->chrf[i]));
+        for (int i = 0; i < 3; i++)
+            json_object_set_new(json_object_get(root, who[i]), rp->second_name, number(rp->second[i]));
     }
     json_object_set_new(root, "oracle", point_json(&rp->oracle));
 
     json_t *curve = json_array(), *curves = json_object(), *quality = json_object();
     for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
+        if (!run_has_kind(r, k)) continue;
         const kind_curve *c = &rp->curves[k];
         json_t *pts = json_array();
         for (size_t j = 0; j < c->n; j++) json_array_append_new(pts, point_json(&c->pts[j]));
@@ -166,7 +176,10 @@ static elang_status write_markdown(const report *rp, const char *path, elang_err
             rp->chosen.metric * scale, rp->chosen.gflops, rp->elang_ms, 100.0 * (1.0 - rp->chosen.super_rate),
             rp->super.gflops / rp->chosen.gflops, rp->super_ms / rp->elang_ms);
     if (r->kind == RUN_TRANSLATION)
-        fprintf(f, "chrF2: Swift %.2f, Super %.2f, E-LANG %.2f.\n\n", rp->chrf[0], rp->chrf[1], rp->chrf[2]);
+        fprintf(f, "chrF2: Swift %.2f, Super %.2f, E-LANG %.2f.\n\n", rp->second[0], rp->second[1], rp->second[2]);
+    else if (rp->second_name)
+        fprintf(f, "%s: Swift %.2f, Super %.2f, E-LANG %.2f.\n\n", rp->second_name, rp->second[0] * scale,
+                rp->second[1] * scale, rp->second[2] * scale);
     fprintf(f, "Oracle routing (Super exactly where it helps): %s %.2f with %.1f%% of inputs on Super.\n\n",
             metric, rp->oracle.metric * scale, 100.0 * rp->oracle.super_rate);
     fprintf(f, "## Every routing score, side by side\n\n");
@@ -176,6 +189,7 @@ static elang_status write_markdown(const report *rp, const char *path, elang_err
         fprintf(f, "Swift and Super score the same here, so there is no gap to recover: n/a.\n\n");
     fprintf(f, "| score | APGR | CPT(50%%) | CPT(80%%) |\n|---|---:|---:|---:|\n");
     for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
+        if (!run_has_kind(r, k)) continue;
         const kind_curve *c = &rp->curves[k];
         char apgr[16] = "n/a", cpt50[16] = "n/a", cpt80[16] = "n/a";
         if (isfinite(c->apgr)) snprintf(apgr, sizeof apgr, "%.3f", c->apgr);
@@ -195,7 +209,9 @@ static elang_status write_svg(const report *rp, const char *path, elang_error *e
     double *xy[ELANG_SCORE_KINDS];
     size_t s = 0;
     elang_status st = ELANG_OK;
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++) xy[k] = NULL;
     for (int k = 0; k < ELANG_SCORE_KINDS && st == ELANG_OK; k++) {
+        if (!run_has_kind(r, k)) continue;
         const kind_curve *c = &rp->curves[k];
         xy[k] = malloc(sizeof(double) * 2 * c->n);
         if (!xy[k]) {
@@ -223,7 +239,7 @@ static elang_status write_svg(const report *rp, const char *path, elang_error *e
                              .series = series, .num_series = s, .points = points, .num_points = 4,
                              .rules = rules, .num_rules = 1};
     if (st == ELANG_OK) st = svg_save(&chart, path, err);
-    for (size_t k = 0; k < s && k < ELANG_SCORE_KINDS; k++) free(xy[k]);
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++) free(xy[k]);
     return st;
 }
 
@@ -239,17 +255,21 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
     rp.elang_ms = elang_seconds >= 0.0 ? 1000.0 * elang_seconds / r->n
                                        : rp.swift_ms + rp.chosen.super_rate * rp.super_ms;
     if (st == ELANG_OK) st = oracle_point(r, &rp.oracle, err);
-    if (st == ELANG_OK && r->kind == RUN_TRANSLATION) {
+    if (r->kind == RUN_TRANSLATION) rp.second_name = "chrf";
+    else if (r->task && r->task->num_metrics > 1) rp.second_name = task_metric_name(r->task->metrics[1]);
+    if (st == ELANG_OK && rp.second_name) {
         bool *on = malloc(sizeof(bool) * r->n);
         if (!on) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
         for (int side = 0; st == ELANG_OK && side < 3; side++) {
             for (size_t i = 0; i < r->n; i++)
                 on[i] = side == 0 || (side == 2 && elang_keeps_swift(r->items[i].scores[kind], threshold));
-            rp.chrf[side] = run_chrf(r, on);
+            if (r->kind == RUN_TRANSLATION) rp.second[side] = run_chrf(r, on);
+            else st = run_metric_as(r, r->task->metrics[1], on, &rp.second[side], err);
         }
         free(on);
     }
     for (int k = 0; k < ELANG_SCORE_KINDS && st == ELANG_OK; k++) {
+        if (!run_has_kind(r, k)) continue;
         st = elang_sweep(r, (elang_score_kind)k, &rp.curves[k].pts, &rp.curves[k].n, err);
         if (st == ELANG_OK) routing_quality(&rp.curves[k], rp.swift.metric, rp.super.metric);
     }

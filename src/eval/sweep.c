@@ -28,17 +28,9 @@ elang_status elang_pair_run_ends(const elang_pair_run *r, elang_point *swift, el
 
 void elang_points_free(elang_point *points) { free(points); }
 
-/* Mean GFLOPs when the inputs with on_swift[i] false also run on Super. */
-static double routed_gflops(const elang_pair_run *r, const bool *on_swift) {
-    double sum = 0.0;
-    for (size_t i = 0; i < r->n; i++)
-        sum += r->items[i].swift_gflops + (on_swift[i] ? 0.0 : r->items[i].super_gflops);
-    return sum / r->n;
-}
-
 elang_status elang_at_threshold(const elang_pair_run *r, elang_score_kind kind, double threshold,
                                 elang_point *out, elang_error *err) {
-    if (check_score_kind(kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
+    if (check_score_kind(r, kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
     bool *on = malloc(sizeof(bool) * r->n);
     if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     size_t routed = 0;
@@ -48,7 +40,7 @@ elang_status elang_at_threshold(const elang_pair_run *r, elang_score_kind kind, 
     }
     out->threshold = threshold;
     out->super_rate = (double)routed / r->n;
-    out->gflops = routed_gflops(r, on);
+    out->gflops = run_gflops(r, kind, on);
     elang_status st = run_metric(r, on, &out->metric, err);
     free(on);
     return st;
@@ -68,7 +60,7 @@ elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_p
                          elang_error *err) {
     *points = NULL;
     *count = 0;
-    if (check_score_kind(kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
+    if (check_score_kind(r, kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
     const size_t n = r->n;
     scored *order = malloc(sizeof *order * n);
     bool *on = calloc(n, sizeof *on);
@@ -89,7 +81,7 @@ elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_p
     for (size_t next = 0;;) {
         while (kept < n && elang_keeps_swift(order[kept].score, threshold)) on[order[kept++].index] = true;
         pts[m] = (elang_point){.threshold = threshold, .super_rate = (double)(n - kept) / n,
-                               .gflops = routed_gflops(r, on)};
+                               .gflops = run_gflops(r, kind, on)};
         if ((st = run_metric(r, on, &pts[m].metric, err)) != ELANG_OK) break;
         m++;
         if (next == n) break;

@@ -232,6 +232,22 @@ elang_status weight_store_open(const char *dir, weight_store **out, elang_error 
     return ELANG_OK;
 }
 
+elang_status weight_store_open_file(const char *dir, const char *file, weight_store **out, elang_error *err) {
+    *out = NULL;
+    weight_store *ws = calloc(1, sizeof *ws);
+    if (!ws || !(ws->dir = strdup(dir))) {
+        free(ws);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    }
+    elang_status status = open_single(ws, file, safetensors_open, err);
+    if (status != ELANG_OK) {
+        weight_store_free(ws);
+        return status;
+    }
+    *out = ws;
+    return ELANG_OK;
+}
+
 void weight_store_free(weight_store *ws) {
     if (!ws) return;
     for (size_t i = 0; i < ws->count; i++) free(ws->converted[i]);

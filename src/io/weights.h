@@ -46,6 +46,10 @@ typedef struct weight_store weight_store;
 elang_status weight_store_open(const char *dir, weight_store **out, elang_error *err);
 void weight_store_free(weight_store *ws);
 
+/* Opens one safetensors file, dir/file, whatever else the directory holds
+ * (a model's side file such as its encoder head), with the same checks. */
+elang_status weight_store_open_file(const char *dir, const char *file, weight_store **out, elang_error *err);
+
 /* NULL when no tensor has that name. */
 weight_entry *weight_store_find(weight_store *ws, const char *name);
 size_t weight_store_count(const weight_store *ws);

@@ -30,3 +30,5 @@ double flops_seq2seq(const flops_dims *d, long src_len, long steps) {
     double decoder = d->decoder_layers * (cross_kv + t * per_step + self_attention);
     return encoder + decoder + t * 2.0 * h * d->vocab;
 }
+
+double flops_seq2seq_encoder(const flops_dims *d, long src_len) { return d->layers * layer(d, (double)src_len); }

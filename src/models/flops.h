@@ -58,4 +58,8 @@ double flops_encoder_classifier(const flops_dims *d, long seq_len);
  */
 double flops_seq2seq(const flops_dims *d, long src_len, long steps);
 
+/* An encoder-decoder's encoder alone over src_len tokens, layers · layer(S):
+ * what an encoder head's score costs before the head itself. */
+double flops_seq2seq_encoder(const flops_dims *d, long src_len);
+
 #endif

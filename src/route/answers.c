@@ -1,5 +1,6 @@
 /* One model's answers to many inputs, each with every routing score: the
  * unit that routing, calibration and evaluation are built from. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,7 +135,49 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
     }
     for (size_t i = 0; i < n; i++) {
         out[i].scores[ELANG_SCORE_RANDOM] = (float)random_score(o.seed, items ? items[i] : i);
+        out[i].scores[ELANG_SCORE_ENCODER_HEAD] = NAN;
         out[i].score = out[i].scores[o.score];
     }
     return ELANG_OK;
+}
+
+/* A head that predicts label-word logits scores those words only. */
+static elang_status check_head_words(const elang_model *m, const elang_route_opts *o, elang_error *err) {
+    const encoder_head *h = m->head;
+    if (!h) return elang_fail(err, ELANG_ERR_INVALID_ARG, "%s has no encoder head (%s and %s)", elang_model_dir(m),
+                              ENCODER_HEAD_JSON, ENCODER_HEAD_WEIGHTS);
+    if (h->predicts != HEAD_PREDICTS_LABEL_WORD_LOGITS) return ELANG_OK;
+    bool same = o->num_label_words == h->outputs;
+    for (int k = 0; same && k < h->outputs; k++) same = strcmp(o->label_words[k], h->label_words[k]) == 0;
+    if (!same)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "the encoder head of %s predicts the logits of the label words %s, %s%s; route with "
+                          "--label-words in that order", elang_model_dir(m), h->label_words[0], h->label_words[1],
+                          h->outputs > 2 ? ", ..." : "");
+    return ELANG_OK;
+}
+
+elang_status elang_answer_head(elang_model *m, const elang_text *in, size_t n, const elang_route_opts *opts,
+                               elang_answer *out, double *seconds, elang_error *err) {
+    const elang_route_opts o = with_defaults(opts);
+    if (!(o.temperature > 0.0) || o.batch_size < 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
+    elang_status st = check_head_words(m, &o, err);
+    if (st != ELANG_OK) return st;
+    memset(out, 0, sizeof *out * n);
+    double *scores = malloc(sizeof(double) * (n ? n : 1));
+    int *tokens = malloc(sizeof(int) * (n ? n : 1));
+    if (!scores || !tokens) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
+    const double t0 = clock_seconds();
+    if (st == ELANG_OK) st = model_head_scores(m, in, n, o.batch_size, o.temperature, scores, tokens, err);
+    if (seconds) *seconds = clock_seconds() - t0;
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
+        out[i].label_id = -1;
+        out[i].input_tokens = tokens[i];
+        for (int k = 0; k < ELANG_SCORE_KINDS; k++) out[i].scores[k] = NAN;
+        out[i].scores[ELANG_SCORE_ENCODER_HEAD] = (float)scores[i];
+        out[i].score = out[i].scores[ELANG_SCORE_ENCODER_HEAD];
+    }
+    free(scores), free(tokens);
+    return st;
 }

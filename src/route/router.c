@@ -59,6 +59,11 @@ elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const do
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 models, got %d", num_tiers);
     elang_status st = check_alike(tiers, num_tiers, opts, err);
     if (st != ELANG_OK) return st;
+    for (int i = 0; opts && opts->score == ELANG_SCORE_ENCODER_HEAD && i + 1 < num_tiers; i++)
+        if (!elang_model_has_head(tiers[i]))
+            return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                              "--score encoder-head needs an encoder head (elang_head.json and "
+                              "elang_head.safetensors) in %s", elang_model_dir(tiers[i]));
     elang_router *r = calloc(1, sizeof *r);
     if (r) {
         r->tiers = malloc(sizeof *r->tiers * (size_t)num_tiers);
@@ -92,6 +97,39 @@ void elang_route_out_free(elang_route_out *out, size_t n) {
     }
 }
 
+/* Tier t's answers when the encoder head decides: the head scores every
+ * input; only the inputs it keeps are decoded (their full answers carry the
+ * head's score), the others keep the head-only answer and move on without
+ * Swift's decoder ever running on them. */
+static elang_status answer_by_head(elang_router *r, int t, const elang_text *texts, const size_t *items, size_t count,
+                                   elang_answer *answers, elang_error *err) {
+    elang_status st = elang_answer_head(r->tiers[t], texts, count, &r->opts, answers, NULL, err);
+    elang_text *kept_texts = malloc(sizeof *kept_texts * (count ? count : 1));
+    size_t *kept = malloc(sizeof *kept * (count ? count : 1)), *kept_items = malloc(sizeof *kept_items * (count ? count : 1));
+    elang_answer *full = calloc(count ? count : 1, sizeof *full);
+    if (st == ELANG_OK && (!kept_texts || !kept || !kept_items || !full))
+        st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", count);
+    size_t k = 0;
+    for (size_t j = 0; st == ELANG_OK && j < count; j++)
+        if (elang_keeps_swift(answers[j].score, r->thresholds[t])) {
+            kept[k] = j, kept_items[k] = items[j], kept_texts[k++] = texts[j];
+        }
+    if (st == ELANG_OK && k > 0) {
+        st = elang_answer_all(r->tiers[t], kept_texts, kept_items, k, &r->opts, full, NULL, err);
+        if (st != ELANG_OK && err && err->item >= 0) err->item = (long)kept[err->item];
+    }
+    for (size_t i = 0; st == ELANG_OK && i < k; i++) {
+        const float head = answers[kept[i]].scores[ELANG_SCORE_ENCODER_HEAD];
+        elang_answers_free(&answers[kept[i]], 1);
+        answers[kept[i]] = full[i];
+        answers[kept[i]].scores[ELANG_SCORE_ENCODER_HEAD] = head;
+        answers[kept[i]].score = head;
+    }
+    if (st != ELANG_OK) elang_answers_free(answers, count);
+    free(kept_texts), free(kept), free(kept_items), free(full);
+    return st;
+}
+
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err) {
     memset(out, 0, sizeof *out * n);
@@ -108,12 +146,13 @@ elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_
     size_t count = n;
     for (int t = 0; st == ELANG_OK && t < r->num_tiers && count > 0; t++) {
         for (size_t j = 0; j < count; j++) texts[j] = in[pending[j]];
-        st = elang_answer_all(r->tiers[t], texts, pending, count, &r->opts, answers, NULL, err);
+        const bool last = t == r->num_tiers - 1;
+        if (!last && r->opts.score == ELANG_SCORE_ENCODER_HEAD) st = answer_by_head(r, t, texts, pending, count, answers, err);
+        else st = elang_answer_all(r->tiers[t], texts, pending, count, &r->opts, answers, NULL, err);
         if (st != ELANG_OK) {
             if (err && err->item >= 0) err->item = (long)pending[err->item];
             break;
         }
-        const bool last = t == r->num_tiers - 1;
         size_t next = 0;
         for (size_t j = 0; j < count; j++) {
             elang_route_out *o = &out[pending[j]];
