@@ -25,6 +25,9 @@ typedef struct {
      * report under --report ("glue-bert"); NULL: a pair of its own. */
     const char *group;
     const char *swift, *super, *calibration; /* under the models directory */
+    /* The calibration for routing by Swift's encoder head, used when Swift
+     * has a head; NULL: none. */
+    const char *head_calibration;
     const char *examples;                    /* under the examples directory; NULL: none */
     const char *task;                        /* for --data */
     const char *data, *ref;                  /* under --data */
@@ -32,15 +35,15 @@ typedef struct {
 
 static const demo_pair pairs[] = {
     {"sst2", "SST-2 sentiment (BERT-style pair)", "glue-bert", "sst2-swift", "sst2-super", "sst2.calib.json",
-     "reviews.txt", "sst2", "glue/SST-2/dev.tsv", NULL},
+     NULL, "reviews.txt", "sst2", "glue/SST-2/dev.tsv", NULL},
     {"cola", "CoLA acceptability (BERT-style pair)", "glue-bert", "cola-swift", "cola-super", "cola.calib.json",
-     NULL, "cola", "glue/CoLA/dev.tsv", NULL},
+     NULL, NULL, "cola", "glue/CoLA/dev.tsv", NULL},
     {"mrpc", "MRPC paraphrase (BERT-style pair)", "glue-bert", "mrpc-swift", "mrpc-super", "mrpc.calib.json",
-     NULL, "mrpc", "glue/MRPC/dev.tsv", NULL},
+     NULL, NULL, "mrpc", "glue/MRPC/dev.tsv", NULL},
     {"rte", "RTE entailment (BERT-style pair)", "glue-bert", "rte-swift", "rte-super", "rte.calib.json",
-     NULL, "rte", "glue/RTE/dev.tsv", NULL},
+     NULL, NULL, "rte", "glue/RTE/dev.tsv", NULL},
     {"multi30k", "Multi30k English -> German (T5-style pair)", NULL, "multi30k-swift", "multi30k-super",
-     "multi30k.calib.json", "captions.en", "translation", "multi30k/test_2016_flickr.en",
+     "multi30k.calib.json", "multi30k-head.calib.json", "captions.en", "translation", "multi30k/test_2016_flickr.en",
      "multi30k/test_2016_flickr.de"},
 };
 #define NUM_PAIRS (sizeof pairs / sizeof pairs[0])
@@ -48,7 +51,7 @@ static const demo_pair pairs[] = {
 /* A pair's outcome on its reported data, as its report.json has it: the
  * GLUE table is made of the very numbers the reports hold. Metrics are
  * fractions (BLEU 0-100); `second` is the metric reported beside the main
- * one (MRPC's accuracy), NaN when none. */
+ * one (MRPC's accuracy, translation's chrF2), NaN when none. */
 typedef struct {
     bool done;
     double metric[3], second[3]; /* Swift, Super, E-LANG */
@@ -198,7 +201,8 @@ static bool read_result(const char *dir, demo_result *out) {
         return false;
     }
     static const char *const who[3] = {"swift", "super", "elang"};
-    const char *second = strcmp(json_string_value(json_object_get(root, "task")), "mrpc") == 0 ? "accuracy" : NULL;
+    const char *task = json_string_value(json_object_get(root, "task"));
+    const char *second = strcmp(task, "mrpc") == 0 ? "accuracy" : strcmp(task, "translation") == 0 ? "chrf" : NULL;
     for (int i = 0; i < 3; i++) {
         const json_t *o = json_object_get(root, who[i]);
         out->metric[i] = json_number_value(json_object_get(o, "metric"));
@@ -212,10 +216,67 @@ static bool read_result(const char *dir, demo_result *out) {
     return true;
 }
 
-/* Evaluates a pair on its reported data set and prints the paper's table. */
+/* Writes the report of routing `run` by `kind` at `threshold` into dir,
+ * prints its table and reads back its numbers. */
+static bool report_one(const demo_flags *fl, const elang_pair_run *run, elang_model *swift, elang_model *super,
+                       const elang_dataset *d, elang_score_kind kind, double threshold, const char *dir,
+                       demo_result *result) {
+    elang_error err;
+    double seconds;
+    bool ok = elang_measure_routed(run, swift, super, d, kind, threshold, &seconds, &err) == ELANG_OK &&
+              elang_report_write(run, kind, threshold, seconds, dir, &err) == ELANG_OK;
+    if (!ok) fprintf(stderr, "elang demo: %s\n", err.message);
+    if (ok) ok = read_result(dir, result);
+    if (ok) {
+        char path[2100];
+        snprintf(path, sizeof path, "%s/report.md", dir);
+        FILE *f = fopen(path, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof line, f)) printf("  %s", line);
+        if (f) fclose(f);
+        if (fl->report) printf("\n  wrote %s/report.json, report.md, curve.svg\n", dir);
+        printf("\n");
+    }
+    return ok;
+}
+
+/* The pair's calibration for routing by Swift's encoder head, when Swift
+ * has a head and the calibration file is there: *found tells. */
+static bool load_head_calibration(const demo_flags *fl, const demo_pair *p, elang_model *swift,
+                                  elang_calibration *calib, bool *found) {
+    char path[2048], sw[2048], su[2048];
+    *found = false;
+    if (!p->head_calibration || !elang_model_has_head(swift)) return true;
+    path_join(path, sizeof path, fl->models, p->head_calibration);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        printf("  (Swift has an encoder head but %s is missing: tools/calibrate_demo.sh writes it)\n\n", path);
+        return true;
+    }
+    path_join(sw, sizeof sw, fl->models, p->swift);
+    path_join(su, sizeof su, fl->models, p->super);
+    elang_error err;
+    if (elang_calibration_load(path, calib, &err) != ELANG_OK ||
+        elang_calibration_check(calib, sw, su, &err) != ELANG_OK) {
+        fprintf(stderr, "elang demo: %s\n", err.message);
+        return false;
+    }
+    if (calib->score != ELANG_SCORE_ENCODER_HEAD) {
+        fprintf(stderr, "elang demo: %s routes by %s, not by the encoder head\n", path, elang_score_name(calib->score));
+        return false;
+    }
+    *found = true;
+    return true;
+}
+
+/* Evaluates a pair on its reported data set and prints the paper's table:
+ * routed as its calibration says, and, when Swift has an encoder head with
+ * a calibration of its own, routed by the head too (report in
+ * DIR/encoder-head/), from the same run of both models. */
 static bool evaluate(const demo_flags *fl, const demo_pair *p, elang_model *swift, elang_model *super,
-                     const elang_calibration *calib, const elang_route_opts *opts, demo_result *result) {
-    char data[2048], ref[2048], dir[2048];
+                     const elang_calibration *calib, const elang_route_opts *opts, demo_result *result,
+                     demo_result *head_result) {
+    char data[2048], ref[2048], dir[2048], head_dir[2100];
     path_join(data, sizeof data, fl->data, p->data);
     if (p->ref) path_join(ref, sizeof ref, fl->data, p->ref);
     /* Without --report the report goes to a scratch folder: only its table
@@ -230,29 +291,45 @@ static bool evaluate(const demo_flags *fl, const demo_pair *p, elang_model *swif
     } else {
         snprintf(dir, sizeof dir, "%s/%s", root, p->name);
     }
+    elang_calibration head_calib = {0};
+    bool has_head_calib = false;
+    if (!load_head_calibration(fl, p, swift, &head_calib, &has_head_calib)) return false;
     elang_dataset *d = NULL;
     elang_pair_run *run = NULL;
     elang_error err;
-    double seconds;
     bool ok = elang_dataset_load(p->task, data, p->ref ? ref : NULL, &d, &err) == ELANG_OK &&
-              elang_pair_run_new(swift, super, d, NULL, 0, opts, NULL, NULL, &run, &err) == ELANG_OK &&
-              elang_measure_routed(run, swift, super, d, opts->score, calib->threshold, &seconds, &err) == ELANG_OK &&
-              elang_report_write(run, opts->score, calib->threshold, seconds, dir, &err) == ELANG_OK;
+              elang_pair_run_new(swift, super, d, NULL, 0, opts, NULL, NULL, &run, &err) == ELANG_OK;
     if (!ok) fprintf(stderr, "elang demo: %s\n", err.message);
-    if (ok) ok = read_result(dir, result);
-    if (ok) {
-        char path[2100];
-        snprintf(path, sizeof path, "%s/report.md", dir);
-        FILE *f = fopen(path, "r");
-        char line[1024];
-        while (f && fgets(line, sizeof line, f)) printf("  %s", line);
-        if (f) fclose(f);
-        if (fl->report) printf("\n  wrote %s/report.json, report.md, curve.svg\n", dir);
-        printf("\n");
+    if (ok) ok = report_one(fl, run, swift, super, d, opts->score, calib->threshold, dir, result);
+    if (ok && has_head_calib) {
+        mkdir(dir, 0777);
+        snprintf(head_dir, sizeof head_dir, "%s/encoder-head", dir);
+        printf("  Routed by Swift's encoder head instead (threshold from %s):\n\n", head_calib.data);
+        ok = report_one(fl, run, swift, super, d, ELANG_SCORE_ENCODER_HEAD, head_calib.threshold, head_dir,
+                        head_result);
     }
+    elang_calibration_free(&head_calib);
     elang_pair_run_free(run);
     elang_dataset_free(d);
     return ok;
+}
+
+/* One pair's routing scores side by side at their calibrated thresholds:
+ * the decoder's (the calibration's) and the encoder head's. */
+static void print_score_comparison(const demo_pair *p, const demo_result *r, const demo_result *h,
+                                   const char *score) {
+    if (!r->done || !h->done) return;
+    const bool bleu = strcmp(p->task, "translation") == 0;
+    const double scale = bleu ? 1.0 : 100.0;
+    printf("== %s: routing scores side by side, each at its calibrated threshold\n\n", p->title);
+    printf("| routing | %s | %s | Swift ratio | speed-up (FLOPs) |\n|---|---:|---:|---:|---:|\n",
+           bleu ? "BLEU" : "metric", bleu ? "chrF2" : "second metric");
+    const struct { const char *name; const demo_result *x; } rows[2] = {{score, r}, {"encoder head", h}};
+    for (int i = 0; i < 2; i++)
+        printf("| E-LANG, %s | %.2f | %.2f | %.1f%% | %.2fx |\n", rows[i].name, scale * rows[i].x->metric[2],
+               rows[i].x->second[2], 100.0 * rows[i].x->swift_ratio, rows[i].x->speedup);
+    printf("| Swift | %.2f | %.2f | 100%% | |\n| Super | %.2f | %.2f | 0%% | 1.00x |\n\n", scale * r->metric[0],
+           r->second[0], scale * r->metric[1], r->second[1]);
 }
 
 /* The paper's GLUE table for one group: per task the three models' metric,
@@ -308,7 +385,7 @@ int cmd_demo(int argc, char **argv) {
     }
     bool ok = true;
     int ran = 0;
-    demo_result results[NUM_PAIRS] = {0};
+    demo_result results[NUM_PAIRS] = {0}, head_results[NUM_PAIRS] = {0};
     for (size_t i = 0; ok && i < NUM_PAIRS; i++) {
         const demo_pair *p = &pairs[i];
         if (fl.only && strcmp(fl.only, p->name) != 0) continue;
@@ -329,7 +406,8 @@ int cmd_demo(int argc, char **argv) {
         ok = load_demo_pair(&fl, p, &calib, &swift, &super, &opts);
         if (ok && p->examples) ok = route_examples(&fl, p, swift, super, &calib, &opts);
         if (ok) print_calibration_table(&calib);
-        if (ok && fl.data) ok = evaluate(&fl, p, swift, super, &calib, &opts, &results[i]);
+        if (ok && fl.data) ok = evaluate(&fl, p, swift, super, &calib, &opts, &results[i], &head_results[i]);
+        if (ok) print_score_comparison(p, &results[i], &head_results[i], elang_score_name(calib.score));
         elang_model_free(swift), elang_model_free(super);
         elang_calibration_free(&calib);
     }

@@ -155,16 +155,18 @@ class BertModel(nn.Module):
         self.encoder = Encoder(c)
         self.pooler = Pooler(c)
 
-    def forward(self, ids, mask):
+    def forward(self, ids, mask, types=None):
         """The last layer's states [B, S, hidden] (the pooler is applied by
-        the classifier)."""
+        the classifier); types are the token type ids (0 everywhere when
+        None)."""
         additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        return self.encoder(self.embeddings(ids, torch.zeros_like(ids)), additive)
+        return self.encoder(self.embeddings(ids, torch.zeros_like(ids) if types is None else types), additive)
 
 
 class BertForSequenceClassification(nn.Module):
-    """forward(ids, mask) -> logits [B, num_labels]; single sentences only
-    (token type 0 everywhere), as SST-2 needs."""
+    """forward(ids, mask, types) -> logits [B, num_labels]; types, the token
+    type ids of sentence pairs (0 for [CLS] a [SEP], 1 for b [SEP]), may be
+    None for single sentences."""
 
     def __init__(self, c):
         super().__init__()
@@ -188,8 +190,8 @@ class BertForSequenceClassification(nn.Module):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
 
-    def forward(self, ids, mask):
-        return self.classifier(self.dropout(self.bert.pooler(self.bert(ids, mask))))
+    def forward(self, ids, mask, types=None):
+        return self.classifier(self.dropout(self.bert.pooler(self.bert(ids, mask, types))))
 
 
 class MaskedLMHead(nn.Module):
@@ -208,4 +210,6 @@ class MaskedLMHead(nn.Module):
         nn.init.zeros_(self.dense.bias)
 
     def forward(self, states):
-        return self.LayerNorm(F.gelu(self.dense(states))) @ self.word_embeddings.weight.t() + self.bias
+        # .float(): under bfloat16 autocast the product is bfloat16, which
+        # PyTorch 1.13's layer norm does not take beside F32 weights.
+        return self.LayerNorm(F.gelu(self.dense(states)).float()) @ self.word_embeddings.weight.t() + self.bias

@@ -47,15 +47,13 @@ def check_bert(fixture):
         if "batch" in case:
             ids, mask = torch.tensor(case["input_ids"]), torch.tensor(case["attention_mask"])
             worst = max(worst, assert_close(model(ids, mask), case["logits"], f"{fixture} batch"))
-        elif case.get("text_pair") is None:  # bert.py has no token types: single sentences only
-            ids = tokenizer.encode(case["text"], None, 64)[0]
-            assert ids == case["input_ids"], f"{fixture} case {i}: ids {ids}"
-            logits = model(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long))[0]
-            worst = max(worst, assert_close(logits, case["logits"], f"{fixture} case {i}"))
         else:
-            continue
+            ids, types = tokenizer.encode(case["text"], case.get("text_pair"), 64)
+            assert ids == case["input_ids"], f"{fixture} case {i}: ids {ids}"
+            logits = model(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long), torch.tensor([types]))[0]
+            worst = max(worst, assert_close(logits, case["logits"], f"{fixture} case {i}"))
         checked += 1
-    print(f"{fixture}: {checked} single sentences and batches, largest logit difference {worst:.2g}")
+    print(f"{fixture}: {checked} sentences, sentence pairs and batches, largest logit difference {worst:.2g}")
 
 
 @torch.no_grad()

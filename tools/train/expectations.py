@@ -2,17 +2,20 @@
 """Writes what the training framework computes with the committed demo
 models, for tests/test_demo_models.c to compare elang against:
 
-  tests/data/sst2_demo_expected.jsonl
-      for models/sst2-swift and models/sst2-super, the first SST2_LINES
-      sentences of ../shared/data/glue/SST-2/dev.tsv:
-      {"model", "line" (1-based; line 1 is the header), "input_ids",
-       "label_id", "logits"}
+  tests/data/glue_demo_expected.jsonl
+      for models/TASK-swift and models/TASK-super of every GLUE task of
+      train_glue_bert.py (sst2, cola, mrpc, rte), the first GLUE_LINES
+      examples of ../shared/data/glue/DIR/dev.tsv:
+      {"model", "line" (1-based; line 1 is the header where there is one),
+       "input_ids", "token_type_ids", "label_id", "logits"}
   tests/data/multi30k_demo_expected.jsonl
       for models/multi30k-swift and models/multi30k-super, the first
       MULTI30K_LINES sentences of ../shared/data/multi30k/test_2016_flickr.en
       behind the prefix "translate English to German: ":
       {"model", "line" (1-based), "input_ids", "greedy_ids"} with greedy
-      decoding of at most MAX_NEW_TOKENS new tokens.
+      decoding of at most MAX_NEW_TOKENS new tokens; and for the encoder
+      head of models/multi30k-swift (elang_head.*, tools/train/train_head.py)
+      {"model", "line", "head_score"} on the same sentences.
 
 The sentences themselves are not copied; the test reads them again from
 ../shared/data. Everything is computed here from the files in models/ alone:
@@ -21,7 +24,8 @@ tokenizers from vocab.txt + tokenizer_config.json and spiece.model, the
 PyTorch models of bert.py and t5.py (which tools/train/check_fixtures.py
 shows reproduce transformers on its own fixtures), one input at a time, in
 F32. Predictions whose top two scores are closer than MIN_MARGIN would be
-at the mercy of rounding, so the script stops if it meets one.
+at the mercy of rounding: a GLUE example with one is left out, a Multi30k
+sentence with one stops the script.
 
 Usage (from the repository root): /usr/bin/python3 tools/train/expectations.py
 """
@@ -38,12 +42,12 @@ import torch  # noqa: E402
 
 from bert import BertForSequenceClassification  # noqa: E402
 from t5 import T5ForConditionalGeneration  # noqa: E402
+from train_glue_bert import MAX_LENGTH, TASKS, read_task  # noqa: E402
 from train_multi30k import MAX_NEW_TOKENS, PREFIX, encode as spm_encode  # noqa: E402
-from train_sst2 import MAX_LENGTH, read_tsv  # noqa: E402
-from trainutil import load_model  # noqa: E402
+from trainutil import load_model, read_safetensors  # noqa: E402
 from wordpiece import load_tokenizer  # noqa: E402
 
-SST2_LINES = 200
+GLUE_LINES = 100
 MULTI30K_LINES = 20
 MIN_MARGIN = 1e-3
 
@@ -54,17 +58,20 @@ def check_margin(margin, what):
 
 
 @torch.no_grad()
-def sst2_rows(name, data_dir):
+def glue_rows(task, size, data_dir):
+    name = f"{task}-{size}"
     model_dir = os.path.join("models", name)
     model, tokenizer = load_model(BertForSequenceClassification, model_dir), load_tokenizer(model_dir)
     rows = []
-    for number, sentence, _ in read_tsv(os.path.join(data_dir, "glue/SST-2/dev.tsv"))[:SST2_LINES]:
-        ids = tokenizer.encode(sentence, None, MAX_LENGTH)[0]
-        logits = model(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long))[0]
+    for number, text, pair, _ in read_task(os.path.join(data_dir, "glue", TASKS[task]["dir"], "dev.tsv"),
+                                           task)[:GLUE_LINES]:
+        ids, types = tokenizer.encode(text, pair, MAX_LENGTH)
+        logits = model(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long), torch.tensor([types]))[0]
         top = logits.topk(2).values
-        check_margin((top[0] - top[1]).item(), f"{name} dev line {number}")
-        rows.append({"model": name, "line": number, "input_ids": ids, "label_id": int(logits.argmax()),
-                     "logits": [round(x, 6) for x in logits.tolist()]})
+        if top[0] - top[1] < MIN_MARGIN:
+            continue  # rounding could decide the label: such an example is not compared
+        rows.append({"model": name, "line": number, "input_ids": ids, "token_type_ids": types,
+                     "label_id": int(logits.argmax()), "logits": [round(x, 6) for x in logits.tolist()]})
     return rows
 
 
@@ -83,6 +90,27 @@ def multi30k_rows(name, data_dir):
     return rows
 
 
+@torch.no_grad()
+def head_rows(name, data_dir):
+    """The encoder head's score of models/NAME (elang_head.*) on the first
+    MULTI30K_LINES test sentences: y = out(relu(dense(mean-pooled encoder
+    states))), in F32."""
+    model_dir = os.path.join("models", name)
+    model = load_model(T5ForConditionalGeneration, model_dir)
+    head = read_safetensors(os.path.join(model_dir, "elang_head.safetensors"))
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "spiece.model"))
+    with open(os.path.join(data_dir, "multi30k/test_2016_flickr.en"), encoding="utf-8") as f:
+        lines = f.read().split("\n")[:MULTI30K_LINES]
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        ids = spm_encode(sp, [PREFIX + line])[0]
+        pooled = model.encode(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long))[0].mean(0)
+        hidden = torch.relu(head["dense.weight"] @ pooled + head["dense.bias"])
+        score = (head["out.weight"] @ hidden + head["out.bias"])[0]
+        rows.append({"model": name, "line": number, "head_score": round(score.item(), 6)})
+    return rows
+
+
 def write_jsonl(path, rows):
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
@@ -93,10 +121,11 @@ def write_jsonl(path, rows):
 def main():
     torch.set_num_threads(1)
     data_dir = os.environ.get("ELANG_SHARED", "../shared") + "/data"
-    write_jsonl("tests/data/sst2_demo_expected.jsonl",
-                sst2_rows("sst2-swift", data_dir) + sst2_rows("sst2-super", data_dir))
+    write_jsonl("tests/data/glue_demo_expected.jsonl",
+                [row for task in TASKS for size in ("swift", "super") for row in glue_rows(task, size, data_dir)])
     write_jsonl("tests/data/multi30k_demo_expected.jsonl",
-                multi30k_rows("multi30k-swift", data_dir) + multi30k_rows("multi30k-super", data_dir))
+                multi30k_rows("multi30k-swift", data_dir) + multi30k_rows("multi30k-super", data_dir)
+                + head_rows("multi30k-swift", data_dir))
 
 
 if __name__ == "__main__":

@@ -293,26 +293,34 @@ class T5ForConditionalGeneration(nn.Module):
         return self.decoder(self.shared(decoder_ids), torch.ones_like(decoder_ids), self.encode(ids, mask), mask)
 
     @torch.no_grad()
-    def greedy(self, ids, mask, max_new_tokens):
+    def greedy(self, ids, mask, max_new_tokens, energy_scores=None):
         """Greedy decoding of a batch, as transformers' generate(num_beams=1):
         start from the decoder start token, append the arg-max token, stop a
         row at </s> and feed it <pad> afterwards. Returns one id list per row
         (the start token, the generated tokens, </s> if produced) and, per
-        row, the gap between the two best logits at each step."""
+        row, the gap between the two best logits at each step. When
+        energy_scores is a list, one list per row is appended to it: each
+        generated token's step's energy score log Σ exp(logits) (-E at T = 1,
+        what elang's routing score `energy` takes per step)."""
         encoded = self.encode(ids, mask)
         B = ids.shape[0]
         token = torch.full((B,), PAD, dtype=torch.long)
         done = torch.zeros(B, dtype=torch.bool)
         rows, margins, cache = [[PAD] for _ in range(B)], [[] for _ in range(B)], {}
+        energies = [[] for _ in range(B)]
         for position in range(max_new_tokens):
             logits = self.lm_head(self.decoder.step(self.shared(token)[:, None], position, cache, encoded, mask))[:, 0]
             top = logits.topk(2, dim=-1)
+            lse = torch.logsumexp(logits.double(), dim=-1)
             token = torch.where(done, torch.full_like(token, PAD), top.indices[:, 0])
             for b in range(B):
                 if not done[b]:
                     rows[b].append(token[b].item())
                     margins[b].append((top.values[b, 0] - top.values[b, 1]).item())
+                    energies[b].append(lse[b].item())
             done |= token == EOS
             if done.all():
                 break
+        if energy_scores is not None:
+            energy_scores += energies
         return rows, margins

@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Trains the encoder head h of an encoder-decoder Swift after the fact, on
+Swift's own outputs over its training data, with Swift's weights untouched,
+and writes it into Swift's directory as elang loads it
+(src/models/encoder_head.h): elang_head.json and elang_head.safetensors
+(F32), and a section of the model card.
+
+The head: pooled = the mean of Swift's encoder output states over the
+input's tokens (padding excluded); y = out(relu(dense(pooled))). For
+translation (Multi30k, `--task translation`) it predicts one routing score
+of Swift's greedy output ("predicts": "score"), higher meaning "keep
+Swift's answer", chosen by --target:
+
+  energy  Swift's sequence energy score: the mean over its generated tokens
+          of log Σ exp(logits) of the step (-E at T = 1), what
+          `--score energy` routes by after decoding;
+  chrf    Swift's sentence chrF2 against the reference: how good its
+          translation is, which is what routing should know.
+
+Data: Multi30k's training pairs, every one with its source behind the
+prefix Swift was trained with. HOLDOUT of them (a seeded random sample) are
+held out to choose the epoch (lowest mean squared error); val and test are
+not used. Targets are standardized for training; the standardization is
+folded back into out.weight and out.bias, so the head outputs the target's
+own units. Adam, full-batch epochs of shuffled minibatches, seeded.
+
+Usage (from the repository root):
+  /usr/bin/python3 tools/train/train_head.py --swift models/multi30k-swift --task translation --target chrf
+"""
+
+import runtime
+
+runtime.prepare()  # one thread, malloc settings: before torch is imported
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+
+import sentencepiece as spm  # noqa: E402
+import torch  # noqa: E402
+
+from t5 import T5ForConditionalGeneration  # noqa: E402
+from train_multi30k import MAX_NEW_TOKENS, PREFIX, SPM_PIECES, encode, read_lines  # noqa: E402
+from trainutil import Log, load_model, pad, set_determinism, today, write_json, write_safetensors  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from bleu_ref import chrf_f, chrf_stats  # noqa: E402
+
+HOLDOUT = 0.1
+CARD_MARKER = "## Encoder head"
+
+
+@torch.no_grad()
+def swift_outputs(model, sp, sources, batch_size=64):
+    """For each source id list: Swift's mean-pooled encoder output [N, D],
+    its greedy translation (text) and its sequence energy score (the mean of
+    its steps' log Σ exp(logits))."""
+    model.eval()
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    pooled = torch.zeros(len(sources), model.config["d_model"])
+    texts, energy = [None] * len(sources), [0.0] * len(sources)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        ids, mask = pad([sources[i] for i in idx], 0)
+        states = model.encode(ids, mask)
+        pooled[idx] = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        steps = []
+        rows, _ = model.greedy(ids, mask, MAX_NEW_TOKENS, energy_scores=steps)
+        for i, row, e in zip(idx, rows, steps):
+            texts[i] = sp.decode([t for t in row if 2 < t < SPM_PIECES])
+            energy[i] = sum(e) / len(e)
+    return pooled, texts, torch.tensor(energy)
+
+
+class Head(torch.nn.Module):
+    def __init__(self, d_model, hidden, outputs):
+        super().__init__()
+        self.dense = torch.nn.Linear(d_model, hidden)
+        self.out = torch.nn.Linear(hidden, outputs)
+
+    def forward(self, pooled):
+        return self.out(torch.relu(self.dense(pooled)))
+
+
+def fit_head(pooled, target, args, log):
+    """Trains the head on (pooled, target) minus the held-out share; returns
+    its state dict (the epoch of least held-out error, the standardization
+    folded in) and that error."""
+    rng = random.Random(args.seed)
+    n = len(target)
+    held = set(rng.sample(range(n), int(HOLDOUT * n)))
+    train_idx = [i for i in range(n) if i not in held]
+    held_idx = sorted(held)
+    mean, std = target[train_idx].mean(), target[train_idx].std()
+    z = (target - mean) / std
+    head = Head(pooled.shape[1], args.hidden, 1)
+    optimizer = torch.optim.Adam(head.parameters(), lr=args.lr)
+    best, best_error, best_epoch = None, float("inf"), 0
+    for epoch in range(1, args.epochs + 1):
+        head.train()
+        rng.shuffle(train_idx)
+        for start in range(0, len(train_idx), args.batch_size):
+            batch = train_idx[start:start + args.batch_size]
+            loss = torch.nn.functional.mse_loss(head(pooled[batch])[:, 0], z[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        head.eval()
+        with torch.no_grad():
+            error = torch.nn.functional.mse_loss(head(pooled[held_idx])[:, 0], z[held_idx]).item()
+        if error < best_error:
+            best, best_error, best_epoch = {k: v.clone() for k, v in head.state_dict().items()}, error, epoch
+        log(f"head epoch {epoch}: held-out mean squared error {error:.4f} (of the standardized target)")
+    best["out.weight"] = best["out.weight"] * std
+    best["out.bias"] = best["out.bias"] * std + mean
+    return best, best_error, best_epoch
+
+
+def write_card_section(model_dir, lines):
+    """Replaces the model card's encoder-head section (the end of the card)."""
+    path = os.path.join(model_dir, "README.md")
+    with open(path, encoding="utf-8") as f:
+        card = f.read()
+    card = card.split("\n" + CARD_MARKER)[0].rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(card)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--swift", required=True, help="Swift's model directory (the head is written into it)")
+    parser.add_argument("--task", choices=["translation"], required=True)
+    parser.add_argument("--target", choices=["energy", "chrf"], required=True)
+    parser.add_argument("--data", default="../shared/data/multi30k")
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    log = Log()
+    set_determinism(args.seed)
+
+    model = load_model(T5ForConditionalGeneration, args.swift)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(args.swift, "spiece.model"))
+    english, german = (read_lines(os.path.join(args.data, f"train.{lang}")) for lang in ("en", "de"))
+    pooled, texts, energy = swift_outputs(model, sp, encode(sp, [PREFIX + s for s in english]))
+    log(f"Swift's outputs on {len(texts)} training sources")
+    if args.target == "energy":
+        target = energy
+    else:
+        target = torch.tensor([chrf_f(chrf_stats(t, [r])) for t, r in zip(texts, german)], dtype=torch.float32)
+    log(f"target {args.target}: mean {target.mean():.3f}, std {target.std():.3f}")
+    state, error, epoch = fit_head(pooled, target.float(), args, log)
+
+    write_safetensors(os.path.join(args.swift, "elang_head.safetensors"), state, "F32")
+    what = ("Swift's sequence energy score (mean over its greedy output's tokens of log sum exp of the step's "
+            "logits)" if args.target == "energy" else "Swift's sentence chrF2 of its greedy output against the "
+            "reference")
+    description = (f"predicts {what} from the mean-pooled encoder states; trained on Swift's own outputs over the "
+                   f"{len(texts):,} Multi30k training pairs ({HOLDOUT:.0%} held out to choose the epoch)")
+    write_json(os.path.join(args.swift, "elang_head.json"),
+               {"elang_head": 1, "pooling": "mean", "hidden_size": args.hidden, "activation": "relu",
+                "predicts": "score", "description": description})
+    command = "/usr/bin/python3 " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    write_card_section(args.swift, [
+        CARD_MARKER,
+        "",
+        "`elang_head.json` + `elang_head.safetensors`: E-LANG's encoder head h for `--score encoder-head`, "
+        "trained after the fact by `tools/train/train_head.py`; Swift's own weights are untouched.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| what it predicts | {what} |",
+        f"| network | mean-pooled encoder output ({model.config['d_model']}) → dense {args.hidden} → ReLU → 1 |",
+        f"| data | Swift's greedy outputs on the {len(texts):,} training pairs; {HOLDOUT:.0%} held out |",
+        f"| training | Adam lr {args.lr:g}, batch {args.batch_size}, {args.epochs} epochs max, seed {args.seed} |",
+        f"| epoch kept | {epoch} (held-out mean squared error {error:.4f} of the standardized target) |",
+        f"| training time | {log.minutes():.0f} minutes (wall clock, one thread, shared 2-core machine) |",
+        f"| date | {today()} |",
+        "",
+        "```sh",
+        command,
+        "```",
+    ])
+    log(f"wrote {args.swift}/elang_head.json and elang_head.safetensors")
+
+
+if __name__ == "__main__":
+    main()
