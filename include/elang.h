@@ -97,6 +97,12 @@ typedef struct {
     /* Text put before every input's (first) text, e.g. T5's task prefix
      * "translate English to German: "; NULL for none. */
     const char *input_prefix;
+    /* Text-to-text models (T5, Marian) read one text: a sentence pair is
+     * given to them as input_prefix + text + pair_infix + text_pair, as T5
+     * was trained on GLUE ("mrpc sentence1: " ... " sentence2: " ...).
+     * NULL: generators refuse pairs. Classifiers ignore it (they take
+     * pairs as their tokenizer joins them). */
+    const char *pair_infix;
 } elang_load_opts;
 
 /* Loads a Hugging Face model directory as downloaded: config.json, weights

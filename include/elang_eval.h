@@ -142,6 +142,7 @@ typedef struct {
     char *swift_dir, *super_dir;
     char swift_hash[17], super_hash[17];
     char *swift_prefix, *super_prefix;           /* input prefixes the models were run with ("" none) */
+    char *pair_infix;                            /* text-to-text models' pair infix ("" none) */
     int num_beams, max_new_tokens;               /* decoding of generators (scores depend on it) */
     elang_dtype dtype;                           /* what the models computed in (files without it: F32) */
 } elang_calibration;

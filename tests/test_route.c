@@ -301,7 +301,7 @@ static void calibration_file_round_trip(void **s) {
                            .heldout_super_rate = NAN, .num_beams = 1, .max_new_tokens = 64,
                            .objective = "match-super:0.01", .task = "sst2", .data = "dev.tsv",
                            .data_lines = "lines.txt", .metric_name = "accuracy", .swift_dir = swift_dir,
-                           .super_dir = super_dir};
+                           .super_dir = super_dir, .pair_infix = " sentence2: "};
     elang_error err;
     assert_int_equal(elang_model_hash(c.swift_dir, c.swift_hash, &err), ELANG_OK);
     assert_int_equal(elang_model_hash(c.super_dir, c.super_hash, &err), ELANG_OK);
@@ -318,6 +318,7 @@ static void calibration_file_round_trip(void **s) {
     assert_string_equal(back.label_words[1], "positive");
     assert_true(isnan(back.heldout_metric));
     assert_string_equal(back.data_lines, "lines.txt");
+    assert_string_equal(back.pair_infix, " sentence2: ");
     assert_string_equal(back.swift_hash, c.swift_hash);
     assert_int_equal(elang_calibration_check(&back, c.swift_dir, c.super_dir, &err), ELANG_OK);
     /* Swapped models: refused, naming the model. */
@@ -562,6 +563,33 @@ static void label_words_classify_with_t5(void **s) {
     check_label_words("t5-v1_1");
 }
 
+/* GLUE's sentence pairs as T5 reads them: one text, prefix + text + pair
+ * infix + pair, the same answer as that text given whole; without an
+ * infix a generator refuses a pair, naming the flag. */
+static void t5_reads_pairs_through_its_infix(void **s) {
+    (void)s;
+    elang_model *joined, *plain;
+    elang_error err;
+    elang_load_opts lo = {.input_prefix = "mrpc sentence1: ", .pair_infix = " sentence2: "};
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5"), &lo, &joined, &err), ELANG_OK);
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/t5"), NULL, &plain, &err), ELANG_OK);
+    const char *words[2] = {"no", "yes"};
+    elang_route_opts o = {.label_words = words, .num_label_words = 2};
+    const elang_text pair = {"The cat sat.", "A cat was sitting."},
+                     whole = {"mrpc sentence1: The cat sat. sentence2: A cat was sitting.", NULL};
+    elang_answer a, b;
+    assert_int_equal(elang_answer_all(joined, &pair, NULL, 1, &o, &a, NULL, &err), ELANG_OK);
+    assert_int_equal(elang_answer_all(plain, &whole, NULL, 1, &o, &b, NULL, &err), ELANG_OK);
+    assert_int_equal(a.input_tokens, b.input_tokens);
+    assert_int_equal(a.label_id, b.label_id);
+    close_to(a.scores[ELANG_SCORE_ENERGY], b.scores[ELANG_SCORE_ENERGY], 1e-6, "pair joined by its infix");
+    elang_answers_free(&a, 1), elang_answers_free(&b, 1);
+    assert_int_equal(elang_answer_all(plain, &pair, NULL, 1, &o, &a, NULL, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "reads one text per input, not a pair"));
+    assert_non_null(strstr(err.message, "--pair-infix"));
+    elang_model_free(joined), elang_model_free(plain);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scores_match_definitions),
@@ -578,6 +606,7 @@ int main(void) {
         cmocka_unit_test(routes_generators_by_fixture_energy),
         cmocka_unit_test(cascade_of_three),
         cmocka_unit_test(label_words_classify_with_t5),
+        cmocka_unit_test(t5_reads_pairs_through_its_infix),
     };
     int failed = cmocka_run_group_tests_name("route", tests, NULL, NULL);
     test_tmpdir_cleanup();

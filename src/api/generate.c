@@ -157,10 +157,8 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
         elang_status st = ELANG_OK;
         if (!in[i].text)
             st = elang_fail(err, ELANG_ERR_INVALID_ARG, "input %zu has no text", i);
-        else if (in[i].text_pair)
-            st = elang_fail(err, ELANG_ERR_INVALID_ARG, "generation takes one text per input, not a pair");
         token_seq seq = {0};
-        if (st == ELANG_OK) st = model_encode(m, in[i].text, NULL, &seq, err);
+        if (st == ELANG_OK) st = model_encode(m, in[i].text, in[i].text_pair, &seq, err);
         if (st != ELANG_OK) return elang_error_item(err, st, (long)i);
         free(seq.type_ids);
         out[i].input_ids = seq.ids;

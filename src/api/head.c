@@ -41,8 +41,7 @@ elang_status model_head_scores(elang_model *m, const elang_text *in, size_t n, i
     const double t0 = clock_seconds();
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
         if (!in[i].text) st = elang_fail(err, ELANG_ERR_INVALID_ARG, "input %zu has no text", i);
-        else if (in[i].text_pair) st = elang_fail(err, ELANG_ERR_INVALID_ARG, "generation takes one text per input, not a pair");
-        else st = model_encode(m, in[i].text, NULL, &seqs[i], err);
+        else st = model_encode(m, in[i].text, in[i].text_pair, &seqs[i], err);
         if (st != ELANG_OK) st = elang_error_item(err, st, (long)i);
         order[i] = i;
     }

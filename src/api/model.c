@@ -87,6 +87,8 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
     if (st == ELANG_OK) st = choose_max_length(m, opts, err);
     if (st == ELANG_OK && opts && opts->input_prefix && !(m->input_prefix = strdup(opts->input_prefix)))
         st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
+    if (st == ELANG_OK && opts && opts->pair_infix && !(m->pair_infix = strdup(opts->pair_infix)))
+        st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
     if (st != ELANG_OK) {
         elang_model_free(m);
         return st;
@@ -108,6 +110,7 @@ void elang_model_free(elang_model *m) {
     config_free(&m->cfg);
     free(m->dir);
     free(m->input_prefix);
+    free(m->pair_infix);
     free(m);
 }
 
@@ -169,13 +172,21 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
 
 elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
                           elang_error *err) {
-    if (!m->input_prefix) return tokenizer_encode(m->tok, text, pair, m->max_length, out, err);
-    const size_t a = strlen(m->input_prefix), b = strlen(text);
-    char *joined = malloc(a + b + 1);
+    const bool join_pair = m->is_seq2seq && pair;
+    if (join_pair && !m->pair_infix)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "%s reads one text per input, not a pair: give it a pair infix (--pair-infix, e.g. "
+                          "\" sentence2: \") to join the two", m->dir);
+    if (!m->input_prefix && !join_pair) return tokenizer_encode(m->tok, text, pair, m->max_length, out, err);
+    const char *parts[4] = {m->input_prefix ? m->input_prefix : "", text, join_pair ? m->pair_infix : "",
+                            join_pair ? pair : ""};
+    size_t len = 0;
+    for (int i = 0; i < 4; i++) len += strlen(parts[i]);
+    char *joined = malloc(len + 1);
     if (!joined) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-    memcpy(joined, m->input_prefix, a);
-    memcpy(joined + a, text, b + 1);
-    elang_status st = tokenizer_encode(m->tok, joined, pair, m->max_length, out, err);
+    joined[0] = '\0';
+    for (int i = 0; i < 4; i++) strcat(joined, parts[i]);
+    elang_status st = tokenizer_encode(m->tok, joined, join_pair ? NULL : pair, m->max_length, out, err);
     free(joined);
     return st;
 }

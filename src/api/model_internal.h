@@ -31,9 +31,11 @@ struct elang_model {
      * (models/ carves it). */
     arena batch, run;
     char *input_prefix;       /* put before every input's text, or NULL */
+    char *pair_infix;         /* generators: put between a pair's texts, or NULL (pairs refused) */
 };
 
-/* Encodes one input as the model sees it: its prefix, then the text. */
+/* Encodes one input as the model sees it: its prefix, then the text (and
+ * a generator's pair joined by its pair infix into one text). */
 elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
                           elang_error *err);
 

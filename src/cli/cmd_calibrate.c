@@ -171,6 +171,7 @@ int cmd_calibrate(int argc, char **argv) {
              elang_calibration_set(&c.super_dir, fl.route.super, &err) == ELANG_OK &&
              elang_calibration_set(&c.swift_prefix, fl.route.swift_prefix, &err) == ELANG_OK &&
              elang_calibration_set(&c.super_prefix, fl.route.super_prefix, &err) == ELANG_OK &&
+             elang_calibration_set(&c.pair_infix, fl.route.pair_infix, &err) == ELANG_OK &&
              elang_model_hash(fl.route.swift, c.swift_hash, &err) == ELANG_OK &&
              elang_model_hash(fl.route.super, c.super_hash, &err) == ELANG_OK &&
              elang_calibration_save(&c, fl.out, &err) == ELANG_OK;

@@ -79,15 +79,17 @@ void route_flags_free(route_flags *fl) {
     fl->words_copy = NULL;
 }
 
-/* A flag's prefix, else the calibration's; false when they differ. */
-static bool choose_prefix(const char *command, const char *role, const char **flag, const char *calibrated) {
+/* A flag's prefix (or pair infix), else the calibration's; false when
+ * they differ. */
+static bool choose_prefix(const char *command, const char *role, const char *what, const char **flag,
+                          const char *calibrated) {
     if (!calibrated) return true;
     if (!*flag) {
         *flag = *calibrated ? calibrated : NULL;
         return true;
     }
     if (strcmp(*flag, calibrated) == 0) return true;
-    fprintf(stderr, "elang %s: the calibration ran %s with the prefix \"%s\", not \"%s\"\n", command, role,
+    fprintf(stderr, "elang %s: the calibration ran %s with the %s \"%s\", not \"%s\"\n", command, role, what,
             calibrated, *flag);
     return false;
 }
@@ -99,13 +101,15 @@ int load_pair(const char *command, route_flags *fl, const elang_calibration *cal
         fprintf(stderr, "elang %s: --swift DIR and --super DIR are required\n", command);
         return 2;
     }
-    if (!choose_prefix(command, "Swift", &fl->swift_prefix, calib ? calib->swift_prefix : NULL) ||
-        !choose_prefix(command, "Super", &fl->super_prefix, calib ? calib->super_prefix : NULL))
+    if (!choose_prefix(command, "Swift", "prefix", &fl->swift_prefix, calib ? calib->swift_prefix : NULL) ||
+        !choose_prefix(command, "Super", "prefix", &fl->super_prefix, calib ? calib->super_prefix : NULL) ||
+        !choose_prefix(command, "the models", "pair infix", &fl->pair_infix, calib ? calib->pair_infix : NULL))
         return 2;
     const elang_dtype dtype = dtype_of_flag(fl->dtype);
     warn_dtype(command, calib, dtype);
     elang_error err;
-    elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix, .dtype = dtype};
+    elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix, .dtype = dtype,
+                          .pair_infix = fl->pair_infix};
     if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) return cli_fail(command, "Swift model: ", &err);
     lo.input_prefix = fl->super_prefix;
     if (elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {

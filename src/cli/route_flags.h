@@ -15,6 +15,7 @@
 typedef struct {
     const char *swift, *super;
     const char *swift_prefix, *super_prefix; /* NULL: none (or the calibration's) */
+    const char *pair_infix;                  /* likewise */
     const char *score, *aggregate; /* NULL: not given */
     const char *dtype;             /* NULL: f32 */
     const char *label_words;       /* "negative,positive" */
@@ -36,6 +37,8 @@ typedef struct {
     {"swift-prefix", FLAG_STRING, &(fl).swift_prefix, 0, 0, NULL,                                              \
      "text put before every Swift input (T5's task prefix)", "TEXT"},                                          \
     {"super-prefix", FLAG_STRING, &(fl).super_prefix, 0, 0, NULL, "likewise for Super", "TEXT"},              \
+    {"pair-infix", FLAG_STRING, &(fl).pair_infix, 0, 0, NULL,                                                  \
+     "text-to-text models: text put between a pair's two texts (T5 on GLUE: \" sentence2: \")", "TEXT"},        \
     {"score", FLAG_CHOICE, &(fl).score, 0, 0, "energy|softmax-energy|maxprob|entropy|margin|random|encoder-head",  \
      "routing score (default energy; encoder-head: Swift's encoder head, see README)", "S"},                  \
     {"temperature", FLAG_DOUBLE, &(fl).temperature, 1e-6, 1e6, NULL, "T of the energies (default 1)", "T"},   \

@@ -32,7 +32,7 @@ void elang_calibration_free(elang_calibration *c) {
     for (int i = 0; i < c->num_label_words; i++) free(c->label_words[i]);
     free(c->label_words);
     char **strings[] = {&c->objective, &c->task, &c->data, &c->data_lines, &c->metric_name,
-                        &c->swift_dir, &c->super_dir, &c->swift_prefix, &c->super_prefix};
+                        &c->swift_dir, &c->super_dir, &c->swift_prefix, &c->super_prefix, &c->pair_infix};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(*strings[i]);
     memset(c, 0, sizeof *c);
 }
@@ -42,7 +42,7 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
     for (int i = 0; i < c->num_label_words; i++) json_array_append_new(words, json_string(c->label_words[i]));
     json_t *root = json_pack(
         "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-        " s:i, s:i, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
+        " s:i, s:i, s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
         "elang_calibration", 1, "threshold", number(c->threshold), "score", elang_score_name(c->score),
         "temperature", c->temperature, "aggregation", elang_aggregation_name(c->aggregate), "label_words", words,
         "objective", text(c->objective), "task", text(c->task), "data", text(c->data), "data_lines",
@@ -51,7 +51,7 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
         number(c->heldout_metric), "heldout_super_rate", number(c->heldout_super_rate), "swift_metric",
         number(c->swift_metric), "super_metric", number(c->super_metric), "swift_gflops", number(c->swift_gflops),
         "super_gflops", number(c->super_gflops), "num_beams", c->num_beams, "max_new_tokens", c->max_new_tokens,
-        "dtype", elang_dtype_name(c->dtype) ? elang_dtype_name(c->dtype) : "f32",
+        "dtype", elang_dtype_name(c->dtype) ? elang_dtype_name(c->dtype) : "f32", "pair_infix", text(c->pair_infix),
         "swift", "path", text(c->swift_dir), "hash", c->swift_hash, "prefix", text(c->swift_prefix),
         "super", "path", text(c->super_dir), "hash", c->super_hash, "prefix", text(c->super_prefix));
     if (!root) return elang_fail(err, ELANG_ERR_FORMAT, "%s: a calibration field is not valid UTF-8", path);
@@ -164,6 +164,10 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
             return elang_fail(err, ELANG_ERR_FORMAT, "%s: label word %d must be a non-empty string", path, i + 1);
         if ((st = elang_calibration_set(&c->label_words[i], json_string_value(w), err))) return st;
     }
+    /* Files from before pair infixes have none. */
+    json_t *infix = json_object_get(root, "pair_infix");
+    if (infix && !json_is_string(infix)) return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"pair_infix\" must be a string", path);
+    if ((st = elang_calibration_set(&c->pair_infix, infix ? json_string_value(infix) : "", err))) return st;
     const char *sides[2] = {"swift", "super"};
     for (int s = 0; s < 2; s++) {
         json_t *m = json_object_get(root, sides[s]);
