@@ -25,6 +25,18 @@ for task in sst2:SST-2 cola:CoLA mrpc:MRPC rte:RTE; do
         --objective match-super --out "models/$name.calib.json"
 done
 
+# GLUE as text-to-text: one T5 pair, a calibration per task (its prefix,
+# pair infix and label words, as tools/train/train_glue_t5.py trained them),
+# the same objective as the BERT pairs.
+for task in sst2:SST-2:sentence:negative,positive cola:CoLA:sentence:unacceptable,acceptable \
+            mrpc:MRPC:sentence1:not_equivalent,equivalent rte:RTE:sentence1:entailment,not_entailment; do
+    IFS=: read -r name dir field words <<<"$task"
+    have glue-t5 && build/elang calibrate --swift models/glue-t5-swift --super models/glue-t5-super --task "$name" \
+        --data "$SHARED/data/glue/$dir/train.tsv" --lines "models/$name-calibration-lines.txt" \
+        --swift-prefix "$name $field: " --super-prefix "$name $field: " --pair-infix " sentence2: " \
+        --label-words "$words" --objective match-super --out "models/glue-t5-$name.calib.json"
+done
+
 # Multi30k: within 0.5 BLEU of Super at the least compute.
 have multi30k && build/elang calibrate --swift models/multi30k-swift --super models/multi30k-super --task translation \
     --src "$SHARED/data/multi30k/val.en" --ref "$SHARED/data/multi30k/val.de" \

@@ -20,9 +20,10 @@
 #include "elang_eval.h"
 
 typedef struct {
-    const char *name, *title;
+    const char *name, *title; /* name: what --only says */
     /* The GLUE table the pair is a row of, which is also the folder of its
-     * report under --report ("glue-bert"); NULL: a pair of its own. */
+     * report under --report (OUT/glue-bert/TASK/); NULL: a pair of its own
+     * (OUT/NAME/). */
     const char *group;
     const char *swift, *super, *calibration; /* under the models directory */
     /* The calibration for routing by Swift's encoder head, used when Swift
@@ -42,6 +43,16 @@ static const demo_pair pairs[] = {
      NULL, NULL, "mrpc", "glue/MRPC/dev.tsv", NULL},
     {"rte", "RTE entailment (BERT-style pair)", "glue-bert", "rte-swift", "rte-super", "rte.calib.json",
      NULL, NULL, "rte", "glue/RTE/dev.tsv", NULL},
+    /* One text-to-text pair for all four tasks, a calibration (prefix, pair
+     * infix, label words, threshold) per task. */
+    {"t5-sst2", "SST-2 sentiment (T5-style pair, text-to-text)", "glue-t5", "glue-t5-swift", "glue-t5-super",
+     "glue-t5-sst2.calib.json", NULL, NULL, "sst2", "glue/SST-2/dev.tsv", NULL},
+    {"t5-cola", "CoLA acceptability (T5-style pair, text-to-text)", "glue-t5", "glue-t5-swift", "glue-t5-super",
+     "glue-t5-cola.calib.json", NULL, NULL, "cola", "glue/CoLA/dev.tsv", NULL},
+    {"t5-mrpc", "MRPC paraphrase (T5-style pair, text-to-text)", "glue-t5", "glue-t5-swift", "glue-t5-super",
+     "glue-t5-mrpc.calib.json", NULL, NULL, "mrpc", "glue/MRPC/dev.tsv", NULL},
+    {"t5-rte", "RTE entailment (T5-style pair, text-to-text)", "glue-t5", "glue-t5-swift", "glue-t5-super",
+     "glue-t5-rte.calib.json", NULL, NULL, "rte", "glue/RTE/dev.tsv", NULL},
     {"multi30k", "Multi30k English -> German (T5-style pair)", NULL, "multi30k-swift", "multi30k-super",
      "multi30k.calib.json", "multi30k-head.calib.json", "captions.en", "translation", "multi30k/test_2016_flickr.en",
      "multi30k/test_2016_flickr.de"},
@@ -288,7 +299,7 @@ static bool evaluate(const demo_flags *fl, const demo_pair *p, elang_model *swif
     if (p->group) {
         snprintf(dir, sizeof dir, "%s/%s", root, p->group);
         mkdir(dir, 0777);
-        snprintf(dir, sizeof dir, "%s/%s/%s", root, p->group, p->name);
+        snprintf(dir, sizeof dir, "%s/%s/%s", root, p->group, p->task);
     } else {
         snprintf(dir, sizeof dir, "%s/%s", root, p->name);
     }
@@ -355,7 +366,7 @@ static void print_glue_table(const char *group, const demo_result *results) {
             else snprintf(cell[k], sizeof cell[k], "%.2f", 100.0 * r->metric[k]);
             avg[k] += two ? 50.0 * (r->metric[k] + r->second[k]) : 100.0 * r->metric[k];
         }
-        printf("| %s | %s | %s | %s | %s | %.1f%% | %.2fx |\n", pairs[i].name,
+        printf("| %s | %s | %s | %s | %s | %.1f%% | %.2fx |\n", pairs[i].task,
                strcmp(pairs[i].task, "cola") == 0 ? "MCC" : two ? "F1 / accuracy" : "accuracy", cell[0], cell[1],
                cell[2], 100.0 * r->swift_ratio, r->speedup);
         ratio += r->swift_ratio, speedup += r->speedup;
@@ -372,8 +383,9 @@ int cmd_demo(int argc, char **argv) {
         {"data", FLAG_STRING, &fl.data, 0, 0, NULL,
          "evaluate on the GLUE dev sets and Multi30k test 2016 from DIR (e.g. ../shared/data)", "DIR"},
         {"report", FLAG_STRING, &fl.report, 0, 0, NULL,
-         "with --data: write OUT/glue-bert/TASK/ and OUT/multi30k/ reports", "OUT"},
-        {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|cola|mrpc|rte|multi30k", "run one of the pairs", "PAIR"},
+         "with --data: write OUT/glue-bert/TASK/, OUT/glue-t5/TASK/ and OUT/multi30k/ reports", "OUT"},
+        {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|cola|mrpc|rte|t5-sst2|t5-cola|t5-mrpc|t5-rte|multi30k",
+         "run one of the pairs (t5-TASK: the text-to-text pair on TASK)", "PAIR"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
         {0},
@@ -413,6 +425,7 @@ int cmd_demo(int argc, char **argv) {
         elang_calibration_free(&calib);
     }
     if (ok) print_glue_table("glue-bert", results);
+    if (ok) print_glue_table("glue-t5", results);
     if (ok && ran == 0) {
         fprintf(stderr, "elang demo: no demo models in %s\n", fl.models);
         ok = false;

@@ -72,12 +72,14 @@ def read_lines(path):
         return f.read().rstrip("\n").split("\n")
 
 
-def train_sentencepiece(path, sentences):
-    """Trains the unigram model on the sentences and writes it to path."""
+def train_sentencepiece(path, sentences, pieces=SPM_PIECES, symbols=()):
+    """Trains the unigram model of `pieces` pieces on the sentences and
+    writes it to path; `symbols` become pieces of their own, never split."""
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences), model_writer=model, vocab_size=SPM_PIECES, model_type="unigram",
-        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=1.0, num_threads=1, minloglevel=2)
+        sentence_iterator=iter(sentences), model_writer=model, vocab_size=pieces, model_type="unigram",
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=1.0, num_threads=1, minloglevel=2,
+        user_defined_symbols=list(symbols))
     with open(path, "wb") as f:
         f.write(model.getvalue())
 

@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""Trains the T5-style Swift or Super of elang's text-to-text GLUE pair: one
+multi-task model for SST-2, CoLA, MRPC and RTE, trained as T5 was on GLUE,
+with task prefixes and label words as targets, from scratch (no
+pre-training). Writes a Hugging Face T5ForConditionalGeneration (v1.0)
+directory that elang loads: models/glue-t5-SIZE/ with config.json,
+model.safetensors (F16), spiece.model and a model card README.md.
+
+Inputs, as elang builds them with --swift-prefix/--super-prefix and
+--pair-infix (PREFIXES, PAIR_INFIX): "sst2 sentence: TEXT", "cola sentence:
+TEXT", "mrpc sentence1: TEXT sentence2: PAIR", "rte sentence1: TEXT
+sentence2: PAIR", then </s>. Targets: the task's label word (LABEL_WORDS,
+GLUE's label names), then </s>. E-LANG routes by the first decoding step's
+logits of the label words (`--label-words`), so each label word is one
+piece of its own (a user-defined SentencePiece symbol, "▁" + word), as are
+the task prefixes' words.
+
+Data and splits are train_glue_bert.py's: every task's calibration split
+of train.tsv (models/TASK-calibration-lines.txt) is held out to choose the
+epoch and calibrate; dev.tsv is only reported. Every epoch takes all the
+training examples of CoLA, MRPC and RTE and a fresh random SST2_PER_EPOCH of
+SST-2's phrases (its 56k phrases would otherwise drown the small tasks, as
+T5's examples-proportional mixing with a cap avoids).
+
+Tokenizer: SentencePiece unigram, SPM_PIECES pieces, trained on the training
+inputs (with their prefixes); + 100 <extra_id_N> as T5Tokenizer adds.
+Training: teacher-forced cross-entropy, AdamW with relative learning rates
+(as train_multi30k.py), linear warm-up and decay, dropout, bfloat16
+autocast, batches of similar length. After every epoch: each task's
+calibration metric by the first step's label-word logits; the epoch with
+the best mean is kept, rounded to F16.
+
+Usage (from the repository root):
+  /usr/bin/python3 tools/train/train_glue_t5.py --size swift
+  /usr/bin/python3 tools/train/train_glue_t5.py --size super
+"""
+
+import runtime
+
+runtime.prepare()  # one thread, malloc settings: before torch is imported
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+
+import sentencepiece as spm  # noqa: E402
+import torch  # noqa: E402
+
+from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
+from train_glue_bert import TASKS, load_data, metrics, selection_metric  # noqa: E402
+from train_multi30k import EXTRA_IDS, train_sentencepiece  # noqa: E402
+from trainutil import (add_training_arguments, count_parameters, fit, length_batches, linear_warmup_decay,  # noqa: E402
+                       pad, read_safetensors, relative_groups, reproduce_lines, start_training, today, write_json,
+                       write_lines, write_safetensors)
+
+PREFIXES = {"sst2": "sst2 sentence: ", "cola": "cola sentence: ", "mrpc": "mrpc sentence1: ",
+            "rte": "rte sentence1: "}
+PAIR_INFIX = " sentence2: "
+LABEL_WORDS = {task: t["labels"] for task, t in TASKS.items()}
+SPM_PIECES = 4000
+SST2_PER_EPOCH = 20000
+WARMUP = 0.04
+SYMBOLS = sorted({"\u2581" + w for words in LABEL_WORDS.values() for w in words}
+                 | {"\u2581" + w for w in ("sst2", "cola", "mrpc", "rte", "sentence:", "sentence1:", "sentence2:")})
+
+SIZES = {
+    # d_model, d_ff, heads, d_kv, encoder and decoder layers, epochs, relative learning rate
+    "swift": dict(d_model=128, d_ff=512, heads=4, d_kv=32, layers=2, decoder_layers=1, epochs=6, lr=2e-2),
+    "super": dict(d_model=256, d_ff=1024, heads=4, d_kv=64, layers=4, decoder_layers=2, epochs=6, lr=2e-2),
+}
+
+
+def input_text(task, text, pair):
+    """The one text T5 reads, as elang joins it (prefix, text, infix, pair)."""
+    return PREFIXES[task] + text + (PAIR_INFIX + pair if pair is not None else "")
+
+
+def encode_rows(sp, task, rows, word_ids):
+    """[(source ids, target ids, label)] of GLUE rows."""
+    sources = sp.encode([input_text(task, text, pair) for _, text, pair, _ in rows])
+    return [(ids + [EOS], [word_ids[task][label], EOS], label) for ids, (_, _, _, label) in zip(sources, rows)]
+
+
+@torch.no_grad()
+def label_word_logits(model, examples, ids, batch_size=128):
+    """[N, labels] first decoding step's logits of the label words' ids (F32, eval)."""
+    model.eval()
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]))
+    out = torch.zeros(len(examples), len(ids))
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        src, mask = pad([examples[i][0] for i in idx], 0)
+        first = torch.zeros(len(idx), 1, dtype=torch.long)  # the decoder start token (pad)
+        states = model.decoder(model.shared(first), torch.ones_like(first), model.encode(src, mask), mask)
+        out[idx] = model.lm_head(states)[:, 0, ids]
+    return out
+
+
+def evaluate_tasks(model, data, word_ids, split):
+    """{task: metrics} on one split (0 calibration, 2 dev)."""
+    return {task: metrics(label_word_logits(model, d[split], word_ids[task]), [(None, None, e[2]) for e in d[split]])
+            for task, d in data.items()}
+
+
+def train(model, data, word_ids, args, log):
+    rng = random.Random(args.seed)
+    fixed = [e for task in ("cola", "mrpc", "rte") for e in data[task][1]]
+    sst2 = data["sst2"][1]
+    per_epoch = len(fixed) + min(SST2_PER_EPOCH, len(sst2))
+    total = (per_epoch + args.batch_size - 1) // args.batch_size * args.epochs
+    optimizer = torch.optim.AdamW(relative_groups(model, args.lr, args.weight_decay), betas=(0.9, 0.98), eps=1e-8)
+    schedule = linear_warmup_decay(optimizer, int(WARMUP * total), total)
+    epoch_examples = []
+
+    def batches():
+        epoch_examples[:] = fixed + rng.sample(sst2, min(SST2_PER_EPOCH, len(sst2)))
+        return length_batches([len(e[0]) for e in epoch_examples], args.batch_size, rng)
+
+    def batch_loss(batch):
+        ids, mask = pad([epoch_examples[i][0] for i in batch], 0)
+        labels, _ = pad([epoch_examples[i][1] for i in batch], -100)
+        target = labels >= 0
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model.lm_head(model.teacher_forced(ids, mask, labels)[target])
+        return torch.nn.functional.cross_entropy(logits.float(), labels[target])
+
+    def evaluate():
+        m = evaluate_tasks(model, data, word_ids, 0)
+        mean = sum(selection_metric(task, x) for task, x in m.items()) / len(m)
+        return mean, "calibration " + ", ".join(f"{task} {selection_metric(task, x):.4f}" for task, x in m.items())
+
+    return fit(model, optimizer, schedule, args.epochs, batches, batch_loss, evaluate, log, 200)
+
+
+def write_card(path, config, args, n_params, sizes, best_epoch, history, scores, minutes):
+    other = "glue-t5-super" if args.size == "swift" else "glue-t5-swift"
+    lines = [
+        f"# glue-t5-{args.size}",
+        "",
+        f"The {args.size.capitalize()} model of elang's text-to-text GLUE pair (the other is `{other}`): one T5 "
+        "(v1.0 architecture) for SST-2, CoLA, MRPC and RTE, trained from scratch by the elang project on their "
+        "training splits alone, with task prefixes and label words as targets, as T5 was trained on GLUE. It "
+        "is a demo of E-LANG routing, not a competitive model.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| sizes | {config['num_layers']} encoder + {config['num_decoder_layers']} decoder layers, d_model "
+        f"{config['d_model']}, d_ff {config['d_ff']}, {config['num_heads']} heads of {config['d_kv']} |",
+        f"| parameters | {n_params:,} |",
+        f"| tokenizer | `spiece.model`: SentencePiece unigram, {SPM_PIECES} pieces trained on the training inputs, "
+        f"the label words and prefix words as pieces of their own; + {EXTRA_IDS} `<extra_id_N>`, vocab_size "
+        f"{config['vocab_size']} |",
+        "| inputs | " + "; ".join(f"`{p}...`" for p in PREFIXES.values()) + f"; pairs joined by `{PAIR_INFIX}` "
+        "(elang: `--swift-prefix`, `--pair-infix`) |",
+        "| label words | " + "; ".join(f"{t}: {', '.join(w)}" for t, w in LABEL_WORDS.items()) + " |",
+        "| weights | `model.safetensors`, F16 |",
+        "| data | the GLUE training files minus the calibration splits of train_glue_bert.py: "
+        + ", ".join(f"{t} {n:,}" for t, n in sizes.items()) + f"; SST-2 sampled {SST2_PER_EPOCH:,} a epoch |",
+        f"| training | {args.epochs} epochs max, batch {args.batch_size}, AdamW, relative lr {args.lr:g} × each "
+        f"parameter's initial RMS (β2 0.98, warm-up {WARMUP:.0%}, linear decay), weight decay {args.weight_decay:g}, "
+        f"dropout {config['dropout_rate']:g}, bfloat16 autocast, seed {args.seed} |",
+        f"| epoch kept | {best_epoch} (best mean calibration metric; per epoch: "
+        + ", ".join(f"{b:.4f}" for b in history) + ") |",
+        f"| training time | {minutes:.0f} minutes (wall clock, one thread, on a shared 2-core machine) |",
+        f"| date | {today()} |",
+        "",
+        "First decoding step's label-word logits, computed by the training script (PyTorch, F16 weights as "
+        "stored):",
+        "",
+        "| task | split | accuracy | F1 | MCC |",
+        "|---|---|---|---|---|",
+    ]
+    for task in TASKS:
+        for split in ("calibration", "dev"):
+            m = scores[split][task]
+            lines.append(f"| {task} | {split} | {m['accuracy']:.4f} | {m['f1']:.4f} | {m['mcc']:.4f} |")
+    lines += [""] + reproduce_lines()
+    write_lines(path, lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_training_arguments(parser, SIZES, "../shared/data", 64)
+    args = parser.parse_args()
+    size, out, log = start_training(args, SIZES, "glue-t5")
+    splits, _ = load_data(args.data, os.path.dirname(os.path.abspath(out)))
+    train_sentencepiece(os.path.join(out, "spiece.model"),
+                        [input_text(task, text, pair) for task, (_, rows, _) in splits.items()
+                         for _, text, pair, _ in rows], SPM_PIECES, SYMBOLS)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(out, "spiece.model"))
+    word_ids = {task: [sp.piece_to_id("\u2581" + w) for w in words] for task, words in LABEL_WORDS.items()}
+    data = {task: tuple(encode_rows(sp, task, rows, word_ids) for rows in (calibration, train_rows, dev))
+            for task, (calibration, train_rows, dev) in splits.items()}
+    log("tokenizer trained; " + ", ".join(f"{t} {len(d[1])} train" for t, d in data.items()))
+
+    config = t5_config(SPM_PIECES + EXTRA_IDS, size["d_model"], size["d_ff"], size["d_kv"], size["heads"],
+                       size["layers"], size["decoder_layers"], args.dropout)
+    model = T5ForConditionalGeneration(config)
+    best, best_epoch, history = train(model, data, word_ids, args, log)
+
+    weights = os.path.join(out, "model.safetensors")
+    write_safetensors(weights, best, "F16")
+    write_json(os.path.join(out, "config.json"), config)
+    model.load_state_dict(read_safetensors(weights))
+    scores = {"calibration": evaluate_tasks(model, data, word_ids, 0), "dev": evaluate_tasks(model, data, word_ids, 2)}
+    log(f"kept epoch {best_epoch}; F16 weights: {json.dumps(scores)}")
+    write_card(os.path.join(out, "README.md"), config, args, count_parameters(best),
+               {t: len(d[1]) for t, d in data.items()}, best_epoch, history, scores, log.minutes())
+    log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
