@@ -9,9 +9,8 @@
         records), with the ratios and the targets, printed and written
 
 Ratios are speed ratios, above 1 when elang is faster: throughputs elang /
-peer, latencies peer / elang. A figure measured while other processes used
-more than DISTURBED (default 0.25) of a core, even after the retries, is
-marked with a dagger.
+peer, latencies peer / elang. A figure that other processes took CPU time
+from even after the retries (bench/measure.py) is marked with a dagger.
 """
 import datetime
 import json
@@ -78,7 +77,7 @@ def ratio(x):
 
 
 def mark(record):
-    return " †" if record and record.get("others_cores", 0) > DISTURBED else ""
+    return " †" if record and record.get("disturbed") else ""
 
 
 class Results:
@@ -116,7 +115,8 @@ class Results:
 class Table:
     def __init__(self, results, info, t5_config):
         self.r, self.info, self.t5 = results, info, t5_config
-        self.threads = info["threads"]
+        # The thread counts measured (an APPEND=1 run may have added some).
+        self.threads = sorted({r["threads"] for r in results.records if isinstance(r.get("threads"), int)})
         self.lines, self.targets = [], []
 
     def add(self, *lines):
@@ -339,13 +339,13 @@ class Table:
         with open("/proc/loadavg") as fl:
             load_end = fl.read().split()[:3]
         used = self.r.current()
-        disturbed = [r for r in used if r.get("others_cores", 0) > DISTURBED]
+        disturbed = [r for r in used if r.get("disturbed")]
         worst = max((r.get("others_cores", 0) for r in used), default=0)
         torch_env = next((r["env"] for r in self.r.records if r.get("engine") == "torch"), None)
         ort = next((r["onnxruntime"] for r in self.r.records if r.get("engine") == "onnxruntime"), None)
         torch_version = next((r["torch"] for r in self.r.records if r.get("engine") == "torch"), None)
         self.add(f"## elang benchmark, {i['date']}", "",
-                 f"**Machine:** {i['cpu']}, {i['cores']} cores ({flags}); threads {', '.join(map(str, i['threads']))}; "
+                 f"**Machine:** {i['cpu']}, {i['cores']} cores ({flags}); threads {', '.join(map(str, self.threads))}; "
                  f"medians of {i['reps']} runs; elang {i['commit']}"
                  + (f" + {i['uncommitted_library_changes']} uncommitted library files" if i["uncommitted_library_changes"] else "")
                  + f", gcc {i['gcc']}, oneDNN {i['libdnnl']}"
@@ -354,8 +354,10 @@ class Table:
                  "",
                  f"**Load:** load average {' '.join(i['load_at_start'])} at the start, {' '.join(load_end)} at the end; "
                  f"other processes used at most {worst:.2f} cores during a measurement; "
-                 + (f"{len(disturbed)} figure(s) stayed above {DISTURBED} cores after retries (marked †)."
-                    if disturbed else f"none above {DISTURBED} cores."), "")
+                 + (f"{len(disturbed)} figure(s) lost CPU time to them even after retries (marked †: the others "
+                    f"used more than the cores the measurement left free + {DISTURBED})."
+                    if disturbed else f"no figure lost CPU time to them (others within the free cores + {DISTURBED})."),
+                 "")
         for key, value in self.r.notes().items():
             self.add(f"**{key}:** {value}", "")
         self.peaks()

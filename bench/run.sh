@@ -147,8 +147,8 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
 for t in $THREADS_LIST; do
     if has_row peaks; then
         echo "== peaks, $t thread(s)" >&2
-        measure "{\"row\": \"gemm\"}" "$B"/bench/gemm_peak "$t"
-        measure "{\"row\": \"membw\"}" "$B"/bench/membw "$t"
+        measure "{\"row\": \"gemm\", \"threads\": $t}" "$B"/bench/gemm_peak "$t"
+        measure "{\"row\": \"membw\", \"threads\": $t}" "$B"/bench/membw "$t"
     fi
     has_row sst2 && bert_row sst2 "$WORK/sst2-dev.jsonl" 32 "$t"
     has_row lat128 && bert_row lat128 "$WORK/bert128-lat.jsonl" 1 "$t"
@@ -161,7 +161,7 @@ for t in $THREADS_LIST; do
         for pair in sst2 multi30k; do
             for dt in f32 bf16 int8; do
                 echo "== demo $pair $dt, $t thread(s)" >&2
-                measure "{\"row\": \"demo\"}" "$PY" bench/demo_pair.py "$B"/elang "$pair" "$SHARED/data" \
+                measure "{\"row\": \"demo\", \"threads\": $t}" "$PY" bench/demo_pair.py "$B"/elang "$pair" "$SHARED/data" \
                     "$WORK/demo" "$t" "$dt" "$DEMO_REPS"
             done
         done
