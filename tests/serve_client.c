@@ -114,8 +114,9 @@ void http_call(CURL *c, int port, const char *path, const char *body, size_t len
     } else {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
-    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    else r->status = 0;
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    else snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(rc));
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(no_expect);
 }

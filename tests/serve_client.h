@@ -28,6 +28,7 @@ typedef struct {
     char *body;       /* malloc'ed, NUL-terminated */
     size_t len;
     char retry_after[16];
+    char error[128];  /* why no answer came */
 } http_result;
 
 /* GET (body NULL) or POST `len` bytes of body to http://127.0.0.1:port/path
