@@ -29,7 +29,6 @@ typedef union {
 
 typedef struct {
     elang_model *models[ENGINE_MAX_MODELS]; /* loaded here, borrowed: Swift and Super, or the one model */
-    int num_models;
     elang_router *router;                   /* NULL when the server routes nothing (--model) */
     elang_classify_opts classify;
     elang_gen_opts gen;

@@ -277,7 +277,6 @@ elang_status serve_start(const serve_config *cfg, serve_server **out, elang_erro
     if (st == ELANG_OK) st = make_targets(s, err);
     engine *e = &s->engine;
     e->models[0] = cfg->models[0], e->models[1] = cfg->models[1];
-    e->num_models = cfg->models[1] ? 2 : 1;
     e->router = s->router;
     e->metrics = &s->metrics;
     e->classify = (elang_classify_opts){.batch_size = cfg->opts.batch_size, .temperature = cfg->opts.temperature};
