@@ -240,9 +240,21 @@ static void concurrent_load(void **s) {
     watchdog_stop();
 }
 
+/* The Super answers counted by the router, once they grow again (or the
+ * wait ends); returns whether they did. */
+static bool super_answers_again(int port) {
+    const double before = metric_of(port, "elang_inputs_total{answered_by=\"super\"}");
+    for (int i = 0; i < 300; i++, nap(0.05))
+        if (metric_of(port, "elang_inputs_total{answered_by=\"super\"}") > before) return true;
+    return false;
+}
+
 /* Super on another server, killed with the load on: answers keep coming,
  * the routed ones from Swift marked degraded; once Super is back on its
- * port, routing to it resumes by itself. */
+ * port, routing to it resumes by itself. Then Super too slow rather than
+ * gone (stopped: connections are accepted, nothing is answered): the calls
+ * time out, answers are degraded meanwhile, and it resumes when Super
+ * does. */
 static void remote_super_killed_and_back(void **s) {
     (void)s;
     watchdog_start("a remote Super killed and restarted", 600);
@@ -250,7 +262,7 @@ static void remote_super_killed_and_back(void **s) {
     serve_up(&super, "--model models/sst2-super --threads 1", 0);
     char args[1024];
     snprintf(args, sizeof args, SWIFT " --super http://127.0.0.1:%d/v2/models/sst2-super --super-connect-timeout-ms "
-             "200 --super-timeout-ms 3000 --super-retries 1", super.port);
+             "200 --super-timeout-ms 1000 --super-retries 1", super.port);
     serve_up(&router, args, 0);
     crowd cr;
     crowd_start(&cr, 16, router.port, 0, false);
@@ -260,15 +272,20 @@ static void remote_super_killed_and_back(void **s) {
     nap(1.5);
     const double degraded_while_down = metric_of(router.port, "elang_degraded_total");
     serve_up(&super, "--model models/sst2-super --threads 1", super_port);
-    const double super_before = metric_of(router.port, "elang_inputs_total{answered_by=\"super\"}");
-    double super_after = super_before;
-    for (int i = 0; i < 300 && super_after == super_before; i++, nap(0.05))
-        super_after = metric_of(router.port, "elang_inputs_total{answered_by=\"super\"}");
+    const bool resumed = super_answers_again(router.port);
+    kill(super.pid, SIGSTOP);
+    const double degraded_before_stop = metric_of(router.port, "elang_degraded_total");
+    nap(3.0);
+    const double degraded_while_stopped = metric_of(router.port, "elang_degraded_total") - degraded_before_stop;
+    kill(super.pid, SIGCONT);
+    const bool resumed_again = super_answers_again(router.port);
     client total;
     crowd_join(&cr, &total);
     print_message("%ld answers, %ld degraded, %ld by Super\n", total.answered, total.degraded, total.by_super);
     if (degraded_while_down <= 0) fail_msg("no degraded answer while Super was down");
-    if (super_after <= super_before) fail_msg("routing to Super did not resume after it came back");
+    if (!resumed) fail_msg("routing to Super did not resume after it came back");
+    if (degraded_while_stopped <= 0) fail_msg("no degraded answer while Super was too slow");
+    if (!resumed_again) fail_msg("routing to Super did not resume after it answered again");
     assert_true(total.degraded > 0 && total.by_super > 0);
     assert_int_equal(total.refused, 0);
     assert_true(metric_of(router.port, "elang_remote_super_failures_total") > 0);
