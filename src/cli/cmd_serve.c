@@ -91,7 +91,7 @@ static int load_models(serve_flags *fl, const elang_calibration *cal, elang_mode
 
 int cmd_serve(int argc, char **argv) {
     serve_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .threshold = NAN, .host = "127.0.0.1", .port = 8080,
-                      .max_batch = 32, .max_delay_ms = 0, .max_queue = 1024, .timeout_ms = 30000, .max_body_mb = 8,
+                      .max_batch = 64, .max_delay_ms = 0, .max_queue = 1024, .timeout_ms = 30000, .max_body_mb = 8,
                       .super_connect_timeout_ms = 500, .super_timeout_ms = 5000, .super_retries = 1};
     const flag_spec flags[] = {
         ROUTE_FLAG_SPECS(fl.route),
@@ -101,7 +101,7 @@ int cmd_serve(int argc, char **argv) {
         {"prefix", FLAG_STRING, &fl.prefix, 0, 0, NULL, "with --model: text put before every input (T5's task prefix)", "TEXT"},
         {"host", FLAG_STRING, &fl.host, 0, 0, NULL, "address to listen on (default 127.0.0.1)", "ADDR"},
         {"port", FLAG_INT, &fl.port, 0, 65535, NULL, "port to listen on; 0 picks a free one (default 8080)", "N"},
-        {"max-batch", FLAG_INT, &fl.max_batch, 1, 4096, NULL, "inputs gathered into one batch at most (default 32)", "N"},
+        {"max-batch", FLAG_INT, &fl.max_batch, 1, 4096, NULL, "inputs gathered into one batch at most (default 64)", "N"},
         {"max-delay-ms", FLAG_INT, &fl.max_delay_ms, 0, 10000, NULL,
          "how long an input may wait for its batch to fill (default 0: run what is queued)", "N"},
         {"max-queue", FLAG_INT, &fl.max_queue, 1, 1 << 20, NULL,
