@@ -405,7 +405,7 @@ def serve_section(path):
                              (100 * r["of_cli"], "met" if r["of_cli"] >= 0.8 else "not met"))
             if r["clients"] == 1:
                 added = r["p50_ms"] - lib["latency_ms"]
-                lines.append("\ntarget: at 1 client <= 2 ms over the library: +%.2f ms (%s)" %
+                lines.append("\ntarget: at 1 client <= 2 ms over the library: %+.2f ms (%s)" %
                              (added, "met" if added <= 2 else "not met"))
         lines.append("")
     return "\n".join(lines)
