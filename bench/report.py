@@ -7,6 +7,8 @@
     bench/report.py table RESULTS.jsonl MACHINE.json T5_CONFIG.json OUT.md
         the Markdown table of a run's measurements (bench/measure.py's
         records), with the ratios and the targets, printed and written
+    bench/report.py serve SERVE.jsonl
+        the serving section (bench/serve_bench.c's records), printed
 
 Ratios are speed ratios, above 1 when elang is faster: throughputs elang /
 peer, latencies peer / elang. A figure that other processes took CPU time
@@ -374,7 +376,47 @@ class Table:
         return "\n".join(self.lines)
 
 
+# ------------------------------------------------------------ serving
+# bench/serve_bench.c's records: elang serve against the CLI and the
+# library on the SST-2 demo pair, one table per thread count and flags.
+
+
+def serve_section(path):
+    with open(path) as f:
+        records = [json.loads(line) for line in f if line.startswith("{")]
+    lines = ["## Serving: `elang serve`, SST-2 demo pair", ""]
+    groups = {}
+    for r in records:
+        groups.setdefault((r["threads"], r["model_flags"], r["serve_flags"]), []).append(r)
+    for (threads, model_flags, serve_flags), recs in groups.items():
+        lib = next(r for r in recs if r["what"] == "library")
+        cli = next(r for r in recs if r["what"] == "cli")
+        servers = [r for r in recs if r["what"] == "server"]
+        flags = " ".join(f for f in (model_flags, serve_flags) if f) or "default flags"
+        lines += ["%d model thread(s), %s: the library %.2f ms per input alone; the CLI %.0f inputs/s over %d "
+                  "inputs; each row %d single-input /v1/route requests, median of %d rounds" %
+                  (threads, flags, lib["latency_ms"], cli["inputs_per_s"], cli["inputs"], servers[0]["requests"],
+                   servers[0]["reps"]), "",
+                  "| clients | requests/s | of the CLI's inputs/s | p50 ms | p99 ms |", "|---:|---:|---:|---:|---:|"]
+        for r in servers:
+            lines.append("| %d | %.0f | %.0f%% | %.2f | %.2f |" %
+                         (r["clients"], r["requests_per_s"], 100 * r["of_cli"], r["p50_ms"], r["p99_ms"]))
+        for r in servers:
+            if r["clients"] == 64:
+                lines.append("\ntarget: at 64 clients >= 80%% of the CLI's throughput: %.0f%% (%s)" %
+                             (100 * r["of_cli"], "met" if r["of_cli"] >= 0.8 else "not met"))
+            if r["clients"] == 1:
+                added = r["p50_ms"] - lib["latency_ms"]
+                lines.append("\ntarget: at 1 client <= 2 ms over the library: %+.2f ms (%s)" %
+                             (added, "met" if added <= 2 else "not met"))
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "serve":
+        print(serve_section(sys.argv[2]))
+        return
     if len(sys.argv) == 5 and sys.argv[1] == "machine":
         machine(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 6 and sys.argv[1] == "table":

@@ -42,6 +42,8 @@ mutants=(
 "src/eval/report.c|c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));|c->apgr += (p->super_rate - q->super_rate) * (g + pgr(q->metric, swift, super));|test_route|APGR's trapezoids twice as tall"
 "src/eval/calibration_file.c|\"elang_calibration\", 1, \"threshold\", number(c->threshold),|\"elang_calibration\", 1, \"threshold\", number(c->gflops),|test_route|the calibration saves the wrong number as threshold"
 "src/eval/bleu.c|if (s->hyp_len < s->ref_len) r.bp = s->hyp_len > 0 ? exp(1.0 - ref_len / hyp_len) : 0.0;|if (s->hyp_len < s->ref_len) r.bp = 1.0;|test_bleu|BLEU without its brevity penalty"
+"src/route/router.c|for (size_t j = 0; j < count; j++) out[pending[j]].degraded = true;|for (size_t j = 0; j < count; j++) out[pending[j]].degraded = false;|test_route|a failed remote tier's inputs not marked degraded"
+"src/serve/batcher.c|            b->slots[count] = j->taken;|            b->slots[count] = j->n - 1 - j->taken;|test_serve|the server hands a request's answers back in reverse"
 )
 
 # The control: without a mutant, every test named above passes in the copy.

@@ -46,34 +46,57 @@ static elang_status check_alike(elang_model *const *tiers, int num_tiers, const 
 }
 
 struct elang_router {
-    elang_model **tiers;  /* [num_tiers], borrowed */
+    elang_model **tiers;  /* [num_tiers], borrowed; the last is NULL when `remote` answers for it */
     double *thresholds;   /* [num_tiers - 1] */
     int num_tiers;
     elang_route_opts opts;
+    elang_answer_fn remote;
+    void *remote_ctx;
 };
 
-elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
-                              const elang_route_opts *opts, elang_router **out, elang_error *err) {
+/* A router over num_models models, and one more tier when remote is set. */
+static elang_status router_new(elang_model *const *tiers, int num_models, const double *thresholds,
+                               elang_answer_fn remote, void *ctx, const elang_route_opts *opts,
+                               elang_router **out, elang_error *err) {
     *out = NULL;
-    if (num_tiers < 2 || num_tiers > 16)
+    const int num_tiers = num_models + (remote != NULL);
+    if (num_tiers < 2 || num_tiers > 16 || num_models < 1)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 models, got %d", num_tiers);
-    elang_status st = check_alike(tiers, num_tiers, opts, err);
+    elang_status st = check_alike(tiers, num_models, opts, err);
     if (st != ELANG_OK) return st;
     elang_router *r = calloc(1, sizeof *r);
     if (r) {
-        r->tiers = malloc(sizeof *r->tiers * (size_t)num_tiers);
+        r->tiers = calloc((size_t)num_tiers, sizeof *r->tiers);
         r->thresholds = malloc(sizeof *r->thresholds * (size_t)num_tiers);
     }
     if (!r || !r->tiers || !r->thresholds) {
         elang_router_free(r);
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a router");
     }
-    memcpy(r->tiers, tiers, sizeof *r->tiers * (size_t)num_tiers);
+    memcpy(r->tiers, tiers, sizeof *r->tiers * (size_t)num_models);
     memcpy(r->thresholds, thresholds, sizeof *r->thresholds * (size_t)(num_tiers - 1));
     r->num_tiers = num_tiers;
     r->opts = opts ? *opts : elang_route_opts_default();
+    r->remote = remote;
+    r->remote_ctx = ctx;
     *out = r;
     return ELANG_OK;
+}
+
+elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
+                              const elang_route_opts *opts, elang_router **out, elang_error *err) {
+    return router_new(tiers, num_tiers, thresholds, NULL, NULL, opts, out, err);
+}
+
+elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, const double *thresholds,
+                                     elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
+                                     elang_router **out, elang_error *err) {
+    *out = NULL;
+    if (!answer) return elang_fail(err, ELANG_ERR_INVALID_ARG, "a remote tier needs its answer function");
+    if (opts && opts->num_label_words > 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "label words need every tier loaded here; a remote tier answers with its own outputs");
+    return router_new(tiers, num_models, thresholds, answer, ctx, opts, out, err);
 }
 
 void elang_router_free(elang_router *r) {
@@ -94,11 +117,16 @@ void elang_route_out_free(elang_route_out *out, size_t n) {
 
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err) {
+    return elang_route_items(r, in, NULL, n, out, err);
+}
+
+elang_status elang_route_items(elang_router *r, const elang_text *in, const size_t *items, size_t n,
+                               elang_route_out *out, elang_error *err) {
     memset(out, 0, sizeof *out * n);
-    size_t *pending = malloc(sizeof *pending * (n ? n : 1));
+    size_t *pending = malloc(sizeof *pending * (n ? n : 1)), *seeds = malloc(sizeof *seeds * (n ? n : 1));
     elang_text *texts = malloc(sizeof *texts * (n ? n : 1));
     elang_answer *answers = malloc(sizeof *answers * (n ? n : 1));
-    elang_status st = pending && texts && answers ? ELANG_OK
+    elang_status st = pending && seeds && texts && answers ? ELANG_OK
                                                   : elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
         pending[i] = i;
@@ -106,9 +134,20 @@ elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_
         if (!out[i].answers) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
     }
     size_t count = n;
+    elang_error remote_err;
     for (int t = 0; st == ELANG_OK && t < r->num_tiers && count > 0; t++) {
-        for (size_t j = 0; j < count; j++) texts[j] = in[pending[j]];
-        st = elang_answer_all(r->tiers[t], texts, pending, count, &r->opts, answers, NULL, err);
+        for (size_t j = 0; j < count; j++) {
+            texts[j] = in[pending[j]];
+            seeds[j] = items ? items[pending[j]] : pending[j];
+        }
+        if (r->tiers[t]) {
+            st = elang_answer_all(r->tiers[t], texts, seeds, count, &r->opts, answers, NULL, err);
+        } else if (r->remote(r->remote_ctx, texts, seeds, count, answers, &remote_err) != ELANG_OK) {
+            /* The answers of the tier before stand. Why the remote side
+             * failed is its own to report (its caller gave it a context). */
+            for (size_t j = 0; j < count; j++) out[pending[j]].degraded = true;
+            break;
+        }
         if (st != ELANG_OK) {
             if (err && err->item >= 0) err->item = (long)pending[err->item];
             break;
@@ -123,7 +162,7 @@ elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_
         }
         count = next;
     }
-    free(pending), free(texts), free(answers);
+    free(pending), free(seeds), free(texts), free(answers);
     if (st != ELANG_OK) elang_route_out_free(out, n);
     return st;
 }
