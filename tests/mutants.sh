@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 mutants=(
 "src/core/scores.c|return st.max == -INFINITY ? -INFINITY : st.max + temperature * log(st.z_t);|return st.max == -INFINITY ? -INFINITY : st.max + log(st.z_t);|test_route test_classify|the energy ignores its temperature"
 "src/core/scores.c|out[ELANG_SCORE_MAXPROB] = (float)p1;|out[ELANG_SCORE_MAXPROB] = (float)p2;|test_route|maxprob takes the second probability"
-"src/core/kernels_impl.h|            zt += vselect(live, vexp(d * inv_t), vset(0.0f));|            zt += vselect(live, vexp(d), vset(0.0f));|test_kernels test_generate|the vector energy ignores its temperature"
+"src/core/kernels_impl.h|            zt += unit_t ? e : vselect(live, vexp(d * inv_t), vset(0.0f));|            zt += unit_t ? e : vselect(live, vexp(d), vset(0.0f));|test_kernels test_generate|the vector energy ignores its temperature"
 "src/core/scores.c|out[ELANG_SCORE_ENTROPY] = (float)(st->wx / st->z - log(st->z));|out[ELANG_SCORE_ENTROPY] = (float)(log(st->z) - st->wx / st->z);|test_route|entropy not negated (higher would mean less sure)"
 "src/core/scores.c|out[ELANG_SCORE_MARGIN] = (float)(p1 - p2);|out[ELANG_SCORE_MARGIN] = (float)(p1 + p2);|test_route|margin adds the top two"
 "src/core/scores.c|out[ELANG_SCORE_SOFTMAX_ENERGY] = (float)(temperature * log(st->soft));|out[ELANG_SCORE_SOFTMAX_ENERGY] = (float)(log(st->soft) / temperature);|test_route|softmax-energy divides by T"

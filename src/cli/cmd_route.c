@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -62,9 +63,12 @@ static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char 
     return ok;
 }
 
-/* Lines in a regular file (the progress bar's total), 0 for stdin. */
+/* Lines in a regular file (the progress bar's total); 0, unknown, for
+ * stdin, pipes and devices, which can be read only once: the routing
+ * itself must get their lines. */
 static size_t count_lines(const char *path) {
-    if (strcmp(path, "-") == 0) return 0;
+    struct stat st;
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     size_t lines = 0;
