@@ -132,6 +132,21 @@ class Table:
         g = self.r.find("gemm", threads=t)
         return max(g[dtype].values()) if g else None
 
+    # A BERT-base layer's products, K x N: the fused Q, K, V projection,
+    # the attention output, the feed-forward up and down.
+    LAYER_SHAPES = {"bert_4096x768x2304": 768 * 2304, "bert_4096x768x768": 768 * 768,
+                    "bert_4096x768x3072": 768 * 3072, "bert_4096x3072x768": 3072 * 768}
+
+    def layer_peak(self, dtype, t):
+        """The rate a BERT-base layer's products reach at batch 32 x 128
+        when each runs at its own measured peak: FLOPs over the sum of the
+        times (a FLOP-weighted harmonic mean); None if not measured."""
+        g = self.r.find("gemm", threads=t)
+        if not g or any(s not in g[dtype] for s in self.LAYER_SHAPES):
+            return None
+        flops = sum(self.LAYER_SHAPES.values())
+        return flops / sum(w / g[dtype][s] for s, w in self.LAYER_SHAPES.items())
+
     def peaks(self):
         if not self.r.find("gemm"):
             return
@@ -299,8 +314,11 @@ class Table:
                                 ", ".join(f"{label} {v:.2f}×" for label, v in vals), all(v >= want for _, v in vals))
             rec, peak = f("b128", "elang", "f32", t), self.gemm_peak("f32", t)
             if rec and peak:
+                layer = self.layer_peak("f32", t)
+                within = (f"; the layer's own products, each at its measured peak, reach {layer:.0f} GFLOP/s: "
+                          f"elang is at {100 * rec['gflops'] / layer:.0f}% of that") if layer else ""
                 self.target(f"F32 ≥ 85% of the measured F32 GEMM peak at batch 32 × 128, {t}T",
-                            f"{rec['gflops']:.0f} of {peak:.0f} GFLOP/s = {100 * rec['gflops'] / peak:.0f}%",
+                            f"{rec['gflops']:.0f} of {peak:.0f} GFLOP/s = {100 * rec['gflops'] / peak:.0f}%{within}",
                             rec["gflops"] >= 0.85 * peak)
             e, p = f("lat128", "elang", "f32", t), f("lat128", "torch", "f32", t)
             if e and p:
