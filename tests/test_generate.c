@@ -153,6 +153,7 @@ static void stub_carve(const void *net, arena *a, seq2seq_run *run) {
     (void)net;
     run->enc_out = arena_take(a, sizeof(float) * (size_t)run->B * run->S);
     kv_cache_carve(a, 1, run->R, 1, run->S, run->max_steps, &run->cache);
+    run->start_tokens = arena_take(a, sizeof(int32_t) * (size_t)run->R);
 }
 
 static elang_status stub_encode(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
@@ -189,7 +190,16 @@ static elang_status stub_step(const void *net, seq2seq_run *run, const int32_t *
     return ELANG_OK;
 }
 
-static const seq2seq_ops stub_ops = {stub_carve, stub_encode, stub_start, stub_step, NULL};
+static elang_status stub_prefill(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                 float *logits, elang_error *err);
+
+static const seq2seq_ops stub_ops = {.carve = stub_carve, .encode = stub_encode, .start = stub_start,
+                                     .prefill = stub_prefill, .step = stub_step};
+
+static elang_status stub_prefill(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                 float *logits, elang_error *err) {
+    return seq2seq_prefill_encoded(&stub_ops, net, STUB_PAD, run, ids, mask, logits, err);
+}
 
 /* Greedy search over a batch whose rows end at different steps: each row
  * stops at its own </s> (its ids, log-probabilities and energies end
@@ -199,7 +209,7 @@ static void batch_rows_end_at_their_own_eos(void **s) {
     (void)s;
     const seq2seq_model m = {.ops = &stub_ops,
                              .info = {.vocab_size = STUB_V, .d_model = 1, .decoder_start_id = STUB_PAD,
-                                      .eos_id = STUB_EOS, .pad_id = STUB_PAD, .banned_id = -1,
+                                      .eos_ids = {STUB_EOS}, .n_eos = 1, .pad_id = STUB_PAD, .banned_id = -1,
                                       .forced_eos_id = -1}};
     const int32_t ends[4] = {2, 6, 4, 99}, mask[4] = {1, 1, 1, 1};
     const generate_opts o = {.num_beams = 1, .max_new_tokens = 10, .temperature = 1.0};
