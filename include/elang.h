@@ -131,11 +131,15 @@ typedef struct {
     long products;              /* matrix products run */
 } elang_profile;
 void elang_model_profile(const elang_model *m, elang_profile *out);
-/* True when the model generates text (T5, Marian), false for a classifier. */
+/* True when the model generates text (T5, Marian, GPT-2, Llama, Qwen2),
+ * false for a classifier. */
 bool elang_model_is_generator(const elang_model *m);
 /* The most tokens a generator can produce after its start token (Marian's
- * decoder positions); 0 when unbounded (T5) or for classifiers. */
+ * decoder positions); 0 when unbounded (T5) or for classifiers. A
+ * decoder-only model's positions less one, the least prompt. */
 int elang_model_max_new_tokens(const elang_model *m);
+/* True for the decoder-only language models (GPT-2, Llama, Qwen2). */
+bool elang_model_is_causal(const elang_model *m);
 
 /* Analytic GFLOPs of one input of `input_tokens` tokens (special tokens
  * included) that decodes `output_steps` steps (0 for classifiers; the number
@@ -183,15 +187,19 @@ void elang_class_out_free(elang_class_out *out, size_t n);
 
 typedef struct {
     char *text;               /* decoded output, special tokens dropped */
-    int32_t *ids;             /* [num_ids]: decoder start token, generated tokens, </s> if reached */
+    /* [num_ids]: an encoder-decoder's decoder start token, the generated
+     * tokens, the end-of-sequence token if reached; a decoder-only model's
+     * generated tokens alone (its prompt is input_ids) */
+    int32_t *ids;
     int num_ids;
-    float *token_logprobs;    /* [num_ids - 1]: log-probability of each generated token */
-    float *token_energies;    /* [num_ids - 1]: -T log sum exp(scores / T) of its step */
+    int num_steps;            /* generated tokens: num_ids - 1 (encoder-decoder) or num_ids (decoder-only) */
+    float *token_logprobs;    /* [num_steps]: log-probability of each generated token */
+    float *token_energies;    /* [num_steps]: -T log sum exp(scores / T) of its step */
     double energy;            /* mean of token_energies */
     double score;             /* greedy: sum of logprobs; beam: the length-penalised beam score */
-    int32_t *input_ids;       /* [num_input_ids], the encoded source with </s> */
+    int32_t *input_ids;       /* [num_input_ids], the encoded source (</s> included) or prompt */
     int num_input_ids;
-    /* [num_ids - 1][ELANG_DIST_SCORES]: every routing score of each step's
+    /* [num_steps][ELANG_DIST_SCORES]: every routing score of each step's
      * scores, when elang_gen_opts.step_scores is set; else NULL. */
     float *step_scores;
 } elang_gen_out;
@@ -208,6 +216,11 @@ typedef struct {
     int batch_size;         /* inputs per encoder/decoder batch; 0 = 16 */
     double temperature;     /* T of the per-token energies; 0 = 1 */
     bool step_scores;       /* also fill elang_gen_out.step_scores */
+    /* Greedy search only: an input's generation also ends once the text of
+     * its generated tokens holds one of these strings (transformers'
+     * stop_strings); the tokens and text keep the stop string. NULL: none. */
+    const char *const *stop;
+    int num_stop;
 } elang_gen_opts;
 
 /* num_beams 1, max_new_tokens 64, length_penalty 1, early stopping,
@@ -216,7 +229,10 @@ elang_gen_opts elang_gen_opts_default(void);
 
 /* Generates for n inputs (text_pair must be NULL); out[i] filled for every
  * i on success, released with elang_gen_out_free. Batched decoding gives the
- * same outputs as one input at a time. */
+ * same outputs as one input at a time. A decoder-only model continues each
+ * text (its prompt; an empty one becomes the model's bos token, as
+ * generate() starts from it); prompt and generated tokens together must fit
+ * its positions. */
 elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
                             elang_gen_out *out, elang_error *err);
 void elang_gen_out_free(elang_gen_out *out, size_t n);

@@ -2,7 +2,10 @@
  * generate() produced on the same files: source ids exact, greedy and beam
  * ids exact, per-step log-probabilities and energies within 1e-3,
  * teacher-forced energies within 1e-3; batched decoding equal to one input
- * at a time. */
+ * at a time. The decoder-only models (GPT-2, Llama, Qwen2; 4.48's
+ * generate()) from their texts through the API: prompt ids, greedy and
+ * beam ids exact and the per-step values, with every prompt in one
+ * left-padded batch; stop strings, empty and too long prompts. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +134,110 @@ static void check_fixture(const char *name) {
     elang_gen_out_free(greedy, n), elang_gen_out_free(beam, n);
     free(gb), free(bb), free(greedy), free(beam), free(in);
     free_jsonl(cases, n);
+    elang_model_free(m);
+}
+
+/* A decoder-only fixture's texts all in one batch (left-padded, so every
+ * row differs in length) and one at a time. */
+static void check_causal_fixture(const char *name, int batch_size) {
+    elang_model *m = load(name);
+    assert_true(elang_model_is_causal(m));
+    size_t n, k = 0;
+    json_t **cases = cases_of(name, &n);
+    elang_text *in = calloc(n, sizeof *in);
+    json_t **want = calloc(n, sizeof *want);
+    for (size_t i = 0; i < n; i++)
+        if (json_object_get(cases[i], "greedy_ids")) want[k] = cases[i], in[k++].text = json_string_value(json_object_get(cases[i], "text"));
+    assert_true(k >= 12); /* every case with a prompt (Llama's empty text has <s>) */
+    elang_gen_out *greedy = calloc(k, sizeof *greedy), *beam = calloc(k, sizeof *beam);
+    elang_error err;
+    elang_gen_opts g = greedy_opts(), b = beam_opts();
+    g.batch_size = b.batch_size = batch_size;
+    if (elang_generate(m, in, k, &g, greedy, &err) != ELANG_OK) fail_msg("%s greedy: %s", name, err.message);
+    if (elang_generate(m, in, k, &b, beam, &err) != ELANG_OK) fail_msg("%s beam: %s", name, err.message);
+    for (size_t c = 0; c < k; c++) {
+        assert_ids(greedy[c].input_ids, greedy[c].num_input_ids, json_object_get(want[c], "input_ids"), "input_ids", c);
+        assert_ids(greedy[c].ids, greedy[c].num_ids, json_object_get(want[c], "greedy_ids"), "greedy_ids", c);
+        assert_int_equal(greedy[c].num_steps, greedy[c].num_ids);
+        json_t *steps = json_object_get(want[c], "greedy_steps");
+        for (int t = 0; t < greedy[c].num_steps; t++) {
+            json_t *st = json_array_get(steps, (size_t)t);
+            assert_close(greedy[c].token_logprobs[t], json_number_value(json_object_get(st, "logprob")), TOL, "logprob", c, t);
+            assert_close(-greedy[c].token_energies[t], json_number_value(json_object_get(st, "neg_energy_T1")), TOL,
+                         "step energy", c, t);
+        }
+        assert_close(greedy[c].energy, json_number_value(json_object_get(want[c], "mean_token_energy")), TOL,
+                     "mean energy", c, 0);
+        assert_ids(beam[c].ids, beam[c].num_ids, json_object_get(want[c], "beam_ids"), "beam_ids", c);
+        assert_non_null(greedy[c].text);
+    }
+    elang_gen_out_free(greedy, k), elang_gen_out_free(beam, k);
+    free(greedy), free(beam), free(in), free(want);
+    free_jsonl(cases, n);
+    elang_model_free(m);
+}
+
+static void gpt2_fixture(void **s) { (void)s; check_causal_fixture("gpt2", 16); }
+static void llama_fixture(void **s) { (void)s; check_causal_fixture("llama", 16); check_causal_fixture("llama", 1); }
+static void qwen2_fixture(void **s) { (void)s; check_causal_fixture("qwen2", 16); }
+static void qwen2_bf16_fixture(void **s) { (void)s; check_causal_fixture("qwen2-bf16", 5); }
+
+/* A stop string ends a greedy row once the text of its tokens holds it,
+ * those tokens included; the other rows of the batch go on. An empty
+ * prompt starts from the bos token; one that leaves no room for the new
+ * tokens in the positions is refused, naming the input; stop strings with
+ * beams are refused. */
+static void causal_stop_and_limits(void **s) {
+    (void)s;
+    elang_model *m = load("gpt2");
+    elang_text in[2] = {{"The cat sat on the mat.", NULL}, {"x", NULL}};
+    elang_gen_out full[2], stopped[2];
+    elang_error err;
+    elang_gen_opts g = greedy_opts();
+    assert_int_equal(elang_generate(m, in, 2, &g, full, &err), ELANG_OK);
+    /* Four characters from within the first row's text as the stop string. */
+    char *piece = NULL;
+    elang_gen_out *f = &full[0];
+    assert_true(f->num_ids == 16);
+    const char *at = strstr(f->text, " holy");
+    assert_non_null(at);
+    piece = strndup(at, 4);
+    const char *stops[1] = {piece};
+    g.stop = stops, g.num_stop = 1;
+    assert_int_equal(elang_generate(m, in, 2, &g, stopped, &err), ELANG_OK);
+    assert_true(stopped[0].num_ids < f->num_ids);
+    assert_memory_equal(stopped[0].ids, f->ids, sizeof(int32_t) * (size_t)stopped[0].num_ids);
+    assert_non_null(strstr(stopped[0].text, piece));
+    assert_int_equal(stopped[1].num_ids, full[1].num_ids); /* no stop string in the other row's text */
+    elang_gen_out_free(stopped, 2);
+    g.num_beams = 2;
+    assert_int_equal(elang_generate(m, in, 2, &g, stopped, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "greedy"));
+    elang_gen_out_free(full, 2);
+    free(piece);
+
+    elang_text empty = {"", NULL};
+    elang_gen_out out;
+    g = greedy_opts();
+    g.max_new_tokens = 2;
+    assert_int_equal(elang_generate(m, &empty, 1, &g, &out, &err), ELANG_OK);
+    assert_int_equal(out.num_input_ids, 1);
+    assert_int_equal(out.input_ids[0], 50256);
+    elang_gen_out_free(&out, 1);
+    /* 64 prompt tokens (model_max_length) and 65 new ones: 129 > 128 positions. */
+    char *longer = malloc(4000);
+    strcpy(longer, "");
+    for (int i = 0; i < 200; i++) strcat(longer, "word ");
+    elang_text two[2] = {{"x", NULL}, {longer, NULL}};
+    g.max_new_tokens = 65;
+    assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_ERR_INPUT);
+    assert_int_equal(err.item, 1);
+    assert_non_null(strstr(err.message, "128 positions"));
+    g.max_new_tokens = 64;
+    assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_OK);
+    assert_int_equal(full[1].num_input_ids, 64);
+    elang_gen_out_free(full, 2);
+    free(longer);
     elang_model_free(m);
 }
 
@@ -382,6 +489,11 @@ int main(void) {
         cmocka_unit_test(no_early_stopping_searches_further),
         cmocka_unit_test(input_prefix_is_prepended),
         cmocka_unit_test(rejects_bad_requests),
+        cmocka_unit_test(gpt2_fixture),
+        cmocka_unit_test(llama_fixture),
+        cmocka_unit_test(qwen2_fixture),
+        cmocka_unit_test(qwen2_bf16_fixture),
+        cmocka_unit_test(causal_stop_and_limits),
     };
     int failed = cmocka_run_group_tests_name("generate", tests, NULL, NULL);
     test_tmpdir_cleanup();

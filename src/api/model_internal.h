@@ -7,6 +7,7 @@
 #include "io/config.h"
 #include "io/weights.h"
 #include "models/encoder.h"
+#include "models/causal.h"
 #include "models/seq2seq.h"
 #include "tokenize/tokenizer.h"
 #include "util/arena.h"
@@ -16,7 +17,9 @@ struct elang_model {
     model_config cfg;
     weight_store *weights;    /* owns the tensors the network borrows */
     tokenizer *tok;
-    bool is_seq2seq;          /* which of the two networks below is loaded */
+    bool is_seq2seq;          /* which of the two networks below is loaded: a text generator
+                                 (encoder-decoder or decoder-only), or a classifier */
+    bool is_causal;           /* the generator is decoder-only (GPT-2, Llama, Qwen2) */
     encoder_classifier encoder;
     seq2seq_model s2s;
     int max_length;           /* tokens per input, special tokens included */

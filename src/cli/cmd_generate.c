@@ -32,8 +32,8 @@ static json_t *result_json(const cli_record *rec, const elang_gen_out *o, bool e
     if (rec->id) json_object_set(obj, "id", rec->id);
     json_object_set_new(obj, "text", json_string(o->text));
     json_object_set_new(obj, "ids", json_int_array(o->ids, o->num_ids));
-    json_object_set_new(obj, "token_logprobs", json_float_array(o->token_logprobs, o->num_ids - 1));
-    json_object_set_new(obj, "token_energies", json_float_array(o->token_energies, o->num_ids - 1));
+    json_object_set_new(obj, "token_logprobs", json_float_array(o->token_logprobs, o->num_steps));
+    json_object_set_new(obj, "token_energies", json_float_array(o->token_energies, o->num_steps));
     json_object_set_new(obj, "energy", json_real(o->energy));
     json_object_set_new(obj, "score", json_real(o->score));
     if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(o->input_ids, o->num_input_ids));

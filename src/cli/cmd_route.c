@@ -57,8 +57,8 @@ static void answer_fields(json_t *obj, const elang_model *m, const elang_answer 
     if (a->gen.ids) {
         json_object_set_new(obj, "text", json_string(a->gen.text));
         json_object_set_new(obj, "ids", json_int_array(a->gen.ids, a->gen.num_ids));
-        json_object_set_new(obj, "token_logprobs", json_float_array(a->gen.token_logprobs, a->gen.num_ids - 1));
-        json_object_set_new(obj, "token_energies", json_float_array(a->gen.token_energies, a->gen.num_ids - 1));
+        json_object_set_new(obj, "token_logprobs", json_float_array(a->gen.token_logprobs, a->gen.num_steps));
+        json_object_set_new(obj, "token_energies", json_float_array(a->gen.token_energies, a->gen.num_steps));
         json_object_set_new(obj, "energy", json_real(a->gen.energy));
         if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(a->gen.input_ids, a->gen.num_input_ids));
     }

@@ -95,9 +95,9 @@ static elang_status answer_by_generation(elang_model *m, const elang_text *in, s
         out[i].gen = gen[i];
         out[i].label_id = -1;
         out[i].input_tokens = gen[i].num_input_ids;
-        out[i].decoder_steps = (gen[i].num_ids - 1) * beams;
+        out[i].decoder_steps = gen[i].num_steps * beams;
         for (int k = 0; k < ELANG_DIST_SCORES; k++)
-            out[i].scores[k] = (float)aggregate_steps(gen[i].step_scores, gen[i].num_ids - 1, ELANG_DIST_SCORES, k,
+            out[i].scores[k] = (float)aggregate_steps(gen[i].step_scores, gen[i].num_steps, ELANG_DIST_SCORES, k,
                                                       o->aggregate);
     }
     free(gen);
