@@ -5,7 +5,8 @@
  * at a time. The decoder-only models (GPT-2, Llama, Qwen2; 4.48's
  * generate()) from their texts through the API: prompt ids, greedy and
  * beam ids exact and the per-step values, with every prompt in one
- * left-padded batch; stop strings, empty and too long prompts. */
+ * left-padded batch; stop strings, empty prompts, prompts truncated to
+ * leave room for the new tokens. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -224,19 +225,24 @@ static void causal_stop_and_limits(void **s) {
     assert_int_equal(out.num_input_ids, 1);
     assert_int_equal(out.input_ids[0], 50256);
     elang_gen_out_free(&out, 1);
-    /* 64 prompt tokens (model_max_length) and 65 new ones: 129 > 128 positions. */
+    /* A prompt of 200 words: truncated to model_max_length, 64, or to what
+     * 65 new tokens leave of the 128 positions. */
     char *longer = malloc(4000);
     strcpy(longer, "");
     for (int i = 0; i < 200; i++) strcat(longer, "word ");
     elang_text two[2] = {{"x", NULL}, {longer, NULL}};
-    g.max_new_tokens = 65;
-    assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_ERR_INPUT);
-    assert_int_equal(err.item, 1);
-    assert_non_null(strstr(err.message, "128 positions"));
     g.max_new_tokens = 64;
     assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_OK);
     assert_int_equal(full[1].num_input_ids, 64);
     elang_gen_out_free(full, 2);
+    g.max_new_tokens = 65;
+    assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_OK);
+    assert_int_equal(full[1].num_input_ids, 63);
+    assert_int_equal(full[1].num_steps, 65);
+    elang_gen_out_free(full, 2);
+    g.max_new_tokens = 128; /* no room for a prompt */
+    assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "max_new_tokens 128"));
     free(longer);
     elang_model_free(m);
 }

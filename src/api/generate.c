@@ -51,6 +51,10 @@ static elang_status check_opts(const elang_model *m, const elang_gen_opts *o, el
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "max_new_tokens must be from 1 to 4096, got %d",
                           o->max_new_tokens);
     const int limit = elang_model_max_new_tokens(m);
+    if (m->is_causal && o->max_new_tokens > limit)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "max_new_tokens %d leaves no room for a prompt in the %d positions of %s (at most %d)",
+                          o->max_new_tokens, limit + 1, m->dir, limit);
     if (limit > 0 && o->max_new_tokens > limit)
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "max_new_tokens %d exceeds what %s can generate: %d tokens after the start token "
@@ -187,7 +191,8 @@ static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_
 /* A decoder-only model's prompt of no token (an empty text, without a bos
  * token added) becomes its bos token, as generate() starts from it when
  * given no input; a model without one cannot generate from nothing. Prompt
- * and new tokens must fit the positions. */
+ * and new tokens must fit the positions (tokenize_all truncates prompts
+ * so that they do). */
 static elang_status causal_prompt(const elang_model *m, token_seq *seq, int max_new_tokens, elang_error *err) {
     const int bos = m->cfg.lm.bos_token_id;
     if (seq->len == 0 && bos < 0)
@@ -216,7 +221,11 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
         else if (in[i].text_pair)
             st = elang_fail(err, ELANG_ERR_INVALID_ARG, "generation takes one text per input, not a pair");
         token_seq seq = {0};
-        if (st == ELANG_OK) st = model_encode(m, in[i].text, NULL, &seq, err);
+        /* A decoder-only model's prompt is truncated to leave room for the
+         * tokens to generate within its positions. */
+        const int room = m->s2s.info.max_total_len - o->max_new_tokens;
+        const int max_length = m->is_causal && room < m->max_length ? room : m->max_length;
+        if (st == ELANG_OK) st = model_encode_max(m, in[i].text, NULL, max_length, &seq, err);
         if (st == ELANG_OK && m->is_causal) st = causal_prompt(m, &seq, o->max_new_tokens, err);
         if (st != ELANG_OK) {
             token_seq_free(&seq);

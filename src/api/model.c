@@ -169,13 +169,18 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
 
 elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
                           elang_error *err) {
-    if (!m->input_prefix) return tokenizer_encode(m->tok, text, pair, m->max_length, out, err);
+    return model_encode_max(m, text, pair, m->max_length, out, err);
+}
+
+elang_status model_encode_max(const elang_model *m, const char *text, const char *pair, int max_length,
+                              token_seq *out, elang_error *err) {
+    if (!m->input_prefix) return tokenizer_encode(m->tok, text, pair, max_length, out, err);
     const size_t a = strlen(m->input_prefix), b = strlen(text);
     char *joined = malloc(a + b + 1);
     if (!joined) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     memcpy(joined, m->input_prefix, a);
     memcpy(joined + a, text, b + 1);
-    elang_status st = tokenizer_encode(m->tok, joined, pair, m->max_length, out, err);
+    elang_status st = tokenizer_encode(m->tok, joined, pair, max_length, out, err);
     free(joined);
     return st;
 }

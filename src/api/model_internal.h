@@ -34,9 +34,12 @@ struct elang_model {
     char *input_prefix;       /* put before every input's text, or NULL */
 };
 
-/* Encodes one input as the model sees it: its prefix, then the text. */
+/* Encodes one input as the model sees it: its prefix, then the text,
+ * truncated to m->max_length (model_encode_max: to max_length). */
 elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
                           elang_error *err);
+elang_status model_encode_max(const elang_model *m, const char *text, const char *pair, int max_length,
+                              token_seq *out, elang_error *err);
 
 /* Text-to-text classification: for each input, the first decoding step's
  * logits of the tokens word_ids[0..k) go to picked[input * k + j], and its
