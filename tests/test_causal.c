@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -283,12 +284,163 @@ static void gpt2_batch(void **s) { (void)s; check_batch_equals_single("gpt2", 1)
 static void llama_batch(void **s) { (void)s; check_batch_equals_single("llama", 1); check_batch_equals_single("llama", 4); }
 static void qwen2_batch(void **s) { (void)s; check_batch_equals_single("qwen2", 1); check_batch_equals_single("qwen2", 4); }
 
+/* ------------------------------------------------- configs and checkpoints */
+
+/* A copy of fixture `name` (config.json, generation_config.json and the
+ * weights) whose config.json has edits[2i] replaced by edits[2i+1]
+ * (NULL-terminated); returns its directory. */
+static const char *edited_copy(const char *name, const char *const *edits, const char *weights, size_t weights_len) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
+    const char *files[] = {"config.json", "generation_config.json", "model.safetensors"};
+    char dirname[64];
+    snprintf(dirname, sizeof dirname, "%s-edited", name);
+    const char *dir = test_dir_copy(shared_path(rel), dirname, files, weights ? 2 : 3);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *cfg = read_file_all(path, NULL);
+    for (; edits && edits[0]; edits += 2) {
+        char *at = strstr(cfg, edits[0]);
+        if (!at) fail_msg("%s not in %s/config.json", edits[0], name);
+        char *out = malloc(strlen(cfg) - strlen(edits[0]) + strlen(edits[1]) + 1);
+        sprintf(out, "%.*s%s%s", (int)(at - cfg), cfg, edits[1], at + strlen(edits[0]));
+        free(cfg);
+        cfg = out;
+    }
+    write_file(path, cfg, strlen(cfg));
+    free(cfg);
+    if (weights) {
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        write_file(path, weights, weights_len);
+    }
+    return dir;
+}
+
+static void expect_refused(const char *dir, elang_status want, const char *needle) {
+    fixture f;
+    elang_error err = {0};
+    const elang_status got = load_dir(dir, &f, &err);
+    if (got == ELANG_OK) fixture_free(&f);
+    if (got != want || !strstr(err.message, needle))
+        fail_msg("%s: status %d (%s), want %d with \"%s\"", dir, got, err.message, want, needle);
+}
+
+/* Configs that elang cannot compute, or that contradict themselves, are
+ * refused naming the field; so are weights that do not fit the config: a
+ * tensor missing, one of another shape, one nobody uses, a truncated file,
+ * each named with its file. */
+static void refusals(void **s) {
+    (void)s;
+    const struct {
+        const char *name, *from, *to;
+        elang_status want;
+        const char *needle;
+    } configs[] = {
+        {"llama", "\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}",
+         ELANG_ERR_UNSUPPORTED, "rope_scaling \"llama3\""},
+        {"llama", "\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3", ELANG_ERR_FORMAT,
+         "not a multiple of num_key_value_heads 3"},
+        {"llama", "\"head_dim\": 8", "\"head_dim\": 7", ELANG_ERR_FORMAT, "head size 7 is odd"},
+        {"llama", "\"rope_theta\": 50000.0", "\"rope_theta\": -1", ELANG_ERR_FORMAT, "rope_theta"},
+        {"llama", "\"hidden_act\": \"silu\"", "\"hidden_act\": \"xielu\"", ELANG_ERR_UNSUPPORTED, "xielu"},
+        {"gpt2", "\"scale_attn_by_inverse_layer_idx\": false", "\"scale_attn_by_inverse_layer_idx\": true",
+         ELANG_ERR_UNSUPPORTED, "scale_attn_by_inverse_layer_idx"},
+        /* The config says 4 key/value heads: k_proj's shape says 2. */
+        {"qwen2", "\"num_key_value_heads\": 2", "\"num_key_value_heads\": 4", ELANG_ERR_FORMAT,
+         "'model.layers.0.self_attn.k_proj.weight'"},
+        /* Untied: the lm_head it then needs is not stored. */
+        {"qwen2", "\"tie_word_embeddings\": true", "\"tie_word_embeddings\": false", ELANG_ERR_FORMAT,
+         "lm_head.weight"},
+        {"gpt2", "\"n_positions\": 128", "\"n_positions\": 64", ELANG_ERR_FORMAT, "'transformer.wpe.weight'"},
+    };
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        const char *edits[] = {configs[i].from, configs[i].to, NULL};
+        expect_refused(edited_copy(configs[i].name, edits, NULL, 0), configs[i].want, configs[i].needle);
+    }
+    /* A tensor renamed in the header (same length, so the file stays
+     * well-formed): the one expected is missing; and a truncated file. */
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/hf/llama/model.safetensors");
+    size_t len;
+    char *w = read_file_all(shared_path(rel), &len);
+    char *at = strstr(w + 8, "layers.1.mlp.up_proj");
+    assert_non_null(at);
+    memcpy(at, "layers.1.mlp.up_prxj", 20);
+    const char *dir = edited_copy("llama", NULL, w, len);
+    expect_refused(dir, ELANG_ERR_FORMAT, "model.layers.1.mlp.up_proj.weight");
+    expect_refused(dir, ELANG_ERR_FORMAT, "model.safetensors");
+    memcpy(at, "layers.1.mlp.up_proj", 20);
+    dir = edited_copy("llama", NULL, w, len - 1000);
+    expect_refused(dir, ELANG_ERR_FORMAT, "truncated");
+    free(w);
+}
+
+/* The qwen2-bf16 fixture's tensors split over two shards with a
+ * model.safetensors.index.json, as save_pretrained shards large models:
+ * the same logits. */
+static void sharded(void **s) {
+    (void)s;
+    size_t len;
+    char *w = read_file_all(shared_path("fixtures/hf/qwen2-bf16/model.safetensors"), &len);
+    uint64_t hlen;
+    memcpy(&hlen, w, 8);
+    json_error_t je;
+    json_t *header = json_loadb(w + 8, hlen, 0, &je);
+    assert_non_null(header);
+    const char *data = w + 8 + hlen;
+    tensor_spec specs[2][64];
+    int64_t shapes[64][2];
+    size_t counts[2] = {0, 0}, k = 0;
+    json_t *index = json_object(), *map = json_object();
+    const char *name;
+    json_t *v;
+    json_object_foreach(header, name, v) {
+        if (strcmp(name, "__metadata__") == 0) continue;
+        const int part = strstr(name, "layers.1.") != NULL;
+        json_t *shape = json_object_get(v, "shape"), *off = json_object_get(v, "data_offsets");
+        for (size_t d = 0; d < json_array_size(shape); d++) shapes[k][d] = json_integer_value(json_array_get(shape, d));
+        const size_t from = (size_t)json_integer_value(json_array_get(off, 0)), to = (size_t)json_integer_value(json_array_get(off, 1));
+        specs[part][counts[part]++] = (tensor_spec){name, json_string_value(json_object_get(v, "dtype")),
+                                                    (int)json_array_size(shape), shapes[k], data + from, to - from};
+        json_object_set_new(map, name, json_string(part ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors"));
+        k++;
+    }
+    json_object_set_new(index, "metadata", json_pack("{s:i}", "total_size", (int)(len - 8 - hlen)));
+    json_object_set_new(index, "weight_map", map);
+    const char *dir = edited_copy("qwen2-bf16", NULL, "", 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/model-00001-of-00002.safetensors", dir);
+    write_safetensors(path, specs[0], counts[0]);
+    snprintf(path, sizeof path, "%s/model-00002-of-00002.safetensors", dir);
+    write_safetensors(path, specs[1], counts[1]);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    assert_int_equal(json_dump_file(index, path, 0), 0);
+    assert_true(counts[0] > 0 && counts[1] > 0);
+
+    fixture whole, split;
+    load_fixture("qwen2-bf16", &whole);
+    elang_error err;
+    if (load_dir(dir, &split, &err) != ELANG_OK) fail_msg("sharded: %s", err.message);
+    const int32_t ids[4] = {464, 3797, 3332, 319}, mask[4] = {1, 1, 1, 1};
+    const int V = whole.m.info.vocab_size;
+    float *a = malloc(sizeof(float) * 4 * V), *b = malloc(sizeof(float) * 4 * V);
+    assert_int_equal(causal_prompt_logits(&whole.m, &whole.run, ids, mask, 1, 4, a, &err), ELANG_OK);
+    assert_int_equal(causal_prompt_logits(&split.m, &split.run, ids, mask, 1, 4, b, &err), ELANG_OK);
+    assert_memory_equal(a, b, sizeof(float) * 4 * V);
+    free(a), free(b);
+    fixture_free(&whole), fixture_free(&split);
+    json_decref(index), json_decref(header);
+    free(w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpt2_cases),         cmocka_unit_test(llama_cases),        cmocka_unit_test(qwen2_cases),
         cmocka_unit_test(qwen2_bf16_cases),   cmocka_unit_test(gpt2_padded_batch),  cmocka_unit_test(llama_padded_batch),
         cmocka_unit_test(qwen2_padded_batch), cmocka_unit_test(gpt2_batch),         cmocka_unit_test(llama_batch),
-        cmocka_unit_test(qwen2_batch),
+        cmocka_unit_test(qwen2_batch),        cmocka_unit_test(refusals),           cmocka_unit_test(sharded),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     test_tmpdir_cleanup();
