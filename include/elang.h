@@ -275,10 +275,15 @@ void elang_scores(const float *logits, int n, double temperature, float *out);
  * its score is at least the threshold; otherwise the input goes to Super. */
 bool elang_keeps_swift(double score, double threshold);
 
-/* How a generator's per-step scores become one score per input. */
-typedef enum { ELANG_AGG_MEAN, ELANG_AGG_MIN, ELANG_AGG_SUM, ELANG_AGG_FIRST } elang_aggregation;
+/* How a generator's per-step scores become one score per input. PROMPT is
+ * FIRST's score, taken before decoding: the scores of the first step's
+ * logits (a language model's last prompt position, an encoder-decoder's
+ * decoder start token), so the router decides on them and the model then
+ * decodes only the inputs it keeps; a routed input costs it its prompt
+ * alone (encoder and one step). */
+typedef enum { ELANG_AGG_MEAN, ELANG_AGG_MIN, ELANG_AGG_SUM, ELANG_AGG_FIRST, ELANG_AGG_PROMPT } elang_aggregation;
 
-/* "mean", "min", "sum", "first"; NULL out of range. */
+/* "mean", "min", "sum", "first", "prompt"; NULL out of range. */
 const char *elang_aggregation_name(elang_aggregation a);
 bool elang_aggregation_from_name(const char *name, elang_aggregation *out);
 

@@ -42,6 +42,10 @@ mutants=(
 "src/eval/report.c|c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));|c->apgr += (p->super_rate - q->super_rate) * (g + pgr(q->metric, swift, super));|test_route|APGR's trapezoids twice as tall"
 "src/eval/calibration_file.c|\"elang_calibration\", 1, \"threshold\", number(c->threshold),|\"elang_calibration\", 1, \"threshold\", number(c->gflops),|test_route|the calibration saves the wrong number as threshold"
 "src/eval/bleu.c|if (s->hyp_len < s->ref_len) r.bp = s->hyp_len > 0 ? exp(1.0 - ref_len / hyp_len) : 0.0;|if (s->hyp_len < s->ref_len) r.bp = 1.0;|test_bleu|BLEU without its brevity penalty"
+"src/core/rope.c|            x2[i] = b * c[i] + a * s[i];|            x2[i] = b * c[i] - a * s[i];|test_causal|rotary embeddings turn the second half the wrong way"
+"src/core/attention.c|const long kv = b * a->kv_batch_stride + (long)(h / group) * dh;|const long kv = b * a->kv_batch_stride + (long)(h % kv_heads(a) + 0 * group) * dh;|test_causal|grouped-query heads read the wrong key/value head"
+"src/models/transformer.c|            pos[(size_t)r * n + i] = real ? next++ : 0;|            pos[(size_t)r * n + i] = c->steps + i + 0 * (real ? next++ : 0);|test_causal|a left-padded prompt's positions count its padding"
+"src/eval/pair_run.c|    const bool prompt = r->opts.aggregate == ELANG_AGG_PROMPT && r->opts.num_label_words == 0;|    const bool prompt = false && r->opts.aggregate == ELANG_AGG_PROMPT;|test_route|a routed input decided on its prompt costs Swift its whole run"
 )
 
 # The control: without a mutant, every test named above passes in the copy.

@@ -1,6 +1,7 @@
 /* elang_generate: tokenize, batch by length, run the shared generation loop,
  * detokenize. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,21 @@ static elang_status check_opts(const elang_model *m, const elang_gen_opts *o, el
     return ELANG_OK;
 }
 
+/* The text of generated ids, special tokens dropped. A model's embedding
+ * may have rows no token has (Qwen2's vocab_size is padded past its
+ * tokenizer); such ids decode to nothing rather than fail the run. */
+static elang_status decode_text(const elang_model *m, const int32_t *ids, int n, char **text, elang_error *err) {
+    const int known = tokenizer_vocab_size(m->tok);
+    int32_t *kept = malloc(sizeof *kept * (size_t)(n > 0 ? n : 1));
+    if (!kept) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < known) kept[k++] = ids[i];
+    elang_status st = tokenizer_decode(m->tok, kept, k, true, text, err);
+    free(kept);
+    return st;
+}
+
 /* generate_opts.stop for the stop strings: whether the text of an input's
  * generated tokens holds one. */
 typedef struct {
@@ -89,7 +105,7 @@ static bool holds_stop_string(void *ctx, int b, const int32_t *tokens, int n) {
     const stop_check *c = ctx;
     char *text = NULL;
     bool stop = false;
-    if (tokenizer_decode(c->m->tok, tokens, n, true, &text, NULL) == ELANG_OK)
+    if (decode_text(c->m, tokens, n, &text, NULL) == ELANG_OK)
         for (int i = 0; i < c->o->num_stop && !stop; i++) stop = strstr(text, c->o->stop[i]) != NULL;
     free(text);
     return stop;
@@ -115,15 +131,19 @@ static elang_status take_result(elang_model *m, generated_seq *g, elang_gen_out 
     double sum = 0.0;
     for (int t = 0; t < o->num_steps; t++) sum += o->token_energies[t];
     o->energy = o->num_steps > 0 ? sum / o->num_steps : 0.0;
-    return tokenizer_decode(m->tok, o->ids, o->num_ids, true, &o->text, err);
+    return decode_text(m, o->ids, o->num_ids, &o->text, err);
 }
 
-/* Label words of text-to-text classification: each input's logits of the
- * words' first tokens at the first decoding step go to picked[input][k]. */
+/* What is taken of the first decoding step instead of decoding: label
+ * words of text-to-text classification (each input's logits of the words'
+ * first tokens go to picked[input][k]), or every routing score (ids NULL:
+ * scores[input][ELANG_DIST_SCORES] at temperature T). */
 typedef struct {
     const int32_t *ids; /* [k] */
     int k;
     float *picked;      /* [n, k] */
+    float *scores;      /* [n, ELANG_DIST_SCORES] */
+    double temperature;
 } label_word_logits;
 
 /* One padded batch: its inputs [B, S], and what comes back before it is
@@ -174,7 +194,13 @@ static elang_status run_batch(elang_model *m, const elang_gen_opts *opts, elang_
                              .step_scores = opts->step_scores, .stop = opts->num_stop ? holds_stop_string : NULL,
                              .stop_ctx = &stop};
     elang_status st;
-    if (words) {
+    if (words && !words->ids) {
+        float *scores = c.logits; /* B · ELANG_DIST_SCORES floats: B · V have room */
+        st = first_step_scores(&m->s2s, &m->run, ids, mask, B, S, words->temperature, scores, err);
+        for (int b = 0; b < B && st == ELANG_OK; b++)
+            memcpy(words->scores + order[b] * ELANG_DIST_SCORES, scores + (size_t)b * ELANG_DIST_SCORES,
+                   sizeof(float) * ELANG_DIST_SCORES);
+    } else if (words) {
         const int V = m->s2s.info.vocab_size;
         st = first_step_logits(&m->s2s, &m->run, ids, mask, B, S, c.logits, err);
         for (int b = 0; b < B && st == ELANG_OK; b++)
@@ -280,7 +306,7 @@ elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_
     elang_gen_opts o = elang_gen_opts_default();
     o.batch_size = batch_size;
     o.max_new_tokens = 1; /* the first step alone */
-    const label_word_logits words = {word_ids, k, picked};
+    const label_word_logits words = {word_ids, k, picked, NULL, 1.0};
     elang_status st = generate_or_pick(m, in, n, &o, out, &words, err);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) input_tokens[i] = out[i].num_input_ids;
     if (st == ELANG_OK) elang_gen_out_free(out, n);
@@ -288,7 +314,43 @@ elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_
     return st;
 }
 
+elang_status model_first_step_scores(elang_model *m, const elang_text *in, size_t n, int batch_size,
+                                     double temperature, float *scores, int *input_tokens, elang_error *err) {
+    elang_gen_out *out = calloc(n ? n : 1, sizeof *out);
+    if (!out) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
+    elang_gen_opts o = elang_gen_opts_default();
+    o.batch_size = batch_size;
+    o.max_new_tokens = 2; /* the first step of a longer generation */
+    const label_word_logits first = {NULL, 0, NULL, scores, temperature};
+    elang_status st = generate_or_pick(m, in, n, &o, out, &first, err);
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) input_tokens[i] = out[i].num_input_ids;
+    if (st == ELANG_OK) elang_gen_out_free(out, n);
+    free(out);
+    return st;
+}
+
+/* A decoder-only model's label word continues a prompt: its first token
+ * is the one after those of "x" in "x" + " " + word (no space added when
+ * the word starts with whitespace). */
+static elang_status continuation_token(elang_model *m, const char *word, int32_t *id, elang_error *err) {
+    const bool spaced = word[0] == ' ' || word[0] == '\t' || word[0] == '\n';
+    char *text = malloc(strlen(word) + 3);
+    if (!text) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    sprintf(text, "x%s%s", spaced ? "" : " ", word);
+    int32_t *stem = NULL, *ids = NULL;
+    int ns = 0, n = 0;
+    elang_status st = tokenizer_tokenize(m->tok, "x", &stem, &ns, err);
+    if (st == ELANG_OK) st = tokenizer_tokenize(m->tok, text, &ids, &n, err);
+    if (st == ELANG_OK && (n <= ns || memcmp(stem, ids, sizeof *ids * (size_t)ns) != 0))
+        st = elang_fail(err, ELANG_ERR_INVALID_ARG, "label word \"%s\" does not start a token of its own after "
+                        "other text", word);
+    if (st == ELANG_OK) *id = ids[ns];
+    free(text), free(stem), free(ids);
+    return st;
+}
+
 elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err) {
+    if (m->is_causal) return continuation_token(m, word, id, err);
     int32_t *ids = NULL;
     int len = 0;
     elang_status st = tokenizer_tokenize(m->tok, word, &ids, &len, err);

@@ -160,6 +160,13 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
     flops_dims d = {.layers = c->num_layers, .hidden = c->hidden_size, .intermediate = c->intermediate_size,
                     .heads = c->num_heads, .num_labels = c->num_labels};
     if (!m->is_seq2seq) return flops_encoder_classifier(&d, input_tokens) / 1e9;
+    if (m->is_causal) {
+        d.head_dim = c->lm.head_dim;
+        d.kv_heads = c->lm.kv_heads;
+        d.vocab = m->s2s.info.vocab_size;
+        d.gated_ff = c->lm.gated_ff;
+        return flops_causal(&d, input_tokens, output_steps > 0 ? output_steps : 1) / 1e9;
+    }
     d.decoder_layers = c->s2s.decoder_layers;
     d.head_dim = c->s2s.head_dim;
     d.vocab = m->s2s.info.vocab_size;

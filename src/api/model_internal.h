@@ -47,7 +47,16 @@ elang_status model_encode_max(const elang_model *m, const char *text, const char
 elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
                                      int k, int batch_size, float *picked, int *input_tokens, elang_error *err);
 
-/* The id of the first token of `word` as the model's tokenizer splits it. */
+/* Every routing score of each input's first step, at temperature T, before
+ * decoding: scores[input * ELANG_DIST_SCORES + k]; its length in tokens to
+ * input_tokens[input]. */
+elang_status model_first_step_scores(elang_model *m, const elang_text *in, size_t n, int batch_size,
+                                     double temperature, float *scores, int *input_tokens, elang_error *err);
+
+/* The id of the first token of `word` as the model's tokenizer splits it;
+ * for a decoder-only model, of the word as it continues a prompt after a
+ * space (unless it starts with whitespace itself): GPT-2's " positive",
+ * Llama's "▁positive". */
 elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err);
 
 #endif

@@ -82,7 +82,7 @@ static json_t *result_json(const route_ctx *c, const cli_record *rec, const elan
         char key[32];
         const char *who = tier_name(t, c->num_tiers, buf, sizeof buf);
         snprintf(key, sizeof key, "%s_%s", who, a->label_id >= 0 ? "label" : "text");
-        json_object_set_new(obj, key, a->label_id >= 0 ? json_string(a->label) : json_string(a->gen.text));
+        json_object_set_new(obj, key, a->label_id >= 0 ? json_string(a->label) : a->gen.text ? json_string(a->gen.text) : json_null());
     }
     return obj;
 }

@@ -39,10 +39,10 @@ typedef struct {
     {"score", FLAG_CHOICE, &(fl).score, 0, 0, "energy|softmax-energy|maxprob|entropy|margin|random",           \
      "routing score (default energy)", "S"},                                                                   \
     {"temperature", FLAG_DOUBLE, &(fl).temperature, 1e-6, 1e6, NULL, "T of the energies (default 1)", "T"},   \
-    {"aggregate", FLAG_CHOICE, &(fl).aggregate, 0, 0, "mean|min|sum|first",                                   \
-     "generators: per-token scores -> input score (default mean)", "A"},                                       \
+    {"aggregate", FLAG_CHOICE, &(fl).aggregate, 0, 0, "mean|min|sum|first|prompt",                            \
+     "generators: per-token scores -> input score (default mean; prompt: decide before decoding)", "A"},       \
     {"label-words", FLAG_STRING, &(fl).label_words, 0, 0, NULL,                                                \
-     "T5 as a classifier: label words in class order, comma-separated", "W,W"},                                \
+     "generators as classifiers: label words in class order, comma-separated", "W,W"},                         \
     {"batch-size", FLAG_INT, &(fl).batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},   \
     {"threads", FLAG_INT, &(fl).threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},      \
     DTYPE_FLAG_SPEC((fl).dtype),                                                                               \

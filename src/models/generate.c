@@ -422,6 +422,20 @@ elang_status first_step_logits(const seq2seq_model *m, arena *a, const int32_t *
     return st;
 }
 
+elang_status first_step_scores(const seq2seq_model *m, arena *a, const int32_t *src_ids, const int32_t *src_mask,
+                               int B, int S, double temperature, float *scores, elang_error *err) {
+    /* Room for two steps, so that the first is not the last one allowed. */
+    const generate_opts o = {.num_beams = 1, .max_new_tokens = 2, .temperature = temperature, .step_scores = true};
+    search s;
+    elang_status st = search_init(&s, m, a, &o, src_ids, src_mask, B, S, 2, err);
+    for (int b = 0; st == ELANG_OK && b < B; b++) {
+        float *row = s.logits + (size_t)b * s.V, logprob, energy;
+        process_scores(&s, row, 1);
+        token_record(&s, row, -1, &logprob, &energy, scores + (size_t)b * ELANG_DIST_SCORES);
+    }
+    return st;
+}
+
 elang_status teacher_forced_energies(const seq2seq_model *m, arena *a, const int32_t *src_ids,
                                      const int32_t *src_mask, int S, const int32_t *ids, int len,
                                      double temperature, float *energies, elang_error *err) {

@@ -58,6 +58,14 @@ void generated_seq_free(generated_seq *s);
 elang_status first_step_logits(const seq2seq_model *m, arena *a, const int32_t *src_ids, const int32_t *src_mask,
                                int B, int S, float *logits, elang_error *err);
 
+/* Every routing score (ELANG_DIST_SCORES numbers, core/scores.h) of the
+ * first step's processed scores, at temperature T, for B inputs:
+ * scores[B, ELANG_DIST_SCORES]. These are the first generated token's
+ * step scores of a generation of two tokens or more (whose first step no
+ * forced </s> ends), taken without decoding. */
+elang_status first_step_scores(const seq2seq_model *m, arena *a, const int32_t *src_ids, const int32_t *src_mask,
+                               int B, int S, double temperature, float *scores, elang_error *err);
+
 /* Energies of a given target (teacher forcing) for one input src_ids[S]:
  * feeds ids[0..len) and reports for every position -T log sum exp(raw
  * logits / T), before any processor. energies: [len]. The prefill stands
