@@ -95,7 +95,9 @@ typedef struct {
     elang_dtype dtype; /* of the matrix products (0 = F32) */
     int max_length; /* truncation length in tokens; 0 = the model's limit */
     /* Text put before every input's (first) text, e.g. T5's task prefix
-     * "translate English to German: "; NULL for none. */
+     * "translate English to German: "; NULL for none. A prefix holding
+     * "{text}" is a template: the text goes there, the rest around it (a
+     * language model's prompt, "Review: {text} Sentiment:"). */
     const char *input_prefix;
 } elang_load_opts;
 

@@ -456,6 +456,27 @@ static void input_prefix_is_prepended(void **s) {
     elang_model_free(m);
 }
 
+/* A prefix holding {text} is a template: "Review: {text} Sentiment:" gives
+ * the ids of the whole prompt written out. */
+static void prefix_template(void **s) {
+    (void)s;
+    elang_load_opts lo = {.input_prefix = "Review: {text} Sentiment:"};
+    elang_model *m, *plain;
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/llama"), &lo, &m, &err), ELANG_OK);
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/llama"), NULL, &plain, &err), ELANG_OK);
+    elang_text in = {"a charming film", NULL}, whole = {"Review: a charming film Sentiment:", NULL};
+    elang_gen_out a, b;
+    const elang_gen_opts g = {.max_new_tokens = 2};
+    assert_int_equal(elang_generate(m, &in, 1, &g, &a, &err), ELANG_OK);
+    assert_int_equal(elang_generate(plain, &whole, 1, &g, &b, &err), ELANG_OK);
+    assert_int_equal(a.num_input_ids, b.num_input_ids);
+    assert_memory_equal(a.input_ids, b.input_ids, sizeof(int32_t) * (size_t)a.num_input_ids);
+    assert_memory_equal(a.ids, b.ids, sizeof(int32_t) * (size_t)a.num_ids);
+    elang_gen_out_free(&a, 1), elang_gen_out_free(&b, 1);
+    elang_model_free(m), elang_model_free(plain);
+}
+
 static void rejects_bad_requests(void **s) {
     (void)s;
     elang_model *m = load("t5");
@@ -500,6 +521,7 @@ int main(void) {
         cmocka_unit_test(qwen2_fixture),
         cmocka_unit_test(qwen2_bf16_fixture),
         cmocka_unit_test(causal_stop_and_limits),
+        cmocka_unit_test(prefix_template),
     };
     int failed = cmocka_run_group_tests_name("generate", tests, NULL, NULL);
     test_tmpdir_cleanup();

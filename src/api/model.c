@@ -182,11 +182,16 @@ elang_status model_encode(const elang_model *m, const char *text, const char *pa
 elang_status model_encode_max(const elang_model *m, const char *text, const char *pair, int max_length,
                               token_seq *out, elang_error *err) {
     if (!m->input_prefix) return tokenizer_encode(m->tok, text, pair, max_length, out, err);
-    const size_t a = strlen(m->input_prefix), b = strlen(text);
-    char *joined = malloc(a + b + 1);
+    /* A prefix holding {text} is a template: the text goes there (a
+     * language model's prompt, "Review: {text} Sentiment:"). */
+    const char *slot = strstr(m->input_prefix, "{text}");
+    const size_t a = slot ? (size_t)(slot - m->input_prefix) : strlen(m->input_prefix), b = strlen(text);
+    const char *rest = slot ? slot + 6 : "";
+    char *joined = malloc(a + b + strlen(rest) + 1);
     if (!joined) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     memcpy(joined, m->input_prefix, a);
-    memcpy(joined + a, text, b + 1);
+    memcpy(joined + a, text, b);
+    strcpy(joined + a + b, rest);
     elang_status st = tokenizer_encode(m->tok, joined, pair, max_length, out, err);
     free(joined);
     return st;
