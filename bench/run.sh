@@ -10,7 +10,7 @@
 # Environment:
 #   REPS          timed runs per figure (median), default 5
 #   THREADS_LIST  thread counts, default "1 2"
-#   ROWS          which rows, default "peaks sst2 lat128 b128 t5 demo"
+#   ROWS          which rows, default "peaks sst2 lat128 b128 t5 demo serve"
 #   DEMO=0        skip the demo pairs (same as leaving demo out of ROWS)
 #   DEMO_REPS     runs of each demo evaluation, default REPS
 #   ORT=0         skip ONNX Runtime;  TORCH=0  skip PyTorch
@@ -31,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
 THREADS_LIST=${THREADS_LIST:-1 2}
-ROWS=${ROWS:-peaks sst2 lat128 b128 t5 demo}
+ROWS=${ROWS:-peaks sst2 lat128 b128 t5 demo serve}
 [ "${DEMO:-1}" = 0 ] && ROWS=${ROWS//demo/}
 DEMO_REPS=${DEMO_REPS:-$REPS}
 WORK=${BENCH_DIR:-/tmp/elang-bench}
@@ -147,8 +147,8 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
 for t in $THREADS_LIST; do
     if has_row peaks; then
         echo "== peaks, $t thread(s)" >&2
-        measure "{\"row\": \"gemm\"}" "$B"/bench/gemm_peak "$t"
-        measure "{\"row\": \"membw\"}" "$B"/bench/membw "$t"
+        measure "{\"row\": \"gemm\", \"threads\": $t}" "$B"/bench/gemm_peak "$t"
+        measure "{\"row\": \"membw\", \"threads\": $t}" "$B"/bench/membw "$t"
     fi
     has_row sst2 && bert_row sst2 "$WORK/sst2-dev.jsonl" 32 "$t"
     has_row lat128 && bert_row lat128 "$WORK/bert128-lat.jsonl" 1 "$t"
@@ -161,7 +161,7 @@ for t in $THREADS_LIST; do
         for pair in sst2 multi30k; do
             for dt in f32 bf16 int8; do
                 echo "== demo $pair $dt, $t thread(s)" >&2
-                measure "{\"row\": \"demo\"}" "$PY" bench/demo_pair.py "$B"/elang "$pair" "$SHARED/data" \
+                measure "{\"row\": \"demo\", \"threads\": $t}" "$PY" bench/demo_pair.py "$B"/elang "$pair" "$SHARED/data" \
                     "$WORK/demo" "$t" "$dt" "$DEMO_REPS"
             done
         done
@@ -169,3 +169,23 @@ for t in $THREADS_LIST; do
 done
 
 "$PY" bench/report.py table "$RESULTS" "$WORK/machine.json" "$WORK/t5-small/config.json" "$WORK/results.md"
+
+# ---- serving (row "serve"): elang serve against the CLI and the library on
+# the SST-2 demo pair, at 1, 8 and 64 clients (bench/serve_bench.c), with the
+# default flags and with --batch-size 8 (the better forward batch for these
+# small models, for the CLI too); its own records and table, appended.
+if has_row serve; then
+    [ -x "$B"/bench/serve_bench ] || { echo "run.sh: $B/bench/serve_bench missing: make BUILD=$B bench-bin" >&2; exit 1; }
+    SERVE_RESULTS=$WORK/serve.jsonl
+    : >"$SERVE_RESULTS"
+    "$PY" -c 'import json, sys; [print(json.loads(l)["text"]) for l in open(sys.argv[1])]' "$WORK/sst2-dev.jsonl" \
+        >"$WORK/sst2-dev.txt"
+    for t in $THREADS_LIST; do
+        for flags in "" "--batch-size 8"; do
+            echo "== serve, $t thread(s)${flags:+, $flags}" >&2
+            REPS=$REPS MODEL_FLAGS="$flags" "$B"/bench/serve_bench "$B"/elang models/sst2-swift models/sst2-super \
+                models/sst2.calib.json "$WORK/sst2-dev.txt" "$t" "1 8 64" | grep '^{' >>"$SERVE_RESULTS"
+        done
+    done
+    "$PY" bench/report.py serve "$SERVE_RESULTS" | tee -a "$WORK/results.md"
+fi

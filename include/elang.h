@@ -164,8 +164,8 @@ typedef struct {
 
 typedef struct {
     int label_id;
-    float *logits;    /* [num_labels] */
-    float *probs;     /* [num_labels], softmax of the logits */
+    float *logits;    /* [num_labels]; one allocation with probs (logits[0..2L)), freed with it */
+    float *probs;     /* [num_labels] = logits + num_labels, softmax of the logits */
     double energy;    /* E(x) = -T * log sum_i exp(logits_i / T) */
     int32_t *input_ids;      /* [num_tokens], with special tokens */
     int32_t *token_type_ids; /* [num_tokens], or NULL when the model has none */
@@ -341,15 +341,39 @@ elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const do
                               const elang_route_opts *opts, elang_router **out, elang_error *err);
 void elang_router_free(elang_router *r);
 
+/* A last tier that is no model loaded here, e.g. a server elsewhere: answers
+ * in[0..n) as elang_answer_all would, filling out[i] for every i so that
+ * elang_answers_free releases it (a classifier's label pointing at a
+ * tier-0 model's label names; logits and probs in one allocation), or
+ * fails leaving nothing to free. `items` as in elang_answer_all. */
+typedef elang_status (*elang_answer_fn)(void *ctx, const elang_text *in, const size_t *items, size_t n,
+                                        elang_answer *out, elang_error *err);
+
+/* A cascade whose models tiers[0..num_models) are followed by one more
+ * tier answered by `answer` (thresholds: num_models of them). When `answer`
+ * fails, the inputs sent to it keep the answer they had, marked degraded,
+ * and elang_route succeeds: a remote Super that is down costs accuracy,
+ * never answers. The models must answer alike, as for elang_router_new;
+ * the answer function must answer as they do. Label words are refused:
+ * they need the model itself. */
+elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, const double *thresholds,
+                                     elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
+                                     elang_router **out, elang_error *err);
+
 typedef struct {
     int tier;                /* whose answer stands: 0 = Swift */
     elang_answer *answers;   /* [tier + 1]: every consulted tier's answer; answers[tier] is final */
+    bool degraded;           /* routed on, but the next tier (an elang_answer_fn) failed */
 } elang_route_out;
 
 /* Routes n inputs: every input through tier 0 (batched), the ones below
  * its threshold through tier 1 (batched), and so on. */
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err);
+/* elang_route with each input's index in a larger whole (the random
+ * score's seed, as in elang_answer_all); NULL items means 0..n-1. */
+elang_status elang_route_items(elang_router *r, const elang_text *in, const size_t *items, size_t n,
+                               elang_route_out *out, elang_error *err);
 void elang_route_out_free(elang_route_out *out, size_t n);
 
 #ifdef __cplusplus

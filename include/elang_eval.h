@@ -155,7 +155,8 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
 elang_status elang_calibration_load(const char *path, elang_calibration *c, elang_error *err);
 void elang_calibration_free(elang_calibration *c);
 /* ELANG_ERR_INVALID_ARG naming the model when swift_dir's or super_dir's
- * content hash is not the calibration's. */
+ * content hash is not the calibration's. A NULL super_dir (Super served
+ * elsewhere) is not checked. */
 elang_status elang_calibration_check(const elang_calibration *c, const char *swift_dir,
                                      const char *super_dir, elang_error *err);
 

@@ -133,32 +133,80 @@ static void logit_stats_match(void **s) {
         for (size_t li = 0; li < sizeof LENGTHS / sizeof LENGTHS[0]; li++) {
             const int n = LENGTHS[li];
             float *x = malloc(sizeof(float) * n);
-            for (int j = 0; j < n; j++) x[j] = uniform() < 0.05 && j > 0 ? -INFINITY : value(20.0);
-            if (n > 2) x[n - 1] = x[0]; /* a tie for the maximum is possible */
-            const double T = 1.7;
-            double max = -INFINITY, second = -INFINITY, z = 0, zt = 0, wx = 0, soft = 0;
-            int argmax = -1;
-            for (int j = 0; j < n; j++) {
-                if (x[j] > max) second = max, max = x[j], argmax = j;
-                else if (x[j] > second) second = x[j];
+            for (int ti = 0; ti < 2; ti++) {
+                for (int j = 0; j < n; j++) x[j] = uniform() < 0.05 && j > 0 ? -INFINITY : value(20.0);
+                if (n > 2) x[n - 1] = x[0]; /* a tie for the maximum is possible */
+                const double T = ti == 0 ? 1.0 : 1.7; /* T = 1 takes a shortcut for z_t */
+                double max = -INFINITY, second = -INFINITY, z = 0, zt = 0, wx = 0, soft = 0;
+                int argmax = -1;
+                for (int j = 0; j < n; j++) {
+                    if (x[j] > max) second = max, max = x[j], argmax = j;
+                    else if (x[j] > second) second = x[j];
+                }
+                for (int j = 0; j < n; j++)
+                    if (x[j] != -INFINITY) z += exp(x[j] - max), zt += exp((x[j] - max) / T), wx += exp(x[j] - max) * (x[j] - max);
+                for (int j = 0; j < n; j++) soft += exp((x[j] == -INFINITY ? 0.0 : exp(x[j] - max) / z) / T);
+                logit_stats st;
+                impls[k]->logit_stats(x, n, (float)T, true, &st);
+                assert_true(st.max == (float)max);
+                assert_true(st.second == (float)second);
+                assert_int_equal(st.argmax, argmax); /* the first of equal maxima */
+                close_rel(st.z, z, 1e-6, 0, "z", impls[k]->name, n, 0);
+                close_rel(st.z_t, zt, 1e-6, 0, "z_t", impls[k]->name, n, 0);
+                close_rel(st.wx, wx, 1e-5, 1e-6, "wx", impls[k]->name, n, 0);
+                close_rel(st.soft, soft, 1e-6, 0, "soft", impls[k]->name, n, 0);
+                for (int j = 0; j < n; j++) x[j] = -INFINITY;
+                impls[k]->logit_stats(x, n, (float)T, true, &st);
+                assert_true(st.max == -INFINITY && st.z == 0.0 && st.argmax == -1);
             }
-            for (int j = 0; j < n; j++)
-                if (x[j] != -INFINITY) z += exp(x[j] - max), zt += exp((x[j] - max) / T), wx += exp(x[j] - max) * (x[j] - max);
-            for (int j = 0; j < n; j++) soft += exp((x[j] == -INFINITY ? 0.0 : exp(x[j] - max) / z) / T);
-            logit_stats st;
-            impls[k]->logit_stats(x, n, (float)T, true, &st);
-            assert_true(st.max == (float)max);
-            assert_true(st.second == (float)second);
-            assert_int_equal(st.argmax, argmax); /* the first of equal maxima */
-            close_rel(st.z, z, 1e-6, 0, "z", impls[k]->name, n, 0);
-            close_rel(st.z_t, zt, 1e-6, 0, "z_t", impls[k]->name, n, 0);
-            close_rel(st.wx, wx, 1e-5, 1e-6, "wx", impls[k]->name, n, 0);
-            close_rel(st.soft, soft, 1e-6, 0, "soft", impls[k]->name, n, 0);
-            for (int j = 0; j < n; j++) x[j] = -INFINITY;
-            impls[k]->logit_stats(x, n, (float)T, true, &st);
-            assert_true(st.max == -INFINITY && st.z == 0.0 && st.argmax == -1);
             free(x);
         }
+}
+
+/* One decoder query over a strided cache, as attention.c's step path
+ * calls it: heads of widths around the vector lengths, keys masked, biased
+ * and cut at `last`. */
+static void attend_one_matches(void **s) {
+    (void)s;
+    int count;
+    const kernel_table *const *impls = kernels_available(&count);
+    const int widths[] = {1, 7, 32, 33, 64}, keys[] = {1, 5, 17, 100};
+    const long stride = 3 * 64 + 5; /* a row of the cache holds other heads too */
+    int checked = 0;
+    for (int k = 0; k < count; k++)
+        for (size_t wi = 0; wi < 5; wi++)
+            for (size_t ki = 0; ki < 4; ki++) {
+                const int dh = widths[wi], T = keys[ki];
+                float *q = malloc(sizeof(float) * dh), *out = malloc(sizeof(float) * dh);
+                float *kv = malloc(sizeof(float) * stride * T * 2), *bias = malloc(sizeof(float) * T);
+                float *scores = malloc(sizeof(float) * T);
+                int32_t *mask = malloc(sizeof(int32_t) * T);
+                double *p = malloc(sizeof(double) * T);
+                const float *K = kv, *V = kv + stride * T;
+                for (int j = 0; j < dh; j++) q[j] = value(2.0);
+                for (long j = 0; j < stride * T * 2; j++) kv[j] = value(2.0);
+                for (int j = 0; j < T; j++) bias[j] = value(1.0), mask[j] = j == 0 || uniform() > 0.25;
+                for (int variant = 0; variant < 2; variant++) {
+                    const int last = variant ? T / 2 : T - 1;
+                    double max = -INFINITY, sum = 0.0;
+                    for (int j = 0; j < T; j++) {
+                        double d = 0.0;
+                        for (int c = 0; c < dh; c++) d += (double)q[c] * K[j * stride + c];
+                        p[j] = j <= last && mask[j] ? d * 0.3 + bias[j] : -INFINITY;
+                        max = fmax(max, p[j]);
+                    }
+                    for (int j = 0; j < T; j++) sum += p[j] == -INFINITY ? 0.0 : exp(p[j] - max);
+                    impls[k]->attend_one(out, q, K, V, T, dh, stride, 0.3f, bias, mask, last, scores);
+                    for (int c = 0; c < dh; c++, checked++) {
+                        double want = 0.0;
+                        for (int j = 0; j < T; j++)
+                            if (p[j] != -INFINITY) want += exp(p[j] - max) / sum * V[j * stride + c];
+                        close_rel(out[c], want, 1e-5, 1e-5, "attend_one", impls[k]->name, T, c);
+                    }
+                }
+                free(q), free(out), free(kv), free(bias), free(scores), free(mask), free(p);
+            }
+    assert_true(checked > 1000);
 }
 
 static uint16_t reference_bf16(float f) {
@@ -202,6 +250,7 @@ int main(void) {
         cmocka_unit_test(norms_match),
         cmocka_unit_test(activations_match),
         cmocka_unit_test(logit_stats_match),
+        cmocka_unit_test(attend_one_matches),
         cmocka_unit_test(bf16_and_int8_match),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);

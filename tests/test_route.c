@@ -461,6 +461,90 @@ static void cascade_of_three(void **s) {
     for (int i = 0; i < 3; i++) elang_model_free(tiers[i]);
 }
 
+/* A remote last tier: the answer function given to elang_router_new_remote
+ * stands in for Super. Answering through the Super model itself, it must
+ * route exactly as the router over both models; failing, the inputs sent to
+ * it keep Swift's answer, marked degraded, and routing still succeeds. */
+typedef struct {
+    elang_model *model;
+    const elang_route_opts *opts;
+    bool fail;
+    size_t calls, inputs, last_items[8];
+} stand_in;
+
+static elang_status stand_in_answer(void *ctx, const elang_text *in, const size_t *items, size_t n,
+                                    elang_answer *out, elang_error *err) {
+    stand_in *si = ctx;
+    si->calls++;
+    si->inputs += n;
+    for (size_t i = 0; i < n && i < 8; i++) si->last_items[i] = items[i];
+    if (si->fail) {
+        if (err) snprintf(err->message, sizeof err->message, "unreachable");
+        return ELANG_ERR_IO;
+    }
+    return elang_answer_all(si->model, in, items, n, si->opts, out, NULL, err);
+}
+
+static void remote_tier_routes_and_degrades(void **s) {
+    (void)s;
+    elang_model *tiers[2];
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/bert"), NULL, &tiers[0], &err), ELANG_OK);
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/bert-f16"), NULL, &tiers[1], &err), ELANG_OK);
+    elang_text in[4] = {{"a fine film", NULL}, {"x", NULL}, {"the plot drags on and on", "yes"}, {"ok", NULL}};
+    elang_route_out local[4], remote[4];
+    elang_route_opts o = elang_route_opts_default();
+    /* A threshold between the inputs' scores, so that some go on. */
+    elang_answer a[4];
+    assert_int_equal(elang_answer_all(tiers[0], in, NULL, 4, &o, a, NULL, &err), ELANG_OK);
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < 4; i++) lo = fmin(lo, a[i].score), hi = fmax(hi, a[i].score);
+    elang_answers_free(a, 4);
+    const double threshold = (lo + hi) / 2;
+    elang_router *r;
+    assert_int_equal(elang_router_new(tiers, 2, &threshold, &o, &r, &err), ELANG_OK);
+    assert_int_equal(elang_route(r, in, 4, local, &err), ELANG_OK);
+    elang_router_free(r);
+
+    stand_in si = {.model = tiers[1], .opts = &o};
+    assert_int_equal(elang_router_new_remote(tiers, 1, &threshold, stand_in_answer, &si, &o, &r, &err), ELANG_OK);
+    const size_t items[4] = {10, 11, 12, 13};
+    assert_int_equal(elang_route_items(r, in, items, 4, remote, &err), ELANG_OK);
+    int routed = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(remote[i].tier, local[i].tier);
+        assert_false(remote[i].degraded);
+        const elang_answer *x = &remote[i].answers[remote[i].tier], *y = &local[i].answers[local[i].tier];
+        assert_int_equal(x->label_id, y->label_id);
+        assert_memory_equal(x->cls.logits, y->cls.logits, 3 * sizeof(float));
+        routed += local[i].tier;
+    }
+    assert_true(routed > 0 && routed < 4);
+    assert_int_equal(si.calls, 1);
+    assert_int_equal(si.inputs, (size_t)routed);
+    for (int i = 0, k = 0; i < 4; i++) /* the items of the routed inputs reach the answer function */
+        if (local[i].tier) assert_int_equal(si.last_items[k++], items[i]);
+    elang_route_out_free(remote, 4);
+
+    si.fail = true;
+    assert_int_equal(elang_route(r, in, 4, remote, &err), ELANG_OK);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(remote[i].tier, 0);
+        assert_int_equal(remote[i].degraded, local[i].tier == 1);
+        assert_int_equal(remote[i].answers[0].label_id, local[i].answers[0].label_id);
+    }
+    elang_route_out_free(remote, 4);
+    elang_route_out_free(local, 4);
+    elang_router_free(r);
+
+    const char *words[2] = {"no", "yes"};
+    o.label_words = words, o.num_label_words = 2;
+    assert_int_equal(elang_router_new_remote(tiers, 1, &threshold, stand_in_answer, &si, &o, &r, &err),
+                     ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "label words"));
+    elang_model_free(tiers[0]), elang_model_free(tiers[1]);
+}
+
 /* T5 as a classifier through label words: the answer is the label word
  * with the highest first-step logit, its scores see only those logits. */
 /* T5 as a classifier: the answer is the label word whose first token has
@@ -646,6 +730,7 @@ int main(void) {
         cmocka_unit_test(routes_classifiers_by_fixture_energy),
         cmocka_unit_test(routes_generators_by_fixture_energy),
         cmocka_unit_test(cascade_of_three),
+        cmocka_unit_test(remote_tier_routes_and_degrades),
         cmocka_unit_test(label_words_classify_with_t5),
         cmocka_unit_test(label_words_with_language_models),
         cmocka_unit_test(prompt_decisions),

@@ -11,6 +11,8 @@ PACKAGES=(
     libzip-dev                      # pytorch_model.bin archives
     libcmocka-dev                   # tests
     libsentencepiece-dev g++        # SentencePiece (T5, Marian) behind a C++ shim
+    libmicrohttpd-dev               # elang serve: the HTTP server
+    libcurl4-openssl-dev            # elang serve: calls to a remote Super
 )
 if [ "${ELANG_FUZZ:-0}" = 1 ]; then PACKAGES+=(clang); fi
 missing=()

@@ -14,6 +14,7 @@
 #include "cli/model_flags.h"
 #include "cli/stream.h"
 #include "elang.h"
+#include "route/answer_json.h"
 
 typedef struct {
     const char *model, *input, *output, *format, *prefix, *dtype, *stop;
@@ -26,19 +27,6 @@ typedef struct {
     elang_model *model;
     const generate_flags *flags;
 } generate_ctx;
-
-static json_t *result_json(const cli_record *rec, const elang_gen_out *o, bool emit_ids) {
-    json_t *obj = json_object();
-    if (rec->id) json_object_set(obj, "id", rec->id);
-    json_object_set_new(obj, "text", json_string(o->text));
-    json_object_set_new(obj, "ids", json_int_array(o->ids, o->num_ids));
-    json_object_set_new(obj, "token_logprobs", json_float_array(o->token_logprobs, o->num_steps));
-    json_object_set_new(obj, "token_energies", json_float_array(o->token_energies, o->num_steps));
-    json_object_set_new(obj, "energy", json_real(o->energy));
-    json_object_set_new(obj, "score", json_real(o->score));
-    if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(o->input_ids, o->num_input_ids));
-    return obj;
-}
 
 static bool generate_chunk(void *ctx, const cli_record *recs, size_t n, const char *input_name,
                            output_file *out) {
@@ -54,7 +42,7 @@ static bool generate_chunk(void *ctx, const cli_record *recs, size_t n, const ch
         ok = false;
     } else if (ok) {
         for (size_t i = 0; ok && i < n; i++) {
-            json_t *obj = result_json(&recs[i], &res[i], c->flags->emit_ids);
+            json_t *obj = gen_out_json(recs[i].id, &res[i], c->flags->emit_ids);
             ok = output_write(out, obj);
             json_decref(obj);
         }

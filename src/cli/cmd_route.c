@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -16,6 +17,7 @@
 #include "cli/route_flags.h"
 #include "cli/stream.h"
 #include "elang_eval.h"
+#include "route/answer_json.h"
 
 #define MAX_TIERS 8
 
@@ -34,59 +36,6 @@ typedef struct {
     size_t done, total; /* for the progress bar; total 0 when unknown (stdin) */
 } route_ctx;
 
-static const char *tier_name(int tier, int num_tiers, char *buf, size_t size) {
-    if (tier == 0) return "swift";
-    if (tier == num_tiers - 1) return "super";
-    snprintf(buf, size, "tier%d", tier);
-    return buf;
-}
-
-/* The answer's own fields, as classify or generate print them. */
-static void answer_fields(json_t *obj, const elang_model *m, const elang_answer *a, bool emit_ids) {
-    if (a->label_id >= 0) {
-        json_object_set_new(obj, "label", json_string(a->label));
-        json_object_set_new(obj, "label_id", json_integer(a->label_id));
-    }
-    if (a->cls.logits) {
-        const int L = elang_model_num_labels(m);
-        json_object_set_new(obj, "logits", json_float_array(a->cls.logits, L));
-        json_object_set_new(obj, "probs", json_float_array(a->cls.probs, L));
-        json_object_set_new(obj, "energy", json_real(a->cls.energy));
-        if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(a->cls.input_ids, a->cls.num_tokens));
-    }
-    if (a->gen.ids) {
-        json_object_set_new(obj, "text", json_string(a->gen.text));
-        json_object_set_new(obj, "ids", json_int_array(a->gen.ids, a->gen.num_ids));
-        json_object_set_new(obj, "token_logprobs", json_float_array(a->gen.token_logprobs, a->gen.num_steps));
-        json_object_set_new(obj, "token_energies", json_float_array(a->gen.token_energies, a->gen.num_steps));
-        json_object_set_new(obj, "energy", json_real(a->gen.energy));
-        if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(a->gen.input_ids, a->gen.num_input_ids));
-    }
-}
-
-static json_t *result_json(const route_ctx *c, const cli_record *rec, const elang_route_out *o) {
-    json_t *obj = json_object();
-    char buf[16];
-    if (rec->id) json_object_set(obj, "id", rec->id);
-    answer_fields(obj, c->tiers[o->tier], &o->answers[o->tier], c->flags->emit_ids);
-    json_object_set_new(obj, "route", json_string(tier_name(o->tier, c->num_tiers, buf, sizeof buf)));
-    json_object_set_new(obj, "score", json_real(o->answers[0].score));
-    if (c->num_tiers > 2) {
-        json_t *scores = json_array();
-        for (int t = 0; t <= o->tier; t++) json_array_append_new(scores, json_real(o->answers[t].score));
-        json_object_set_new(obj, "scores", scores);
-    }
-    for (int t = 0; t <= o->tier; t++) {
-        if (t > 0 && t < o->tier) continue; /* in a cascade, the first and the final answers */
-        const elang_answer *a = &o->answers[t];
-        char key[32];
-        const char *who = tier_name(t, c->num_tiers, buf, sizeof buf);
-        snprintf(key, sizeof key, "%s_%s", who, a->label_id >= 0 ? "label" : "text");
-        json_object_set_new(obj, key, a->label_id >= 0 ? json_string(a->label) : a->gen.text ? json_string(a->gen.text) : json_null());
-    }
-    return obj;
-}
-
 static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char *input_name, output_file *out) {
     route_ctx *c = ctx;
     elang_text *texts = calloc(n, sizeof *texts);
@@ -100,7 +49,8 @@ static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char 
         ok = false;
     } else if (ok) {
         for (size_t i = 0; ok && i < n; i++) {
-            json_t *obj = result_json(c, &recs[i], &res[i]);
+            json_t *obj = route_out_json(recs[i].id, &res[i], c->num_tiers, elang_model_num_labels(c->tiers[0]),
+                                         c->flags->emit_ids);
             ok = output_write(out, obj);
             json_decref(obj);
         }
@@ -113,9 +63,12 @@ static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char 
     return ok;
 }
 
-/* Lines in a regular file (the progress bar's total), 0 for stdin. */
+/* Lines in a regular file (the progress bar's total); 0, unknown, for
+ * stdin, pipes and devices, which can be read only once: the routing
+ * itself must get their lines. */
 static size_t count_lines(const char *path) {
-    if (strcmp(path, "-") == 0) return 0;
+    struct stat st;
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     size_t lines = 0;

@@ -94,7 +94,8 @@ static bool choose_prefix(const char *command, const char *role, const char **fl
 
 int load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
               elang_model **super) {
-    *swift = *super = NULL;
+    *swift = NULL;
+    if (super) *super = NULL;
     if (!fl->swift || !fl->super) {
         fprintf(stderr, "elang %s: --swift DIR and --super DIR are required\n", command);
         return 2;
@@ -108,7 +109,7 @@ int load_pair(const char *command, route_flags *fl, const elang_calibration *cal
     elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix, .dtype = dtype};
     if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) return cli_fail(command, "Swift model: ", &err);
     lo.input_prefix = fl->super_prefix;
-    if (elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {
+    if (super && elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {
         elang_model_free(*swift);
         *swift = NULL;
         return cli_fail(command, "Super model: ", &err);

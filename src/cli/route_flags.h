@@ -69,7 +69,8 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
 void route_flags_free(route_flags *fl);
 
 /* Loads Swift and Super (--swift and --super required), with their input
- * prefixes (the flags', or else the calibration's when given). Returns an
+ * prefixes (the flags', or else the calibration's when given); Swift alone
+ * when `super` is NULL (Super served elsewhere). Returns an
  * exit code: 0, 2 for flags that are missing or contradict the calibration,
  * else as cli_fail for a model that cannot be loaded (after printing why). */
 int load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,

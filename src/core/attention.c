@@ -12,7 +12,7 @@ static void attend_step(float *out, const float *q, const float *k, const float 
     const kernel_table *kt = kernels();
     const int H = a->num_heads, T = a->kv_len, dh = a->head_dim, group = H / kv_heads(a);
     const long pairs = (long)a->batch * H;
-#pragma omp parallel for if (pairs * T * dh > 131072)
+#pragma omp parallel for if (pairs * T * dh > 16384)
     for (long bh = 0; bh < pairs; bh++) {
         const int b = (int)(bh / H), h = (int)(bh % H);
         const float *bias = a->position_bias ? a->position_bias + (long)h * T : NULL;

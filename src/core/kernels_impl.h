@@ -23,16 +23,26 @@ static inline vf vselect(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((v
 static inline vf vmax(vf a, vf b) { return vselect(a > b, a, b); }
 static inline vf vmin(vf a, vf b) { return vselect(a < b, a, b); }
 
+/* v's lanes moved down by s places (lane i gets lane i + s, wrapping). */
+static inline vf vrotate(vf v, int s) {
+    vi idx;
+    for (int i = 0; i < VLEN; i++) idx[i] = (i + s) & (VLEN - 1);
+    return __builtin_shuffle(v, idx);
+}
+
+/* Horizontal sum and max by halving: log2(VLEN) shuffles instead of a
+ * chain of VLEN scalar operations, which short rows (a 32-wide attention
+ * head) would otherwise spend most of their time in. */
 static inline float hsum(vf v) {
-    float s = 0.0f;
-    for (int i = 0; i < VLEN; i++) s += v[i];
-    return s;
+#pragma GCC unroll 4
+    for (int s = VLEN / 2; s > 0; s /= 2) v += vrotate(v, s);
+    return v[0];
 }
 
 static inline float hmax(vf v) {
-    float m = v[0];
-    for (int i = 1; i < VLEN; i++) m = v[i] > m ? v[i] : m;
-    return m;
+#pragma GCC unroll 4
+    for (int s = VLEN / 2; s > 0; s /= 2) v = vmax(v, vrotate(v, s));
+    return v[0];
 }
 
 /* e^x; arguments are clamped to [-87.3, 88.3], so anything below gives
@@ -153,14 +163,19 @@ static void attend_one(float *out, const float *q, const float *k, const float *
                        long kv_stride, float scale, const float *bias, const int32_t *mask, int last, float *scores) {
     for (int j = 0; j < kv_len; j++) scores[j] = dot(q, k + j * kv_stride, dh);
     softmax(scores, kv_len, scale, bias, mask, last);
-    memset(out, 0, sizeof(float) * (size_t)dh);
-    for (int j = 0; j < kv_len; j++) {
-        if (scores[j] == 0.0f) continue;
-        const vf p = vset(scores[j]);
-        const float *vj = v + j * kv_stride;
-        int d = 0;
-        for (; d + VLEN <= dh; d += VLEN) vstore(out + d, vload(out + d) + p * vload(vj + d));
-        for (; d < dh; d++) out[d] += scores[j] * vj[d];
+    /* One slice of the output at a time, summed over the keys in a
+     * register: a head is a few vectors wide, so this reads each value
+     * once and writes the output once. */
+    int d = 0;
+    for (; d + VLEN <= dh; d += VLEN) {
+        vf acc = vset(0.0f);
+        for (int j = 0; j < kv_len; j++) acc += vset(scores[j]) * vload(v + j * kv_stride + d);
+        vstore(out + d, acc);
+    }
+    for (; d < dh; d++) {
+        float acc = 0.0f;
+        for (int j = 0; j < kv_len; j++) acc += scores[j] * v[j * kv_stride + d];
+        out[d] = acc;
     }
 }
 
@@ -228,6 +243,7 @@ static void stats(const float *x, int n, float temperature, bool with_soft, logi
      * vocabulary of 50k keeps its sums to about 1e-7. */
     enum { BLOCK = 32 };
     const vf vm = vset(max), inv_t = vset(1.0f / temperature), ninf = vset(-INFINITY);
+    const bool unit_t = temperature == 1.0f; /* then z_t is z: one exp an entry, not two */
     double sz = 0.0, szt = 0.0, swx = 0.0;
     for (j = 0; j + VLEN <= n;) {
         vf z = vset(0.0f), zt = vset(0.0f), wx = vset(0.0f);
@@ -238,7 +254,7 @@ static void stats(const float *x, int n, float temperature, bool with_soft, logi
             const vf e = vselect(live, vexp(d), vset(0.0f));
             z += e;
             wx += e * d;
-            zt += vselect(live, vexp(d * inv_t), vset(0.0f));
+            zt += unit_t ? e : vselect(live, vexp(d * inv_t), vset(0.0f));
         }
         sz += hsum(z), szt += hsum(zt), swx += hsum(wx);
     }

@@ -2,6 +2,7 @@
 
 #include <dnnl.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,7 +79,20 @@ static void failf(matmul_ctx *c, elang_status code, const char *fmt, ...) {
     c->status = code;
 }
 
+/* oneDNN's JIT SGEMM, which the batched attention products run on, writes
+ * its kernels at its first call: about 0.1 s here. Made once per process
+ * when the first model loads, that cost stays in loading instead of being
+ * charged to the first batch of whichever model runs first (in a pair run,
+ * Swift's, whose whole dev set can take a few tenths of a second). */
+static void warm_sgemm(void) {
+    enum { N = 64 };
+    static float a[N * N], b[N * N], c[N * N];
+    dnnl_sgemm('N', 'N', N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+}
+
 elang_status matmul_ctx_new(matmul_ctx **out, elang_error *err) {
+    static pthread_once_t warmed = PTHREAD_ONCE_INIT;
+    pthread_once(&warmed, warm_sgemm);
     *out = NULL;
     matmul_ctx *c = calloc(1, sizeof *c);
     if (!c) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for the matrix products");

@@ -1,8 +1,9 @@
 /* Each model computes with its own thread count. OpenMP keeps the count per
- * calling thread (the nthreads-var ICV), and the OpenMP build of OpenBLAS
- * follows the caller's omp_get_max_threads(), so setting it around a model's
- * work, and restoring it after, gives every model its own count without
- * touching process-wide state or another thread's. */
+ * calling thread (the nthreads-var ICV), and oneDNN, built on the same
+ * OpenMP, sizes and runs its primitives by the caller's
+ * omp_get_max_threads(), so setting it around a model's work (primitive
+ * creation included), and restoring it after, gives every model its own
+ * count without touching process-wide state or another thread's. */
 #ifndef ELANG_CORE_THREADS_H
 #define ELANG_CORE_THREADS_H
 

@@ -7,6 +7,10 @@
 #include "core/scores.h"
 #include "util/error.h"
 
+/* Logit entries a step must scan before its rows are shared among threads:
+ * below this, waking the other threads costs more than the scan. */
+enum { ROWS_PARALLEL_MIN = 1 << 16 };
+
 typedef struct {
     double score;
     int index; /* beam * V + token */
@@ -193,14 +197,19 @@ static elang_status greedy(search *s, generated_seq *out, elang_error *err) {
         /* The first step's logits come from the prefill. */
         for (int i = 0; i < live && t > 1; i++) s->feed[i] = s->tokens[(size_t)s->active[i] * s->L + t - 1];
         if (t > 1 && (st = s->m->ops->step(s->m->net, &s->run, s->feed, s->logits, err)) != ELANG_OK) return st;
+        /* Rows are independent: each thread scans its own rows' logits. */
+#pragma omp parallel for if ((long)live * s->V >= ROWS_PARALLEL_MIN)
+        for (int i = 0; i < live; i++) {
+            float *scores = s->logits + (size_t)i * s->V;
+            process_scores(s, scores, t);
+            record(s, s->active[i], t, -1, scores);
+        }
         int kept = 0;
         for (int i = 0; i < live; i++) {
             const int r = s->active[i];
-            float *scores = s->logits + (size_t)i * s->V;
-            process_scores(s, scores, t);
-            const int best = record(s, r, t, -1, scores);
             s->len[r] = t + 1;
-            if (!seq2seq_is_eos(info, best) && !stops(s, r, t)) s->keep[kept] = i, s->active[kept++] = r;
+            if (!seq2seq_is_eos(info, s->tokens[(size_t)r * s->L + t]) && !stops(s, r, t))
+                s->keep[kept] = i, s->active[kept++] = r;
         }
         if (kept < live) seq2seq_run_keep(&s->run, s->keep, kept);
         live = kept;
@@ -335,6 +344,7 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
         if (st != ELANG_OK) return st;
         /* Every live row's token log-probabilities, processed, plus its beam
          * score; the per-token record keeps the processed raw logits' view. */
+#pragma omp parallel for if ((long)live * K * V >= ROWS_PARALLEL_MIN)
         for (int i = 0; i < live * K; i++) {
             float *logit = s->logits + (size_t)i * V, *sc = s->scores + (size_t)i * V;
             double lse, energy;

@@ -47,34 +47,57 @@ static elang_status check_alike(elang_model *const *tiers, int num_tiers, const 
 }
 
 struct elang_router {
-    elang_model **tiers;  /* [num_tiers], borrowed */
+    elang_model **tiers;  /* [num_tiers], borrowed; the last is NULL when `remote` answers for it */
     double *thresholds;   /* [num_tiers - 1] */
     int num_tiers;
     elang_route_opts opts;
+    elang_answer_fn remote;
+    void *remote_ctx;
 };
 
-elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
-                              const elang_route_opts *opts, elang_router **out, elang_error *err) {
+/* A router over num_models models, and one more tier when remote is set. */
+static elang_status router_new(elang_model *const *tiers, int num_models, const double *thresholds,
+                               elang_answer_fn remote, void *ctx, const elang_route_opts *opts,
+                               elang_router **out, elang_error *err) {
     *out = NULL;
-    if (num_tiers < 2 || num_tiers > 16)
+    const int num_tiers = num_models + (remote != NULL);
+    if (num_tiers < 2 || num_tiers > 16 || num_models < 1)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 models, got %d", num_tiers);
-    elang_status st = check_alike(tiers, num_tiers, opts, err);
+    elang_status st = check_alike(tiers, num_models, opts, err);
     if (st != ELANG_OK) return st;
     elang_router *r = calloc(1, sizeof *r);
     if (r) {
-        r->tiers = malloc(sizeof *r->tiers * (size_t)num_tiers);
+        r->tiers = calloc((size_t)num_tiers, sizeof *r->tiers);
         r->thresholds = malloc(sizeof *r->thresholds * (size_t)num_tiers);
     }
     if (!r || !r->tiers || !r->thresholds) {
         elang_router_free(r);
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a router");
     }
-    memcpy(r->tiers, tiers, sizeof *r->tiers * (size_t)num_tiers);
+    memcpy(r->tiers, tiers, sizeof *r->tiers * (size_t)num_models);
     memcpy(r->thresholds, thresholds, sizeof *r->thresholds * (size_t)(num_tiers - 1));
     r->num_tiers = num_tiers;
     r->opts = opts ? *opts : elang_route_opts_default();
+    r->remote = remote;
+    r->remote_ctx = ctx;
     *out = r;
     return ELANG_OK;
+}
+
+elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
+                              const elang_route_opts *opts, elang_router **out, elang_error *err) {
+    return router_new(tiers, num_tiers, thresholds, NULL, NULL, opts, out, err);
+}
+
+elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, const double *thresholds,
+                                     elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
+                                     elang_router **out, elang_error *err) {
+    *out = NULL;
+    if (!answer) return elang_fail(err, ELANG_ERR_INVALID_ARG, "a remote tier needs its answer function");
+    if (opts && opts->num_label_words > 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "label words need every tier loaded here; a remote tier answers with its own outputs");
+    return router_new(tiers, num_models, thresholds, answer, ctx, opts, out, err);
 }
 
 void elang_router_free(elang_router *r) {
@@ -95,11 +118,15 @@ void elang_route_out_free(elang_route_out *out, size_t n) {
 
 /* The inputs keep[0..k) that tier t kept on its first step's scores:
  * decoded by it now, each full answer replacing its decision, whose
- * scores it keeps. texts and answers are scratch of k entries. */
-static elang_status decode_kept(elang_router *r, int t, const elang_text *in, const size_t *keep, size_t k,
-                                elang_text *texts, elang_answer *answers, elang_route_out *out, elang_error *err) {
-    for (size_t j = 0; j < k; j++) texts[j] = in[keep[j]];
-    elang_status st = elang_answer_all(r->tiers[t], texts, keep, k, &r->opts, answers, NULL, err);
+ * scores it keeps. texts, seeds and answers are scratch of k entries. */
+static elang_status decode_kept(elang_router *r, int t, const elang_text *in, const size_t *items,
+                                const size_t *keep, size_t k, elang_text *texts, size_t *seeds,
+                                elang_answer *answers, elang_route_out *out, elang_error *err) {
+    for (size_t j = 0; j < k; j++) {
+        texts[j] = in[keep[j]];
+        seeds[j] = items ? items[keep[j]] : keep[j];
+    }
+    elang_status st = elang_answer_all(r->tiers[t], texts, seeds, k, &r->opts, answers, NULL, err);
     if (st != ELANG_OK) {
         if (err && err->item >= 0) err->item = (long)keep[err->item];
         return st;
@@ -115,25 +142,45 @@ static elang_status decode_kept(elang_router *r, int t, const elang_text *in, co
 
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err) {
+    return elang_route_items(r, in, NULL, n, out, err);
+}
+
+elang_status elang_route_items(elang_router *r, const elang_text *in, const size_t *items, size_t n,
+                               elang_route_out *out, elang_error *err) {
     memset(out, 0, sizeof *out * n);
     size_t *pending = malloc(sizeof *pending * (n ? n : 1)), *keep = malloc(sizeof *keep * (n ? n : 1));
+    size_t *seeds = malloc(sizeof *seeds * (n ? n : 1));
     elang_text *texts = malloc(sizeof *texts * (n ? n : 1));
     elang_answer *answers = malloc(sizeof *answers * (n ? n : 1));
-    elang_status st = pending && keep && texts && answers ? ELANG_OK
-                                                  : elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
+    elang_status st = pending && keep && seeds && texts && answers
+                          ? ELANG_OK
+                          : elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
         pending[i] = i;
         out[i].answers = calloc((size_t)r->num_tiers, sizeof *out[i].answers);
         if (!out[i].answers) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
     }
     size_t count = n;
+    elang_error remote_err;
     for (int t = 0; st == ELANG_OK && t < r->num_tiers && count > 0; t++) {
-        for (size_t j = 0; j < count; j++) texts[j] = in[pending[j]];
-        const bool last = t == r->num_tiers - 1, early = !last && answers_decide_on_prompt(r->tiers[t], &r->opts);
+        for (size_t j = 0; j < count; j++) {
+            texts[j] = in[pending[j]];
+            seeds[j] = items ? items[pending[j]] : pending[j];
+        }
+        const bool last = t == r->num_tiers - 1;
         /* Deciding on the prompt, a tier first scores every input's first
          * step, and decodes only those it keeps. */
-        st = early ? answer_first_steps(r->tiers[t], texts, pending, count, &r->opts, answers, err)
-                   : elang_answer_all(r->tiers[t], texts, pending, count, &r->opts, answers, NULL, err);
+        const bool early = !last && r->tiers[t] && answers_decide_on_prompt(r->tiers[t], &r->opts);
+        if (early) {
+            st = answer_first_steps(r->tiers[t], texts, seeds, count, &r->opts, answers, err);
+        } else if (r->tiers[t]) {
+            st = elang_answer_all(r->tiers[t], texts, seeds, count, &r->opts, answers, NULL, err);
+        } else if (r->remote(r->remote_ctx, texts, seeds, count, answers, &remote_err) != ELANG_OK) {
+            /* The answers of the tier before stand. Why the remote side
+             * failed is its own to report (its caller gave it a context). */
+            for (size_t j = 0; j < count; j++) out[pending[j]].degraded = true;
+            break;
+        }
         if (st != ELANG_OK) {
             if (err && err->item >= 0) err->item = (long)pending[err->item];
             break;
@@ -147,9 +194,9 @@ elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_
             else if (early) keep[kept++] = pending[j];
         }
         count = next;
-        if (early && kept > 0) st = decode_kept(r, t, in, keep, kept, texts, answers, out, err);
+        if (early && kept > 0) st = decode_kept(r, t, in, items, keep, kept, texts, seeds, answers, out, err);
     }
-    free(pending), free(texts), free(answers), free(keep);
+    free(pending), free(keep), free(seeds), free(texts), free(answers);
     if (st != ELANG_OK) elang_route_out_free(out, n);
     return st;
 }

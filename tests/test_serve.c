@@ -1,0 +1,594 @@
+/* `elang serve` end to end on loopback: its answers against the CLI's, byte
+ * for byte, on the demo pairs and the fixture models, through a local and a
+ * remote Super; the KServe v2 layouts; every bad request with its status,
+ * each followed by a good one; the metrics; and the command's usage errors. */
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "serve_client.h"
+#include "support.h"
+
+#define SST2 "--swift models/sst2-swift --super models/sst2-super --calibration models/sst2.calib.json --threads 1"
+#define M30K "--swift models/multi30k-swift --super models/multi30k-super --calibration models/multi30k.calib.json --threads 1"
+
+static const char *tmp(const char *name) {
+    static char path[8][1024];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+/* stdout of `elang ARGS`, which must succeed. */
+static char *cli(const char *args) {
+    char cmd[8192], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), args);
+    const int rc = run_command(cmd, &out, &err);
+    if (rc != 0) fail_msg("`%s` exited %d: %s", cmd, rc, err);
+    free(err);
+    return out;
+}
+
+/* The body a /v1 endpoint answers for inputs whose CLI lines are `jsonl`. */
+static char *as_outputs(const char *jsonl) {
+    const size_t n = strlen(jsonl);
+    char *body = malloc(n + 32), *o = body;
+    o += sprintf(o, "{\"outputs\":[");
+    for (const char *p = jsonl; *p;) {
+        const char *end = strchr(p, '\n');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (o[-1] != '[') *o++ = ',';
+        memcpy(o, p, len), o += len;
+        p += len + (end != NULL);
+    }
+    strcpy(o, "]}");
+    return body;
+}
+
+/* The JSONL inputs of `path` as a /v1 request body. */
+static char *v1_request(const char *path) {
+    size_t n;
+    json_t **rows = read_jsonl(path, &n), *inputs = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append(inputs, rows[i]);
+    json_t *req = json_pack("{s:o}", "inputs", inputs);
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    free_jsonl(rows, n);
+    return body;
+}
+
+/* Writes the lines of a text file as JSONL inputs with ids. */
+static const char *jsonl_of_lines(const char *src, const char *name) {
+    FILE *in = fopen(src, "r"), *out = fopen(tmp(name), "w");
+    assert_non_null(in), assert_non_null(out);
+    char line[4096];
+    for (int i = 0; fgets(line, sizeof line, in); i++) {
+        line[strcspn(line, "\n")] = '\0';
+        json_t *o = json_pack("{s:s, s:s+}", "text", line, "id", "line-", i % 2 ? "odd" : "even");
+        json_object_set_new(o, "n", json_integer(i));
+        char *s = json_dumps(o, JSON_COMPACT);
+        fprintf(out, "%s\n", s);
+        free(s), json_decref(o);
+    }
+    fclose(in), fclose(out);
+    return tmp(name);
+}
+
+static void post_expect(CURL *c, int port, const char *path, const char *body, long status, const char *want) {
+    http_result r;
+    http_call(c, port, path, body, strlen(body), &r);
+    if (r.status != status || (want && strcmp(r.body, want) != 0))
+        fail_msg("POST %s: status %ld (want %ld), body %.3000s\nwant %.3000s", path, r.status, status, r.body,
+                 want ? want : "-");
+    http_result_free(&r);
+}
+
+/* The demo pairs' example inputs in one request each: the body is the
+ * CLI's lines, byte for byte, for route, and for classify and generate on
+ * each model by name. */
+static void demo_pairs_answer_as_the_cli(void **s) {
+    (void)s;
+    watchdog_start("demo pairs through elang serve", 300);
+    CURL *c = curl_easy_init();
+    const char *reviews = jsonl_of_lines("examples/reviews.txt", "reviews.jsonl");
+    const char *captions = jsonl_of_lines("examples/captions.en", "captions.jsonl");
+    struct {
+        const char *pair, *input, *model_cmd[2], *names[2];
+    } cases[2] = {
+        {SST2, reviews, {"classify --model models/sst2-swift", "classify --model models/sst2-super"},
+         {"sst2-swift", "super"}},
+        {M30K, captions,
+         {"generate --model models/multi30k-swift --prefix 'translate English to German: ' --batch-size 32",
+          "generate --model models/multi30k-super --prefix 'translate English to German: ' --batch-size 32"},
+         {"swift", "multi30k-super"}},
+    };
+    for (int k = 0; k < 2; k++) {
+        served sv;
+        serve_up(&sv, cases[k].pair, 0);
+        char args[4096], *body = v1_request(cases[k].input);
+        snprintf(args, sizeof args, "route %s --input %s", cases[k].pair, cases[k].input);
+        char *lines = cli(args), *want = as_outputs(lines);
+        post_expect(c, sv.port, "/v1/route", body, 200, want);
+        free(lines), free(want);
+        for (int m = 0; m < 2; m++) {
+            snprintf(args, sizeof args, "%s --threads 1 --input %s", cases[k].model_cmd[m], cases[k].input);
+            lines = cli(args), want = as_outputs(lines);
+            json_t *req = json_loads(body, 0, NULL);
+            json_object_set_new(req, "model", json_string(cases[k].names[m]));
+            char *named = json_dumps(req, JSON_COMPACT);
+            post_expect(c, sv.port, k ? "/v1/generate" : "/v1/classify", named, 200, want);
+            free(named), json_decref(req), free(lines), free(want);
+        }
+        free(body);
+        assert_int_equal(serve_down(&sv, SIGTERM), 0);
+    }
+    curl_easy_cleanup(c);
+    watchdog_stop();
+}
+
+/* The fixture cases (classifiers with text pairs; T5 v1.0 and v1.1; Marian)
+ * through a router with a threshold between their scores, the same router
+ * with its Super served by another elang over KServe v2, and one model
+ * served alone: each the CLI's bytes. */
+static const char *fixture_inputs(const char *model, const char *key, const char *name) {
+    size_t n;
+    json_t **rows = read_jsonl(shared_path(model), &n);
+    FILE *out = fopen(tmp(name), "w");
+    for (size_t i = 0; i < n; i++) {
+        json_t *text = json_object_get(rows[i], key);
+        if (!json_is_string(text)) continue; /* the batch line */
+        json_t *o = json_pack("{s:O, s:I}", "text", text, "id", (json_int_t)i);
+        if (json_object_get(rows[i], "text_pair")) json_object_set(o, "text_pair", json_object_get(rows[i], "text_pair"));
+        char *line = json_dumps(o, JSON_COMPACT);
+        fprintf(out, "%s\n", line);
+        free(line), json_decref(o);
+    }
+    fclose(out);
+    free_jsonl(rows, n);
+    return tmp(name);
+}
+
+static void fixtures_answer_as_the_cli(void **s) {
+    (void)s;
+    watchdog_start("fixtures through elang serve", 300);
+    CURL *c = curl_easy_init();
+    struct {
+        const char *swift, *super, *input, *flags;
+    } cases[2] = {
+        {"fixtures/hf/bert", "fixtures/hf/roberta", fixture_inputs("fixtures/hf/bert/cases.jsonl", "text", "cls.jsonl"),
+         "--threshold 2.0 --threads 1"},
+        {"fixtures/hf/t5", "fixtures/hf/t5-v1_1", fixture_inputs("fixtures/hf/t5/cases.jsonl", "src", "t5.jsonl"),
+         "--threshold 8.17 --max-new-tokens 12 --threads 1"},
+    };
+    for (int k = 0; k < 2; k++) {
+        char args[8192], flags[4096];
+        char *body = v1_request(cases[k].input);
+        snprintf(flags, sizeof flags, "--swift %s --super %s %s", shared_path(cases[k].swift), shared_path(cases[k].super),
+                 cases[k].flags);
+        snprintf(args, sizeof args, "route %s --input %s", flags, cases[k].input);
+        char *lines = cli(args), *want = as_outputs(lines);
+        assert_non_null(strstr(lines, "\"route\":\"super\"")), assert_non_null(strstr(lines, "\"route\":\"swift\""));
+        served local, super, remote;
+        serve_up(&local, flags, 0);
+        post_expect(c, local.port, "/v1/route", body, 200, want);
+        assert_int_equal(serve_down(&local, SIGTERM), 0);
+        /* Super elsewhere: the same bytes, Super's floats carried exactly. */
+        snprintf(args, sizeof args, "--model %s --threads 1%s", shared_path(cases[k].super),
+                 k ? " --max-new-tokens 12" : "");
+        serve_up(&super, args, 0);
+        const char *name = strrchr(cases[k].super, '/') + 1;
+        snprintf(flags, sizeof flags, "--swift %s --super http://127.0.0.1:%d/v2/models/%s %s", shared_path(cases[k].swift),
+                 super.port, name, cases[k].flags);
+        serve_up(&remote, flags, 0);
+        post_expect(c, remote.port, "/v1/route", body, 200, want);
+        assert_int_equal(serve_down(&remote, SIGTERM), 0);
+        assert_int_equal(serve_down(&super, SIGTERM), 0);
+        free(body), free(lines), free(want);
+    }
+    /* Marian served alone. */
+    const char *marian = shared_path("fixtures/hf/marian");
+    const char *input = fixture_inputs("fixtures/hf/marian/cases.jsonl", "src", "marian.jsonl");
+    char args[4096];
+    snprintf(args, sizeof args, "generate --model %s --max-new-tokens 12 --batch-size 32 --input %s", marian, input);
+    char *lines = cli(args), *want = as_outputs(lines), *body = v1_request(input);
+    served one;
+    snprintf(args, sizeof args, "--model %s --max-new-tokens 12 --threads 1", marian);
+    serve_up(&one, args, 0);
+    post_expect(c, one.port, "/v1/generate", body, 200, want);
+    post_expect(c, one.port, "/v1/route", body, 404, NULL);
+    assert_int_equal(serve_down(&one, SIGTERM), 0);
+    free(lines), free(want), free(body);
+    curl_easy_cleanup(c);
+    watchdog_stop();
+}
+
+/* A JSON body, parsed; fails the test when it is not JSON. */
+static json_t *json_of(const http_result *r) {
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->len, 0, &je);
+    if (!j) fail_msg("not JSON (%s): %.500s", je.text, r->body);
+    return j;
+}
+
+static json_t *get_json(CURL *c, int port, const char *path, long status) {
+    http_result r;
+    http_call(c, port, path, NULL, 0, &r);
+    if (r.status != status) fail_msg("GET %s: %ld, want %ld: %s", path, r.status, status, r.body);
+    json_t *j = json_of(&r);
+    http_result_free(&r);
+    return j;
+}
+
+/* The output tensor `name` of a v2 answer, its shape checked against its
+ * data and datatype. */
+static json_t *tensor(json_t *resp, const char *name, const char *datatype, size_t rows, size_t cols) {
+    json_t *outs = json_object_get(resp, "outputs");
+    for (size_t i = 0; i < json_array_size(outs); i++) {
+        json_t *t = json_array_get(outs, i);
+        if (strcmp(json_string_value(json_object_get(t, "name")), name) != 0) continue;
+        assert_string_equal(json_string_value(json_object_get(t, "datatype")), datatype);
+        json_t *shape = json_object_get(t, "shape");
+        assert_int_equal(json_array_size(shape), cols ? 2 : 1);
+        assert_int_equal(json_integer_value(json_array_get(shape, 0)), rows);
+        if (cols) assert_int_equal(json_integer_value(json_array_get(shape, 1)), cols);
+        assert_int_equal(json_array_size(json_object_get(t, "data")), rows * (cols ? cols : 1));
+        return json_object_get(t, "data");
+    }
+    fail_msg("no output tensor \"%s\"", name);
+    return NULL;
+}
+
+static void close_to(double got, double want, double rel, const char *what, size_t i) {
+    if (!(fabs(got - want) <= rel * fmax(1.0, fabs(want)))) fail_msg("%s of input %zu: %.9g, want %.9g", what, i, got, want);
+}
+
+/* The Open Inference Protocol: health, server and model metadata, and
+ * infer with flat and nested BYTES tensors, a text_pair, a request id and
+ * chosen outputs, its answers those of `elang route`; then /metrics counts
+ * what was asked. */
+static void kserve_v2_protocol(void **s) {
+    (void)s;
+    watchdog_start("the v2 protocol", 300);
+    CURL *c = curl_easy_init();
+    served sv;
+    serve_up(&sv, SST2, 0);
+    json_t *j = get_json(c, sv.port, "/v2/health/live", 200);
+    assert_true(json_is_true(json_object_get(j, "live")));
+    json_decref(j);
+    j = get_json(c, sv.port, "/v2/health/ready", 200);
+    assert_true(json_is_true(json_object_get(j, "ready")));
+    json_decref(j);
+    j = get_json(c, sv.port, "/v2", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "elang");
+    assert_true(json_is_array(json_object_get(j, "extensions")));
+    json_decref(j);
+    const char *names[] = {"elang", "sst2-swift", "sst2-super", "swift", "super"};
+    for (int k = 0; k < 5; k++) {
+        char path[256];
+        snprintf(path, sizeof path, "/v2/models/%s", names[k]);
+        j = get_json(c, sv.port, path, 200);
+        assert_string_equal(json_string_value(json_object_get(j, "name")), names[k]);
+        json_t *in = json_object_get(j, "inputs"), *out = json_object_get(j, "outputs");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(in, 0), "name")), "text");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(in, 0), "datatype")), "BYTES");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(in, 1), "name")), "text_pair");
+        bool has_route = false;
+        for (size_t i = 0; i < json_array_size(out); i++)
+            has_route |= strcmp(json_string_value(json_object_get(json_array_get(out, i), "name")), "route") == 0;
+        assert_int_equal(has_route, k == 0);
+        json_decref(j);
+        snprintf(path, sizeof path, "/v2/models/%s/ready", names[k]);
+        j = get_json(c, sv.port, path, 200);
+        assert_true(json_is_true(json_object_get(j, "ready")));
+        json_decref(j);
+    }
+    j = get_json(c, sv.port, "/v2/models/nope", 404);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "nope"));
+    json_decref(j);
+
+    /* Infer on the router: the CLI's labels, routes, scores and numbers. */
+    const char *reviews = jsonl_of_lines("examples/reviews.txt", "v2-reviews.jsonl");
+    char args[4096];
+    snprintf(args, sizeof args, "route %s --input %s", SST2, reviews);
+    char *lines = cli(args);
+    size_t n = 0;
+    json_t *want[64], *texts = json_array(), *nested = json_array();
+    for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n")) want[n++] = json_loads(line, 0, NULL);
+    FILE *f = fopen("examples/reviews.txt", "r");
+    char text[4096];
+    while (fgets(text, sizeof text, f)) {
+        text[strcspn(text, "\n")] = '\0';
+        json_array_append_new(texts, json_string(text));
+        json_array_append_new(nested, json_pack("[s]", text));
+    }
+    fclose(f);
+    assert_int_equal(json_array_size(texts), n);
+    for (int form = 0; form < 2; form++) {
+        json_t *req = json_pack("{s:s, s:[{s:s, s:[I], s:s, s:O}]}", "id", "req-7", "inputs", "name", "text", "shape",
+                                (json_int_t)n, "datatype", "BYTES", "data", form ? nested : texts);
+        if (form) json_array_append_new(json_object_get(json_array_get(json_object_get(req, "inputs"), 0), "shape"),
+                                        json_integer(1));
+        char *body = json_dumps(req, JSON_COMPACT);
+        http_result r;
+        http_call(c, sv.port, "/v2/models/elang/infer", body, strlen(body), &r);
+        if (r.status != 200) fail_msg("infer: %ld %s", r.status, r.body);
+        json_t *resp = json_of(&r);
+        assert_string_equal(json_string_value(json_object_get(resp, "model_name")), "elang");
+        assert_string_equal(json_string_value(json_object_get(resp, "id")), "req-7");
+        json_t *label = tensor(resp, "label", "BYTES", n, 0), *route = tensor(resp, "route", "BYTES", n, 0);
+        json_t *logits = tensor(resp, "logits", "FP32", n, 2), *score = tensor(resp, "score", "FP64", n, 0);
+        json_t *degraded = tensor(resp, "degraded", "BOOL", n, 0), *energy = tensor(resp, "energy", "FP64", n, 0);
+        tensor(resp, "probs", "FP32", n, 2), tensor(resp, "label_id", "INT64", n, 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_string_equal(json_string_value(json_array_get(label, i)), json_string_value(json_object_get(want[i], "label")));
+            assert_string_equal(json_string_value(json_array_get(route, i)), json_string_value(json_object_get(want[i], "route")));
+            assert_true(json_is_false(json_array_get(degraded, i)));
+            close_to(json_real_value(json_array_get(score, i)), json_real_value(json_object_get(want[i], "score")), 1e-7, "score", i);
+            close_to(json_real_value(json_array_get(energy, i)), json_real_value(json_object_get(want[i], "energy")), 1e-7, "energy", i);
+            for (size_t k = 0; k < 2; k++)
+                close_to(json_real_value(json_array_get(logits, 2 * i + k)),
+                         json_real_value(json_array_get(json_object_get(want[i], "logits"), k)), 1e-7, "logit", i);
+        }
+        json_decref(resp), json_decref(req);
+        http_result_free(&r), free(body);
+    }
+    /* One model, a text pair, and only the outputs asked for. */
+    const char *pair_req = "{\"inputs\":[{\"name\":\"text\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"a fine "
+                           "film\",\"dull\"]},{\"name\":\"text_pair\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"yes\","
+                           "\"no\"]}],\"outputs\":[{\"name\":\"label\"},{\"name\":\"energy\"}]}";
+    http_result r;
+    http_call(c, sv.port, "/v2/models/super/infer", pair_req, strlen(pair_req), &r);
+    assert_int_equal(r.status, 200);
+    json_t *resp = json_of(&r);
+    assert_int_equal(json_array_size(json_object_get(resp, "outputs")), 2);
+    tensor(resp, "label", "BYTES", 2, 0), tensor(resp, "energy", "FP64", 2, 0);
+    assert_null(json_object_get(resp, "id"));
+    json_decref(resp), http_result_free(&r);
+    /* The metrics count what was asked: 2 route requests of n inputs. */
+    http_call(c, sv.port, "/metrics", NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(metric_value(r.body, "elang_http_requests_total{endpoint=\"/v2/infer\",code=\"200\"}"), 3);
+    assert_int_equal(metric_value(r.body, "elang_http_errors_total{endpoint=\"/v2/metadata\",code=\"404\"}"), 1);
+    const double swift = metric_value(r.body, "elang_inputs_total{answered_by=\"swift\"}");
+    const double super = metric_value(r.body, "elang_inputs_total{answered_by=\"super\"}");
+    assert_int_equal(swift + super, 2 * n);
+    assert_true(super > 0);
+    close_to(metric_value(r.body, "elang_super_rate"), super / (swift + super), 1e-5, "super rate", 0);
+    assert_int_equal(metric_value(r.body, "elang_model_inputs_total"), 2);
+    assert_int_equal(metric_value(r.body, "elang_degraded_total"), 0);
+    assert_int_equal(metric_value(r.body, "elang_queue_depth"), 0);
+    /* Every sample line is NAME{LABELS} VALUE; histograms are cumulative
+     * and end at +Inf with their count. */
+    double last = -1;
+    for (char *line = strtok(r.body, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#') continue;
+        const size_t name_len = strspn(line, "abcdefghijklmnopqrstuvwxyz_");
+        const char *value = strrchr(line, ' ');
+        assert_true(name_len > 0 && value && (line[name_len] == ' ' || (line[name_len] == '{' && value[-1] == '}')));
+        char *end;
+        const double v = strtod(value + 1, &end);
+        assert_true(*end == '\0' && v >= 0);
+        const bool bucket = strstr(line, "_bucket{") != NULL;
+        if (bucket && last >= 0) assert_true(v >= last);
+        last = bucket ? (strstr(line, "le=\"+Inf\"") ? -1 : v) : -1;
+    }
+    http_result_free(&r);
+    assert_int_equal(serve_down(&sv, SIGTERM), 0);
+    for (size_t i = 0; i < n; i++) json_decref(want[i]);
+    json_decref(texts), json_decref(nested), free(lines);
+    curl_easy_cleanup(c);
+    watchdog_stop();
+}
+
+typedef struct {
+    int port;
+    const char *body;
+    long status;
+} async_post;
+
+static void *post_in_background(void *arg) {
+    async_post *a = arg;
+    CURL *c = curl_easy_init();
+    http_result r;
+    http_call(c, a->port, "/v1/route", a->body, strlen(a->body), &r);
+    a->status = r.status;
+    http_result_free(&r);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* Every kind of bad request gets its status and a message naming the
+ * fault, and the server answers the next good request. */
+static void bad_requests_get_their_status(void **s) {
+    (void)s;
+    watchdog_start("bad requests", 300);
+    CURL *c = curl_easy_init();
+    served sv;
+    serve_up(&sv, SST2 " --max-body-mb 1 --max-queue 16", 0);
+    const char good[] = "{\"inputs\":[{\"text\":\"a fine film\",\"id\":1},{\"text\":\"dull\",\"id\":2}]}";
+    char *big = malloc((3 << 19) + 64), *many = malloc(4096), *bad_utf8 = strdup("{\"inputs\":[{\"text\":\"ab\xff\"}]}");
+    sprintf(big, "{\"inputs\":[{\"text\":\"");
+    memset(big + strlen(big), 'a', 3 << 19);
+    strcpy(big + 22 + (3 << 19), "\"}]}");
+    strcpy(many, "{\"inputs\":[");
+    for (int i = 0; i < 17; i++) strcat(many, i ? ",{\"text\":\"x\"}" : "{\"text\":\"x\"}");
+    strcat(many, "]}");
+    const char *v2 = "/v2/models/elang/infer";
+    const struct {
+        const char *method, *path, *body;
+        long status;
+        const char *says;
+    } cases[] = {
+        {"POST", "/v1/route", "{\"inputs\": [", 400, "malformed JSON at line 1, column"},
+        {"POST", "/v1/route", "[1, 2]", 400, "must be a JSON object"},
+        {"POST", "/v1/route", "{\"inputs\": \"a fine film\"}", 400, "\"inputs\" is not an array"},
+        {"POST", "/v1/route", "{\"text\": \"a fine film\"}", 400, "\"inputs\" is missing"},
+        {"POST", "/v1/route", "{\"inputs\": [{\"id\": 1}]}", 400, "input 0: field \"text\" is missing"},
+        {"POST", "/v1/route", "{\"inputs\": [{\"text\": \"ok\"}, {\"text\": 7}]}", 400, "input 1: field \"text\" is not a string"},
+        {"POST", "/v1/route", "{\"inputs\": [{\"text\": \"a\", \"text_pair\": [1]}]}", 400, "\"text_pair\" must be a string"},
+        {"POST", "/v1/route", "{\"inputs\": [\"a fine film\"]}", 400, "input 0 is not an object"},
+        {"POST", "/v1/route", bad_utf8, 400, "invalid UTF-8 at byte offset"},
+        {"POST", "/v1/route", "{\"inputs\": [{\"text\": \"a\\u0000b\"}]}", 400, "NUL"},
+        {"POST", "/v1/route", "{\"inputs\": []}", 400, "\"inputs\" is empty"},
+        {"POST", "/v1/route", "{\"inputs\": [{\"text\": \"a\"}], \"inputs\": []}", 400, "duplicate object key"},
+        {"POST", "/v1/route", many, 422, "the request has 17 inputs; this server takes at most 16"},
+        {"POST", "/v1/route", big, 413, "at most 1048576"},
+        {"POST", "/v1/classify", "{\"model\": \"nope\", \"inputs\": [{\"text\": \"a\"}]}", 404, "no model \"nope\""},
+        {"POST", "/v1/classify", "{\"model\": 3, \"inputs\": [{\"text\": \"a\"}]}", 400, "\"model\" must be a string"},
+        {"POST", "/v1/generate", "{\"inputs\": [{\"text\": \"a\"}]}", 400, "classifies; use /v1/classify"},
+        {"GET", "/v1/route", NULL, 405, "takes POST"},
+        {"POST", "/healthz", "{}", 405, "takes GET"},
+        {"GET", "/v1/nope", NULL, 404, "no such endpoint"},
+        {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"FP32\", \"data\": [1]}]}", 400,
+         "datatype must be \"BYTES\""},
+        {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [2], \"datatype\": \"BYTES\", \"data\": [\"a\"]}]}",
+         400, "shape says 2 elements but \"data\" holds 1"},
+        {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [1, 2], \"datatype\": \"BYTES\", \"data\": [\"a\", "
+                     "\"b\"]}]}", 400, "shape must be [n] or [n, 1]"},
+        {"POST", v2, "{\"inputs\": [{\"name\": \"txt\", \"shape\": [1], \"datatype\": \"BYTES\", \"data\": [\"a\"]}]}", 400,
+         "unknown input tensor \"txt\""},
+        {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"BYTES\", \"data\": [3]}]}", 400,
+         "element 0 is not a string"},
+        {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"BYTES\", \"data\": [\"a\"]}, {\"name\": "
+                     "\"text_pair\", \"shape\": [2], \"datatype\": \"BYTES\", \"data\": [\"a\", \"b\"]}]}", 400,
+         "\"text_pair\" has 2 elements but \"text\" has 1"},
+        {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"BYTES\", \"data\": [\"a\"]}], "
+                     "\"outputs\": [{\"name\": \"text\"}]}", 400, "no output \"text\""},
+        {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"BYTES\", \"parameters\": "
+                     "{\"binary_data_size\": 4}}]}", 400, "binary tensor data is not supported"},
+        {"POST", v2, "{\"id\": 5, \"inputs\": []}", 400, "\"id\" must be a string"},
+        {"POST", v2, "{\"inputs\": []}", 400, "\"text\" is missing"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        http_result r;
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, cases[k].method);
+        http_call(c, sv.port, cases[k].path, cases[k].body, cases[k].body ? strlen(cases[k].body) : 0, &r);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+        json_t *j = r.status ? json_of(&r) : NULL;
+        const char *msg = json_string_value(json_object_get(j, "error"));
+        if (r.status != cases[k].status || !msg || !strstr(msg, cases[k].says))
+            fail_msg("case %zu (%s %s): status %ld, body %.300s; want %ld and \"%s\"", k, cases[k].method, cases[k].path,
+                     r.status, r.body, cases[k].status, cases[k].says);
+        json_decref(j), http_result_free(&r);
+        http_call(c, sv.port, "/v1/route", good, strlen(good), &r);
+        if (r.status != 200) fail_msg("the good request after case %zu: %ld %s", k, r.status, r.body);
+        j = json_of(&r);
+        assert_int_equal(json_array_size(json_object_get(j, "outputs")), 2);
+        json_decref(j), http_result_free(&r);
+    }
+    /* A text far over the models' 128 positions is cut as the CLI cuts it. */
+    const char *long_in = tmp("long.jsonl");
+    FILE *f = fopen(long_in, "w");
+    fprintf(f, "{\"text\": \"");
+    for (int i = 0; i < 3000; i++) fprintf(f, "%s ", i % 3 ? "moving" : "dull");
+    fprintf(f, "\"}\n");
+    fclose(f);
+    char args[4096];
+    snprintf(args, sizeof args, "route %s --input %s", SST2, long_in);
+    char *lines = cli(args), *want = as_outputs(lines), *body = v1_request(long_in);
+    post_expect(c, sv.port, "/v1/route", body, 200, want);
+    free(lines), free(want), free(body);
+    assert_int_equal(serve_down(&sv, SIGTERM), 0);
+
+    /* A batch that waits for inputs outlives the timeout (504); a request
+     * the queue has no room for is turned away at once (503, Retry-After);
+     * a full batch runs at once. */
+    serve_up(&sv, SST2 " --max-batch 8 --max-delay-ms 1500 --timeout-ms 400 --max-queue 8", 0);
+    async_post one = {sv.port, "{\"inputs\": [{\"text\": \"alone\"}]}", -1};
+    pthread_t t;
+    pthread_create(&t, NULL, post_in_background, &one);
+    struct timespec pause = {0, 150 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    char eight[512] = "{\"inputs\": [";
+    for (int i = 0; i < 8; i++) strcat(eight, i ? ", {\"text\": \"fine\"}" : "{\"text\": \"fine\"}");
+    strcat(eight, "]}");
+    http_result r;
+    http_call(c, sv.port, "/v1/route", eight, strlen(eight), &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.retry_after, " 1");
+    assert_non_null(strstr(r.body, "--max-queue"));
+    http_result_free(&r);
+    pthread_join(t, NULL);
+    assert_int_equal(one.status, 504);
+    http_call(c, sv.port, "/v1/route", eight, strlen(eight), &r);
+    assert_int_equal(r.status, 200);
+    http_result_free(&r);
+    http_call(c, sv.port, "/metrics", NULL, 0, &r);
+    assert_int_equal(metric_value(r.body, "elang_http_errors_total{endpoint=\"/v1/route\",code=\"504\"}"), 1);
+    assert_int_equal(metric_value(r.body, "elang_http_errors_total{endpoint=\"/v1/route\",code=\"503\"}"), 1);
+    /* The timed-out input left the queue unanswered: only the full batch ran. */
+    assert_int_equal(metric_value(r.body, "elang_batch_size_sum"), 8);
+    http_result_free(&r);
+    assert_int_equal(serve_down(&sv, SIGTERM), 0);
+    free(big), free(many), free(bad_utf8);
+    curl_easy_cleanup(c);
+    watchdog_stop();
+}
+
+/* The command's own mistakes: exit 2 with the reason; a port in use, 1. */
+static void usage_errors(void **s) {
+    (void)s;
+    const struct {
+        const char *args, *says;
+        int rc;
+    } cases[] = {
+        {"serve --model models/sst2-swift --swift models/sst2-swift", "--model serves one model; --swift is for a router", 2},
+        {"serve --model models/sst2-swift --threshold 1", "--threshold is for a router", 2},
+        {"serve --swift models/sst2-swift --super models/sst2-super", "exactly one of --calibration FILE and --threshold t", 2},
+        {"serve --swift models/sst2-swift", "give --swift DIR --super DIR|URL", 2},
+        {"serve --swift models/sst2-swift --super models/sst2-super --threshold 1 --prefix x", "--prefix is for --model", 2},
+        {"serve --swift models/sst2-swift --super http://127.0.0.1:9/v2/models/m --super-prefix x --threshold 1",
+         "a remote Super applies its own prefix", 2},
+        {"serve --swift models/sst2-swift --super http://127.0.0.1:9/models/m --threshold 1",
+         "http://HOST:PORT/v2/models/NAME", 2},
+        {"serve --swift models/multi30k-swift --super http://127.0.0.1:9/v2/models/m --threshold 1 --label-words a,b",
+         "label words need every tier loaded here", 2},
+        {"serve --model models/sst2-swift --port 70000", "invalid value '70000' for --port", 2},
+        {"serve --model models/sst2-swift --max-batch 0", "invalid value '0' for --max-batch", 2},
+        {"serve --model models/sst2-swift --host no.such.host.invalid --port 0", "cannot listen on no.such.host.invalid", 2},
+        {"serve --model /nonexist", "/nonexist/config.json", 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char cmd[4096], *out, *err;
+        snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), cases[k].args);
+        const int rc = run_command(cmd, &out, &err);
+        if (rc != cases[k].rc || !strstr(err, cases[k].says))
+            fail_msg("`%s` exited %d (want %d): %s(want \"%s\")", cmd, rc, cases[k].rc, err, cases[k].says);
+        free(out), free(err);
+    }
+    served a, b;
+    serve_up(&a, "--model models/sst2-swift --threads 1", 0);
+    char cmd[4096], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s serve --model models/sst2-swift --threads 1 --port %d", elang_bin(), a.port);
+    assert_int_equal(run_command(cmd, &out, &err), 1);
+    assert_non_null(strstr(err, "cannot listen on 127.0.0.1:"));
+    free(out), free(err);
+    (void)b;
+    assert_int_equal(serve_down(&a, SIGINT), 0);
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(demo_pairs_answer_as_the_cli),
+        cmocka_unit_test(fixtures_answer_as_the_cli),
+        cmocka_unit_test(kserve_v2_protocol),
+        cmocka_unit_test(bad_requests_get_their_status),
+        cmocka_unit_test(usage_errors),
+    };
+    const int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    test_tmpdir_cleanup();
+    return rc;
+}
