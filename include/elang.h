@@ -360,6 +360,46 @@ elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, 
                                      elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
                                      elang_router **out, elang_error *err);
 
+/* A Super served elsewhere, as the last tier of elang_router_new_remote
+ * (defined in src/serve/remote.c): a KServe v2 model (another
+ * `elang serve --model`, Triton, KServe), or a model behind an
+ * OpenAI-compatible completions API (vLLM, llama.cpp's server, another
+ * `elang serve`; text generators only, whose answers are then text alone).
+ * Each batch's routed inputs go out as one request; a call times out and is
+ * retried after transport failures and 5xx answers (a 4xx answer is not
+ * retried); after a failure the remote side is left alone for a backoff
+ * that doubles from 0.25 s to 4 s, during which its inputs fail at once, so
+ * the router answers them degraded; the first call that succeeds ends it. */
+typedef enum { ELANG_REMOTE_V2, ELANG_REMOTE_OPENAI } elang_remote_api;
+
+typedef struct {
+    elang_remote_api api;   /* 0 = KServe v2 */
+    /* v2: the model's URL, http://HOST:PORT/v2/models/NAME; OpenAI: the
+     * server's, http://HOST:PORT (or its /v1), asked at /v1/completions */
+    const char *url;
+    const char *model;      /* OpenAI: the model asked for (required) */
+    int connect_timeout_ms; /* per attempt; 0 = 500 */
+    int timeout_ms;         /* per attempt, the whole exchange; 0 = 5000 */
+    int retries;            /* attempts after a failed one; 0 = none */
+} elang_remote_opts;
+
+typedef struct elang_remote elang_remote;
+
+/* A remote Super that answers as `swift` does (its labels and kind). From
+ * `route` (NULL: the defaults), the router's options: the temperature of
+ * energies computed from a v2 answer's logits and, over OpenAI, the
+ * max_new_tokens and stop strings each request asks for (the strings
+ * borrowed: they must outlive the remote). Refused: an OpenAI API for a
+ * classifier (it answers no logits), or without a model name. */
+elang_status elang_remote_new(const elang_remote_opts *opts, const elang_model *swift, const elang_route_opts *route,
+                              elang_remote **out, elang_error *err);
+void elang_remote_free(elang_remote *r);
+
+/* The elang_answer_fn of a remote Super (ctx: the elang_remote). Like a
+ * router, a remote is used by one thread at a time. */
+elang_status elang_remote_answer(void *ctx, const elang_text *in, const size_t *items, size_t n, elang_answer *out,
+                                 elang_error *err);
+
 typedef struct {
     int tier;                /* whose answer stands: 0 = Swift */
     elang_answer *answers;   /* [tier + 1]: every consulted tier's answer; answers[tier] is final */

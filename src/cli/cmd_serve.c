@@ -19,6 +19,7 @@
 typedef struct {
     route_flags route;
     const char *calibration, *model, *prefix, *host;
+    const char *super_api, *super_model, *stop; /* NULL: not given */
     double threshold;
     int port, max_batch, max_delay_ms, max_queue, timeout_ms, max_body_mb;
     int super_connect_timeout_ms, super_timeout_ms, super_retries;
@@ -38,7 +39,8 @@ static bool check_mode(const serve_flags *fl) {
                              fl->calibration ? "--calibration" : NULL, !isnan(fl->threshold) ? "--threshold" : NULL,
                              r->score ? "--score" : NULL, r->aggregate ? "--aggregate" : NULL,
                              r->label_words ? "--label-words" : NULL, r->swift_prefix ? "--swift-prefix" : NULL,
-                             r->super_prefix ? "--super-prefix" : NULL};
+                             r->super_prefix ? "--super-prefix" : NULL, fl->super_api ? "--super-api" : NULL,
+                             fl->super_model ? "--super-model" : NULL};
     if (fl->model) {
         for (size_t i = 0; i < sizeof routing / sizeof routing[0]; i++)
             if (routing[i]) {
@@ -65,6 +67,42 @@ static bool check_mode(const serve_flags *fl) {
                         "--super-prefix\n");
         return false;
     }
+    const bool openai = fl->super_api && strcmp(fl->super_api, "openai") == 0;
+    if (fl->super_api && !is_url(r->super)) {
+        fprintf(stderr, "elang serve: --super-api says how a remote Super is reached; --super %s is no http(s) URL\n",
+                r->super);
+        return false;
+    }
+    if (fl->super_model && !openai) {
+        fprintf(stderr, "elang serve: --super-model names the model of a Super behind an OpenAI-compatible API "
+                        "(--super-api openai)\n");
+        return false;
+    }
+    if (openai && !fl->super_model) {
+        fprintf(stderr, "elang serve: --super-api openai needs --super-model NAME, the model the server at %s is "
+                        "asked for (its GET /v1/models lists them)\n", r->super);
+        return false;
+    }
+    if (fl->stop && fl->calibration) {
+        fprintf(stderr, "elang serve: --stop changes the answers whose scores the calibration was made on; route "
+                        "with --threshold instead\n");
+        return false;
+    }
+    return true;
+}
+
+/* --stop: where every generation ends (greedy search only). */
+static bool set_stop(const serve_flags *fl, const char *const *stops, elang_route_opts *opts) {
+    if (!fl->stop) return true;
+    if (!fl->stop[0]) {
+        fprintf(stderr, "elang serve: --stop needs a non-empty text\n");
+        return false;
+    }
+    if (opts->gen.num_beams > 1) {
+        fprintf(stderr, "elang serve: --stop works with greedy search, not with --num-beams %d\n", opts->gen.num_beams);
+        return false;
+    }
+    opts->gen.stop = stops, opts->gen.num_stop = 1;
     return true;
 }
 
@@ -113,9 +151,18 @@ int cmd_serve(int argc, char **argv) {
         {"super-timeout-ms", FLAG_INT, &fl.super_timeout_ms, 1, 3600000, NULL,
          "remote Super: time for a whole call, per attempt (default 5000)", "N"},
         {"super-retries", FLAG_INT, &fl.super_retries, 0, 10, NULL, "remote Super: attempts after a failed one (default 1)", "N"},
+        {"super-api", FLAG_CHOICE, &fl.super_api, 0, 0, "v2|openai",
+         "remote Super: KServe v2 at URL/v2/models/NAME (default), or an OpenAI-compatible server at URL "
+         "(URL/v1/completions)", "API"},
+        {"super-model", FLAG_STRING, &fl.super_model, 0, 0, NULL,
+         "--super-api openai: the model the server is asked for (required)", "NAME"},
+        {"stop", FLAG_STRING, &fl.stop, 0, 0, NULL,
+         "generators: end a generation once its text holds TEXT (greedy; not with --calibration)", "TEXT"},
         {0},
     };
     const char *synopsis = "--swift DIR --super DIR|URL (--calibration CALIB.json | --threshold t) [flags]\n"
+                           "       elang serve --swift DIR --super URL --super-api openai --super-model NAME "
+                           "(--calibration CALIB.json | --threshold t) [flags]\n"
                            "       elang serve --model DIR [flags]";
     int rc = parse_flags("serve", synopsis, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : 2;
@@ -132,9 +179,13 @@ int cmd_serve(int argc, char **argv) {
                         .max_body = (size_t)fl.max_body_mb << 20, .route = !fl.model,
                         .threshold = cal ? cal->threshold : fl.threshold,
                         .super_url = fl.route.super && is_url(fl.route.super) ? fl.route.super : NULL,
+                        .super_api = fl.super_api && strcmp(fl.super_api, "openai") == 0 ? ELANG_REMOTE_OPENAI : ELANG_REMOTE_V2,
+                        .super_model = fl.super_model,
                         .super_connect_timeout_ms = fl.super_connect_timeout_ms,
                         .super_timeout_ms = fl.super_timeout_ms, .super_retries = fl.super_retries, .log = log_line};
     rc = load_models(&fl, cal, models, &cfg.opts);
+    const char *stops[1] = {fl.stop};
+    if (!rc && !set_stop(&fl, stops, &cfg.opts)) rc = 2;
     /* Every thread the server starts inherits this mask, so the signals
      * wait for sigwait below instead of killing the process mid-answer. */
     sigset_t stop;

@@ -100,6 +100,11 @@ int load_pair(const char *command, route_flags *fl, const elang_calibration *cal
         fprintf(stderr, "elang %s: --swift DIR and --super DIR are required\n", command);
         return 2;
     }
+    if (super && (strncmp(fl->super, "http://", 7) == 0 || strncmp(fl->super, "https://", 8) == 0)) {
+        fprintf(stderr, "elang %s: --super takes a model directory here; a Super on another machine (KServe v2 or "
+                        "an OpenAI-compatible API) is for elang serve (--super URL, --super-api)\n", command);
+        return 2;
+    }
     if (!choose_prefix(command, "Swift", &fl->swift_prefix, calib ? calib->swift_prefix : NULL) ||
         !choose_prefix(command, "Super", &fl->super_prefix, calib ? calib->super_prefix : NULL))
         return 2;
