@@ -704,6 +704,23 @@ static void openai_completions_with_curl(void **s) {
     assert_string_equal(str_of(json_array_get(data, 0), "id"), "gpt2");
     assert_string_equal(str_of(json_array_get(data, 0), "object"), "model");
     json_decref(r);
+    /* KServe v2 on a language model: its ids are its new tokens, a step
+     * each (an encoder-decoder's hold its start token besides). */
+    r = curl_post(sv.port, "/v2/models/gpt2/infer",
+                  json_pack("{s:[{s:s, s:[I], s:s, s:o}]}", "inputs", "name", "text", "shape", (json_int_t)n, "datatype",
+                            "BYTES", "data", prompts_of(in)),
+                  &status);
+    assert_int_equal(status, 200);
+    json_t *texts = tensor(r, "text", "BYTES", n, 0), *num_ids = tensor(r, "num_ids", "INT32", n, 0);
+    json_t *num_steps = tensor(r, "num_steps", "INT32", n, 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(json_string_value(json_array_get(texts, i)), str_of(want[0][i], "text"));
+        assert_int_equal(json_integer_value(json_array_get(num_ids, i)), json_array_size(json_object_get(want[0][i], "ids")));
+        assert_int_equal(json_integer_value(json_array_get(num_steps, i)),
+                         json_array_size(json_object_get(want[0][i], "token_logprobs")));
+        assert_int_equal(json_integer_value(json_array_get(num_steps, i)), json_integer_value(json_array_get(num_ids, i)));
+    }
+    json_decref(r);
     /* What it cannot do, by name. */
     const struct {
         const char *body, *says;
