@@ -320,19 +320,22 @@ static void add_target(serve_server *s, const char *name, task_key key, const el
                        .label_words = key.kind == TASK_ROUTE && s->cfg.opts.num_label_words > 0};
 }
 
+/* A model's own requests: it classifies or generates, with the server's
+ * decoding unless a request asks for its own. */
+static task_key model_key(const elang_model *m, int k) {
+    return (task_key){.kind = elang_model_is_generator(m) ? TASK_GENERATE : TASK_CLASSIFY, .model = k};
+}
+
 static elang_status make_targets(serve_server *s, elang_error *err) {
-    if (s->router) add_target(s, "elang", (task_key){TASK_ROUTE, 0}, s->cfg.models[0]);
+    if (s->router) add_target(s, "elang", (task_key){.kind = TASK_ROUTE}, s->cfg.models[0]);
     for (int k = 0; k < 2; k++) {
         const elang_model *m = s->cfg.models[k];
         if (!m) continue;
         if (!(s->names[k] = model_name(m))) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-        add_target(s, s->names[k], (task_key){elang_model_is_generator(m) ? TASK_GENERATE : TASK_CLASSIFY, k}, m);
+        add_target(s, s->names[k], model_key(m, k), m);
     }
     for (int k = 0; s->router && k < 2; k++)
-        if (s->cfg.models[k])
-            add_target(s, k ? "super" : "swift", (task_key){elang_model_is_generator(s->cfg.models[k]) ? TASK_GENERATE
-                                                                                                        : TASK_CLASSIFY, k},
-                       s->cfg.models[k]);
+        if (s->cfg.models[k]) add_target(s, k ? "super" : "swift", model_key(s->cfg.models[k], k), s->cfg.models[k]);
     return ELANG_OK;
 }
 
