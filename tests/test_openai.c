@@ -99,7 +99,7 @@ static void malformed_answers_name_the_url_and_the_fault(void **s) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         elang_answer out[2];
         memset(out, 0, sizeof out);
-        elang_error err;
+        elang_error err = {.item = -1};
         const elang_status st = openai_read_answer(URL, cases[k].reply, strlen(cases[k].reply), idx, 2, out, &err);
         if (st != ELANG_ERR_FORMAT || strncmp(err.message, URL " answered", strlen(URL " answered")) != 0 ||
             !strstr(err.message, cases[k].says))

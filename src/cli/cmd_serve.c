@@ -152,8 +152,8 @@ int cmd_serve(int argc, char **argv) {
          "remote Super: time for a whole call, per attempt (default 5000)", "N"},
         {"super-retries", FLAG_INT, &fl.super_retries, 0, 10, NULL, "remote Super: attempts after a failed one (default 1)", "N"},
         {"super-api", FLAG_CHOICE, &fl.super_api, 0, 0, "v2|openai",
-         "remote Super: KServe v2 at URL/v2/models/NAME (default), or an OpenAI-compatible server at URL "
-         "(URL/v1/completions)", "API"},
+         "how --super URL is reached: KServe v2, URL = http://HOST:PORT/v2/models/NAME (default), or an "
+         "OpenAI-compatible server, URL = http://HOST:PORT (asked at URL/v1/completions)", "API"},
         {"super-model", FLAG_STRING, &fl.super_model, 0, 0, NULL,
          "--super-api openai: the model the server is asked for (required)", "NAME"},
         {"stop", FLAG_STRING, &fl.stop, 0, 0, NULL,

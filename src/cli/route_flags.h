@@ -32,8 +32,7 @@ typedef struct {
 /* The flag table rows every routing command accepts. */
 #define ROUTE_FLAG_SPECS(fl)                                                                                   \
     {"swift", FLAG_STRING, &(fl).swift, 0, 0, NULL, "the Swift (small) model directory", "DIR"},              \
-    {"super", FLAG_STRING, &(fl).super, 0, 0, NULL,                                                           \
-     "the Super (large) model directory (serve: or a remote Super's URL, see --super-api)", "DIR"},            \
+    {"super", FLAG_STRING, &(fl).super, 0, 0, NULL, "the Super (large) model directory", "DIR"},              \
     {"swift-prefix", FLAG_STRING, &(fl).swift_prefix, 0, 0, NULL,                                              \
      "text put before every Swift input (T5's task prefix)", "TEXT"},                                          \
     {"super-prefix", FLAG_STRING, &(fl).super_prefix, 0, 0, NULL, "likewise for Super", "TEXT"},              \
