@@ -876,6 +876,26 @@ static void language_models_with_super_elsewhere(void **s) {
     elang_remote_free(remote);
     elang_model_free(gpt2);
 
+    /* elang route with its Super elsewhere: over v2 the bytes of the Super
+     * loaded locally, over OpenAI's API their texts and routes. */
+    snprintf(args, sizeof args, "route --swift %s --super http://127.0.0.1:%d/v2/models/qwen2 %s --input %s", swift,
+             big.port, routing, in);
+    char *remote_lines = cli(args), *remote_bytes = as_outputs(remote_lines);
+    assert_string_equal(remote_bytes, want_bytes);
+    free(remote_lines), free(remote_bytes);
+    char openai_route[8192];
+    snprintf(openai_route, sizeof openai_route, "route --swift %s --super http://127.0.0.1:%d --super-api openai "
+             "--super-model qwen2 %s --input %s", swift, big.port, routing, in);
+    remote_lines = cli(openai_route);
+    json_t *rows_out[64], *lines_json = json_array();
+    assert_int_equal(parse_lines(remote_lines, rows_out), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(str_of(rows_out[i], "route"), str_of(want[i], "route"));
+        assert_string_equal(str_of(rows_out[i], "text"), str_of(want[i], "text"));
+        json_decref(rows_out[i]);
+    }
+    free(remote_lines);
+
     /* The Super's server lacks the model asked for: 404 is not retried. */
     snprintf(flags, sizeof flags, "--swift %s --super http://127.0.0.1:%d/v1/ --super-api openai --super-model nope %s",
              swift, big.port, routing);
@@ -900,6 +920,18 @@ static void language_models_with_super_elsewhere(void **s) {
     http_result_free(&r);
     expect_degraded(got, want, n);
     json_decref(got);
+    char cmd[16384], *route_out, *route_err;
+    snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), openai_route);
+    assert_int_equal(run_command(cmd, &route_out, &route_err), 0);
+    assert_int_equal(parse_lines(route_out, rows_out), n);
+    for (size_t i = 0; i < n; i++) json_array_append_new(lines_json, rows_out[i]);
+    got = json_pack("{s:o}", "outputs", lines_json);
+    expect_degraded(got, want, n);
+    json_decref(got);
+    char warning[128];
+    snprintf(warning, sizeof warning, "did not answer for %zu routed inputs", routed);
+    if (!strstr(route_err, warning)) fail_msg("stderr: %s", route_err);
+    free(route_out), free(route_err);
     http_call(c, openai.port, "/metrics", NULL, 0, &r);
     assert_int_equal(metric_value(r.body, "elang_degraded_total"), routed);
     http_result_free(&r);
@@ -992,8 +1024,10 @@ static void usage_errors(void **s) {
          "--stop .", "--stop changes the answers whose scores the calibration was made on", 2},
         {"serve --model models/multi30k-swift --num-beams 2 --stop .", "--stop works with greedy search", 2},
         {"serve --model models/sst2-swift --super-api openai", "--super-api is for a router", 2},
-        {"route --swift models/sst2-swift --super http://127.0.0.1:9/v2/models/m --threshold 1",
-         "--super takes a model directory here", 2},
+        {"route --swift models/sst2-swift --super http://127.0.0.1:9 --super-api openai --super-model m --threshold 1",
+         "an OpenAI completions API answers text, and Swift", 2},
+        {"route --swift models/multi30k-swift --super http://127.0.0.1:9/v2/models/m --super-model m --threshold 1",
+         "elang route: --super-model names the model", 2},
         {"serve --model models/sst2-swift --port 70000", "invalid value '70000' for --port", 2},
         {"serve --model models/sst2-swift --max-batch 0", "invalid value '0' for --max-batch", 2},
         {"serve --model models/sst2-swift --host no.such.host.invalid --port 0", "cannot listen on no.such.host.invalid", 2},
@@ -1007,9 +1041,15 @@ static void usage_errors(void **s) {
             fail_msg("`%s` exited %d (want %d): %s(want \"%s\")", cmd, rc, cases[k].rc, err, cases[k].says);
         free(out), free(err);
     }
+    /* calibrate and eval run Super on every input: no URL. */
+    char cmd[4096], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s calibrate --swift models/sst2-swift --super http://127.0.0.1:9/v2/models/m --task sst2 "
+             "--data %s --out /dev/null", elang_bin(), shared_path("data/glue/SST-2/dev.tsv"));
+    assert_int_equal(run_command(cmd, &out, &err), 2);
+    if (!strstr(err, "--super takes a model directory here")) fail_msg("%s", err);
+    free(out), free(err);
     served a, b;
     serve_up(&a, "--model models/sst2-swift --threads 1", 0);
-    char cmd[4096], *out, *err;
     snprintf(cmd, sizeof cmd, "%s serve --model models/sst2-swift --threads 1 --port %d", elang_bin(), a.port);
     assert_int_equal(run_command(cmd, &out, &err), 1);
     assert_non_null(strstr(err, "cannot listen on 127.0.0.1:"));

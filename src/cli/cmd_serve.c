@@ -18,19 +18,17 @@
 
 typedef struct {
     route_flags route;
+    remote_flags remote;
     const char *calibration, *model, *prefix, *host;
-    const char *super_api, *super_model, *stop; /* NULL: not given */
+    const char *stop; /* NULL: not given */
     double threshold;
     int port, max_batch, max_delay_ms, max_queue, timeout_ms, max_body_mb;
-    int super_connect_timeout_ms, super_timeout_ms, super_retries;
 } serve_flags;
 
 static void log_line(void *ctx, const char *message) {
     (void)ctx;
     fprintf(stderr, "elang serve: %s\n", message);
 }
-
-static bool is_url(const char *s) { return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0; }
 
 /* The flags that only mean something to a router, or only to one model. */
 static bool check_mode(const serve_flags *fl) {
@@ -39,8 +37,8 @@ static bool check_mode(const serve_flags *fl) {
                              fl->calibration ? "--calibration" : NULL, !isnan(fl->threshold) ? "--threshold" : NULL,
                              r->score ? "--score" : NULL, r->aggregate ? "--aggregate" : NULL,
                              r->label_words ? "--label-words" : NULL, r->swift_prefix ? "--swift-prefix" : NULL,
-                             r->super_prefix ? "--super-prefix" : NULL, fl->super_api ? "--super-api" : NULL,
-                             fl->super_model ? "--super-model" : NULL};
+                             r->super_prefix ? "--super-prefix" : NULL, fl->remote.api ? "--super-api" : NULL,
+                             fl->remote.model ? "--super-model" : NULL};
     if (fl->model) {
         for (size_t i = 0; i < sizeof routing / sizeof routing[0]; i++)
             if (routing[i]) {
@@ -62,27 +60,7 @@ static bool check_mode(const serve_flags *fl) {
         fprintf(stderr, "elang serve: --prefix is for --model; a router takes --swift-prefix and --super-prefix\n");
         return false;
     }
-    if (is_url(r->super) && r->super_prefix) {
-        fprintf(stderr, "elang serve: a remote Super applies its own prefix (start it with --prefix); drop "
-                        "--super-prefix\n");
-        return false;
-    }
-    const bool openai = fl->super_api && strcmp(fl->super_api, "openai") == 0;
-    if (fl->super_api && !is_url(r->super)) {
-        fprintf(stderr, "elang serve: --super-api says how a remote Super is reached; --super %s is no http(s) URL\n",
-                r->super);
-        return false;
-    }
-    if (fl->super_model && !openai) {
-        fprintf(stderr, "elang serve: --super-model names the model of a Super behind an OpenAI-compatible API "
-                        "(--super-api openai)\n");
-        return false;
-    }
-    if (openai && !fl->super_model) {
-        fprintf(stderr, "elang serve: --super-api openai needs --super-model NAME, the model the server at %s is "
-                        "asked for (its GET /v1/models lists them)\n", r->super);
-        return false;
-    }
+    if (!check_remote_flags("serve", r, &fl->remote)) return false;
     if (fl->stop && fl->calibration) {
         fprintf(stderr, "elang serve: --stop changes the answers whose scores the calibration was made on; route "
                         "with --threshold instead\n");
@@ -128,9 +106,9 @@ static int load_models(serve_flags *fl, const elang_calibration *cal, elang_mode
 }
 
 int cmd_serve(int argc, char **argv) {
-    serve_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .threshold = NAN, .host = "127.0.0.1", .port = 8080,
-                      .max_batch = 64, .max_delay_ms = 0, .max_queue = 1024, .timeout_ms = 30000, .max_body_mb = 8,
-                      .super_connect_timeout_ms = 500, .super_timeout_ms = 5000, .super_retries = 1};
+    serve_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .remote = REMOTE_FLAG_DEFAULTS, .threshold = NAN,
+                      .host = "127.0.0.1", .port = 8080, .max_batch = 64, .max_delay_ms = 0, .max_queue = 1024,
+                      .timeout_ms = 30000, .max_body_mb = 8};
     const flag_spec flags[] = {
         ROUTE_FLAG_SPECS(fl.route),
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
@@ -146,16 +124,7 @@ int cmd_serve(int argc, char **argv) {
          "inputs waiting at most; more get 503 (default 1024; also the most per request)", "N"},
         {"timeout-ms", FLAG_INT, &fl.timeout_ms, 1, 3600000, NULL, "answer 504 after this long (default 30000)", "N"},
         {"max-body-mb", FLAG_INT, &fl.max_body_mb, 1, 1024, NULL, "largest request body, in MiB (default 8)", "N"},
-        {"super-connect-timeout-ms", FLAG_INT, &fl.super_connect_timeout_ms, 1, 600000, NULL,
-         "remote Super: time to connect, per attempt (default 500)", "N"},
-        {"super-timeout-ms", FLAG_INT, &fl.super_timeout_ms, 1, 3600000, NULL,
-         "remote Super: time for a whole call, per attempt (default 5000)", "N"},
-        {"super-retries", FLAG_INT, &fl.super_retries, 0, 10, NULL, "remote Super: attempts after a failed one (default 1)", "N"},
-        {"super-api", FLAG_CHOICE, &fl.super_api, 0, 0, "v2|openai",
-         "how --super URL is reached: KServe v2, URL = http://HOST:PORT/v2/models/NAME (default), or an "
-         "OpenAI-compatible server, URL = http://HOST:PORT (asked at URL/v1/completions)", "API"},
-        {"super-model", FLAG_STRING, &fl.super_model, 0, 0, NULL,
-         "--super-api openai: the model the server is asked for (required)", "NAME"},
+        REMOTE_FLAG_SPECS(fl.remote),
         {"stop", FLAG_STRING, &fl.stop, 0, 0, NULL,
          "generators: end a generation once its text holds TEXT (greedy; not with --calibration)", "TEXT"},
         {0},
@@ -178,11 +147,9 @@ int cmd_serve(int argc, char **argv) {
                         .max_queue = fl.max_queue, .timeout_ms = fl.timeout_ms,
                         .max_body = (size_t)fl.max_body_mb << 20, .route = !fl.model,
                         .threshold = cal ? cal->threshold : fl.threshold,
-                        .super_url = fl.route.super && is_url(fl.route.super) ? fl.route.super : NULL,
-                        .super_api = fl.super_api && strcmp(fl.super_api, "openai") == 0 ? ELANG_REMOTE_OPENAI : ELANG_REMOTE_V2,
-                        .super_model = fl.super_model,
-                        .super_connect_timeout_ms = fl.super_connect_timeout_ms,
-                        .super_timeout_ms = fl.super_timeout_ms, .super_retries = fl.super_retries, .log = log_line};
+                        .super = remote_opts_of(fl.route.super && is_url(fl.route.super) ? fl.route.super : NULL,
+                                                &fl.remote),
+                        .log = log_line};
     rc = load_models(&fl, cal, models, &cfg.opts);
     const char *stops[1] = {fl.stop};
     if (!rc && !set_stop(&fl, stops, &cfg.opts)) rc = 2;
@@ -203,7 +170,7 @@ int cmd_serve(int argc, char **argv) {
     }
     if (!rc) {
         fprintf(stderr, "elang serve: listening on http://%s:%d (%s)\n", fl.host, serve_port(server),
-                fl.model ? fl.model : cfg.super_url ? "routing to a remote Super" : "routing");
+                fl.model ? fl.model : cfg.super.url ? "routing to a remote Super" : "routing");
         int sig = 0;
         sigwait(&stop, &sig);
         fprintf(stderr, "elang serve: %s: answering the requests in flight, then stopping\n",

@@ -342,11 +342,11 @@ static elang_status make_targets(serve_server *s, elang_error *err) {
 static elang_status make_router(serve_server *s, elang_error *err) {
     const serve_config *c = &s->cfg;
     if (!c->route) return ELANG_OK;
-    if (!c->super_url) return elang_router_new(s->cfg.models, 2, &c->threshold, &c->opts, &s->router, err);
-    const remote_opts ro = {.api = c->super_api, .url = c->super_url, .model = c->super_model,
+    if (!c->super.url) return elang_router_new(s->cfg.models, 2, &c->threshold, &c->opts, &s->router, err);
+    const remote_opts ro = {.api = c->super.api, .url = c->super.url, .model = c->super.model,
                             .max_new_tokens = max_new_tokens_of(&c->opts.gen), .stop = c->opts.gen.stop,
-                            .num_stop = c->opts.gen.num_stop, .connect_timeout_ms = c->super_connect_timeout_ms,
-                            .timeout_ms = c->super_timeout_ms, .retries = c->super_retries,
+                            .num_stop = c->opts.gen.num_stop, .connect_timeout_ms = c->super.connect_timeout_ms,
+                            .timeout_ms = c->super.timeout_ms, .retries = c->super.retries,
                             .temperature = c->opts.temperature > 0 ? c->opts.temperature : 1.0,
                             .swift = c->models[0], .metrics = &s->metrics, .log = c->log, .log_ctx = c->log_ctx};
     elang_status st = remote_new(&ro, &s->remote, err);
@@ -368,7 +368,7 @@ elang_status serve_start(const serve_config *cfg, serve_server **out, elang_erro
     *out = NULL;
     if (!cfg->models[0] || cfg->max_batch < 1 || cfg->max_queue < 1 || cfg->max_delay_ms < 0 || cfg->timeout_ms < 1)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a server needs a model, and batch, queue and timeout limits");
-    if (cfg->route && !cfg->models[1] == !cfg->super_url)
+    if (cfg->route && !cfg->models[1] == !cfg->super.url)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs Super: a model or a URL");
     serve_server *s = calloc(1, sizeof *s);
     if (!s) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for the server");

@@ -31,10 +31,7 @@ typedef struct {
     bool route;               /* route from models[0] to Super at `threshold` */
     double threshold;
     elang_route_opts opts;    /* routing; its temperature, batch size and gen settings also serve classify/generate */
-    const char *super_url;    /* a remote Super's URL (its v2 model, or its OpenAI server), or NULL */
-    elang_remote_api super_api;
-    const char *super_model;  /* OpenAI: the model to ask the server for */
-    int super_connect_timeout_ms, super_timeout_ms, super_retries;
+    elang_remote_opts super; /* a remote Super (.url NULL: Super is models[1]) */
     void (*log)(void *ctx, const char *message); /* what is worth an operator's eye; NULL for none */
     void *log_ctx;
 } serve_config;
