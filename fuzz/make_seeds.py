@@ -10,7 +10,7 @@ OUT_DIR/pickle/: the distilbert checkpoint's data.pkl, plus state dicts
 pickled here with protocols 2 and 4 (OrderedDict with _metadata, storage
 offsets, a shared storage, half and long storages), written through
 stand-in torch globals so that no torch is needed.
-OUT_DIR/request/: request bodies in both layouts the server reads (the
+OUT_DIR/request/: request bodies in the layouts the server reads (the
 first byte picks the layout, as fuzz_request.c reads it), from the
 classifier fixtures' texts.
 """
@@ -114,7 +114,10 @@ def request_seeds():
                                 {"name": "text_pair", "shape": [len(texts), 1], "datatype": "BYTES",
                                  "data": [[t] for t in texts]}],
           "outputs": [{"name": "label"}, {"name": "logits"}]}
-    for name, layout, body in (("v1", 2, v1), ("v2", 3, v2), ("v1-model", 0, dict(v1, model="swift"))):
+    openai = {"model": "elang", "prompt": texts, "max_tokens": 8, "stop": ["\n", "."], "temperature": 0, "n": 1,
+              "stream": False, "logprobs": None}
+    for name, layout, body in (("v1", 2, v1), ("v2", 3, v2), ("v1-model", 0, dict(v1, model="swift")),
+                               ("openai", 4, openai), ("openai-one", 4, {"prompt": texts[0], "stop": "x"})):
         with open(os.path.join(out, "request", name), "wb") as f:
             f.write(bytes([layout]) + json.dumps(body).encode())
 

@@ -95,7 +95,9 @@ typedef struct {
     elang_dtype dtype; /* of the matrix products (0 = F32) */
     int max_length; /* truncation length in tokens; 0 = the model's limit */
     /* Text put before every input's (first) text, e.g. T5's task prefix
-     * "translate English to German: "; NULL for none. */
+     * "translate English to German: "; NULL for none. A prefix holding
+     * "{text}" is a template: the text goes there, the rest around it (a
+     * language model's prompt, "Review: {text} Sentiment:"). */
     const char *input_prefix;
 } elang_load_opts;
 
@@ -131,11 +133,15 @@ typedef struct {
     long products;              /* matrix products run */
 } elang_profile;
 void elang_model_profile(const elang_model *m, elang_profile *out);
-/* True when the model generates text (T5, Marian), false for a classifier. */
+/* True when the model generates text (T5, Marian, GPT-2, Llama, Qwen2),
+ * false for a classifier. */
 bool elang_model_is_generator(const elang_model *m);
 /* The most tokens a generator can produce after its start token (Marian's
- * decoder positions); 0 when unbounded (T5) or for classifiers. */
+ * decoder positions); 0 when unbounded (T5) or for classifiers. A
+ * decoder-only model's positions less one, the least prompt. */
 int elang_model_max_new_tokens(const elang_model *m);
+/* True for the decoder-only language models (GPT-2, Llama, Qwen2). */
+bool elang_model_is_causal(const elang_model *m);
 
 /* Analytic GFLOPs of one input of `input_tokens` tokens (special tokens
  * included) that decodes `output_steps` steps (0 for classifiers; the number
@@ -183,15 +189,19 @@ void elang_class_out_free(elang_class_out *out, size_t n);
 
 typedef struct {
     char *text;               /* decoded output, special tokens dropped */
-    int32_t *ids;             /* [num_ids]: decoder start token, generated tokens, </s> if reached */
+    /* [num_ids]: an encoder-decoder's decoder start token, the generated
+     * tokens, the end-of-sequence token if reached; a decoder-only model's
+     * generated tokens alone (its prompt is input_ids) */
+    int32_t *ids;
     int num_ids;
-    float *token_logprobs;    /* [num_ids - 1]: log-probability of each generated token */
-    float *token_energies;    /* [num_ids - 1]: -T log sum exp(scores / T) of its step */
+    int num_steps;            /* generated tokens: num_ids - 1 (encoder-decoder) or num_ids (decoder-only) */
+    float *token_logprobs;    /* [num_steps]: log-probability of each generated token */
+    float *token_energies;    /* [num_steps]: -T log sum exp(scores / T) of its step */
     double energy;            /* mean of token_energies */
     double score;             /* greedy: sum of logprobs; beam: the length-penalised beam score */
-    int32_t *input_ids;       /* [num_input_ids], the encoded source with </s> */
+    int32_t *input_ids;       /* [num_input_ids], the encoded source (</s> included) or prompt */
     int num_input_ids;
-    /* [num_ids - 1][ELANG_DIST_SCORES]: every routing score of each step's
+    /* [num_steps][ELANG_DIST_SCORES]: every routing score of each step's
      * scores, when elang_gen_opts.step_scores is set; else NULL. */
     float *step_scores;
 } elang_gen_out;
@@ -208,6 +218,11 @@ typedef struct {
     int batch_size;         /* inputs per encoder/decoder batch; 0 = 16 */
     double temperature;     /* T of the per-token energies; 0 = 1 */
     bool step_scores;       /* also fill elang_gen_out.step_scores */
+    /* Greedy search only: an input's generation also ends once the text of
+     * its generated tokens holds one of these strings (transformers'
+     * stop_strings); the tokens and text keep the stop string. NULL: none. */
+    const char *const *stop;
+    int num_stop;
 } elang_gen_opts;
 
 /* num_beams 1, max_new_tokens 64, length_penalty 1, early stopping,
@@ -216,7 +231,10 @@ elang_gen_opts elang_gen_opts_default(void);
 
 /* Generates for n inputs (text_pair must be NULL); out[i] filled for every
  * i on success, released with elang_gen_out_free. Batched decoding gives the
- * same outputs as one input at a time. */
+ * same outputs as one input at a time. A decoder-only model continues each
+ * text (its prompt; an empty one becomes the model's bos token, as
+ * generate() starts from it); prompt and generated tokens together must fit
+ * its positions. */
 elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
                             elang_gen_out *out, elang_error *err);
 void elang_gen_out_free(elang_gen_out *out, size_t n);
@@ -259,10 +277,15 @@ void elang_scores(const float *logits, int n, double temperature, float *out);
  * its score is at least the threshold; otherwise the input goes to Super. */
 bool elang_keeps_swift(double score, double threshold);
 
-/* How a generator's per-step scores become one score per input. */
-typedef enum { ELANG_AGG_MEAN, ELANG_AGG_MIN, ELANG_AGG_SUM, ELANG_AGG_FIRST } elang_aggregation;
+/* How a generator's per-step scores become one score per input. PROMPT is
+ * FIRST's score, taken before decoding: the scores of the first step's
+ * logits (a language model's last prompt position, an encoder-decoder's
+ * decoder start token), so the router decides on them and the model then
+ * decodes only the inputs it keeps; a routed input costs it its prompt
+ * alone (encoder and one step). */
+typedef enum { ELANG_AGG_MEAN, ELANG_AGG_MIN, ELANG_AGG_SUM, ELANG_AGG_FIRST, ELANG_AGG_PROMPT } elang_aggregation;
 
-/* "mean", "min", "sum", "first"; NULL out of range. */
+/* "mean", "min", "sum", "first", "prompt"; NULL out of range. */
 const char *elang_aggregation_name(elang_aggregation a);
 bool elang_aggregation_from_name(const char *name, elang_aggregation *out);
 
@@ -336,6 +359,46 @@ typedef elang_status (*elang_answer_fn)(void *ctx, const elang_text *in, const s
 elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, const double *thresholds,
                                      elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
                                      elang_router **out, elang_error *err);
+
+/* A Super served elsewhere, as the last tier of elang_router_new_remote
+ * (defined in src/serve/remote.c): a KServe v2 model (another
+ * `elang serve --model`, Triton, KServe), or a model behind an
+ * OpenAI-compatible completions API (vLLM, llama.cpp's server, another
+ * `elang serve`; text generators only, whose answers are then text alone).
+ * Each batch's routed inputs go out as one request; a call times out and is
+ * retried after transport failures and 5xx answers (a 4xx answer is not
+ * retried); after a failure the remote side is left alone for a backoff
+ * that doubles from 0.25 s to 4 s, during which its inputs fail at once, so
+ * the router answers them degraded; the first call that succeeds ends it. */
+typedef enum { ELANG_REMOTE_V2, ELANG_REMOTE_OPENAI } elang_remote_api;
+
+typedef struct {
+    elang_remote_api api;   /* 0 = KServe v2 */
+    /* v2: the model's URL, http://HOST:PORT/v2/models/NAME; OpenAI: the
+     * server's, http://HOST:PORT (or its /v1), asked at /v1/completions */
+    const char *url;
+    const char *model;      /* OpenAI: the model asked for (required) */
+    int connect_timeout_ms; /* per attempt; 0 = 500 */
+    int timeout_ms;         /* per attempt, the whole exchange; 0 = 5000 */
+    int retries;            /* attempts after a failed one; 0 = none */
+} elang_remote_opts;
+
+typedef struct elang_remote elang_remote;
+
+/* A remote Super that answers as `swift` does (its labels and kind). From
+ * `route` (NULL: the defaults), the router's options: the temperature of
+ * energies computed from a v2 answer's logits and, over OpenAI, the
+ * max_new_tokens and stop strings each request asks for (the strings
+ * borrowed: they must outlive the remote). Refused: an OpenAI API for a
+ * classifier (it answers no logits), or without a model name. */
+elang_status elang_remote_new(const elang_remote_opts *opts, const elang_model *swift, const elang_route_opts *route,
+                              elang_remote **out, elang_error *err);
+void elang_remote_free(elang_remote *r);
+
+/* The elang_answer_fn of a remote Super (ctx: the elang_remote). Like a
+ * router, a remote is used by one thread at a time. */
+elang_status elang_remote_answer(void *ctx, const elang_text *in, const size_t *items, size_t n, elang_answer *out,
+                                 elang_error *err);
 
 typedef struct {
     int tier;                /* whose answer stands: 0 = Swift */

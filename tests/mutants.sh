@@ -44,6 +44,12 @@ mutants=(
 "src/eval/bleu.c|if (s->hyp_len < s->ref_len) r.bp = s->hyp_len > 0 ? exp(1.0 - ref_len / hyp_len) : 0.0;|if (s->hyp_len < s->ref_len) r.bp = 1.0;|test_bleu|BLEU without its brevity penalty"
 "src/route/router.c|for (size_t j = 0; j < count; j++) out[pending[j]].degraded = true;|for (size_t j = 0; j < count; j++) out[pending[j]].degraded = false;|test_route|a failed remote tier's inputs not marked degraded"
 "src/serve/batcher.c|            b->slots[count] = j->taken;|            b->slots[count] = j->n - 1 - j->taken;|test_serve|the server hands a request's answers back in reverse"
+"src/core/rope.c|            x2[i] = b * c[i] + a * s[i];|            x2[i] = b * c[i] - a * s[i];|test_causal|rotary embeddings turn the second half the wrong way"
+"src/core/attention.c|const long kv = b * a->kv_batch_stride + (long)(h / group) * dh;|const long kv = b * a->kv_batch_stride + (long)(h % kv_heads(a) + 0 * group) * dh;|test_causal|grouped-query heads read the wrong key/value head"
+"src/models/transformer.c|            pos[(size_t)r * n + i] = real ? next++ : 0;|            pos[(size_t)r * n + i] = c->steps + i + 0 * (real ? next++ : 0);|test_causal|a left-padded prompt's positions count its padding"
+"src/eval/pair_run.c|    const bool prompt = r->opts.aggregate == ELANG_AGG_PROMPT && r->opts.num_label_words == 0;|    const bool prompt = false && r->opts.aggregate == ELANG_AGG_PROMPT;|test_route|a routed input decided on its prompt costs Swift its whole run"
+"src/serve/openai_remote.c|        elang_answer *a = &out[idx[json_integer_value(index)]];|        elang_answer *a = &out[idx[k + 0 * json_integer_value(index)]];|test_openai|an OpenAI server's choices taken by position, not by index"
+"src/serve/openai.c|        const char *finish = cut < 0 && g->num_steps >= info->max_new_tokens ? \"length\" : \"stop\";|        const char *finish = cut < 0 && g->num_steps > info->max_new_tokens ? \"length\" : \"stop\";|test_openai|a completion that took all its tokens reported as stopped"
 )
 
 # The control: without a mutant, every test named above passes in the copy.

@@ -210,7 +210,7 @@ static void check_cases(const char *name) {
          * last step. */
         const seq2seq_info *info = &f.m.info;
         for (int t = 0; t + 1 < T; t++) {
-            if (t > 0 && greedy[t] == info->eos_id) break;
+            if (t > 0 && seq2seq_is_eos(info, greedy[t])) break;
             if (t + 2 == T && info->forced_eos_id >= 0) {
                 assert_int_equal(greedy[t + 1], info->forced_eos_id);
                 break;

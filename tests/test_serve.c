@@ -1,7 +1,9 @@
 /* `elang serve` end to end on loopback: its answers against the CLI's, byte
  * for byte, on the demo pairs and the fixture models, through a local and a
- * remote Super; the KServe v2 layouts; every bad request with its status,
- * each followed by a good one; the metrics; and the command's usage errors. */
+ * remote Super; the KServe v2 layouts; OpenAI's completions API through
+ * curl (and the openai npm package when installed) and as the way to a
+ * remote Super; every bad request with its status, each followed by a good
+ * one; the metrics; and the command's usage errors. */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "elang.h"
 #include "serve_client.h"
 #include "support.h"
 
@@ -69,12 +72,12 @@ static char *v1_request(const char *path) {
     return body;
 }
 
-/* Writes the lines of a text file as JSONL inputs with ids. */
-static const char *jsonl_of_lines(const char *src, const char *name) {
+/* Writes the first `most` lines of a text file as JSONL inputs with ids. */
+static const char *jsonl_of_lines(const char *src, const char *name, int most) {
     FILE *in = fopen(src, "r"), *out = fopen(tmp(name), "w");
     assert_non_null(in), assert_non_null(out);
     char line[4096];
-    for (int i = 0; fgets(line, sizeof line, in); i++) {
+    for (int i = 0; i < most && fgets(line, sizeof line, in); i++) {
         line[strcspn(line, "\n")] = '\0';
         json_t *o = json_pack("{s:s, s:s+}", "text", line, "id", "line-", i % 2 ? "odd" : "even");
         json_object_set_new(o, "n", json_integer(i));
@@ -102,8 +105,8 @@ static void demo_pairs_answer_as_the_cli(void **s) {
     (void)s;
     watchdog_start("demo pairs through elang serve", 300);
     CURL *c = curl_easy_init();
-    const char *reviews = jsonl_of_lines("examples/reviews.txt", "reviews.jsonl");
-    const char *captions = jsonl_of_lines("examples/captions.en", "captions.jsonl");
+    const char *reviews = jsonl_of_lines("examples/reviews.txt", "reviews.jsonl", INT32_MAX);
+    const char *captions = jsonl_of_lines("examples/captions.en", "captions.jsonl", INT32_MAX);
     struct {
         const char *pair, *input, *model_cmd[2], *names[2];
     } cases[2] = {
@@ -299,7 +302,7 @@ static void kserve_v2_protocol(void **s) {
     json_decref(j);
 
     /* Infer on the router: the CLI's labels, routes, scores and numbers. */
-    const char *reviews = jsonl_of_lines("examples/reviews.txt", "v2-reviews.jsonl");
+    const char *reviews = jsonl_of_lines("examples/reviews.txt", "v2-reviews.jsonl", INT32_MAX);
     char args[4096];
     snprintf(args, sizeof args, "route %s --input %s", SST2, reviews);
     char *lines = cli(args);
@@ -451,6 +454,11 @@ static void bad_requests_get_their_status(void **s) {
         {"GET", "/v1/route", NULL, 405, "takes POST"},
         {"POST", "/healthz", "{}", 405, "takes GET"},
         {"GET", "/v1/nope", NULL, 404, "no such endpoint"},
+        {"POST", "/v1/completions", "{\"prompt\": \"a fine film\"}", 400, "model \"elang\" answers labels, not text"},
+        {"POST", "/v1/completions", "{\"model\": \"super\", \"prompt\": \"a\"}", 400, "use /v1/classify"},
+        {"POST", "/v1/completions", "{\"prompt\": \"a\", \"stream\": true}", 400, "streaming is not supported"},
+        {"GET", "/v1/completions", NULL, 405, "takes POST"},
+        {"POST", "/v1/models", "{}", 405, "takes GET"},
         {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"FP32\", \"data\": [1]}]}", 400,
          "datatype must be \"BYTES\""},
         {"POST", v2, "{\"inputs\": [{\"name\": \"text\", \"shape\": [2], \"datatype\": \"BYTES\", \"data\": [\"a\"]}]}",
@@ -537,6 +545,451 @@ static void bad_requests_get_their_status(void **s) {
     watchdog_stop();
 }
 
+/* `curl ARGS`, the command-line client: the JSON it got, and the status. */
+static json_t *curl_json(const char *args, long *status) {
+    char cmd[16384], *out, *err;
+    snprintf(cmd, sizeof cmd, "curl -sS -w '\\n%%{http_code}' %s", args);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("`%s` failed: %s", cmd, err);
+    char *nl = strrchr(out, '\n');
+    assert_non_null(nl);
+    *status = strtol(nl + 1, NULL, 10);
+    *nl = '\0';
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    if (!j) fail_msg("`%s` answered no JSON (%s): %s", cmd, je.text, out);
+    free(out), free(err);
+    return j;
+}
+
+/* POSTs body (consumed) to path with curl. */
+static json_t *curl_post(int port, const char *path, json_t *body, long *status) {
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    const char *file = tmp("curl-body.json");
+    write_file(file, text, strlen(text));
+    free(text);
+    char args[4096];
+    snprintf(args, sizeof args, "-H 'Content-Type: application/json' --data-binary @%s http://127.0.0.1:%d%s", file,
+             port, path);
+    return curl_json(args, status);
+}
+
+/* The CLI's JSON lines, parsed: at most 64. */
+static size_t parse_lines(char *lines, json_t **rows) {
+    size_t n = 0;
+    for (char *line = strtok(lines, "\n"); line && n < 64; line = strtok(NULL, "\n")) {
+        json_error_t je;
+        if (!(rows[n++] = json_loads(line, 0, &je))) fail_msg("not JSON (%s): %s", je.text, line);
+    }
+    return n;
+}
+
+static const char *str_of(json_t *o, const char *key) {
+    const char *v = json_string_value(json_object_get(o, key));
+    if (!v) fail_msg("no string \"%s\" in %s", key, json_dumps(o, JSON_COMPACT));
+    return v;
+}
+
+/* The prompts of a JSONL input file, as a JSON array. */
+static json_t *prompts_of(const char *path) {
+    size_t n;
+    json_t **rows = read_jsonl(path, &n), *prompts = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append(prompts, json_object_get(rows[i], "text"));
+    free_jsonl(rows, n);
+    return prompts;
+}
+
+/* A choice of a completions answer, its index checked. */
+static json_t *choice(json_t *answer, size_t i) {
+    json_t *c = json_array_get(json_object_get(answer, "choices"), i);
+    if (json_integer_value(json_object_get(c, "index")) != (json_int_t)i || !json_is_null(json_object_get(c, "logprobs")))
+        fail_msg("choice %zu: %s", i, json_dumps(c, JSON_COMPACT));
+    return c;
+}
+
+/* The text a completion answers for a CLI line: its text before the first
+ * stop string. */
+static char *cut_at(const char *text, const char *stop) {
+    const char *at = stop ? strstr(text, stop) : NULL;
+    return strndup(text, at ? (size_t)(at - text) : strlen(text));
+}
+
+/* POST /v1/completions and GET /v1/models with curl on a language model:
+ * the texts of `elang generate` (at the server's max_new_tokens, at the
+ * request's, and cut before a stop string), finish reasons, usage, OpenAI's
+ * answer shape; what greedy decoding cannot do is refused with 400. */
+static void openai_completions_with_curl(void **s) {
+    (void)s;
+    watchdog_start("/v1/completions with curl", 300);
+    char model[2048], args[8192];
+    snprintf(model, sizeof model, "%s", shared_path("fixtures/hf/gpt2"));
+    const char *in = jsonl_of_lines(shared_path("data/multi30k/val.en"), "lm8.jsonl", 8);
+    json_t *want[2][64];
+    const int tokens[2] = {6, 2};
+    size_t n = 0;
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "generate --model %s --max-new-tokens %d --emit-ids --input %s", model, tokens[k], in);
+        char *lines = cli(args);
+        n = parse_lines(lines, want[k]);
+        free(lines);
+    }
+    assert_int_equal(n, 8);
+    /* A stop string: the first letter after the first one in any text. */
+    char stop[2] = "";
+    for (size_t i = 0; i < n && !stop[0]; i++) {
+        const char *t = str_of(want[0][i], "text");
+        for (size_t j = 1; t[j] && !stop[0]; j++)
+            if ((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z')) stop[0] = t[j];
+    }
+    assert_true(stop[0] != '\0');
+    served sv;
+    snprintf(args, sizeof args, "--model %s --max-new-tokens 6 --threads 1", model);
+    serve_up(&sv, args, 0);
+    long status;
+    /* max_tokens: the server's when left out, else the request's; a stop
+     * string (in an array, as clients send several). */
+    const struct {
+        int max_tokens, answer;
+        bool stop;
+    } asks[] = {{0, 0, false}, {6, 0, false}, {2, 1, false}, {6, 0, true}};
+    for (size_t a = 0; a < sizeof asks / sizeof asks[0]; a++) {
+        json_t *body = json_pack("{s:s, s:o, s:i}", "model", "gpt2", "prompt", prompts_of(in), "temperature", 0);
+        if (asks[a].max_tokens) json_object_set_new(body, "max_tokens", json_integer(asks[a].max_tokens));
+        if (asks[a].stop) json_object_set_new(body, "stop", json_pack("[s, s]", stop, "never-generated"));
+        json_t *r = curl_post(sv.port, "/v1/completions", body, &status);
+        if (status != 200) fail_msg("ask %zu: %ld %s", a, status, json_dumps(r, JSON_COMPACT));
+        assert_string_equal(str_of(r, "object"), "text_completion");
+        assert_string_equal(str_of(r, "model"), "gpt2");
+        assert_true(strncmp(str_of(r, "id"), "cmpl-", 5) == 0);
+        assert_true(json_integer_value(json_object_get(r, "created")) > 1700000000);
+        assert_int_equal(json_array_size(json_object_get(r, "choices")), n);
+        json_int_t prompt_tokens = 0, completion_tokens = 0;
+        for (size_t i = 0; i < n; i++) {
+            json_t *w = want[asks[a].answer][i], *c = choice(r, i);
+            const size_t steps = json_array_size(json_object_get(w, "token_logprobs"));
+            char *text = cut_at(str_of(w, "text"), asks[a].stop ? stop : NULL);
+            const bool stopped = asks[a].stop && strstr(str_of(w, "text"), stop);
+            const int most = tokens[asks[a].answer];
+            assert_string_equal(str_of(c, "text"), text);
+            assert_string_equal(str_of(c, "finish_reason"), !stopped && steps >= (size_t)most ? "length" : "stop");
+            assert_true(json_is_real(json_object_get(json_object_get(c, "elang"), "energy")));
+            prompt_tokens += (json_int_t)json_array_size(json_object_get(w, "input_ids"));
+            completion_tokens += (json_int_t)steps;
+            free(text);
+        }
+        json_t *usage = json_object_get(r, "usage");
+        if (!asks[a].stop) {
+            assert_int_equal(json_integer_value(json_object_get(usage, "prompt_tokens")), prompt_tokens);
+            assert_int_equal(json_integer_value(json_object_get(usage, "completion_tokens")), completion_tokens);
+        }
+        assert_int_equal(json_integer_value(json_object_get(usage, "total_tokens")),
+                         json_integer_value(json_object_get(usage, "prompt_tokens")) +
+                             json_integer_value(json_object_get(usage, "completion_tokens")));
+        json_decref(r);
+    }
+    /* One prompt as a string, the model left to the server. */
+    json_t *r = curl_post(sv.port, "/v1/completions", json_pack("{s:s}", "prompt", "A group of men are loading cotton onto a truck"),
+                  &status);
+    assert_int_equal(status, 200);
+    assert_int_equal(json_array_size(json_object_get(r, "choices")), 1);
+    assert_string_equal(str_of(choice(r, 0), "text"), str_of(want[0][0], "text"));
+    json_decref(r);
+    /* The models it completes with. */
+    snprintf(args, sizeof args, "http://127.0.0.1:%d/v1/models", sv.port);
+    r = curl_json(args, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(str_of(r, "object"), "list");
+    json_t *data = json_object_get(r, "data");
+    assert_int_equal(json_array_size(data), 1);
+    assert_string_equal(str_of(json_array_get(data, 0), "id"), "gpt2");
+    assert_string_equal(str_of(json_array_get(data, 0), "object"), "model");
+    json_decref(r);
+    /* KServe v2 on a language model: its ids are its new tokens, a step
+     * each (an encoder-decoder's hold its start token besides). */
+    r = curl_post(sv.port, "/v2/models/gpt2/infer",
+                  json_pack("{s:[{s:s, s:[I], s:s, s:o}]}", "inputs", "name", "text", "shape", (json_int_t)n, "datatype",
+                            "BYTES", "data", prompts_of(in)),
+                  &status);
+    assert_int_equal(status, 200);
+    json_t *texts = tensor(r, "text", "BYTES", n, 0), *num_ids = tensor(r, "num_ids", "INT32", n, 0);
+    json_t *num_steps = tensor(r, "num_steps", "INT32", n, 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(json_string_value(json_array_get(texts, i)), str_of(want[0][i], "text"));
+        assert_int_equal(json_integer_value(json_array_get(num_ids, i)), json_array_size(json_object_get(want[0][i], "ids")));
+        assert_int_equal(json_integer_value(json_array_get(num_steps, i)),
+                         json_array_size(json_object_get(want[0][i], "token_logprobs")));
+        assert_int_equal(json_integer_value(json_array_get(num_steps, i)), json_integer_value(json_array_get(num_ids, i)));
+    }
+    json_decref(r);
+    /* What it cannot do, by name. */
+    const struct {
+        const char *body, *says;
+        long status;
+    } refused[] = {
+        {"{\"model\": \"gpt2\", \"prompt\": \"a\", \"n\": 2}", "field \"n\"", 400},
+        {"{\"model\": \"gpt2\", \"prompt\": \"a\", \"stream\": true}", "streaming is not supported", 400},
+        {"{\"model\": \"gpt2\", \"prompt\": \"a\", \"temperature\": 0.8}", "decodes greedily", 400},
+        {"{\"model\": \"gpt2\", \"prompt\": \"a\", \"max_tokens\": 500}", "exceeds what model \"gpt2\" can generate", 400},
+        {"{\"model\": \"nope\", \"prompt\": \"a\"}", "no model \"nope\" here", 404},
+    };
+    for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        r = curl_post(sv.port, "/v1/completions", json_loads(refused[k].body, 0, NULL), &status);
+        const char *msg = json_string_value(json_object_get(r, "error"));
+        if (status != refused[k].status || !msg || !strstr(msg, refused[k].says))
+            fail_msg("%s: %ld %s; want %ld \"%s\"", refused[k].body, status, json_dumps(r, JSON_COMPACT),
+                     refused[k].status, refused[k].says);
+        json_decref(r);
+    }
+    CURL *c = curl_easy_init();
+    http_result m;
+    http_call(c, sv.port, "/metrics", NULL, 0, &m);
+    assert_int_equal(metric_value(m.body, "elang_http_requests_total{endpoint=\"/v1/completions\",code=\"200\"}"), 5);
+    assert_int_equal(metric_value(m.body, "elang_http_errors_total{endpoint=\"/v1/completions\",code=\"400\"}"), 4);
+    assert_int_equal(metric_value(m.body, "elang_http_requests_total{endpoint=\"/v1/models\",code=\"200\"}"), 1);
+    http_result_free(&m);
+    curl_easy_cleanup(c);
+    assert_int_equal(serve_down(&sv, SIGTERM), 0);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < n; i++) json_decref(want[k][i]);
+    watchdog_stop();
+}
+
+/* After the remote Super failed: every input has Swift's answer, and the
+ * routed ones say they are degraded. */
+static void expect_degraded(json_t *got, json_t **want, size_t n) {
+    json_t *outs = json_object_get(got, "outputs");
+    assert_int_equal(json_array_size(outs), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *g = json_array_get(outs, i);
+        const bool routed = strcmp(str_of(want[i], "route"), "super") == 0;
+        assert_string_equal(str_of(g, "route"), "swift");
+        assert_string_equal(str_of(g, "text"), str_of(want[i], "swift_text"));
+        assert_int_equal(json_is_true(json_object_get(g, "degraded")), routed);
+    }
+}
+
+/* A language-model router (GPT-2 as Swift, Qwen2 as Super) whose Super is
+ * another elang: over KServe v2, the CLI's bytes (a language model's ids
+ * have no start token, so its steps are its ids); over OpenAI's
+ * completions API, the CLI's texts and routes, through /v1/route and the
+ * router's own /v1/completions; a Super asked for a model it lacks (404)
+ * and a Super gone leave Swift's answers, marked degraded. */
+static void language_models_with_super_elsewhere(void **s) {
+    (void)s;
+    watchdog_start("a language model's Super elsewhere", 300);
+    char swift[2048], super[2048], args[8192], flags[8192];
+    snprintf(swift, sizeof swift, "%s", shared_path("fixtures/hf/gpt2"));
+    snprintf(super, sizeof super, "%s", shared_path("fixtures/hf/qwen2"));
+    const char *routing = "--score random --threshold 0.5 --max-new-tokens 6 --threads 1";
+    const char *in = jsonl_of_lines(shared_path("data/multi30k/val.en"), "lm-route.jsonl", 8);
+    snprintf(args, sizeof args, "route --swift %s --super %s %s --input %s", swift, super, routing, in);
+    char *lines = cli(args), *want_bytes = as_outputs(lines), *body = v1_request(in);
+    json_t *want[64];
+    const size_t n = parse_lines(lines, want);
+    size_t routed = 0;
+    for (size_t i = 0; i < n; i++) routed += strcmp(str_of(want[i], "route"), "super") == 0;
+    assert_true(routed > 0 && routed < n);
+    CURL *c = curl_easy_init();
+    served big, v2, openai, wrong;
+    char url[256];
+    snprintf(args, sizeof args, "--model %s --max-new-tokens 6 --threads 1", super);
+    serve_up(&big, args, 0);
+    snprintf(flags, sizeof flags, "--swift %s --super http://127.0.0.1:%d/v2/models/qwen2 %s", swift, big.port, routing);
+    serve_up(&v2, flags, 0);
+    post_expect(c, v2.port, "/v1/route", body, 200, want_bytes);
+    assert_int_equal(serve_down(&v2, SIGTERM), 0);
+
+    snprintf(flags, sizeof flags, "--swift %s --super http://127.0.0.1:%d --super-api openai --super-model qwen2 %s",
+             swift, big.port, routing);
+    serve_up(&openai, flags, 0);
+    http_result r;
+    http_call(c, openai.port, "/v1/route", body, strlen(body), &r);
+    assert_int_equal(r.status, 200);
+    json_t *got = json_of(&r), *outs = json_object_get(got, "outputs");
+    http_result_free(&r);
+    assert_int_equal(json_array_size(outs), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *g = json_array_get(outs, i), *w = want[i];
+        assert_string_equal(str_of(g, "route"), str_of(w, "route"));
+        assert_string_equal(str_of(g, "text"), str_of(w, "text"));
+        assert_string_equal(str_of(g, "swift_text"), str_of(w, "swift_text"));
+        if (strcmp(str_of(w, "route"), "super") == 0) assert_string_equal(str_of(g, "super_text"), str_of(w, "super_text"));
+        else if (!json_equal(g, w)) fail_msg("input %zu: %s, want %s", i, json_dumps(g, 0), json_dumps(w, 0));
+        assert_null(json_object_get(g, "degraded"));
+    }
+    json_decref(got);
+    long status;
+    json_t *answer = curl_post(openai.port, "/v1/completions",
+                               json_pack("{s:s, s:o, s:i}", "model", "elang", "prompt", prompts_of(in), "max_tokens", 6),
+                               &status);
+    assert_int_equal(status, 200);
+    for (size_t i = 0; i < n; i++) {
+        json_t *ch = choice(answer, i);
+        assert_string_equal(str_of(ch, "text"), str_of(want[i], "text"));
+        assert_string_equal(str_of(json_object_get(ch, "elang"), "route"), str_of(want[i], "route"));
+    }
+    json_decref(answer);
+    answer = curl_post(openai.port, "/v1/completions", json_pack("{s:s, s:s, s:i}", "model", "elang", "prompt", "a",
+                                                                 "max_tokens", 3), &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(str_of(answer, "error"), "max_tokens must be 6 (--max-new-tokens) or left out"));
+    json_decref(answer);
+    snprintf(args, sizeof args, "http://127.0.0.1:%d/v1/models", openai.port);
+    answer = curl_json(args, &status);
+    json_t *data = json_object_get(answer, "data");
+    assert_int_equal(json_array_size(data), 3); /* the router, Swift by its name and as "swift"; Super is elsewhere */
+    assert_string_equal(str_of(json_array_get(data, 0), "id"), "elang");
+    assert_string_equal(str_of(json_array_get(data, 1), "id"), "gpt2");
+    assert_string_equal(str_of(json_array_get(data, 2), "id"), "swift");
+    json_decref(answer);
+
+    /* The same through the C API: a router whose last tier is an
+     * elang_remote. */
+    elang_model *gpt2;
+    elang_error err;
+    if (elang_model_load(swift, &(elang_load_opts){.threads = 1}, &gpt2, &err) != ELANG_OK) fail_msg("%s", err.message);
+    elang_route_opts ro = elang_route_opts_default();
+    ro.score = ELANG_SCORE_RANDOM, ro.gen.max_new_tokens = 6;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", big.port);
+    elang_remote *remote;
+    const elang_remote_opts remote_at = {.api = ELANG_REMOTE_OPENAI, .url = url, .model = "qwen2", .retries = 1};
+    if (elang_remote_new(&remote_at, gpt2, &ro, &remote, &err) != ELANG_OK) fail_msg("%s", err.message);
+    elang_router *router;
+    const double threshold = 0.5;
+    if (elang_router_new_remote(&gpt2, 1, &threshold, elang_remote_answer, remote, &ro, &router, &err) != ELANG_OK)
+        fail_msg("%s", err.message);
+    size_t count;
+    json_t **rows = read_jsonl(in, &count);
+    elang_text texts[64];
+    elang_route_out routes[64];
+    for (size_t i = 0; i < count; i++) texts[i] = (elang_text){json_string_value(json_object_get(rows[i], "text")), NULL};
+    if (elang_route(router, texts, count, routes, &err) != ELANG_OK) fail_msg("%s", err.message);
+    assert_int_equal(count, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_false(routes[i].degraded);
+        assert_string_equal(routes[i].tier ? "super" : "swift", str_of(want[i], "route"));
+        assert_string_equal(routes[i].answers[routes[i].tier].gen.text, str_of(want[i], "text"));
+    }
+    elang_route_out_free(routes, n);
+    free_jsonl(rows, count);
+    elang_router_free(router);
+    elang_remote_free(remote);
+    elang_model_free(gpt2);
+
+    /* elang route with its Super elsewhere: over v2 the bytes of the Super
+     * loaded locally, over OpenAI's API their texts and routes. */
+    snprintf(args, sizeof args, "route --swift %s --super http://127.0.0.1:%d/v2/models/qwen2 %s --input %s", swift,
+             big.port, routing, in);
+    char *remote_lines = cli(args), *remote_bytes = as_outputs(remote_lines);
+    assert_string_equal(remote_bytes, want_bytes);
+    free(remote_lines), free(remote_bytes);
+    char openai_route[8192];
+    snprintf(openai_route, sizeof openai_route, "route --swift %s --super http://127.0.0.1:%d --super-api openai "
+             "--super-model qwen2 %s --input %s", swift, big.port, routing, in);
+    remote_lines = cli(openai_route);
+    json_t *rows_out[64], *lines_json = json_array();
+    assert_int_equal(parse_lines(remote_lines, rows_out), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(str_of(rows_out[i], "route"), str_of(want[i], "route"));
+        assert_string_equal(str_of(rows_out[i], "text"), str_of(want[i], "text"));
+        json_decref(rows_out[i]);
+    }
+    free(remote_lines);
+
+    /* The Super's server lacks the model asked for: 404 is not retried. */
+    snprintf(flags, sizeof flags, "--swift %s --super http://127.0.0.1:%d/v1/ --super-api openai --super-model nope %s",
+             swift, big.port, routing);
+    serve_up(&wrong, flags, 0);
+    http_call(c, wrong.port, "/v1/route", body, strlen(body), &r);
+    assert_int_equal(r.status, 200);
+    got = json_of(&r);
+    http_result_free(&r);
+    expect_degraded(got, want, n);
+    json_decref(got);
+    char *log = serve_log(&wrong);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/completions answered HTTP 404", big.port);
+    if (!strstr(log, url) || !strstr(log, "no model \\\"nope\\\"")) fail_msg("log: %s", log);
+    free(log);
+    assert_int_equal(serve_down(&wrong, SIGTERM), 0);
+
+    /* The Super gone. */
+    assert_int_equal(serve_down(&big, SIGTERM), 0);
+    http_call(c, openai.port, "/v1/route", body, strlen(body), &r);
+    assert_int_equal(r.status, 200);
+    got = json_of(&r);
+    http_result_free(&r);
+    expect_degraded(got, want, n);
+    json_decref(got);
+    char cmd[16384], *route_out, *route_err;
+    snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), openai_route);
+    assert_int_equal(run_command(cmd, &route_out, &route_err), 0);
+    assert_int_equal(parse_lines(route_out, rows_out), n);
+    for (size_t i = 0; i < n; i++) json_array_append_new(lines_json, rows_out[i]);
+    got = json_pack("{s:o}", "outputs", lines_json);
+    expect_degraded(got, want, n);
+    json_decref(got);
+    char warning[128];
+    snprintf(warning, sizeof warning, "did not answer for %zu routed inputs", routed);
+    if (!strstr(route_err, warning)) fail_msg("stderr: %s", route_err);
+    free(route_out), free(route_err);
+    http_call(c, openai.port, "/metrics", NULL, 0, &r);
+    assert_int_equal(metric_value(r.body, "elang_degraded_total"), routed);
+    http_result_free(&r);
+    assert_int_equal(serve_down(&openai, SIGTERM), 0);
+    for (size_t i = 0; i < n; i++) json_decref(want[i]);
+    free(lines), free(want_bytes), free(body);
+    curl_easy_cleanup(c);
+    watchdog_stop();
+}
+
+/* OpenAI's own client, the openai npm package (tests/openai-client, pinned
+ * by its package-lock.json; `npm ci` there installs it): the model list,
+ * the texts of `elang generate`, and a refusal it reports as an error.
+ * Skipped, and said so, when the package is not installed. */
+static void openai_npm_client(void **s) {
+    (void)s;
+    if (access("tests/openai-client/node_modules/openai/package.json", R_OK) != 0) {
+        print_message("openai_npm_client: SKIPPED: the openai npm package is not installed; run `npm ci` in "
+                      "tests/openai-client to test with it\n");
+        skip();
+    }
+    watchdog_start("the openai npm client", 300);
+    char model[2048], args[8192];
+    snprintf(model, sizeof model, "%s", shared_path("fixtures/hf/gpt2"));
+    const char *in = jsonl_of_lines(shared_path("data/multi30k/val.en"), "npm.jsonl", 4);
+    snprintf(args, sizeof args, "generate --model %s --max-new-tokens 6 --input %s", model, in);
+    char *lines = cli(args);
+    json_t *want[64];
+    const size_t n = parse_lines(lines, want);
+    served sv;
+    snprintf(args, sizeof args, "--model %s --max-new-tokens 6 --threads 1", model);
+    serve_up(&sv, args, 0);
+    json_t *prompts = prompts_of(in);
+    char *text = json_dumps(prompts, JSON_COMPACT);
+    const char *file = tmp("npm-prompts.json");
+    write_file(file, text, strlen(text));
+    free(text), json_decref(prompts);
+    char cmd[8192], *out, *err;
+    snprintf(cmd, sizeof cmd, "node tests/openai-client/client.mjs http://127.0.0.1:%d gpt2 %s 6", sv.port, file);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("`%s` failed: %s%s", cmd, out, err);
+    json_error_t je;
+    json_t *res = json_loads(out, 0, &je);
+    if (!res) fail_msg("`%s` printed no JSON (%s): %s", cmd, je.text, out);
+    json_t *ids = json_object_get(res, "models"), *completion = json_object_get(res, "completion");
+    assert_int_equal(json_array_size(ids), 1);
+    assert_string_equal(json_string_value(json_array_get(ids, 0)), "gpt2");
+    assert_string_equal(str_of(completion, "object"), "text_completion");
+    assert_int_equal(json_array_size(json_object_get(completion, "choices")), n);
+    for (size_t i = 0; i < n; i++) assert_string_equal(str_of(choice(completion, i), "text"), str_of(want[i], "text"));
+    json_t *refused = json_object_get(res, "refused");
+    assert_int_equal(json_integer_value(json_object_get(refused, "status")), 400);
+    assert_non_null(strstr(str_of(refused, "message"), "greedy decoding gives one completion per prompt"));
+    json_decref(res), free(out), free(err), free(lines);
+    for (size_t i = 0; i < n; i++) json_decref(want[i]);
+    assert_int_equal(serve_down(&sv, SIGTERM), 0);
+    watchdog_stop();
+}
+
 /* The command's own mistakes: exit 2 with the reason; a port in use, 1. */
 static void usage_errors(void **s) {
     (void)s;
@@ -555,6 +1008,26 @@ static void usage_errors(void **s) {
          "http://HOST:PORT/v2/models/NAME", 2},
         {"serve --swift models/multi30k-swift --super http://127.0.0.1:9/v2/models/m --threshold 1 --label-words a,b",
          "label words need every tier loaded here", 2},
+        {"serve --swift models/multi30k-swift --super http://127.0.0.1:9 --super-api openai --threshold 1",
+         "--super-api openai needs --super-model NAME", 2},
+        {"serve --swift models/sst2-swift --super http://127.0.0.1:9 --super-api openai --super-model m --threshold 1",
+         "an OpenAI completions API answers text, and Swift", 2},
+        {"serve --swift models/multi30k-swift --super http://127.0.0.1:9/v2/models/m --super-model m --threshold 1",
+         "--super-model names the model of a Super behind an OpenAI-compatible API", 2},
+        {"serve --swift models/multi30k-swift --super models/multi30k-super --super-api openai --threshold 1",
+         "--super-api says how a remote Super is reached", 2},
+        {"serve --swift models/multi30k-swift --super ftp://h --super-api openai --super-model m --threshold 1",
+         "--super ftp://h is no http(s) URL", 2},
+        {"serve --swift models/multi30k-swift --super http://127.0.0.1:9 --super-api openai --super-model m --threshold 1 "
+         "--label-words a,b", "label words need every tier loaded here", 2},
+        {"serve --swift models/multi30k-swift --super models/multi30k-super --calibration models/multi30k.calib.json "
+         "--stop .", "--stop changes the answers whose scores the calibration was made on", 2},
+        {"serve --model models/multi30k-swift --num-beams 2 --stop .", "--stop works with greedy search", 2},
+        {"serve --model models/sst2-swift --super-api openai", "--super-api is for a router", 2},
+        {"route --swift models/sst2-swift --super http://127.0.0.1:9 --super-api openai --super-model m --threshold 1",
+         "an OpenAI completions API answers text, and Swift", 2},
+        {"route --swift models/multi30k-swift --super http://127.0.0.1:9/v2/models/m --super-model m --threshold 1",
+         "elang route: --super-model names the model", 2},
         {"serve --model models/sst2-swift --port 70000", "invalid value '70000' for --port", 2},
         {"serve --model models/sst2-swift --max-batch 0", "invalid value '0' for --max-batch", 2},
         {"serve --model models/sst2-swift --host no.such.host.invalid --port 0", "cannot listen on no.such.host.invalid", 2},
@@ -568,9 +1041,15 @@ static void usage_errors(void **s) {
             fail_msg("`%s` exited %d (want %d): %s(want \"%s\")", cmd, rc, cases[k].rc, err, cases[k].says);
         free(out), free(err);
     }
+    /* calibrate and eval run Super on every input: no URL. */
+    char cmd[4096], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s calibrate --swift models/sst2-swift --super http://127.0.0.1:9/v2/models/m --task sst2 "
+             "--data %s --out /dev/null", elang_bin(), shared_path("data/glue/SST-2/dev.tsv"));
+    assert_int_equal(run_command(cmd, &out, &err), 2);
+    if (!strstr(err, "--super takes a model directory here")) fail_msg("%s", err);
+    free(out), free(err);
     served a, b;
     serve_up(&a, "--model models/sst2-swift --threads 1", 0);
-    char cmd[4096], *out, *err;
     snprintf(cmd, sizeof cmd, "%s serve --model models/sst2-swift --threads 1 --port %d", elang_bin(), a.port);
     assert_int_equal(run_command(cmd, &out, &err), 1);
     assert_non_null(strstr(err, "cannot listen on 127.0.0.1:"));
@@ -586,6 +1065,9 @@ int main(void) {
         cmocka_unit_test(fixtures_answer_as_the_cli),
         cmocka_unit_test(kserve_v2_protocol),
         cmocka_unit_test(bad_requests_get_their_status),
+        cmocka_unit_test(openai_completions_with_curl),
+        cmocka_unit_test(language_models_with_super_elsewhere),
+        cmocka_unit_test(openai_npm_client),
         cmocka_unit_test(usage_errors),
     };
     const int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,13 +13,16 @@
 #include "models/t5.h"
 
 /* T5 has relative positions and no hard limit; its tokenizers truncate at
- * model_max_length, 512 for the released checkpoints. */
+ * model_max_length, 512 for the released checkpoints. A decoder-only
+ * model's prompt is bounded by its positions, less one for a token to
+ * generate. */
 #define SEQ2SEQ_DEFAULT_MAX_LENGTH 512
 
 static elang_status choose_max_length(elang_model *m, const elang_load_opts *opts,
                                       elang_error *err) {
     int limit = INT_MAX;
     if (!m->is_seq2seq) limit = encoder_classifier_max_tokens(&m->encoder);
+    else if (m->is_causal) limit = m->s2s.info.max_total_len - 1;
     else if (m->s2s.info.max_source_len > 0) limit = m->s2s.info.max_source_len;
     if (opts && opts->max_length > 0) {
         if (opts->max_length > limit)
@@ -64,8 +67,10 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
     if (st == ELANG_OK) st = config_load(dir, &m->cfg, err);
     if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
     if (st == ELANG_OK) {
-        m->is_seq2seq = config_is_seq2seq(&m->cfg);
-        if (strcmp(m->cfg.model_type, "t5") == 0) st = t5_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
+        m->is_causal = config_is_causal(&m->cfg);
+        m->is_seq2seq = config_is_seq2seq(&m->cfg) || m->is_causal;
+        if (m->is_causal) st = causal_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
+        else if (strcmp(m->cfg.model_type, "t5") == 0) st = t5_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
         else if (strcmp(m->cfg.model_type, "marian") == 0)
             st = marian_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
         else st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, m->mm, m->dtype, err);
@@ -135,9 +140,12 @@ bool elang_dtype_from_name(const char *name, elang_dtype *out) {
 bool elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
 
 int elang_model_max_new_tokens(const elang_model *m) {
+    if (m->is_causal) return m->s2s.info.max_total_len - 1;
     /* Positions count the decoder start token too. */
     return m->is_seq2seq && m->s2s.info.max_target_len > 0 ? m->s2s.info.max_target_len - 1 : 0;
 }
+
+bool elang_model_is_causal(const elang_model *m) { return m->is_causal; }
 
 elang_status elang_model_hash(const char *dir, char out[17], elang_error *err) {
     return dir_hash(dir, out, err);
@@ -152,6 +160,13 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
     flops_dims d = {.layers = c->num_layers, .hidden = c->hidden_size, .intermediate = c->intermediate_size,
                     .heads = c->num_heads, .num_labels = c->num_labels};
     if (!m->is_seq2seq) return flops_encoder_classifier(&d, input_tokens) / 1e9;
+    if (m->is_causal) {
+        d.head_dim = c->lm.head_dim;
+        d.kv_heads = c->lm.kv_heads;
+        d.vocab = m->s2s.info.vocab_size;
+        d.gated_ff = c->lm.gated_ff;
+        return flops_causal(&d, input_tokens, output_steps > 0 ? output_steps : 1) / 1e9;
+    }
     d.decoder_layers = c->s2s.decoder_layers;
     d.head_dim = c->s2s.head_dim;
     d.vocab = m->s2s.info.vocab_size;
@@ -161,13 +176,23 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
 
 elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
                           elang_error *err) {
-    if (!m->input_prefix) return tokenizer_encode(m->tok, text, pair, m->max_length, out, err);
-    const size_t a = strlen(m->input_prefix), b = strlen(text);
-    char *joined = malloc(a + b + 1);
+    return model_encode_max(m, text, pair, m->max_length, out, err);
+}
+
+elang_status model_encode_max(const elang_model *m, const char *text, const char *pair, int max_length,
+                              token_seq *out, elang_error *err) {
+    if (!m->input_prefix) return tokenizer_encode(m->tok, text, pair, max_length, out, err);
+    /* A prefix holding {text} is a template: the text goes there (a
+     * language model's prompt, "Review: {text} Sentiment:"). */
+    const char *slot = strstr(m->input_prefix, "{text}");
+    const size_t a = slot ? (size_t)(slot - m->input_prefix) : strlen(m->input_prefix), b = strlen(text);
+    const char *rest = slot ? slot + 6 : "";
+    char *joined = malloc(a + b + strlen(rest) + 1);
     if (!joined) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     memcpy(joined, m->input_prefix, a);
-    memcpy(joined + a, text, b + 1);
-    elang_status st = tokenizer_encode(m->tok, joined, pair, m->max_length, out, err);
+    memcpy(joined + a, text, b);
+    strcpy(joined + a + b, rest);
+    elang_status st = tokenizer_encode(m->tok, joined, pair, max_length, out, err);
     free(joined);
     return st;
 }

@@ -7,6 +7,7 @@
 #include "io/config.h"
 #include "io/weights.h"
 #include "models/encoder.h"
+#include "models/causal.h"
 #include "models/seq2seq.h"
 #include "tokenize/tokenizer.h"
 #include "util/arena.h"
@@ -16,7 +17,9 @@ struct elang_model {
     model_config cfg;
     weight_store *weights;    /* owns the tensors the network borrows */
     tokenizer *tok;
-    bool is_seq2seq;          /* which of the two networks below is loaded */
+    bool is_seq2seq;          /* which of the two networks below is loaded: a text generator
+                                 (encoder-decoder or decoder-only), or a classifier */
+    bool is_causal;           /* the generator is decoder-only (GPT-2, Llama, Qwen2) */
     encoder_classifier encoder;
     seq2seq_model s2s;
     int max_length;           /* tokens per input, special tokens included */
@@ -31,9 +34,12 @@ struct elang_model {
     char *input_prefix;       /* put before every input's text, or NULL */
 };
 
-/* Encodes one input as the model sees it: its prefix, then the text. */
+/* Encodes one input as the model sees it: its prefix, then the text,
+ * truncated to m->max_length (model_encode_max: to max_length). */
 elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
                           elang_error *err);
+elang_status model_encode_max(const elang_model *m, const char *text, const char *pair, int max_length,
+                              token_seq *out, elang_error *err);
 
 /* Text-to-text classification: for each input, the first decoding step's
  * logits of the tokens word_ids[0..k) go to picked[input * k + j], and its
@@ -41,7 +47,16 @@ elang_status model_encode(const elang_model *m, const char *text, const char *pa
 elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
                                      int k, int batch_size, float *picked, int *input_tokens, elang_error *err);
 
-/* The id of the first token of `word` as the model's tokenizer splits it. */
+/* Every routing score of each input's first step, at temperature T, before
+ * decoding: scores[input * ELANG_DIST_SCORES + k]; its length in tokens to
+ * input_tokens[input]. */
+elang_status model_first_step_scores(elang_model *m, const elang_text *in, size_t n, int batch_size,
+                                     double temperature, float *scores, int *input_tokens, elang_error *err);
+
+/* The id of the first token of `word` as the model's tokenizer splits it;
+ * for a decoder-only model, of the word as it continues a prompt after a
+ * space (unless it starts with whitespace itself): GPT-2's " positive",
+ * Llama's "▁positive". */
 elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err);
 
 #endif

@@ -18,18 +18,17 @@
 
 typedef struct {
     route_flags route;
+    remote_flags remote;
     const char *calibration, *model, *prefix, *host;
+    const char *stop; /* NULL: not given */
     double threshold;
     int port, max_batch, max_delay_ms, max_queue, timeout_ms, max_body_mb;
-    int super_connect_timeout_ms, super_timeout_ms, super_retries;
 } serve_flags;
 
 static void log_line(void *ctx, const char *message) {
     (void)ctx;
     fprintf(stderr, "elang serve: %s\n", message);
 }
-
-static bool is_url(const char *s) { return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0; }
 
 /* The flags that only mean something to a router, or only to one model. */
 static bool check_mode(const serve_flags *fl) {
@@ -38,7 +37,8 @@ static bool check_mode(const serve_flags *fl) {
                              fl->calibration ? "--calibration" : NULL, !isnan(fl->threshold) ? "--threshold" : NULL,
                              r->score ? "--score" : NULL, r->aggregate ? "--aggregate" : NULL,
                              r->label_words ? "--label-words" : NULL, r->swift_prefix ? "--swift-prefix" : NULL,
-                             r->super_prefix ? "--super-prefix" : NULL};
+                             r->super_prefix ? "--super-prefix" : NULL, fl->remote.api ? "--super-api" : NULL,
+                             fl->remote.model ? "--super-model" : NULL};
     if (fl->model) {
         for (size_t i = 0; i < sizeof routing / sizeof routing[0]; i++)
             if (routing[i]) {
@@ -60,11 +60,27 @@ static bool check_mode(const serve_flags *fl) {
         fprintf(stderr, "elang serve: --prefix is for --model; a router takes --swift-prefix and --super-prefix\n");
         return false;
     }
-    if (is_url(r->super) && r->super_prefix) {
-        fprintf(stderr, "elang serve: a remote Super applies its own prefix (start it with --prefix); drop "
-                        "--super-prefix\n");
+    if (!check_remote_flags("serve", r, &fl->remote)) return false;
+    if (fl->stop && fl->calibration) {
+        fprintf(stderr, "elang serve: --stop changes the answers whose scores the calibration was made on; route "
+                        "with --threshold instead\n");
         return false;
     }
+    return true;
+}
+
+/* --stop: where every generation ends (greedy search only). */
+static bool set_stop(const serve_flags *fl, const char *const *stops, elang_route_opts *opts) {
+    if (!fl->stop) return true;
+    if (!fl->stop[0]) {
+        fprintf(stderr, "elang serve: --stop needs a non-empty text\n");
+        return false;
+    }
+    if (opts->gen.num_beams > 1) {
+        fprintf(stderr, "elang serve: --stop works with greedy search, not with --num-beams %d\n", opts->gen.num_beams);
+        return false;
+    }
+    opts->gen.stop = stops, opts->gen.num_stop = 1;
     return true;
 }
 
@@ -90,9 +106,9 @@ static int load_models(serve_flags *fl, const elang_calibration *cal, elang_mode
 }
 
 int cmd_serve(int argc, char **argv) {
-    serve_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .threshold = NAN, .host = "127.0.0.1", .port = 8080,
-                      .max_batch = 64, .max_delay_ms = 0, .max_queue = 1024, .timeout_ms = 30000, .max_body_mb = 8,
-                      .super_connect_timeout_ms = 500, .super_timeout_ms = 5000, .super_retries = 1};
+    serve_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .remote = REMOTE_FLAG_DEFAULTS, .threshold = NAN,
+                      .host = "127.0.0.1", .port = 8080, .max_batch = 64, .max_delay_ms = 0, .max_queue = 1024,
+                      .timeout_ms = 30000, .max_body_mb = 8};
     const flag_spec flags[] = {
         ROUTE_FLAG_SPECS(fl.route),
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
@@ -108,14 +124,14 @@ int cmd_serve(int argc, char **argv) {
          "inputs waiting at most; more get 503 (default 1024; also the most per request)", "N"},
         {"timeout-ms", FLAG_INT, &fl.timeout_ms, 1, 3600000, NULL, "answer 504 after this long (default 30000)", "N"},
         {"max-body-mb", FLAG_INT, &fl.max_body_mb, 1, 1024, NULL, "largest request body, in MiB (default 8)", "N"},
-        {"super-connect-timeout-ms", FLAG_INT, &fl.super_connect_timeout_ms, 1, 600000, NULL,
-         "remote Super: time to connect, per attempt (default 500)", "N"},
-        {"super-timeout-ms", FLAG_INT, &fl.super_timeout_ms, 1, 3600000, NULL,
-         "remote Super: time for a whole call, per attempt (default 5000)", "N"},
-        {"super-retries", FLAG_INT, &fl.super_retries, 0, 10, NULL, "remote Super: attempts after a failed one (default 1)", "N"},
+        REMOTE_FLAG_SPECS(fl.remote),
+        {"stop", FLAG_STRING, &fl.stop, 0, 0, NULL,
+         "generators: end a generation once its text holds TEXT (greedy; not with --calibration)", "TEXT"},
         {0},
     };
     const char *synopsis = "--swift DIR --super DIR|URL (--calibration CALIB.json | --threshold t) [flags]\n"
+                           "       elang serve --swift DIR --super URL --super-api openai --super-model NAME "
+                           "(--calibration CALIB.json | --threshold t) [flags]\n"
                            "       elang serve --model DIR [flags]";
     int rc = parse_flags("serve", synopsis, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : 2;
@@ -131,10 +147,12 @@ int cmd_serve(int argc, char **argv) {
                         .max_queue = fl.max_queue, .timeout_ms = fl.timeout_ms,
                         .max_body = (size_t)fl.max_body_mb << 20, .route = !fl.model,
                         .threshold = cal ? cal->threshold : fl.threshold,
-                        .super_url = fl.route.super && is_url(fl.route.super) ? fl.route.super : NULL,
-                        .super_connect_timeout_ms = fl.super_connect_timeout_ms,
-                        .super_timeout_ms = fl.super_timeout_ms, .super_retries = fl.super_retries, .log = log_line};
+                        .super = remote_opts_of(fl.route.super && is_url(fl.route.super) ? fl.route.super : NULL,
+                                                &fl.remote),
+                        .log = log_line};
     rc = load_models(&fl, cal, models, &cfg.opts);
+    const char *stops[1] = {fl.stop};
+    if (!rc && !set_stop(&fl, stops, &cfg.opts)) rc = 2;
     /* Every thread the server starts inherits this mask, so the signals
      * wait for sigwait below instead of killing the process mid-answer. */
     sigset_t stop;
@@ -152,7 +170,7 @@ int cmd_serve(int argc, char **argv) {
     }
     if (!rc) {
         fprintf(stderr, "elang serve: listening on http://%s:%d (%s)\n", fl.host, serve_port(server),
-                fl.model ? fl.model : cfg.super_url ? "routing to a remote Super" : "routing");
+                fl.model ? fl.model : cfg.super.url ? "routing to a remote Super" : "routing");
         int sig = 0;
         sigwait(&stop, &sig);
         fprintf(stderr, "elang serve: %s: answering the requests in flight, then stopping\n",

@@ -58,6 +58,7 @@ static elang_status record_answer(elang_pair_run *r, const elang_dataset *d, ela
         if (st == ELANG_OK) st = chrf_sentence_stats(a->gen.text, d->parallel.ref[it->item], &cs, err);
     }
     if (swift) {
+        it->swift_prompt_gflops = elang_model_is_generator(m) ? elang_model_gflops(m, a->input_tokens, 1) : gflops;
         memcpy(it->scores, a->scores, sizeof it->scores);
         it->swift_pred = pred, it->swift_value = value, it->swift_bleu = bs, it->swift_chrf = cs;
         it->swift_gflops = gflops;
@@ -66,6 +67,11 @@ static elang_status record_answer(elang_pair_run *r, const elang_dataset *d, ela
         it->super_gflops = gflops;
     }
     return st;
+}
+
+double swift_cost(const elang_pair_run *r, const run_item *it, bool kept) {
+    const bool prompt = r->opts.aggregate == ELANG_AGG_PROMPT && r->opts.num_label_words == 0;
+    return kept || !prompt ? it->swift_gflops : it->swift_prompt_gflops;
 }
 
 /* One model over every item, CHUNK inputs at a time. */

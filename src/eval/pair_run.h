@@ -22,6 +22,7 @@ typedef struct {
     bleu_stats swift_bleu, super_bleu; /* translation, against the reference */
     chrf_stats swift_chrf, super_chrf;
     double swift_gflops, super_gflops;
+    double swift_prompt_gflops;       /* Swift's prompt alone (encoder and one step), for generators */
     size_t item;                      /* index in the data set */
 } run_item;
 
@@ -35,6 +36,11 @@ struct elang_pair_run {
     double swift_seconds, super_seconds; /* each model's wall time over all n inputs */
     elang_route_opts opts;
 };
+
+/* What Swift costs on an item: all of its run when it keeps the input; when
+ * it routes it, only its prompt if the options decide on the prompt
+ * (ELANG_AGG_PROMPT), since Swift then never decodes it. */
+double swift_cost(const elang_pair_run *r, const run_item *it, bool kept);
 
 /* ELANG_ERR_INVALID_ARG unless kind names a score. */
 elang_status check_score_kind(elang_score_kind kind, elang_error *err);

@@ -65,7 +65,7 @@ static elang_status oracle_point(const elang_pair_run *r, elang_point *out, elan
         else super_helps = chrf_from_stats(&it->super_chrf) > chrf_from_stats(&it->swift_chrf);
         on[i] = !super_helps;
         routed += super_helps;
-        gflops += it->swift_gflops + (super_helps ? it->super_gflops : 0.0);
+        gflops += swift_cost(r, it, !super_helps) + (super_helps ? it->super_gflops : 0.0);
     }
     *out = (elang_point){.threshold = NAN, .super_rate = (double)routed / r->n, .gflops = gflops / r->n};
     elang_status st = run_metric(r, on, &out->metric, err);

@@ -32,7 +32,7 @@ void elang_points_free(elang_point *points) { free(points); }
 static double routed_gflops(const elang_pair_run *r, const bool *on_swift) {
     double sum = 0.0;
     for (size_t i = 0; i < r->n; i++)
-        sum += r->items[i].swift_gflops + (on_swift[i] ? 0.0 : r->items[i].super_gflops);
+        sum += swift_cost(r, &r->items[i], on_swift[i]) + (on_swift[i] ? 0.0 : r->items[i].super_gflops);
     return sum / r->n;
 }
 

@@ -30,3 +30,15 @@ double flops_seq2seq(const flops_dims *d, long src_len, long steps) {
     double decoder = d->decoder_layers * (cross_kv + t * per_step + self_attention);
     return encoder + decoder + t * 2.0 * h * d->vocab;
 }
+
+double flops_causal(const flops_dims *d, long prompt_len, long steps) {
+    const double h = d->hidden, a = attention_width(d), s = (double)prompt_len;
+    const double k = d->kv_heads > 0 ? a / d->heads * d->kv_heads : a;
+    const double per_token = 2.0 * (2 * h * a + 2 * h * k) + ff_per_token(d);
+    const double head = 2.0 * h * d->vocab;
+    const double prefill = d->layers * (s * per_token + 4.0 * s * s * a) + head;
+    /* Step t attends to S + t keys: 4·A·Σ(S + t) over t = 1 .. n. */
+    const double n = steps > 1 ? (double)(steps - 1) : 0.0;
+    const double attention = 4.0 * a * (n * s + n * (n + 1) / 2);
+    return prefill + d->layers * (n * per_token + attention) + n * head;
+}

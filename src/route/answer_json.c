@@ -36,8 +36,8 @@ json_t *gen_out_json(json_t *id, const elang_gen_out *o, bool emit_ids) {
     if (id) json_object_set(obj, "id", id);
     json_object_set_new(obj, "text", json_string(o->text));
     json_object_set_new(obj, "ids", json_int_array(o->ids, o->num_ids));
-    json_object_set_new(obj, "token_logprobs", json_float_array(o->token_logprobs, o->num_ids - 1));
-    json_object_set_new(obj, "token_energies", json_float_array(o->token_energies, o->num_ids - 1));
+    json_object_set_new(obj, "token_logprobs", json_float_array(o->token_logprobs, o->num_steps));
+    json_object_set_new(obj, "token_energies", json_float_array(o->token_energies, o->num_steps));
     json_object_set_new(obj, "energy", json_real(o->energy));
     json_object_set_new(obj, "score", json_real(o->score));
     if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(o->input_ids, o->num_input_ids));
@@ -61,8 +61,8 @@ static void answer_fields(json_t *obj, int num_labels, const elang_answer *a, bo
     if (a->gen.text) json_object_set_new(obj, "text", json_string(a->gen.text));
     if (a->gen.ids) {
         json_object_set_new(obj, "ids", json_int_array(a->gen.ids, a->gen.num_ids));
-        json_object_set_new(obj, "token_logprobs", json_float_array(a->gen.token_logprobs, a->gen.num_ids - 1));
-        json_object_set_new(obj, "token_energies", json_float_array(a->gen.token_energies, a->gen.num_ids - 1));
+        json_object_set_new(obj, "token_logprobs", json_float_array(a->gen.token_logprobs, a->gen.num_steps));
+        json_object_set_new(obj, "token_energies", json_float_array(a->gen.token_energies, a->gen.num_steps));
         json_object_set_new(obj, "energy", json_real(a->gen.energy));
     }
     if (emit_ids && a->gen.input_ids)
@@ -94,7 +94,7 @@ json_t *route_out_json(json_t *id, const elang_route_out *o, int num_tiers, int 
         char key[32];
         const char *who = tier_name(t, num_tiers, buf, sizeof buf);
         snprintf(key, sizeof key, "%s_%s", who, a->label_id >= 0 ? "label" : "text");
-        json_object_set_new(obj, key, a->label_id >= 0 ? json_string(a->label) : json_string(a->gen.text));
+        json_object_set_new(obj, key, a->label_id >= 0 ? json_string(a->label) : a->gen.text ? json_string(a->gen.text) : json_null());
     }
     if (o->degraded) json_object_set_new(obj, "degraded", json_true());
     return obj;

@@ -8,6 +8,7 @@
 #include "util/error.h"
 #include "core/scores.h"
 #include "route/aggregate.h"
+#include "route/answers.h"
 
 elang_route_opts elang_route_opts_default(void) {
     return (elang_route_opts){.score = ELANG_SCORE_ENERGY, .temperature = 1.0, .aggregate = ELANG_AGG_MEAN,
@@ -95,12 +96,65 @@ static elang_status answer_by_generation(elang_model *m, const elang_text *in, s
         out[i].gen = gen[i];
         out[i].label_id = -1;
         out[i].input_tokens = gen[i].num_input_ids;
-        out[i].decoder_steps = (gen[i].num_ids - 1) * beams;
+        out[i].decoder_steps = gen[i].num_steps * beams;
+        /* PROMPT's score is the first step's (what answer_first_steps
+         * computes before decoding). */
         for (int k = 0; k < ELANG_DIST_SCORES; k++)
-            out[i].scores[k] = (float)aggregate_steps(gen[i].step_scores, gen[i].num_ids - 1, ELANG_DIST_SCORES, k,
+            out[i].scores[k] = (float)aggregate_steps(gen[i].step_scores, gen[i].num_steps, ELANG_DIST_SCORES, k,
                                                       o->aggregate);
     }
     free(gen);
+    return st;
+}
+
+/* The options' checks, shared by the two entry points. */
+static elang_status check_opts(elang_model *m, const elang_route_opts *o, elang_error *err) {
+    if (o->score < 0 || o->score >= ELANG_SCORE_KINDS)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)o->score);
+    if (o->aggregate < ELANG_AGG_MEAN || o->aggregate > ELANG_AGG_PROMPT)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown aggregation %d", (int)o->aggregate);
+    if (o->num_label_words == 1 || o->num_label_words < 0 || (o->num_label_words > 0 && !o->label_words))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o->num_label_words);
+    if (o->num_label_words > 0 && !elang_model_is_generator(m))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "label words are for text-to-text models; %s is a %s classifier with labels of its own",
+                          elang_model_dir(m), elang_model_type(m));
+    if (!(o->temperature > 0.0) || o->batch_size < 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
+    return ELANG_OK;
+}
+
+/* Each answer's random score, and the score the options route on. */
+static void finish(const elang_route_opts *o, const size_t *items, size_t n, elang_answer *out) {
+    for (size_t i = 0; i < n; i++) {
+        out[i].scores[ELANG_SCORE_RANDOM] = (float)random_score(o->seed, items ? items[i] : i);
+        out[i].score = out[i].scores[o->score];
+    }
+}
+
+bool answers_decide_on_prompt(const elang_model *m, const elang_route_opts *opts) {
+    return opts->aggregate == ELANG_AGG_PROMPT && opts->num_label_words == 0 && elang_model_is_generator(m);
+}
+
+elang_status answer_first_steps(elang_model *m, const elang_text *in, const size_t *items, size_t n,
+                                const elang_route_opts *opts, elang_answer *out, elang_error *err) {
+    const elang_route_opts o = with_defaults(opts);
+    elang_status st = check_opts(m, &o, err);
+    if (st != ELANG_OK) return st;
+    memset(out, 0, sizeof *out * n);
+    if (n == 0) return ELANG_OK;
+    float *scores = malloc(sizeof(float) * n * ELANG_DIST_SCORES);
+    int *lengths = malloc(sizeof(int) * n);
+    st = scores && lengths ? model_first_step_scores(m, in, n, o.batch_size, o.temperature, scores, lengths, err)
+                           : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
+        out[i].label_id = -1;
+        out[i].input_tokens = lengths[i];
+        out[i].decoder_steps = 1;
+        memcpy(out[i].scores, scores + i * ELANG_DIST_SCORES, sizeof(float) * ELANG_DIST_SCORES);
+    }
+    free(scores), free(lengths);
+    if (st == ELANG_OK) finish(&o, items, n, out);
     return st;
 }
 
@@ -108,22 +162,11 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
                               const elang_route_opts *opts, elang_answer *out, double *seconds,
                               elang_error *err) {
     const elang_route_opts o = with_defaults(opts);
-    if (o.score < 0 || o.score >= ELANG_SCORE_KINDS)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)o.score);
-    if (o.aggregate < ELANG_AGG_MEAN || o.aggregate > ELANG_AGG_FIRST)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown aggregation %d", (int)o.aggregate);
-    if (o.num_label_words == 1 || o.num_label_words < 0 || (o.num_label_words > 0 && !o.label_words))
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o.num_label_words);
-    if (o.num_label_words > 0 && !elang_model_is_generator(m))
-        return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                          "label words are for text-to-text models; %s is a %s classifier with labels of its own",
-                          elang_model_dir(m), elang_model_type(m));
-    if (!(o.temperature > 0.0) || o.batch_size < 0)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
+    elang_status st = check_opts(m, &o, err);
+    if (st != ELANG_OK) return st;
     memset(out, 0, sizeof *out * n);
     if (n == 0) return ELANG_OK;
     const double t0 = clock_seconds();
-    elang_status st;
     if (!elang_model_is_generator(m)) st = answer_by_classifier(m, in, n, &o, out, err);
     else if (o.num_label_words > 0) st = answer_by_label_words(m, in, n, &o, out, err);
     else st = answer_by_generation(m, in, n, &o, out, err);
@@ -132,9 +175,6 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
         elang_answers_free(out, n);
         return st;
     }
-    for (size_t i = 0; i < n; i++) {
-        out[i].scores[ELANG_SCORE_RANDOM] = (float)random_score(o.seed, items ? items[i] : i);
-        out[i].score = out[i].scores[o.score];
-    }
+    finish(&o, items, n, out);
     return ELANG_OK;
 }

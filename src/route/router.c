@@ -8,6 +8,7 @@
 
 #include "util/error.h"
 #include "elang.h"
+#include "route/answers.h"
 
 /* A cascade replaces one model's answer by another's, so they must speak
  * the same language: classifiers the same labels in the same order (else
@@ -115,6 +116,30 @@ void elang_route_out_free(elang_route_out *out, size_t n) {
     }
 }
 
+/* The inputs keep[0..k) that tier t kept on its first step's scores:
+ * decoded by it now, each full answer replacing its decision, whose
+ * scores it keeps. texts, seeds and answers are scratch of k entries. */
+static elang_status decode_kept(elang_router *r, int t, const elang_text *in, const size_t *items,
+                                const size_t *keep, size_t k, elang_text *texts, size_t *seeds,
+                                elang_answer *answers, elang_route_out *out, elang_error *err) {
+    for (size_t j = 0; j < k; j++) {
+        texts[j] = in[keep[j]];
+        seeds[j] = items ? items[keep[j]] : keep[j];
+    }
+    elang_status st = elang_answer_all(r->tiers[t], texts, seeds, k, &r->opts, answers, NULL, err);
+    if (st != ELANG_OK) {
+        if (err && err->item >= 0) err->item = (long)keep[err->item];
+        return st;
+    }
+    for (size_t j = 0; j < k; j++) {
+        memcpy(answers[j].scores, out[keep[j]].answers[t].scores, sizeof answers[j].scores);
+        answers[j].score = out[keep[j]].answers[t].score;
+        elang_answers_free(&out[keep[j]].answers[t], 1);
+        out[keep[j]].answers[t] = answers[j];
+    }
+    return ELANG_OK;
+}
+
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err) {
     return elang_route_items(r, in, NULL, n, out, err);
@@ -123,11 +148,13 @@ elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_
 elang_status elang_route_items(elang_router *r, const elang_text *in, const size_t *items, size_t n,
                                elang_route_out *out, elang_error *err) {
     memset(out, 0, sizeof *out * n);
-    size_t *pending = malloc(sizeof *pending * (n ? n : 1)), *seeds = malloc(sizeof *seeds * (n ? n : 1));
+    size_t *pending = malloc(sizeof *pending * (n ? n : 1)), *keep = malloc(sizeof *keep * (n ? n : 1));
+    size_t *seeds = malloc(sizeof *seeds * (n ? n : 1));
     elang_text *texts = malloc(sizeof *texts * (n ? n : 1));
     elang_answer *answers = malloc(sizeof *answers * (n ? n : 1));
-    elang_status st = pending && seeds && texts && answers ? ELANG_OK
-                                                  : elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
+    elang_status st = pending && keep && seeds && texts && answers
+                          ? ELANG_OK
+                          : elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
         pending[i] = i;
         out[i].answers = calloc((size_t)r->num_tiers, sizeof *out[i].answers);
@@ -140,7 +167,13 @@ elang_status elang_route_items(elang_router *r, const elang_text *in, const size
             texts[j] = in[pending[j]];
             seeds[j] = items ? items[pending[j]] : pending[j];
         }
-        if (r->tiers[t]) {
+        const bool last = t == r->num_tiers - 1;
+        /* Deciding on the prompt, a tier first scores every input's first
+         * step, and decodes only those it keeps. */
+        const bool early = !last && r->tiers[t] && answers_decide_on_prompt(r->tiers[t], &r->opts);
+        if (early) {
+            st = answer_first_steps(r->tiers[t], texts, seeds, count, &r->opts, answers, err);
+        } else if (r->tiers[t]) {
             st = elang_answer_all(r->tiers[t], texts, seeds, count, &r->opts, answers, NULL, err);
         } else if (r->remote(r->remote_ctx, texts, seeds, count, answers, &remote_err) != ELANG_OK) {
             /* The answers of the tier before stand. Why the remote side
@@ -152,17 +185,18 @@ elang_status elang_route_items(elang_router *r, const elang_text *in, const size
             if (err && err->item >= 0) err->item = (long)pending[err->item];
             break;
         }
-        const bool last = t == r->num_tiers - 1;
-        size_t next = 0;
+        size_t next = 0, kept = 0;
         for (size_t j = 0; j < count; j++) {
             elang_route_out *o = &out[pending[j]];
             o->tier = t;
             o->answers[t] = answers[j];
             if (!last && !elang_keeps_swift(answers[j].score, r->thresholds[t])) pending[next++] = pending[j];
+            else if (early) keep[kept++] = pending[j];
         }
         count = next;
+        if (early && kept > 0) st = decode_kept(r, t, in, items, keep, kept, texts, seeds, answers, out, err);
     }
-    free(pending), free(seeds), free(texts), free(answers);
+    free(pending), free(keep), free(seeds), free(texts), free(answers);
     if (st != ELANG_OK) elang_route_out_free(out, n);
     return st;
 }

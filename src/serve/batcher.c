@@ -38,8 +38,6 @@ bool serve_job_init(serve_job *job, task_key key, const elang_text *texts, size_
 
 void serve_job_destroy(serve_job *job) { pthread_cond_destroy(&job->done); }
 
-static bool same_key(task_key a, task_key b) { return a.kind == b.kind && a.model == b.model; }
-
 static bool finished(const serve_job *j) {
     return j->answered == j->taken && (j->taken == j->n || j->status != 0);
 }
@@ -63,7 +61,7 @@ static void unlink_job(batcher *b, serve_job *job) {
 static size_t ready_inputs(const batcher *b, task_key key) {
     size_t n = 0;
     for (const serve_job *j = b->head; j && n < b->max_batch; j = j->next)
-        if (same_key(j->key, key)) n += j->n - j->taken;
+        if (task_key_equal(&j->key, &key)) n += j->n - j->taken;
     return n;
 }
 
@@ -73,7 +71,7 @@ static size_t take_batch(batcher *b) {
     size_t count = 0;
     for (serve_job *j = b->head, *next; j && count < b->max_batch; j = next) {
         next = j->next;
-        if (!same_key(j->key, key)) continue;
+        if (!task_key_equal(&j->key, &key)) continue;
         if (j->taken == j->answered) j->holders++; /* the worker now holds inputs of it */
         while (j->taken < j->n && count < b->max_batch) {
             b->texts[count] = j->texts[j->taken];

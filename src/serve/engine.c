@@ -21,6 +21,15 @@ void engine_release(engine *e) {
     e->capacity = 0;
 }
 
+bool task_key_equal(const task_key *a, const task_key *b) {
+    if (a->kind != b->kind || a->model != b->model || a->max_new_tokens != b->max_new_tokens ||
+        a->num_stop != b->num_stop)
+        return false;
+    for (int i = 0; i < a->num_stop; i++)
+        if (strcmp(a->stop[i], b->stop[i]) != 0) return false;
+    return true;
+}
+
 void task_result_free(task_kind kind, task_result *r) {
     if (kind == TASK_ROUTE) elang_route_out_free(&r->route, 1);
     else if (kind == TASK_CLASSIFY) elang_class_out_free(&r->cls, 1);
@@ -45,10 +54,14 @@ elang_status engine_run(engine *e, task_key key, const elang_text *in, const siz
         st = elang_classify(e->models[key.model], in, n, &e->classify, e->cls, err);
         for (size_t i = 0; st == ELANG_OK && i < n; i++) out[i].cls = e->cls[i];
         break;
-    case TASK_GENERATE:
-        st = elang_generate(e->models[key.model], in, n, &e->gen, e->gen_out, err);
+    case TASK_GENERATE: {
+        elang_gen_opts gen = e->gen;
+        if (key.max_new_tokens) gen.max_new_tokens = key.max_new_tokens;
+        if (key.num_stop) gen.stop = key.stop, gen.num_stop = key.num_stop;
+        st = elang_generate(e->models[key.model], in, n, &gen, e->gen_out, err);
         for (size_t i = 0; st == ELANG_OK && i < n; i++) out[i].gen = e->gen_out[i];
         break;
+    }
     default:
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown task %d", (int)key.kind);
     }

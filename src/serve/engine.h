@@ -16,7 +16,16 @@ typedef enum { TASK_ROUTE, TASK_CLASSIFY, TASK_GENERATE } task_kind;
 typedef struct {
     task_kind kind;
     int model; /* classify/generate: index into engine.models */
+    /* generate: a request's own decoding (OpenAI's max_tokens and stop);
+     * 0 and none: the server's. The stop strings are borrowed from the
+     * request, which outlives its inputs' batches. */
+    int max_new_tokens;
+    const char *const *stop;
+    int num_stop;
 } task_key;
+
+/* Whether inputs of the two keys may run in one batch. */
+bool task_key_equal(const task_key *a, const task_key *b);
 
 /* One input's answer, of the key's kind. */
 typedef union {

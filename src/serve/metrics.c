@@ -11,14 +11,15 @@ static const double latency_le[LATENCY_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 
 static const int batch_le[BATCH_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
 
 const char *endpoint_name(serve_endpoint e) {
-    static const char *names[EP_COUNT] = {"/v1/route",   "/v1/classify", "/v1/generate", "/v2/infer", "/v2/metadata",
-                                          "/v2/health", "/healthz",     "/metrics",     "other"};
+    static const char *names[EP_COUNT] = {"/v1/route",   "/v1/classify", "/v1/generate", "/v1/completions",
+                                          "/v1/models",  "/v2/infer",    "/v2/metadata", "/v2/health",
+                                          "/healthz",    "/metrics",     "other"};
     return names[e];
 }
 
 serve_endpoint endpoint_of(const char *path) {
-    static const char *exact[] = {"/v1/route", "/v1/classify", "/v1/generate"};
-    for (int e = 0; e < 3; e++)
+    static const char *exact[] = {"/v1/route", "/v1/classify", "/v1/generate", "/v1/completions", "/v1/models"};
+    for (int e = 0; e < 5; e++)
         if (strcmp(path, exact[e]) == 0) return (serve_endpoint)e;
     if (strcmp(path, "/healthz") == 0) return EP_HEALTHZ;
     if (strcmp(path, "/metrics") == 0) return EP_METRICS;

@@ -11,8 +11,8 @@
 
 /* What a request asked for: the label of its series. */
 typedef enum {
-    EP_ROUTE, EP_CLASSIFY, EP_GENERATE, EP_V2_INFER, EP_V2_METADATA, EP_V2_HEALTH, EP_HEALTHZ, EP_METRICS,
-    EP_OTHER, EP_COUNT
+    EP_ROUTE, EP_CLASSIFY, EP_GENERATE, EP_COMPLETIONS, EP_MODELS, EP_V2_INFER, EP_V2_METADATA, EP_V2_HEALTH,
+    EP_HEALTHZ, EP_METRICS, EP_OTHER, EP_COUNT
 } serve_endpoint;
 
 /* The statuses the server answers with; any other is counted as the last. */
@@ -29,7 +29,8 @@ typedef struct {
     _Atomic uint64_t requests[EP_COUNT][METRIC_CODES];
     latency_histogram latency[EP_COUNT];
     _Atomic uint64_t by_swift, by_super, degraded; /* inputs routed */
-    _Atomic uint64_t model_inputs;                  /* inputs of /v1/classify, /v1/generate, model infer */
+    _Atomic uint64_t model_inputs;                  /* inputs of /v1/classify, /v1/generate, model infer and
+                                                       completions */
     _Atomic uint64_t batch_buckets[BATCH_BUCKETS + 1], batches, batch_inputs;
     _Atomic int64_t queue_depth;                    /* inputs waiting for the worker */
     _Atomic int64_t in_flight;                      /* requests received and not yet answered */

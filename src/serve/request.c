@@ -10,7 +10,8 @@
 
 const char *output_name(output_kind k) {
     static const char *names[OUT_KINDS] = {"label", "label_id", "logits", "probs", "energy", "route", "score",
-                                           "degraded", "text", "ids", "num_ids", "token_logprobs", "token_energies"};
+                                           "degraded", "text", "ids", "num_ids", "token_logprobs", "token_energies",
+                                           "num_steps"};
     return names[k];
 }
 
@@ -149,6 +150,81 @@ static int parse_v2(parsed_request *r, bool allow_pair, unsigned allowed, char *
     return 0;
 }
 
+/* A field that is absent or null: OpenAI's way of leaving a default. */
+static bool left_out(const json_t *v) { return !v || json_is_null(v); }
+
+/* OpenAI fields whose other values ask for what elang does not do (it
+ * decodes greedily: one deterministic completion per prompt): refused by
+ * name, so that no client believes it was served them. Absent or null
+ * means greedy here, where OpenAI would sample at temperature 1. */
+static int refuse_unsupported(json_t *root, char *why, size_t size) {
+    json_t *v;
+    if (!left_out(v = json_object_get(root, "temperature")) && !(json_is_number(v) && json_number_value(v) == 0.0))
+        return bad(why, size, "field \"temperature\": elang decodes greedily (deterministically); give 0 or leave it "
+                              "out");
+    if (!left_out(v = json_object_get(root, "top_p")) && !(json_is_number(v) && json_number_value(v) == 1.0))
+        return bad(why, size, "field \"top_p\": elang decodes greedily; give 1 or leave it out");
+    static const char *const one_only[] = {"n", "best_of"};
+    for (int i = 0; i < 2; i++)
+        if (!left_out(v = json_object_get(root, one_only[i])) && !(json_is_integer(v) && json_integer_value(v) == 1))
+            return bad(why, size, "field \"%s\": greedy decoding gives one completion per prompt; give 1 or leave it "
+                                  "out", one_only[i]);
+    if (!left_out(v = json_object_get(root, "stream")) && !json_is_false(v))
+        return bad(why, size, "field \"stream\": streaming is not supported; give false or leave it out");
+    if (!left_out(v = json_object_get(root, "echo")) && !json_is_false(v))
+        return bad(why, size, "field \"echo\": echoing the prompt is not supported; give false or leave it out");
+    if (!left_out(json_object_get(root, "logprobs")))
+        return bad(why, size, "field \"logprobs\" is not supported; leave it out (each choice's \"elang\" object holds "
+                              "its energy and routing score)");
+    if (!left_out(json_object_get(root, "suffix")))
+        return bad(why, size, "field \"suffix\" is not supported; leave it out");
+    return 0;
+}
+
+/* OpenAI's completions request: "prompt" a string or an array of strings
+ * (prompts of token ids are refused), "model", "max_tokens", "stop" (a
+ * string or up to OPENAI_MAX_STOP of them). */
+static int parse_openai(parsed_request *r, char *why, size_t size) {
+    json_t *root = r->root, *prompt = json_object_get(root, "prompt"), *model = json_object_get(root, "model");
+    if (model && !json_is_string(model)) return bad(why, size, "field \"model\" must be a string");
+    r->model = model ? json_string_value(model) : NULL;
+    if (!json_is_string(prompt) && !json_is_array(prompt))
+        return bad(why, size, "field \"prompt\" is %s; it must be a string or an array of strings",
+                   prompt ? "neither a string nor an array" : "missing");
+    r->n = json_is_string(prompt) ? 1 : json_array_size(prompt);
+    if (r->n == 0) return bad(why, size, "\"prompt\" is empty; give at least one prompt");
+    if (!(r->texts = calloc(r->n, sizeof *r->texts))) return 500;
+    for (size_t i = 0; i < r->n; i++) {
+        json_t *p = json_is_string(prompt) ? prompt : json_array_get(prompt, i);
+        if (!json_is_string(p))
+            return bad(why, size, "prompt %zu is not a string (prompts of token ids are not supported)", i);
+        if (!usable_text(p)) return bad(why, size, "prompt %zu contains a NUL character (\\u0000)", i);
+        r->texts[i].text = json_string_value(p);
+    }
+    json_t *max_tokens = json_object_get(root, "max_tokens");
+    if (!left_out(max_tokens)) {
+        if (!json_is_integer(max_tokens) || json_integer_value(max_tokens) < 1 ||
+            json_integer_value(max_tokens) > OPENAI_MAX_TOKENS)
+            return bad(why, size, "field \"max_tokens\" must be a whole number from 1 to %d", OPENAI_MAX_TOKENS);
+        r->max_tokens = (int)json_integer_value(max_tokens);
+    }
+    json_t *stop = json_object_get(root, "stop");
+    if (!left_out(stop)) {
+        if (!json_is_string(stop) && !json_is_array(stop))
+            return bad(why, size, "field \"stop\" must be a string or an array of strings");
+        const size_t k = json_is_string(stop) ? 1 : json_array_size(stop);
+        if (k > OPENAI_MAX_STOP)
+            return bad(why, size, "field \"stop\" holds %zu strings; at most %d", k, OPENAI_MAX_STOP);
+        for (size_t i = 0; i < k; i++) {
+            json_t *s = json_is_string(stop) ? stop : json_array_get(stop, i);
+            if (!json_is_string(s) || json_string_length(s) == 0 || !usable_text(s))
+                return bad(why, size, "stop string %zu must be a non-empty string without NUL characters", i);
+            r->stop[r->num_stop++] = json_string_value(s);
+        }
+    }
+    return refuse_unsupported(root, why, size);
+}
+
 int request_parse(const char *body, size_t len, request_layout layout, bool allow_pair, unsigned outputs_allowed,
                   parsed_request *out, char *why, size_t why_size) {
     memset(out, 0, sizeof *out);
@@ -164,7 +240,8 @@ int request_parse(const char *body, size_t len, request_layout layout, bool allo
     }
     int st = !json_is_object(out->root) ? bad(why, why_size, "the body must be a JSON object")
              : layout == LAYOUT_V1        ? parse_v1(out, allow_pair, why, why_size)
-                                          : parse_v2(out, allow_pair, outputs_allowed, why, why_size);
+             : layout == LAYOUT_V2        ? parse_v2(out, allow_pair, outputs_allowed, why, why_size)
+                                          : parse_openai(out, why, why_size);
     if (st) parsed_request_free(out);
     return st;
 }

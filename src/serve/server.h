@@ -3,7 +3,8 @@
  * concurrent requests; the HTTP threads parse, queue, wait and answer.
  *
  * Endpoints: POST /v1/route, /v1/classify, /v1/generate (the CLI's fields
- * per input); the Open Inference Protocol's GET /v2, /v2/health/live,
+ * per input); OpenAI's POST /v1/completions and GET /v1/models (for the
+ * targets that generate text); the Open Inference Protocol's GET /v2, /v2/health/live,
  * /v2/health/ready, /v2/models/{name}[/ready] and POST
  * /v2/models/{name}/infer, {name} being "elang" for the router and each
  * model's directory name (or "swift", "super"); GET /healthz and /metrics. */
@@ -14,6 +15,7 @@
 #include <stddef.h>
 
 #include "elang.h"
+#include "serve/remote.h"
 
 typedef struct {
     const char *host;
@@ -29,8 +31,7 @@ typedef struct {
     bool route;               /* route from models[0] to Super at `threshold` */
     double threshold;
     elang_route_opts opts;    /* routing; its temperature, batch size and gen settings also serve classify/generate */
-    const char *super_url;    /* a remote Super's v2 model URL, or NULL */
-    int super_connect_timeout_ms, super_timeout_ms, super_retries;
+    elang_remote_opts super; /* a remote Super (.url NULL: Super is models[1]) */
     void (*log)(void *ctx, const char *message); /* what is worth an operator's eye; NULL for none */
     void *log_ctx;
 } serve_config;

@@ -14,6 +14,7 @@ unsigned v2_outputs(const serve_target *t) {
     }
     if (gen)
         return BIT(OUT_TEXT) | BIT(OUT_IDS) | BIT(OUT_NUM_IDS) | BIT(OUT_TOKEN_LOGPROBS) | BIT(OUT_TOKEN_ENERGIES) |
+               BIT(OUT_NUM_STEPS) |
                BIT(OUT_ENERGY) | BIT(OUT_SCORE);
     return BIT(OUT_LABEL) | BIT(OUT_LABEL_ID) | BIT(OUT_LOGITS) | BIT(OUT_PROBS) | BIT(OUT_ENERGY);
 }
@@ -22,7 +23,7 @@ static const char *datatype(output_kind k) {
     switch (k) {
     case OUT_LABEL: case OUT_ROUTE: case OUT_TEXT: return "BYTES";
     case OUT_LABEL_ID: return "INT64";
-    case OUT_IDS: case OUT_NUM_IDS: return "INT32";
+    case OUT_IDS: case OUT_NUM_IDS: case OUT_NUM_STEPS: return "INT32";
     case OUT_LOGITS: case OUT_PROBS: case OUT_TOKEN_LOGPROBS: case OUT_TOKEN_ENERGIES: return "FP32";
     case OUT_DEGRADED: return "BOOL";
     default: return "FP64";
@@ -82,8 +83,9 @@ static json_t *value(const serve_target *t, const task_result *r, output_kind k,
     case OUT_TEXT: return json_string(g->text ? g->text : "");
     case OUT_IDS: return json_integer(j < g->num_ids ? g->ids[j] : 0);
     case OUT_NUM_IDS: return json_integer(g->num_ids);
-    case OUT_TOKEN_LOGPROBS: return json_real(j < g->num_ids - 1 ? g->token_logprobs[j] : 0.0);
-    case OUT_TOKEN_ENERGIES: return json_real(j < g->num_ids - 1 ? g->token_energies[j] : 0.0);
+    case OUT_NUM_STEPS: return json_integer(g->num_steps);
+    case OUT_TOKEN_LOGPROBS: return json_real(j < g->num_steps ? g->token_logprobs[j] : 0.0);
+    case OUT_TOKEN_ENERGIES: return json_real(j < g->num_steps ? g->token_energies[j] : 0.0);
     default: return json_null();
     }
 }
@@ -92,17 +94,21 @@ json_t *v2_infer_response(const serve_target *t, const task_result *results, siz
                           json_t *request_id) {
     const unsigned outs = wanted ? wanted : v2_outputs(t);
     /* Ragged outputs are padded (ids with 0, numbers with 0.0) to the
-     * longest answer; num_ids tells each answer's own length. */
-    int longest = 1;
+     * longest answer; num_ids and num_steps tell each answer's own lengths
+     * (an encoder-decoder's ids hold its start token, one more than its
+     * steps; a language model's ids are its new tokens, one per step). */
+    int longest = 1, longest_steps = 1;
     if (elang_model_is_generator(t->model) && t->key.kind != TASK_ROUTE)
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             if (results[i].gen.num_ids > longest) longest = results[i].gen.num_ids;
+            if (results[i].gen.num_steps > longest_steps) longest_steps = results[i].gen.num_steps;
+        }
     json_t *outputs = json_array();
     for (int k = 0; k < OUT_KINDS; k++) {
         if (!(outs & BIT(k))) continue;
         int w = width(t, (output_kind)k);
         const bool matrix = w != 0;
-        if (w < 0) w = k == OUT_IDS ? longest : longest - 1;
+        if (w < 0) w = k == OUT_IDS ? longest : longest_steps;
         json_t *data = json_array();
         for (size_t i = 0; i < n; i++)
             for (int j = 0; j < (matrix ? w : 1); j++) json_array_append_new(data, value(t, &results[i], (output_kind)k, j));
