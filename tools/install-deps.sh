@@ -13,6 +13,7 @@ PACKAGES=(
     libsentencepiece-dev g++        # SentencePiece (T5, Marian) behind a C++ shim
     libmicrohttpd-dev               # elang serve: the HTTP server
     libcurl4-openssl-dev            # elang serve: calls to a remote Super
+    curl                            # tests: the server's endpoints called as a user calls them
 )
 if [ "${ELANG_FUZZ:-0}" = 1 ]; then PACKAGES+=(clang); fi
 missing=()
