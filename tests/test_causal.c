@@ -24,6 +24,7 @@
 #include "io/weights.h"
 #include "models/causal.h"
 #include "models/generate.h"
+#include "model_fixture.h"
 #include "support.h"
 
 /* The fixtures README's tolerances for a correct F32 implementation. */
@@ -36,53 +37,6 @@
 static void assert_close(double got, double want, double tol, const char *what, const char *name, size_t c, int at) {
     if (!(fabs(got - want) <= tol))
         fail_msg("%s %s (case %zu, at %d): got %.7f, want %.7f (tolerance %g)", name, what, c, at, got, want, tol);
-}
-
-typedef struct {
-    model_config cfg;
-    weight_store *ws;
-    matmul_ctx *mm;
-    seq2seq_model m;
-    arena run;
-} fixture;
-
-static void fixture_free(fixture *f) {
-    if (f->m.ops) f->m.ops->free(f->m.net);
-    arena_free(&f->run);
-    matmul_ctx_free(f->mm);
-    weight_store_free(f->ws);
-    config_free(&f->cfg);
-    memset(f, 0, sizeof *f);
-}
-
-static elang_status load_dir(const char *dir, fixture *f, elang_error *err) {
-    memset(f, 0, sizeof *f);
-    elang_status st = config_load(dir, &f->cfg, err);
-    if (st == ELANG_OK) st = weight_store_open(dir, &f->ws, err);
-    if (st == ELANG_OK) st = matmul_ctx_new(&f->mm, err);
-    if (st == ELANG_OK) st = causal_load(f->ws, &f->cfg, f->mm, ELANG_DTYPE_F32, &f->m, err);
-    if (st != ELANG_OK) fixture_free(f);
-    return st;
-}
-
-static void load_fixture(const char *name, fixture *f) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
-    elang_error err;
-    if (load_dir(shared_path(rel), f, &err) != ELANG_OK) fail_msg("loading %s: %s", name, err.message);
-}
-
-static json_t **fixture_cases(const char *name, size_t *n) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
-    return read_jsonl(shared_path(rel), n);
-}
-
-static int32_t *json_ids(json_t *arr, int *n) {
-    *n = (int)json_array_size(arr);
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)(*n > 0 ? *n : 1));
-    for (int i = 0; i < *n; i++) ids[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
-    return ids;
 }
 
 static double log_sum_exp(const float *x, int n, double t) {
@@ -139,8 +93,8 @@ static void assert_ids(const int32_t *got, int n, json_t *want, const char *what
  * against last_logits, all of them for prompt_logprob), greedy and beam
  * search. */
 static void check_cases(const char *name) {
-    fixture f;
-    load_fixture(name, &f);
+    model_fixture f;
+    model_fixture_load(name, &f);
     size_t n;
     json_t **cases = fixture_cases(name, &n);
     const int V = f.m.info.vocab_size;
@@ -184,7 +138,7 @@ static void check_cases(const char *name) {
     }
     assert_true(checked >= 12); /* every case with a prompt */
     free_jsonl(cases, n);
-    fixture_free(&f);
+    model_fixture_free(&f);
 }
 
 static void gpt2_cases(void **s) { (void)s; check_cases("gpt2"); }
@@ -195,8 +149,8 @@ static void qwen2_bf16_cases(void **s) { (void)s; check_cases("qwen2-bf16"); }
 /* The fixture's left-padded batch: each row's last logits as transformers
  * gave them. */
 static void check_padded_batch(const char *name) {
-    fixture f;
-    load_fixture(name, &f);
+    model_fixture f;
+    model_fixture_load(name, &f);
     size_t n;
     json_t **cases = fixture_cases(name, &n);
     json_t *c = cases[n - 1];
@@ -226,7 +180,7 @@ static void check_padded_batch(const char *name) {
     }
     free(ids), free(mask), free(logits);
     free_jsonl(cases, n);
-    fixture_free(&f);
+    model_fixture_free(&f);
 }
 
 static void gpt2_padded_batch(void **s) { (void)s; check_padded_batch("gpt2"); }
@@ -237,8 +191,8 @@ static void qwen2_padded_batch(void **s) { (void)s; check_padded_batch("qwen2");
  * and with 4 beams: the same tokens as each alone, log-probabilities and
  * energies within SAME_TOL. */
 static void check_batch_equals_single(const char *name, int beams) {
-    fixture f;
-    load_fixture(name, &f);
+    model_fixture f;
+    model_fixture_load(name, &f);
     size_t n;
     json_t **cases = fixture_cases(name, &n);
     int32_t *ids[16];
@@ -277,7 +231,7 @@ static void check_batch_equals_single(const char *name, int beams) {
     }
     free(all), free(flat), free(mask);
     free_jsonl(cases, n);
-    fixture_free(&f);
+    model_fixture_free(&f);
 }
 
 static void gpt2_batch(void **s) { (void)s; check_batch_equals_single("gpt2", 1); check_batch_equals_single("gpt2", 4); }
@@ -317,10 +271,10 @@ static const char *edited_copy(const char *name, const char *const *edits, const
 }
 
 static void expect_refused(const char *dir, elang_status want, const char *needle) {
-    fixture f;
+    model_fixture f;
     elang_error err = {0};
-    const elang_status got = load_dir(dir, &f, &err);
-    if (got == ELANG_OK) fixture_free(&f);
+    const elang_status got = model_fixture_open(dir, &f, &err);
+    if (got == ELANG_OK) model_fixture_free(&f);
     if (got != want || !strstr(err.message, needle))
         fail_msg("%s: status %d (%s), want %d with \"%s\"", dir, got, err.message, want, needle);
 }
@@ -419,10 +373,10 @@ static void sharded(void **s) {
     assert_int_equal(json_dump_file(index, path, 0), 0);
     assert_true(counts[0] > 0 && counts[1] > 0);
 
-    fixture whole, split;
-    load_fixture("qwen2-bf16", &whole);
+    model_fixture whole, split;
+    model_fixture_load("qwen2-bf16", &whole);
     elang_error err;
-    if (load_dir(dir, &split, &err) != ELANG_OK) fail_msg("sharded: %s", err.message);
+    if (model_fixture_open(dir, &split, &err) != ELANG_OK) fail_msg("sharded: %s", err.message);
     const int32_t ids[4] = {464, 3797, 3332, 319}, mask[4] = {1, 1, 1, 1};
     const int V = whole.m.info.vocab_size;
     float *a = malloc(sizeof(float) * 4 * V), *b = malloc(sizeof(float) * 4 * V);
@@ -430,7 +384,7 @@ static void sharded(void **s) {
     assert_int_equal(causal_prompt_logits(&split.m, &split.run, ids, mask, 1, 4, b, &err), ELANG_OK);
     assert_memory_equal(a, b, sizeof(float) * 4 * V);
     free(a), free(b);
-    fixture_free(&whole), fixture_free(&split);
+    model_fixture_free(&whole), model_fixture_free(&split);
     json_decref(index), json_decref(header);
     free(w);
 }
