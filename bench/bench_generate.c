@@ -21,46 +21,9 @@
 #include <time.h>
 
 #include "elang.h"
+#include "bench_util.h"
 
 #define PREFIX "translate English to German: "
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static elang_text *read_inputs(const char *path, size_t *n) {
-    json_error_t je;
-    json_t *lines = json_array();
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "bench_generate: cannot open %s\n", path);
-        exit(1);
-    }
-    static char line[1 << 16];
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '\n') continue;
-        json_t *o = json_loads(line, 0, &je);
-        if (!o || !json_is_string(json_object_get(o, "text"))) {
-            fprintf(stderr, "bench_generate: %s: not a {\"text\": ...} line\n", path);
-            exit(1);
-        }
-        json_array_append_new(lines, o);
-    }
-    fclose(f);
-    *n = json_array_size(lines);
-    elang_text *in = calloc(*n ? *n : 1, sizeof *in);
-    for (size_t i = 0; i < *n; i++)
-        in[i].text = strdup(json_string_value(json_object_get(json_array_get(lines, i), "text")));
-    json_decref(lines);
-    return in;
-}
 
 static void write_ids(FILE *f, const char *name, const int32_t *ids, int n) {
     fprintf(f, "\"%s\": [", name);
@@ -80,7 +43,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t n;
-    elang_text *in = read_inputs(argv[2], &n);
+    elang_text *in = read_text_lines("bench_generate", argv[2], &n);
     if (n == 0) {
         fprintf(stderr, "bench_generate: no inputs in %s\n", argv[2]);
         return 1;
@@ -137,7 +100,7 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
 
-    qsort(pass, reps, sizeof pass[0], cmp);
+    qsort(pass, reps, sizeof pass[0], compare_doubles);
     const double s = reps % 2 ? pass[reps / 2] : 0.5 * (pass[reps / 2 - 1] + pass[reps / 2]);
     printf("{\"engine\": \"elang\", \"dtype\": \"%s\", \"threads\": %d, \"batch\": %d, \"inputs\": %zu, "
            "\"source_tokens\": %ld, \"tokens\": %ld, \"min_new_tokens\": %d, \"max_new_tokens\": %d, \"runs\": [",
