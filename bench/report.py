@@ -434,13 +434,16 @@ class Table:
         torch_env = next((r["env"] for r in self.r.records if r.get("engine") == "torch"), None)
         ort = next((r["onnxruntime"] for r in self.r.records if r.get("engine") == "onnxruntime"), None)
         torch_version = next((r["torch"] for r in self.r.records if r.get("engine") == "torch"), None)
+        llamacpp = next((r for r in self.r.records if r.get("engine") == "llamacpp"), None)
         self.add(f"## elang benchmark, {i['date']}", "",
                  f"**Machine:** {i['cpu']}, {i['cores']} cores ({flags}); threads {', '.join(map(str, self.threads))}; "
                  f"medians of {i['reps']} runs; elang {i['commit']}"
                  + (f" + {i['uncommitted_library_changes']} uncommitted library files" if i["uncommitted_library_changes"] else "")
                  + f", gcc {i['gcc']}, oneDNN {i['libdnnl']}"
                  + (f"; PyTorch {torch_version} (OpenBLAS {i['openblas']}, env {' '.join(f'{k}={v}' for k, v in torch_env.items())})" if torch_env else "")
-                 + (f"; onnxruntime-node {ort} (node {i['node']})" if ort else "") + ".",
+                 + (f"; onnxruntime-node {ort} (node {i['node']})" if ort else "")
+                 + (f"; llama.cpp {llamacpp['llamacpp']} (node-llama-cpp {llamacpp['node_llama_cpp']}, "
+                    f"{llamacpp['build']} {llamacpp['ggml_cpu']} ggml CPU backend)" if llamacpp else "") + ".",
                  "",
                  f"**Load:** load average {' '.join(i['load_at_start'])} at the start, {' '.join(load_end)} at the end; "
                  f"other processes used at most {worst:.2f} cores during a measurement; "

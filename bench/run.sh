@@ -13,7 +13,7 @@
 #   ROWS          which rows, default "peaks sst2 lat128 b128 t5 llama demo serve"
 #   DEMO=0        skip the demo pairs (same as leaving demo out of ROWS)
 #   DEMO_REPS     runs of each demo evaluation, default REPS
-#   ORT=0         skip ONNX Runtime;  TORCH=0  skip PyTorch
+#   ORT=0         skip ONNX Runtime;  TORCH=0  skip PyTorch;  LLAMACPP=0  skip llama.cpp
 #   SST2_LIMIT    only the first N SST-2 sentences (a quick check; the
 #                 table's title still says 872: don't publish such a run)
 #   APPEND=1      add the ROWS measured to the last run's results, replacing
@@ -113,6 +113,29 @@ if [ "$ORT" = 1 ]; then
     fi
 fi
 
+LLAMACPP=${LLAMACPP:-1}
+has_row llama || LLAMACPP=0
+if [ "$LLAMACPP" = 1 ]; then
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        note llama.cpp "not measured: node or npm is not installed"
+        LLAMACPP=0
+    elif [ ! -d bench/llamacpp/node_modules/node-llama-cpp ] || [ bench/llamacpp/package-lock.json -nt bench/llamacpp/node_modules ]; then
+        if ! (cd bench/llamacpp && npm ci --no-audit --no-fund >"$WORK/npm-ci-llamacpp.log" 2>&1); then
+            note llama.cpp "not measured: npm ci failed, see $WORK/npm-ci-llamacpp.log: $(tail -n 3 "$WORK/npm-ci-llamacpp.log" | tr '\n' ' ')"
+            LLAMACPP=0
+        fi
+    fi
+    for dt in f32 bf16; do
+        gguf="$WORK/llama100m-$dt.gguf"
+        if [ "$LLAMACPP" = 1 ] && { [ ! -f "$gguf" ] || [ "$WORK/llama100m/model.safetensors" -nt "$gguf" ] || [ bench/make_gguf.py -nt "$gguf" ]; }; then
+            if ! "$PY" bench/make_gguf.py "$WORK/llama100m" "$gguf" --dtype "$dt" 2>"$WORK/gguf.log"; then
+                note llama.cpp "not measured: bench/make_gguf.py failed, see $WORK/gguf.log"
+                LLAMACPP=0
+            fi
+        fi
+    done
+fi
+
 # ---- rows
 # A BERT row: elang in each dtype (F32 first: it writes the ids and logits
 # the peers run on and are checked against), then each peer.
@@ -155,7 +178,8 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
 }
 
 # A Llama row: elang F32 (its ids are the peers' prompts and their check),
-# BF16 and INT8, then PyTorch and llama.cpp in F32 and BF16.
+# BF16 and INT8, then PyTorch and llama.cpp in F32 and BF16 (llama.cpp's
+# INT8 would be its own quantization formats, not elang's dynamic INT8).
 llama_row() { # llama_row ROW PROMPTS BATCH THREADS
     local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-gen.jsonl"
     local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
@@ -168,6 +192,10 @@ llama_row() { # llama_row ROW PROMPTS BATCH THREADS
         if [ "$TORCH" = 1 ]; then
             measure "$tags" "$PY" bench/torch_llama.py "$WORK/llama100m" "$ids" --threads "$t" --batch "$batch" \
                 --reps "$REPS" --dtype "$dt" --max-new "$MAX_NEW"
+        fi
+        if [ "$LLAMACPP" = 1 ]; then
+            measure "$tags" node bench/llamacpp_llama.mjs "$WORK/llama100m-$dt.gguf" "$ids" --threads "$t" \
+                --batch "$batch" --reps "$REPS" --max-new "$MAX_NEW"
         fi
     done
 }
