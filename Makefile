@@ -9,7 +9,7 @@
 BUILD    ?= build
 CC       ?= cc
 CXX      ?= g++
-PKGS     := jansson libzip libutf8proc sentencepiece
+PKGS     := jansson libzip libutf8proc sentencepiece libmicrohttpd libcurl
 # Matrix products through oneDNN (libdnnl, no pkg-config file in Debian),
 # built on OpenMP like elang's own loops: one thread pool. It picks its
 # kernels at run time, and so does src/core/kernels.c: the build targets

@@ -4,14 +4,15 @@
     bench/report.py machine OUT.json "THREADS_LIST" REPS
         the machine line's facts, taken when the run starts: CPU model, the
         ISA flags that matter, cores, date, load, the commit measured
-    bench/report.py table RESULTS.jsonl MACHINE.json T5_CONFIG.json OUT.md
+    bench/report.py table RESULTS.jsonl MACHINE.json T5_CONFIG.json OUT.md [LLAMA_CONFIG.json]
         the Markdown table of a run's measurements (bench/measure.py's
         records), with the ratios and the targets, printed and written
+    bench/report.py serve SERVE.jsonl
+        the serving section (bench/serve_bench.c's records), printed
 
 Ratios are speed ratios, above 1 when elang is faster: throughputs elang /
-peer, latencies peer / elang. A figure measured while other processes used
-more than DISTURBED (default 0.25) of a core, even after the retries, is
-marked with a dagger.
+peer, latencies peer / elang. A figure that other processes took CPU time
+from even after the retries (bench/measure.py) is marked with a dagger.
 """
 import datetime
 import json
@@ -78,7 +79,7 @@ def ratio(x):
 
 
 def mark(record):
-    return " †" if record and record.get("others_cores", 0) > DISTURBED else ""
+    return " †" if record and record.get("disturbed") else ""
 
 
 class Results:
@@ -114,9 +115,10 @@ class Results:
 
 
 class Table:
-    def __init__(self, results, info, t5_config):
-        self.r, self.info, self.t5 = results, info, t5_config
-        self.threads = info["threads"]
+    def __init__(self, results, info, t5_config, llama_config=None):
+        self.r, self.info, self.t5, self.llama = results, info, t5_config, llama_config
+        # The thread counts measured (an APPEND=1 run may have added some).
+        self.threads = sorted({r["threads"] for r in results.records if isinstance(r.get("threads"), int)})
         self.lines, self.targets = [], []
 
     def add(self, *lines):
@@ -129,6 +131,21 @@ class Table:
     def gemm_peak(self, dtype, t):
         g = self.r.find("gemm", threads=t)
         return max(g[dtype].values()) if g else None
+
+    # A BERT-base layer's products, K x N: the fused Q, K, V projection,
+    # the attention output, the feed-forward up and down.
+    LAYER_SHAPES = {"bert_4096x768x2304": 768 * 2304, "bert_4096x768x768": 768 * 768,
+                    "bert_4096x768x3072": 768 * 3072, "bert_4096x3072x768": 3072 * 768}
+
+    def layer_peak(self, dtype, t):
+        """The rate a BERT-base layer's products reach at batch 32 x 128
+        when each runs at its own measured peak: FLOPs over the sum of the
+        times (a FLOP-weighted harmonic mean); None if not measured."""
+        g = self.r.find("gemm", threads=t)
+        if not g or any(s not in g[dtype] for s in self.LAYER_SHAPES):
+            return None
+        flops = sum(self.LAYER_SHAPES.values())
+        return flops / sum(w / g[dtype][s] for s, w in self.LAYER_SHAPES.items())
 
     def peaks(self):
         if not self.r.find("gemm"):
@@ -158,14 +175,16 @@ class Table:
         for r in self.r.records:
             if r.get("row") == row and (r["engine"], r["dtype"]) not in seen:
                 seen.append((r["engine"], r["dtype"]))
-        order = {"elang": 0, "torch": 1, "onnxruntime": 2}
+        order = {"elang": 0, "torch": 1, "onnxruntime": 2, "llamacpp": 3}
         return sorted(seen, key=lambda e: (order[e[0]], DTYPES.index(e[1])))
 
     @staticmethod
     def value(rec, kind):
         if rec is None:
             return None
-        return {"latency": rec.get("latency_ms"), "tokens": rec.get("tokens_per_s")}.get(kind, rec.get("inputs_per_s"))
+        return {"latency": rec.get("latency_ms"), "tokens": rec.get("tokens_per_s"),
+                "prompt": rec.get("prompt_tokens_per_s"),
+                "decode": rec.get("decode_tokens_per_s")}.get(kind, rec.get("inputs_per_s"))
 
     def speed_ratio(self, row, kind, t, engine, dtype):
         """elang over the engine in the same dtype; for elang's own BF16 and
@@ -184,7 +203,7 @@ class Table:
     def workload(self, row, title, kind, unit):
         if not self.r.find(row):
             return
-        names = {"elang": "elang", "torch": "PyTorch", "onnxruntime": "ONNX Runtime"}
+        names = self.NAMES
         T = self.threads
         head = (["engine"] + [f"{unit}, {t}T" for t in T] + [f"ratio {t}T" for t in T]
                 + [f"GFLOP/s {t}T (% of peak)" for t in T] + [f"peak RSS MB, {t}T" for t in T] + ["check"])
@@ -207,6 +226,61 @@ class Table:
             cells += [fmt(rec["peak_rss_mb"], 4) if rec else "–" for rec in recs]
             cells.append(self.check(recs))
             self.add("| " + " | ".join(cells) + " |")
+        self.add("")
+
+    NAMES = {"elang": "elang", "torch": "PyTorch", "onnxruntime": "ONNX Runtime", "llamacpp": "llama.cpp"}
+
+    def llm_workload(self, row, title):
+        """A decoder-only row: prompt processing and decoding tokens/s side by
+        side (bench_generate's split, which every engine's script derives
+        the same way), with elang's ratios over each peer on both."""
+        if not self.r.find(row):
+            return
+        T = self.threads
+        head = (["engine"] + [f"prompt tok/s, {t}T" for t in T] + [f"decode tok/s, {t}T" for t in T]
+                + [f"prompt ratio {t}T" for t in T] + [f"decode ratio {t}T" for t in T]
+                + [f"peak RSS MB, {t}T" for t in T] + ["check"])
+        first = self.r.find(row, "elang", "f32")
+        if first:
+            title += (f" ({first['inputs']} prompts of {first['source_tokens'] // first['inputs']} tokens, "
+                      f"{first['tokens'] // first['inputs']} new tokens each)")
+        self.add(f"### {title}", "", "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|")
+        for engine, dt in self.engines(row):
+            recs = [self.r.find(row, engine, dt, t) for t in T]
+            cells = [self.NAMES[engine] + " " + dt.upper()]
+            for kind in ("prompt", "decode"):
+                cells += [(fmt(self.value(rec, kind)) + mark(rec)) if rec else "–" for rec in recs]
+            for kind in ("prompt", "decode"):
+                cells += [ratio(self.speed_ratio(row, kind, t, engine, dt)) for t in T]
+            cells += [fmt(rec["peak_rss_mb"], 4) if rec else "–" for rec in recs]
+            cells.append(self.check(recs))
+            self.add("| " + " | ".join(cells) + " |")
+        self.add("")
+
+    def llm_bandwidth(self):
+        """Batch-1 decoding reads every weight once a step (the tied
+        embedding once, as the output layer): bytes per step × steps/s
+        against the measured read bandwidth."""
+        if not self.r.find("llamab1") or not self.r.find("membw") or not self.llama:
+            return
+        c = self.llama
+        h, kv = c["hidden_size"], c["num_key_value_heads"] * c["head_dim"]
+        layer = 2 * h * h + 2 * h * kv + 3 * h * c["intermediate_size"]
+        weights = c["num_hidden_layers"] * layer + c["vocab_size"] * h
+        size = {"f32": 4, "bf16": 2, "int8": 1}
+        self.add("Memory bandwidth of batch-1 decoding (the weights a step reads × decoded tokens/s, against the "
+                 "measured read bandwidth):", "")
+        for t in self.threads:
+            bw = self.r.find("membw", threads=t)
+            parts = []
+            for engine, dt in self.engines("llamab1"):
+                rec = self.r.find("llamab1", engine, dt, t)
+                if rec and bw and rec.get("decode_tokens_per_s"):
+                    gbs = weights * size[dt] * rec["decode_tokens_per_s"] / 1e9
+                    parts.append(f"{self.NAMES[engine]} {dt.upper()} {gbs:.1f} GB/s = {100 * gbs / bw['gb_s']:.0f}%")
+            if parts:
+                self.add(f"- {t} thread{'s' * (t > 1)} (measured {bw['gb_s']:.1f} GB/s; "
+                         f"{weights * 4 / 1e6:.0f} MB a step in F32): " + "; ".join(parts))
         self.add("")
 
     @staticmethod
@@ -297,8 +371,11 @@ class Table:
                                 ", ".join(f"{label} {v:.2f}×" for label, v in vals), all(v >= want for _, v in vals))
             rec, peak = f("b128", "elang", "f32", t), self.gemm_peak("f32", t)
             if rec and peak:
+                layer = self.layer_peak("f32", t)
+                within = (f"; the layer's own products, each at its measured peak, reach {layer:.0f} GFLOP/s: "
+                          f"elang is at {100 * rec['gflops'] / layer:.0f}% of that") if layer else ""
                 self.target(f"F32 ≥ 85% of the measured F32 GEMM peak at batch 32 × 128, {t}T",
-                            f"{rec['gflops']:.0f} of {peak:.0f} GFLOP/s = {100 * rec['gflops'] / peak:.0f}%",
+                            f"{rec['gflops']:.0f} of {peak:.0f} GFLOP/s = {100 * rec['gflops'] / peak:.0f}%{within}",
                             rec["gflops"] >= 0.85 * peak)
             e, p = f("lat128", "elang", "f32", t), f("lat128", "torch", "f32", t)
             if e and p:
@@ -322,6 +399,19 @@ class Table:
                 if vals:
                     self.target(f"T5-small ≥ 3× PyTorch F32 tokens/s at batch 1 in BF16 or INT8, {t}T",
                                 ", ".join(f"{dt.upper()} {v:.2f}×" for dt, v in vals), max(v for _, v in vals) >= 3)
+        for t in self.threads:
+            for dt in ("f32", "bf16"):
+                for row, label in (("llamab1", "batch 1"), ("llamab8", "batch 8")):
+                    v = self.speed_ratio(row, "decode", t, "torch", dt)
+                    if v is not None:
+                        self.target(f"Llama {dt.upper()} decoding ≥ 2× PyTorch at {label}, {t}T", f"{v:.2f}×", v >= 2)
+                v = self.speed_ratio("llamab1", "decode", t, "llamacpp", dt)
+                if v is not None:
+                    self.target(f"Llama {dt.upper()} decoding within 1.2× of llama.cpp at batch 1 (≥ 0.83×), {t}T",
+                                f"{v:.2f}×", v >= 1 / 1.2)
+                v = self.speed_ratio("llamab8", "decode", t, "llamacpp", dt)
+                if v is not None:
+                    self.target(f"Llama {dt.upper()} decoding ahead of llama.cpp at batch 8, {t}T", f"{v:.2f}×", v > 1)
         for r in self.demo_records():
             where = f"{r['pair']} {r['dtype'].upper()} {r['threads']}T"
             self.target(f"time follows FLOPs, Swift's time speed-up ≥ 70% of its FLOPs speed-up, {where}",
@@ -339,23 +429,28 @@ class Table:
         with open("/proc/loadavg") as fl:
             load_end = fl.read().split()[:3]
         used = self.r.current()
-        disturbed = [r for r in used if r.get("others_cores", 0) > DISTURBED]
+        disturbed = [r for r in used if r.get("disturbed")]
         worst = max((r.get("others_cores", 0) for r in used), default=0)
         torch_env = next((r["env"] for r in self.r.records if r.get("engine") == "torch"), None)
         ort = next((r["onnxruntime"] for r in self.r.records if r.get("engine") == "onnxruntime"), None)
         torch_version = next((r["torch"] for r in self.r.records if r.get("engine") == "torch"), None)
+        llamacpp = next((r for r in self.r.records if r.get("engine") == "llamacpp"), None)
         self.add(f"## elang benchmark, {i['date']}", "",
-                 f"**Machine:** {i['cpu']}, {i['cores']} cores ({flags}); threads {', '.join(map(str, i['threads']))}; "
+                 f"**Machine:** {i['cpu']}, {i['cores']} cores ({flags}); threads {', '.join(map(str, self.threads))}; "
                  f"medians of {i['reps']} runs; elang {i['commit']}"
                  + (f" + {i['uncommitted_library_changes']} uncommitted library files" if i["uncommitted_library_changes"] else "")
                  + f", gcc {i['gcc']}, oneDNN {i['libdnnl']}"
                  + (f"; PyTorch {torch_version} (OpenBLAS {i['openblas']}, env {' '.join(f'{k}={v}' for k, v in torch_env.items())})" if torch_env else "")
-                 + (f"; onnxruntime-node {ort} (node {i['node']})" if ort else "") + ".",
+                 + (f"; onnxruntime-node {ort} (node {i['node']})" if ort else "")
+                 + (f"; llama.cpp {llamacpp['llamacpp']} (node-llama-cpp {llamacpp['node_llama_cpp']}, "
+                    f"{llamacpp['build']} {llamacpp['ggml_cpu']} ggml CPU backend)" if llamacpp else "") + ".",
                  "",
                  f"**Load:** load average {' '.join(i['load_at_start'])} at the start, {' '.join(load_end)} at the end; "
                  f"other processes used at most {worst:.2f} cores during a measurement; "
-                 + (f"{len(disturbed)} figure(s) stayed above {DISTURBED} cores after retries (marked †)."
-                    if disturbed else f"none above {DISTURBED} cores."), "")
+                 + (f"{len(disturbed)} figure(s) lost CPU time to them even after retries (marked †: the others "
+                    f"used more than the cores the measurement left free + {DISTURBED})."
+                    if disturbed else f"no figure lost CPU time to them (others within the free cores + {DISTURBED})."),
+                 "")
         for key, value in self.r.notes().items():
             self.add(f"**{key}:** {value}", "")
         self.peaks()
@@ -367,20 +462,67 @@ class Table:
         self.workload("t5b1", "T5-small greedy, 64 new tokens, batch 1", "tokens", "tokens/s")
         self.bandwidth()
         self.workload("t5b16", "T5-small greedy, 64 new tokens, batch 16", "tokens", "tokens/s")
+        self.llm_workload("llamab1", "Llama ~100M, greedy, batch 1")
+        self.llm_bandwidth()
+        self.llm_workload("llamab8", "Llama ~100M, greedy, batch 8")
         self.demo()
         self.targets_section()
         return "\n".join(self.lines)
 
 
+# ------------------------------------------------------------ serving
+# bench/serve_bench.c's records: elang serve against the CLI and the
+# library on the SST-2 demo pair, one table per thread count and flags.
+
+
+def serve_section(path):
+    with open(path) as f:
+        records = [json.loads(line) for line in f if line.startswith("{")]
+    lines = ["## Serving: `elang serve`, SST-2 demo pair", ""]
+    groups = {}
+    for r in records:
+        groups.setdefault((r["threads"], r["model_flags"], r["serve_flags"]), []).append(r)
+    for (threads, model_flags, serve_flags), recs in groups.items():
+        lib = next(r for r in recs if r["what"] == "library")
+        cli = next(r for r in recs if r["what"] == "cli")
+        servers = [r for r in recs if r["what"] == "server"]
+        flags = " ".join(f for f in (model_flags, serve_flags) if f) or "default flags"
+        lines += ["%d model thread(s), %s: the library %.2f ms per input alone; the CLI %.0f inputs/s over %d "
+                  "inputs; each row %d single-input /v1/route requests, median of %d rounds" %
+                  (threads, flags, lib["latency_ms"], cli["inputs_per_s"], cli["inputs"], servers[0]["requests"],
+                   servers[0]["reps"]), "",
+                  "| clients | requests/s | of the CLI's inputs/s | p50 ms | p99 ms |", "|---:|---:|---:|---:|---:|"]
+        for r in servers:
+            lines.append("| %d | %.0f | %.0f%% | %.2f | %.2f |" %
+                         (r["clients"], r["requests_per_s"], 100 * r["of_cli"], r["p50_ms"], r["p99_ms"]))
+        for r in servers:
+            if r["clients"] == 64:
+                lines.append("\ntarget: at 64 clients >= 80%% of the CLI's throughput: %.0f%% (%s)" %
+                             (100 * r["of_cli"], "met" if r["of_cli"] >= 0.8 else "not met"))
+            if r["clients"] == 1:
+                added = r["p50_ms"] - lib["latency_ms"]
+                lines.append("\ntarget: at 1 client <= 2 ms over the library: %+.2f ms (%s)" %
+                             (added, "met" if added <= 2 else "not met"))
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "serve":
+        print(serve_section(sys.argv[2]))
+        return
     if len(sys.argv) == 5 and sys.argv[1] == "machine":
         machine(sys.argv[2], sys.argv[3], sys.argv[4])
-    elif len(sys.argv) == 6 and sys.argv[1] == "table":
+    elif len(sys.argv) in (6, 7) and sys.argv[1] == "table":
         with open(sys.argv[3]) as f:
             info = json.load(f)
         with open(sys.argv[4]) as f:
             t5 = json.load(f)
-        text = Table(Results(sys.argv[2]), info, t5).render()
+        llama = None
+        if len(sys.argv) == 7 and os.path.exists(sys.argv[6]):
+            with open(sys.argv[6]) as f:
+                llama = json.load(f)
+        text = Table(Results(sys.argv[2]), info, t5, llama).render()
         with open(sys.argv[5], "w") as f:
             f.write(text + "\n")
         print(text)

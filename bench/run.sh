@@ -10,10 +10,10 @@
 # Environment:
 #   REPS          timed runs per figure (median), default 5
 #   THREADS_LIST  thread counts, default "1 2"
-#   ROWS          which rows, default "peaks sst2 lat128 b128 t5 demo"
+#   ROWS          which rows, default "peaks sst2 lat128 b128 t5 llama demo serve"
 #   DEMO=0        skip the demo pairs (same as leaving demo out of ROWS)
 #   DEMO_REPS     runs of each demo evaluation, default REPS
-#   ORT=0         skip ONNX Runtime;  TORCH=0  skip PyTorch
+#   ORT=0         skip ONNX Runtime;  TORCH=0  skip PyTorch;  LLAMACPP=0  skip llama.cpp
 #   SST2_LIMIT    only the first N SST-2 sentences (a quick check; the
 #                 table's title still says 872: don't publish such a run)
 #   APPEND=1      add the ROWS measured to the last run's results, replacing
@@ -31,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
 THREADS_LIST=${THREADS_LIST:-1 2}
-ROWS=${ROWS:-peaks sst2 lat128 b128 t5 demo}
+ROWS=${ROWS:-peaks sst2 lat128 b128 t5 llama demo serve}
 [ "${DEMO:-1}" = 0 ] && ROWS=${ROWS//demo/}
 DEMO_REPS=${DEMO_REPS:-$REPS}
 WORK=${BENCH_DIR:-/tmp/elang-bench}
@@ -41,6 +41,9 @@ SHARED=${ELANG_SHARED:-$(cd .. && pwd)/shared}
 LAT_INPUTS=${LAT_INPUTS:-16}   # 128-token texts timed one by one
 T5_B1_INPUTS=${T5_B1_INPUTS:-4} # sources decoded one at a time
 MAX_NEW=64
+LLAMA_B1_INPUTS=${LLAMA_B1_INPUTS:-2} # 128-token prompts continued one at a time
+LLAMA_B8_INPUTS=${LLAMA_B8_INPUTS:-8} # and in one batch of 8
+T5_PREFIX="translate English to German: "
 RESULTS=$WORK/results.jsonl
 mkdir -p "$WORK"
 # APPEND=1 measures the ROWS asked for again and adds them to the last run's
@@ -73,12 +76,17 @@ fi
 if [ ! -f "$WORK/t5-small/model.safetensors" ] || [ bench/make_model.py -nt "$WORK/t5-small/model.safetensors" ]; then
     "$PY" bench/make_model.py t5 "$WORK/t5-small" --shared "$SHARED"
 fi
-"$PY" bench/make_inputs.py "$WORK" --shared "$SHARED" --long 64 --sources 32
+if has_row llama && { [ ! -f "$WORK/llama100m/model.safetensors" ] || [ bench/make_model.py -nt "$WORK/llama100m/model.safetensors" ]; }; then
+    "$PY" bench/make_model.py llama "$WORK/llama100m" --shared "$SHARED"
+fi
+"$PY" bench/make_inputs.py "$WORK" --shared "$SHARED" --long 64 --sources 32 --prompts 16
 if [ -n "${SST2_LIMIT:-}" ]; then # a quick run on the first SST2_LIMIT sentences
     head -n "$SST2_LIMIT" "$WORK/sst2-dev.jsonl" >"$WORK/sst2-dev.part" && mv "$WORK/sst2-dev.part" "$WORK/sst2-dev.jsonl"
 fi
 head -n "$LAT_INPUTS" "$WORK/bert128.jsonl" >"$WORK/bert128-lat.jsonl"
 head -n "$T5_B1_INPUTS" "$WORK/multi30k-en.jsonl" >"$WORK/multi30k-en-b1.jsonl"
+head -n "$LLAMA_B1_INPUTS" "$WORK/llama128.jsonl" >"$WORK/llama128-b1.jsonl"
+head -n "$LLAMA_B8_INPUTS" "$WORK/llama128.jsonl" >"$WORK/llama128-b8.jsonl"
 
 # ---- the peers' setup; a peer that cannot run is noted, not fatal
 TORCH=${TORCH:-1}
@@ -103,6 +111,29 @@ if [ "$ORT" = 1 ]; then
             ORT=0
         fi
     fi
+fi
+
+LLAMACPP=${LLAMACPP:-1}
+has_row llama || LLAMACPP=0
+if [ "$LLAMACPP" = 1 ]; then
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        note llama.cpp "not measured: node or npm is not installed"
+        LLAMACPP=0
+    elif [ ! -d bench/llamacpp/node_modules/node-llama-cpp ] || [ bench/llamacpp/package-lock.json -nt bench/llamacpp/node_modules ]; then
+        if ! (cd bench/llamacpp && npm ci --no-audit --no-fund >"$WORK/npm-ci-llamacpp.log" 2>&1); then
+            note llama.cpp "not measured: npm ci failed, see $WORK/npm-ci-llamacpp.log: $(tail -n 3 "$WORK/npm-ci-llamacpp.log" | tr '\n' ' ')"
+            LLAMACPP=0
+        fi
+    fi
+    for dt in f32 bf16; do
+        gguf="$WORK/llama100m-$dt.gguf"
+        if [ "$LLAMACPP" = 1 ] && { [ ! -f "$gguf" ] || [ "$WORK/llama100m/model.safetensors" -nt "$gguf" ] || [ bench/make_gguf.py -nt "$gguf" ]; }; then
+            if ! "$PY" bench/make_gguf.py "$WORK/llama100m" "$gguf" --dtype "$dt" 2>"$WORK/gguf.log"; then
+                note llama.cpp "not measured: bench/make_gguf.py failed, see $WORK/gguf.log"
+                LLAMACPP=0
+            fi
+        fi
+    done
 fi
 
 # ---- rows
@@ -132,9 +163,11 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
     local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-gen.jsonl"
     local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
     echo "== $row, batch $batch, $t thread(s)" >&2
-    measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" "$ids"
+    measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" \
+        "$T5_PREFIX" "$ids"
     for dt in bf16 int8; do
-        measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW"
+        measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW" \
+            "$T5_PREFIX"
     done
     if [ "$TORCH" = 1 ]; then
         for dt in f32 bf16 int8; do
@@ -144,11 +177,34 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
     fi
 }
 
+# A Llama row: elang F32 (its ids are the peers' prompts and their check),
+# BF16 and INT8, then PyTorch and llama.cpp in F32 and BF16 (llama.cpp's
+# INT8 would be its own quantization formats, not elang's dynamic INT8).
+llama_row() { # llama_row ROW PROMPTS BATCH THREADS
+    local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-gen.jsonl"
+    local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
+    echo "== $row, batch $batch, $t thread(s)" >&2
+    measure "$tags" "$B"/bench/bench_generate "$WORK/llama100m" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" "" "$ids"
+    for dt in bf16 int8; do
+        measure "$tags" "$B"/bench/bench_generate "$WORK/llama100m" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW" ""
+    done
+    for dt in f32 bf16; do
+        if [ "$TORCH" = 1 ]; then
+            measure "$tags" "$PY" bench/torch_llama.py "$WORK/llama100m" "$ids" --threads "$t" --batch "$batch" \
+                --reps "$REPS" --dtype "$dt" --max-new "$MAX_NEW"
+        fi
+        if [ "$LLAMACPP" = 1 ]; then
+            measure "$tags" node bench/llamacpp_llama.mjs "$WORK/llama100m-$dt.gguf" "$ids" --threads "$t" \
+                --batch "$batch" --reps "$REPS" --max-new "$MAX_NEW"
+        fi
+    done
+}
+
 for t in $THREADS_LIST; do
     if has_row peaks; then
         echo "== peaks, $t thread(s)" >&2
-        measure "{\"row\": \"gemm\"}" "$B"/bench/gemm_peak "$t"
-        measure "{\"row\": \"membw\"}" "$B"/bench/membw "$t"
+        measure "{\"row\": \"gemm\", \"threads\": $t}" "$B"/bench/gemm_peak "$t"
+        measure "{\"row\": \"membw\", \"threads\": $t}" "$B"/bench/membw "$t"
     fi
     has_row sst2 && bert_row sst2 "$WORK/sst2-dev.jsonl" 32 "$t"
     has_row lat128 && bert_row lat128 "$WORK/bert128-lat.jsonl" 1 "$t"
@@ -157,15 +213,40 @@ for t in $THREADS_LIST; do
         t5_row t5b1 "$WORK/multi30k-en-b1.jsonl" 1 "$t"
         t5_row t5b16 "$WORK/multi30k-en.jsonl" 16 "$t"
     fi
+    if has_row llama; then
+        llama_row llamab1 "$WORK/llama128-b1.jsonl" 1 "$t"
+        llama_row llamab8 "$WORK/llama128-b8.jsonl" 8 "$t"
+    fi
     if has_row demo; then
         for pair in sst2 multi30k; do
             for dt in f32 bf16 int8; do
                 echo "== demo $pair $dt, $t thread(s)" >&2
-                measure "{\"row\": \"demo\"}" "$PY" bench/demo_pair.py "$B"/elang "$pair" "$SHARED/data" \
+                measure "{\"row\": \"demo\", \"threads\": $t}" "$PY" bench/demo_pair.py "$B"/elang "$pair" "$SHARED/data" \
                     "$WORK/demo" "$t" "$dt" "$DEMO_REPS"
             done
         done
     fi
 done
 
-"$PY" bench/report.py table "$RESULTS" "$WORK/machine.json" "$WORK/t5-small/config.json" "$WORK/results.md"
+"$PY" bench/report.py table "$RESULTS" "$WORK/machine.json" "$WORK/t5-small/config.json" "$WORK/results.md" \
+    "$WORK/llama100m/config.json"
+
+# ---- serving (row "serve"): elang serve against the CLI and the library on
+# the SST-2 demo pair, at 1, 8 and 64 clients (bench/serve_bench.c), with the
+# default flags and with --batch-size 8 (the better forward batch for these
+# small models, for the CLI too); its own records and table, appended.
+if has_row serve; then
+    [ -x "$B"/bench/serve_bench ] || { echo "run.sh: $B/bench/serve_bench missing: make BUILD=$B bench-bin" >&2; exit 1; }
+    SERVE_RESULTS=$WORK/serve.jsonl
+    : >"$SERVE_RESULTS"
+    "$PY" -c 'import json, sys; [print(json.loads(l)["text"]) for l in open(sys.argv[1])]' "$WORK/sst2-dev.jsonl" \
+        >"$WORK/sst2-dev.txt"
+    for t in $THREADS_LIST; do
+        for flags in "" "--batch-size 8"; do
+            echo "== serve, $t thread(s)${flags:+, $flags}" >&2
+            REPS=$REPS MODEL_FLAGS="$flags" "$B"/bench/serve_bench "$B"/elang models/sst2-swift models/sst2-super \
+                models/sst2.calib.json "$WORK/sst2-dev.txt" "$t" "1 8 64" | grep '^{' >>"$SERVE_RESULTS"
+        done
+    done
+    "$PY" bench/report.py serve "$SERVE_RESULTS" | tee -a "$WORK/results.md"
+fi

@@ -10,6 +10,9 @@ OUT_DIR/pickle/: the distilbert checkpoint's data.pkl, plus state dicts
 pickled here with protocols 2 and 4 (OrderedDict with _metadata, storage
 offsets, a shared storage, half and long storages), written through
 stand-in torch globals so that no torch is needed.
+OUT_DIR/request/: request bodies in the layouts the server reads (the
+first byte picks the layout, as fuzz_request.c reads it), from the
+classifier fixtures' texts.
 """
 import collections
 import json
@@ -102,5 +105,23 @@ def pickle_seeds():
             Pickler(f, protocol=protocol).dump(state)
 
 
+def request_seeds():
+    os.makedirs(os.path.join(out, "request"), exist_ok=True)
+    with open(os.path.join(fixtures, "bert", "cases.jsonl")) as f:
+        texts = [json.loads(line)["text"] for line in f if '"text"' in line][:3]
+    v1 = {"inputs": [{"text": t, "id": i} for i, t in enumerate(texts)] + [{"text": "a", "text_pair": "b"}]}
+    v2 = {"id": "r", "inputs": [{"name": "text", "shape": [len(texts)], "datatype": "BYTES", "data": texts},
+                                {"name": "text_pair", "shape": [len(texts), 1], "datatype": "BYTES",
+                                 "data": [[t] for t in texts]}],
+          "outputs": [{"name": "label"}, {"name": "logits"}]}
+    openai = {"model": "elang", "prompt": texts, "max_tokens": 8, "stop": ["\n", "."], "temperature": 0, "n": 1,
+              "stream": False, "logprobs": None}
+    for name, layout, body in (("v1", 2, v1), ("v2", 3, v2), ("v1-model", 0, dict(v1, model="swift")),
+                               ("openai", 4, openai), ("openai-one", 4, {"prompt": texts[0], "stop": "x"})):
+        with open(os.path.join(out, "request", name), "wb") as f:
+            f.write(bytes([layout]) + json.dumps(body).encode())
+
+
 safetensors_seeds()
 pickle_seeds()
+request_seeds()

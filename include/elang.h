@@ -95,10 +95,13 @@ typedef struct {
     elang_dtype dtype; /* of the matrix products (0 = F32) */
     int max_length; /* truncation length in tokens; 0 = the model's limit */
     /* Text put before every input's (first) text, e.g. T5's task prefix
-     * "translate English to German: "; NULL for none. */
+     * "translate English to German: "; NULL for none. A prefix holding
+     * "{text}" is a template: the text goes there, the rest around it (a
+     * language model's prompt, "Review: {text} Sentiment:"). */
     const char *input_prefix;
-    /* Text-to-text models (T5, Marian) read one text: a sentence pair is
-     * given to them as input_prefix + text + pair_infix + text_pair, as T5
+    /* Generators (T5, Marian, the language models) read one text: a
+     * sentence pair is given to them as text + pair_infix + text_pair, put
+     * where input_prefix puts a text (after it, or in its {text}), as T5
      * was trained on GLUE ("mrpc sentence1: " ... " sentence2: " ...).
      * NULL: generators refuse pairs. Classifiers ignore it (they take
      * pairs as their tokenizer joins them). */
@@ -137,11 +140,15 @@ typedef struct {
     long products;              /* matrix products run */
 } elang_profile;
 void elang_model_profile(const elang_model *m, elang_profile *out);
-/* True when the model generates text (T5, Marian), false for a classifier. */
+/* True when the model generates text (T5, Marian, GPT-2, Llama, Qwen2),
+ * false for a classifier. */
 bool elang_model_is_generator(const elang_model *m);
 /* The most tokens a generator can produce after its start token (Marian's
- * decoder positions); 0 when unbounded (T5) or for classifiers. */
+ * decoder positions); 0 when unbounded (T5) or for classifiers. A
+ * decoder-only model's positions less one, the least prompt. */
 int elang_model_max_new_tokens(const elang_model *m);
+/* True for the decoder-only language models (GPT-2, Llama, Qwen2). */
+bool elang_model_is_causal(const elang_model *m);
 
 /* Analytic GFLOPs of one input of `input_tokens` tokens (special tokens
  * included) that decodes `output_steps` steps (0 for classifiers; the number
@@ -154,7 +161,8 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
  * the routing score ELANG_SCORE_ENCODER_HEAD. */
 bool elang_model_has_head(const elang_model *m);
 /* Analytic GFLOPs of the head's score for an input of `input_tokens`
- * tokens: the encoder alone plus the head; 0 without a head. */
+ * tokens: the encoder alone plus the head; 0 without a head
+ * (elang_decision_gflops counts every pass before decoding). */
 double elang_model_head_gflops(const elang_model *m, int input_tokens);
 
 /* A 16-hex-digit content hash of the model directory (every regular file,
@@ -172,8 +180,8 @@ typedef struct {
 
 typedef struct {
     int label_id;
-    float *logits;    /* [num_labels] */
-    float *probs;     /* [num_labels], softmax of the logits */
+    float *logits;    /* [num_labels]; one allocation with probs (logits[0..2L)), freed with it */
+    float *probs;     /* [num_labels] = logits + num_labels, softmax of the logits */
     double energy;    /* E(x) = -T * log sum_i exp(logits_i / T) */
     int32_t *input_ids;      /* [num_tokens], with special tokens */
     int32_t *token_type_ids; /* [num_tokens], or NULL when the model has none */
@@ -197,15 +205,19 @@ void elang_class_out_free(elang_class_out *out, size_t n);
 
 typedef struct {
     char *text;               /* decoded output, special tokens dropped */
-    int32_t *ids;             /* [num_ids]: decoder start token, generated tokens, </s> if reached */
+    /* [num_ids]: an encoder-decoder's decoder start token, the generated
+     * tokens, the end-of-sequence token if reached; a decoder-only model's
+     * generated tokens alone (its prompt is input_ids) */
+    int32_t *ids;
     int num_ids;
-    float *token_logprobs;    /* [num_ids - 1]: log-probability of each generated token */
-    float *token_energies;    /* [num_ids - 1]: -T log sum exp(scores / T) of its step */
+    int num_steps;            /* generated tokens: num_ids - 1 (encoder-decoder) or num_ids (decoder-only) */
+    float *token_logprobs;    /* [num_steps]: log-probability of each generated token */
+    float *token_energies;    /* [num_steps]: -T log sum exp(scores / T) of its step */
     double energy;            /* mean of token_energies */
     double score;             /* greedy: sum of logprobs; beam: the length-penalised beam score */
-    int32_t *input_ids;       /* [num_input_ids], the encoded source with </s> */
+    int32_t *input_ids;       /* [num_input_ids], the encoded source (</s> included) or prompt */
     int num_input_ids;
-    /* [num_ids - 1][ELANG_DIST_SCORES]: every routing score of each step's
+    /* [num_steps][ELANG_DIST_SCORES]: every routing score of each step's
      * scores, when elang_gen_opts.step_scores is set; else NULL. */
     float *step_scores;
 } elang_gen_out;
@@ -222,6 +234,11 @@ typedef struct {
     int batch_size;         /* inputs per encoder/decoder batch; 0 = 16 */
     double temperature;     /* T of the per-token energies; 0 = 1 */
     bool step_scores;       /* also fill elang_gen_out.step_scores */
+    /* Greedy search only: an input's generation also ends once the text of
+     * its generated tokens holds one of these strings (transformers'
+     * stop_strings); the tokens and text keep the stop string. NULL: none. */
+    const char *const *stop;
+    int num_stop;
 } elang_gen_opts;
 
 /* num_beams 1, max_new_tokens 64, length_penalty 1, early stopping,
@@ -230,7 +247,10 @@ elang_gen_opts elang_gen_opts_default(void);
 
 /* Generates for n inputs (text_pair must be NULL); out[i] filled for every
  * i on success, released with elang_gen_out_free. Batched decoding gives the
- * same outputs as one input at a time. */
+ * same outputs as one input at a time. A decoder-only model continues each
+ * text (its prompt; an empty one becomes the model's bos token, as
+ * generate() starts from it); prompt and generated tokens together must fit
+ * its positions. */
 elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
                             elang_gen_out *out, elang_error *err);
 void elang_gen_out_free(elang_gen_out *out, size_t n);
@@ -249,8 +269,8 @@ typedef enum {
     ELANG_SCORE_RANDOM,          /* a fixed pseudo-random number per input: the baseline */
     /* A generator's encoder head (elang_model_has_head): a score predicted
      * from Swift's encoder states alone, so that an input sent to Super
-     * never runs Swift's decoder. NaN in the answers of models without a
-     * head, and in elang_answer_all's (elang_answer_head computes it). */
+     * never runs Swift's decoder. NaN in elang_answer_all's answers:
+     * elang_answer_decisions computes it (ELANG_DECIDE_BY_HEAD). */
     ELANG_SCORE_ENCODER_HEAD,
     ELANG_SCORE_KINDS
 } elang_score_kind;
@@ -278,10 +298,15 @@ void elang_scores(const float *logits, int n, double temperature, float *out);
  * its score is at least the threshold; otherwise the input goes to Super. */
 bool elang_keeps_swift(double score, double threshold);
 
-/* How a generator's per-step scores become one score per input. */
-typedef enum { ELANG_AGG_MEAN, ELANG_AGG_MIN, ELANG_AGG_SUM, ELANG_AGG_FIRST } elang_aggregation;
+/* How a generator's per-step scores become one score per input. PROMPT is
+ * FIRST's score, taken before decoding: the scores of the first step's
+ * logits (a language model's last prompt position, an encoder-decoder's
+ * decoder start token), so the router decides on them and the model then
+ * decodes only the inputs it keeps (ELANG_DECIDE_ON_FIRST_STEP); a routed
+ * input costs it its prompt alone (encoder and one step). */
+typedef enum { ELANG_AGG_MEAN, ELANG_AGG_MIN, ELANG_AGG_SUM, ELANG_AGG_FIRST, ELANG_AGG_PROMPT } elang_aggregation;
 
-/* "mean", "min", "sum", "first"; NULL out of range. */
+/* "mean", "min", "sum", "first", "prompt"; NULL out of range. */
 const char *elang_aggregation_name(elang_aggregation a);
 bool elang_aggregation_from_name(const char *name, elang_aggregation *out);
 
@@ -326,14 +351,42 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
                               elang_error *err);
 void elang_answers_free(elang_answer *a, size_t n);
 
-/* The first half of routing by the encoder head: Swift's encoder and head
- * alone on n inputs, no decoding. out[i] gets input_tokens, label_id -1, no
- * text, NaN for every score but scores[ELANG_SCORE_ENCODER_HEAD] (= score,
- * whatever opts.score says). ELANG_ERR_INVALID_ARG when the model has no
- * head, or when its head predicts label-word logits for other label words
- * than opts'. Release with elang_answers_free. */
-elang_status elang_answer_head(elang_model *m, const elang_text *in, size_t n, const elang_route_opts *opts,
-                               elang_answer *out, double *seconds, elang_error *err);
+/* When routing decides whether a model's answer stands: on the answer
+ * itself, or before the model decodes, on a pass of its own over the input
+ * whose score is known then. Deciding before decoding, the router runs that
+ * pass alone on every input (elang_answer_decisions) and decodes only the
+ * inputs it keeps; the others cost the model the pass alone. */
+typedef enum {
+    ELANG_DECIDE_AFTER_DECODING, /* classifiers, and generators routed on their decoded answer */
+    ELANG_DECIDE_ON_FIRST_STEP,  /* ELANG_AGG_PROMPT (no label words): the first decoding step's scores */
+    ELANG_DECIDE_BY_HEAD,        /* ELANG_SCORE_ENCODER_HEAD: the encoder and its head */
+    ELANG_DECISIONS
+} elang_decision;
+
+/* How routing with opts (NULL: the defaults) decides for m: the one place
+ * that says whether a score is known before decoding. Label words decide
+ * on the first step too, but that step is their whole answer: there is
+ * nothing left to decode (ELANG_DECIDE_AFTER_DECODING). */
+elang_decision elang_decision_of(const elang_model *m, const elang_route_opts *opts);
+
+/* The pass before decoding of elang_decision_of(m, opts) on n inputs, no
+ * decoding: out[i] gets label_id -1, no text, input_tokens, decoder_steps
+ * (1 for the first step, 0 for the head), the scores the pass gives (the
+ * first step: every distribution score, as ELANG_AGG_PROMPT's of
+ * elang_answer_all; the head: ELANG_SCORE_ENCODER_HEAD), the random score,
+ * NaN for the others, and score = scores[opts.score]. items and seconds as
+ * in elang_answer_all. ELANG_ERR_INVALID_ARG when the options decide after
+ * decoding, when the head's score is asked of a model without one, or when
+ * its head predicts label-word logits for other label words than opts'.
+ * Release with elang_answers_free. */
+elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const size_t *items, size_t n,
+                                    const elang_route_opts *opts, elang_answer *out, double *seconds,
+                                    elang_error *err);
+
+/* Analytic GFLOPs of decision d's pass on an input of input_tokens tokens:
+ * the prompt (an encoder-decoder's encoder and first step) for the first
+ * step, elang_model_head_gflops for the head; 0 after decoding. */
+double elang_decision_gflops(const elang_model *m, elang_decision d, int input_tokens);
 
 typedef struct elang_router elang_router;
 
@@ -346,18 +399,83 @@ elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const do
                               const elang_route_opts *opts, elang_router **out, elang_error *err);
 void elang_router_free(elang_router *r);
 
+/* A last tier that is no model loaded here, e.g. a server elsewhere: answers
+ * in[0..n) as elang_answer_all would, filling out[i] for every i so that
+ * elang_answers_free releases it (a classifier's label pointing at a
+ * tier-0 model's label names; logits and probs in one allocation), or
+ * fails leaving nothing to free. `items` as in elang_answer_all. */
+typedef elang_status (*elang_answer_fn)(void *ctx, const elang_text *in, const size_t *items, size_t n,
+                                        elang_answer *out, elang_error *err);
+
+/* A cascade whose models tiers[0..num_models) are followed by one more
+ * tier answered by `answer` (thresholds: num_models of them). When `answer`
+ * fails, the inputs sent to it keep the answer they had, marked degraded,
+ * and elang_route succeeds: a remote Super that is down costs accuracy,
+ * never answers. The models must answer alike, as for elang_router_new;
+ * the answer function must answer as they do. Label words are refused:
+ * they need the model itself. */
+elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, const double *thresholds,
+                                     elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
+                                     elang_router **out, elang_error *err);
+
+/* A Super served elsewhere, as the last tier of elang_router_new_remote
+ * (defined in src/serve/remote.c): a KServe v2 model (another
+ * `elang serve --model`, Triton, KServe), or a model behind an
+ * OpenAI-compatible completions API (vLLM, llama.cpp's server, another
+ * `elang serve`; text generators only, whose answers are then text alone).
+ * Each batch's routed inputs go out as one request; a call times out and is
+ * retried after transport failures and 5xx answers (a 4xx answer is not
+ * retried); after a failure the remote side is left alone for a backoff
+ * that doubles from 0.25 s to 4 s, during which its inputs fail at once, so
+ * the router answers them degraded; the first call that succeeds ends it. */
+typedef enum { ELANG_REMOTE_V2, ELANG_REMOTE_OPENAI } elang_remote_api;
+
+typedef struct {
+    elang_remote_api api;   /* 0 = KServe v2 */
+    /* v2: the model's URL, http://HOST:PORT/v2/models/NAME; OpenAI: the
+     * server's, http://HOST:PORT (or its /v1), asked at /v1/completions */
+    const char *url;
+    const char *model;      /* OpenAI: the model asked for (required) */
+    int connect_timeout_ms; /* per attempt; 0 = 500 */
+    int timeout_ms;         /* per attempt, the whole exchange; 0 = 5000 */
+    int retries;            /* attempts after a failed one; 0 = none */
+} elang_remote_opts;
+
+typedef struct elang_remote elang_remote;
+
+/* A remote Super that answers as `swift` does (its labels and kind). From
+ * `route` (NULL: the defaults), the router's options: the temperature of
+ * energies computed from a v2 answer's logits and, over OpenAI, the
+ * max_new_tokens and stop strings each request asks for (the strings
+ * borrowed: they must outlive the remote). Refused: an OpenAI API for a
+ * classifier (it answers no logits), or without a model name. */
+elang_status elang_remote_new(const elang_remote_opts *opts, const elang_model *swift, const elang_route_opts *route,
+                              elang_remote **out, elang_error *err);
+void elang_remote_free(elang_remote *r);
+
+/* The elang_answer_fn of a remote Super (ctx: the elang_remote). Like a
+ * router, a remote is used by one thread at a time. */
+elang_status elang_remote_answer(void *ctx, const elang_text *in, const size_t *items, size_t n, elang_answer *out,
+                                 elang_error *err);
+
 typedef struct {
     int tier;                /* whose answer stands: 0 = Swift */
     elang_answer *answers;   /* [tier + 1]: every consulted tier's answer; answers[tier] is final */
+    bool degraded;           /* routed on, but the next tier (an elang_answer_fn) failed */
 } elang_route_out;
 
 /* Routes n inputs: every input through tier 0 (batched), the ones below
- * its threshold through tier 1 (batched), and so on. With the score
- * ELANG_SCORE_ENCODER_HEAD a tier (not the last) first scores every input
- * with its encoder head alone and decodes only the inputs it keeps; the
- * answers of inputs it passed on hold the head's score and no text. */
+ * its threshold through tier 1 (batched), and so on. A tier (not the last)
+ * that decides before decoding (elang_decision_of) first runs that pass
+ * alone on every input and decodes only the inputs it keeps: the answers of
+ * inputs it passed on are the pass's (no text), and a kept input's answer
+ * carries the scores it was decided on. */
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err);
+/* elang_route with each input's index in a larger whole (the random
+ * score's seed, as in elang_answer_all); NULL items means 0..n-1. */
+elang_status elang_route_items(elang_router *r, const elang_text *in, const size_t *items, size_t n,
+                               elang_route_out *out, elang_error *err);
 void elang_route_out_free(elang_route_out *out, size_t n);
 
 #ifdef __cplusplus

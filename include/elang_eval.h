@@ -51,10 +51,12 @@ size_t elang_pair_run_size(const elang_pair_run *r);
 /* "accuracy", "f1", "mcc", "pearson", "bleu". */
 const char *elang_pair_run_metric_name(const elang_pair_run *r);
 
-/* The measured wall time of routing the run at `threshold`: Swift's time
- * over every input plus Super actually run (batched) on the inputs it
- * routes; with ELANG_SCORE_ENCODER_HEAD, the head's time over every input,
- * Swift run again on the inputs it keeps and Super on the others. */
+/* The measured wall time of routing the run by `kind` at `threshold`:
+ * Swift's time over every input plus Super actually run (batched) on the
+ * inputs it routes; when `kind` decides before decoding (elang_decision_of:
+ * the encoder head, ELANG_AGG_PROMPT), Swift's pass before decoding over
+ * every input, Swift run again on the inputs it keeps and Super on the
+ * others. */
 elang_status elang_measure_routed(const elang_pair_run *r, elang_model *swift, elang_model *super,
                                   const elang_dataset *d, elang_score_kind kind, double threshold, double *seconds,
                                   elang_error *err);
@@ -67,8 +69,8 @@ typedef struct {
     double threshold;   /* Swift keeps inputs with elang_keeps_swift(score, threshold) */
     double super_rate;  /* share of inputs sent to Super */
     double metric;      /* the task's metric of the routed answers */
-    double gflops;      /* mean GFLOPs per input: Swift on all + Super on the routed (encoder head:
-                           the head on all, Swift on the kept, Super on the routed) */
+    double gflops;      /* mean GFLOPs per input: Swift on all + Super on the routed (deciding before
+                           decoding: Swift's pass on all, its answer on the kept, Super on the routed) */
 } elang_point;
 
 /* Swift's and Super's own metric and mean GFLOPs over the run. */
@@ -159,7 +161,8 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
 elang_status elang_calibration_load(const char *path, elang_calibration *c, elang_error *err);
 void elang_calibration_free(elang_calibration *c);
 /* ELANG_ERR_INVALID_ARG naming the model when swift_dir's or super_dir's
- * content hash is not the calibration's. */
+ * content hash is not the calibration's. A NULL super_dir (Super served
+ * elsewhere) is not checked. */
 elang_status elang_calibration_check(const elang_calibration *c, const char *swift_dir,
                                      const char *super_dir, elang_error *err);
 

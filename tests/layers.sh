@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../src"
 rank() {
     case "$1" in
     util) echo 0 ;; core) echo 1 ;; io | tokenize) echo 2 ;; models) echo 3 ;;
-    api) echo 4 ;; route) echo 5 ;; eval) echo 6 ;; cli) echo 7 ;; *) echo 99 ;;
+    api) echo 4 ;; route) echo 5 ;; eval) echo 6 ;; serve) echo 7 ;; cli) echo 8 ;; *) echo 99 ;;
     esac
 }
 bad=0

@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 mutants=(
 "src/core/scores.c|return st.max == -INFINITY ? -INFINITY : st.max + temperature * log(st.z_t);|return st.max == -INFINITY ? -INFINITY : st.max + log(st.z_t);|test_route test_classify|the energy ignores its temperature"
 "src/core/scores.c|out[ELANG_SCORE_MAXPROB] = (float)p1;|out[ELANG_SCORE_MAXPROB] = (float)p2;|test_route|maxprob takes the second probability"
-"src/core/kernels_impl.h|            zt += vselect(live, vexp(d * inv_t), vset(0.0f));|            zt += vselect(live, vexp(d), vset(0.0f));|test_kernels test_generate|the vector energy ignores its temperature"
+"src/core/kernels_impl.h|            zt += unit_t ? e : vselect(live, vexp(d * inv_t), vset(0.0f));|            zt += unit_t ? e : vselect(live, vexp(d), vset(0.0f));|test_kernels test_generate|the vector energy ignores its temperature"
 "src/core/scores.c|out[ELANG_SCORE_ENTROPY] = (float)(st->wx / st->z - log(st->z));|out[ELANG_SCORE_ENTROPY] = (float)(log(st->z) - st->wx / st->z);|test_route|entropy not negated (higher would mean less sure)"
 "src/core/scores.c|out[ELANG_SCORE_MARGIN] = (float)(p1 - p2);|out[ELANG_SCORE_MARGIN] = (float)(p1 + p2);|test_route|margin adds the top two"
 "src/core/scores.c|out[ELANG_SCORE_SOFTMAX_ENERGY] = (float)(temperature * log(st->soft));|out[ELANG_SCORE_SOFTMAX_ENERGY] = (float)(log(st->soft) / temperature);|test_route|softmax-energy divides by T"
@@ -41,10 +41,18 @@ mutants=(
 "src/eval/sweep.c|if (a->metric != b->metric) return a->metric > b->metric;|if (a->metric != b->metric) return a->metric < b->metric;|test_route|max-metric picks the worst point"
 "src/eval/report.c|c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));|c->apgr += (p->super_rate - q->super_rate) * (g + pgr(q->metric, swift, super));|test_route|APGR's trapezoids twice as tall"
 "src/eval/calibration_file.c|\"elang_calibration\", 1, \"threshold\", number(c->threshold),|\"elang_calibration\", 1, \"threshold\", number(c->gflops),|test_route|the calibration saves the wrong number as threshold"
-"src/route/router.c|        if (elang_keeps_swift(answers[j].score, r->thresholds[t])) {|        if (!elang_keeps_swift(answers[j].score, r->thresholds[t])) {|test_head|the encoder head decodes the inputs it sends to Super"
-"src/eval/pair_run.c|: (head ? 0.0 : it->swift_gflops) + it->super_gflops);|: it->swift_gflops + it->super_gflops);|test_route|routing by the head is charged Swift's decoder on the inputs it passes on"
+"src/route/router.c|            else if (early) keep[kept++] = pending[j];|            if (early) keep[kept++] = pending[j];|test_head test_route|a decision before decoding decodes the inputs it sends on too"
+"src/eval/pair_run.c|        sum += pass + (on_swift[i] ? answer : it->super_gflops);|        sum += pass + (on_swift[i] ? answer : answer + it->super_gflops);|test_route|a decision before decoding is charged Swift's answer on the inputs it passes on"
 "src/models/encoder_head.c|        hidden[j] = s > 0.0 ? s : 0.0;|        hidden[j] = s;|test_head|the head's ReLU is missing"
 "src/eval/bleu.c|if (s->hyp_len < s->ref_len) r.bp = s->hyp_len > 0 ? exp(1.0 - ref_len / hyp_len) : 0.0;|if (s->hyp_len < s->ref_len) r.bp = 1.0;|test_bleu|BLEU without its brevity penalty"
+"src/route/router.c|for (size_t j = 0; j < count; j++) out[pending[j]].degraded = true;|for (size_t j = 0; j < count; j++) out[pending[j]].degraded = false;|test_route|a failed remote tier's inputs not marked degraded"
+"src/serve/batcher.c|            b->slots[count] = j->taken;|            b->slots[count] = j->n - 1 - j->taken;|test_serve|the server hands a request's answers back in reverse"
+"src/core/rope.c|            x2[i] = b * c[i] + a * s[i];|            x2[i] = b * c[i] - a * s[i];|test_causal|rotary embeddings turn the second half the wrong way"
+"src/core/attention.c|const long kv = b * a->kv_batch_stride + (long)(h / group) * dh;|const long kv = b * a->kv_batch_stride + (long)(h % kv_heads(a) + 0 * group) * dh;|test_causal|grouped-query heads read the wrong key/value head"
+"src/models/transformer.c|            pos[(size_t)r * n + i] = real ? next++ : 0;|            pos[(size_t)r * n + i] = c->steps + i + 0 * (real ? next++ : 0);|test_causal|a left-padded prompt's positions count its padding"
+"src/eval/pair_run.c|        const double pass = d == ELANG_DECIDE_AFTER_DECODING ? it->swift_gflops : it->decision_gflops[d];|        const double pass = d != ELANG_DECIDE_BY_HEAD ? it->swift_gflops : it->decision_gflops[d];|test_route|a routed input decided on its prompt costs Swift its whole run"
+"src/serve/openai_remote.c|        elang_answer *a = &out[idx[json_integer_value(index)]];|        elang_answer *a = &out[idx[k + 0 * json_integer_value(index)]];|test_openai|an OpenAI server's choices taken by position, not by index"
+"src/serve/openai.c|        const char *finish = cut < 0 && g->num_steps >= info->max_new_tokens ? \"length\" : \"stop\";|        const char *finish = cut < 0 && g->num_steps > info->max_new_tokens ? \"length\" : \"stop\";|test_openai|a completion that took all its tokens reported as stopped"
 )
 
 # The control: without a mutant, every test named above passes in the copy.

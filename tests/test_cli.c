@@ -354,9 +354,9 @@ static void bad_models(void **s) {
     expect_failure(args, "config.json is a directory, not a file");
     rmdir(path);
 
-    const char gpt[] = "{\"model_type\": \"gpt2\", \"vocab_size\": 10}";
+    const char gpt[] = "{\"model_type\": \"gptj\", \"vocab_size\": 10}";
     replace_file(dir, "config.json", gpt, strlen(gpt));
-    expect_failure(args, "model_type \"gpt2\" is not supported");
+    expect_failure(args, "model_type \"gptj\" is not supported");
 
     /* A config whose sizes disagree with the weights: the tensor is named. */
     char *p = strstr(cfg, "\"intermediate_size\": 37");

@@ -205,10 +205,11 @@ static void multi30k_head(void **state) {
     }
     elang_answer *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
     elang_route_opts o = elang_route_opts_default();
+    o.score = ELANG_SCORE_ENCODER_HEAD;
     elang_error err;
-    if (elang_answer_head(m, in, n, &o, batched, NULL, &err) != ELANG_OK) fail_msg("%s", err.message);
+    if (elang_answer_decisions(m, in, NULL, n, &o, batched, NULL, &err) != ELANG_OK) fail_msg("%s", err.message);
     o.batch_size = 1;
-    if (elang_answer_head(m, in, n, &o, alone, NULL, &err) != ELANG_OK) fail_msg("%s", err.message);
+    if (elang_answer_decisions(m, in, NULL, n, &o, alone, NULL, &err) != ELANG_OK) fail_msg("%s", err.message);
     for (size_t i = 0; i < n; i++) {
         const double want = json_real_value(json_object_get(rows[i], "head_score"));
         if (!(fabs(batched[i].score - want) <= LOGIT_TOL) || !(fabs(alone[i].score - want) <= LOGIT_TOL))

@@ -92,6 +92,25 @@ static void test_t5_small(void **state) {
                  6 * (7380992.0 + 4 * 21 * 512) + 2.0 * 512 * 32128);
 }
 
+static void test_causal_small(void **state) {
+    (void)state;
+    /* 1 layer, H = 4, 2 heads of 2 (A = 4), 1 key/value head (K = 2),
+     * SwiGLU I = 3 (3 products), V = 10; a prompt of S = 2, 3 new tokens.
+     * Per token: 2·(2·4·4 + 2·4·2) + 3·2·4·3 = 96 + 72 = 168.
+     * Prefill: 2·168 + 4·2²·4 + LM head 2·4·10 = 336 + 64 + 80 = 480.
+     * Steps 1 and 2 attend to 3 and 4 keys: 2·168 + 4·4·(3 + 4) + 2·80
+     * = 336 + 112 + 160 = 608. Total 1088. */
+    flops_dims d = {.layers = 1, .hidden = 4, .intermediate = 3, .heads = 2, .head_dim = 2, .kv_heads = 1,
+                    .vocab = 10, .gated_ff = true};
+    assert_flops(flops_causal(&d, 2, 3), 1088);
+    /* The first new token alone (a decision on the prompt): the prefill. */
+    assert_flops(flops_causal(&d, 2, 1), 480);
+    /* Without grouped-query attention K = A: 2·(2·4·4 + 2·4·4) = 128 per
+     * token instead of 96, 32 more on each of the 2 + 2 tokens run. */
+    d.kv_heads = 0;
+    assert_flops(flops_causal(&d, 2, 3), 1088 + 4 * 32);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoder_classifier_small),
@@ -99,6 +118,7 @@ int main(void) {
         cmocka_unit_test(test_seq2seq_small),
         cmocka_unit_test(test_seq2seq_head_dim),
         cmocka_unit_test(test_t5_small),
+        cmocka_unit_test(test_causal_small),
     };
     return cmocka_run_group_tests_name("flops", tests, NULL, NULL);
 }

@@ -2,7 +2,11 @@
  * generate() produced on the same files: source ids exact, greedy and beam
  * ids exact, per-step log-probabilities and energies within 1e-3,
  * teacher-forced energies within 1e-3; batched decoding equal to one input
- * at a time. */
+ * at a time. The decoder-only models (GPT-2, Llama, Qwen2; 4.48's
+ * generate()) from their texts through the API: prompt ids, greedy and
+ * beam ids exact and the per-step values, with every prompt in one
+ * left-padded batch; stop strings, empty prompts, prompts truncated to
+ * leave room for the new tokens. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,6 +138,115 @@ static void check_fixture(const char *name) {
     elang_model_free(m);
 }
 
+/* A decoder-only fixture's texts all in one batch (left-padded, so every
+ * row differs in length) and one at a time. */
+static void check_causal_fixture(const char *name, int batch_size) {
+    elang_model *m = load(name);
+    assert_true(elang_model_is_causal(m));
+    size_t n, k = 0;
+    json_t **cases = cases_of(name, &n);
+    elang_text *in = calloc(n, sizeof *in);
+    json_t **want = calloc(n, sizeof *want);
+    for (size_t i = 0; i < n; i++)
+        if (json_object_get(cases[i], "greedy_ids")) want[k] = cases[i], in[k++].text = json_string_value(json_object_get(cases[i], "text"));
+    assert_true(k >= 12); /* every case with a prompt (Llama's empty text has <s>) */
+    elang_gen_out *greedy = calloc(k, sizeof *greedy), *beam = calloc(k, sizeof *beam);
+    elang_error err;
+    elang_gen_opts g = greedy_opts(), b = beam_opts();
+    g.batch_size = b.batch_size = batch_size;
+    if (elang_generate(m, in, k, &g, greedy, &err) != ELANG_OK) fail_msg("%s greedy: %s", name, err.message);
+    if (elang_generate(m, in, k, &b, beam, &err) != ELANG_OK) fail_msg("%s beam: %s", name, err.message);
+    for (size_t c = 0; c < k; c++) {
+        assert_ids(greedy[c].input_ids, greedy[c].num_input_ids, json_object_get(want[c], "input_ids"), "input_ids", c);
+        assert_ids(greedy[c].ids, greedy[c].num_ids, json_object_get(want[c], "greedy_ids"), "greedy_ids", c);
+        assert_int_equal(greedy[c].num_steps, greedy[c].num_ids);
+        json_t *steps = json_object_get(want[c], "greedy_steps");
+        for (int t = 0; t < greedy[c].num_steps; t++) {
+            json_t *st = json_array_get(steps, (size_t)t);
+            assert_close(greedy[c].token_logprobs[t], json_number_value(json_object_get(st, "logprob")), TOL, "logprob", c, t);
+            assert_close(-greedy[c].token_energies[t], json_number_value(json_object_get(st, "neg_energy_T1")), TOL,
+                         "step energy", c, t);
+        }
+        assert_close(greedy[c].energy, json_number_value(json_object_get(want[c], "mean_token_energy")), TOL,
+                     "mean energy", c, 0);
+        assert_ids(beam[c].ids, beam[c].num_ids, json_object_get(want[c], "beam_ids"), "beam_ids", c);
+        assert_non_null(greedy[c].text);
+    }
+    elang_gen_out_free(greedy, k), elang_gen_out_free(beam, k);
+    free(greedy), free(beam), free(in), free(want);
+    free_jsonl(cases, n);
+    elang_model_free(m);
+}
+
+static void gpt2_fixture(void **s) { (void)s; check_causal_fixture("gpt2", 16); }
+static void llama_fixture(void **s) { (void)s; check_causal_fixture("llama", 16); check_causal_fixture("llama", 1); }
+static void qwen2_fixture(void **s) { (void)s; check_causal_fixture("qwen2", 16); }
+static void qwen2_bf16_fixture(void **s) { (void)s; check_causal_fixture("qwen2-bf16", 5); }
+
+/* A stop string ends a greedy row once the text of its tokens holds it,
+ * those tokens included; the other rows of the batch go on. An empty
+ * prompt starts from the bos token; one that leaves no room for the new
+ * tokens in the positions is refused, naming the input; stop strings with
+ * beams are refused. */
+static void causal_stop_and_limits(void **s) {
+    (void)s;
+    elang_model *m = load("gpt2");
+    elang_text in[2] = {{"The cat sat on the mat.", NULL}, {"x", NULL}};
+    elang_gen_out full[2], stopped[2];
+    elang_error err;
+    elang_gen_opts g = greedy_opts();
+    assert_int_equal(elang_generate(m, in, 2, &g, full, &err), ELANG_OK);
+    /* Four characters from within the first row's text as the stop string. */
+    char *piece = NULL;
+    elang_gen_out *f = &full[0];
+    assert_true(f->num_ids == 16);
+    const char *at = strstr(f->text, " holy");
+    assert_non_null(at);
+    piece = strndup(at, 4);
+    const char *stops[1] = {piece};
+    g.stop = stops, g.num_stop = 1;
+    assert_int_equal(elang_generate(m, in, 2, &g, stopped, &err), ELANG_OK);
+    assert_true(stopped[0].num_ids < f->num_ids);
+    assert_memory_equal(stopped[0].ids, f->ids, sizeof(int32_t) * (size_t)stopped[0].num_ids);
+    assert_non_null(strstr(stopped[0].text, piece));
+    assert_int_equal(stopped[1].num_ids, full[1].num_ids); /* no stop string in the other row's text */
+    elang_gen_out_free(stopped, 2);
+    g.num_beams = 2;
+    assert_int_equal(elang_generate(m, in, 2, &g, stopped, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "greedy"));
+    elang_gen_out_free(full, 2);
+    free(piece);
+
+    elang_text empty = {"", NULL};
+    elang_gen_out out;
+    g = greedy_opts();
+    g.max_new_tokens = 2;
+    assert_int_equal(elang_generate(m, &empty, 1, &g, &out, &err), ELANG_OK);
+    assert_int_equal(out.num_input_ids, 1);
+    assert_int_equal(out.input_ids[0], 50256);
+    elang_gen_out_free(&out, 1);
+    /* A prompt of 200 words: truncated to model_max_length, 64, or to what
+     * 65 new tokens leave of the 128 positions. */
+    char *longer = malloc(4000);
+    strcpy(longer, "");
+    for (int i = 0; i < 200; i++) strcat(longer, "word ");
+    elang_text two[2] = {{"x", NULL}, {longer, NULL}};
+    g.max_new_tokens = 64;
+    assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_OK);
+    assert_int_equal(full[1].num_input_ids, 64);
+    elang_gen_out_free(full, 2);
+    g.max_new_tokens = 65;
+    assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_OK);
+    assert_int_equal(full[1].num_input_ids, 63);
+    assert_int_equal(full[1].num_steps, 65);
+    elang_gen_out_free(full, 2);
+    g.max_new_tokens = 128; /* no room for a prompt */
+    assert_int_equal(elang_generate(m, two, 2, &g, full, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "max_new_tokens 128"));
+    free(longer);
+    elang_model_free(m);
+}
+
 static void t5_fixture(void **s) { (void)s; check_fixture("t5"); }
 static void t5_v1_1_fixture(void **s) { (void)s; check_fixture("t5-v1_1"); }
 static void marian_fixture(void **s) { (void)s; check_fixture("marian"); }
@@ -153,6 +266,7 @@ static void stub_carve(const void *net, arena *a, seq2seq_run *run) {
     (void)net;
     run->enc_out = arena_take(a, sizeof(float) * (size_t)run->B * run->S);
     kv_cache_carve(a, 1, run->R, 1, run->S, run->max_steps, &run->cache);
+    run->start_tokens = arena_take(a, sizeof(int32_t) * (size_t)run->R);
 }
 
 static elang_status stub_encode(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
@@ -189,7 +303,16 @@ static elang_status stub_step(const void *net, seq2seq_run *run, const int32_t *
     return ELANG_OK;
 }
 
-static const seq2seq_ops stub_ops = {stub_carve, stub_encode, stub_start, stub_step, NULL};
+static elang_status stub_prefill(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                 float *logits, elang_error *err);
+
+static const seq2seq_ops stub_ops = {.carve = stub_carve, .encode = stub_encode, .start = stub_start,
+                                     .prefill = stub_prefill, .step = stub_step};
+
+static elang_status stub_prefill(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                 float *logits, elang_error *err) {
+    return seq2seq_prefill_encoded(&stub_ops, net, STUB_PAD, run, ids, mask, logits, err);
+}
 
 /* Greedy search over a batch whose rows end at different steps: each row
  * stops at its own </s> (its ids, log-probabilities and energies end
@@ -199,7 +322,7 @@ static void batch_rows_end_at_their_own_eos(void **s) {
     (void)s;
     const seq2seq_model m = {.ops = &stub_ops,
                              .info = {.vocab_size = STUB_V, .d_model = 1, .decoder_start_id = STUB_PAD,
-                                      .eos_id = STUB_EOS, .pad_id = STUB_PAD, .banned_id = -1,
+                                      .eos_ids = {STUB_EOS}, .n_eos = 1, .pad_id = STUB_PAD, .banned_id = -1,
                                       .forced_eos_id = -1}};
     const int32_t ends[4] = {2, 6, 4, 99}, mask[4] = {1, 1, 1, 1};
     const generate_opts o = {.num_beams = 1, .max_new_tokens = 10, .temperature = 1.0};
@@ -333,6 +456,27 @@ static void input_prefix_is_prepended(void **s) {
     elang_model_free(m);
 }
 
+/* A prefix holding {text} is a template: "Review: {text} Sentiment:" gives
+ * the ids of the whole prompt written out. */
+static void prefix_template(void **s) {
+    (void)s;
+    elang_load_opts lo = {.input_prefix = "Review: {text} Sentiment:"};
+    elang_model *m, *plain;
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/llama"), &lo, &m, &err), ELANG_OK);
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/llama"), NULL, &plain, &err), ELANG_OK);
+    elang_text in = {"a charming film", NULL}, whole = {"Review: a charming film Sentiment:", NULL};
+    elang_gen_out a, b;
+    const elang_gen_opts g = {.max_new_tokens = 2};
+    assert_int_equal(elang_generate(m, &in, 1, &g, &a, &err), ELANG_OK);
+    assert_int_equal(elang_generate(plain, &whole, 1, &g, &b, &err), ELANG_OK);
+    assert_int_equal(a.num_input_ids, b.num_input_ids);
+    assert_memory_equal(a.input_ids, b.input_ids, sizeof(int32_t) * (size_t)a.num_input_ids);
+    assert_memory_equal(a.ids, b.ids, sizeof(int32_t) * (size_t)a.num_ids);
+    elang_gen_out_free(&a, 1), elang_gen_out_free(&b, 1);
+    elang_model_free(m), elang_model_free(plain);
+}
+
 static void rejects_bad_requests(void **s) {
     (void)s;
     elang_model *m = load("t5");
@@ -372,6 +516,12 @@ int main(void) {
         cmocka_unit_test(no_early_stopping_searches_further),
         cmocka_unit_test(input_prefix_is_prepended),
         cmocka_unit_test(rejects_bad_requests),
+        cmocka_unit_test(gpt2_fixture),
+        cmocka_unit_test(llama_fixture),
+        cmocka_unit_test(qwen2_fixture),
+        cmocka_unit_test(qwen2_bf16_fixture),
+        cmocka_unit_test(causal_stop_and_limits),
+        cmocka_unit_test(prefix_template),
     };
     int failed = cmocka_run_group_tests_name("generate", tests, NULL, NULL);
     test_tmpdir_cleanup();

@@ -89,7 +89,10 @@ static void loads_and_scores(void **s) {
     const elang_text in[3] = {{"translate English to German: a dog", NULL}, {"a cat sat on the mat", NULL}, {"x", NULL}};
     elang_answer a[3];
     elang_error err;
-    assert_int_equal(elang_answer_head(m, in, 3, NULL, a, NULL, &err), ELANG_OK);
+    elang_route_opts o = elang_route_opts_default();
+    o.score = ELANG_SCORE_ENCODER_HEAD;
+    assert_int_equal(elang_decision_of(m, &o), ELANG_DECIDE_BY_HEAD);
+    assert_int_equal(elang_answer_decisions(m, in, NULL, 3, &o, a, NULL, &err), ELANG_OK);
     for (int i = 0; i < 3; i++) {
         assert_true(fabs(a[i].score - 2.25) < 1e-6);
         assert_true(fabs(a[i].scores[ELANG_SCORE_ENCODER_HEAD] - 2.25) < 1e-6);
@@ -97,30 +100,33 @@ static void loads_and_scores(void **s) {
         assert_int_equal(a[i].label_id, -1);
         assert_null(a[i].gen.text);
         assert_true(a[i].input_tokens > 0);
+        assert_int_equal(a[i].decoder_steps, 0);
     }
     elang_answers_free(a, 3);
     /* The head's cost: the encoder and 2·(H·D + 1·H) FLOPs of the head. */
     const double g = elang_model_head_gflops(m, 10);
     assert_true(g > 0.0 && g < elang_model_gflops(m, 10, 5));
+    assert_true(elang_decision_gflops(m, ELANG_DECIDE_BY_HEAD, 10) == g);
     elang_model_free(m);
 
     m = load_ok(head_dir("words", 2, ""));
-    elang_route_opts o = elang_route_opts_default();
     const char *words[2] = {"negative", "positive"}, *other[2] = {"no", "yes"};
     o.label_words = words, o.num_label_words = 2;
-    assert_int_equal(elang_answer_head(m, in, 1, &o, a, NULL, &err), ELANG_OK);
+    assert_int_equal(elang_decision_of(m, &o), ELANG_DECIDE_BY_HEAD);
+    assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_OK);
     assert_true(fabs(a[0].score - log(exp(2.25) + exp(-0.75))) < 1e-6);
     elang_answers_free(a, 1);
     /* A label-word head answers for its own words only. */
     o.label_words = other;
-    assert_int_equal(elang_answer_head(m, in, 1, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "predicts the logits of the label words negative, positive"));
     elang_model_free(m);
 
     /* Without a head, the score is refused, and elang_answer_all leaves it NaN. */
     m = load_ok(shared_path("fixtures/hf/t5"));
     assert_false(elang_model_has_head(m));
-    assert_int_equal(elang_answer_head(m, in, 1, NULL, a, NULL, &err), ELANG_ERR_INVALID_ARG);
+    o.label_words = NULL, o.num_label_words = 0;
+    assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "has no encoder head"));
     o = elang_route_opts_default();
     o.gen.max_new_tokens = 4;
@@ -157,6 +163,12 @@ static void refuses_bad_heads(void **s) {
     dir = test_dir_copy(shared_path("fixtures/hf/bert"), "bert-head", bert_files, 3);
     test_dir_file(dir, "elang_head.json", "{}");
     expect_load_error(dir, ELANG_ERR_FORMAT, "heads are for encoder-decoders");
+    /* Nor has a language model an encoder for one to read. */
+    static const char *const gpt2_files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt",
+                                             "tokenizer_config.json"};
+    dir = test_dir_copy(shared_path("fixtures/hf/gpt2"), "gpt2-head", gpt2_files, 5);
+    test_dir_file(dir, "elang_head.json", "{}");
+    expect_load_error(dir, ELANG_ERR_FORMAT, "language model has no encoder for it to read");
 }
 
 /* Routing by the head: a threshold above its score sends every input to
@@ -230,7 +242,7 @@ static void cli_routes_by_head(void **s) {
     if (rc != 0) fail_msg("%s exited %d: %s", cmd, rc, err);
     assert_non_null(strstr(out, "\"route\":\"super\""));
     assert_non_null(strstr(out, "\"super_text\""));
-    assert_null(strstr(out, "\"swift_text\""));
+    assert_non_null(strstr(out, "\"swift_text\":null")); /* never decoded */
     free(out), free(err);
     snprintf(cmd, sizeof cmd, "echo '{\"text\": \"a dog\"}' | %s route --swift %s --super %s --score encoder-head "
              "--threshold 3 --max-new-tokens 4", elang_bin(), shared_path("fixtures/hf/t5"),

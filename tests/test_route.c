@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "api/model_internal.h"
+#include "models/generate.h"
 #include "eval/pair_run.h"
 #include "route/aggregate.h"
 #include "support.h"
@@ -77,6 +78,7 @@ static void aggregation_by_hand(void **s) {
     close_to(aggregate_steps(steps, 3, 2, 1, ELANG_AGG_MIN), 1.0, 1e-12, "min");
     close_to(aggregate_steps(steps, 3, 2, 1, ELANG_AGG_SUM), 6.0, 1e-12, "sum");
     close_to(aggregate_steps(steps, 3, 2, 1, ELANG_AGG_FIRST), 3.0, 1e-12, "first");
+    close_to(aggregate_steps(steps, 3, 2, 1, ELANG_AGG_PROMPT), 3.0, 1e-12, "prompt");
     close_to(aggregate_steps(steps, 0, 2, 1, ELANG_AGG_MEAN), 0.0, 1e-12, "empty");
 }
 
@@ -198,6 +200,14 @@ static void sweep_by_hand(void **s) {
     close_to(su.metric, 5 / 6.0, 1e-12, "Super alone");
     assert_int_equal(elang_at_threshold(r, ELANG_SCORE_ENERGY, 0.65, &at, &err), ELANG_OK);
     close_to(at.super_rate, 3 / 6.0, 1e-12, "at 0.65: inputs 3, 4, 5 go to Super");
+    close_to(at.gflops, 1.0 + 10.0 * 3 / 6.0, 1e-12, "at 0.65: Swift on all, Super on half");
+    /* Deciding on the first step (the prompt), a routed input costs Swift
+     * its prompt alone, a kept one its answer, which starts with it. */
+    for (size_t i = 0; i < r->n; i++) r->items[i].decision_gflops[ELANG_DECIDE_ON_FIRST_STEP] = 0.25;
+    r->decision[ELANG_SCORE_ENERGY] = ELANG_DECIDE_ON_FIRST_STEP;
+    assert_int_equal(elang_at_threshold(r, ELANG_SCORE_ENERGY, 0.65, &at, &err), ELANG_OK);
+    close_to(at.gflops, (3 * 1.0 + 3 * (0.25 + 10.0)) / 6.0, 1e-12, "at 0.65, prompt decisions");
+    r->decision[ELANG_SCORE_ENERGY] = ELANG_DECIDE_AFTER_DECODING;
     elang_points_free(p);
     elang_pair_run_free(r);
 }
@@ -210,7 +220,8 @@ static void head_costs_by_hand(void **s) {
     (void)s;
     elang_pair_run *r = hand_run();
     r->has_head = true;
-    for (int i = 0; i < 6; i++) r->items[i].head_gflops = 0.25;
+    r->decision[ELANG_SCORE_ENCODER_HEAD] = ELANG_DECIDE_BY_HEAD;
+    for (int i = 0; i < 6; i++) r->items[i].decision_gflops[ELANG_DECIDE_BY_HEAD] = 0.25;
     elang_point *p;
     size_t n;
     elang_error err;
@@ -493,6 +504,90 @@ static void cascade_of_three(void **s) {
     for (int i = 0; i < 3; i++) elang_model_free(tiers[i]);
 }
 
+/* A remote last tier: the answer function given to elang_router_new_remote
+ * stands in for Super. Answering through the Super model itself, it must
+ * route exactly as the router over both models; failing, the inputs sent to
+ * it keep Swift's answer, marked degraded, and routing still succeeds. */
+typedef struct {
+    elang_model *model;
+    const elang_route_opts *opts;
+    bool fail;
+    size_t calls, inputs, last_items[8];
+} stand_in;
+
+static elang_status stand_in_answer(void *ctx, const elang_text *in, const size_t *items, size_t n,
+                                    elang_answer *out, elang_error *err) {
+    stand_in *si = ctx;
+    si->calls++;
+    si->inputs += n;
+    for (size_t i = 0; i < n && i < 8; i++) si->last_items[i] = items[i];
+    if (si->fail) {
+        if (err) snprintf(err->message, sizeof err->message, "unreachable");
+        return ELANG_ERR_IO;
+    }
+    return elang_answer_all(si->model, in, items, n, si->opts, out, NULL, err);
+}
+
+static void remote_tier_routes_and_degrades(void **s) {
+    (void)s;
+    elang_model *tiers[2];
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/bert"), NULL, &tiers[0], &err), ELANG_OK);
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/bert-f16"), NULL, &tiers[1], &err), ELANG_OK);
+    elang_text in[4] = {{"a fine film", NULL}, {"x", NULL}, {"the plot drags on and on", "yes"}, {"ok", NULL}};
+    elang_route_out local[4], remote[4];
+    elang_route_opts o = elang_route_opts_default();
+    /* A threshold between the inputs' scores, so that some go on. */
+    elang_answer a[4];
+    assert_int_equal(elang_answer_all(tiers[0], in, NULL, 4, &o, a, NULL, &err), ELANG_OK);
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < 4; i++) lo = fmin(lo, a[i].score), hi = fmax(hi, a[i].score);
+    elang_answers_free(a, 4);
+    const double threshold = (lo + hi) / 2;
+    elang_router *r;
+    assert_int_equal(elang_router_new(tiers, 2, &threshold, &o, &r, &err), ELANG_OK);
+    assert_int_equal(elang_route(r, in, 4, local, &err), ELANG_OK);
+    elang_router_free(r);
+
+    stand_in si = {.model = tiers[1], .opts = &o};
+    assert_int_equal(elang_router_new_remote(tiers, 1, &threshold, stand_in_answer, &si, &o, &r, &err), ELANG_OK);
+    const size_t items[4] = {10, 11, 12, 13};
+    assert_int_equal(elang_route_items(r, in, items, 4, remote, &err), ELANG_OK);
+    int routed = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(remote[i].tier, local[i].tier);
+        assert_false(remote[i].degraded);
+        const elang_answer *x = &remote[i].answers[remote[i].tier], *y = &local[i].answers[local[i].tier];
+        assert_int_equal(x->label_id, y->label_id);
+        assert_memory_equal(x->cls.logits, y->cls.logits, 3 * sizeof(float));
+        routed += local[i].tier;
+    }
+    assert_true(routed > 0 && routed < 4);
+    assert_int_equal(si.calls, 1);
+    assert_int_equal(si.inputs, (size_t)routed);
+    for (int i = 0, k = 0; i < 4; i++) /* the items of the routed inputs reach the answer function */
+        if (local[i].tier) assert_int_equal(si.last_items[k++], items[i]);
+    elang_route_out_free(remote, 4);
+
+    si.fail = true;
+    assert_int_equal(elang_route(r, in, 4, remote, &err), ELANG_OK);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(remote[i].tier, 0);
+        assert_int_equal(remote[i].degraded, local[i].tier == 1);
+        assert_int_equal(remote[i].answers[0].label_id, local[i].answers[0].label_id);
+    }
+    elang_route_out_free(remote, 4);
+    elang_route_out_free(local, 4);
+    elang_router_free(r);
+
+    const char *words[2] = {"no", "yes"};
+    o.label_words = words, o.num_label_words = 2;
+    assert_int_equal(elang_router_new_remote(tiers, 1, &threshold, stand_in_answer, &si, &o, &r, &err),
+                     ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "label words"));
+    elang_model_free(tiers[0]), elang_model_free(tiers[1]);
+}
+
 /* T5 as a classifier through label words: the answer is the label word
  * with the highest first-step logit, its scores see only those logits. */
 /* T5 as a classifier: the answer is the label word whose first token has
@@ -590,6 +685,145 @@ static void t5_reads_pairs_through_its_infix(void **s) {
     elang_model_free(joined), elang_model_free(plain);
 }
 
+/* A template prefix and a pair infix compose: the pair, joined by its
+ * infix, is the text the template holds; a text alone goes there without
+ * the infix. T5 and a language model alike read exactly that text. */
+static void templates_hold_joined_pairs(void **s) {
+    (void)s;
+    const char *dirs[2] = {"fixtures/hf/t5", "fixtures/hf/gpt2"};
+    for (int k = 0; k < 2; k++) {
+        elang_model *joined, *plain;
+        elang_error err;
+        elang_load_opts lo = {.input_prefix = "Premise: {text} Answer:", .pair_infix = " Hypothesis: "};
+        assert_int_equal(elang_model_load(shared_path(dirs[k]), &lo, &joined, &err), ELANG_OK);
+        assert_int_equal(elang_model_load(shared_path(dirs[k]), NULL, &plain, &err), ELANG_OK);
+        const elang_text in[2] = {{"The cat sat.", "A cat was sitting."}, {"The cat sat.", NULL}},
+                         whole[2] = {{"Premise: The cat sat. Hypothesis: A cat was sitting. Answer:", NULL},
+                                     {"Premise: The cat sat. Answer:", NULL}};
+        const elang_gen_opts g = {.max_new_tokens = 3};
+        elang_gen_out a[2], b[2];
+        assert_int_equal(elang_generate(joined, in, 2, &g, a, &err), ELANG_OK);
+        assert_int_equal(elang_generate(plain, whole, 2, &g, b, &err), ELANG_OK);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(a[i].num_input_ids, b[i].num_input_ids);
+            assert_memory_equal(a[i].input_ids, b[i].input_ids, sizeof(int32_t) * (size_t)a[i].num_input_ids);
+            assert_int_equal(a[i].num_ids, b[i].num_ids);
+            assert_memory_equal(a[i].ids, b[i].ids, sizeof(int32_t) * (size_t)a[i].num_ids);
+        }
+        elang_gen_out_free(a, 2), elang_gen_out_free(b, 2);
+        elang_model_free(joined), elang_model_free(plain);
+    }
+}
+
+/* A language model's label words are the tokens that continue the prompt
+ * after a space (GPT-2's " positive" 3967, " negative" 4633); the answer
+ * is the one with the higher logit at the prompt's last position, the
+ * scores those two logits'. */
+static void label_words_with_language_models(void **s) {
+    (void)s;
+    elang_model *m;
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/gpt2"), NULL, &m, &err), ELANG_OK);
+    int32_t id;
+    assert_int_equal(model_first_token_id(m, "positive", &id, &err), ELANG_OK);
+    assert_int_equal(id, 3967);
+    assert_int_equal(model_first_token_id(m, " negative", &id, &err), ELANG_OK);
+    assert_int_equal(id, 4633);
+    const char *words[2] = {"negative", "positive"};
+    const elang_route_opts o = {.label_words = words, .num_label_words = 2};
+    const elang_text in[3] = {{"Review: a charming film. Sentiment:", NULL}, {"Review: dull. Sentiment:", NULL},
+                              {"x", NULL}};
+    elang_answer a[3];
+    assert_int_equal(elang_answer_all(m, in, NULL, 3, &o, a, NULL, &err), ELANG_OK);
+    for (int i = 0; i < 3; i++) {
+        elang_gen_out g;
+        assert_int_equal(elang_generate(m, &in[i], 1, &(elang_gen_opts){.max_new_tokens = 1}, &g, &err), ELANG_OK);
+        float logits[2];
+        int32_t *ids = g.input_ids, mask[64];
+        for (int k = 0; k < g.num_input_ids; k++) mask[k] = 1;
+        float *row = malloc(sizeof(float) * 50257);
+        assert_int_equal(first_step_logits(&m->s2s, &m->run, ids, mask, 1, g.num_input_ids, row, &err), ELANG_OK);
+        logits[0] = row[4633], logits[1] = row[3967];
+        assert_int_equal(a[i].label_id, logits[1] > logits[0]);
+        const double lse = fmax(logits[0], logits[1]) + log1p(exp(-fabs(logits[0] - logits[1])));
+        close_to(a[i].scores[ELANG_SCORE_ENERGY], lse, 1e-4, "label-word energy");
+        assert_int_equal(a[i].input_tokens, g.num_input_ids);
+        free(row);
+        elang_gen_out_free(&g, 1);
+    }
+    elang_answers_free(a, 3);
+    elang_model_free(m);
+}
+
+/* Routing language models on the prompt (ELANG_AGG_PROMPT): Swift scores
+ * each input's first step without decoding; it then decodes exactly the
+ * inputs it keeps (what it generates alone), the others going to Super
+ * with no Swift text; the scores are those of the first generated token's
+ * step (ELANG_AGG_FIRST of a full run). */
+static void prompt_decisions(void **s) {
+    (void)s;
+    size_t n;
+    json_t **cases = read_jsonl(shared_path("fixtures/hf/gpt2/cases.jsonl"), &n);
+    elang_text in[12] = {{0}};
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 12; i++)
+        if (json_object_get(cases[i], "greedy_ids")) in[k++].text = json_string_value(json_object_get(cases[i], "text"));
+    elang_model *tiers[2];
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/gpt2"), NULL, &tiers[0], &err), ELANG_OK);
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/qwen2"), NULL, &tiers[1], &err), ELANG_OK);
+    elang_route_opts o = elang_route_opts_default();
+    o.gen.max_new_tokens = 8;
+    o.aggregate = ELANG_AGG_FIRST;
+    elang_answer full[12], alone[12];
+    assert_int_equal(k, 12);
+    if (elang_answer_all(tiers[0], in, NULL, k, &o, full, NULL, &err) != ELANG_OK) fail_msg("%s", err.message);
+    assert_int_equal(elang_answer_all(tiers[1], in, NULL, k, &o, alone, NULL, &err), ELANG_OK);
+    /* The median score: half the inputs each way. */
+    float sorted[12] = {0};
+    for (size_t i = 0; i < k; i++) sorted[i] = full[i].score;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = i + 1; j < k; j++)
+            if (sorted[j] < sorted[i]) { float t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t; }
+    const double threshold = (sorted[k / 2 - 1] + sorted[k / 2]) / 2;
+    o.aggregate = ELANG_AGG_PROMPT;
+    /* The one predicate: a first-step decision, whose pass costs the prompt;
+     * label words read that step too, but it is their whole answer. */
+    assert_int_equal(elang_decision_of(tiers[0], &o), ELANG_DECIDE_ON_FIRST_STEP);
+    assert_true(elang_decision_gflops(tiers[0], ELANG_DECIDE_ON_FIRST_STEP, 7) == elang_model_gflops(tiers[0], 7, 1));
+    const char *words[2] = {"negative", "positive"};
+    elang_route_opts lw = o;
+    lw.label_words = words, lw.num_label_words = 2;
+    assert_int_equal(elang_decision_of(tiers[0], &lw), ELANG_DECIDE_AFTER_DECODING);
+    elang_router *r;
+    assert_int_equal(elang_router_new(tiers, 2, &threshold, &o, &r, &err), ELANG_OK);
+    elang_route_out out[12];
+    assert_int_equal(elang_route(r, in, k, out, &err), ELANG_OK);
+    size_t routed = 0;
+    for (size_t i = 0; i < k; i++) {
+        const elang_answer *sw = &out[i].answers[0];
+        for (int q = 0; q < ELANG_DIST_SCORES; q++) close_to(sw->scores[q], full[i].scores[q], 1e-4, "first-step score");
+        assert_int_equal(out[i].tier, full[i].score >= threshold ? 0 : 1);
+        if (out[i].tier == 0) {
+            assert_int_equal(sw->gen.num_ids, full[i].gen.num_ids);
+            assert_memory_equal(sw->gen.ids, full[i].gen.ids, sizeof(int32_t) * (size_t)sw->gen.num_ids);
+        } else {
+            routed++;
+            assert_null(sw->gen.ids);
+            assert_null(sw->gen.text);
+            assert_int_equal(sw->decoder_steps, 1);
+            const elang_answer *su = &out[i].answers[1];
+            assert_memory_equal(su->gen.ids, alone[i].gen.ids, sizeof(int32_t) * (size_t)su->gen.num_ids);
+        }
+    }
+    assert_int_equal(routed, k / 2);
+    elang_route_out_free(out, k);
+    elang_router_free(r);
+    elang_answers_free(full, k), elang_answers_free(alone, k);
+    elang_model_free(tiers[0]), elang_model_free(tiers[1]);
+    free_jsonl(cases, n);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scores_match_definitions),
@@ -605,8 +839,12 @@ int main(void) {
         cmocka_unit_test(routes_classifiers_by_fixture_energy),
         cmocka_unit_test(routes_generators_by_fixture_energy),
         cmocka_unit_test(cascade_of_three),
+        cmocka_unit_test(remote_tier_routes_and_degrades),
         cmocka_unit_test(label_words_classify_with_t5),
         cmocka_unit_test(t5_reads_pairs_through_its_infix),
+        cmocka_unit_test(templates_hold_joined_pairs),
+        cmocka_unit_test(label_words_with_language_models),
+        cmocka_unit_test(prompt_decisions),
     };
     int failed = cmocka_run_group_tests_name("route", tests, NULL, NULL);
     test_tmpdir_cleanup();

@@ -125,7 +125,21 @@ static void calibrate_eval_route_classifiers(void **s) {
         json_decref(o);
     }
     assert_int_equal(count, 3);
+
+    /* The same inputs through a pipe, which can be read only once: all
+     * three answers, the same as from the file. A pipe read twice leaves
+     * the second open waiting for a writer forever, hence the timeouts. */
+    const char *fifo = tmp("route-in.fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char cmd2[9000], *piped, *err2;
+    snprintf(cmd2, sizeof cmd2, "timeout 60 sh -c 'cat %s > %s' & timeout 60 %s route --swift %s --super %s --calibration %s --input %s", in, fifo,
+             elang_bin(), sw, su, calib, fifo);
+    assert_int_equal(run_command(cmd2, &piped, &err2), 0);
+    snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s --input %s", sw, su, calib, in);
     free(out);
+    run_ok(args, &out);
+    assert_string_equal(piped, out);
+    free(out), free(piped), free(err2);
 }
 
 /* Translation: BLEU of a Marian pair on the first Multi30k test lines. */
@@ -155,6 +169,72 @@ static void eval_translation(void **s) {
     /* maxprob is at most 1, so threshold 5 sends everything to Super. */
     assert_true(fabs(json_real_value(json_object_get(json_object_get(r, "elang"), "super_rate")) - 1.0) < 1e-9);
     json_decref(r);
+}
+
+/* Language models end to end: GPT-2 as Swift, Qwen2 as Super, on prompts;
+ * calibrated with first-step scores taken after decoding (first) and
+ * before it (prompt): the same threshold and routes, and prompt decisions
+ * cost less (a routed input costs Swift its prompt alone). Eval and route
+ * take the calibration; routed inputs have no Swift text. SST-2 through
+ * label words after a prompt prefix. */
+static void language_models_end_to_end(void **s) {
+    (void)s;
+    const char *sw = shared_path("fixtures/hf/gpt2"), *su = shared_path("fixtures/hf/qwen2");
+    const char *src = head_of("data/multi30k/val.en", "lm-src.en", 16);
+    const char *ref = head_of("data/multi30k/val.de", "lm-ref.de", 16);
+    const char *aggs[2] = {"first", "prompt"};
+    double threshold[2], gflops[2];
+    char args[8192], *out, path[2048];
+    for (int a = 0; a < 2; a++) {
+        snprintf(args, sizeof args, "calibrate --swift %s --super %s --task translation --src %s --ref %s "
+                 "--aggregate %s --max-new-tokens 6 --objective super-rate:0.5 --out %s/lm-%s.json", sw, su, src,
+                 ref, aggs[a], test_tmpdir(), aggs[a]);
+        run_ok(args, &out);
+        free(out);
+        snprintf(path, sizeof path, "%s/lm-%s.json", test_tmpdir(), aggs[a]);
+        json_t *c = read_json(path);
+        assert_string_equal(json_string_value(json_object_get(c, "aggregation")), aggs[a]);
+        threshold[a] = json_real_value(json_object_get(c, "threshold"));
+        gflops[a] = json_real_value(json_object_get(c, "gflops"));
+        assert_true(fabs(json_real_value(json_object_get(c, "super_rate")) - 0.5) < 1e-9);
+        json_decref(c);
+    }
+    assert_true(fabs(threshold[0] - threshold[1]) < 1e-4);
+    assert_true(gflops[1] < gflops[0]);
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task translation --src %s --ref %s --calibration "
+             "%s/lm-prompt.json --report %s/lm-report", sw, su, src, ref, test_tmpdir(), test_tmpdir());
+    run_ok(args, &out);
+    assert_non_null(strstr(out, "aggregated by prompt"));
+    free(out);
+    const char *in = tmp("lm-in.jsonl");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "sed 's/.*/{\"text\": \"&\"}/' %s > %s", src, in);
+    assert_int_equal(system(cmd), 0);
+    snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s/lm-prompt.json --input %s", sw, su,
+             test_tmpdir(), in);
+    run_ok(args, &out);
+    size_t swift = 0, super = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        assert_non_null(j);
+        const bool routed = strcmp(json_string_value(json_object_get(j, "route")), "super") == 0;
+        assert_true(routed ? json_is_null(json_object_get(j, "swift_text")) : json_is_string(json_object_get(j, "swift_text")));
+        assert_true(json_is_string(json_object_get(j, "text")));
+        super += routed, swift += !routed;
+        json_decref(j);
+    }
+    assert_int_equal(swift + super, 16);
+    assert_true(swift > 0 && super > 0);
+    free(out);
+
+    const char *dev = head_of("data/glue/SST-2/dev.tsv", "lm-dev.tsv", 25);
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --label-words negative,positive "
+             "--swift-prefix 'Review: ' --super-prefix 'Review: ' --threshold 0 --report %s/lm-sst2", sw, su, dev,
+             test_tmpdir());
+    run_ok(args, &out);
+    assert_non_null(strstr(out, "| accuracy |"));
+    free(out);
 }
 
 /* --lines restricts calibration to listed lines of the data file (the demo
@@ -372,6 +452,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(calibrate_eval_route_classifiers),
         cmocka_unit_test(eval_translation),
+        cmocka_unit_test(language_models_end_to_end),
         cmocka_unit_test(calibrate_on_listed_lines),
         cmocka_unit_test(calibrate_keeps_old_file_on_failed_write),
         cmocka_unit_test(eval_report_replaced_together),

@@ -21,6 +21,7 @@
 #include "models/marian.h"
 #include "models/seq2seq.h"
 #include "models/t5.h"
+#include "model_fixture.h"
 #include "support.h"
 
 #define HIDDEN_TOL 1e-4 /* encoder states: the fixture's 6 decimals */
@@ -35,62 +36,13 @@ static void assert_close(double got, double want, double tol, const char *what, 
 
 /* ------------------------------------------------------------ helpers */
 
-typedef struct {
-    model_config cfg;
-    weight_store *ws;
-    matmul_ctx *mm;
-    seq2seq_model m;
-} fixture;
-
-static void fixture_free(fixture *f) {
-    if (f->m.ops) f->m.ops->free(f->m.net);
-    matmul_ctx_free(f->mm);
-    weight_store_free(f->ws);
-    config_free(&f->cfg);
-    memset(f, 0, sizeof *f);
-}
-
-/* config.json + weights of `dir` through the family's loader, as the
- * library's model loading will do. */
-static elang_status load_dir(const char *dir, fixture *f, elang_error *err) {
-    memset(f, 0, sizeof *f);
-    elang_status st = config_load(dir, &f->cfg, err);
-    if (st == ELANG_OK) st = weight_store_open(dir, &f->ws, err);
-    if (st == ELANG_OK) st = matmul_ctx_new(&f->mm, err);
-    if (st == ELANG_OK)
-        st = strcmp(f->cfg.model_type, "t5") == 0 ? t5_load(f->ws, &f->cfg, f->mm, ELANG_DTYPE_F32, &f->m, err)
-                                                  : marian_load(f->ws, &f->cfg, f->mm, ELANG_DTYPE_F32, &f->m, err);
-    if (st != ELANG_OK) fixture_free(f);
-    return st;
-}
-
-static void load_fixture(const char *name, fixture *f) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
-    elang_error err;
-    if (load_dir(shared_path(rel), f, &err) != ELANG_OK) fail_msg("loading %s: %s", name, err.message);
-}
-
-static json_t **fixture_cases(const char *name, size_t *n) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
-    return read_jsonl(shared_path(rel), n);
-}
-
-static int32_t *json_ids(json_t *arr, int *n) {
-    *n = (int)json_array_size(arr);
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)*n);
-    for (int i = 0; i < *n; i++) ids[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
-    return ids;
-}
-
 /* A run state of the fixture's model in an arena of its own. */
 typedef struct {
     arena a;
     seq2seq_run r;
 } test_run;
 
-static void run_open(const fixture *f, test_run *t, int B, int per_input, int S, int steps, const int32_t *mask) {
+static void run_open(const model_fixture *f, test_run *t, int B, int per_input, int S, int steps, const int32_t *mask) {
     memset(t, 0, sizeof *t);
     elang_error err;
     if (seq2seq_run_alloc(&f->m, &t->a, B, per_input, S, steps, mask, &t->r, &err) != ELANG_OK)
@@ -104,7 +56,7 @@ static int32_t *all_ones(int n) {
 }
 
 /* enc[S, D] of one unpadded input. */
-static float *encode_one(const fixture *f, const int32_t *ids, int S) {
+static float *encode_one(const model_fixture *f, const int32_t *ids, int S) {
     const size_t size = sizeof(float) * (size_t)S * f->m.info.d_model;
     int32_t *mask = all_ones(S);
     test_run t;
@@ -120,7 +72,7 @@ static float *encode_one(const fixture *f, const int32_t *ids, int S) {
 
 /* Starts a run of `rows` decoder rows for one input whose states are
  * enc[S, D]. */
-static void start_one(const fixture *f, test_run *t, const float *enc, int S, int rows, int steps) {
+static void start_one(const model_fixture *f, test_run *t, const float *enc, int S, int rows, int steps) {
     int32_t *mask = all_ones(S);
     run_open(f, t, 1, rows, S, steps, mask);
     memcpy(t->r.enc_out, enc, sizeof(float) * (size_t)S * f->m.info.d_model);
@@ -131,7 +83,7 @@ static void start_one(const fixture *f, test_run *t, const float *enc, int S, in
 
 /* logits[n, V] of feeding dec[0..n) one step at a time to the decoder of
  * one input whose states are enc[S, D]. */
-static float *decode_one(const fixture *f, const float *enc, int S, const int32_t *dec, int n) {
+static float *decode_one(const model_fixture *f, const float *enc, int S, const int32_t *dec, int n) {
     const int V = f->m.info.vocab_size;
     float *logits = malloc(sizeof(float) * (size_t)n * V);
     test_run t;
@@ -162,7 +114,7 @@ static int argmax_except(const float *x, int n, int banned) {
 
 /* A decoder input that is not the fixture's: the start token, then tokens
  * spread over the vocabulary, different for every `seed`. */
-static void made_up_sequence(const fixture *f, int seed, int32_t *out, int n) {
+static void made_up_sequence(const model_fixture *f, int seed, int32_t *out, int n) {
     out[0] = f->m.info.decoder_start_id;
     for (int t = 1; t < n; t++) out[t] = (int32_t)((7919L * (seed + 1) + 104729L * t) % f->m.info.vocab_size);
 }
@@ -170,8 +122,8 @@ static void made_up_sequence(const fixture *f, int seed, int32_t *out, int n) {
 /* ------------------------------------------------- against transformers */
 
 static void check_cases(const char *name) {
-    fixture f;
-    load_fixture(name, &f);
+    model_fixture f;
+    model_fixture_load(name, &f);
     size_t n;
     json_t **cases = fixture_cases(name, &n);
     const int D = f.m.info.d_model, V = f.m.info.vocab_size;
@@ -210,7 +162,7 @@ static void check_cases(const char *name) {
          * last step. */
         const seq2seq_info *info = &f.m.info;
         for (int t = 0; t + 1 < T; t++) {
-            if (t > 0 && greedy[t] == info->eos_id) break;
+            if (t > 0 && seq2seq_is_eos(info, greedy[t])) break;
             if (t + 2 == T && info->forced_eos_id >= 0) {
                 assert_int_equal(greedy[t + 1], info->forced_eos_id);
                 break;
@@ -221,7 +173,7 @@ static void check_cases(const char *name) {
     }
     assert_int_equal(n, 8);
     free_jsonl(cases, n);
-    fixture_free(&f);
+    model_fixture_free(&f);
 }
 
 static void t5_cases(void **state) { (void)state; check_cases("t5"); }
@@ -235,8 +187,8 @@ static void marian_cases(void **state) { (void)state; check_cases("marian"); }
  * the others made-up sequences): every real encoder state and every row's
  * logits equal the same input run alone. */
 static void check_batch(const char *name, int per_input) {
-    fixture f;
-    load_fixture(name, &f);
+    model_fixture f;
+    model_fixture_load(name, &f);
     size_t n;
     json_t **cases = fixture_cases(name, &n);
     enum { B = 3, T = 12 };
@@ -302,7 +254,7 @@ static void check_batch(const char *name, int per_input) {
     for (int b = 0; b < B; b++) free(ids[b]), free(alone_enc[b]);
     free(want), free(seq), free(logits), free(flat), free(mask);
     free_jsonl(cases, n);
-    fixture_free(&f);
+    model_fixture_free(&f);
 }
 
 static void t5_batch(void **state) { (void)state; check_batch("t5", 1); check_batch("t5", 2); }
@@ -314,8 +266,8 @@ static void marian_batch(void **state) { (void)state; check_batch("marian", 1); 
  * and 2 both take a's, and row 2 continues with b's tokens. Each row must
  * then give the logits of the history it now holds. */
 static void check_reorder(const char *name) {
-    fixture f;
-    load_fixture(name, &f);
+    model_fixture f;
+    model_fixture_load(name, &f);
     size_t n;
     json_t **cases = fixture_cases(name, &n);
     enum { R = 3, T = 10, K = 4 };
@@ -350,7 +302,7 @@ static void check_reorder(const char *name) {
     arena_free(&run.a);
     free(ids), free(enc), free(logits), free(want_a), free(want_c), free(want_ab);
     free_jsonl(cases, n);
-    fixture_free(&f);
+    model_fixture_free(&f);
 }
 
 static void t5_reorder(void **state) { (void)state; check_reorder("t5"); }
@@ -400,8 +352,8 @@ static void config_values(void **state) {
     assert_true(cfg.layer_norm_eps == 1e-5);
     config_free(&cfg);
 
-    fixture f;
-    load_fixture("marian", &f);
+    model_fixture f;
+    model_fixture_load("marian", &f);
     const seq2seq_info *i = &f.m.info;
     assert_int_equal(i->vocab_size, 1448);
     assert_int_equal(i->banned_id, 1447);
@@ -413,7 +365,7 @@ static void config_values(void **state) {
     assert_int_equal(run.r.cache.layers, 2);
     assert_int_equal(run.r.cache.width, 32);
     arena_free(&run.a);
-    fixture_free(&f);
+    model_fixture_free(&f);
 }
 
 /* fixture `name`'s config.json with each edits[2i] replaced by edits[2i+1]
@@ -471,9 +423,9 @@ static const char *variant(const char *name, const char *tag, const char *config
 }
 
 static void expect_load_error(const char *dir, elang_status code, const char *needle) {
-    fixture f;
+    model_fixture f;
     elang_error err;
-    const elang_status st = load_dir(dir, &f, &err);
+    const elang_status st = model_fixture_open(dir, &f, &err);
     if (st != code) fail_msg("%s: status %d, want %d (%s)", dir, st, code, st ? err.message : "loaded");
     if (!strstr(err.message, needle)) fail_msg("%s: message \"%s\" lacks \"%s\"", dir, err.message, needle);
 }
@@ -527,15 +479,15 @@ static void t5_feed_forward_proj(void **state) {
                       "encoder.block.0.layer.1.DenseReluDense.wi_0.weight");
     expect_load_error(variant("t5", "unknown-act", unknown, NULL, NULL, 0), ELANG_ERR_UNSUPPORTED,
                       "activation \"foo\" of feed_forward_proj \"gated-foo\"");
-    fixture f;
+    model_fixture f;
     elang_error err;
-    assert_int_equal(load_dir(variant("t5", "plain", cfg, NULL, NULL, 0), &f, &err), ELANG_OK);
+    assert_int_equal(model_fixture_open(variant("t5", "plain", cfg, NULL, NULL, 0), &f, &err), ELANG_OK);
     assert_int_equal(f.cfg.hidden_act, ACT_RELU);
-    fixture_free(&f);
-    assert_int_equal(load_dir(variant("t5", "overridden", overridden, NULL, NULL, 0), &f, &err), ELANG_OK);
+    model_fixture_free(&f);
+    assert_int_equal(model_fixture_open(variant("t5", "overridden", overridden, NULL, NULL, 0), &f, &err), ELANG_OK);
     assert_int_equal(f.cfg.hidden_act, ACT_RELU);
     assert_false(f.cfg.s2s.gated_ff);
-    fixture_free(&f);
+    model_fixture_free(&f);
 
     char *derived = config_edit("t5-v1_1", EDITS("\"dense_act_fn\": \"gelu_new\",", "", "\"is_gated_act\": true,", ""));
     model_config c;
@@ -548,9 +500,9 @@ static void t5_feed_forward_proj(void **state) {
 
 /* first logits of the fixture's case 1 from the model in `dir`. */
 static float *first_logits(const char *dir, const char *name) {
-    fixture f;
+    model_fixture f;
     elang_error err;
-    if (load_dir(dir, &f, &err) != ELANG_OK) fail_msg("%s: %s", dir, err.message);
+    if (model_fixture_open(dir, &f, &err) != ELANG_OK) fail_msg("%s: %s", dir, err.message);
     size_t n;
     json_t **cases = fixture_cases(name, &n);
     int S;
@@ -559,7 +511,7 @@ static float *first_logits(const char *dir, const char *name) {
     float *enc = encode_one(&f, ids, S), *logits = decode_one(&f, enc, S, &start, 1);
     free(ids), free(enc);
     free_jsonl(cases, n);
-    fixture_free(&f);
+    model_fixture_free(&f);
     return logits;
 }
 
@@ -626,8 +578,8 @@ static void marian_bad_checkpoints(void **state) {
  * checkpoint without final_logits_bias has transformers' zero buffer. */
 static void marian_positions_and_bias(void **state) {
     (void)state;
-    fixture f;
-    load_fixture("marian", &f);
+    model_fixture f;
+    model_fixture_load("marian", &f);
     const marian_model *m = f.m.net;
     const int D = 32, P = 128;
     assert_non_null(m->sinusoids);
@@ -657,7 +609,7 @@ static void marian_positions_and_bias(void **state) {
     for (int v = 0; v < 1448; v++) got[v] += ((const float *)bias->data)[v];
     assert_same_logits(got, want, 1448, 1e-5, "logits without final_logits_bias, plus it");
     free(got), free(want);
-    fixture_free(&f);
+    model_fixture_free(&f);
 }
 
 /* share_encoder_decoder_embeddings false: each stack has its own copy of
@@ -698,9 +650,9 @@ static void marian_separate_embeddings(void **state) {
 /* What the caller can get wrong is refused, not read out of bounds. */
 static void bad_calls(void **state) {
     (void)state;
-    fixture f, other;
-    load_fixture("marian", &f);
-    load_fixture("t5", &other);
+    model_fixture f, other;
+    model_fixture_load("marian", &f);
+    model_fixture_load("t5", &other);
     elang_error err;
     int32_t ids[130], mask[130];
     for (int i = 0; i < 130; i++) ids[i] = 5, mask[i] = 1;
@@ -738,8 +690,8 @@ static void bad_calls(void **state) {
     assert_non_null(strstr(err.message, "full"));
     assert_int_equal(run.r.cache.steps, 2);
     arena_free(&run.a);
-    fixture_free(&f);
-    fixture_free(&other);
+    model_fixture_free(&f);
+    model_fixture_free(&other);
 }
 
 int main(void) {

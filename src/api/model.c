@@ -11,15 +11,19 @@
 #include "models/flops.h"
 #include "models/marian.h"
 #include "models/t5.h"
+#include "util/strbuf.h"
 
 /* T5 has relative positions and no hard limit; its tokenizers truncate at
- * model_max_length, 512 for the released checkpoints. */
+ * model_max_length, 512 for the released checkpoints. A decoder-only
+ * model's prompt is bounded by its positions, less one for a token to
+ * generate. */
 #define SEQ2SEQ_DEFAULT_MAX_LENGTH 512
 
 static elang_status choose_max_length(elang_model *m, const elang_load_opts *opts,
                                       elang_error *err) {
     int limit = INT_MAX;
     if (!m->is_seq2seq) limit = encoder_classifier_max_tokens(&m->encoder);
+    else if (m->is_causal) limit = m->s2s.info.max_total_len - 1;
     else if (m->s2s.info.max_source_len > 0) limit = m->s2s.info.max_source_len;
     if (opts && opts->max_length > 0) {
         if (opts->max_length > limit)
@@ -64,18 +68,21 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
     if (st == ELANG_OK) st = config_load(dir, &m->cfg, err);
     if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
     if (st == ELANG_OK) {
-        m->is_seq2seq = config_is_seq2seq(&m->cfg);
-        if (strcmp(m->cfg.model_type, "t5") == 0) st = t5_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
+        m->is_causal = config_is_causal(&m->cfg);
+        m->is_seq2seq = config_is_seq2seq(&m->cfg) || m->is_causal;
+        if (m->is_causal) st = causal_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
+        else if (strcmp(m->cfg.model_type, "t5") == 0) st = t5_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
         else if (strcmp(m->cfg.model_type, "marian") == 0)
             st = marian_load(m->weights, &m->cfg, m->mm, m->dtype, &m->s2s, err);
         else st = encoder_classifier_load(&m->encoder, &m->cfg, m->weights, m->mm, m->dtype, err);
     }
     threads_leave(threads);
     if (st == ELANG_OK && encoder_head_present(dir)) {
-        if (!m->is_seq2seq)
-            st = elang_fail(err, ELANG_ERR_FORMAT, "%s holds an encoder head (%s), but a %s classifier has no decoder "
-                            "for it to spare: heads are for encoder-decoders", dir, ENCODER_HEAD_JSON,
-                            m->cfg.model_type);
+        if (!m->is_seq2seq || m->is_causal)
+            st = elang_fail(err, ELANG_ERR_FORMAT, "%s holds an encoder head (%s), but a %s %s: heads are for "
+                            "encoder-decoders", dir, ENCODER_HEAD_JSON, m->cfg.model_type,
+                            m->is_causal ? "language model has no encoder for it to read"
+                                         : "classifier has no decoder for it to spare");
         else st = encoder_head_load(dir, m->s2s.info.d_model, &m->head, err);
     }
     if (st == ELANG_OK) st = tokenizer_load(dir, m->cfg.model_type, &m->tok, err);
@@ -146,9 +153,12 @@ bool elang_dtype_from_name(const char *name, elang_dtype *out) {
 bool elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
 
 int elang_model_max_new_tokens(const elang_model *m) {
+    if (m->is_causal) return m->s2s.info.max_total_len - 1;
     /* Positions count the decoder start token too. */
     return m->is_seq2seq && m->s2s.info.max_target_len > 0 ? m->s2s.info.max_target_len - 1 : 0;
 }
+
+bool elang_model_is_causal(const elang_model *m) { return m->is_causal; }
 
 elang_status elang_model_hash(const char *dir, char out[17], elang_error *err) {
     return dir_hash(dir, out, err);
@@ -163,6 +173,13 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
     flops_dims d = {.layers = c->num_layers, .hidden = c->hidden_size, .intermediate = c->intermediate_size,
                     .heads = c->num_heads, .num_labels = c->num_labels};
     if (!m->is_seq2seq) return flops_encoder_classifier(&d, input_tokens) / 1e9;
+    if (m->is_causal) {
+        d.head_dim = c->lm.head_dim;
+        d.kv_heads = c->lm.kv_heads;
+        d.vocab = m->s2s.info.vocab_size;
+        d.gated_ff = c->lm.gated_ff;
+        return flops_causal(&d, input_tokens, output_steps > 0 ? output_steps : 1) / 1e9;
+    }
     d.decoder_layers = c->s2s.decoder_layers;
     d.head_dim = c->s2s.head_dim;
     d.vocab = m->s2s.info.vocab_size;
@@ -172,21 +189,30 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
 
 elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
                           elang_error *err) {
+    return model_encode_max(m, text, pair, m->max_length, out, err);
+}
+
+elang_status model_encode_max(const elang_model *m, const char *text, const char *pair, int max_length,
+                              token_seq *out, elang_error *err) {
+    /* A generator reads one text: a pair is joined into it by the pair
+     * infix; a classifier's tokenizer takes the two. */
     const bool join_pair = m->is_seq2seq && pair;
     if (join_pair && !m->pair_infix)
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "%s reads one text per input, not a pair: give it a pair infix (--pair-infix, e.g. "
                           "\" sentence2: \") to join the two", m->dir);
-    if (!m->input_prefix && !join_pair) return tokenizer_encode(m->tok, text, pair, m->max_length, out, err);
-    const char *parts[4] = {m->input_prefix ? m->input_prefix : "", text, join_pair ? m->pair_infix : "",
-                            join_pair ? pair : ""};
-    size_t len = 0;
-    for (int i = 0; i < 4; i++) len += strlen(parts[i]);
-    char *joined = malloc(len + 1);
-    if (!joined) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-    joined[0] = '\0';
-    for (int i = 0; i < 4; i++) strcat(joined, parts[i]);
-    elang_status st = tokenizer_encode(m->tok, joined, join_pair ? NULL : pair, m->max_length, out, err);
-    free(joined);
+    if (!m->input_prefix && !join_pair) return tokenizer_encode(m->tok, text, pair, max_length, out, err);
+    /* The input's text (a joined pair: text + infix + pair) goes after the
+     * prefix, or, when the prefix holds {text}, there: a template such as
+     * a language model's prompt "Review: {text} Sentiment:". */
+    const char *prefix = m->input_prefix ? m->input_prefix : "", *slot = strstr(prefix, "{text}");
+    const size_t before = slot ? (size_t)(slot - prefix) : strlen(prefix);
+    strbuf joined = {0};
+    const bool ok = strbuf_append(&joined, prefix, before) && strbuf_puts(&joined, text) &&
+                    (!join_pair || (strbuf_puts(&joined, m->pair_infix) && strbuf_puts(&joined, pair))) &&
+                    strbuf_puts(&joined, slot ? slot + strlen("{text}") : "");
+    elang_status st = ok ? tokenizer_encode(m->tok, joined.s, join_pair ? NULL : pair, max_length, out, err)
+                         : elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    strbuf_free(&joined);
     return st;
 }

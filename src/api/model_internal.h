@@ -7,6 +7,7 @@
 #include "io/config.h"
 #include "io/weights.h"
 #include "models/encoder.h"
+#include "models/causal.h"
 #include "models/encoder_head.h"
 #include "models/seq2seq.h"
 #include "tokenize/tokenizer.h"
@@ -17,7 +18,9 @@ struct elang_model {
     model_config cfg;
     weight_store *weights;    /* owns the tensors the network borrows */
     tokenizer *tok;
-    bool is_seq2seq;          /* which of the two networks below is loaded */
+    bool is_seq2seq;          /* which of the two networks below is loaded: a text generator
+                                 (encoder-decoder or decoder-only), or a classifier */
+    bool is_causal;           /* the generator is decoder-only (GPT-2, Llama, Qwen2) */
     encoder_classifier encoder;
     seq2seq_model s2s;
     encoder_head *head;       /* a generator's encoder head, when its directory has one; else NULL */
@@ -34,10 +37,14 @@ struct elang_model {
     char *pair_infix;         /* generators: put between a pair's texts, or NULL (pairs refused) */
 };
 
-/* Encodes one input as the model sees it: its prefix, then the text (and
- * a generator's pair joined by its pair infix into one text). */
+/* Encodes one input as the model sees it: its prefix, then the text (a
+ * generator's pair joined by its pair infix into one text; a prefix
+ * holding {text} is a template the text goes into), truncated to
+ * m->max_length (model_encode_max: to max_length). */
 elang_status model_encode(const elang_model *m, const char *text, const char *pair, token_seq *out,
                           elang_error *err);
+elang_status model_encode_max(const elang_model *m, const char *text, const char *pair, int max_length,
+                              token_seq *out, elang_error *err);
 
 /* Text-to-text classification: for each input, the first decoding step's
  * logits of the tokens word_ids[0..k) go to picked[input * k + j], and its
@@ -45,13 +52,22 @@ elang_status model_encode(const elang_model *m, const char *text, const char *pa
 elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
                                      int k, int batch_size, float *picked, int *input_tokens, elang_error *err);
 
-/* The encoder head's routing score of each input (its encoder alone, then
- * the head; models/encoder_head.h) and its length in tokens;
- * ELANG_ERR_INVALID_ARG when the model has no head. */
-elang_status model_head_scores(elang_model *m, const elang_text *in, size_t n, int batch_size, double temperature,
-                               double *scores, int *input_tokens, elang_error *err);
+/* A pass before decoding (elang_decision_of chooses it) over n inputs,
+ * batched as generation batches them: scores[input * ELANG_SCORE_KINDS + k]
+ * at temperature T for the kinds the pass gives (the first step: every
+ * distribution score of its processed logits, the first generated token's
+ * step scores of a longer generation; the head: ELANG_SCORE_ENCODER_HEAD
+ * from the encoder alone), NaN for the others; each input's length in
+ * tokens to input_tokens[input]. ELANG_ERR_INVALID_ARG for the head when
+ * the model has none; `pass` is not ELANG_DECIDE_AFTER_DECODING. */
+elang_status model_decision_scores(elang_model *m, elang_decision pass, const elang_text *in, size_t n,
+                                   int batch_size, double temperature, float *scores, int *input_tokens,
+                                   elang_error *err);
 
-/* The id of the first token of `word` as the model's tokenizer splits it. */
+/* The id of the first token of `word` as the model's tokenizer splits it;
+ * for a decoder-only model, of the word as it continues a prompt after a
+ * space (unless it starts with whitespace itself): GPT-2's " positive",
+ * Llama's "▁positive". */
 elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cli/io.h"
 #include "cli/stream.h"
 #include "elang.h"
+#include "route/answer_json.h"
 
 typedef struct {
     const char *model, *input, *output, *format, *dtype;
@@ -21,24 +22,6 @@ typedef struct {
     double temperature;
     bool emit_ids, profile;
 } classify_flags;
-
-static json_t *result_json(const elang_model *m, const cli_record *rec, const elang_class_out *o,
-                           bool emit_ids) {
-    const int L = elang_model_num_labels(m);
-    json_t *obj = json_object();
-    if (rec->id) json_object_set(obj, "id", rec->id);
-    json_object_set_new(obj, "label", json_string(elang_model_label(m, o->label_id)));
-    json_object_set_new(obj, "label_id", json_integer(o->label_id));
-    json_object_set_new(obj, "logits", json_float_array(o->logits, L));
-    json_object_set_new(obj, "probs", json_float_array(o->probs, L));
-    json_object_set_new(obj, "energy", json_real(o->energy));
-    if (emit_ids) {
-        json_object_set_new(obj, "input_ids", json_int_array(o->input_ids, o->num_tokens));
-        if (o->token_type_ids)
-            json_object_set_new(obj, "token_type_ids", json_int_array(o->token_type_ids, o->num_tokens));
-    }
-    return obj;
-}
 
 typedef struct {
     elang_model *model;
@@ -61,7 +44,7 @@ static bool classify_chunk(void *ctx, const cli_record *recs, size_t n, const ch
         ok = false;
     } else if (ok) {
         for (size_t i = 0; ok && i < n; i++) {
-            json_t *obj = result_json(c->model, &recs[i], &res[i], c->flags->emit_ids);
+            json_t *obj = class_out_json(c->model, recs[i].id, &res[i], c->flags->emit_ids);
             ok = output_write(out, obj);
             json_decref(obj);
         }

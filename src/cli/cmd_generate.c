@@ -14,9 +14,10 @@
 #include "cli/model_flags.h"
 #include "cli/stream.h"
 #include "elang.h"
+#include "route/answer_json.h"
 
 typedef struct {
-    const char *model, *input, *output, *format, *prefix, *dtype;
+    const char *model, *input, *output, *format, *prefix, *dtype, *stop;
     int threads, max_length;
     bool emit_ids, profile;
     elang_gen_opts gen;
@@ -26,19 +27,6 @@ typedef struct {
     elang_model *model;
     const generate_flags *flags;
 } generate_ctx;
-
-static json_t *result_json(const cli_record *rec, const elang_gen_out *o, bool emit_ids) {
-    json_t *obj = json_object();
-    if (rec->id) json_object_set(obj, "id", rec->id);
-    json_object_set_new(obj, "text", json_string(o->text));
-    json_object_set_new(obj, "ids", json_int_array(o->ids, o->num_ids));
-    json_object_set_new(obj, "token_logprobs", json_float_array(o->token_logprobs, o->num_ids - 1));
-    json_object_set_new(obj, "token_energies", json_float_array(o->token_energies, o->num_ids - 1));
-    json_object_set_new(obj, "energy", json_real(o->energy));
-    json_object_set_new(obj, "score", json_real(o->score));
-    if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(o->input_ids, o->num_input_ids));
-    return obj;
-}
 
 static bool generate_chunk(void *ctx, const cli_record *recs, size_t n, const char *input_name,
                            output_file *out) {
@@ -54,7 +42,7 @@ static bool generate_chunk(void *ctx, const cli_record *recs, size_t n, const ch
         ok = false;
     } else if (ok) {
         for (size_t i = 0; ok && i < n; i++) {
-            json_t *obj = result_json(&recs[i], &res[i], c->flags->emit_ids);
+            json_t *obj = gen_out_json(recs[i].id, &res[i], c->flags->emit_ids);
             ok = output_write(out, obj);
             json_decref(obj);
         }
@@ -70,7 +58,7 @@ int cmd_generate(int argc, char **argv) {
     /* 0 until given: the default may shrink to what the model can generate. */
     fl.gen.max_new_tokens = 0;
     const flag_spec flags[] = {
-        {"model", FLAG_STRING, &fl.model, 0, 0, NULL, "Hugging Face T5 or Marian directory (required)", "DIR"},
+        {"model", FLAG_STRING, &fl.model, 0, 0, NULL, "Hugging Face T5, Marian, GPT-2, Llama or Qwen2 directory (required)", "DIR"},
         {"input", FLAG_STRING, &fl.input, 0, 0, NULL, "inputs, one per line; - for stdin (default)", "FILE"},
         {"output", FLAG_STRING, &fl.output, 0, 0, NULL, "results, one JSON line per input; - for stdout", "FILE"},
         {"format", FLAG_CHOICE, &fl.format, 0, 0, "json|text", "input lines are JSON objects (default) or raw text", "json|text"},
@@ -86,6 +74,7 @@ int cmd_generate(int argc, char **argv) {
         {"temperature", FLAG_DOUBLE, &fl.gen.temperature, 1e-6, 1e6, NULL, "T of the per-token energies (default 1)", "T"},
         {"prefix", FLAG_STRING, &fl.prefix, 0, 0, NULL, "text put before every input (T5's task prefix)", "TEXT"},
         {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids", NULL},
+        {"stop", FLAG_STRING, &fl.stop, 0, 0, NULL, "end an input's generation once its text holds TEXT (greedy)", "TEXT"},
         {0},
     };
     const char *synopsis = "--model DIR [--input FILE|-] [--output FILE|-] [flags]";
@@ -97,6 +86,16 @@ int cmd_generate(int argc, char **argv) {
     }
     /* In the options 0 means the default; on the command line it means 0. */
     if (fl.gen.length_penalty == 0.0) fl.gen.length_penalty = ELANG_LENGTH_PENALTY_NONE;
+    const char *stops[1] = {fl.stop};
+    if (fl.stop && !fl.stop[0]) {
+        fprintf(stderr, "elang generate: --stop needs a non-empty text\n");
+        return 2;
+    }
+    if (fl.stop && fl.gen.num_beams > 1) {
+        fprintf(stderr, "elang generate: --stop works with greedy search, not with --num-beams %d\n", fl.gen.num_beams);
+        return 2;
+    }
+    if (fl.stop) fl.gen.stop = stops, fl.gen.num_stop = 1;
 
     elang_model *m = NULL;
     elang_error err;

@@ -1,12 +1,14 @@
 /* elang route: E-LANG joint inference over JSONL inputs. Every input runs
  * on Swift; those scoring below the threshold also run on Super, whose
- * answer replaces Swift's. With --models A,B,C and --thresholds t1,t2 the
- * same holds hop by hop (a cascade). */
+ * answer replaces Swift's; Super may be a server elsewhere (--super URL).
+ * With --models A,B,C and --thresholds t1,t2 the same holds hop by hop (a
+ * cascade). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -16,11 +18,13 @@
 #include "cli/route_flags.h"
 #include "cli/stream.h"
 #include "elang_eval.h"
+#include "route/answer_json.h"
 
 #define MAX_TIERS 8
 
 typedef struct {
     route_flags route;
+    remote_flags remote;
     const char *input, *output, *format, *calibration, *models, *thresholds;
     double threshold;
     bool emit_ids, profile;
@@ -32,63 +36,8 @@ typedef struct {
     int num_tiers;
     const cmd_flags *flags;
     size_t done, total; /* for the progress bar; total 0 when unknown (stdin) */
+    size_t degraded;    /* inputs a remote Super failed to answer */
 } route_ctx;
-
-static const char *tier_name(int tier, int num_tiers, char *buf, size_t size) {
-    if (tier == 0) return "swift";
-    if (tier == num_tiers - 1) return "super";
-    snprintf(buf, size, "tier%d", tier);
-    return buf;
-}
-
-/* The answer's own fields, as classify or generate print them. */
-static void answer_fields(json_t *obj, const elang_model *m, const elang_answer *a, bool emit_ids) {
-    if (a->label_id >= 0) {
-        json_object_set_new(obj, "label", json_string(a->label));
-        json_object_set_new(obj, "label_id", json_integer(a->label_id));
-    }
-    if (a->cls.logits) {
-        const int L = elang_model_num_labels(m);
-        json_object_set_new(obj, "logits", json_float_array(a->cls.logits, L));
-        json_object_set_new(obj, "probs", json_float_array(a->cls.probs, L));
-        json_object_set_new(obj, "energy", json_real(a->cls.energy));
-        if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(a->cls.input_ids, a->cls.num_tokens));
-    }
-    if (a->gen.ids) {
-        json_object_set_new(obj, "text", json_string(a->gen.text));
-        json_object_set_new(obj, "ids", json_int_array(a->gen.ids, a->gen.num_ids));
-        json_object_set_new(obj, "token_logprobs", json_float_array(a->gen.token_logprobs, a->gen.num_ids - 1));
-        json_object_set_new(obj, "token_energies", json_float_array(a->gen.token_energies, a->gen.num_ids - 1));
-        json_object_set_new(obj, "energy", json_real(a->gen.energy));
-        if (emit_ids) json_object_set_new(obj, "input_ids", json_int_array(a->gen.input_ids, a->gen.num_input_ids));
-    }
-}
-
-static json_t *result_json(const route_ctx *c, const cli_record *rec, const elang_route_out *o) {
-    json_t *obj = json_object();
-    char buf[16];
-    if (rec->id) json_object_set(obj, "id", rec->id);
-    answer_fields(obj, c->tiers[o->tier], &o->answers[o->tier], c->flags->emit_ids);
-    json_object_set_new(obj, "route", json_string(tier_name(o->tier, c->num_tiers, buf, sizeof buf)));
-    json_object_set_new(obj, "score", json_real(o->answers[0].score));
-    if (c->num_tiers > 2) {
-        json_t *scores = json_array();
-        for (int t = 0; t <= o->tier; t++) json_array_append_new(scores, json_real(o->answers[t].score));
-        json_object_set_new(obj, "scores", scores);
-    }
-    for (int t = 0; t <= o->tier; t++) {
-        if (t > 0 && t < o->tier) continue; /* in a cascade, the first and the final answers */
-        const elang_answer *a = &o->answers[t];
-        /* An input the encoder head passed on has no answer of that tier:
-         * it never decoded it. */
-        if (a->label_id < 0 && !a->gen.text) continue;
-        char key[32];
-        const char *who = tier_name(t, c->num_tiers, buf, sizeof buf);
-        snprintf(key, sizeof key, "%s_%s", who, a->label_id >= 0 ? "label" : "text");
-        json_object_set_new(obj, key, a->label_id >= 0 ? json_string(a->label) : json_string(a->gen.text));
-    }
-    return obj;
-}
 
 static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char *input_name, output_file *out) {
     route_ctx *c = ctx;
@@ -103,7 +52,9 @@ static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char 
         ok = false;
     } else if (ok) {
         for (size_t i = 0; ok && i < n; i++) {
-            json_t *obj = result_json(c, &recs[i], &res[i]);
+            json_t *obj = route_out_json(recs[i].id, &res[i], c->num_tiers, elang_model_num_labels(c->tiers[0]),
+                                         c->flags->emit_ids);
+            c->degraded += res[i].degraded;
             ok = output_write(out, obj);
             json_decref(obj);
         }
@@ -116,9 +67,12 @@ static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char 
     return ok;
 }
 
-/* Lines in a regular file (the progress bar's total), 0 for stdin. */
+/* Lines in a regular file (the progress bar's total); 0, unknown, for
+ * stdin, pipes and devices, which can be read only once: the routing
+ * itself must get their lines. */
 static size_t count_lines(const char *path) {
-    if (strcmp(path, "-") == 0) return 0;
+    struct stat st;
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     size_t lines = 0;
@@ -184,9 +138,10 @@ static bool plan_tiers(cmd_flags *fl, const elang_calibration *calib, char **dir
 }
 
 int cmd_route(int argc, char **argv) {
-    cmd_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .input = "-", .output = "-", .format = "json", .threshold = NAN};
+    cmd_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .remote = REMOTE_FLAG_DEFAULTS, .input = "-", .output = "-", .format = "json", .threshold = NAN};
     const flag_spec flags[] = {
         ROUTE_FLAG_SPECS(fl.route),
+        REMOTE_FLAG_SPECS(fl.remote),
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
         {"threshold", FLAG_DOUBLE, &fl.threshold, -1e30, 1e30, NULL, "keep Swift's answer when score >= t", "t"},
         {"models", FLAG_STRING, &fl.models, 0, 0, NULL, "a cascade: model directories, smallest first", "A,B,C"},
@@ -198,7 +153,7 @@ int cmd_route(int argc, char **argv) {
         PROFILE_FLAG_SPEC(fl.profile),
         {0},
     };
-    const char *synopsis = "--swift DIR --super DIR (--calibration CALIB.json | --threshold t) [flags]";
+    const char *synopsis = "--swift DIR --super DIR|URL (--calibration CALIB.json | --threshold t) [flags]";
     int rc = parse_flags("route", synopsis, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : 2;
 
@@ -213,21 +168,35 @@ int cmd_route(int argc, char **argv) {
     int n = 0;
     elang_route_opts opts;
     rc = plan_tiers(&fl, cal, dirs, thresholds, &n, models_copy, thresholds_copy) &&
-         route_opts_from_flags("route", &fl.route, cal, &opts) ? 0 : 2;
-    if (!rc && cal && elang_calibration_check(cal, dirs[0], dirs[1], &err) != ELANG_OK)
+         check_remote_flags("route", &fl.route, &fl.remote) && route_opts_from_flags("route", &fl.route, cal, &opts)
+             ? 0
+             : 2;
+    /* Super elsewhere: only Swift is here (and only its hash checked). */
+    const bool remote = !fl.models && fl.route.super && is_url(fl.route.super);
+    if (!rc && cal && elang_calibration_check(cal, dirs[0], remote ? NULL : dirs[1], &err) != ELANG_OK)
         rc = cli_fail("route", "", &err);
     elang_model *tiers[MAX_TIERS] = {0};
     elang_load_opts lo = {.threads = fl.route.threads, .dtype = dtype_of_flag(fl.route.dtype)};
-    if (!rc && !fl.models) rc = load_pair("route", &fl.route, cal, &tiers[0], &tiers[1]);
+    if (!rc && !fl.models) rc = load_pair("route", &fl.route, cal, &tiers[0], remote ? NULL : &tiers[1]);
     for (int i = 0; !rc && fl.models && i < n; i++)
         if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) rc = cli_fail("route", "", &err);
     route_ctx ctx = {.tiers = tiers, .num_tiers = n, .flags = &fl, .total = count_lines(fl.input)};
-    /* Models that cannot stand in for each other, or label words given to
-     * classifiers, are a mistake in the command. */
-    if (!rc && elang_router_new(tiers, n, thresholds, &opts, &ctx.router, &err) != ELANG_OK)
-        rc = cli_fail("route", "", &err);
+    /* The decoding is settled before the router (and a remote Super) take
+     * a copy of it. */
     if (!rc)
-        rc = fit_max_new_tokens("route", tiers, n, &opts.gen.max_new_tokens, max_new_tokens_source(&fl.route, cal));
+        rc = fit_max_new_tokens("route", tiers, remote ? 1 : n, &opts.gen.max_new_tokens,
+                                max_new_tokens_source(&fl.route, cal));
+    /* Models that cannot stand in for each other, label words given to
+     * classifiers or to a remote Super, are a mistake in the command. */
+    elang_remote *super_elsewhere = NULL;
+    const elang_remote_opts where = remote_opts_of(fl.route.super, &fl.remote);
+    if (!rc && remote &&
+        (elang_remote_new(&where, tiers[0], &opts, &super_elsewhere, &err) != ELANG_OK ||
+         elang_router_new_remote(tiers, 1, thresholds, elang_remote_answer, super_elsewhere, &opts, &ctx.router,
+                                 &err) != ELANG_OK))
+        rc = cli_fail("route", "", &err);
+    if (!rc && !remote && elang_router_new(tiers, n, thresholds, &opts, &ctx.router, &err) != ELANG_OK)
+        rc = cli_fail("route", "", &err);
     if (!rc) {
         const stream_job job = {
             .command = "route", .input = fl.input, .output = fl.output,
@@ -237,7 +206,11 @@ int cmd_route(int argc, char **argv) {
         };
         rc = run_stream(&job);
     }
+    if (ctx.degraded)
+        fprintf(stderr, "elang route: warning: the remote Super at %s did not answer for %zu routed inputs; they "
+                        "carry Swift's answer, marked \"degraded\": true\n", fl.route.super, ctx.degraded);
     elang_router_free(ctx.router);
+    elang_remote_free(super_elsewhere);
     for (int i = 0; i < n; i++) {
         if (fl.profile && tiers[i]) print_profile("route", tiers[i]);
         elang_model_free(tiers[i]);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "route/answer_json.h"
 #include "util/files.h"
 
 #define UTF8_BOM "\xEF\xBB\xBF"
@@ -230,7 +231,7 @@ bool output_open(output_file *o, const char *command, const char *path) {
 }
 
 bool output_write(output_file *o, json_t *obj) {
-    if (json_dumpf(obj, o->f, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0 || fputc('\n', o->f) == EOF) {
+    if (json_dumpf(obj, o->f, ANSWER_JSON_FLAGS) != 0 || fputc('\n', o->f) == EOF) {
         fprintf(stderr, "elang %s: error writing output %s: %s\n", o->command, o->name, strerror(errno));
         return false;
     }

@@ -17,6 +17,7 @@ static const struct {
     {"route", cmd_route, "E-LANG joint inference: Swift on every input, Super where Swift's energy is high"},
     {"calibrate", cmd_calibrate, "choose the routing threshold on labelled data for an objective"},
     {"eval", cmd_eval, "evaluate routing on labelled data: report.json, report.md, curve.svg"},
+    {"serve", cmd_serve, "serve the router (or one model) over HTTP: its own JSON and the KServe v2 protocol"},
 };
 
 static void usage(FILE *f) {

@@ -96,9 +96,16 @@ static bool choose_prefix(const char *command, const char *role, const char *wha
 
 int load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
               elang_model **super) {
-    *swift = *super = NULL;
+    *swift = NULL;
+    if (super) *super = NULL;
     if (!fl->swift || !fl->super) {
         fprintf(stderr, "elang %s: --swift DIR and --super DIR are required\n", command);
+        return 2;
+    }
+    if (super && is_url(fl->super)) {
+        fprintf(stderr, "elang %s: --super takes a model directory here, since both models run on every input; a "
+                        "Super on another machine (KServe v2 or an OpenAI-compatible API) is for elang route and "
+                        "elang serve (--super URL, --super-api)\n", command);
         return 2;
     }
     if (!choose_prefix(command, "Swift", "prefix", &fl->swift_prefix, calib ? calib->swift_prefix : NULL) ||
@@ -112,12 +119,45 @@ int load_pair(const char *command, route_flags *fl, const elang_calibration *cal
                           .pair_infix = fl->pair_infix};
     if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) return cli_fail(command, "Swift model: ", &err);
     lo.input_prefix = fl->super_prefix;
-    if (elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {
+    if (super && elang_model_load(fl->super, &lo, super, &err) != ELANG_OK) {
         elang_model_free(*swift);
         *swift = NULL;
         return cli_fail(command, "Super model: ", &err);
     }
     return 0;
+}
+
+bool is_url(const char *s) { return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0; }
+
+bool check_remote_flags(const char *command, const route_flags *fl, const remote_flags *rf) {
+    const bool remote = fl->super && is_url(fl->super), openai = rf->api && strcmp(rf->api, "openai") == 0;
+    if (remote && fl->super_prefix) {
+        fprintf(stderr, "elang %s: a remote Super applies its own prefix (start it with --prefix); drop "
+                        "--super-prefix\n", command);
+        return false;
+    }
+    if (rf->api && !remote) {
+        fprintf(stderr, "elang %s: --super-api says how a remote Super is reached; --super %s is no http(s) URL\n",
+                command, fl->super ? fl->super : "(none)");
+        return false;
+    }
+    if (rf->model && !openai) {
+        fprintf(stderr, "elang %s: --super-model names the model of a Super behind an OpenAI-compatible API "
+                        "(--super-api openai)\n", command);
+        return false;
+    }
+    if (openai && !rf->model) {
+        fprintf(stderr, "elang %s: --super-api openai needs --super-model NAME, the model the server at %s is "
+                        "asked for (its GET /v1/models lists them)\n", command, fl->super);
+        return false;
+    }
+    return true;
+}
+
+elang_remote_opts remote_opts_of(const char *url, const remote_flags *rf) {
+    return (elang_remote_opts){.api = rf->api && strcmp(rf->api, "openai") == 0 ? ELANG_REMOTE_OPENAI : ELANG_REMOTE_V2,
+                               .url = url, .model = rf->model, .connect_timeout_ms = rf->connect_timeout_ms,
+                               .timeout_ms = rf->timeout_ms, .retries = rf->retries};
 }
 
 const char *max_new_tokens_source(const route_flags *fl, const elang_calibration *calib) {

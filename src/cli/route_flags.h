@@ -42,10 +42,10 @@ typedef struct {
     {"score", FLAG_CHOICE, &(fl).score, 0, 0, "energy|softmax-energy|maxprob|entropy|margin|random|encoder-head",  \
      "routing score (default energy; encoder-head: Swift's encoder head, see README)", "S"},                  \
     {"temperature", FLAG_DOUBLE, &(fl).temperature, 1e-6, 1e6, NULL, "T of the energies (default 1)", "T"},   \
-    {"aggregate", FLAG_CHOICE, &(fl).aggregate, 0, 0, "mean|min|sum|first",                                   \
-     "generators: per-token scores -> input score (default mean)", "A"},                                       \
+    {"aggregate", FLAG_CHOICE, &(fl).aggregate, 0, 0, "mean|min|sum|first|prompt",                            \
+     "generators: per-token scores -> input score (default mean; prompt: decide before decoding)", "A"},       \
     {"label-words", FLAG_STRING, &(fl).label_words, 0, 0, NULL,                                                \
-     "T5 as a classifier: label words in class order, comma-separated", "W,W"},                                \
+     "generators as classifiers: label words in class order, comma-separated", "W,W"},                         \
     {"batch-size", FLAG_INT, &(fl).batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},   \
     {"threads", FLAG_INT, &(fl).threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},      \
     DTYPE_FLAG_SPEC((fl).dtype),                                                                               \
@@ -53,6 +53,39 @@ typedef struct {
     {"max-new-tokens", FLAG_INT, &(fl).max_new_tokens, 1, 4096, NULL,                                          \
      "generators: tokens to generate at most (default 64)", "N"},                                              \
     {"seed", FLAG_INT, &(fl).seed, 0, 2147483647, NULL, "seed of the random score and of --holdout splits", "N"}
+
+/* A Super on another machine (route and serve take --super URL). */
+typedef struct {
+    const char *api, *model; /* --super-api, --super-model; NULL: not given */
+    int connect_timeout_ms, timeout_ms, retries;
+} remote_flags;
+
+#define REMOTE_FLAG_DEFAULTS {.connect_timeout_ms = 500, .timeout_ms = 5000, .retries = 1}
+
+#define REMOTE_FLAG_SPECS(fl)                                                                                  \
+    {"super-connect-timeout-ms", FLAG_INT, &(fl).connect_timeout_ms, 1, 600000, NULL,                          \
+     "remote Super: time to connect, per attempt (default 500)", "N"},                                         \
+    {"super-timeout-ms", FLAG_INT, &(fl).timeout_ms, 1, 3600000, NULL,                                         \
+     "remote Super: time for a whole call, per attempt (default 5000)", "N"},                                  \
+    {"super-retries", FLAG_INT, &(fl).retries, 0, 10, NULL, "remote Super: attempts after a failed one (default 1)", \
+     "N"},                                                                                                     \
+    {"super-api", FLAG_CHOICE, &(fl).api, 0, 0, "v2|openai",                                                   \
+     "how --super URL is reached: KServe v2, URL = http://HOST:PORT/v2/models/NAME (default), or an "          \
+     "OpenAI-compatible server, URL = http://HOST:PORT (asked at URL/v1/completions)", "API"},                 \
+    {"super-model", FLAG_STRING, &(fl).model, 0, 0, NULL,                                                      \
+     "--super-api openai: the model the server is asked for (required)", "NAME"}
+
+/* Whether --super names a server rather than a directory. */
+bool is_url(const char *s);
+
+/* The remote flags against --super and --super-prefix: a remote API for a
+ * URL only, the model name with OpenAI's API only (and required there), no
+ * prefix of ours for a server that applies its own. Prints why and returns
+ * false. */
+bool check_remote_flags(const char *command, const route_flags *fl, const remote_flags *rf);
+
+/* The library's options for the Super at `url` as the flags describe it. */
+elang_remote_opts remote_opts_of(const char *url, const remote_flags *rf);
 
 /* The labelled-data flag rows of calibrate and eval. */
 #define DATA_FLAG_SPECS(task, data, src, ref)                                                                  \
@@ -72,7 +105,8 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
 void route_flags_free(route_flags *fl);
 
 /* Loads Swift and Super (--swift and --super required), with their input
- * prefixes (the flags', or else the calibration's when given). Returns an
+ * prefixes (the flags', or else the calibration's when given); Swift alone
+ * when `super` is NULL (Super served elsewhere; else a URL is refused). Returns an
  * exit code: 0, 2 for flags that are missing or contradict the calibration,
  * else as cli_fail for a model that cannot be loaded (after printing why). */
 int load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,

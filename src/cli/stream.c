@@ -12,18 +12,6 @@ void report_error(const char *command, const char *input_name, const cli_record 
         fprintf(stderr, "elang %s: %s\n", command, err->message);
 }
 
-json_t *json_int_array(const int32_t *v, int n) {
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(a, json_integer(v[i]));
-    return a;
-}
-
-json_t *json_float_array(const float *v, int n) {
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
 static bool stream_records(const stream_job *job, line_reader *in, output_file *out) {
     cli_record *recs = calloc(job->chunk, sizeof *recs);
     if (!recs) {

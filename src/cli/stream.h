@@ -32,8 +32,4 @@ int run_stream(const stream_job *job);
 void report_error(const char *command, const char *input_name, const cli_record *recs,
                   const elang_error *err);
 
-/* JSON arrays of numbers for the outputs. */
-json_t *json_int_array(const int32_t *v, int n);
-json_t *json_float_array(const float *v, int n);
-
 #endif

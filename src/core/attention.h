@@ -14,6 +14,9 @@
 
 typedef struct {
     int batch, q_len, kv_len, num_heads, head_dim;
+    /* Heads of k and v (grouped-query attention: query head h reads key and
+     * value head h / (num_heads / kv_heads)); 0 = num_heads. */
+    int kv_heads;
     float scale;               /* 1/sqrt(head_dim) for BERT, 1 for T5 */
     /* Row strides (in floats) of q, k, v and out: a fused QKV projection or
      * a cache longer than kv_len is read in place. */
@@ -23,13 +26,14 @@ typedef struct {
     long kv_batch_stride;
     const float *position_bias; /* [num_heads, q_len, kv_len] added to scores, or NULL */
     const int32_t *key_mask;    /* [batch, kv_len]: 1 = attend, 0 = padding; or NULL */
+    long mask_row_stride;       /* between batch items of key_mask (a cache's mask); 0 = kv_len */
     bool causal;                /* query i sees keys j <= i + kv_len - q_len */
     float *scores;              /* scratch of [batch, num_heads, q_len, kv_len] */
 } attention_args;
 
 /* out[b, i, h*dh:(h+1)*dh] = Σ_j softmax_j(q_i·k_j·scale + bias + mask) v_j
  *   q:   [batch, q_len, num_heads*head_dim]   (row stride q_row_stride)
- *   k,v: [batch, kv_len, num_heads*head_dim]  (strides kv_row_stride, kv_batch_stride)
+ *   k,v: [batch, kv_len, kv_heads*head_dim]   (strides kv_row_stride, kv_batch_stride)
  *   out: [batch, q_len, num_heads*head_dim]   (row stride out_row_stride)
  * A key that is masked, or beyond a causal query, gets probability exactly
  * 0, as transformers' large negative additive mask does after exp()

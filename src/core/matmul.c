@@ -2,6 +2,7 @@
 
 #include <dnnl.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ typedef struct {
     /* Memory objects whose data handles are set at each call. */
     dnnl_memory_t src, wei, dst, scratch, multiply;
     size_t scratch_size;
+    int rows; /* the product's M: key.M, or more for an INT8 product padded
+                 with zero rows past oneDNN's reference kernel (linear_entry) */
 } primitive_entry;
 
 struct matmul_ctx {
@@ -78,7 +81,20 @@ static void failf(matmul_ctx *c, elang_status code, const char *fmt, ...) {
     c->status = code;
 }
 
+/* oneDNN's JIT SGEMM, which the batched attention products run on, writes
+ * its kernels at its first call: about 0.1 s here. Made once per process
+ * when the first model loads, that cost stays in loading instead of being
+ * charged to the first batch of whichever model runs first (in a pair run,
+ * Swift's, whose whole dev set can take a few tenths of a second). */
+static void warm_sgemm(void) {
+    enum { N = 64 };
+    static float a[N * N], b[N * N], c[N * N];
+    dnnl_sgemm('N', 'N', N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+}
+
 elang_status matmul_ctx_new(matmul_ctx **out, elang_error *err) {
+    static pthread_once_t warmed = PTHREAD_ONCE_INIT;
+    pthread_once(&warmed, warm_sgemm);
     *out = NULL;
     matmul_ctx *c = calloc(1, sizeof *c);
     if (!c) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for the matrix products");
@@ -371,6 +387,12 @@ void linear_release(linear *l) {
     l->prepared = NULL;
 }
 
+static bool is_reference(dnnl_primitive_desc_t pd) {
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+           strncmp(impl, "ref", 3) == 0;
+}
+
 static primitive_entry *linear_entry(matmul_ctx *c, const primitive_key *k, const prepared *p) {
     primitive_entry *e = lookup(c, k);
     if (e) return e;
@@ -379,12 +401,31 @@ static primitive_entry *linear_entry(matmul_ctx *c, const primitive_key *k, cons
         return NULL;
     }
     e->key = *k;
+    e->rows = k->M;
     dnnl_primitive_desc_t pd;
     if (!linear_desc(c, k, &p->w_md, &pd)) {
         failf(c, ELANG_ERR_UNSUPPORTED, "oneDNN has no %s product of %d x %d x %d with these fusions",
               dtype_label((elang_dtype)k->dtype), k->M, k->K, k->N);
         free(e);
         return NULL;
+    }
+    /* With weights packed for AMX, oneDNN 2.6 has only its reference kernel
+     * for INT8 products of one or two rows, ~1000x slower (a decoder step
+     * of the last rows took 1.3 ms for 2 x 128 x 128). Zero rows added up
+     * to the fewest that get a fast kernel cost nothing by comparison; the
+     * rows are independent, so the real ones are unchanged. */
+    for (int rows = 4; k->dtype == ELANG_DTYPE_INT8 && rows <= 16 && is_reference(pd); rows *= 2) {
+        primitive_key padded = *k;
+        padded.M = rows;
+        dnnl_primitive_desc_t faster;
+        if (rows > k->M && linear_desc(c, &padded, &p->w_md, &faster)) {
+            if (is_reference(faster)) {
+                dnnl_primitive_desc_destroy(faster);
+                continue;
+            }
+            dnnl_primitive_desc_destroy(pd);
+            pd = faster, e->rows = rows;
+        }
     }
     dnnl_dims_t fd = {k->M, k->N};
     dnnl_memory_desc_t full;
@@ -399,8 +440,9 @@ static primitive_entry *linear_entry(matmul_ctx *c, const primitive_key *k, cons
 }
 
 /* x as the product's source: F32 as it is, else converted into the
- * context's scratch (INT8 rows with their scales in c->row_scales). */
-static const void *convert_source(matmul_ctx *c, const float *x, int M, int K, elang_dtype dtype) {
+ * context's scratch (INT8 rows with their scales in c->row_scales, and
+ * zero rows after them up to `rows`). */
+static const void *convert_source(matmul_ctx *c, const float *x, int M, int rows, int K, elang_dtype dtype) {
     const size_t n = (size_t)M * K;
     const kernel_table *kt = kernels();
     if (dtype == ELANG_DTYPE_F32) return x;
@@ -411,10 +453,11 @@ static const void *convert_source(matmul_ctx *c, const float *x, int M, int K, e
         for (int m = 0; m < M; m++) kt->to_bf16(h + (size_t)m * K, x + (size_t)m * K, K);
         return h;
     }
-    if (!reserve(c, &c->converted, &c->converted_cap, n) ||
+    if (!reserve(c, &c->converted, &c->converted_cap, (size_t)rows * K) ||
         !reserve(c, (void **)&c->row_scales, &c->row_scales_cap, sizeof(float) * (size_t)M))
         return NULL;
     int8_t *q = c->converted;
+    memset(q + n, 0, (size_t)(rows - M) * K);
 #pragma omp parallel for if (n > 65536)
     for (int m = 0; m < M; m++) c->row_scales[m] = kt->quantize_row(q + (size_t)m * K, x + (size_t)m * K, K);
     return q;
@@ -447,9 +490,9 @@ void linear_forward(matmul_ctx *c, float *y, const float *x, const linear *l, in
                              .activate = e->activate && !int8, .act = e->activate && !int8 ? (int)e->act : 0,
                              .multiply = e->multiply != NULL && !int8, .accumulate = e->accumulate && !int8};
     primitive_entry *en = linear_entry(c, &k, p);
-    const void *src = en ? convert_source(c, x, M, l->in, p->dtype) : NULL;
+    const void *src = en ? convert_source(c, x, M, en->rows, l->in, p->dtype) : NULL;
     if (!src || !reserve(c, &c->scratch, &c->scratch_cap, en->scratch_size) ||
-        (int8 && !reserve(c, (void **)&c->acc, &c->acc_cap, sizeof(int32_t) * (size_t)M * l->out)))
+        (int8 && !reserve(c, (void **)&c->acc, &c->acc_cap, sizeof(int32_t) * (size_t)en->rows * l->out)))
         return;
     dnnl_memory_set_data_handle(en->src, (void *)src);
     dnnl_memory_set_data_handle(en->dst, int8 ? (void *)c->acc : y);

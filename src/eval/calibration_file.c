@@ -199,6 +199,7 @@ elang_status elang_calibration_check(const elang_calibration *c, const char *swi
     const char *dirs[2] = {swift_dir, super_dir}, *want[2] = {c->swift_hash, c->super_hash};
     const char *was[2] = {text(c->swift_dir), text(c->super_dir)}, *role[2] = {"Swift", "Super"};
     for (int s = 0; s < 2; s++) {
+        if (!dirs[s]) continue;
         char hash[17];
         elang_status st = elang_model_hash(dirs[s], hash, err);
         if (st != ELANG_OK) return st;

@@ -11,6 +11,7 @@
 #include "util/error.h"
 #include "eval/dataset.h"
 #include "eval/metrics.h"
+#include "route/answers.h"
 
 #define CHUNK 256
 
@@ -68,6 +69,38 @@ static elang_status record_answer(elang_pair_run *r, const elang_dataset *d, ela
     return st;
 }
 
+/* Swift's passes before decoding over one chunk, for every decision the
+ * run's scores take before decoding, each timed apart so that Swift's own
+ * time stays that of its answers: the answers take the scores their
+ * decisions give (as a router's kept answers do), the items the passes'
+ * costs. */
+static elang_status run_decisions(elang_pair_run *r, elang_model *m, const elang_text *texts, const size_t *items,
+                                  size_t count, elang_answer *answers, run_item *its, elang_error *err) {
+    elang_answer *decided = calloc(count, sizeof *decided);
+    elang_status st = decided ? ELANG_OK : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a run");
+    for (int d = ELANG_DECIDE_AFTER_DECODING + 1; st == ELANG_OK && d < ELANG_DECISIONS; d++) {
+        int kind = 0; /* a score that decides by d */
+        while (kind < ELANG_SCORE_KINDS && r->decision[kind] != (elang_decision)d) kind++;
+        if (kind == ELANG_SCORE_KINDS) continue;
+        elang_route_opts o = r->opts;
+        o.score = (elang_score_kind)kind;
+        double s = 0.0;
+        st = elang_answer_decisions(m, texts, items, count, &o, decided, &s, err);
+        if (st != ELANG_OK) {
+            if (err && err->item >= 0) err->item = (long)items[err->item];
+            break;
+        }
+        r->decision_seconds[d] += s;
+        for (size_t j = 0; j < count; j++) {
+            answer_take_decision(&answers[j], &decided[j]);
+            its[j].decision_gflops[d] = elang_decision_gflops(m, (elang_decision)d, decided[j].input_tokens);
+        }
+        elang_answers_free(decided, count);
+    }
+    free(decided);
+    return st;
+}
+
 /* One model over every item, CHUNK inputs at a time. */
 static elang_status run_model(elang_pair_run *r, const elang_dataset *d, elang_model *m, bool swift,
                               elang_progress_fn progress, void *ctx, elang_error *err) {
@@ -92,22 +125,10 @@ static elang_status run_model(elang_pair_run *r, const elang_dataset *d, elang_m
             break;
         }
         *seconds += s;
+        if (swift) st = run_decisions(r, m, texts, items, count, answers, &r->items[start], err);
         for (size_t j = 0; st == ELANG_OK && j < count; j++)
             st = record_answer(r, d, m, &map, swift, &r->items[start + j], &answers[j], err);
         elang_answers_free(answers, count);
-        /* The head's scores, timed apart: Swift's own time stays that of
-         * Swift alone. */
-        if (st == ELANG_OK && swift && r->has_head) {
-            st = elang_answer_head(m, texts, count, &r->opts, answers, &s, err);
-            if (st != ELANG_OK && err && err->item >= 0) err->item = (long)items[err->item];
-            r->head_seconds += s;
-            for (size_t j = 0; st == ELANG_OK && j < count; j++) {
-                run_item *it = &r->items[start + j];
-                it->scores[ELANG_SCORE_ENCODER_HEAD] = answers[j].scores[ELANG_SCORE_ENCODER_HEAD];
-                it->head_gflops = elang_model_head_gflops(m, answers[j].input_tokens);
-            }
-            if (st == ELANG_OK) elang_answers_free(answers, count);
-        }
         if (progress) progress(ctx, swift ? "swift" : "super", start + count, r->n);
     }
     free(map.task_of_model), free(texts), free(items), free(answers);
@@ -144,6 +165,11 @@ elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const el
     r->n = n;
     r->opts = o;
     r->has_head = elang_model_has_head(swift);
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
+        elang_route_opts ok = o;
+        ok.score = (elang_score_kind)k;
+        if (k != ELANG_SCORE_ENCODER_HEAD || r->has_head) r->decision[k] = elang_decision_of(swift, &ok);
+    }
     snprintf(r->swift_dir, sizeof r->swift_dir, "%s", elang_model_dir(swift));
     snprintf(r->super_dir, sizeof r->super_dir, "%s", elang_model_dir(super));
     r->task = d->task;
@@ -235,12 +261,13 @@ elang_status check_score_kind(const elang_pair_run *r, elang_score_kind kind, el
 }
 
 double run_gflops(const elang_pair_run *r, elang_score_kind kind, const bool *on_swift) {
-    const bool head = kind == ELANG_SCORE_ENCODER_HEAD;
+    const elang_decision d = r->decision[kind];
     double sum = 0.0;
     for (size_t i = 0; i < r->n; i++) {
         const run_item *it = &r->items[i];
-        sum += (head ? it->head_gflops : 0.0) + (on_swift[i] ? it->swift_gflops
-                                                            : (head ? 0.0 : it->swift_gflops) + it->super_gflops);
+        const double pass = d == ELANG_DECIDE_AFTER_DECODING ? it->swift_gflops : it->decision_gflops[d];
+        const double answer = it->swift_gflops - (d == ELANG_DECIDE_BY_HEAD ? 0.0 : pass);
+        sum += pass + (on_swift[i] ? answer : it->super_gflops);
     }
     return sum / r->n;
 }
@@ -276,10 +303,12 @@ elang_status elang_measure_routed(const elang_pair_run *r, elang_model *swift, e
     bool *on = malloc(sizeof(bool) * r->n);
     if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < r->n; i++) on[i] = elang_keeps_swift(r->items[i].scores[kind], threshold);
-    /* With the head, Swift decodes only what it keeps: that is run again;
-     * otherwise Swift's time over every input is the run's own. */
-    *seconds = kind == ELANG_SCORE_ENCODER_HEAD ? r->head_seconds : r->swift_seconds;
-    elang_status st = kind == ELANG_SCORE_ENCODER_HEAD ? time_part(r, swift, d, on, true, seconds, err) : ELANG_OK;
+    /* Deciding after decoding, Swift's time over every input is the run's
+     * own; before, its pass's over every input, and Swift's answers, run
+     * again, on the inputs it keeps. */
+    const elang_decision dec = r->decision[kind];
+    *seconds = dec == ELANG_DECIDE_AFTER_DECODING ? r->swift_seconds : r->decision_seconds[dec];
+    elang_status st = dec == ELANG_DECIDE_AFTER_DECODING ? ELANG_OK : time_part(r, swift, d, on, true, seconds, err);
     if (st == ELANG_OK) st = time_part(r, super, d, on, false, seconds, err);
     free(on);
     return st;

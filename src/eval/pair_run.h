@@ -22,10 +22,9 @@ typedef struct {
     bleu_stats swift_bleu, super_bleu; /* translation, against the reference */
     chrf_stats swift_chrf, super_chrf;
     double swift_gflops, super_gflops;
-    /* Swift's encoder head, when it has one: the cost of its score (the
-     * encoder alone and the head), paid by every input routed with it
-     * before Swift decodes or Super runs. */
-    double head_gflops;
+    /* Swift's passes before decoding (elang_decision_gflops), for the
+     * decisions the run's scores take before decoding; 0 for the others. */
+    double decision_gflops[ELANG_DECISIONS];
     size_t item;                      /* index in the data set */
 } run_item;
 
@@ -36,9 +35,13 @@ struct elang_pair_run {
     char swift_dir[1024], super_dir[1024];
     size_t n;
     run_item *items;           /* [n] */
-    double swift_seconds, super_seconds; /* each model's wall time over all n inputs */
+    double swift_seconds, super_seconds; /* each model's wall time over all n inputs (its answers) */
     bool has_head;             /* Swift has an encoder head: scores[ELANG_SCORE_ENCODER_HEAD] are set */
-    double head_seconds;       /* its wall time over all n inputs */
+    /* How routing by each score kind decides for Swift (elang_decision_of
+     * with the run's options and that score), and each pass before
+     * decoding's wall time over all n inputs, apart from Swift's answers. */
+    elang_decision decision[ELANG_SCORE_KINDS];
+    double decision_seconds[ELANG_DECISIONS];
     elang_route_opts opts;
 };
 
@@ -46,10 +49,13 @@ struct elang_pair_run {
  * head's only when Swift has one). */
 elang_status check_score_kind(const elang_pair_run *r, elang_score_kind kind, elang_error *err);
 
-/* Mean GFLOPs per input when routing by `kind` sends the inputs with
- * on_swift[i] false to Super: Swift on every input and Super on those, or,
- * with the encoder head, the head on every input, Swift on the kept and
- * Super on the others. */
+/* Mean GFLOPs per input when routing by `kind` keeps the inputs with
+ * on_swift[i] on Swift and sends the others to Super. One rule for every
+ * decision (r->decision[kind]): Swift's pass before decoding on every input,
+ * Swift's answer on the kept (less what that pass already is of it: the
+ * first step starts Swift's own generation, while the head is a pass of its
+ * own), Super on the others. Deciding after decoding, the pass is Swift's
+ * whole answer, so Swift is paid on every input. */
 double run_gflops(const elang_pair_run *r, elang_score_kind kind, const bool *on_swift);
 
 /* The metric of routed answers: input i answered by Swift when on_swift[i]. */

@@ -52,11 +52,10 @@ static void routing_quality(kind_curve *c, double swift, double super) {
 /* The oracle sends to Super exactly the inputs where that helps: Swift
  * wrong and Super right, or, for translation and regression, Super's own
  * sentence closer to the reference. */
-static elang_status oracle_point(const elang_pair_run *r, elang_point *out, elang_error *err) {
+static elang_status oracle_point(const elang_pair_run *r, elang_score_kind kind, elang_point *out, elang_error *err) {
     bool *on = malloc(sizeof(bool) * r->n);
     if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     size_t routed = 0;
-    double gflops = 0.0;
     for (size_t i = 0; i < r->n; i++) {
         const run_item *it = &r->items[i];
         bool super_helps;
@@ -65,9 +64,9 @@ static elang_status oracle_point(const elang_pair_run *r, elang_point *out, elan
         else super_helps = chrf_from_stats(&it->super_chrf) > chrf_from_stats(&it->swift_chrf);
         on[i] = !super_helps;
         routed += super_helps;
-        gflops += it->swift_gflops + (super_helps ? it->super_gflops : 0.0);
     }
-    *out = (elang_point){.threshold = NAN, .super_rate = (double)routed / r->n, .gflops = gflops / r->n};
+    /* Its cost as routing by `kind` would pay it. */
+    *out = (elang_point){.threshold = NAN, .super_rate = (double)routed / r->n, .gflops = run_gflops(r, kind, on)};
     elang_status st = run_metric(r, on, &out->metric, err);
     free(on);
     return st;
@@ -252,9 +251,18 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
     rp.super_ms = 1000.0 * r->super_seconds / r->n;
     elang_status st = elang_pair_run_ends(r, &rp.swift, &rp.super, err);
     if (st == ELANG_OK) st = elang_at_threshold(r, kind, threshold, &rp.chosen, err);
-    rp.elang_ms = elang_seconds >= 0.0 ? 1000.0 * elang_seconds / r->n
-                                       : rp.swift_ms + rp.chosen.super_rate * rp.super_ms;
-    if (st == ELANG_OK) st = oracle_point(r, &rp.oracle, err);
+    if (st == ELANG_OK && elang_seconds >= 0.0) rp.elang_ms = 1000.0 * elang_seconds / r->n;
+    else if (st == ELANG_OK) {
+        /* Estimated as elang_measure_routed measures: Swift on every input
+         * and Super on the routed, or, deciding before decoding, Swift's
+         * pass on every input, its answers on the kept, Super on the rest. */
+        const elang_decision d = r->decision[kind];
+        const double kept = 1.0 - rp.chosen.super_rate;
+        const double swift_ms = d == ELANG_DECIDE_AFTER_DECODING
+                                    ? rp.swift_ms : 1000.0 * r->decision_seconds[d] / r->n + kept * rp.swift_ms;
+        rp.elang_ms = swift_ms + rp.chosen.super_rate * rp.super_ms;
+    }
+    if (st == ELANG_OK) st = oracle_point(r, kind, &rp.oracle, err);
     if (r->kind == RUN_TRANSLATION) rp.second_name = "chrf";
     else if (r->task && r->task->num_metrics > 1) rp.second_name = task_metric_name(r->task->metrics[1]);
     if (st == ELANG_OK && rp.second_name) {

@@ -168,12 +168,12 @@ static elang_status read_model_type(json_t *root, const char *path, model_config
                               "%s: no \"model_type\" and no recognisable \"architectures\"", path);
     }
     static const char *const supported[] = {"bert", "distilbert", "roberta", "xlm-roberta", "t5",
-                                            "marian", NULL};
+                                            "marian", "gpt2", "llama", "mistral", "qwen2", NULL};
     for (const char *const *s = supported; *s; s++)
         if (strcmp(cfg->model_type, *s) == 0) return ELANG_OK;
     return elang_fail(err, ELANG_ERR_UNSUPPORTED,
                       "%s: model_type \"%s\" is not supported (supported: bert, distilbert, "
-                      "roberta, xlm-roberta, t5, marian)", path, cfg->model_type);
+                      "roberta, xlm-roberta, t5, marian, gpt2, llama, mistral, qwen2)", path, cfg->model_type);
 }
 
 static elang_status read_encoder_fields(json_t *root, const char *path, model_config *cfg,
@@ -378,6 +378,156 @@ static elang_status read_marian_fields(json_t *root, const char *path, model_con
     return ELANG_OK;
 }
 
+/* eos_token_id: one id or a list of them (Llama 3's configs list several);
+ * absent or null keeps *n as it is. */
+static elang_status read_eos(json_t *root, const char *path, int vocab, int *ids, int *n, elang_error *err) {
+    json_t *v = json_object_get(root, "eos_token_id");
+    if (!v || json_is_null(v)) return ELANG_OK;
+    json_t *one = v;
+    size_t count = json_is_array(v) ? json_array_size(v) : 1;
+    if (count > CONFIG_MAX_EOS)
+        return elang_fail(err, ELANG_ERR_UNSUPPORTED, "%s: \"eos_token_id\" lists %zu tokens; elang takes at most %d",
+                          path, count, CONFIG_MAX_EOS);
+    for (size_t i = 0; i < count; i++) {
+        if (json_is_array(v)) one = json_array_get(v, i);
+        if (!json_is_integer(one) || json_integer_value(one) < 0 || json_integer_value(one) >= vocab)
+            return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"eos_token_id\" must be a token id in [0, %d) or a list "
+                              "of them", path, vocab);
+        ids[i] = (int)json_integer_value(one);
+    }
+    *n = (int)count;
+    return ELANG_OK;
+}
+
+/* generation_config.json, which generate() reads before config.json: its
+ * eos_token_id is where generation stops. Absent: config.json's stands. */
+static elang_status read_generation_config(const char *dir, model_config *cfg, elang_error *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/generation_config.json", dir);
+    if (!file_exists(path)) return ELANG_OK;
+    json_t *root;
+    elang_status st = file_load_json(path, 0, &root, err);
+    if (st != ELANG_OK) return st;
+    st = json_is_object(root) ? read_eos(root, path, cfg->vocab_size, cfg->lm.eos_ids, &cfg->lm.n_eos, err)
+                              : elang_fail(err, ELANG_ERR_FORMAT, "%s: top level must be a JSON object", path);
+    json_decref(root);
+    return st;
+}
+
+/* rope_scaling (linear, dynamic, YaRN, Llama 3's) changes the angles; elang
+ * computes the default rotary embedding only, so any other is refused
+ * rather than computed wrong. */
+static elang_status check_rope_scaling(json_t *root, const char *path, elang_error *err) {
+    json_t *v = json_object_get(root, "rope_scaling");
+    if (!v || json_is_null(v)) return ELANG_OK;
+    json_t *type = json_is_object(v) ? json_object_get(v, "rope_type") : NULL;
+    if (!type && json_is_object(v)) type = json_object_get(v, "type");
+    if (type && json_is_string(type) && strcmp(json_string_value(type), "default") == 0) return ELANG_OK;
+    return elang_fail(err, ELANG_ERR_UNSUPPORTED, "%s: rope_scaling %s%s%s is not supported (only the default "
+                      "rotary embedding is)", path, type && json_is_string(type) ? "\"" : "",
+                      type && json_is_string(type) ? json_string_value(type) : "(of no known type)",
+                      type && json_is_string(type) ? "\"" : "");
+}
+
+/* GPT2Config's defaults are gpt2's (124M). */
+static elang_status read_gpt2_fields(json_t *root, const char *path, model_config *cfg, elang_error *err) {
+    causal_config *c = &cfg->lm;
+    const int BIG = 1 << 24;
+    const char *act;
+    bool scale = true, by_layer = false;
+    elang_status st;
+    if ((st = read_int(root, path, KEYS("vocab_size"), 50257, 1, BIG, &cfg->vocab_size, err)) ||
+        (st = read_int(root, path, KEYS("n_embd"), 768, 1, 65536, &cfg->hidden_size, err)) ||
+        (st = read_int(root, path, KEYS("n_layer"), 12, 1, 1024, &cfg->num_layers, err)) ||
+        (st = read_int(root, path, KEYS("n_head"), 12, 1, 1024, &cfg->num_heads, err)) ||
+        (st = read_int(root, path, KEYS("n_inner"), 4 * cfg->hidden_size, 1, 1 << 20, &cfg->intermediate_size, err)) ||
+        (st = read_int(root, path, KEYS("n_positions"), 1024, 1, 1 << 20, &cfg->max_position_embeddings, err)) ||
+        (st = read_int(root, path, KEYS("bos_token_id"), 50256, 0, cfg->vocab_size - 1, &c->bos_token_id, err)) ||
+        (st = read_eps(root, path, "layer_norm_epsilon", 1e-5, &cfg->layer_norm_eps, err)) ||
+        (st = read_string(root, path, "activation_function", "gelu_new", &act, err)) ||
+        (st = read_bool(root, path, "tie_word_embeddings", true, &c->tie_word_embeddings, err)) ||
+        (st = read_bool(root, path, "scale_attn_weights", true, &scale, err)) ||
+        (st = read_bool(root, path, "scale_attn_by_inverse_layer_idx", false, &by_layer, err)))
+        return st;
+    if (!scale || by_layer)
+        return elang_fail(err, ELANG_ERR_UNSUPPORTED, "%s: %s is not supported", path,
+                          !scale ? "scale_attn_weights false" : "scale_attn_by_inverse_layer_idx true");
+    if (cfg->hidden_size % cfg->num_heads != 0)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: n_embd %d is not divisible by n_head %d", path,
+                          cfg->hidden_size, cfg->num_heads);
+    c->eos_ids[0] = 50256, c->n_eos = 1;
+    if ((st = read_eos(root, path, cfg->vocab_size, c->eos_ids, &c->n_eos, err))) return st;
+    snprintf(cfg->hidden_act_name, sizeof cfg->hidden_act_name, "%s", act);
+    if (activation_from_name(act, &cfg->hidden_act) != ELANG_OK)
+        return elang_fail(err, ELANG_ERR_UNSUPPORTED, "%s: activation_function \"%s\" is not supported", path, act);
+    c->head_dim = cfg->hidden_size / cfg->num_heads;
+    c->kv_heads = cfg->num_heads;
+    c->qkv_bias = c->o_bias = c->mlp_bias = true;
+    return ELANG_OK;
+}
+
+/* LlamaConfig's, MistralConfig's and Qwen2Config's defaults are those of
+ * Llama 2 7B, Mistral 7B and Qwen2 7B. */
+static elang_status read_llama_fields(json_t *root, const char *path, model_config *cfg, elang_error *err) {
+    causal_config *c = &cfg->lm;
+    const bool mistral = strcmp(cfg->model_type, "mistral") == 0, qwen2 = strcmp(cfg->model_type, "qwen2") == 0;
+    const int BIG = 1 << 24;
+    const char *act;
+    double theta = 10000.0;
+    int window = 0;
+    bool use_window = mistral;
+    elang_status st;
+    if ((st = read_int(root, path, KEYS("vocab_size"), qwen2 ? 151936 : 32000, 1, BIG, &cfg->vocab_size, err)) ||
+        (st = read_int(root, path, KEYS("hidden_size"), 4096, 1, 65536, &cfg->hidden_size, err)) ||
+        (st = read_int(root, path, KEYS("intermediate_size"), mistral ? 14336 : qwen2 ? 22016 : 11008, 1, 1 << 20,
+                       &cfg->intermediate_size, err)) ||
+        (st = read_int(root, path, KEYS("num_hidden_layers"), 32, 1, 1024, &cfg->num_layers, err)) ||
+        (st = read_int(root, path, KEYS("num_attention_heads"), 32, 1, 1024, &cfg->num_heads, err)) ||
+        (st = read_int(root, path, KEYS("num_key_value_heads"), mistral ? 8 : cfg->num_heads, 1, cfg->num_heads,
+                       &c->kv_heads, err)) ||
+        (st = read_int(root, path, KEYS("head_dim"), cfg->hidden_size / cfg->num_heads, 1, 65536, &c->head_dim,
+                       err)) ||
+        (st = read_int(root, path, KEYS("max_position_embeddings"), mistral ? 4096 * 32 : qwen2 ? 32768 : 2048, 1,
+                       1 << 24, &cfg->max_position_embeddings, err)) ||
+        (st = read_int(root, path, KEYS("bos_token_id"), qwen2 ? -1 : 1, -1, cfg->vocab_size - 1, &c->bos_token_id, err)) ||
+        (st = read_int(root, path, KEYS("sliding_window"), 0, 0, 1 << 24, &window, err)) ||
+        (st = read_eps(root, path, "rms_norm_eps", 1e-6, &cfg->layer_norm_eps, err)) ||
+        (st = read_string(root, path, "hidden_act", "silu", &act, err)) ||
+        (st = read_bool(root, path, "tie_word_embeddings", false, &c->tie_word_embeddings, err)) ||
+        (st = read_bool(root, path, "attention_bias", false, &c->o_bias, err)) ||
+        (st = read_bool(root, path, "mlp_bias", false, &c->mlp_bias, err)) ||
+        (qwen2 && (st = read_bool(root, path, "use_sliding_window", false, &use_window, err))) ||
+        (st = check_rope_scaling(root, path, err)))
+        return st;
+    json_t *rt = json_object_get(root, "rope_theta");
+    if (rt && !json_is_null(rt)) {
+        if (!json_is_number(rt) || !(json_number_value(rt) > 0))
+            return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"rope_theta\" must be a positive number", path);
+        theta = json_number_value(rt);
+    }
+    /* Qwen2Attention divides hidden_size by the heads whatever head_dim says. */
+    if (qwen2) c->head_dim = cfg->hidden_size / cfg->num_heads;
+    if (cfg->num_heads % c->kv_heads != 0)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d",
+                          path, cfg->num_heads, c->kv_heads);
+    if (c->head_dim % 2 != 0)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: head size %d is odd; rotary embeddings turn pairs of features",
+                          path, c->head_dim);
+    c->eos_ids[0] = 2, c->n_eos = !qwen2;
+    if ((st = read_eos(root, path, cfg->vocab_size, c->eos_ids, &c->n_eos, err))) return st;
+    snprintf(cfg->hidden_act_name, sizeof cfg->hidden_act_name, "%s", act);
+    if (activation_from_name(act, &cfg->hidden_act) != ELANG_OK)
+        return elang_fail(err, ELANG_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported", path, act);
+    /* A sliding window only changes what a token sees beyond `window`
+     * tokens back: below that, it is the plain causal attention, so the
+     * window caps the sequence instead of being computed. */
+    if (use_window && window > 0 && window < cfg->max_position_embeddings) cfg->max_position_embeddings = window;
+    c->rope_theta = theta;
+    c->rms_norm = c->gated_ff = true;
+    c->qkv_bias = qwen2 || c->o_bias;
+    return ELANG_OK;
+}
+
 #undef KEYS
 
 static elang_status read_fields(json_t *root, const char *path, model_config *cfg,
@@ -386,6 +536,8 @@ static elang_status read_fields(json_t *root, const char *path, model_config *cf
     if (st != ELANG_OK) return st;
     if (strcmp(cfg->model_type, "t5") == 0) return read_t5_fields(root, path, cfg, err);
     if (strcmp(cfg->model_type, "marian") == 0) return read_marian_fields(root, path, cfg, err);
+    if (strcmp(cfg->model_type, "gpt2") == 0) return read_gpt2_fields(root, path, cfg, err);
+    if (config_is_causal(cfg)) return read_llama_fields(root, path, cfg, err);
     return read_encoder_fields(root, path, cfg, err);
 }
 
@@ -403,8 +555,14 @@ elang_status config_load(const char *dir, model_config *cfg, elang_error *err) {
                           ? read_fields(root, path, cfg, err)
                           : elang_fail(err, ELANG_ERR_FORMAT, "%s: top level must be a JSON object", path);
     json_decref(root);
+    if (st == ELANG_OK && config_is_causal(cfg)) st = read_generation_config(dir, cfg, err);
     if (st != ELANG_OK) config_free(cfg);
     return st;
+}
+
+bool config_is_causal(const model_config *cfg) {
+    return strcmp(cfg->model_type, "gpt2") == 0 || strcmp(cfg->model_type, "llama") == 0 ||
+           strcmp(cfg->model_type, "mistral") == 0 || strcmp(cfg->model_type, "qwen2") == 0;
 }
 
 bool config_is_seq2seq(const model_config *cfg) {

@@ -33,8 +33,33 @@ typedef struct {
     int bad_word_id;          /* the one token of bad_words_ids (Marian's <pad>), or -1 */
 } seq2seq_config;
 
+/* The most end-of-sequence tokens a causal LM's config may list. */
+#define CONFIG_MAX_EOS 8
+
+/* What only the decoder-only language models (gpt2, llama, mistral, qwen2)
+ * have. Their sizes are in the common fields: hidden_size (GPT-2 n_embd),
+ * num_layers (n_layer), num_heads (n_head), intermediate_size (GPT-2
+ * n_inner, 4 × n_embd when null), max_position_embeddings (n_positions),
+ * layer_norm_eps (layer_norm_epsilon, rms_norm_eps), hidden_act
+ * (activation_function). */
 typedef struct {
-    char model_type[32];    /* "bert", "distilbert", "roberta", "xlm-roberta", "t5", "marian" */
+    int head_dim;             /* per attention head: Llama's head_dim, else hidden_size / heads */
+    int kv_heads;             /* num_key_value_heads (grouped-query attention); = heads when absent */
+    double rope_theta;        /* rotary base (Llama 10000 by default); 0 for GPT-2's learned positions */
+    bool rms_norm;            /* Llama, Mistral, Qwen2; GPT-2 has LayerNorms with biases */
+    bool qkv_bias, o_bias;    /* GPT-2: both; Llama: attention_bias for both; Qwen2: q, k, v only */
+    bool mlp_bias;            /* GPT-2: yes; Llama: mlp_bias */
+    bool gated_ff;            /* SwiGLU (Llama, Mistral, Qwen2) */
+    bool tie_word_embeddings; /* lm_head is the input embedding */
+    int bos_token_id;         /* -1 when none */
+    int eos_ids[CONFIG_MAX_EOS]; /* generation stops at any of these: generation_config.json's
+                                    eos_token_id, else config.json's */
+    int n_eos;
+} causal_config;
+
+typedef struct {
+    char model_type[32];    /* "bert", "distilbert", "roberta", "xlm-roberta", "t5", "marian", "gpt2",
+                               "llama", "mistral", "qwen2" */
     char architecture[96];  /* architectures[0], or "" */
     int vocab_size;
     int hidden_size;        /* BERT hidden_size, DistilBERT dim */
@@ -51,17 +76,23 @@ typedef struct {
     int num_labels;         /* from id2label / num_labels; 0 = not stated */
     char **id2label;        /* [num_labels] names, "LABEL_i" when not given */
     seq2seq_config s2s;     /* t5 and marian only */
+    causal_config lm;       /* gpt2, llama, mistral and qwen2 only */
 } model_config;
 
-/* Reads DIR/config.json. Missing file: ELANG_ERR_IO; malformed JSON, wrong
- * types or absurd sizes: ELANG_ERR_FORMAT naming the field; a model_type
- * elang does not run: ELANG_ERR_UNSUPPORTED. */
+/* Reads DIR/config.json (and, for causal LMs, DIR/generation_config.json
+ * when present). Missing file: ELANG_ERR_IO; malformed JSON, wrong types or
+ * absurd sizes: ELANG_ERR_FORMAT naming the field; a model_type elang does
+ * not run, or an option of it elang does not implement (rope_scaling,
+ * GPT-2's scale_attn_by_inverse_layer_idx): ELANG_ERR_UNSUPPORTED. */
 elang_status config_load(const char *dir, model_config *cfg, elang_error *err);
 void config_free(model_config *cfg);
 
 /* True for the encoder-decoders (t5, marian), which generate text rather
  * than classify it. */
 bool config_is_seq2seq(const model_config *cfg);
+
+/* True for the decoder-only language models (gpt2, llama, mistral, qwen2). */
+bool config_is_causal(const model_config *cfg);
 
 /* Gives the config num_labels default names when config.json named none
  * (the count is then known only from the classifier's weight shape). */

@@ -63,7 +63,7 @@ static void take_layer(tensor_loader *L, const family_names *fn, int i, const tr
     snprintf(p, sizeof p, fn->layer, i);
     const char *const proj[4] = {fn->q, fn->k, fn->v, fn->attn_out};
     const int H = d->d_model;
-    transformer_take_attention(L, d, true, p, proj, &l->self_attn);
+    transformer_take_attention(L, d, true, true, p, proj, &l->self_attn);
     transformer_take_norm(L, H, true, &l->self_attn.norm, "%s%s", p, fn->attn_ln);
     char in[96], out[96];
     snprintf(in, sizeof in, "%s%s", p, fn->ff_in);

@@ -170,7 +170,7 @@ static double head_score(const encoder_head *h, const double *y, double temperat
 }
 
 elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, arena *a, const int32_t *ids,
-                                 const int32_t *mask, int B, int S, double temperature, double *scores,
+                                 const int32_t *mask, int B, int S, double temperature, float *scores,
                                  elang_error *err) {
     seq2seq_run run;
     elang_status st = seq2seq_run_alloc(m, a, B, 1, S, 1, mask, &run, err);
@@ -189,7 +189,7 @@ elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, 
         }
         for (int i = 0; i < h->d_model; i++) pooled[i] /= tokens > 0 ? tokens : 1;
         forward(h, pooled, y);
-        scores[b] = head_score(h, y, temperature);
+        scores[b] = (float)head_score(h, y, temperature);
     }
     free(pooled), free(y);
     return st;

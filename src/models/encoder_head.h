@@ -57,7 +57,7 @@ void encoder_head_free(encoder_head *h);
 /* The routing score of each of B inputs ids[B, S] (mask 1 on tokens): the
  * encoder alone, pooled, through the head. */
 elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, arena *a, const int32_t *ids,
-                                 const int32_t *mask, int B, int S, double temperature, double *scores,
+                                 const int32_t *mask, int B, int S, double temperature, float *scores,
                                  elang_error *err);
 
 /* Multiply-adds x 2 of the head itself (not the encoder). */

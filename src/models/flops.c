@@ -22,7 +22,7 @@ double flops_encoder_classifier(const flops_dims *d, long seq_len) {
 
 double flops_seq2seq(const flops_dims *d, long src_len, long steps) {
     double h = d->hidden, a = attention_width(d), s = (double)src_len, t = (double)steps;
-    double encoder = d->layers * layer(d, s);
+    double encoder = flops_seq2seq_encoder(d, src_len);
     double cross_kv = 2.0 * s * 2 * h * a;
     double per_step = 2.0 * (4 * h * a + 2 * h * a) + ff_per_token(d) + 4.0 * s * a;
     /* Self-attention over t tokens at step t: 4·A·(1 + 2 + ... + T). */
@@ -32,3 +32,15 @@ double flops_seq2seq(const flops_dims *d, long src_len, long steps) {
 }
 
 double flops_seq2seq_encoder(const flops_dims *d, long src_len) { return d->layers * layer(d, (double)src_len); }
+
+double flops_causal(const flops_dims *d, long prompt_len, long steps) {
+    const double h = d->hidden, a = attention_width(d), s = (double)prompt_len;
+    const double k = d->kv_heads > 0 ? a / d->heads * d->kv_heads : a;
+    const double per_token = 2.0 * (2 * h * a + 2 * h * k) + ff_per_token(d);
+    const double head = 2.0 * h * d->vocab;
+    const double prefill = d->layers * (s * per_token + 4.0 * s * s * a) + head;
+    /* Step t attends to S + t keys: 4·A·Σ(S + t) over t = 1 .. n. */
+    const double n = steps > 1 ? (double)(steps - 1) : 0.0;
+    const double attention = 4.0 * a * (n * s + n * (n + 1) / 2);
+    return prefill + d->layers * (n * per_token + attention) + n * head;
+}

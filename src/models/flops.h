@@ -29,6 +29,7 @@ typedef struct {
     int intermediate;   /* I: intermediate_size, hidden_dim, d_ff, *_ffn_dim (decoder alike) */
     int heads;          /* attention heads */
     int head_dim;       /* per head (T5's d_kv); 0 = hidden / heads */
+    int kv_heads;       /* key/value heads (grouped-query attention); 0 = heads */
     int vocab;          /* V: the LM head's outputs (seq2seq) */
     int num_labels;     /* C: the classifier's outputs (encoder classifiers) */
     bool gated_ff;      /* two FF input projections (T5 v1.1 gated-GELU) */
@@ -61,5 +62,22 @@ double flops_seq2seq(const flops_dims *d, long src_len, long steps);
 /* An encoder-decoder's encoder alone over src_len tokens, layers · layer(S):
  * what an encoder head's score costs before the head itself. */
 double flops_seq2seq_encoder(const flops_dims *d, long src_len);
+
+/* A decoder-only language model (GPT-2, Llama, Qwen2) continuing a prompt
+ * of S tokens by `steps` tokens (times the beams for beam search). K is
+ * the key/value width (kv_heads × head size; A without grouped-query
+ * attention), so a layer's projections cost 2·(2·H·A + 2·H·K) per token.
+ * The prefill runs the prompt through every layer at once, its attention
+ * over all S² pairs as computed (the causal half masked, not skipped), and
+ * the LM head on the last position, which gives the first new token; each
+ * later token is one step attending to the S + t tokens before it, and its
+ * own LM head:
+ *
+ *   prefill     layers · (S·proj_ff + 4·S²·A) + 2·H·V
+ *   step t      layers · (proj_ff + 4·(S + t)·A) + 2·H·V,   t = 1 .. steps - 1
+ *
+ * with proj_ff = 2·(2·H·A + 2·H·K) + (m+1)·2·H·I per token. steps = 1 is
+ * the prompt alone: what a routing decision on the first step costs. */
+double flops_causal(const flops_dims *d, long prompt_len, long steps);
 
 #endif

@@ -92,8 +92,11 @@ static void search_carve(search *s, arena *a) {
     s->done = arena_take(a, sizeof(bool) * (size_t)s->B);
 }
 
-/* Carves the search from the model's arena, encodes the batch, fills the
- * cross-attention cache and seeds every row with the decoder start token. */
+/* Carves the search from the model's arena, and prefills: the batch
+ * encoded and the decoder start token fed (encoder-decoders), or the
+ * prompts run through the stack (decoder-only); s->logits then holds the
+ * first step's logits. Every row starts with the decoder start token
+ * (decoder-only: -1, a placeholder never output). */
 static elang_status search_init(search *s, const seq2seq_model *m, arena *a, const generate_opts *o,
                                 const int32_t *src_ids, const int32_t *src_mask, int B, int S, int max_steps,
                                 elang_error *err) {
@@ -110,8 +113,7 @@ static elang_status search_init(search *s, const seq2seq_model *m, arena *a, con
     memset(s->logprobs, 0, sizeof(float) * RL);
     memset(s->energies, 0, sizeof(float) * RL);
     memset(s->stats, 0, sizeof(float) * RL * (size_t)s->n_stats);
-    elang_status st = m->ops->encode(m->net, &s->run, src_ids, src_mask, err);
-    if (st == ELANG_OK) st = m->ops->start(m->net, &s->run, err);
+    elang_status st = m->ops->prefill(m->net, &s->run, src_ids, src_mask, s->logits, err);
     if (st != ELANG_OK) return st;
     for (int r = 0; r < s->R; r++) s->tokens[(size_t)r * s->L] = m->info.decoder_start_id;
     return ELANG_OK;
@@ -151,10 +153,11 @@ static int record(search *s, int r, int t, int tok, const float *processed) {
 }
 
 /* A generated sequence of `len` tokens from arrays laid out as the rows:
- * tokens[0..len), and the per-token values from index 1. */
+ * tokens[0..len) (a decoder-only model's from 1: its placeholder start
+ * goes), and the per-token values from index 1. */
 static elang_status seq_out(const search *s, const int32_t *tokens, const float *logprobs, const float *energies,
                             const float *stats, int len, double score, generated_seq *out, elang_error *err) {
-    const int n = s->n_stats;
+    const int n = s->n_stats, skip = s->m->info.decoder_start_id < 0;
     out->ids = malloc(sizeof(int32_t) * (size_t)len);
     out->logprobs = malloc(sizeof(float) * (size_t)len);
     out->energies = malloc(sizeof(float) * (size_t)len);
@@ -163,16 +166,23 @@ static elang_status seq_out(const search *s, const int32_t *tokens, const float 
         generated_seq_free(out);
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for generated sequences");
     }
-    memcpy(out->ids, tokens, sizeof(int32_t) * len);
+    memcpy(out->ids, tokens + skip, sizeof(int32_t) * (len - skip));
     memcpy(out->logprobs, logprobs + 1, sizeof(float) * (len - 1));
     memcpy(out->energies, energies + 1, sizeof(float) * (len - 1));
     if (n) memcpy(out->step_scores, stats + n, sizeof(float) * (len - 1) * n);
-    out->len = len;
+    out->len = len - skip;
+    out->steps = len - 1;
     out->score = score;
     return ELANG_OK;
 }
 
 /* ------------------------------------------------------------- greedy */
+
+/* Whether row r's tokens generated up to step t end its generation at a
+ * stop string. */
+static bool stops(const search *s, int r, int t) {
+    return s->o->stop && s->o->stop(s->o->stop_ctx, r, s->tokens + (size_t)r * s->L + 1, t);
+}
 
 /* Argmax of the processed logits. A row that has produced </s> is done:
  * its output ends at the </s>, and the row leaves the batch, so that the
@@ -184,8 +194,9 @@ static elang_status greedy(search *s, generated_seq *out, elang_error *err) {
     for (int r = 0; r < s->R; r++) s->len[r] = 1, s->active[r] = r;
     elang_status st = ELANG_OK;
     for (int t = 1; t < s->L && live > 0; t++) {
-        for (int i = 0; i < live; i++) s->feed[i] = s->tokens[(size_t)s->active[i] * s->L + t - 1];
-        if ((st = s->m->ops->step(s->m->net, &s->run, s->feed, s->logits, err)) != ELANG_OK) return st;
+        /* The first step's logits come from the prefill. */
+        for (int i = 0; i < live && t > 1; i++) s->feed[i] = s->tokens[(size_t)s->active[i] * s->L + t - 1];
+        if (t > 1 && (st = s->m->ops->step(s->m->net, &s->run, s->feed, s->logits, err)) != ELANG_OK) return st;
         /* Rows are independent: each thread scans its own rows' logits. */
 #pragma omp parallel for if ((long)live * s->V >= ROWS_PARALLEL_MIN)
         for (int i = 0; i < live; i++) {
@@ -197,7 +208,8 @@ static elang_status greedy(search *s, generated_seq *out, elang_error *err) {
         for (int i = 0; i < live; i++) {
             const int r = s->active[i];
             s->len[r] = t + 1;
-            if (s->tokens[(size_t)r * s->L + t] != info->eos_id) s->keep[kept] = i, s->active[kept++] = r;
+            if (!seq2seq_is_eos(info, s->tokens[(size_t)r * s->L + t]) && !stops(s, r, t))
+                s->keep[kept] = i, s->active[kept++] = r;
         }
         if (kept < live) seq2seq_run_keep(&s->run, s->keep, kept);
         live = kept;
@@ -295,7 +307,7 @@ static void choose_beams(search *s, int b, int first_row, int cur_len) {
         const int beam = s->top[rank].index / V, r = b * K + beam, tok = s->top[rank].index % V;
         memcpy(s->raw, s->logits + (size_t)(first_row + beam) * V, sizeof(float) * V);
         process_scores(s, s->raw, cur_len);
-        if (tok == info->eos_id) {
+        if (seq2seq_is_eos(info, tok)) {
             if (rank >= K) continue;
             /* A finished hypothesis: this row plus </s>. The </s> is written
              * into the row's next slot only to be copied out with it; the
@@ -325,9 +337,10 @@ static elang_status beam_search(search *s, generated_seq *out, elang_error *err)
 
     int cur_len = 1;
     while (cur_len < L && live > 0) {
-        for (int i = 0; i < live * K; i++)
+        /* The first step's logits come from the prefill. */
+        for (int i = 0; i < live * K && cur_len > 1; i++)
             s->feed[i] = s->tokens[((size_t)s->active[i / K] * K + i % K) * L + cur_len - 1];
-        elang_status st = s->m->ops->step(s->m->net, &s->run, s->feed, s->logits, err);
+        elang_status st = cur_len > 1 ? s->m->ops->step(s->m->net, &s->run, s->feed, s->logits, err) : ELANG_OK;
         if (st != ELANG_OK) return st;
         /* Every live row's token log-probabilities, processed, plus its beam
          * score; the per-token record keeps the processed raw logits' view. */
@@ -415,19 +428,35 @@ elang_status first_step_logits(const seq2seq_model *m, arena *a, const int32_t *
     const generate_opts o = {.num_beams = 1, .max_new_tokens = 1, .temperature = 1.0};
     search s;
     elang_status st = search_init(&s, m, a, &o, src_ids, src_mask, B, S, 1, err);
-    if (st != ELANG_OK) return st;
-    for (int r = 0; r < s.R; r++) s.feed[r] = m->info.decoder_start_id;
-    return m->ops->step(m->net, &s.run, s.feed, logits, err);
+    if (st == ELANG_OK) memcpy(logits, s.logits, sizeof(float) * (size_t)B * s.V);
+    return st;
+}
+
+elang_status first_step_scores(const seq2seq_model *m, arena *a, const int32_t *src_ids, const int32_t *src_mask,
+                               int B, int S, double temperature, float *scores, elang_error *err) {
+    /* Room for two steps, so that the first is not the last one allowed. */
+    const generate_opts o = {.num_beams = 1, .max_new_tokens = 2, .temperature = temperature, .step_scores = true};
+    search s;
+    elang_status st = search_init(&s, m, a, &o, src_ids, src_mask, B, S, 2, err);
+    for (int b = 0; st == ELANG_OK && b < B; b++) {
+        float *row = s.logits + (size_t)b * s.V, logprob, energy;
+        process_scores(&s, row, 1);
+        token_record(&s, row, -1, &logprob, &energy, scores + (size_t)b * ELANG_DIST_SCORES);
+    }
+    return st;
 }
 
 elang_status teacher_forced_energies(const seq2seq_model *m, arena *a, const int32_t *src_ids,
                                      const int32_t *src_mask, int S, const int32_t *ids, int len,
                                      double temperature, float *energies, elang_error *err) {
+    if (len < 1 || (m->info.decoder_start_id >= 0 && ids[0] != m->info.decoder_start_id))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "teacher forcing starts from the decoder start token %d",
+                          m->info.decoder_start_id);
     const generate_opts o = {.num_beams = 1, .max_new_tokens = len, .temperature = temperature};
     search s;
     elang_status st = search_init(&s, m, a, &o, src_ids, src_mask, 1, S, len, err);
     for (int t = 0; st == ELANG_OK && t < len; t++)
-        if ((st = m->ops->step(m->net, &s.run, &ids[t], s.logits, err)) == ELANG_OK)
+        if (t == 0 || (st = m->ops->step(m->net, &s.run, &ids[t], s.logits, err)) == ELANG_OK)
             energies[t] = (float)-log_sum_exp(s.logits, s.V, temperature);
     return st;
 }

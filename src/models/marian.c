@@ -72,8 +72,8 @@ static elang_status marian_step(const void *net, seq2seq_run *run, const int32_t
     elang_status st = embed_tokens(m, m->dec_embed, m->embed_rows, m->dec_pos, tokens, R, 1, run->cache.steps,
                                    run->x, err);
     if (st == ELANG_OK)
-        st = transformer_decoder_step(&m->dec, m->dec_layers, m->dec_count, run->x, &run->cache, NULL, &run->dec,
-                                      err);
+        st = transformer_decoder_step(&m->dec, m->dec_layers, m->dec_count, run->x, 1, NULL, NULL, &run->cache, NULL,
+                                      &run->dec, err);
     if (st == ELANG_OK) linear_forward(m->mm, logits, run->x, &m->lm_head, R, NULL);
     return st == ELANG_OK ? matmul_status(m->mm, err) : st;
 }
@@ -90,7 +90,17 @@ static void marian_free(void *net) {
     free(m);
 }
 
-static const seq2seq_ops MARIAN_OPS = {marian_carve, marian_encode, marian_start, marian_step, marian_free};
+static elang_status marian_prefill(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                  float *logits, elang_error *err);
+
+static const seq2seq_ops MARIAN_OPS = {.carve = marian_carve, .encode = marian_encode, .start = marian_start,
+                                   .prefill = marian_prefill, .step = marian_step, .free = marian_free};
+
+static elang_status marian_prefill(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                  float *logits, elang_error *err) {
+    const marian_model *m = net;
+    return seq2seq_prefill_encoded(&MARIAN_OPS, net, m->decoder_start_id, run, ids, mask, logits, err);
+}
 
 /* --------------------------------------------------------------- load */
 
@@ -103,11 +113,11 @@ static void take_layer(tensor_loader *L, const transformer_dims *d, const char *
     char p[96], name[160], fc1[160], fc2[160];
     snprintf(p, sizeof p, "%s.layers.%d.", stack, i);
     snprintf(name, sizeof name, "%sself_attn.", p);
-    transformer_take_attention(L, d, true, name, MARIAN_PROJ, &l->self_attn);
+    transformer_take_attention(L, d, true, true, name, MARIAN_PROJ, &l->self_attn);
     transformer_take_norm(L, d->d_model, true, &l->self_attn.norm, "%sself_attn_layer_norm", p);
     if (decoder) {
         snprintf(name, sizeof name, "%sencoder_attn.", p);
-        transformer_take_attention(L, d, true, name, MARIAN_PROJ, &l->cross_attn);
+        transformer_take_attention(L, d, true, true, name, MARIAN_PROJ, &l->cross_attn);
         transformer_take_norm(L, d->d_model, true, &l->cross_attn.norm, "%sencoder_attn_layer_norm", p);
     }
     snprintf(fc1, sizeof fc1, "%sfc1", p);
@@ -160,6 +170,7 @@ elang_status marian_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, el
     m->max_positions = cfg->max_position_embeddings;
     m->embed_scale = sc->scale_embedding ? (float)sqrt((double)cfg->hidden_size) : 1.0f;
     m->enc_count = cfg->num_layers;
+    m->decoder_start_id = sc->decoder_start_token_id;
     m->dec_count = sc->decoder_layers;
     const int E = m->embed_rows, V = m->vocab_size, D = cfg->hidden_size;
     if (sc->tie_word_embeddings && V != E) {
@@ -206,7 +217,7 @@ elang_status marian_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, el
     out->net = m;
     out->info = (seq2seq_info){
         .vocab_size = V, .d_model = D, .decoder_start_id = sc->decoder_start_token_id,
-        .eos_id = sc->eos_token_id, .pad_id = cfg->pad_token_id, .banned_id = sc->bad_word_id,
+        .eos_ids = {sc->eos_token_id}, .n_eos = 1, .pad_id = cfg->pad_token_id, .banned_id = sc->bad_word_id,
         .forced_eos_id = sc->forced_eos_token_id, .max_source_len = m->max_positions,
         .max_target_len = m->max_positions,
     };

@@ -33,6 +33,7 @@ typedef struct {
     transformer_layer *enc_layers; /* [encoder_layers], owned */
     transformer_layer *dec_layers; /* [decoder_layers], owned */
     int enc_count, dec_count;
+    int decoder_start_id;       /* fed by the prefill */
     linear lm_head;             /* [V, D]: dec_embed when tied (then V = E), else lm_head.weight;
                                    its bias final_logits_bias [V] (stored [1, V]), or NULL */
 } marian_model;

@@ -11,15 +11,26 @@ void seq2seq_run_carve_common(arena *a, matmul_ctx *mm, const transformer_dims *
     const long dec_keys = run->S > run->max_steps ? run->S : run->max_steps;
     run->enc_out = arena_take(a, sizeof(float) * (size_t)tokens * enc->d_model);
     run->x = arena_take(a, sizeof(float) * (size_t)run->R * dec->d_model);
-    kv_cache_carve(a, layers, run->R, dec->heads * dec->head_dim, run->S, run->max_steps, &run->cache);
+    kv_cache_carve(a, layers, run->R, transformer_kv_width(dec), run->S, run->max_steps, &run->cache);
     transformer_scratch_carve(a, mm, enc, tokens, tokens * enc->heads * run->S, &run->enc);
     transformer_scratch_carve(a, mm, dec, dec_rows, (long)run->R * dec->heads * dec_keys, &run->dec);
     run->enc_bias = run->dec_bias = NULL;
+    run->start_tokens = arena_take(a, sizeof(int32_t) * (size_t)run->R);
+}
+
+elang_status seq2seq_prefill_encoded(const seq2seq_ops *ops, const void *net, int start_id, seq2seq_run *run,
+                                     const int32_t *ids, const int32_t *mask, float *logits, elang_error *err) {
+    elang_status st = ops->encode(net, run, ids, mask, err);
+    if (st == ELANG_OK) st = ops->start(net, run, err);
+    if (st != ELANG_OK) return st;
+    for (int r = 0; r < run->R; r++) run->start_tokens[r] = start_id;
+    return ops->step(net, run, run->start_tokens, logits, err);
 }
 
 elang_dtype seq2seq_head_dtype(elang_dtype dtype) { return dtype == ELANG_DTYPE_INT8 ? ELANG_DTYPE_BF16 : dtype; }
 
 void seq2seq_run_set_mask(seq2seq_run *run, const int32_t *src_mask) {
+    if (run->cache.src_len == 0) return; /* decoder-only: the prefill marks the prompts' padding */
     const int per_input = run->R / run->B;
     for (int r = 0; r < run->R; r++)
         memcpy(run->cache.src_mask + (size_t)r * run->S, src_mask + (size_t)(r / per_input) * run->S,
@@ -47,6 +58,11 @@ void seq2seq_run_keep(seq2seq_run *run, const int *keep, int n) {
     for (int i = 0; i < n; i++)
         memmove(c->src_mask + (size_t)i * c->src_len, c->src_mask + (size_t)keep[i] * c->src_len,
                 sizeof(int32_t) * (size_t)c->src_len);
+    for (int i = 0; c->self_mask && i < n; i++) {
+        memmove(c->self_mask + (size_t)i * c->max_steps, c->self_mask + (size_t)keep[i] * c->max_steps,
+                sizeof(int32_t) * (size_t)c->steps);
+        c->seen[i] = c->seen[keep[i]];
+    }
     c->rows = run->R = n;
 }
 

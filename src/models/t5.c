@@ -82,7 +82,8 @@ static elang_status t5_step(const void *net, seq2seq_run *run, const int32_t *to
     if (st != ELANG_OK) return st;
     /* The new token's row of the decoder's causal bias: keys 0..steps. */
     if (steps < run->max_steps) position_bias(m, m->dec_rel_bias, d->heads, false, steps, 1, steps + 1, run->dec_bias);
-    st = transformer_decoder_step(d, m->dec_layers, m->dec_count, x, &run->cache, run->dec_bias, &run->dec, err);
+    st = transformer_decoder_step(d, m->dec_layers, m->dec_count, x, 1, NULL, NULL, &run->cache, run->dec_bias,
+                                  &run->dec, err);
     if (st != ELANG_OK) return st;
     norm_forward(x, &m->dec_final, R, D, d->eps);
     if (m->scale_logits) {
@@ -104,7 +105,17 @@ static void t5_free(void *net) {
     free(m);
 }
 
-static const seq2seq_ops T5_OPS = {t5_carve, t5_encode, t5_start, t5_step, t5_free};
+static elang_status t5_prefill(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                  float *logits, elang_error *err);
+
+static const seq2seq_ops T5_OPS = {.carve = t5_carve, .encode = t5_encode, .start = t5_start,
+                                   .prefill = t5_prefill, .step = t5_step, .free = t5_free};
+
+static elang_status t5_prefill(const void *net, seq2seq_run *run, const int32_t *ids, const int32_t *mask,
+                                  float *logits, elang_error *err) {
+    const t5_model *m = net;
+    return seq2seq_prefill_encoded(&T5_OPS, net, m->decoder_start_id, run, ids, mask, logits, err);
+}
 
 /* --------------------------------------------------------------- load */
 
@@ -125,11 +136,11 @@ static void take_block(tensor_loader *L, const transformer_dims *d, bool gated, 
                        bool decoder, transformer_layer *l) {
     char p[128];
     snprintf(p, sizeof p, "%s.block.%d.layer.0.SelfAttention.", stack, i);
-    transformer_take_attention(L, d, false, p, T5_PROJ, &l->self_attn);
+    transformer_take_attention(L, d, false, false, p, T5_PROJ, &l->self_attn);
     transformer_take_norm(L, d->d_model, false, &l->self_attn.norm, "%s.block.%d.layer.0.layer_norm", stack, i);
     if (decoder) {
         snprintf(p, sizeof p, "%s.block.%d.layer.1.EncDecAttention.", stack, i);
-        transformer_take_attention(L, d, false, p, T5_PROJ, &l->cross_attn);
+        transformer_take_attention(L, d, false, false, p, T5_PROJ, &l->cross_attn);
         transformer_take_norm(L, d->d_model, false, &l->cross_attn.norm, "%s.block.%d.layer.1.layer_norm", stack, i);
     }
     snprintf(p, sizeof p, "%s.block.%d.layer.%d.", stack, i, decoder ? 2 : 1);
@@ -170,6 +181,7 @@ elang_status t5_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, elang_
     m->max_distance = sc->relative_max_distance;
     m->scale_logits = sc->tie_word_embeddings;
     m->enc_count = cfg->num_layers;
+    m->decoder_start_id = sc->decoder_start_token_id;
     m->dec_count = sc->decoder_layers;
     const int V = m->vocab_size, D = dims.d_model;
 
@@ -202,7 +214,7 @@ elang_status t5_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, elang_
     out->net = m;
     out->info = (seq2seq_info){
         .vocab_size = V, .d_model = D, .decoder_start_id = sc->decoder_start_token_id,
-        .eos_id = sc->eos_token_id, .pad_id = cfg->pad_token_id, .banned_id = sc->bad_word_id,
+        .eos_ids = {sc->eos_token_id}, .n_eos = 1, .pad_id = cfg->pad_token_id, .banned_id = sc->bad_word_id,
         .forced_eos_id = sc->forced_eos_token_id, .max_source_len = 0, .max_target_len = 0,
     };
     return ELANG_OK;

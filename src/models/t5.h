@@ -30,6 +30,7 @@ typedef struct {
     transformer_layer *enc_layers; /* [num_layers], owned */
     transformer_layer *dec_layers; /* [num_decoder_layers], owned */
     int enc_count, dec_count;
+    int decoder_start_id;       /* fed by the prefill */
     norm_params enc_final;      /* gamma [D]: encoder.final_layer_norm */
     norm_params dec_final;      /* gamma [D]: decoder.final_layer_norm */
     linear lm_head;             /* [V, D]: lm_head.weight, or shared.weight when tied */

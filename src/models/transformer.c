@@ -9,13 +9,15 @@
 #include "util/error.h"
 
 static int width(const transformer_dims *d) { return d->heads * d->head_dim; }
+int transformer_kv_width(const transformer_dims *d) { return (d->kv_heads > 0 ? d->kv_heads : d->heads) * d->head_dim; }
 
 void transformer_scratch_carve(arena *a, matmul_ctx *mm, const transformer_dims *d, long rows, long score_floats,
                                transformer_scratch *s) {
     const size_t D = (size_t)d->d_model, A = (size_t)width(d), F = (size_t)d->d_ff, M = (size_t)rows;
+    const size_t K = (size_t)transformer_kv_width(d);
     s->mm = mm;
     s->h = arena_take(a, sizeof(float) * M * D);
-    s->qkv = arena_take(a, sizeof(float) * M * 3 * A);
+    s->qkv = arena_take(a, sizeof(float) * M * (A + 2 * K));
     s->ctx = arena_take(a, sizeof(float) * M * A);
     s->ff = arena_take(a, sizeof(float) * M * F);
     s->gate = arena_take(a, sizeof(float) * M * F);
@@ -30,6 +32,10 @@ void kv_cache_carve(arena *a, int layers, int rows, int width, int src_len, int 
     c->cross_k = arena_take(a, sizeof(float) * cross);
     c->cross_v = arena_take(a, sizeof(float) * cross);
     c->src_mask = arena_take(a, sizeof(int32_t) * (size_t)rows * src_len);
+    if (src_len == 0) {
+        c->self_mask = arena_take(a, sizeof(int32_t) * (size_t)rows * max_steps);
+        c->seen = arena_take(a, sizeof(int32_t) * (size_t)rows);
+    }
     c->reorder = arena_take(a, sizeof(float) * (size_t)rows * max_steps * width);
 }
 
@@ -50,6 +56,47 @@ void kv_cache_reorder(kv_cache *c, const int *from) {
     gather_rows(c->self_v, c, from);
 }
 
+/* Row b of each layer's [inputs, per_row] block becomes rows b·k .. b·k +
+ * k - 1 of a [inputs·k, per_row] one, in place. Destination d = l·R + r
+ * reads source l·B + r / k <= d: going from the last destination down, a
+ * source is read before it is overwritten (only destination d itself
+ * overwrites slot d, and every reader of it comes at or above it). */
+static void expand_rows(void *base, size_t elem, int layers, int inputs, int k, size_t per_row, size_t used) {
+    char *p = base;
+    const int rows = inputs * k;
+    for (int l = layers - 1; l >= 0; l--)
+        for (int r = rows - 1; r >= 0; r--)
+            memmove(p + ((size_t)l * rows + r) * per_row * elem, p + ((size_t)l * inputs + r / k) * per_row * elem,
+                    used * elem);
+}
+
+void kv_cache_expand(kv_cache *c, int per_input) {
+    if (per_input == 1) return;
+    const int B = c->rows;
+    const size_t self_row = (size_t)c->max_steps * c->width, used = (size_t)c->steps * c->width;
+    const size_t cross_row = (size_t)c->src_len * c->width;
+    expand_rows(c->self_k, sizeof(float), c->layers, B, per_input, self_row, used);
+    expand_rows(c->self_v, sizeof(float), c->layers, B, per_input, self_row, used);
+    expand_rows(c->cross_k, sizeof(float), c->layers, B, per_input, cross_row, cross_row);
+    expand_rows(c->cross_v, sizeof(float), c->layers, B, per_input, cross_row, cross_row);
+    expand_rows(c->src_mask, sizeof(int32_t), 1, B, per_input, (size_t)c->src_len, (size_t)c->src_len);
+    if (c->self_mask) {
+        expand_rows(c->self_mask, sizeof(int32_t), 1, B, per_input, (size_t)c->max_steps, (size_t)c->steps);
+        expand_rows(c->seen, sizeof(int32_t), 1, B, per_input, 1, 1);
+    }
+    c->rows = B * per_input;
+}
+
+void kv_cache_positions(const kv_cache *c, const int32_t *mask, int n, int32_t *pos) {
+    for (int r = 0; r < c->rows; r++) {
+        int32_t next = c->steps == 0 ? 0 : c->seen ? c->seen[r] : c->steps;
+        for (int i = 0; i < n; i++) {
+            const bool real = !mask || mask[(size_t)r * n + i];
+            pos[(size_t)r * n + i] = real ? next++ : 0;
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- load */
 
 void transformer_take_norm(tensor_loader *L, int D, bool bias, norm_params *n, const char *fmt, ...) {
@@ -62,12 +109,13 @@ void transformer_take_norm(tensor_loader *L, int D, bool bias, norm_params *n, c
     n->beta = bias ? loader_take(L, D, -1, "%s.bias", name) : NULL;
 }
 
-void transformer_take_attention(tensor_loader *L, const transformer_dims *d, bool bias, const char *prefix,
-                                const char *const proj[4], attention_block *a) {
-    const int D = d->d_model, A = width(d);
+void transformer_take_attention(tensor_loader *L, const transformer_dims *d, bool qkv_bias, bool o_bias,
+                                const char *prefix, const char *const proj[4], attention_block *a) {
+    const int D = d->d_model, A = width(d), K = transformer_kv_width(d);
     linear *l[4] = {&a->q, &a->k, &a->v, &a->o};
+    const int out[4] = {A, K, K, D}, in[4] = {D, D, D, A};
     for (int i = 0; i < 4; i++)
-        loader_take_linear(L, i < 3 ? A : D, i < 3 ? D : A, bias, l[i], "%s%s", prefix, proj[i]);
+        loader_take_linear(L, out[i], in[i], i < 3 ? qkv_bias : o_bias, l[i], "%s%s", prefix, proj[i]);
 }
 
 void transformer_take_ff(tensor_loader *L, const transformer_dims *d, bool bias, const char *in,
@@ -210,15 +258,15 @@ static void ff_sublayer(const transformer_dims *d, const ff_block *f, float *x, 
 static void encoder_layer_forward(const transformer_dims *d, const transformer_layer *l, float *x,
                                   const int32_t *mask, const float *bias, int B, int S, transformer_scratch *s) {
     const long N = (long)B * S;
-    const int A = width(d);
+    const int A = width(d), K = transformer_kv_width(d), W = A + 2 * K;
     const attention_block *w = &l->self_attn;
     linear_forward(s->mm, s->qkv, block_in(d, &w->norm, x, N, s), &w->qkv, (int)N, NULL);
     attention_args args = {
-        .batch = B, .q_len = S, .kv_len = S, .num_heads = d->heads, .head_dim = d->head_dim,
-        .scale = d->scale, .q_row_stride = 3L * A, .kv_row_stride = 3L * A, .out_row_stride = A,
-        .kv_batch_stride = 3L * S * A, .position_bias = bias, .key_mask = mask,
+        .batch = B, .q_len = S, .kv_len = S, .num_heads = d->heads, .kv_heads = d->kv_heads,
+        .head_dim = d->head_dim, .scale = d->scale, .q_row_stride = W, .kv_row_stride = W, .out_row_stride = A,
+        .kv_batch_stride = (long)S * W, .position_bias = bias, .key_mask = mask,
     };
-    attend(w, s->qkv, s->qkv + A, s->qkv + 2 * A, &args, x, N, s);
+    attend(w, s->qkv, s->qkv + A, s->qkv + A + K, &args, x, N, s);
     block_out(d, &w->norm, x, N);
     ff_sublayer(d, &l->ff, x, N, s);
 }
@@ -233,25 +281,25 @@ void transformer_encoder_forward(const transformer_dims *d, const transformer_la
  * one product over the source, copied to each of its input's rows. */
 static void cross_start(const attention_block *a, int layer, const float *enc_out, int B, kv_cache *c,
                         transformer_scratch *s) {
-    const int S = c->src_len, A = c->width, per_input = c->rows / B;
+    const int S = c->src_len, K = c->width, per_input = c->rows / B;
     linear_forward(s->mm, s->qkv, enc_out, &a->kv, B * S, NULL);
-    const size_t block = (size_t)c->rows * S * A;
+    const size_t block = (size_t)c->rows * S * K;
     float *k = c->cross_k + (size_t)layer * block, *v = c->cross_v + (size_t)layer * block;
     for (int r = 0; r < c->rows; r++)
         for (int j = 0; j < S; j++) {
-            const float *kv = s->qkv + ((size_t)(r / per_input) * S + j) * 2 * A;
-            memcpy(k + ((size_t)r * S + j) * A, kv, sizeof(float) * A);
-            memcpy(v + ((size_t)r * S + j) * A, kv + A, sizeof(float) * A);
+            const float *kv = s->qkv + ((size_t)(r / per_input) * S + j) * 2 * K;
+            memcpy(k + ((size_t)r * S + j) * K, kv, sizeof(float) * K);
+            memcpy(v + ((size_t)r * S + j) * K, kv + K, sizeof(float) * K);
         }
 }
 
 /* A cache carved for another model would be read and written out of its
  * bounds: refuse it. */
 static elang_status check_cache(const transformer_dims *d, int count, const kv_cache *c, elang_error *err) {
-    if (c->layers != count || c->width != width(d))
+    if (c->layers != count || c->width != transformer_kv_width(d))
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "decoder cache of %d layers x %d was made for another model (%d x %d)", c->layers,
-                          c->width, count, width(d));
+                          c->width, count, transformer_kv_width(d));
     return ELANG_OK;
 }
 
@@ -265,58 +313,95 @@ elang_status transformer_decoder_start(const transformer_dims *d, const transfor
     return ELANG_OK;
 }
 
-/* Self-attention of the new token over the cache, itself included
- * (transformers concatenates past and present keys the same way). */
-static void self_attention_step(const transformer_dims *d, const attention_block *w, int layer, float *x,
-                                kv_cache *c, const float *bias, transformer_scratch *s) {
-    const int A = width(d), R = c->rows, T = c->steps;
-    linear_forward(s->mm, s->qkv, block_in(d, &w->norm, x, R, s), &w->qkv, R, NULL);
-    const size_t row = (size_t)c->max_steps * A;
-    float *k = c->self_k + (size_t)layer * R * row, *v = c->self_v + (size_t)layer * R * row;
-    for (int r = 0; r < R; r++) {
-        memcpy(k + r * row + (size_t)T * A, s->qkv + (size_t)r * 3 * A + A, sizeof(float) * A);
-        memcpy(v + r * row + (size_t)T * A, s->qkv + (size_t)r * 3 * A + 2 * A, sizeof(float) * A);
+/* The new tokens' queries and keys turned to their positions (rotary
+ * embeddings; LlamaAttention applies them after the projections, before
+ * the keys join the cache). */
+static void rotate(const transformer_dims *d, float *qkv, long M, const int32_t *pos) {
+    const int A = width(d), K = transformer_kv_width(d), W = A + 2 * K;
+#pragma omp parallel for if (M * W > 65536)
+    for (long i = 0; i < M; i++) {
+        rope_apply(d->rope, qkv + i * W, d->heads, pos[i]);
+        rope_apply(d->rope, qkv + i * W + A, K / d->head_dim, pos[i]);
     }
+}
+
+/* Self-attention of n new tokens per row over the cache, themselves
+ * included (transformers concatenates past and present keys the same
+ * way); a new token sees the ones before it, not those after. */
+static void self_attention_step(const transformer_dims *d, const attention_block *w, int layer, float *x, int n,
+                                const int32_t *pos, kv_cache *c, const float *bias, transformer_scratch *s) {
+    const int A = width(d), K = c->width, W = A + 2 * K, R = c->rows, T = c->steps;
+    const long M = (long)R * n;
+    linear_forward(s->mm, s->qkv, block_in(d, &w->norm, x, M, s), &w->qkv, (int)M, NULL);
+    if (d->rope) rotate(d, s->qkv, M, pos);
+    const size_t row = (size_t)c->max_steps * K;
+    float *k = c->self_k + (size_t)layer * R * row, *v = c->self_v + (size_t)layer * R * row;
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < n; i++) {
+            const float *src = s->qkv + ((size_t)r * n + i) * W;
+            memcpy(k + r * row + (size_t)(T + i) * K, src + A, sizeof(float) * K);
+            memcpy(v + r * row + (size_t)(T + i) * K, src + A + K, sizeof(float) * K);
+        }
     attention_args args = {
-        .batch = R, .q_len = 1, .kv_len = T + 1, .num_heads = d->heads, .head_dim = d->head_dim,
-        .scale = d->scale, .q_row_stride = 3L * A, .kv_row_stride = A, .out_row_stride = A,
-        .kv_batch_stride = (long)row, .position_bias = bias, .causal = true,
+        .batch = R, .q_len = n, .kv_len = T + n, .num_heads = d->heads, .kv_heads = d->kv_heads,
+        .head_dim = d->head_dim, .scale = d->scale, .q_row_stride = W, .kv_row_stride = K, .out_row_stride = A,
+        .kv_batch_stride = (long)row, .position_bias = bias, .causal = true, .key_mask = c->self_mask,
+        .mask_row_stride = c->max_steps,
     };
-    attend(w, s->qkv, k, v, &args, x, R, s);
-    block_out(d, &w->norm, x, R);
+    attend(w, s->qkv, k, v, &args, x, M, s);
+    block_out(d, &w->norm, x, M);
 }
 
 /* Cross-attention over the source, padding masked out. */
 static void cross_attention_step(const transformer_dims *d, const attention_block *w, int layer, float *x,
                                  kv_cache *c, transformer_scratch *s) {
-    const int A = width(d), R = c->rows, S = c->src_len;
+    const int A = width(d), K = c->width, R = c->rows, S = c->src_len;
     linear_forward(s->mm, s->qkv, block_in(d, &w->norm, x, R, s), &w->q, R, NULL);
-    const size_t block = (size_t)R * S * A;
+    const size_t block = (size_t)R * S * K;
     attention_args args = {
-        .batch = R, .q_len = 1, .kv_len = S, .num_heads = d->heads, .head_dim = d->head_dim,
-        .scale = d->scale, .q_row_stride = A, .kv_row_stride = A, .out_row_stride = A,
-        .kv_batch_stride = (long)S * A, .key_mask = c->src_mask,
+        .batch = R, .q_len = 1, .kv_len = S, .num_heads = d->heads, .kv_heads = d->kv_heads,
+        .head_dim = d->head_dim, .scale = d->scale, .q_row_stride = A, .kv_row_stride = K, .out_row_stride = A,
+        .kv_batch_stride = (long)S * K, .key_mask = c->src_mask,
     };
     attend(w, s->qkv, c->cross_k + (size_t)layer * block, c->cross_v + (size_t)layer * block, &args, x, R, s);
     block_out(d, &w->norm, x, R);
 }
 
-/* x[R, D] := decoder layer `layer` applied to the new token of every row. */
-static void decoder_layer_step(const transformer_dims *d, const transformer_layer *l, int layer, float *x,
-                               kv_cache *c, const float *bias, transformer_scratch *s) {
-    self_attention_step(d, &l->self_attn, layer, x, c, bias, s);
-    cross_attention_step(d, &l->cross_attn, layer, x, c, s);
-    ff_sublayer(d, &l->ff, x, c->rows, s);
+/* x[R·n, D] := decoder layer `layer` applied to the new tokens of every
+ * row; only an encoder-decoder's layers (their cross-attention prepared)
+ * look at the source. */
+static void decoder_layer_step(const transformer_dims *d, const transformer_layer *l, int layer, float *x, int n,
+                               const int32_t *pos, kv_cache *c, const float *bias, transformer_scratch *s) {
+    self_attention_step(d, &l->self_attn, layer, x, n, pos, c, bias, s);
+    if (l->cross_attn.q.prepared) cross_attention_step(d, &l->cross_attn, layer, x, c, s);
+    ff_sublayer(d, &l->ff, x, (long)c->rows * n, s);
+}
+
+/* Marks the n new slots of each row of a decoder-only cache as real or
+ * padding and counts the real ones (their positions come from `seen`). */
+static void admit(kv_cache *c, int n, const int32_t *mask) {
+    if (!c->self_mask) return;
+    for (int r = 0; r < c->rows; r++)
+        for (int i = 0; i < n; i++) {
+            const int32_t real = !mask || mask[(size_t)r * n + i];
+            c->self_mask[(size_t)r * c->max_steps + c->steps + i] = real;
+            c->seen[r] += real;
+        }
 }
 
 elang_status transformer_decoder_step(const transformer_dims *d, const transformer_layer *layers, int count,
-                                      float *x, kv_cache *c, const float *bias, transformer_scratch *s,
-                                      elang_error *err) {
+                                      float *x, int n, const int32_t *mask, const int32_t *pos, kv_cache *c,
+                                      const float *bias, transformer_scratch *s, elang_error *err) {
     elang_status st = check_cache(d, count, c, err);
     if (st != ELANG_OK) return st;
-    if (c->steps >= c->max_steps)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "the decoder cache is full (%d steps)", c->max_steps);
-    for (int l = 0; l < count; l++) decoder_layer_step(d, &layers[l], l, x, c, bias, s);
-    c->steps++;
+    if (n < 1 || c->steps + n > c->max_steps)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "the decoder cache is full: it holds %d steps, %d more do not fit after %d",
+                          c->max_steps, n, c->steps);
+    if (d->rope && !pos)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "rotary embeddings need the new tokens' positions");
+    if (c->self_mask && c->steps == 0) memset(c->seen, 0, sizeof(int32_t) * (size_t)c->rows);
+    admit(c, n, mask);
+    for (int l = 0; l < count; l++) decoder_layer_step(d, &layers[l], l, x, n, pos, c, bias, s);
+    c->steps += n;
     return ELANG_OK;
 }

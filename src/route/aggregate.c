@@ -2,14 +2,14 @@
 
 #include <string.h>
 
-static const char *const aggregation_names[] = {"mean", "min", "sum", "first"};
+static const char *const aggregation_names[] = {"mean", "min", "sum", "first", "prompt"};
 
 const char *elang_aggregation_name(elang_aggregation a) {
-    return a >= ELANG_AGG_MEAN && a <= ELANG_AGG_FIRST ? aggregation_names[a] : NULL;
+    return a >= ELANG_AGG_MEAN && a <= ELANG_AGG_PROMPT ? aggregation_names[a] : NULL;
 }
 
 bool elang_aggregation_from_name(const char *name, elang_aggregation *out) {
-    for (int a = ELANG_AGG_MEAN; a <= ELANG_AGG_FIRST; a++)
+    for (int a = ELANG_AGG_MEAN; a <= ELANG_AGG_PROMPT; a++)
         if (strcmp(name, aggregation_names[a]) == 0) {
             *out = (elang_aggregation)a;
             return true;
@@ -23,7 +23,7 @@ double aggregate_steps(const float *steps, int count, int stride, int k, elang_a
     for (int t = 1; t < count; t++) {
         const double v = steps[(long)t * stride + k];
         if (a == ELANG_AGG_MIN) acc = v < acc ? v : acc;
-        else if (a != ELANG_AGG_FIRST) acc += v;
+        else if (a != ELANG_AGG_FIRST && a != ELANG_AGG_PROMPT) acc += v;
     }
     return a == ELANG_AGG_MEAN ? acc / count : acc;
 }

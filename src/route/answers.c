@@ -9,6 +9,7 @@
 #include "util/error.h"
 #include "core/scores.h"
 #include "route/aggregate.h"
+#include "route/answers.h"
 
 elang_route_opts elang_route_opts_default(void) {
     return (elang_route_opts){.score = ELANG_SCORE_ENERGY, .temperature = 1.0, .aggregate = ELANG_AGG_MEAN,
@@ -96,35 +97,51 @@ static elang_status answer_by_generation(elang_model *m, const elang_text *in, s
         out[i].gen = gen[i];
         out[i].label_id = -1;
         out[i].input_tokens = gen[i].num_input_ids;
-        out[i].decoder_steps = (gen[i].num_ids - 1) * beams;
+        out[i].decoder_steps = gen[i].num_steps * beams;
+        /* PROMPT's score is the first step's (what elang_answer_decisions
+         * computes before decoding). */
         for (int k = 0; k < ELANG_DIST_SCORES; k++)
-            out[i].scores[k] = (float)aggregate_steps(gen[i].step_scores, gen[i].num_ids - 1, ELANG_DIST_SCORES, k,
+            out[i].scores[k] = (float)aggregate_steps(gen[i].step_scores, gen[i].num_steps, ELANG_DIST_SCORES, k,
                                                       o->aggregate);
     }
     free(gen);
     return st;
 }
 
+/* The options' checks, shared by the two entry points. */
+static elang_status check_opts(elang_model *m, const elang_route_opts *o, elang_error *err) {
+    if (o->score < 0 || o->score >= ELANG_SCORE_KINDS)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)o->score);
+    if (o->aggregate < ELANG_AGG_MEAN || o->aggregate > ELANG_AGG_PROMPT)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown aggregation %d", (int)o->aggregate);
+    if (o->num_label_words == 1 || o->num_label_words < 0 || (o->num_label_words > 0 && !o->label_words))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o->num_label_words);
+    if (o->num_label_words > 0 && !elang_model_is_generator(m))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "label words are for text-to-text models; %s is a %s classifier with labels of its own",
+                          elang_model_dir(m), elang_model_type(m));
+    if (!(o->temperature > 0.0) || o->batch_size < 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
+    return ELANG_OK;
+}
+
+/* Each answer's random score, and the score the options route on. */
+static void finish(const elang_route_opts *o, const size_t *items, size_t n, elang_answer *out) {
+    for (size_t i = 0; i < n; i++) {
+        out[i].scores[ELANG_SCORE_RANDOM] = (float)random_score(o->seed, items ? items[i] : i);
+        out[i].score = out[i].scores[o->score];
+    }
+}
+
 elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t *items, size_t n,
                               const elang_route_opts *opts, elang_answer *out, double *seconds,
                               elang_error *err) {
     const elang_route_opts o = with_defaults(opts);
-    if (o.score < 0 || o.score >= ELANG_SCORE_KINDS)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)o.score);
-    if (o.aggregate < ELANG_AGG_MEAN || o.aggregate > ELANG_AGG_FIRST)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown aggregation %d", (int)o.aggregate);
-    if (o.num_label_words == 1 || o.num_label_words < 0 || (o.num_label_words > 0 && !o.label_words))
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o.num_label_words);
-    if (o.num_label_words > 0 && !elang_model_is_generator(m))
-        return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                          "label words are for text-to-text models; %s is a %s classifier with labels of its own",
-                          elang_model_dir(m), elang_model_type(m));
-    if (!(o.temperature > 0.0) || o.batch_size < 0)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
+    elang_status st = check_opts(m, &o, err);
+    if (st != ELANG_OK) return st;
     memset(out, 0, sizeof *out * n);
     if (n == 0) return ELANG_OK;
     const double t0 = clock_seconds();
-    elang_status st;
     if (!elang_model_is_generator(m)) st = answer_by_classifier(m, in, n, &o, out, err);
     else if (o.num_label_words > 0) st = answer_by_label_words(m, in, n, &o, out, err);
     else st = answer_by_generation(m, in, n, &o, out, err);
@@ -133,20 +150,24 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
         elang_answers_free(out, n);
         return st;
     }
-    for (size_t i = 0; i < n; i++) {
-        out[i].scores[ELANG_SCORE_RANDOM] = (float)random_score(o.seed, items ? items[i] : i);
-        out[i].scores[ELANG_SCORE_ENCODER_HEAD] = NAN;
-        out[i].score = out[i].scores[o.score];
-    }
+    /* The head's score is a pass of its own (elang_answer_decisions). */
+    for (size_t i = 0; i < n; i++) out[i].scores[ELANG_SCORE_ENCODER_HEAD] = NAN;
+    finish(&o, items, n, out);
     return ELANG_OK;
+}
+
+elang_decision elang_decision_of(const elang_model *m, const elang_route_opts *opts) {
+    const elang_route_opts o = with_defaults(opts);
+    if (!elang_model_is_generator(m)) return ELANG_DECIDE_AFTER_DECODING;
+    if (o.score == ELANG_SCORE_ENCODER_HEAD) return ELANG_DECIDE_BY_HEAD;
+    if (o.aggregate == ELANG_AGG_PROMPT && o.num_label_words == 0) return ELANG_DECIDE_ON_FIRST_STEP;
+    return ELANG_DECIDE_AFTER_DECODING;
 }
 
 /* A head that predicts label-word logits scores those words only. */
 static elang_status check_head_words(const elang_model *m, const elang_route_opts *o, elang_error *err) {
     const encoder_head *h = m->head;
-    if (!h) return elang_fail(err, ELANG_ERR_INVALID_ARG, "%s has no encoder head (%s and %s)", elang_model_dir(m),
-                              ENCODER_HEAD_JSON, ENCODER_HEAD_WEIGHTS);
-    if (h->predicts != HEAD_PREDICTS_LABEL_WORD_LOGITS) return ELANG_OK;
+    if (!h || h->predicts != HEAD_PREDICTS_LABEL_WORD_LOGITS) return ELANG_OK;
     bool same = o->num_label_words == h->outputs;
     for (int k = 0; same && k < h->outputs; k++) same = strcmp(o->label_words[k], h->label_words[k]) == 0;
     if (!same)
@@ -157,27 +178,45 @@ static elang_status check_head_words(const elang_model *m, const elang_route_opt
     return ELANG_OK;
 }
 
-elang_status elang_answer_head(elang_model *m, const elang_text *in, size_t n, const elang_route_opts *opts,
-                               elang_answer *out, double *seconds, elang_error *err) {
+elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const size_t *items, size_t n,
+                                    const elang_route_opts *opts, elang_answer *out, double *seconds,
+                                    elang_error *err) {
     const elang_route_opts o = with_defaults(opts);
-    if (!(o.temperature > 0.0) || o.batch_size < 0)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
-    elang_status st = check_head_words(m, &o, err);
+    const elang_decision pass = elang_decision_of(m, &o);
+    elang_status st = check_opts(m, &o, err);
+    if (st == ELANG_OK && pass == ELANG_DECIDE_AFTER_DECODING)
+        st = elang_fail(err, ELANG_ERR_INVALID_ARG, "%s is routed on its answers here: no score is known before it "
+                        "decodes (elang_decision_of)", elang_model_dir(m));
+    if (st == ELANG_OK && pass == ELANG_DECIDE_BY_HEAD) st = check_head_words(m, &o, err);
     if (st != ELANG_OK) return st;
     memset(out, 0, sizeof *out * n);
-    double *scores = malloc(sizeof(double) * (n ? n : 1));
-    int *tokens = malloc(sizeof(int) * (n ? n : 1));
-    if (!scores || !tokens) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
+    if (n == 0) return ELANG_OK;
+    float *scores = malloc(sizeof(float) * n * ELANG_SCORE_KINDS);
+    int *lengths = malloc(sizeof(int) * n);
     const double t0 = clock_seconds();
-    if (st == ELANG_OK) st = model_head_scores(m, in, n, o.batch_size, o.temperature, scores, tokens, err);
+    st = scores && lengths
+             ? model_decision_scores(m, pass, in, n, o.batch_size, o.temperature, scores, lengths, err)
+             : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
     if (seconds) *seconds = clock_seconds() - t0;
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
         out[i].label_id = -1;
-        out[i].input_tokens = tokens[i];
-        for (int k = 0; k < ELANG_SCORE_KINDS; k++) out[i].scores[k] = NAN;
-        out[i].scores[ELANG_SCORE_ENCODER_HEAD] = (float)scores[i];
-        out[i].score = out[i].scores[ELANG_SCORE_ENCODER_HEAD];
+        out[i].input_tokens = lengths[i];
+        out[i].decoder_steps = pass == ELANG_DECIDE_ON_FIRST_STEP;
+        memcpy(out[i].scores, scores + i * ELANG_SCORE_KINDS, sizeof out[i].scores);
     }
-    free(scores), free(tokens);
+    free(scores), free(lengths);
+    if (st == ELANG_OK) finish(&o, items, n, out);
     return st;
+}
+
+double elang_decision_gflops(const elang_model *m, elang_decision d, int input_tokens) {
+    if (d == ELANG_DECIDE_ON_FIRST_STEP) return elang_model_gflops(m, input_tokens, 1);
+    if (d == ELANG_DECIDE_BY_HEAD) return elang_model_head_gflops(m, input_tokens);
+    return 0.0;
+}
+
+void answer_take_decision(elang_answer *full, const elang_answer *decision) {
+    for (int k = 0; k < ELANG_SCORE_KINDS; k++)
+        if (!isnan(decision->scores[k])) full->scores[k] = decision->scores[k];
+    full->score = decision->score;
 }

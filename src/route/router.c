@@ -8,6 +8,7 @@
 
 #include "util/error.h"
 #include "elang.h"
+#include "route/answers.h"
 
 /* A cascade replaces one model's answer by another's, so they must speak
  * the same language: classifiers the same labels in the same order (else
@@ -46,18 +47,23 @@ static elang_status check_alike(elang_model *const *tiers, int num_tiers, const 
 }
 
 struct elang_router {
-    elang_model **tiers;  /* [num_tiers], borrowed */
+    elang_model **tiers;  /* [num_tiers], borrowed; the last is NULL when `remote` answers for it */
     double *thresholds;   /* [num_tiers - 1] */
     int num_tiers;
     elang_route_opts opts;
+    elang_answer_fn remote;
+    void *remote_ctx;
 };
 
-elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
-                              const elang_route_opts *opts, elang_router **out, elang_error *err) {
+/* A router over num_models models, and one more tier when remote is set. */
+static elang_status router_new(elang_model *const *tiers, int num_models, const double *thresholds,
+                               elang_answer_fn remote, void *ctx, const elang_route_opts *opts,
+                               elang_router **out, elang_error *err) {
     *out = NULL;
-    if (num_tiers < 2 || num_tiers > 16)
+    const int num_tiers = num_models + (remote != NULL);
+    if (num_tiers < 2 || num_tiers > 16 || num_models < 1)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 models, got %d", num_tiers);
-    elang_status st = check_alike(tiers, num_tiers, opts, err);
+    elang_status st = check_alike(tiers, num_models, opts, err);
     if (st != ELANG_OK) return st;
     for (int i = 0; opts && opts->score == ELANG_SCORE_ENCODER_HEAD && i + 1 < num_tiers; i++)
         if (!elang_model_has_head(tiers[i]))
@@ -66,19 +72,37 @@ elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const do
                               "elang_head.safetensors) in %s", elang_model_dir(tiers[i]));
     elang_router *r = calloc(1, sizeof *r);
     if (r) {
-        r->tiers = malloc(sizeof *r->tiers * (size_t)num_tiers);
+        r->tiers = calloc((size_t)num_tiers, sizeof *r->tiers);
         r->thresholds = malloc(sizeof *r->thresholds * (size_t)num_tiers);
     }
     if (!r || !r->tiers || !r->thresholds) {
         elang_router_free(r);
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a router");
     }
-    memcpy(r->tiers, tiers, sizeof *r->tiers * (size_t)num_tiers);
+    memcpy(r->tiers, tiers, sizeof *r->tiers * (size_t)num_models);
     memcpy(r->thresholds, thresholds, sizeof *r->thresholds * (size_t)(num_tiers - 1));
     r->num_tiers = num_tiers;
     r->opts = opts ? *opts : elang_route_opts_default();
+    r->remote = remote;
+    r->remote_ctx = ctx;
     *out = r;
     return ELANG_OK;
+}
+
+elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
+                              const elang_route_opts *opts, elang_router **out, elang_error *err) {
+    return router_new(tiers, num_tiers, thresholds, NULL, NULL, opts, out, err);
+}
+
+elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, const double *thresholds,
+                                     elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
+                                     elang_router **out, elang_error *err) {
+    *out = NULL;
+    if (!answer) return elang_fail(err, ELANG_ERR_INVALID_ARG, "a remote tier needs its answer function");
+    if (opts && opts->num_label_words > 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "label words need every tier loaded here; a remote tier answers with its own outputs");
+    return router_new(tiers, num_models, thresholds, answer, ctx, opts, out, err);
 }
 
 void elang_router_free(elang_router *r) {
@@ -97,72 +121,87 @@ void elang_route_out_free(elang_route_out *out, size_t n) {
     }
 }
 
-/* Tier t's answers when the encoder head decides: the head scores every
- * input; only the inputs it keeps are decoded (their full answers carry the
- * head's score), the others keep the head-only answer and move on without
- * Swift's decoder ever running on them. */
-static elang_status answer_by_head(elang_router *r, int t, const elang_text *texts, const size_t *items, size_t count,
-                                   elang_answer *answers, elang_error *err) {
-    elang_status st = elang_answer_head(r->tiers[t], texts, count, &r->opts, answers, NULL, err);
-    elang_text *kept_texts = malloc(sizeof *kept_texts * (count ? count : 1));
-    size_t *kept = malloc(sizeof *kept * (count ? count : 1)), *kept_items = malloc(sizeof *kept_items * (count ? count : 1));
-    elang_answer *full = calloc(count ? count : 1, sizeof *full);
-    if (st == ELANG_OK && (!kept_texts || !kept || !kept_items || !full))
-        st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", count);
-    size_t k = 0;
-    for (size_t j = 0; st == ELANG_OK && j < count; j++)
-        if (elang_keeps_swift(answers[j].score, r->thresholds[t])) {
-            kept[k] = j, kept_items[k] = items[j], kept_texts[k++] = texts[j];
-        }
-    if (st == ELANG_OK && k > 0) {
-        st = elang_answer_all(r->tiers[t], kept_texts, kept_items, k, &r->opts, full, NULL, err);
-        if (st != ELANG_OK && err && err->item >= 0) err->item = (long)kept[err->item];
+/* The inputs keep[0..k) that tier t kept on its decision before decoding:
+ * decoded by it now, each full answer replacing its decision, whose
+ * scores it takes. texts, seeds and answers are scratch of k entries. */
+static elang_status decode_kept(elang_router *r, int t, const elang_text *in, const size_t *items,
+                                const size_t *keep, size_t k, elang_text *texts, size_t *seeds,
+                                elang_answer *answers, elang_route_out *out, elang_error *err) {
+    for (size_t j = 0; j < k; j++) {
+        texts[j] = in[keep[j]];
+        seeds[j] = items ? items[keep[j]] : keep[j];
     }
-    for (size_t i = 0; st == ELANG_OK && i < k; i++) {
-        const float head = answers[kept[i]].scores[ELANG_SCORE_ENCODER_HEAD];
-        elang_answers_free(&answers[kept[i]], 1);
-        answers[kept[i]] = full[i];
-        answers[kept[i]].scores[ELANG_SCORE_ENCODER_HEAD] = head;
-        answers[kept[i]].score = head;
+    elang_status st = elang_answer_all(r->tiers[t], texts, seeds, k, &r->opts, answers, NULL, err);
+    if (st != ELANG_OK) {
+        if (err && err->item >= 0) err->item = (long)keep[err->item];
+        return st;
     }
-    if (st != ELANG_OK) elang_answers_free(answers, count);
-    free(kept_texts), free(kept), free(kept_items), free(full);
-    return st;
+    for (size_t j = 0; j < k; j++) {
+        answer_take_decision(&answers[j], &out[keep[j]].answers[t]);
+        elang_answers_free(&out[keep[j]].answers[t], 1);
+        out[keep[j]].answers[t] = answers[j];
+    }
+    return ELANG_OK;
 }
 
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err) {
+    return elang_route_items(r, in, NULL, n, out, err);
+}
+
+elang_status elang_route_items(elang_router *r, const elang_text *in, const size_t *items, size_t n,
+                               elang_route_out *out, elang_error *err) {
     memset(out, 0, sizeof *out * n);
-    size_t *pending = malloc(sizeof *pending * (n ? n : 1));
+    size_t *pending = malloc(sizeof *pending * (n ? n : 1)), *keep = malloc(sizeof *keep * (n ? n : 1));
+    size_t *seeds = malloc(sizeof *seeds * (n ? n : 1));
     elang_text *texts = malloc(sizeof *texts * (n ? n : 1));
     elang_answer *answers = malloc(sizeof *answers * (n ? n : 1));
-    elang_status st = pending && texts && answers ? ELANG_OK
-                                                  : elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
+    elang_status st = pending && keep && seeds && texts && answers
+                          ? ELANG_OK
+                          : elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
         pending[i] = i;
         out[i].answers = calloc((size_t)r->num_tiers, sizeof *out[i].answers);
         if (!out[i].answers) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory routing %zu inputs", n);
     }
     size_t count = n;
+    elang_error remote_err;
     for (int t = 0; st == ELANG_OK && t < r->num_tiers && count > 0; t++) {
-        for (size_t j = 0; j < count; j++) texts[j] = in[pending[j]];
+        for (size_t j = 0; j < count; j++) {
+            texts[j] = in[pending[j]];
+            seeds[j] = items ? items[pending[j]] : pending[j];
+        }
         const bool last = t == r->num_tiers - 1;
-        if (!last && r->opts.score == ELANG_SCORE_ENCODER_HEAD) st = answer_by_head(r, t, texts, pending, count, answers, err);
-        else st = elang_answer_all(r->tiers[t], texts, pending, count, &r->opts, answers, NULL, err);
+        /* Deciding before decoding, a tier first scores every input with
+         * that pass alone, and decodes only those it keeps. */
+        const bool early = !last && r->tiers[t] &&
+                           elang_decision_of(r->tiers[t], &r->opts) != ELANG_DECIDE_AFTER_DECODING;
+        if (early) {
+            st = elang_answer_decisions(r->tiers[t], texts, seeds, count, &r->opts, answers, NULL, err);
+        } else if (r->tiers[t]) {
+            st = elang_answer_all(r->tiers[t], texts, seeds, count, &r->opts, answers, NULL, err);
+        } else if (r->remote(r->remote_ctx, texts, seeds, count, answers, &remote_err) != ELANG_OK) {
+            /* The answers of the tier before stand. Why the remote side
+             * failed is its own to report (its caller gave it a context). */
+            for (size_t j = 0; j < count; j++) out[pending[j]].degraded = true;
+            break;
+        }
         if (st != ELANG_OK) {
             if (err && err->item >= 0) err->item = (long)pending[err->item];
             break;
         }
-        size_t next = 0;
+        size_t next = 0, kept = 0;
         for (size_t j = 0; j < count; j++) {
             elang_route_out *o = &out[pending[j]];
             o->tier = t;
             o->answers[t] = answers[j];
             if (!last && !elang_keeps_swift(answers[j].score, r->thresholds[t])) pending[next++] = pending[j];
+            else if (early) keep[kept++] = pending[j];
         }
         count = next;
+        if (early && kept > 0) st = decode_kept(r, t, in, items, keep, kept, texts, seeds, answers, out, err);
     }
-    free(pending), free(texts), free(answers);
+    free(pending), free(keep), free(seeds), free(texts), free(answers);
     if (st != ELANG_OK) elang_route_out_free(out, n);
     return st;
 }

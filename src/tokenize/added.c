@@ -1,6 +1,8 @@
 /* The added tokens: the special tokens and the entries of
  * added_tokens.json, which PreTrainedTokenizer cuts out of a text before
  * the subword algorithm sees the rest. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +127,52 @@ done:
     free(entries);
     json_decref(root);
     return rc;
+}
+
+/* One AddedToken of added_tokens_decoder or tokenizer.json's added_tokens:
+ * its content and flags; `id` the id it was listed with. */
+static elang_status declared_token(tokenizer *t, const json_t *v, json_int_t id, const char *path, const char *where,
+                                   elang_error *err) {
+    const json_t *content = json_is_object(v) ? json_object_get(v, "content") : NULL;
+    if (!json_is_string(content))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s is not an AddedToken with a \"content\" string", path, where);
+    if (id < 0 || id > INT32_MAX)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s has no id in [0, 2^31)", path, where);
+    const char *text = json_string_value(content);
+    if (added_find(&t->added, text) >= 0) return ELANG_OK;
+    if (!added_append(&t->added, text, (int32_t)id, json_is_true(json_object_get(v, "special")),
+                      json_is_true(json_object_get(v, "lstrip")), json_is_true(json_object_get(v, "rstrip"))))
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
+    if (id >= t->n_ids) t->n_ids = (int)id + 1;
+    return ELANG_OK;
+}
+
+elang_status added_read_declared(tokenizer *t, const json_t *list, const char *path, elang_error *err) {
+    elang_status rc = ELANG_OK;
+    char where[64];
+    if (json_is_object(list)) {
+        const char *key;
+        const json_t *v;
+        json_object_foreach((json_t *)list, key, v) {
+            char *end;
+            const long long id = strtoll(key, &end, 10);
+            snprintf(where, sizeof where, "added_tokens_decoder[\"%.24s\"]", key);
+            if (*key == '\0' || *end != '\0')
+                return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s: the key is not a token id", path, where);
+            if ((rc = declared_token(t, v, id, path, where, err)) != ELANG_OK) return rc;
+        }
+        return ELANG_OK;
+    }
+    if (!json_is_array(list))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: the added tokens are neither an object nor a list", path);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *v = json_array_get(list, i), *id = json_object_get(v, "id");
+        snprintf(where, sizeof where, "added_tokens[%zu]", i);
+        if (!json_is_integer(id))
+            return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s has no integer \"id\"", path, where);
+        if ((rc = declared_token(t, v, json_integer_value(id), path, where, err)) != ELANG_OK) return rc;
+    }
+    return ELANG_OK;
 }
 
 /* Code point order, a token before the longer ones it starts. */

@@ -13,11 +13,12 @@ typedef struct {
     const char **tokens;
     bool *special;
     size_t run, n_parts;
+    bool spaces; /* " ".join(sub_texts), else "".join */
     strbuf text;
 } decoding;
 
 static bool new_part(decoding *d) {
-    return d->n_parts++ == 0 || strbuf_puts(&d->text, " ");
+    return d->n_parts++ == 0 || !d->spaces || strbuf_puts(&d->text, " ");
 }
 
 static elang_status end_run(const tokenizer *t, decoding *d, elang_error *err) {
@@ -40,7 +41,7 @@ elang_status tokenizer_decode(const tokenizer *t, const int32_t *ids, int n, boo
     *text = NULL;
     if (n < 0) return elang_fail(err, ELANG_ERR_INVALID_ARG, "%d ids to decode", n);
     decoding d = {.tokens = malloc(((size_t)n + 1) * sizeof *d.tokens),
-                  .special = malloc((size_t)n + 1)};
+                  .special = malloc((size_t)n + 1), .spaces = t->spaces_between_special};
     elang_status rc = ELANG_OK;
     if (!d.tokens || !d.special) goto nomem;
     int vocab_size = t->model.ops->size(t->model.impl);
@@ -52,7 +53,7 @@ elang_status tokenizer_decode(const tokenizer *t, const int32_t *ids, int n, boo
         int32_t id = ids[i];
         int k = added_with_id(&t->added, id);
         const char *token = id >= 0 ? t->model.ops->id_token(t->model.impl, id) : NULL;
-        if (!token && k < 0 && (id < 0 || id >= t->n_ids)) {
+        if (!token && k < 0 && (id < 0 || id >= t->n_ids || !t->unk_text)) {
             rc = elang_fail(err, ELANG_ERR_INVALID_ARG,
                             "id %d (position %d) is outside the vocabulary of %d tokens", id, i,
                             t->n_ids);
@@ -71,7 +72,7 @@ elang_status tokenizer_decode(const tokenizer *t, const int32_t *ids, int n, boo
         d.run++;
     }
     if ((rc = end_run(t, &d, err)) != ELANG_OK) goto done;
-    for (size_t c = 0; c < sizeof CLEAN_UP / sizeof CLEAN_UP[0]; c++)
+    for (size_t c = 0; t->clean_up && c < sizeof CLEAN_UP / sizeof CLEAN_UP[0]; c++)
         strbuf_replace(&d.text, 0, CLEAN_UP[c][0], CLEAN_UP[c][1]);
     if (!strbuf_append(&d.text, "", 0)) goto nomem; /* "" for no parts at all */
     *text = d.text.s;

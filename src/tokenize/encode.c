@@ -17,10 +17,11 @@ static elang_status tokenize(const tokenizer *t, const char *text, i32vec *ids, 
         if (bad == SIZE_MAX) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory tokenizing");
         return elang_fail(err, ELANG_ERR_INPUT, "invalid UTF-8 at byte offset %zu", bad);
     }
-    bool ok = true;
+    bool ok = !t->model.ops->prepare || t->model.ops->prepare(t->model.impl, &raw);
     /* RobertaTokenizer.prepare_for_tokenization: add_prefix_space puts a
-     * space before a text that does not start with whitespace. */
-    if (t->add_prefix_space && raw.len > 0 && !uni_py_isspace(raw.v[0])) {
+     * space before a text that does not start with whitespace;
+     * GPT2Tokenizer's before any text. */
+    if (ok && t->add_prefix_space && raw.len > 0 && (t->layout == LAYOUT_GPT2 || !uni_py_isspace(raw.v[0]))) {
         ok = i32vec_reserve(&raw, 1);
         if (ok) {
             memmove(raw.v + 1, raw.v, raw.len * sizeof *raw.v);
@@ -36,7 +37,7 @@ static elang_status tokenize(const tokenizer *t, const char *text, i32vec *ids, 
     /* Cut out the added tokens, let each one eat the whitespace its flags
      * say, and tokenize the non-empty chunks between them. */
     const added_token *added = t->added.v;
-    subword_context ctx = {t->special_id[SPECIAL_UNK], &t->specials};
+    subword_context ctx = {t->special_id[SPECIAL_UNK], &t->specials, t->unk_text, true, false};
     int prev = -1;
     for (size_t i = 0; ok;) {
         size_t start = i, j = i;
@@ -47,6 +48,8 @@ static elang_status tokenize(const tokenizer *t, const char *text, i32vec *ids, 
             while (start < end && uni_py_isspace(s->v[start])) start++;
         if (k >= 0 && added[k].lstrip)
             while (end > start && uni_py_isspace(s->v[end - 1])) end--;
+        ctx.first = prev < 0;
+        ctx.before_special = k >= 0 && added[k].special;
         if (end > start)
             ok = t->model.ops->tokenize(t->model.impl, s->v + start, end - start, &ctx, ids);
         if (k < 0) break;
@@ -77,12 +80,15 @@ elang_status tokenizer_tokenize(const tokenizer *t, const char *text, int32_t **
     return rc;
 }
 
-int n_special_tokens(tok_layout layout, bool pair) {
-    switch (layout) {
+int n_special_tokens(const tokenizer *t, bool pair) {
+    switch (t->layout) {
     case LAYOUT_BERT: return pair ? 3 : 2;
     case LAYOUT_ROBERTA: return pair ? 4 : 2;
     case LAYOUT_T5: return pair ? 2 : 1;
     case LAYOUT_MARIAN: return 1; /* its override says "Just EOS", pair or not */
+    case LAYOUT_GPT2:
+    case LAYOUT_LLAMA:
+    case LAYOUT_QWEN2: return (t->add_bos + t->add_eos) * (pair ? 2 : 1);
     }
     return 0;
 }
@@ -95,7 +101,7 @@ static void put(int32_t *dst, size_t *k, const int32_t *src, size_t n) {
 elang_status tokenizer_encode(const tokenizer *t, const char *text, const char *pair,
                               int max_length, token_seq *out, elang_error *err) {
     *out = (token_seq){0};
-    int n_special = n_special_tokens(t->layout, pair != NULL);
+    int n_special = n_special_tokens(t, pair != NULL);
     if (max_length < n_special)
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "max_length %d is less than the %d special tokens of %s", max_length,
@@ -160,6 +166,15 @@ elang_status tokenizer_encode(const tokenizer *t, const char *text, const char *
         put(out->ids, &k, a.v, la);
         put(out->ids, &k, b.v, lb);
         out->ids[k++] = eos;
+        break;
+    case LAYOUT_GPT2: /* [bos] a [eos] [bos] b [eos], as each config says */
+    case LAYOUT_LLAMA:
+    case LAYOUT_QWEN2:
+        for (int seg = 0; seg < (pair ? 2 : 1); seg++) {
+            if (t->add_bos) out->ids[k++] = t->special_id[SPECIAL_BOS];
+            put(out->ids, &k, seg ? b.v : a.v, seg ? lb : la);
+            if (t->add_eos) out->ids[k++] = eos;
+        }
         break;
     }
     for (size_t i = 0; i < k; i++) out->type_ids[i] = t->layout == LAYOUT_BERT && i >= first;

@@ -25,7 +25,11 @@ static const char *const FAIRSEQ_TOKENS[] = {"<s>", "<pad>", "</s>", "<unk>"};
 #define XLMR_MASK "<mask>"
 
 /* Whose rules sit on top of SentencePiece. */
-typedef enum { SP_T5, SP_MARIAN, SP_XLMR } sp_variant;
+typedef enum { SP_T5, SP_MARIAN, SP_XLMR, SP_LLAMA } sp_variant;
+
+/* SPIECE_UNDERLINE, U+2581 ▁, SentencePiece's mark of a space. */
+#define UNDERLINE 0x2581
+#define UNDERLINE_UTF8 "\xE2\x96\x81"
 
 typedef struct {
     sp_variant variant;
@@ -36,6 +40,7 @@ typedef struct {
     const tok_vocab *decoder; /* Marian: the vocabulary whose ids are decoded */
     int n_pieces, extra_ids;
     char (*extra_name)[EXTRA_NAME_MAX]; /* T5: extra_name[k] = "<extra_id_k>" */
+    bool legacy, add_prefix_space;      /* Llama's tokenizer_config.json */
 } sentencepiece;
 
 static void sentencepiece_free(void *impl) {
@@ -55,6 +60,7 @@ static int sentencepiece_vocab_size(const void *impl) {
     case SP_T5: return sp->n_pieces + sp->extra_ids;
     case SP_MARIAN: return sp->vocab.size;
     case SP_XLMR: return sp->n_pieces + FAIRSEQ_OFFSET + 1; /* + <mask> */
+    case SP_LLAMA: return sp->n_pieces;
     }
     return 0;
 }
@@ -95,7 +101,7 @@ static int32_t sentencepiece_token_id(const void *impl, const char *token, size_
     const sentencepiece *sp = impl;
     if (sp->variant == SP_MARIAN) return tok_vocab_id(&sp->vocab, token, len);
     if (sp->variant == SP_XLMR) return xlmr_token_id(sp, token, len);
-    int32_t id = t5_token_id(sp, token, len);
+    int32_t id = sp->variant == SP_T5 ? t5_token_id(sp, token, len) : spm_piece_id(sp->source, token, len);
     /* The unknown piece's id for anything but the unknown piece means the
      * vocabulary lacks the token (what _add_tokens tests). */
     const char *unk = spm_id_piece(sp->source, spm_unk_id(sp->source));
@@ -158,6 +164,53 @@ static bool remove_language_codes(const sentencepiece *sp, const int32_t *cps, s
     return true;
 }
 
+/* LlamaTokenizer.tokenize (legacy false, add_prefix_space): "▁" for every
+ * space and before the whole text, unless it is empty. */
+static bool sentencepiece_prepare(const void *impl, i32vec *text) {
+    const sentencepiece *sp = impl;
+    if (sp->variant != SP_LLAMA || sp->legacy || !sp->add_prefix_space || text->len == 0) return true;
+    for (size_t i = 0; i < text->len; i++)
+        if (text->v[i] == UNDERLINE) text->v[i] = ' ';
+    if (!i32vec_reserve(text, 1)) return false;
+    memmove(text->v + 1, text->v, text->len * sizeof *text->v);
+    text->v[0] = UNDERLINE;
+    text->len++;
+    return true;
+}
+
+/* The pieces of text[0..len) as SentencePiece gives them, except that a
+ * Llama chunk starting with a space ("▁" or " ") is encoded behind the unk
+ * token's text and those pieces are dropped (LlamaTokenizer._tokenize,
+ * legacy false), so that the space survives. *n pieces in *pieces. */
+static bool llama_pieces(const sentencepiece *sp, const subword_context *ctx, char *text, size_t len, char **pieces,
+                         size_t *n) {
+    const bool space = len > 0 && (text[0] == ' ' || (len >= 3 && memcmp(text, UNDERLINE_UTF8, 3) == 0));
+    if (sp->legacy || !space || !ctx->unk_text) return spm_encode(sp->source, text, len, pieces, n) == SPM_OK;
+    const size_t ulen = strlen(ctx->unk_text);
+    char *joined = malloc(ulen + len + 1), *unk = NULL;
+    size_t unk_n = 0;
+    bool ok = joined && spm_encode(sp->source, ctx->unk_text, ulen, &unk, &unk_n) == SPM_OK;
+    if (ok) {
+        memcpy(joined, ctx->unk_text, ulen);
+        memcpy(joined + ulen, text, len);
+        ok = spm_encode(sp->source, joined, ulen + len, pieces, n) == SPM_OK;
+    }
+    if (ok && *n >= unk_n) {
+        /* tokens[unk_token_length:] */
+        const char *from = *pieces, *end = *pieces;
+        for (size_t k = 0; k < *n; k++) {
+            if (k == unk_n) from = end;
+            end += strlen(end) + 1;
+        }
+        if (unk_n == *n) from = end;
+        memmove(*pieces, from, (size_t)(end - from));
+        *n -= unk_n;
+    }
+    free(joined);
+    free(unk);
+    return ok;
+}
+
 /* _tokenize + _convert_token_to_id. */
 static bool sentencepiece_tokenize(const void *impl, const int32_t *cps, size_t n,
                                    const subword_context *ctx, i32vec *ids) {
@@ -169,7 +222,14 @@ static bool sentencepiece_tokenize(const void *impl, const int32_t *cps, size_t 
     bool ok = false;
     if (sp->variant != SP_MARIAN) len = utf8_encode(cps, n, text, NULL);
     else if (!remove_language_codes(sp, cps, n, unk_id, text, &len, ids)) goto done;
-    if (spm_encode(sp->source, text, len, &pieces, &n_pieces) != SPM_OK) goto done;
+    if (sp->variant == SP_LLAMA ? !llama_pieces(sp, ctx, text, len, &pieces, &n_pieces)
+                                : spm_encode(sp->source, text, len, &pieces, &n_pieces) != SPM_OK)
+        goto done;
+    /* LlamaTokenizer.tokenize drops the "▁" it put before a text that
+     * starts with a special token. */
+    if (sp->variant == SP_LLAMA && !sp->legacy && ctx->first && ctx->before_special && n_pieces == 1 &&
+        strcmp(pieces, UNDERLINE_UTF8) == 0)
+        n_pieces = 0;
     if (!i32vec_reserve(ids, n_pieces)) goto done;
     const char *p = pieces;
     for (size_t k = 0; k < n_pieces; k++) {
@@ -202,11 +262,47 @@ static elang_status decode_pieces(const spm_model *m, const char *const *tokens,
     return elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
 }
 
+/* LlamaTokenizer.convert_tokens_to_string: the "▁" it put before the text
+ * comes off the first token; runs of pieces go through SentencePiece, the
+ * special tokens as they are (legacy: with a space before them). */
+static elang_status llama_detokenize(const sentencepiece *sp, const char *const *tokens, const bool *special,
+                                     size_t n, strbuf *out, elang_error *err) {
+    size_t run = 0;
+    bool prev_special = false;
+    elang_status rc;
+    const char **pieces = malloc((n + 1) * sizeof *pieces);
+    if (!pieces) goto nomem;
+    for (size_t i = 0; i < n; i++) pieces[i] = tokens[i];
+    if (n > 0 && sp->add_prefix_space && strncmp(pieces[0], UNDERLINE_UTF8, 3) == 0) pieces[0] += 3;
+    for (size_t i = 0; i < n; i++) {
+        if (!special[i]) {
+            if (prev_special && i == 1 && sp->add_prefix_space && strncmp(pieces[i], UNDERLINE_UTF8, 3) != 0 &&
+                !strbuf_puts(out, " "))
+                goto nomem;
+            prev_special = false;
+            continue;
+        }
+        if (!prev_special && i != 0 && sp->legacy && !strbuf_puts(out, " ")) goto nomem;
+        if ((rc = decode_pieces(sp->source, pieces + run, i - run, out, err)) != ELANG_OK) goto fail;
+        if (!strbuf_puts(out, pieces[i])) goto nomem;
+        prev_special = true;
+        run = i + 1;
+    }
+    rc = decode_pieces(sp->source, pieces + run, n - run, out, err);
+    goto fail;
+nomem:
+    rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory decoding");
+fail:
+    free(pieces);
+    return rc;
+}
+
 /* convert_tokens_to_string. */
 static elang_status sentencepiece_detokenize(const void *impl, const char *const *tokens,
                                              const bool *special, size_t n, strbuf *out,
                                              elang_error *err) {
     const sentencepiece *sp = impl;
+    if (sp->variant == SP_LLAMA) return llama_detokenize(sp, tokens, special, n, out, err);
     size_t start = out->len, run = 0;
     if (sp->variant == SP_XLMR) {
         /* XLMRobertaTokenizer's convert_tokens_to_string does without
@@ -246,6 +342,7 @@ nomem:
 }
 
 static const subword_ops SENTENCEPIECE_OPS = {
+    .prepare = sentencepiece_prepare,
     .token_id = sentencepiece_token_id,
     .id_token = sentencepiece_id_token,
     .size = sentencepiece_vocab_size,
@@ -254,13 +351,14 @@ static const subword_ops SENTENCEPIECE_OPS = {
     .free = sentencepiece_free,
 };
 
-static elang_status load_model(const char *dir, const char *name, spm_model **out,
+static elang_status load_model(const char *dir, const char *name, bool dummy_prefix, spm_model **out,
                                elang_error *err) {
     char path[FILE_PATH_MAX], msg[512];
     elang_status rc = file_path_join(path, dir, name, err);
     if (rc == ELANG_OK) rc = file_require(path, err);
     if (rc != ELANG_OK) return rc;
-    switch (spm_load(path, out, msg, sizeof msg)) {
+    switch (dummy_prefix ? spm_load(path, out, msg, sizeof msg)
+                         : spm_load_without_dummy_prefix(path, out, msg, sizeof msg)) {
     case SPM_OK: return ELANG_OK;
     case SPM_ERR_IO: return elang_fail(err, ELANG_ERR_IO, "cannot read %s: %s", path, msg);
     case SPM_ERR_FORMAT:
@@ -271,12 +369,12 @@ static elang_status load_model(const char *dir, const char *name, spm_model **ou
 }
 
 /* A new sentencepiece of this variant, with dir/name as its (source) model. */
-static elang_status open_source(sp_variant variant, const char *dir, const char *name,
+static elang_status open_source(sp_variant variant, const char *dir, const char *name, bool dummy_prefix,
                                 sentencepiece **out, elang_error *err) {
     sentencepiece *sp = calloc(1, sizeof *sp);
     if (!sp) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
     sp->variant = variant;
-    elang_status rc = load_model(dir, name, &sp->source, err);
+    elang_status rc = load_model(dir, name, dummy_prefix, &sp->source, err);
     if (rc != ELANG_OK) {
         free(sp);
         return rc;
@@ -292,7 +390,7 @@ elang_status sentencepiece_load_t5(const char *dir, int extra_ids, subword_model
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: extra_ids %d is outside [0, %d]", dir,
                           extra_ids, EXTRA_IDS_MAX);
     sentencepiece *sp;
-    elang_status rc = open_source(SP_T5, dir, "spiece.model", &sp, err);
+    elang_status rc = open_source(SP_T5, dir, "spiece.model", true, &sp, err);
     if (rc != ELANG_OK) return rc;
     sp->extra_ids = extra_ids;
     if (!(sp->extra_name = malloc(((size_t)extra_ids + 1) * sizeof *sp->extra_name))) {
@@ -312,10 +410,10 @@ elang_status sentencepiece_load_marian(const char *dir, bool separate_vocabs, su
                                        elang_error *err) {
     char path[FILE_PATH_MAX];
     sentencepiece *sp;
-    elang_status rc = open_source(SP_MARIAN, dir, "source.spm", &sp, err);
+    elang_status rc = open_source(SP_MARIAN, dir, "source.spm", true, &sp, err);
     if (rc != ELANG_OK) return rc;
     sp->decoder = &sp->vocab;
-    if ((rc = load_model(dir, "target.spm", &sp->target, err)) ||
+    if ((rc = load_model(dir, "target.spm", true, &sp->target, err)) ||
         (rc = file_path_join(path, dir, "vocab.json", err)) ||
         (rc = tok_vocab_load_json(path, &sp->vocab, err)))
         goto fail;
@@ -335,7 +433,18 @@ fail:
 
 elang_status sentencepiece_load_xlmr(const char *dir, subword_model *out, elang_error *err) {
     sentencepiece *sp;
-    elang_status rc = open_source(SP_XLMR, dir, SENTENCEPIECE_XLMR_FILE, &sp, err);
+    elang_status rc = open_source(SP_XLMR, dir, SENTENCEPIECE_XLMR_FILE, true, &sp, err);
     if (rc == ELANG_OK) *out = (subword_model){&SENTENCEPIECE_OPS, sp};
     return rc;
+}
+
+elang_status sentencepiece_load_llama(const char *dir, bool legacy, bool add_prefix_space, subword_model *out,
+                                      elang_error *err) {
+    sentencepiece *sp;
+    elang_status rc = open_source(SP_LLAMA, dir, SENTENCEPIECE_LLAMA_FILE, legacy, &sp, err);
+    if (rc != ELANG_OK) return rc;
+    sp->legacy = legacy;
+    sp->add_prefix_space = add_prefix_space;
+    *out = (subword_model){&SENTENCEPIECE_OPS, sp};
+    return ELANG_OK;
 }

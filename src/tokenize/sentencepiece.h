@@ -38,6 +38,18 @@ elang_status sentencepiece_load_marian(const char *dir, bool separate_vocabs, su
 #define SENTENCEPIECE_XLMR_FILE "sentencepiece.bpe.model"
 elang_status sentencepiece_load_xlmr(const char *dir, subword_model *out, elang_error *err);
 
+/* dir/SENTENCEPIECE_LLAMA_FILE, for LlamaTokenizer (transformers 4.48,
+ * byte fallback as the model has it). With legacy false (the
+ * tokenizer_config.json of every recent checkpoint) the model loads
+ * without its dummy prefix, and with add_prefix_space the tokenizer puts
+ * "▁" before the text itself, spaces becoming "▁" (prepare), and tokenizes
+ * a chunk that starts with one behind the unk token's pieces, dropping
+ * them, so that SentencePiece keeps it; legacy true is SentencePiece as
+ * it is. Errors as sentencepiece_load_t5's. */
+#define SENTENCEPIECE_LLAMA_FILE "tokenizer.model"
+elang_status sentencepiece_load_llama(const char *dir, bool legacy, bool add_prefix_space, subword_model *out,
+                                      elang_error *err);
+
 /* What the models do besides SentencePiece's own encoding and decoding:
  *
  * - token_id: T5's <extra_id_N> and XLM-R's <s> <pad> </s> <unk> <mask>

@@ -19,6 +19,9 @@ static const char *const SPECIAL_DEFAULTS[][N_SPECIAL] = {
     [LAYOUT_ROBERTA] = {"<s>", "</s>", "<unk>", "</s>", "<pad>", "<s>", "<mask>"},
     [LAYOUT_T5] = {NULL, "</s>", "<unk>", NULL, "<pad>", NULL, NULL},
     [LAYOUT_MARIAN] = {NULL, "</s>", "<unk>", NULL, "<pad>", NULL, NULL},
+    [LAYOUT_GPT2] = {"<|endoftext|>", "<|endoftext|>", "<|endoftext|>", NULL, NULL, NULL, NULL},
+    [LAYOUT_LLAMA] = {"<s>", "</s>", "<unk>", NULL, NULL, NULL, NULL},
+    [LAYOUT_QWEN2] = {NULL, "<|endoftext|>", "<|endoftext|>", NULL, "<|endoftext|>", NULL, NULL},
 };
 
 /* The special tokens each layout cannot do without: for its framing, for
@@ -29,6 +32,9 @@ static const unsigned REQUIRED_SPECIALS[] = {
     [LAYOUT_ROBERTA] = BIT(SPECIAL_UNK) | BIT(SPECIAL_CLS) | BIT(SPECIAL_SEP) | BIT(SPECIAL_PAD),
     [LAYOUT_T5] = BIT(SPECIAL_UNK) | BIT(SPECIAL_EOS) | BIT(SPECIAL_PAD),
     [LAYOUT_MARIAN] = BIT(SPECIAL_UNK) | BIT(SPECIAL_EOS) | BIT(SPECIAL_PAD),
+    /* Generation pads by the mask, stops at the model's eos_token_id, and
+     * byte-level BPE and byte fallback have no unknown pieces. */
+    [LAYOUT_GPT2] = 0, [LAYOUT_LLAMA] = 0, [LAYOUT_QWEN2] = 0,
 };
 #undef BIT
 
@@ -38,6 +44,12 @@ static const unsigned REQUIRED_SPECIALS[] = {
  * way; the other tokenizers keep plain strings, which tokenize() strips on
  * both sides. */
 static void constructor_strip(const tokenizer *t, int k, bool *lstrip, bool *rstrip) {
+    /* GPT2Tokenizer, LlamaTokenizer and Qwen2Tokenizer wrap every one in an
+     * AddedToken that strips nothing. */
+    if (layout_is_causal(t->layout)) {
+        *lstrip = *rstrip = false;
+        return;
+    }
     bool wrapped = t->layout == LAYOUT_ROBERTA && (k == SPECIAL_MASK || !t->xlmr);
     *lstrip = !wrapped || k == SPECIAL_MASK;
     *rstrip = !wrapped;
@@ -201,6 +213,8 @@ static bool register_special(tokenizer *t, const token_spec *spec) {
     if (k >= 0) {
         added_token *a = &t->added.v[k];
         a->special = true;
+        /* added_tokens_decoder's flags stand (transformers >= 4.34). */
+        if (layout_is_causal(t->layout)) return true;
         a->lstrip = spec->lstrip;
         a->rstrip = spec->rstrip;
         return true;
@@ -224,7 +238,12 @@ elang_status specials_register(tokenizer *t, const special_specs *s, const char 
         if ((REQUIRED_SPECIALS[t->layout] >> k & 1) && t->special_id[k] < 0)
             return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s is null, but %s models need it", dir,
                               SPECIAL_KEYS[k], model_type);
-    t->unk_text = t->added.v[added_find(&t->added, s->named[SPECIAL_UNK].text)].text;
+    const char *unk = s->named[SPECIAL_UNK].text;
+    t->unk_text = unk ? t->added.v[added_find(&t->added, unk)].text : NULL;
+    if (t->add_bos && t->special_id[SPECIAL_BOS] < 0)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: add_bos_token is true but bos_token is null", dir);
+    if (t->add_eos && t->special_id[SPECIAL_EOS] < 0)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: add_eos_token is true but eos_token is null", dir);
     return ELANG_OK;
 nomem:
     return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer in %s", dir);

@@ -19,6 +19,10 @@ typedef enum { SPM_OK, SPM_ERR_IO, SPM_ERR_FORMAT, SPM_ERR_NOMEM } spm_status;
  * msg_size bytes) holds sentencepiece's message; SPM_ERR_IO when the file
  * cannot be read, SPM_ERR_FORMAT when it is not a valid model. */
 spm_status spm_load(const char *path, spm_model **out, char *msg, size_t msg_size);
+/* The same with the model's normalizer_spec.add_dummy_prefix set false, as
+ * LlamaTokenizer (legacy=False) loads its tokenizer.model: it puts the
+ * leading "▁" itself. */
+spm_status spm_load_without_dummy_prefix(const char *path, spm_model **out, char *msg, size_t msg_size);
 void spm_free(spm_model *m);
 
 /* get_piece_size(), and piece_to_id() of piece[0..len) (the unknown

@@ -21,11 +21,19 @@
 
 /* What an algorithm may need of the tokenizer around it when tokenizing. */
 typedef struct {
-    int32_t unk_id;         /* the tokenizer's unk_token_id */
+    int32_t unk_id;         /* the tokenizer's unk_token_id (-1 when it has none) */
     const strmap *specials; /* the special tokens' texts (BasicTokenizer's never_split) */
+    const char *unk_text;   /* the unk token's text, or NULL */
+    bool first;             /* the chunk starts the (prepared) text */
+    bool before_special;    /* a special token follows the chunk */
 } subword_context;
 
 typedef struct {
+    /* prepare_for_tokenization, and what the tokenizer class's tokenize()
+     * does to the whole text before the added tokens are cut out of it
+     * (Qwen2: NFC; Llama: "▁" for spaces and before the text), in place;
+     * NULL when nothing. False only when out of memory. */
+    bool (*prepare)(const void *impl, i32vec *text);
     /* _convert_token_to_id of token[0..len) (UTF-8) when the vocabulary has
      * the token, else -1 (rather than the unk token's id). */
     int32_t (*token_id)(const void *impl, const char *token, size_t len);

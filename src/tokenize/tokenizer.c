@@ -28,6 +28,20 @@ static const struct {
     {"bert", LAYOUT_BERT, false},       {"distilbert", LAYOUT_BERT, false},
     {"roberta", LAYOUT_ROBERTA, false}, {"xlm-roberta", LAYOUT_ROBERTA, true},
     {"t5", LAYOUT_T5, false},           {"marian", LAYOUT_MARIAN, false},
+    {"gpt2", LAYOUT_GPT2, false},       {"llama", LAYOUT_LLAMA, false},
+    {"mistral", LAYOUT_LLAMA, false},   {"qwen2", LAYOUT_QWEN2, false},
+};
+
+/* A decoder-only model's tokenizer_config.json names its class, which may
+ * be another family's (Mistral's is LlamaTokenizer; some Llama
+ * checkpoints ship GPT-2's byte-level BPE). */
+static const struct {
+    const char *tokenizer_class;
+    tok_layout layout;
+} CAUSAL_CLASSES[] = {
+    {"GPT2Tokenizer", LAYOUT_GPT2},   {"GPT2TokenizerFast", LAYOUT_GPT2},
+    {"LlamaTokenizer", LAYOUT_LLAMA}, {"LlamaTokenizerFast", LAYOUT_LLAMA},
+    {"Qwen2Tokenizer", LAYOUT_QWEN2}, {"Qwen2TokenizerFast", LAYOUT_QWEN2},
 };
 
 /* T5Tokenizer's default extra_ids: the sentinels <extra_id_0..99>. */
@@ -76,10 +90,42 @@ elang_status load_optional_json(const char *dir, const char *name, size_t flags,
  * BertTokenizer has do_lower_case, which makes the generic
  * PreTrainedTokenizer.tokenize lowercase the text; only RobertaTokenizer
  * has add_prefix_space. */
+/* A decoder-only model's vocabulary: LlamaTokenizer's tokenizer.model
+ * when there is one (Llama layout), else vocab.json + merges.txt (GPT-2's
+ * or Qwen2's byte-level BPE), else tokenizer.json alone (*tokenizer_json
+ * then holds it, for its added tokens). */
+static elang_status load_causal_vocabulary(tokenizer *t, const char *dir, const json_t *config,
+                                           const char *config_path, bool add_prefix_space, json_t **tokenizer_json,
+                                           elang_error *err) {
+    char path[FILE_PATH_MAX], merges[FILE_PATH_MAX];
+    elang_status rc;
+    if (t->layout == LAYOUT_LLAMA) {
+        /* LlamaTokenizer: legacy (True when not given) and add_prefix_space
+         * (True when not given). */
+        bool legacy = true, prefix = true;
+        if ((rc = config_bool(config, "legacy", &legacy, config_path, err)) ||
+            (rc = config_bool(config, "add_prefix_space", &prefix, config_path, err)) ||
+            (rc = file_path_join(path, dir, SENTENCEPIECE_LLAMA_FILE, err)))
+            return rc;
+        if (file_exists(path)) return sentencepiece_load_llama(dir, legacy, prefix, &t->model, err);
+    }
+    const bpe_pretokenizer pre = t->layout == LAYOUT_QWEN2 ? BPE_QWEN2 : BPE_GPT2;
+    if ((rc = file_path_join(path, dir, "vocab.json", err)) || (rc = file_path_join(merges, dir, "merges.txt", err)))
+        return rc;
+    if (file_exists(path) && file_exists(merges)) {
+        t->add_prefix_space = add_prefix_space;
+        return bpe_load(path, merges, pre, &t->model, err);
+    }
+    if ((rc = file_path_join(path, dir, "tokenizer.json", err))) return rc;
+    if (file_exists(path)) return tokenizer_json_load(path, &t->model, tokenizer_json, err);
+    return elang_fail(err, ELANG_ERR_IO, "%s: no tokenizer files: looked for %svocab.json + merges.txt and "
+                      "tokenizer.json", dir, t->layout == LAYOUT_LLAMA ? SENTENCEPIECE_LLAMA_FILE ", " : "");
+}
+
 static elang_status load_vocabulary(tokenizer *t, const char *dir, bool xlmr,
                                     const json_t *config, const char *config_path,
                                     const wordpiece_opts *wopts, bool add_prefix_space,
-                                    int extra_ids, elang_error *err) {
+                                    int extra_ids, json_t **tokenizer_json, elang_error *err) {
     char path[FILE_PATH_MAX], merges[FILE_PATH_MAX];
     bool separate_vocabs = false;
     elang_status rc;
@@ -89,6 +135,10 @@ static elang_status load_vocabulary(tokenizer *t, const char *dir, bool xlmr,
         if ((rc = config_bool(config, "separate_vocabs", &separate_vocabs, config_path, err)))
             return rc;
         return sentencepiece_load_marian(dir, separate_vocabs, &t->model, err);
+    case LAYOUT_GPT2:
+    case LAYOUT_LLAMA:
+    case LAYOUT_QWEN2:
+        return load_causal_vocabulary(t, dir, config, config_path, add_prefix_space, tokenizer_json, err);
     case LAYOUT_BERT:
     case LAYOUT_ROBERTA: break;
     }
@@ -113,7 +163,7 @@ static elang_status load_vocabulary(tokenizer *t, const char *dir, bool xlmr,
                           "vocab.json + merges.txt (byte-level BPE)",
                           dir, xlmr ? SENTENCEPIECE_XLMR_FILE " (XLM-R SentencePiece), " : "");
     t->add_prefix_space = add_prefix_space;
-    return bpe_load(path, merges, &t->model, err);
+    return bpe_load(path, merges, BPE_GPT2, &t->model, err);
 }
 
 /* model_max_length when tokenizer_config.json does not give one.
@@ -129,7 +179,7 @@ static int default_max_length(const tokenizer *t) {
 elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer **out,
                             elang_error *err) {
     char path[FILE_PATH_MAX];
-    json_t *config = NULL;
+    json_t *config = NULL, *tokenizer_json = NULL;
     special_specs specs = {0};
     elang_status rc;
     tokenizer *t = calloc(1, sizeof *t);
@@ -140,7 +190,7 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     if (li == n_layouts) {
         rc = elang_fail(err, ELANG_ERR_UNSUPPORTED,
                         "model type \"%s\": no tokenizer layout for it (known: bert, distilbert, "
-                        "roberta, xlm-roberta, t5, marian)",
+                        "roberta, xlm-roberta, t5, marian, gpt2, llama, mistral, qwen2)",
                         model_type);
         goto done;
     }
@@ -158,6 +208,9 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
                             .tokenize_chinese_chars = true};
     int extra_ids = t->layout == LAYOUT_T5 ? T5_EXTRA_IDS : 0;
     bool add_prefix_space = false;
+    t->add_bos = t->layout == LAYOUT_LLAMA; /* LlamaTokenizer's add_bos_token default */
+    t->clean_up = !layout_is_causal(t->layout);
+    t->spaces_between_special = t->layout != LAYOUT_QWEN2;
     if (config) {
         bool strip = false;
         const json_t *sa = json_object_get(config, "strip_accents");
@@ -172,6 +225,20 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
              (rc = config_int(config, "extra_ids", &extra_ids, config_path, err))))
             goto done;
         if (sa && !json_is_null(sa)) wopts.strip_accents = strip;
+        const json_t *cls = json_object_get(config, "tokenizer_class");
+        for (size_t c = 0; layout_is_causal(t->layout) && json_is_string(cls) &&
+                           c < sizeof CAUSAL_CLASSES / sizeof CAUSAL_CLASSES[0]; c++)
+            if (strcmp(json_string_value(cls), CAUSAL_CLASSES[c].tokenizer_class) == 0)
+                t->layout = CAUSAL_CLASSES[c].layout;
+        t->add_bos = t->layout == LAYOUT_LLAMA;
+        t->spaces_between_special = t->layout != LAYOUT_QWEN2;
+        if (layout_is_causal(t->layout) &&
+            ((rc = config_bool(config, "add_bos_token", &t->add_bos, config_path, err)) ||
+             (rc = config_bool(config, "clean_up_tokenization_spaces", &t->clean_up, config_path, err)) ||
+             (rc = config_bool(config, "spaces_between_special_tokens", &t->spaces_between_special, config_path,
+                               err)) ||
+             (t->layout == LAYOUT_LLAMA && (rc = config_bool(config, "add_eos_token", &t->add_eos, config_path, err)))))
+            goto done;
         if (max && !json_is_null(max) && !json_is_number(max)) {
             rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: model_max_length is not a number",
                             config_path);
@@ -181,7 +248,7 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
             /* Room for one token of text at least, or every text would be
              * refused when encoded. */
             double m = json_number_value(max);
-            int least = n_special_tokens(t->layout, false) + 1;
+            int least = n_special_tokens(t, false) + 1;
             if (!(m >= least)) {
                 rc = elang_fail(err, ELANG_ERR_FORMAT,
                                 "%s: model_max_length %g leaves no room for text beside the %d "
@@ -194,10 +261,21 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
     }
 
     if ((rc = load_vocabulary(t, dir, LAYOUTS[li].xlmr, config, config_path, &wopts,
-                              add_prefix_space, extra_ids, err)))
+                              add_prefix_space, extra_ids, &tokenizer_json, err)))
         goto done;
     if (t->model_max_length < 0) t->model_max_length = default_max_length(t);
     t->n_ids = t->model.ops->size(t->model.impl);
+
+    /* The added tokens the files list with their ids (transformers >= 4.34):
+     * tokenizer.json's, then tokenizer_config.json's added_tokens_decoder. */
+    const json_t *declared = config ? json_object_get(config, "added_tokens_decoder") : NULL;
+    char json_path[FILE_PATH_MAX];
+    if (tokenizer_json && (rc = file_path_join(json_path, dir, "tokenizer.json", err))) goto done;
+    if (tokenizer_json && json_object_get(tokenizer_json, "added_tokens") &&
+        (rc = added_read_declared(t, json_object_get(tokenizer_json, "added_tokens"), json_path, err)))
+        goto done;
+    if (layout_is_causal(t->layout) && declared && (rc = added_read_declared(t, declared, config_path, err)))
+        goto done;
 
     /* The special tokens and added_tokens.json's take the ids after the
      * vocabulary, added_tokens.json's first. */
@@ -214,6 +292,7 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
 done:
     specials_free(&specs);
     json_decref(config);
+    json_decref(tokenizer_json);
     tokenizer_free(t);
     return rc;
 }

@@ -10,7 +10,8 @@
  *                them in a text, lowercasing around them;
  *   encode.c     tokenizing, the special tokens around one text or a pair,
  *                truncation;
- *   decode.c     ids back to text.
+ *   decode.c     ids back to text;
+ *   tokenizer_json.c  the byte-level BPE of a tokenizer.json.
  *
  * The subword algorithm sits behind model (subword.h): none of these files
  * asks which one it is.
@@ -31,8 +32,15 @@
 #include "util/i32vec.h"
 #include "util/strmap.h"
 
-/* How build_inputs_with_special_tokens frames one or two sequences. */
-typedef enum { LAYOUT_BERT, LAYOUT_ROBERTA, LAYOUT_T5, LAYOUT_MARIAN } tok_layout;
+/* How build_inputs_with_special_tokens frames one or two sequences, and
+ * which tokenizer class's defaults apply. The decoder-only models' (GPT-2,
+ * Llama, Qwen2) frame a text as [bos] text [eos], each as the tokenizer
+ * config's add_bos_token / add_eos_token say, and follow transformers
+ * 4.48's tokenizers (added_tokens_decoder in tokenizer_config.json). */
+typedef enum { LAYOUT_BERT, LAYOUT_ROBERTA, LAYOUT_T5, LAYOUT_MARIAN, LAYOUT_GPT2, LAYOUT_LLAMA, LAYOUT_QWEN2 } tok_layout;
+
+/* The decoder-only models' layouts. */
+static inline bool layout_is_causal(tok_layout l) { return l == LAYOUT_GPT2 || l == LAYOUT_LLAMA || l == LAYOUT_QWEN2; }
 
 /* SpecialTokensMixin's attributes. */
 enum { SPECIAL_BOS, SPECIAL_EOS, SPECIAL_UNK, SPECIAL_SEP, SPECIAL_PAD, SPECIAL_CLS, SPECIAL_MASK,
@@ -87,7 +95,12 @@ struct tokenizer {
     int n_ids;                     /* len(tokenizer): vocabulary plus added tokens */
     int model_max_length;
     bool lowercase;                /* BertTokenizer's do_lower_case */
-    bool add_prefix_space;         /* RobertaTokenizer's add_prefix_space */
+    bool add_prefix_space;         /* RobertaTokenizer's and GPT2Tokenizer's add_prefix_space */
+    bool add_bos, add_eos;         /* decoder-only layouts: add_bos_token, add_eos_token */
+    /* decode()'s clean_up_tokenization_spaces and spaces_between_special_tokens:
+     * on in transformers 4.25; in 4.48 as tokenizer_config.json says, the
+     * clean-up off by default, and Qwen2Tokenizer's spaces off too. */
+    bool clean_up, spaces_between_special;
 };
 
 /* The vocabulary's id of text, or -1. */
@@ -128,6 +141,14 @@ void specials_free(special_specs *s);
 /* Reads added_tokens.json at path into t->added (t->specials must be set). */
 elang_status added_read_file(tokenizer *t, const char *path, elang_error *err);
 
+/* The added tokens a tokenizer_config.json (transformers >= 4.34) or a
+ * tokenizer.json lists with their ids and flags: `list` is
+ * added_tokens_decoder (an object of id -> AddedToken) or tokenizer.json's
+ * added_tokens (an array of AddedToken with "id"). They are added as given,
+ * ids included, and t->n_ids covers them. Malformed entries:
+ * ELANG_ERR_FORMAT naming path and the entry. */
+elang_status added_read_declared(tokenizer *t, const json_t *list, const char *path, elang_error *err);
+
 /* Adds a token whose text no added token has yet. False when out of
  * memory. */
 bool added_append(added_tokens *a, const char *text, int32_t id, bool special, bool lstrip,
@@ -158,10 +179,17 @@ bool added_is_special_text(const added_tokens *a, const char *text);
 
 void added_free(added_tokens *a);
 
+/* ------------------------------------------------------ tokenizer_json.c */
+
+/* Loads the byte-level BPE of tokenizer.json at path into *model; *root
+ * keeps the parsed file (its added_tokens are read once the vocabulary's
+ * size is known), released by the caller. */
+elang_status tokenizer_json_load(const char *path, subword_model *model, json_t **root, elang_error *err);
+
 /* -------------------------------------------------------------- encode.c */
 
 /* num_special_tokens_to_add: what build_inputs_with_special_tokens puts
  * around one sequence or a pair. */
-int n_special_tokens(tok_layout layout, bool pair);
+int n_special_tokens(const tokenizer *t, bool pair);
 
 #endif

@@ -45,6 +45,13 @@ elang_status tok_vocab_load_json(const char *path, tok_vocab *v, elang_error *er
     json_t *root;
     elang_status rc = file_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
     if (rc != ELANG_OK) return rc;
+    rc = tok_vocab_from_json(root, path, v, err);
+    json_decref(root);
+    return rc;
+}
+
+elang_status tok_vocab_from_json(const json_t *root, const char *path, tok_vocab *v, elang_error *err) {
+    elang_status rc = ELANG_OK;
     if (!json_is_object(root)) {
         rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object of token -> id", path);
         goto done;
@@ -53,7 +60,7 @@ elang_status tok_vocab_load_json(const char *path, tok_vocab *v, elang_error *er
     const char *token;
     json_t *id;
     bool had;
-    json_object_foreach(root, token, id) {
+    json_object_foreach((json_t *)root, token, id) {
         if (!json_is_integer(id) || json_integer_value(id) < 0 ||
             json_integer_value(id) > INT32_MAX) {
             rc = elang_fail(err, ELANG_ERR_FORMAT,
@@ -69,7 +76,6 @@ elang_status tok_vocab_load_json(const char *path, tok_vocab *v, elang_error *er
 nomem:
     rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", path);
 done:
-    json_decref(root);
     return rc;
 }
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "elang.h"
 #include "util/strmap.h"
 
@@ -36,6 +38,10 @@ elang_status tok_vocab_index(tok_vocab *v, const char *path, elang_error *err);
 /* A vocab.json: an object of token -> integer id in [0, 2^31), no token
  * twice and no id twice; ELANG_ERR_IO / ELANG_ERR_FORMAT naming path. */
 elang_status tok_vocab_load_json(const char *path, tok_vocab *v, elang_error *err);
+
+/* The same from a parsed object (tokenizer.json's model.vocab); path names
+ * it in messages. */
+elang_status tok_vocab_from_json(const json_t *obj, const char *path, tok_vocab *v, elang_error *err);
 
 void tok_vocab_free(tok_vocab *v);
 

@@ -123,3 +123,34 @@ bool uni_strip_accents(const int32_t *cps, size_t n, i32vec *out) {
     out->len = kept;
     return true;
 }
+
+bool uni_nfc(i32vec *text) {
+    if (text->len == 0) return true;
+    char *utf8 = malloc(4 * text->len + 1);
+    if (!utf8) return false;
+    const size_t len = utf8_encode(text->v, text->len, utf8, NULL);
+    const int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+    i32vec out = {0};
+    utf8proc_ssize_t got;
+    for (;;) {
+        const size_t room = out.cap;
+        got = utf8proc_decompose((const utf8proc_uint8_t *)utf8, (utf8proc_ssize_t)len, out.v,
+                                 (utf8proc_ssize_t)room, opts);
+        if (got < 0 || (size_t)got <= room) break;
+        if (!i32vec_reserve(&out, (size_t)got)) {
+            free(utf8);
+            return false;
+        }
+    }
+    free(utf8);
+    if (got < 0) { /* cannot happen: the text was decoded from valid UTF-8 */
+        i32vec_free(&out);
+        return false;
+    }
+    /* Decomposed and reordered; composing the result is NFC. */
+    got = utf8proc_normalize_utf32(out.v, got, opts);
+    i32vec_free(text);
+    out.len = got < 0 ? 0 : (size_t)got;
+    *text = out;
+    return got >= 0;
+}

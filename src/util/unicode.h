@@ -57,4 +57,8 @@ int uni_py_lower(int32_t c, int32_t out[2]);
  * when out of memory. */
 bool uni_strip_accents(const int32_t *cps, size_t n, i32vec *out);
 
+/* unicodedata.normalize("NFC", ...) of text, in place (Qwen2Tokenizer's
+ * prepare_for_tokenization). False when out of memory. */
+bool uni_nfc(i32vec *text);
+
 #endif

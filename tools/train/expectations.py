@@ -16,18 +16,25 @@ models, for tests/test_demo_models.c to compare elang against:
       decoding of at most MAX_NEW_TOKENS new tokens; and for the encoder
       head of models/multi30k-swift (elang_head.*, tools/train/train_head.py)
       {"model", "line", "head_score"} on the same sentences.
+  tests/data/sst2_lm_demo_expected.jsonl
+      for models/sst2-lm-swift and models/sst2-lm-super (Llama), the first
+      SST2_LM_LINES sentences of dev.tsv as prompts "Review: ... Sentiment:":
+      {"model", "line", "input_ids", "label_id", "logits" (of the label
+      words' first tokens after the prompt)} and, for the first
+      LM_GREEDY_LINES, "greedy_ids" (LM_NEW_TOKENS new tokens).
 
 The sentences themselves are not copied; the test reads them again from
 ../shared/data. Everything is computed here from the files in models/ alone:
 the weights read back from model.safetensors (F16) and widened to F32, the
-tokenizers from vocab.txt + tokenizer_config.json and spiece.model, the
-PyTorch models of bert.py and t5.py (which tools/train/check_fixtures.py
-shows reproduce transformers on its own fixtures), one input at a time, in
+tokenizers from vocab.txt + tokenizer_config.json, spiece.model and
+tokenizer.model, the PyTorch models of bert.py, t5.py and llama.py (which
+tools/train/check_fixtures.py shows reproduce transformers on its own
+fixtures), one input at a time, in
 F32. Predictions whose top two scores are closer than MIN_MARGIN would be
 at the mercy of rounding: a GLUE example with one is left out, a Multi30k
 sentence with one stops the script.
 
-Usage (from the repository root): /usr/bin/python3 tools/train/expectations.py
+Usage (from the repository root): /usr/bin/python3 tools/train/expectations.py [--only lm]
 """
 
 import runtime
@@ -40,16 +47,23 @@ import os  # noqa: E402
 import sentencepiece as spm  # noqa: E402
 import torch  # noqa: E402
 
+import sys  # noqa: E402
+
 from bert import BertForSequenceClassification  # noqa: E402
+from llama import LlamaForCausalLM  # noqa: E402
 from t5 import T5ForConditionalGeneration  # noqa: E402
 from train_glue_bert import MAX_LENGTH, TASKS, read_task  # noqa: E402
 from train_multi30k import MAX_NEW_TOKENS, PREFIX, encode as spm_encode  # noqa: E402
+from train_sst2_lm import BOS, PROMPT, label_ids  # noqa: E402
 from trainutil import load_model, read_safetensors  # noqa: E402
 from wordpiece import load_tokenizer  # noqa: E402
 
 GLUE_LINES = 100
+SST2_LM_LINES = 200
 MULTI30K_LINES = 20
 MIN_MARGIN = 1e-3
+LM_GREEDY_LINES = 20
+LM_NEW_TOKENS = 4
 
 
 def check_margin(margin, what):
@@ -111,6 +125,30 @@ def head_rows(name, data_dir):
     return rows
 
 
+@torch.no_grad()
+def sst2_lm_rows(name, data_dir):
+    model_dir = os.path.join("models", name)
+    model = load_model(LlamaForCausalLM, model_dir)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
+    words = label_ids(sp)
+    rows = []
+    dev = read_task(os.path.join(data_dir, "glue/SST-2/dev.tsv"), "sst2")
+    for k, (number, sentence, _, _) in enumerate(dev[:SST2_LM_LINES]):
+        ids = [BOS] + sp.encode(PROMPT[0] + sentence + PROMPT[1])
+        t = torch.tensor([ids])
+        logits = model(t, torch.ones_like(t))[0, -1]
+        picked = logits[words]
+        check_margin(abs((picked[0] - picked[1]).item()), f"{name} dev line {number}")
+        row = {"model": name, "line": number, "input_ids": ids, "label_id": int(picked.argmax()),
+               "logits": [round(x, 6) for x in picked.tolist()]}
+        if k < LM_GREEDY_LINES:
+            top = logits.topk(2).values
+            check_margin((top[0] - top[1]).item(), f"{name} dev line {number} first token")
+            row["greedy_ids"] = model.greedy(t, torch.ones_like(t), LM_NEW_TOKENS)[0]
+        rows.append(row)
+    return rows
+
+
 def write_jsonl(path, rows):
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
@@ -121,6 +159,10 @@ def write_jsonl(path, rows):
 def main():
     torch.set_num_threads(1)
     data_dir = os.environ.get("ELANG_SHARED", "../shared") + "/data"
+    write_jsonl("tests/data/sst2_lm_demo_expected.jsonl",
+                sst2_lm_rows("sst2-lm-swift", data_dir) + sst2_lm_rows("sst2-lm-super", data_dir))
+    if sys.argv[1:] == ["--only", "lm"]:
+        return
     write_jsonl("tests/data/glue_demo_expected.jsonl",
                 [row for task in TASKS for size in ("swift", "super") for row in glue_rows(task, size, data_dir)])
     write_jsonl("tests/data/multi30k_demo_expected.jsonl",

@@ -1,0 +1,35 @@
+/* The Open Inference Protocol's (KServe v2) JSON: model metadata and infer
+ * responses, one output tensor per field of the answers, batched along the
+ * first dimension, data flat in row-major order. Numbers are written with
+ * 17 significant digits so that an elang serving another elang's Super
+ * reads back exactly the floats it computed. */
+#ifndef ELANG_SERVE_V2_H
+#define ELANG_SERVE_V2_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "serve/engine.h"
+#include "serve/request.h"
+
+#define V2_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(17))
+
+/* What a name in /v2/models/{name} (or a "model" field) stands for. */
+typedef struct {
+    const char *name;
+    task_key key;              /* TASK_ROUTE for the router */
+    const elang_model *model;  /* the model; for the router, Swift (its labels and kind) */
+    bool label_words;          /* a router of generators answering label words */
+} serve_target;
+
+/* The output_kind bits a target gives. */
+unsigned v2_outputs(const serve_target *t);
+
+json_t *v2_model_metadata(const serve_target *t);
+
+/* The infer response for results[0..n) of the target's kind; `wanted` is
+ * the request's output mask (0: all), `request_id` echoed when not NULL. */
+json_t *v2_infer_response(const serve_target *t, const task_result *results, size_t n, unsigned wanted,
+                          json_t *request_id);
+
+#endif
