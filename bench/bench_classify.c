@@ -19,50 +19,7 @@
 #include <time.h>
 
 #include "elang.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-    qsort(v, n, sizeof *v, cmp);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* The texts of a JSONL file; *n set to their number. Exits on a bad file. */
-static elang_text *read_inputs(const char *path, size_t *n) {
-    json_error_t je;
-    json_t *lines = json_array();
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "bench_classify: cannot open %s\n", path);
-        exit(1);
-    }
-    static char line[1 << 20];
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '\n') continue;
-        json_t *o = json_loads(line, 0, &je);
-        if (!o || !json_is_string(json_object_get(o, "text"))) {
-            fprintf(stderr, "bench_classify: %s:%d: not a {\"text\": ...} line\n", path, je.line);
-            exit(1);
-        }
-        json_array_append_new(lines, o);
-    }
-    fclose(f);
-    *n = json_array_size(lines);
-    elang_text *in = calloc(*n ? *n : 1, sizeof *in);
-    for (size_t i = 0; i < *n; i++)
-        in[i].text = strdup(json_string_value(json_object_get(json_array_get(lines, i), "text")));
-    json_decref(lines);
-    return in;
-}
+#include "bench_util.h"
 
 static void write_outputs(const char *path, const elang_class_out *out, size_t n, int labels) {
     FILE *f = fopen(path, "w");
@@ -92,7 +49,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t n;
-    elang_text *in = read_inputs(argv[2], &n);
+    elang_text *in = read_text_lines("bench_classify", argv[2], &n);
     if (n == 0) {
         fprintf(stderr, "bench_classify: no inputs in %s\n", argv[2]);
         return 1;

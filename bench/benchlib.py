@@ -4,7 +4,7 @@ batching every engine uses, medians, peak memory and the one-line JSON
 results that bench/report.py reads.
 
 The models themselves are the project's training code (tools/train/bert.py,
-tools/train/t5.py) and so is the safetensors reader and writer
+tools/train/t5.py, tools/train/llama.py) and so is the safetensors reader and writer
 (tools/train/trainutil.py): the peers run the very modules the demo models
 were trained with, loaded with the weights elang loads.
 
@@ -74,12 +74,17 @@ def batches(rows, size, key="input_ids"):
     return [order[s:s + size] for s in range(0, len(order), size)]
 
 
-def padded(rows, idx, pad=0, key="input_ids"):
-    """The ids of rows idx padded to the longest with `pad`, and the
-    attention mask (1 = token), as lists of lists."""
+def padded(rows, idx, pad=0, key="input_ids", left=False):
+    """The ids of rows idx padded to the longest with `pad` (on the left for
+    a decoder-only model's prompts, as elang pads them), and the attention
+    mask (1 = token), as lists of lists."""
     S = max(len(rows[i][key]) for i in idx)
-    ids = [rows[i][key] + [pad] * (S - len(rows[i][key])) for i in idx]
-    mask = [[1] * len(rows[i][key]) + [0] * (S - len(rows[i][key])) for i in idx]
+
+    def side(row, fill):
+        return [fill] * (S - len(row)) + row if left else row + [fill] * (S - len(row))
+
+    ids = [side(rows[i][key], pad) for i in idx]
+    mask = [side([1] * len(rows[i][key]), 0) for i in idx]
     return ids, mask
 
 

@@ -17,18 +17,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define RUNS 7
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 #define CHECK(call)                                                                                \
     do {                                                                                           \
@@ -116,7 +107,7 @@ static double gflops(dnnl_engine_t eng, dnnl_stream_t st, dnnl_data_type_t dt, i
         CHECK(dnnl_stream_wait(st));
         t[run] = (now() - t0) / reps;
     }
-    qsort(t, RUNS, sizeof t[0], cmp);
+    qsort(t, RUNS, sizeof t[0], compare_doubles);
 
     dnnl_primitive_destroy(r);
     dnnl_primitive_desc_destroy(rpd);

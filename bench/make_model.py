@@ -10,8 +10,14 @@ directory elang loads, for benchmarks only (Debian python3-torch):
                                          layers, 8 heads, d_kv 64, d_ff 2048,
                                          ReLU, tied embeddings, vocabulary
                                          32128), the t5 fixture's spiece.model
+    bench/make_model.py llama OUT_DIR    a Llama of ~100M parameters (768 wide,
+                                         12 layers, 12 query and 4 key/value
+                                         heads of 64, SwiGLU 2048, vocabulary
+                                         32000, tied embeddings, 2048
+                                         positions), the llama fixture's
+                                         tokenizer.model
 
-The models are the project's own (tools/train/bert.py, t5.py) with their own
+The models are the project's own (tools/train/bert.py, t5.py, llama.py) with their own
 initialisation, written in F32 by tools/train/trainutil.py, so the PyTorch
 peers load exactly these modules with exactly these weights.
 
@@ -29,6 +35,11 @@ residual stream is mostly the input token's own embedding, so a random T5
 repeats its decoder start token <pad> forever, and equal outputs would say
 little about two engines computing the same thing. Scaled, the tokens depend
 on the source. Neither change alters any shape or the work per token.
+
+The Llama's embedding (its output layer too, tied) gets the same zero rows:
+</s> (id 2) and every id beyond the tokenizer's 1,000 pieces, so that every
+engine generates exactly the tokens it is asked for. Llama's own N(0, 0.02)
+initialisation already makes the tokens depend on the prompt.
 """
 import argparse
 import json
@@ -38,6 +49,7 @@ import shutil
 import benchlib  # noqa: F401  (puts tools/train on the path)
 import torch
 from bert import BertForSequenceClassification, bert_config
+from llama import LlamaForCausalLM, llama_config
 from t5 import EOS, T5ForConditionalGeneration, t5_config
 from trainutil import write_safetensors
 
@@ -53,7 +65,7 @@ def write_dir(out, config, state_dict, files):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("kind", choices=["bert", "t5"])
+    ap.add_argument("kind", choices=["bert", "t5", "llama"])
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shared", default=os.path.join(benchlib.HERE, "..", "..", "shared"))
@@ -67,6 +79,23 @@ def main():
         write_dir(a.out, cfg, model.state_dict(), [os.path.join(fixtures, "bert", "vocab.txt")])
         with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
             json.dump({"do_lower_case": True, "model_max_length": 512}, f)
+    elif a.kind == "llama":
+        cfg = llama_config(32000, 768, 12, 12, 4, 2048, 2048, tie=True)
+        cfg["torch_dtype"] = "float32"
+        model = LlamaForCausalLM(cfg)
+        with open(os.path.join(fixtures, "llama", "config.json")) as f:
+            tokenizer_ids = json.load(f)["vocab_size"]
+        with torch.no_grad():
+            model.model.embed_tokens.weight[cfg["eos_token_id"]].zero_()
+            model.model.embed_tokens.weight[tokenizer_ids:].zero_()
+        src = os.path.join(fixtures, "llama")
+        write_dir(a.out, cfg, model.state_dict_to_save(),
+                  [os.path.join(src, f) for f in ("tokenizer.model", "generation_config.json")])
+        with open(os.path.join(src, "tokenizer_config.json")) as f:
+            tokenizer_config = json.load(f)
+        tokenizer_config["model_max_length"] = cfg["max_position_embeddings"]
+        with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
+            json.dump(tokenizer_config, f, indent=1)
     else:
         cfg = t5_config(32128, 512, 2048, 64, 8, 6, 6)
         cfg["torch_dtype"] = "float32"

@@ -17,18 +17,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define PASSES 9
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* The sum of n 64-bit words at p (n a multiple of 32, p 64-byte aligned),
  * in four independent vector accumulators. Written once for any vector
@@ -85,7 +76,7 @@ int main(int argc, char **argv) {
         sink += sum;
         if (pass >= 0) t[pass] = dt;
     }
-    qsort(t, PASSES, sizeof t[0], cmp);
+    qsort(t, PASSES, sizeof t[0], compare_doubles);
     /* The sums are printed so that the loop cannot be optimised away. */
     printf("{\"threads\": %d, \"mib\": %ld, \"loads\": \"%s\", \"gb_s\": %.1f, \"checksum\": %llu}\n", omp_get_max_threads(), mib,
            sum_words == sum_avx512 ? "avx512" : "sse2",

@@ -4,7 +4,7 @@
     bench/report.py machine OUT.json "THREADS_LIST" REPS
         the machine line's facts, taken when the run starts: CPU model, the
         ISA flags that matter, cores, date, load, the commit measured
-    bench/report.py table RESULTS.jsonl MACHINE.json T5_CONFIG.json OUT.md
+    bench/report.py table RESULTS.jsonl MACHINE.json T5_CONFIG.json OUT.md [LLAMA_CONFIG.json]
         the Markdown table of a run's measurements (bench/measure.py's
         records), with the ratios and the targets, printed and written
     bench/report.py serve SERVE.jsonl
@@ -115,8 +115,8 @@ class Results:
 
 
 class Table:
-    def __init__(self, results, info, t5_config):
-        self.r, self.info, self.t5 = results, info, t5_config
+    def __init__(self, results, info, t5_config, llama_config=None):
+        self.r, self.info, self.t5, self.llama = results, info, t5_config, llama_config
         # The thread counts measured (an APPEND=1 run may have added some).
         self.threads = sorted({r["threads"] for r in results.records if isinstance(r.get("threads"), int)})
         self.lines, self.targets = [], []
@@ -175,14 +175,16 @@ class Table:
         for r in self.r.records:
             if r.get("row") == row and (r["engine"], r["dtype"]) not in seen:
                 seen.append((r["engine"], r["dtype"]))
-        order = {"elang": 0, "torch": 1, "onnxruntime": 2}
+        order = {"elang": 0, "torch": 1, "onnxruntime": 2, "llamacpp": 3}
         return sorted(seen, key=lambda e: (order[e[0]], DTYPES.index(e[1])))
 
     @staticmethod
     def value(rec, kind):
         if rec is None:
             return None
-        return {"latency": rec.get("latency_ms"), "tokens": rec.get("tokens_per_s")}.get(kind, rec.get("inputs_per_s"))
+        return {"latency": rec.get("latency_ms"), "tokens": rec.get("tokens_per_s"),
+                "prompt": rec.get("prompt_tokens_per_s"),
+                "decode": rec.get("decode_tokens_per_s")}.get(kind, rec.get("inputs_per_s"))
 
     def speed_ratio(self, row, kind, t, engine, dtype):
         """elang over the engine in the same dtype; for elang's own BF16 and
@@ -201,7 +203,7 @@ class Table:
     def workload(self, row, title, kind, unit):
         if not self.r.find(row):
             return
-        names = {"elang": "elang", "torch": "PyTorch", "onnxruntime": "ONNX Runtime"}
+        names = self.NAMES
         T = self.threads
         head = (["engine"] + [f"{unit}, {t}T" for t in T] + [f"ratio {t}T" for t in T]
                 + [f"GFLOP/s {t}T (% of peak)" for t in T] + [f"peak RSS MB, {t}T" for t in T] + ["check"])
@@ -224,6 +226,61 @@ class Table:
             cells += [fmt(rec["peak_rss_mb"], 4) if rec else "–" for rec in recs]
             cells.append(self.check(recs))
             self.add("| " + " | ".join(cells) + " |")
+        self.add("")
+
+    NAMES = {"elang": "elang", "torch": "PyTorch", "onnxruntime": "ONNX Runtime", "llamacpp": "llama.cpp"}
+
+    def llm_workload(self, row, title):
+        """A decoder-only row: prompt processing and decoding tokens/s side by
+        side (bench_generate's split, which every engine's script derives
+        the same way), with elang's ratios over each peer on both."""
+        if not self.r.find(row):
+            return
+        T = self.threads
+        head = (["engine"] + [f"prompt tok/s, {t}T" for t in T] + [f"decode tok/s, {t}T" for t in T]
+                + [f"prompt ratio {t}T" for t in T] + [f"decode ratio {t}T" for t in T]
+                + [f"peak RSS MB, {t}T" for t in T] + ["check"])
+        first = self.r.find(row, "elang", "f32")
+        if first:
+            title += (f" ({first['inputs']} prompts of {first['source_tokens'] // first['inputs']} tokens, "
+                      f"{first['tokens'] // first['inputs']} new tokens each)")
+        self.add(f"### {title}", "", "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|")
+        for engine, dt in self.engines(row):
+            recs = [self.r.find(row, engine, dt, t) for t in T]
+            cells = [self.NAMES[engine] + " " + dt.upper()]
+            for kind in ("prompt", "decode"):
+                cells += [(fmt(self.value(rec, kind)) + mark(rec)) if rec else "–" for rec in recs]
+            for kind in ("prompt", "decode"):
+                cells += [ratio(self.speed_ratio(row, kind, t, engine, dt)) for t in T]
+            cells += [fmt(rec["peak_rss_mb"], 4) if rec else "–" for rec in recs]
+            cells.append(self.check(recs))
+            self.add("| " + " | ".join(cells) + " |")
+        self.add("")
+
+    def llm_bandwidth(self):
+        """Batch-1 decoding reads every weight once a step (the tied
+        embedding once, as the output layer): bytes per step × steps/s
+        against the measured read bandwidth."""
+        if not self.r.find("llamab1") or not self.r.find("membw") or not self.llama:
+            return
+        c = self.llama
+        h, kv = c["hidden_size"], c["num_key_value_heads"] * c["head_dim"]
+        layer = 2 * h * h + 2 * h * kv + 3 * h * c["intermediate_size"]
+        weights = c["num_hidden_layers"] * layer + c["vocab_size"] * h
+        size = {"f32": 4, "bf16": 2, "int8": 1}
+        self.add("Memory bandwidth of batch-1 decoding (the weights a step reads × decoded tokens/s, against the "
+                 "measured read bandwidth):", "")
+        for t in self.threads:
+            bw = self.r.find("membw", threads=t)
+            parts = []
+            for engine, dt in self.engines("llamab1"):
+                rec = self.r.find("llamab1", engine, dt, t)
+                if rec and bw and rec.get("decode_tokens_per_s"):
+                    gbs = weights * size[dt] * rec["decode_tokens_per_s"] / 1e9
+                    parts.append(f"{self.NAMES[engine]} {dt.upper()} {gbs:.1f} GB/s = {100 * gbs / bw['gb_s']:.0f}%")
+            if parts:
+                self.add(f"- {t} thread{'s' * (t > 1)} (measured {bw['gb_s']:.1f} GB/s; "
+                         f"{weights * 4 / 1e6:.0f} MB a step in F32): " + "; ".join(parts))
         self.add("")
 
     @staticmethod
@@ -342,6 +399,19 @@ class Table:
                 if vals:
                     self.target(f"T5-small ≥ 3× PyTorch F32 tokens/s at batch 1 in BF16 or INT8, {t}T",
                                 ", ".join(f"{dt.upper()} {v:.2f}×" for dt, v in vals), max(v for _, v in vals) >= 3)
+        for t in self.threads:
+            for dt in ("f32", "bf16"):
+                for row, label in (("llamab1", "batch 1"), ("llamab8", "batch 8")):
+                    v = self.speed_ratio(row, "decode", t, "torch", dt)
+                    if v is not None:
+                        self.target(f"Llama {dt.upper()} decoding ≥ 2× PyTorch at {label}, {t}T", f"{v:.2f}×", v >= 2)
+                v = self.speed_ratio("llamab1", "decode", t, "llamacpp", dt)
+                if v is not None:
+                    self.target(f"Llama {dt.upper()} decoding within 1.2× of llama.cpp at batch 1 (≥ 0.83×), {t}T",
+                                f"{v:.2f}×", v >= 1 / 1.2)
+                v = self.speed_ratio("llamab8", "decode", t, "llamacpp", dt)
+                if v is not None:
+                    self.target(f"Llama {dt.upper()} decoding ahead of llama.cpp at batch 8, {t}T", f"{v:.2f}×", v > 1)
         for r in self.demo_records():
             where = f"{r['pair']} {r['dtype'].upper()} {r['threads']}T"
             self.target(f"time follows FLOPs, Swift's time speed-up ≥ 70% of its FLOPs speed-up, {where}",
@@ -389,6 +459,9 @@ class Table:
         self.workload("t5b1", "T5-small greedy, 64 new tokens, batch 1", "tokens", "tokens/s")
         self.bandwidth()
         self.workload("t5b16", "T5-small greedy, 64 new tokens, batch 16", "tokens", "tokens/s")
+        self.llm_workload("llamab1", "Llama ~100M, greedy, batch 1")
+        self.llm_bandwidth()
+        self.llm_workload("llamab8", "Llama ~100M, greedy, batch 8")
         self.demo()
         self.targets_section()
         return "\n".join(self.lines)
@@ -437,12 +510,16 @@ def main():
         return
     if len(sys.argv) == 5 and sys.argv[1] == "machine":
         machine(sys.argv[2], sys.argv[3], sys.argv[4])
-    elif len(sys.argv) == 6 and sys.argv[1] == "table":
+    elif len(sys.argv) in (6, 7) and sys.argv[1] == "table":
         with open(sys.argv[3]) as f:
             info = json.load(f)
         with open(sys.argv[4]) as f:
             t5 = json.load(f)
-        text = Table(Results(sys.argv[2]), info, t5).render()
+        llama = None
+        if len(sys.argv) == 7 and os.path.exists(sys.argv[6]):
+            with open(sys.argv[6]) as f:
+                llama = json.load(f)
+        text = Table(Results(sys.argv[2]), info, t5, llama).render()
         with open(sys.argv[5], "w") as f:
             f.write(text + "\n")
         print(text)

@@ -10,7 +10,7 @@
 # Environment:
 #   REPS          timed runs per figure (median), default 5
 #   THREADS_LIST  thread counts, default "1 2"
-#   ROWS          which rows, default "peaks sst2 lat128 b128 t5 demo serve"
+#   ROWS          which rows, default "peaks sst2 lat128 b128 t5 llama demo serve"
 #   DEMO=0        skip the demo pairs (same as leaving demo out of ROWS)
 #   DEMO_REPS     runs of each demo evaluation, default REPS
 #   ORT=0         skip ONNX Runtime;  TORCH=0  skip PyTorch
@@ -31,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
 THREADS_LIST=${THREADS_LIST:-1 2}
-ROWS=${ROWS:-peaks sst2 lat128 b128 t5 demo serve}
+ROWS=${ROWS:-peaks sst2 lat128 b128 t5 llama demo serve}
 [ "${DEMO:-1}" = 0 ] && ROWS=${ROWS//demo/}
 DEMO_REPS=${DEMO_REPS:-$REPS}
 WORK=${BENCH_DIR:-/tmp/elang-bench}
@@ -41,6 +41,9 @@ SHARED=${ELANG_SHARED:-$(cd .. && pwd)/shared}
 LAT_INPUTS=${LAT_INPUTS:-16}   # 128-token texts timed one by one
 T5_B1_INPUTS=${T5_B1_INPUTS:-4} # sources decoded one at a time
 MAX_NEW=64
+LLAMA_B1_INPUTS=${LLAMA_B1_INPUTS:-2} # 128-token prompts continued one at a time
+LLAMA_B8_INPUTS=${LLAMA_B8_INPUTS:-8} # and in one batch of 8
+T5_PREFIX="translate English to German: "
 RESULTS=$WORK/results.jsonl
 mkdir -p "$WORK"
 # APPEND=1 measures the ROWS asked for again and adds them to the last run's
@@ -73,12 +76,17 @@ fi
 if [ ! -f "$WORK/t5-small/model.safetensors" ] || [ bench/make_model.py -nt "$WORK/t5-small/model.safetensors" ]; then
     "$PY" bench/make_model.py t5 "$WORK/t5-small" --shared "$SHARED"
 fi
-"$PY" bench/make_inputs.py "$WORK" --shared "$SHARED" --long 64 --sources 32
+if has_row llama && { [ ! -f "$WORK/llama100m/model.safetensors" ] || [ bench/make_model.py -nt "$WORK/llama100m/model.safetensors" ]; }; then
+    "$PY" bench/make_model.py llama "$WORK/llama100m" --shared "$SHARED"
+fi
+"$PY" bench/make_inputs.py "$WORK" --shared "$SHARED" --long 64 --sources 32 --prompts 16
 if [ -n "${SST2_LIMIT:-}" ]; then # a quick run on the first SST2_LIMIT sentences
     head -n "$SST2_LIMIT" "$WORK/sst2-dev.jsonl" >"$WORK/sst2-dev.part" && mv "$WORK/sst2-dev.part" "$WORK/sst2-dev.jsonl"
 fi
 head -n "$LAT_INPUTS" "$WORK/bert128.jsonl" >"$WORK/bert128-lat.jsonl"
 head -n "$T5_B1_INPUTS" "$WORK/multi30k-en.jsonl" >"$WORK/multi30k-en-b1.jsonl"
+head -n "$LLAMA_B1_INPUTS" "$WORK/llama128.jsonl" >"$WORK/llama128-b1.jsonl"
+head -n "$LLAMA_B8_INPUTS" "$WORK/llama128.jsonl" >"$WORK/llama128-b8.jsonl"
 
 # ---- the peers' setup; a peer that cannot run is noted, not fatal
 TORCH=${TORCH:-1}
@@ -132,9 +140,11 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
     local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-gen.jsonl"
     local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
     echo "== $row, batch $batch, $t thread(s)" >&2
-    measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" "$ids"
+    measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" \
+        "$T5_PREFIX" "$ids"
     for dt in bf16 int8; do
-        measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW"
+        measure "$tags" "$B"/bench/bench_generate "$WORK/t5-small" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW" \
+            "$T5_PREFIX"
     done
     if [ "$TORCH" = 1 ]; then
         for dt in f32 bf16 int8; do
@@ -142,6 +152,24 @@ t5_row() { # t5_row ROW SOURCES BATCH THREADS
                 --reps "$REPS" --dtype "$dt" --max-new "$MAX_NEW"
         done
     fi
+}
+
+# A Llama row: elang F32 (its ids are the peers' prompts and their check),
+# BF16 and INT8, then PyTorch and llama.cpp in F32 and BF16.
+llama_row() { # llama_row ROW PROMPTS BATCH THREADS
+    local row=$1 inputs=$2 batch=$3 t=$4 ids="$WORK/$1-t$4-gen.jsonl"
+    local tags="{\"row\": \"$row\", \"batch\": $batch, \"threads\": $t}"
+    echo "== $row, batch $batch, $t thread(s)" >&2
+    measure "$tags" "$B"/bench/bench_generate "$WORK/llama100m" "$inputs" "$t" "$batch" "$REPS" f32 "$MAX_NEW" "" "$ids"
+    for dt in bf16 int8; do
+        measure "$tags" "$B"/bench/bench_generate "$WORK/llama100m" "$inputs" "$t" "$batch" "$REPS" "$dt" "$MAX_NEW" ""
+    done
+    for dt in f32 bf16; do
+        if [ "$TORCH" = 1 ]; then
+            measure "$tags" "$PY" bench/torch_llama.py "$WORK/llama100m" "$ids" --threads "$t" --batch "$batch" \
+                --reps "$REPS" --dtype "$dt" --max-new "$MAX_NEW"
+        fi
+    done
 }
 
 for t in $THREADS_LIST; do
@@ -157,6 +185,10 @@ for t in $THREADS_LIST; do
         t5_row t5b1 "$WORK/multi30k-en-b1.jsonl" 1 "$t"
         t5_row t5b16 "$WORK/multi30k-en.jsonl" 16 "$t"
     fi
+    if has_row llama; then
+        llama_row llamab1 "$WORK/llama128-b1.jsonl" 1 "$t"
+        llama_row llamab8 "$WORK/llama128-b8.jsonl" 8 "$t"
+    fi
     if has_row demo; then
         for pair in sst2 multi30k; do
             for dt in f32 bf16 int8; do
@@ -168,7 +200,8 @@ for t in $THREADS_LIST; do
     fi
 done
 
-"$PY" bench/report.py table "$RESULTS" "$WORK/machine.json" "$WORK/t5-small/config.json" "$WORK/results.md"
+"$PY" bench/report.py table "$RESULTS" "$WORK/machine.json" "$WORK/t5-small/config.json" "$WORK/results.md" \
+    "$WORK/llama100m/config.json"
 
 # ---- serving (row "serve"): elang serve against the CLI and the library on
 # the SST-2 demo pair, at 1, 8 and 64 clients (bench/serve_bench.c), with the

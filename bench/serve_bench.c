@@ -32,21 +32,10 @@
 #include <unistd.h>
 
 #include "elang_eval.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-/* Doubles, or rows of them by their first. */
-static int cmp(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 static double quantile(double *v, size_t n, double q) {
-    qsort(v, n, sizeof *v, cmp);
+    qsort(v, n, sizeof *v, compare_doubles);
     return v[(size_t)(q * (double)(n - 1) + 0.5)];
 }
 
@@ -267,7 +256,7 @@ int main(int argc, char **argv) {
     double ratio64 = -1, p50_1 = -1;
     for (int l = 0; l < num_levels; l++) {
         /* The run of median throughput, with its latencies. */
-        qsort(runs[l], (size_t)reps, sizeof runs[l][0], cmp);
+        qsort(runs[l], (size_t)reps, sizeof runs[l][0], compare_doubles);
         const double *m = runs[l][reps / 2], r = quantile(ratio[l], (size_t)reps, 0.5);
         printf("{\"row\":\"serve\",\"what\":\"server\",%s,\"threads\":%d,\"clients\":%d,\"requests\":%zu,"
                "\"requests_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"of_cli\":%.3f,\"reps\":%d}\n", config, threads,

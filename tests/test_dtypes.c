@@ -27,6 +27,7 @@
 #include "api/model_internal.h"
 #include "elang_eval.h"
 #include "models/generate.h"
+#include "model_fixture.h"
 #include "support.h"
 
 typedef struct {
@@ -62,10 +63,9 @@ static void near(double got, double want, double tol, const char *what, const ch
 
 static void classifier_cases(const char *name) {
     char rel[128];
-    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
-    size_t n, checked = 0;
-    json_t **cases = read_jsonl(shared_path(rel), &n);
     snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
+    size_t n, checked = 0;
+    json_t **cases = fixture_cases(name, &n);
     for (int k = 0; k < 2; k++) {
         const tolerances *t = &TOLERANCES[k];
         elang_model *m = load(shared_path(rel), t->dtype);
@@ -95,19 +95,11 @@ static void bert_f16(void **s) { (void)s; classifier_cases("bert-f16"); }
 static void distilbert(void **s) { (void)s; classifier_cases("distilbert"); }
 static void roberta(void **s) { (void)s; classifier_cases("roberta"); }
 
-static int32_t *ids_of(json_t *arr, int *n) {
-    *n = (int)json_array_size(arr);
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)*n + 4);
-    for (int i = 0; i < *n; i++) ids[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
-    return ids;
-}
-
 static void seq2seq_cases(const char *name) {
     char rel[128];
-    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
-    size_t n, checked = 0;
-    json_t **cases = read_jsonl(shared_path(rel), &n);
     snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
+    size_t n, checked = 0;
+    json_t **cases = fixture_cases(name, &n);
     for (int k = 0; k < 2; k++) {
         const tolerances *t = &TOLERANCES[k];
         elang_model *m = load(shared_path(rel), t->dtype);
@@ -116,7 +108,7 @@ static void seq2seq_cases(const char *name) {
         for (size_t c = 0; c < n; c++) {
             json_t *cs = cases[c];
             int S, T;
-            int32_t *src = ids_of(json_object_get(cs, "input_ids"), &S), *greedy = ids_of(json_object_get(cs, "greedy_ids"), &T);
+            int32_t *src = json_ids(json_object_get(cs, "input_ids"), &S), *greedy = json_ids(json_object_get(cs, "greedy_ids"), &T);
             int32_t *mask = malloc(sizeof(int32_t) * (size_t)S);
             for (int i = 0; i < S; i++) mask[i] = 1;
             elang_error err;
@@ -164,10 +156,9 @@ static void seq2seq_cases(const char *name) {
  * ids agree with the fixture's, and the ids up to a near tie. */
 static void causal_cases(const char *name) {
     char rel[128];
-    snprintf(rel, sizeof rel, "fixtures/hf/%s/cases.jsonl", name);
-    size_t n, checked = 0;
-    json_t **cases = read_jsonl(shared_path(rel), &n);
     snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
+    size_t n, checked = 0;
+    json_t **cases = fixture_cases(name, &n);
     for (int k = 0; k < 2; k++) {
         const tolerances *t = &TOLERANCES[k];
         elang_model *m = load(shared_path(rel), t->dtype);
@@ -182,7 +173,7 @@ static void causal_cases(const char *name) {
             const elang_gen_opts go = {.max_new_tokens = 16};
             assert_int_equal(elang_generate(m, &in, 1, &go, &o, &err), ELANG_OK);
             int S, T;
-            int32_t *src = ids_of(json_object_get(cs, "input_ids"), &S), *greedy = ids_of(json_object_get(cs, "greedy_ids"), &T);
+            int32_t *src = json_ids(json_object_get(cs, "input_ids"), &S), *greedy = json_ids(json_object_get(cs, "greedy_ids"), &T);
             assert_int_equal(o.num_input_ids, S);
             assert_memory_equal(o.input_ids, src, sizeof(int32_t) * (size_t)S);
             int32_t *mask = malloc(sizeof(int32_t) * (size_t)S);
@@ -299,7 +290,7 @@ static void multi30k_demo_bleu(void **s) {
 static void older_cpus(void **s) {
     (void)s;
     size_t n;
-    json_t **cases = read_jsonl(shared_path("fixtures/hf/bert/cases.jsonl"), &n);
+    json_t **cases = fixture_cases("bert", &n);
     char in[512], out[512];
     snprintf(in, sizeof in, "%s/older-in.jsonl", test_tmpdir());
     snprintf(out, sizeof out, "%s/older-out.jsonl", test_tmpdir());

@@ -88,14 +88,23 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(h, self.kv_heads * self.d, bias=False)
         self.o_proj = nn.Linear(self.heads * self.d, h, bias=False)
 
-    def forward(self, x, cos, sin, bias):
-        """x [B, S, h]; cos, sin [B, S, d]; bias [B, 1, S, S] additive mask."""
+    def forward(self, x, cos, sin, bias, cache=None, index=0):
+        """x [B, S, h]; cos, sin [B, S, d]; bias [B, 1, S, P + S] additive
+        mask over the P cached positions and these S. cache: None, or the
+        list of each layer's (k, v) [B, kv_heads, P, d] after rotary (what
+        transformers' DynamicCache keeps), extended in place at `index`."""
         B, S, _ = x.shape
         q = self.q_proj(x).view(B, S, self.heads, self.d).transpose(1, 2)
         k = self.k_proj(x).view(B, S, self.kv_heads, self.d).transpose(1, 2)
         v = self.v_proj(x).view(B, S, self.kv_heads, self.d).transpose(1, 2)
         cos, sin = cos[:, None], sin[:, None]
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        if cache is not None:
+            if index < len(cache):
+                k, v = torch.cat([cache[index][0], k], 2), torch.cat([cache[index][1], v], 2)
+                cache[index] = (k, v)
+            else:
+                cache.append((k, v))
         group = self.heads // self.kv_heads
         k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
         scores = q @ k.transpose(-1, -2) / (self.d ** 0.5) + bias
@@ -124,8 +133,8 @@ class Layer(nn.Module):
         self.post_attention_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
         self.mlp = MLP(c)
 
-    def forward(self, x, cos, sin, bias):
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, bias)
+    def forward(self, x, cos, sin, bias, cache=None, index=0):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, bias, cache, index)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -161,17 +170,20 @@ class LlamaForCausalLM(nn.Module):
             sd = dict(sd, **{"lm_head.weight": sd["model.embed_tokens.weight"]})
         return super().load_state_dict(sd, strict)
 
-    def hidden(self, ids, mask):
-        """Final normalised states [B, S, h] of ids [B, S] (mask 1 = token)."""
+    def hidden(self, ids, mask, cache=None):
+        """Final normalised states [B, S, h] of ids [B, S]. mask [B, P + S]
+        (1 = token) covers the P positions already in `cache` (see
+        Attention.forward; None or empty: P = 0) and these S."""
         B, S = ids.shape
-        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
+        P = mask.shape[1] - S
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)[:, P:]
         cos, sin = rotary(self.config["head_dim"], self.config["rope_theta"], positions)
-        causal = torch.ones(S, S, dtype=torch.bool).tril()
+        causal = torch.ones(S, P + S, dtype=torch.bool).tril(P)
         allowed = causal[None] & mask[:, None, :].bool()
-        bias = torch.zeros(B, 1, S, S).masked_fill(~allowed[:, None], torch.finfo(torch.float32).min)
+        bias = torch.zeros(B, 1, S, P + S).masked_fill(~allowed[:, None], torch.finfo(torch.float32).min)
         x = self.model.embed_tokens(ids)
-        for layer in self.model.layers:
-            x = layer(x, cos, sin, bias)
+        for index, layer in enumerate(self.model.layers):
+            x = layer(x, cos, sin, bias, cache, index)
         return self.model.norm(x)
 
     def forward(self, ids, mask):
@@ -180,20 +192,23 @@ class LlamaForCausalLM(nn.Module):
 
     @torch.no_grad()
     def greedy(self, ids, mask, max_new, eos=None):
-        """Greedy continuation of left-padded prompts (recomputing the whole
-        sequence each step; no cache needed at these sizes): the new ids of
-        each row, up to and including eos."""
+        """Greedy continuation of left-padded prompts with a key/value cache
+        (as transformers' generate: the prompt once, then one token a step,
+        the output layer only at the last position): the new ids of each
+        row, up to and including eos."""
         eos = self.config["eos_token_id"] if eos is None else eos
         rows = [[] for _ in range(ids.shape[0])]
         done = [False] * ids.shape[0]
-        for _ in range(max_new):
-            nxt = self.forward(ids, mask)[:, -1].argmax(-1)
+        cache = []
+        states = self.hidden(ids, mask, cache)
+        for step in range(max_new):
+            nxt = self.lm_head(states[:, -1]).argmax(-1)
             for r, t in enumerate(nxt.tolist()):
                 if not done[r]:
                     rows[r].append(t)
                     done[r] = t == eos
-            if all(done):
+            if all(done) or step == max_new - 1:
                 break
-            ids = torch.cat([ids, nxt[:, None]], 1)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
+            states = self.hidden(nxt[:, None], mask, cache)
         return rows
