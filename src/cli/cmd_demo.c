@@ -1,8 +1,8 @@
 /* elang demo: the method at work on the project's own demo pairs
  * (models/, trained by tools/train on real data). Without data it routes
  * the example inputs in examples/ with the committed calibrations and
- * prints every decision; with --data it evaluates on SST-2 dev and Multi30k
- * test 2016, with thresholds calibrated on held-out data (never on what is
+ * prints every decision; with --data it evaluates on SST-2 dev (the BERT
+ * pair and the decoder-only pair) and Multi30k test 2016, with thresholds calibrated on held-out data (never on what is
  * reported), and prints the paper's table. */
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +30,8 @@ static const demo_pair pairs[] = {
     {"multi30k", "Multi30k English -> German (T5-style pair)", "multi30k-swift", "multi30k-super",
      "multi30k.calib.json", "captions.en", "translation", "multi30k/test_2016_flickr.en",
      "multi30k/test_2016_flickr.de"},
+    {"sst2-lm", "SST-2 sentiment (decoder-only pair, prompts and label words)", "sst2-lm-swift", "sst2-lm-super",
+     "sst2-lm.calib.json", "reviews.txt", "sst2", "glue/SST-2/dev.tsv", NULL},
 };
 
 typedef struct {
@@ -75,6 +77,8 @@ static bool load_demo_pair(const demo_flags *fl, const demo_pair *p, elang_calib
     opts->aggregate = calib->aggregate;
     opts->gen.num_beams = calib->num_beams;
     opts->gen.max_new_tokens = calib->max_new_tokens;
+    opts->label_words = (const char *const *)calib->label_words;
+    opts->num_label_words = calib->num_label_words;
     return true;
 }
 
@@ -205,8 +209,8 @@ int cmd_demo(int argc, char **argv) {
         {"models", FLAG_STRING, &fl.models, 0, 0, NULL, "the demo models and calibrations (default models)", "DIR"},
         {"examples", FLAG_STRING, &fl.examples, 0, 0, NULL, "the example inputs (default examples)", "DIR"},
         {"data", FLAG_STRING, &fl.data, 0, 0, NULL, "evaluate on SST-2 dev and Multi30k test 2016 from DIR (e.g. ../shared/data)", "DIR"},
-        {"report", FLAG_STRING, &fl.report, 0, 0, NULL, "with --data: write OUT/sst2/ and OUT/multi30k/ reports", "OUT"},
-        {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|multi30k", "run one of the two pairs", "PAIR"},
+        {"report", FLAG_STRING, &fl.report, 0, 0, NULL, "with --data: write a report per pair, OUT/PAIR/", "OUT"},
+        {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|multi30k|sst2-lm", "run one of the pairs", "PAIR"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
         {0},
