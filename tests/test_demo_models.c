@@ -1,11 +1,14 @@
 /* The demo models in models/ (trained from scratch by tools/train) against
  * what the training framework computed with the same files
- * (tests/data/{glue,multi30k}_demo_expected.jsonl, written by
+ * (tests/data/{glue,multi30k,sst2_lm}_demo_expected.jsonl, written by
  * tools/train/expectations.py): GLUE dev examples (SST-2, CoLA, MRPC, RTE;
  * sentence pairs too), read again from shared/data, give the same input
  * ids, token types, labels and logits within 1e-3; Multi30k test sentences
- * give the same source ids and greedy ids. Also: batched results equal one
- * at a time, the CLI agrees, and the committed weights stay under 100 MB. */
+ * give the same source ids and greedy ids, and Swift's encoder head the same
+ * scores; the decoder-only SST-2 pair gives the same prompt ids, label words
+ * and label-word logits (through the energy, which is their log-sum-exp)
+ * and the same greedy ids. Also: batched results equal one at a time, the
+ * CLI agrees, and the committed weights stay under 100 MB. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +32,10 @@
 #define GLUE_MIN_ROWS 90
 #define MULTI30K_ROWS 20
 #define PREFIX "translate English to German: "
+#define LM_PROMPT "Review: {text} Sentiment:"
+#define LM_ROWS 200
+#define LM_GREEDY_ROWS 20
+#define LM_NEW_TOKENS 4
 
 /* The lines of a data file: line[k], k >= 1, NUL-terminated in place. */
 typedef struct {
@@ -57,14 +64,18 @@ static void free_lines(lines *l) {
     free(l->line);
 }
 
-static elang_model *load(const char *name) {
+static elang_model *load_with_prefix(const char *name, const char *prefix) {
     char dir[256];
     snprintf(dir, sizeof dir, "models/%s", name);
     elang_model *m = NULL;
     elang_error err;
-    elang_load_opts lo = {.threads = 2};
+    elang_load_opts lo = {.threads = 2, .input_prefix = prefix};
     if (elang_model_load(dir, &lo, &m, &err) != ELANG_OK) fail_msg("loading %s: %s", dir, err.message);
     return m;
+}
+
+static elang_model *load(const char *name) {
+    return load_with_prefix(name, NULL);
 }
 
 /* The rows of an expectations file that belong to `model` and hold `key`. */
@@ -184,6 +195,90 @@ static void check_multi30k(const char *name) {
     elang_model_free(m);
 }
 
+/* SST-2 dev line k, column 1 (the sentence), malloc'ed. */
+static char *sentence(const lines *dev, int k) {
+    if (k < 2 || (size_t)k > dev->n) fail_msg("dev.tsv has no line %d", k);
+    const char *tab = strchr(dev->line[k], '\t');
+    return strndup(dev->line[k], tab ? (size_t)(tab - dev->line[k]) : strlen(dev->line[k]));
+}
+
+/* The decoder-only pair as `elang demo` runs it: the prompt template, the
+ * label words, answers batched (32) and one at a time. */
+static void check_sst2_lm(const char *name) {
+    elang_model *m = load_with_prefix(name, LM_PROMPT);
+    assert_true(elang_model_is_causal(m));
+    size_t n;
+    json_t **rows = rows_of("tests/data/sst2_lm_demo_expected.jsonl", name, "label_id", &n);
+    assert_int_equal(n, LM_ROWS);
+    lines dev = read_lines("data/glue/SST-2/dev.tsv");
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++)
+        in[i].text = sentence(&dev, (int)json_integer_value(json_object_get(rows[i], "line")));
+
+    const char *words[2] = {"negative", "positive"};
+    elang_route_opts o = elang_route_opts_default();
+    o.label_words = words, o.num_label_words = 2;
+    elang_answer *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
+    elang_error err;
+    if (elang_answer_all(m, in, NULL, n, &o, batched, NULL, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+    o.batch_size = 1;
+    if (elang_answer_all(m, in, NULL, n, &o, alone, NULL, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+    size_t positive = 0, greedy_checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int line = (int)json_integer_value(json_object_get(rows[i], "line"));
+        const json_int_t want = json_integer_value(json_object_get(rows[i], "label_id"));
+        if (batched[i].label_id != want || alone[i].label_id != want)
+            fail_msg("%s dev line %d: label %d (alone %d), want %lld", name, line, batched[i].label_id,
+                     alone[i].label_id, (long long)want);
+        positive += want == 1;
+        /* The answer's energy score is the log-sum-exp of the two label
+         * words' logits (T = 1): it pins both logits' scale, the label id
+         * their order. */
+        const json_t *logits = json_object_get(rows[i], "logits");
+        const double a = json_real_value(json_array_get(logits, 0)), b = json_real_value(json_array_get(logits, 1));
+        const double lse = fmax(a, b) + log1p(exp(-fabs(a - b)));
+        if (!(fabs(batched[i].scores[ELANG_SCORE_ENERGY] - lse) <= LOGIT_TOL))
+            fail_msg("%s dev line %d: energy score %.6f, want %.6f", name, line,
+                     batched[i].scores[ELANG_SCORE_ENERGY], lse);
+        if (!(fabs(batched[i].scores[ELANG_SCORE_ENERGY] - alone[i].scores[ELANG_SCORE_ENERGY]) <= 1e-5))
+            fail_msg("%s dev line %d: batched energy %.7f, one at a time %.7f", name, line,
+                     batched[i].scores[ELANG_SCORE_ENERGY], alone[i].scores[ELANG_SCORE_ENERGY]);
+        assert_int_equal(batched[i].input_tokens, (int)json_array_size(json_object_get(rows[i], "input_ids")));
+
+        const json_t *greedy = json_object_get(rows[i], "greedy_ids");
+        if (!greedy) continue;
+        elang_gen_out g;
+        elang_gen_opts go = elang_gen_opts_default();
+        go.max_new_tokens = LM_NEW_TOKENS;
+        if (elang_generate(m, &in[i], 1, &go, &g, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+        assert_ids(g.input_ids, g.num_input_ids, json_object_get(rows[i], "input_ids"), name, line);
+        assert_ids(g.ids, g.num_ids, greedy, name, line);
+        elang_gen_out_free(&g, 1);
+        greedy_checked++;
+    }
+    /* Both labels occur among the expected answers, and every greedy row was compared. */
+    assert_true(positive > 0 && positive < n);
+    assert_int_equal(greedy_checked, LM_GREEDY_ROWS);
+    elang_answers_free(batched, n);
+    elang_answers_free(alone, n);
+    free(batched), free(alone);
+    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
+    free(in);
+    free_lines(&dev);
+    free_jsonl(rows, n);
+    elang_model_free(m);
+}
+
+static void sst2_lm_swift(void **state) {
+    (void)state;
+    check_sst2_lm("sst2-lm-swift");
+}
+
+static void sst2_lm_super(void **state) {
+    (void)state;
+    check_sst2_lm("sst2-lm-super");
+}
+
 /* The encoder head of multi30k-swift against the training framework: the
  * same score for each test sentence, batched and one at a time. */
 static void multi30k_head(void **state) {
@@ -248,13 +343,6 @@ static void multi30k_swift(void **state) {
 static void multi30k_super(void **state) {
     (void)state;
     check_multi30k("multi30k-super");
-}
-
-/* SST-2 dev line k, column 1 (the sentence), malloc'ed. */
-static char *sentence(const lines *dev, int k) {
-    if (k < 2 || (size_t)k > dev->n) fail_msg("dev.tsv has no line %d", k);
-    const char *tab = strchr(dev->line[k], '\t');
-    return strndup(dev->line[k], tab ? (size_t)(tab - dev->line[k]) : strlen(dev->line[k]));
 }
 
 /* `elang classify --format text` on the first dev sentences: the expected
@@ -325,6 +413,8 @@ int main(void) {
         cmocka_unit_test(multi30k_swift),
         cmocka_unit_test(multi30k_super),
         cmocka_unit_test(multi30k_head),
+        cmocka_unit_test(sst2_lm_swift),
+        cmocka_unit_test(sst2_lm_super),
         cmocka_unit_test(cli_classifies),
         cmocka_unit_test(weights_stay_small),
     };

@@ -102,7 +102,7 @@ static void demo_exit_codes(void **s) {
     (void)s;
     const exit_case cases[] = {
         {"demo extra", 2, "unexpected argument 'extra'"},
-        {"demo --only fr", 2, "expected one of sst2|cola|mrpc|rte|t5-sst2|t5-cola|t5-mrpc|t5-rte|multi30k"},
+        {"demo --only fr", 2, "expected one of sst2|cola|mrpc|rte|t5-sst2|t5-cola|t5-mrpc|t5-rte|multi30k|sst2-lm"},
         {"demo --threads", 2, "--threads needs a value"},
         {"demo --models --only sst2", 2, "--models needs a value"},
         {"demo --report \"$TMP/r\"", 2, "--report needs --data DIR"},

@@ -1,7 +1,8 @@
 /* elang demo: the method at work on the project's own demo pairs
  * (models/, trained by tools/train on real data). Without data it routes
  * the example inputs in examples/ with the committed calibrations and
- * prints every decision; with --data it evaluates on the GLUE dev sets and
+ * prints every decision; with --data it evaluates on the GLUE dev sets
+ * (the BERT pairs, the text-to-text pair, the decoder-only SST-2 pair) and
  * Multi30k test 2016, with thresholds calibrated on held-out data (never on
  * what is reported), prints each pair's table and the paper's GLUE table
  * (every task of a backbone, their average and the mean speed-up). */
@@ -56,6 +57,8 @@ static const demo_pair pairs[] = {
     {"multi30k", "Multi30k English -> German (T5-style pair)", NULL, "multi30k-swift", "multi30k-super",
      "multi30k.calib.json", "multi30k-head.calib.json", "captions.en", "translation", "multi30k/test_2016_flickr.en",
      "multi30k/test_2016_flickr.de"},
+    {"sst2-lm", "SST-2 sentiment (decoder-only pair, prompts and label words)", NULL, "sst2-lm-swift",
+     "sst2-lm-super", "sst2-lm.calib.json", NULL, "reviews.txt", "sst2", "glue/SST-2/dev.tsv", NULL},
 };
 #define NUM_PAIRS (sizeof pairs / sizeof pairs[0])
 
@@ -113,6 +116,8 @@ static bool load_demo_pair(const demo_flags *fl, const demo_pair *p, elang_calib
     opts->aggregate = calib->aggregate;
     opts->gen.num_beams = calib->num_beams;
     opts->gen.max_new_tokens = calib->max_new_tokens;
+    opts->label_words = (const char *const *)calib->label_words;
+    opts->num_label_words = calib->num_label_words;
     return true;
 }
 
@@ -383,8 +388,8 @@ int cmd_demo(int argc, char **argv) {
         {"data", FLAG_STRING, &fl.data, 0, 0, NULL,
          "evaluate on the GLUE dev sets and Multi30k test 2016 from DIR (e.g. ../shared/data)", "DIR"},
         {"report", FLAG_STRING, &fl.report, 0, 0, NULL,
-         "with --data: write OUT/glue-bert/TASK/, OUT/glue-t5/TASK/ and OUT/multi30k/ reports", "OUT"},
-        {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|cola|mrpc|rte|t5-sst2|t5-cola|t5-mrpc|t5-rte|multi30k",
+         "with --data: write OUT/glue-bert/TASK/, OUT/glue-t5/TASK/, OUT/multi30k/ and OUT/sst2-lm/ reports", "OUT"},
+        {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|cola|mrpc|rte|t5-sst2|t5-cola|t5-mrpc|t5-rte|multi30k|sst2-lm",
          "run one of the pairs (t5-TASK: the text-to-text pair on TASK)", "PAIR"},
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
