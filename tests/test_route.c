@@ -202,11 +202,12 @@ static void sweep_by_hand(void **s) {
     close_to(at.super_rate, 3 / 6.0, 1e-12, "at 0.65: inputs 3, 4, 5 go to Super");
     close_to(at.gflops, 1.0 + 10.0 * 3 / 6.0, 1e-12, "at 0.65: Swift on all, Super on half");
     /* Deciding on the first step (the prompt), a routed input costs Swift
-     * its prompt alone, a kept one its answer, which starts with it. */
+     * its prompt alone, a kept one its prompt and then its whole answer,
+     * decoded from the start again. */
     for (size_t i = 0; i < r->n; i++) r->items[i].decision_gflops[ELANG_DECIDE_ON_FIRST_STEP] = 0.25;
     r->decision[ELANG_SCORE_ENERGY] = ELANG_DECIDE_ON_FIRST_STEP;
     assert_int_equal(elang_at_threshold(r, ELANG_SCORE_ENERGY, 0.65, &at, &err), ELANG_OK);
-    close_to(at.gflops, (3 * 1.0 + 3 * (0.25 + 10.0)) / 6.0, 1e-12, "at 0.65, prompt decisions");
+    close_to(at.gflops, (3 * (0.25 + 1.0) + 3 * (0.25 + 10.0)) / 6.0, 1e-12, "at 0.65, prompt decisions");
     r->decision[ELANG_SCORE_ENERGY] = ELANG_DECIDE_AFTER_DECODING;
     elang_points_free(p);
     elang_pair_run_free(r);

@@ -161,12 +161,19 @@ static bool route_examples(const demo_flags *fl, const demo_pair *p, elang_model
     if (!ok) fprintf(stderr, "elang demo: %s\n", err.message);
     size_t on_super = 0;
     double gflops = 0.0;
+    /* Counted as run_gflops counts a pair run: a decision taken before
+     * decoding costs its pass on every input and Swift's whole answer on
+     * the inputs kept. */
+    const elang_decision decision = elang_decision_of(swift, opts);
     for (size_t i = 0; ok && i < n; i++) {
         const elang_route_out *o = &out[i];
         const elang_answer *a = &o->answers[o->tier], *s = &o->answers[0];
         on_super += o->tier;
-        gflops += elang_model_gflops(swift, s->input_tokens, s->decoder_steps) +
-                  (o->tier ? elang_model_gflops(super, a->input_tokens, a->decoder_steps) : 0.0);
+        const double swift_answer = elang_model_gflops(swift, s->input_tokens, s->decoder_steps);
+        gflops += decision == ELANG_DECIDE_AFTER_DECODING
+                      ? swift_answer
+                      : elang_decision_gflops(swift, decision, s->input_tokens) + (o->tier ? 0.0 : swift_answer);
+        if (o->tier) gflops += elang_model_gflops(super, a->input_tokens, a->decoder_steps);
         printf("  %-5s %s %7.3f  %s\n", o->tier ? "SUPER" : "swift",
                elang_keeps_swift(s->score, calib->threshold) ? ">=" : "< ",
                s->score, lines[i]);

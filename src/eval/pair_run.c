@@ -265,8 +265,11 @@ double run_gflops(const elang_pair_run *r, elang_score_kind kind, const bool *on
     double sum = 0.0;
     for (size_t i = 0; i < r->n; i++) {
         const run_item *it = &r->items[i];
-        const double pass = d == ELANG_DECIDE_AFTER_DECODING ? it->swift_gflops : it->decision_gflops[d];
-        const double answer = it->swift_gflops - (d == ELANG_DECIDE_BY_HEAD ? 0.0 : pass);
+        /* A kept input is decoded from its start again (the router does not
+         * keep the pass's cache), so it costs its pass and its whole answer. */
+        const bool decided_after = d == ELANG_DECIDE_AFTER_DECODING;
+        const double pass = decided_after ? it->swift_gflops : it->decision_gflops[d];
+        const double answer = decided_after ? 0.0 : it->swift_gflops;
         sum += pass + (on_swift[i] ? answer : it->super_gflops);
     }
     return sum / r->n;
