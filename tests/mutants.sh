@@ -44,6 +44,8 @@ mutants=(
 "src/route/router.c|            else if (early) keep[kept++] = pending[j];|            if (early) keep[kept++] = pending[j];|test_head test_route|a decision before decoding decodes the inputs it sends on too"
 "src/eval/pair_run.c|        sum += pass + (on_swift[i] ? answer : it->super_gflops);|        sum += pass + (on_swift[i] ? answer : answer + it->super_gflops);|test_route|a decision before decoding is charged Swift's answer on the inputs it passes on"
 "src/models/encoder_head.c|        hidden[j] = s > 0.0 ? s : 0.0;|        hidden[j] = s;|test_head|the head's ReLU is missing"
+"src/eval/pair_run.c|        const double answer = decided_after ? 0.0 : it->swift_gflops;|        const double answer = decided_after ? 0.0 : it->swift_gflops - pass;|test_route|a kept input decided on its prompt is not charged the prompt its decoding runs again"
+"src/models/encoder_head.c|    for (int i = 0; i < k; i++) sum += exp((y[outputs ? outputs[i] : i] - top) / temperature);|    for (int i = 0; i < k; i++) sum += exp((y[i] - top) / temperature);|test_head|a label-word head scores its first outputs, not the words the routing names"
 "src/eval/bleu.c|if (s->hyp_len < s->ref_len) r.bp = s->hyp_len > 0 ? exp(1.0 - ref_len / hyp_len) : 0.0;|if (s->hyp_len < s->ref_len) r.bp = 1.0;|test_bleu|BLEU without its brevity penalty"
 "src/route/router.c|for (size_t j = 0; j < count; j++) out[pending[j]].degraded = true;|for (size_t j = 0; j < count; j++) out[pending[j]].degraded = false;|test_route|a failed remote tier's inputs not marked degraded"
 "src/serve/batcher.c|            b->slots[count] = j->taken;|            b->slots[count] = j->n - 1 - j->taken;|test_serve|the server hands a request's answers back in reverse"

@@ -25,11 +25,12 @@ static const char *const fixture_files[] = {"config.json", "model.safetensors", 
 /* A copy of the T5 fixture with a head whose dense layer is zero, so that
  * every input scores the same known value: hidden = relu(b1) = (1, 0, 2,
  * 0), y = w2·hidden + b2. `outputs` 1 makes a "score" head (y = 1·1 + 0.5·2
- * + 0.25 = 2.25), 2 a label-word head (y = (2.25, -0.75), score
- * log(e^2.25 + e^-0.75) at T = 1). `tamper` changes one thing. */
+ * + 0.25 = 2.25), 3 a label-word head of the words negative, positive,
+ * neutral (y = (2.25, -0.75, 2.5)). `tamper` changes one thing. */
 static const char *head_dir(const char *name, int outputs, const char *tamper) {
     const char *dir = test_dir_copy(shared_path("fixtures/hf/t5"), name, fixture_files, 3);
-    static float w1[H * D], b1[H] = {1, -1, 2, -3}, w2[2 * H] = {1, 0.5f, 0.5f, 0, -1, 0, 0, 0}, b2[2] = {0.25f, 0.25f};
+    static float w1[H * D], b1[H] = {1, -1, 2, -3}, w2[3 * H] = {1, 0.5f, 0.5f, 0, -1, 0, 0, 0, 0, 0, 1, 0},
+                 b2[3] = {0.25f, 0.25f, 0.5f};
     const int64_t w1_shape[2] = {H, strcmp(tamper, "shape") == 0 ? D + 1 : D}, b1_shape[1] = {H},
                   w2_shape[2] = {outputs, H}, b2_shape[1] = {outputs};
     static float extra[1];
@@ -59,7 +60,7 @@ static const char *head_dir(const char *name, int outputs, const char *tamper) {
              "\"predicts\": \"%s\"%s, \"description\": \"test head\"}",
              H, strcmp(tamper, "activation") == 0 ? "tanh" : "relu",
              outputs == 1 ? "score" : "label-word-logits",
-             outputs == 1 ? "" : ", \"label_words\": [\"negative\", \"positive\"]");
+             outputs == 1 ? "" : ", \"label_words\": [\"negative\", \"positive\", \"neutral\"]");
     if (strcmp(tamper, "no-json") != 0) test_dir_file(dir, "elang_head.json", json);
     return dir;
 }
@@ -109,17 +110,28 @@ static void loads_and_scores(void **s) {
     assert_true(elang_decision_gflops(m, ELANG_DECIDE_BY_HEAD, 10) == g);
     elang_model_free(m);
 
-    m = load_ok(head_dir("words", 2, ""));
-    const char *words[2] = {"negative", "positive"}, *other[2] = {"no", "yes"};
-    o.label_words = words, o.num_label_words = 2;
+    /* A label-word head scores the energy of the words the routing names,
+     * of its own: all of them, or a task's few (a multi-task Swift's head
+     * predicts every task's words), in any order. */
+    m = load_ok(head_dir("words", 3, ""));
+    const char *all[3] = {"negative", "positive", "neutral"}, *some[2] = {"neutral", "negative"},
+               *other[2] = {"negative", "yes"};
+    o.label_words = all, o.num_label_words = 3;
     assert_int_equal(elang_decision_of(m, &o), ELANG_DECIDE_BY_HEAD);
     assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_OK);
-    assert_true(fabs(a[0].score - log(exp(2.25) + exp(-0.75))) < 1e-6);
+    assert_true(fabs(a[0].score - log(exp(2.25) + exp(-0.75) + exp(2.5))) < 1e-6);
     elang_answers_free(a, 1);
-    /* A label-word head answers for its own words only. */
+    o.label_words = some, o.num_label_words = 2;
+    assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_OK);
+    assert_true(fabs(a[0].score - log(exp(2.5) + exp(2.25))) < 1e-6);
+    elang_answers_free(a, 1);
     o.label_words = other;
     assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
-    assert_non_null(strstr(err.message, "predicts the logits of the label words negative, positive"));
+    assert_non_null(strstr(err.message, "label word \"yes\" is not one the encoder head predicts (negative, "
+                                        "positive, neutral)"));
+    o.label_words = NULL, o.num_label_words = 0;
+    assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "route with --label-words"));
     elang_model_free(m);
 
     /* Without a head, the score is refused, and elang_answer_all leaves it NaN. */

@@ -146,6 +146,8 @@ typedef struct {
     elang_decision pass; /* a decision's */
     float *scores;       /* [n, ELANG_SCORE_KINDS] */
     double temperature;
+    const int *head_outputs; /* [num_head_outputs]: a label-word head's outputs scored; NULL: all */
+    int num_head_outputs;
 } before_decoding;
 
 /* One padded batch: its inputs [B, S], and what comes back before it is
@@ -169,7 +171,8 @@ static elang_status decision_batch(elang_model *m, const before_decoding *pick, 
                                    const int32_t *ids, const int32_t *mask, float *scratch, elang_error *err) {
     const bool head = pick->pass == ELANG_DECIDE_BY_HEAD;
     const elang_status st =
-        head ? encoder_head_scores(m->head, &m->s2s, &m->run, ids, mask, B, S, pick->temperature, scratch, err)
+        head ? encoder_head_scores(m->head, &m->s2s, &m->run, ids, mask, B, S, pick->head_outputs,
+                                   pick->num_head_outputs, pick->temperature, scratch, err)
              : first_step_scores(&m->s2s, &m->run, ids, mask, B, S, pick->temperature, scratch, err);
     const int first = head ? ELANG_SCORE_ENCODER_HEAD : 0, given = head ? 1 : ELANG_DIST_SCORES;
     for (int b = 0; b < B && st == ELANG_OK; b++) {
@@ -328,8 +331,8 @@ elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_
 }
 
 elang_status model_decision_scores(elang_model *m, elang_decision pass, const elang_text *in, size_t n,
-                                   int batch_size, double temperature, float *scores, int *input_tokens,
-                                   elang_error *err) {
+                                   int batch_size, double temperature, const int *head_outputs,
+                                   int num_head_outputs, float *scores, int *input_tokens, elang_error *err) {
     if (pass == ELANG_DECIDE_BY_HEAD && !m->head)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "%s has no encoder head (%s and %s)", m->dir,
                           ENCODER_HEAD_JSON, ENCODER_HEAD_WEIGHTS);
@@ -338,7 +341,8 @@ elang_status model_decision_scores(elang_model *m, elang_decision pass, const el
     elang_gen_opts o = elang_gen_opts_default();
     o.batch_size = batch_size;
     o.max_new_tokens = 2; /* the first step of a longer generation */
-    const before_decoding decision = {.pass = pass, .scores = scores, .temperature = temperature};
+    const before_decoding decision = {.pass = pass, .scores = scores, .temperature = temperature,
+                                      .head_outputs = head_outputs, .num_head_outputs = num_head_outputs};
     elang_status st = generate_or_pick(m, in, n, &o, out, &decision, err);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) input_tokens[i] = out[i].num_input_ids;
     if (st == ELANG_OK) elang_gen_out_free(out, n);

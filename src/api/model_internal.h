@@ -57,12 +57,14 @@ elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_
  * at temperature T for the kinds the pass gives (the first step: every
  * distribution score of its processed logits, the first generated token's
  * step scores of a longer generation; the head: ELANG_SCORE_ENCODER_HEAD
- * from the encoder alone), NaN for the others; each input's length in
- * tokens to input_tokens[input]. ELANG_ERR_INVALID_ARG for the head when
- * the model has none; `pass` is not ELANG_DECIDE_AFTER_DECODING. */
+ * from the encoder alone; a label-word head's energy over its outputs
+ * head_outputs[0..num_head_outputs), NULL: all), NaN for the others; each
+ * input's length in tokens to input_tokens[input]. ELANG_ERR_INVALID_ARG
+ * for the head when the model has none; `pass` is not
+ * ELANG_DECIDE_AFTER_DECODING. */
 elang_status model_decision_scores(elang_model *m, elang_decision pass, const elang_text *in, size_t n,
-                                   int batch_size, double temperature, float *scores, int *input_tokens,
-                                   elang_error *err);
+                                   int batch_size, double temperature, const int *head_outputs,
+                                   int num_head_outputs, float *scores, int *input_tokens, elang_error *err);
 
 /* The id of the first token of `word` as the model's tokenizer splits it;
  * for a decoder-only model, of the word as it continues a prompt after a

@@ -3,6 +3,7 @@
 #include "models/encoder_head.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,10 +77,10 @@ static elang_status read_description(json_t *root, const char *path, encoder_hea
         h->outputs = 1;
         return ELANG_OK;
     }
-    if (!json_is_array(words) || json_array_size(words) < 2 || json_array_size(words) > 64)
+    if (!json_is_array(words) || json_array_size(words) < 2 || json_array_size(words) > ENCODER_HEAD_MAX_OUTPUTS)
         return elang_fail(err, ELANG_ERR_FORMAT,
-                          "%s: a \"label-word-logits\" head needs \"label_words\", 2 to 64 strings in the task's "
-                          "label order", path);
+                          "%s: a \"label-word-logits\" head needs \"label_words\", 2 to %d strings (the "
+                          "label words whose logits it predicts)", path, ENCODER_HEAD_MAX_OUTPUTS);
     h->outputs = (int)json_array_size(words);
     if (!(h->label_words = calloc((size_t)h->outputs, sizeof *h->label_words)))
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
@@ -160,18 +161,41 @@ static void forward(const encoder_head *h, const float *x, double *y) {
     free(hidden);
 }
 
-/* The routing score of the head's outputs: higher means "keep Swift". */
-static double head_score(const encoder_head *h, const double *y, double temperature) {
+elang_status encoder_head_pick(const encoder_head *h, const char *const *words, int k, int *outputs,
+                               elang_error *err) {
+    for (int i = 0; i < k; i++) {
+        outputs[i] = -1;
+        for (int j = 0; j < h->outputs && outputs[i] < 0; j++)
+            if (strcmp(words[i], h->label_words[j]) == 0) outputs[i] = j;
+        if (outputs[i] >= 0) continue;
+        /* The words it does predict, as many as fit, tell the user which
+         * --label-words to give. */
+        char known[256] = "";
+        for (int j = 0; j < h->outputs; j++) {
+            const size_t used = strlen(known);
+            snprintf(known + used, sizeof known - used, "%s%s", j ? ", " : "", h->label_words[j]);
+        }
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "label word \"%s\" is not one the encoder head predicts (%s); route with --label-words "
+                          "among those", words[i], known);
+    }
+    return ELANG_OK;
+}
+
+/* The routing score of the head's outputs y (of them, those picked, or
+ * all): higher means "keep Swift". */
+static double head_score(const encoder_head *h, const double *y, const int *outputs, int k, double temperature) {
     if (h->predicts == HEAD_PREDICTS_SCORE) return y[0];
-    double top = y[0], sum = 0.0;
-    for (int k = 1; k < h->outputs; k++) top = y[k] > top ? y[k] : top;
-    for (int k = 0; k < h->outputs; k++) sum += exp((y[k] - top) / temperature);
+    if (!outputs) k = h->outputs;
+    double top = -INFINITY, sum = 0.0;
+    for (int i = 0; i < k; i++) top = fmax(top, y[outputs ? outputs[i] : i]);
+    for (int i = 0; i < k; i++) sum += exp((y[outputs ? outputs[i] : i] - top) / temperature);
     return top + temperature * log(sum);
 }
 
 elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, arena *a, const int32_t *ids,
-                                 const int32_t *mask, int B, int S, double temperature, float *scores,
-                                 elang_error *err) {
+                                 const int32_t *mask, int B, int S, const int *outputs, int k,
+                                 double temperature, float *scores, elang_error *err) {
     seq2seq_run run;
     elang_status st = seq2seq_run_alloc(m, a, B, 1, S, 1, mask, &run, err);
     if (st == ELANG_OK) st = m->ops->encode(m->net, &run, ids, mask, err);
@@ -189,7 +213,7 @@ elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, 
         }
         for (int i = 0; i < h->d_model; i++) pooled[i] /= tokens > 0 ? tokens : 1;
         forward(h, pooled, y);
-        scores[b] = (float)head_score(h, y, temperature);
+        scores[b] = (float)head_score(h, y, outputs, k, temperature);
     }
     free(pooled), free(y);
     return st;

@@ -17,8 +17,10 @@
  * with D the encoder's width. pooled = the mean of the encoder's output
  * states over the input's tokens (padding excluded); y = out(relu(dense(
  * pooled))). "label-word-logits" heads predict the first decoding step's
- * logits of the K label words (given in their order; K >= 2), and score
- * T·log Σ exp(y/T), the energy score of those logits; "score" heads (K = 1)
+ * logits of the K label words (K >= 2), and score T·log Σ exp(y/T) over the
+ * words a routing names (--label-words: all K, or those of one task when a
+ * multi-task Swift's head predicts the label words of every task), the
+ * energy score of those logits; "score" heads (K = 1)
  * predict a routing score of Swift's output directly (e.g. its mean token
  * energy score), higher meaning "keep Swift's answer". "description" is
  * free text saying what it was trained on. Every field and tensor is
@@ -36,6 +38,7 @@
 
 #define ENCODER_HEAD_JSON "elang_head.json"
 #define ENCODER_HEAD_WEIGHTS "elang_head.safetensors"
+#define ENCODER_HEAD_MAX_OUTPUTS 64 /* label words of a label-word head */
 
 typedef enum { HEAD_PREDICTS_LABEL_WORD_LOGITS, HEAD_PREDICTS_SCORE } head_target;
 
@@ -54,10 +57,18 @@ bool encoder_head_present(const char *dir);
 elang_status encoder_head_load(const char *dir, int d_model, encoder_head **out, elang_error *err);
 void encoder_head_free(encoder_head *h);
 
+/* The outputs of a label-word head that a routing's label words words[k]
+ * name, in their order, into outputs[k]; an error naming the first word
+ * the head does not predict. */
+elang_status encoder_head_pick(const encoder_head *h, const char *const *words, int k, int *outputs,
+                               elang_error *err);
+
 /* The routing score of each of B inputs ids[B, S] (mask 1 on tokens): the
- * encoder alone, pooled, through the head. */
+ * encoder alone, pooled, through the head; a label-word head's energy over
+ * its outputs[0..k) (encoder_head_pick; NULL: all of them). */
 elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, arena *a, const int32_t *ids,
-                                 const int32_t *mask, int B, int S, double temperature, float *scores,
+                                 const int32_t *mask, int B, int S, const int *outputs, int k,
+                                 double temperature, float *scores,
                                  elang_error *err);
 
 /* Multiply-adds x 2 of the head itself (not the encoder). */

@@ -164,18 +164,19 @@ elang_decision elang_decision_of(const elang_model *m, const elang_route_opts *o
     return ELANG_DECIDE_AFTER_DECODING;
 }
 
-/* A head that predicts label-word logits scores those words only. */
-static elang_status check_head_words(const elang_model *m, const elang_route_opts *o, elang_error *err) {
+/* The outputs of a label-word head that the routing's label words name
+ * (outputs[k], *k of them); *k 0 for a score head. */
+static elang_status pick_head_outputs(const elang_model *m, const elang_route_opts *o, int *outputs, int *k,
+                                      elang_error *err) {
     const encoder_head *h = m->head;
+    *k = 0;
     if (!h || h->predicts != HEAD_PREDICTS_LABEL_WORD_LOGITS) return ELANG_OK;
-    bool same = o->num_label_words == h->outputs;
-    for (int k = 0; same && k < h->outputs; k++) same = strcmp(o->label_words[k], h->label_words[k]) == 0;
-    if (!same)
+    if (o->num_label_words < 2 || o->num_label_words > ENCODER_HEAD_MAX_OUTPUTS)
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                          "the encoder head of %s predicts the logits of the label words %s, %s%s; route with "
-                          "--label-words in that order", elang_model_dir(m), h->label_words[0], h->label_words[1],
-                          h->outputs > 2 ? ", ..." : "");
-    return ELANG_OK;
+                          "the encoder head of %s predicts label-word logits: route with --label-words (2 to %d of "
+                          "its words)", elang_model_dir(m), ENCODER_HEAD_MAX_OUTPUTS);
+    *k = o->num_label_words;
+    return encoder_head_pick(h, o->label_words, *k, outputs, err);
 }
 
 elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const size_t *items, size_t n,
@@ -187,7 +188,8 @@ elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const 
     if (st == ELANG_OK && pass == ELANG_DECIDE_AFTER_DECODING)
         st = elang_fail(err, ELANG_ERR_INVALID_ARG, "%s is routed on its answers here: no score is known before it "
                         "decodes (elang_decision_of)", elang_model_dir(m));
-    if (st == ELANG_OK && pass == ELANG_DECIDE_BY_HEAD) st = check_head_words(m, &o, err);
+    int head_outputs[ENCODER_HEAD_MAX_OUTPUTS], num_head_outputs = 0;
+    if (st == ELANG_OK && pass == ELANG_DECIDE_BY_HEAD) st = pick_head_outputs(m, &o, head_outputs, &num_head_outputs, err);
     if (st != ELANG_OK) return st;
     memset(out, 0, sizeof *out * n);
     if (n == 0) return ELANG_OK;
@@ -195,7 +197,8 @@ elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const 
     int *lengths = malloc(sizeof(int) * n);
     const double t0 = clock_seconds();
     st = scores && lengths
-             ? model_decision_scores(m, pass, in, n, o.batch_size, o.temperature, scores, lengths, err)
+             ? model_decision_scores(m, pass, in, n, o.batch_size, o.temperature,
+                                     num_head_outputs ? head_outputs : NULL, num_head_outputs, scores, lengths, err)
              : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
     if (seconds) *seconds = clock_seconds() - t0;
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
