@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Calibrates the demo pairs and writes models/TASK.calib.json (SST-2, CoLA,
-# MRPC, RTE), models/multi30k.calib.json and models/sst2-lm.calib.json, which
+# MRPC, RTE), models/glue-t5-TASK.calib.json, models/multi30k.calib.json
+# and models/sst2-lm.calib.json (and the -head ones of the Swifts that have
+# an encoder head), which
 # `elang demo` routes with. The thresholds come from data the demo never
 # reports on: each GLUE task's calibration split of train.tsv
 # (models/TASK-calibration-lines.txt, held out from training; the decoder-only
@@ -32,10 +34,15 @@ done
 for task in sst2:SST-2:sentence:negative,positive cola:CoLA:sentence:unacceptable,acceptable \
             mrpc:MRPC:sentence1:not_equivalent,equivalent rte:RTE:sentence1:entailment,not_entailment; do
     IFS=: read -r name dir field words <<<"$task"
-    have glue-t5 && build/elang calibrate --swift models/glue-t5-swift --super models/glue-t5-super --task "$name" \
-        --data "$SHARED/data/glue/$dir/train.tsv" --lines "models/$name-calibration-lines.txt" \
-        --swift-prefix "$name $field: " --super-prefix "$name $field: " --pair-infix " sentence2: " \
-        --label-words "$words" --objective match-super --out "models/glue-t5-$name.calib.json"
+    t5_flags=(--swift models/glue-t5-swift --super models/glue-t5-super --task "$name"
+              --data "$SHARED/data/glue/$dir/train.tsv" --lines "models/$name-calibration-lines.txt"
+              --swift-prefix "$name $field: " --super-prefix "$name $field: " --pair-infix " sentence2: "
+              --label-words "$words" --objective match-super)
+    have glue-t5 && build/elang calibrate "${t5_flags[@]}" --out "models/glue-t5-$name.calib.json"
+    # The same with Swift's encoder head deciding before Swift decodes (the
+    # head predicts every task's label-word logits; the task's two are taken).
+    have glue-t5 && [ -f models/glue-t5-swift/elang_head.json ] &&
+        build/elang calibrate "${t5_flags[@]}" --score encoder-head --out "models/glue-t5-$name-head.calib.json"
 done
 
 # Multi30k: within 0.5 BLEU of Super at the least compute.

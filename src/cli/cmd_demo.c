@@ -47,13 +47,13 @@ static const demo_pair pairs[] = {
     /* One text-to-text pair for all four tasks, a calibration (prefix, pair
      * infix, label words, threshold) per task. */
     {"t5-sst2", "SST-2 sentiment (T5-style pair, text-to-text)", "glue-t5", "glue-t5-swift", "glue-t5-super",
-     "glue-t5-sst2.calib.json", NULL, NULL, "sst2", "glue/SST-2/dev.tsv", NULL},
+     "glue-t5-sst2.calib.json", "glue-t5-sst2-head.calib.json", NULL, "sst2", "glue/SST-2/dev.tsv", NULL},
     {"t5-cola", "CoLA acceptability (T5-style pair, text-to-text)", "glue-t5", "glue-t5-swift", "glue-t5-super",
-     "glue-t5-cola.calib.json", NULL, NULL, "cola", "glue/CoLA/dev.tsv", NULL},
+     "glue-t5-cola.calib.json", "glue-t5-cola-head.calib.json", NULL, "cola", "glue/CoLA/dev.tsv", NULL},
     {"t5-mrpc", "MRPC paraphrase (T5-style pair, text-to-text)", "glue-t5", "glue-t5-swift", "glue-t5-super",
-     "glue-t5-mrpc.calib.json", NULL, NULL, "mrpc", "glue/MRPC/dev.tsv", NULL},
+     "glue-t5-mrpc.calib.json", "glue-t5-mrpc-head.calib.json", NULL, "mrpc", "glue/MRPC/dev.tsv", NULL},
     {"t5-rte", "RTE entailment (T5-style pair, text-to-text)", "glue-t5", "glue-t5-swift", "glue-t5-super",
-     "glue-t5-rte.calib.json", NULL, NULL, "rte", "glue/RTE/dev.tsv", NULL},
+     "glue-t5-rte.calib.json", "glue-t5-rte-head.calib.json", NULL, "rte", "glue/RTE/dev.tsv", NULL},
     {"multi30k", "Multi30k English -> German (T5-style pair)", NULL, "multi30k-swift", "multi30k-super",
      "multi30k.calib.json", "multi30k-head.calib.json", "captions.en", "translation", "multi30k/test_2016_flickr.en",
      "multi30k/test_2016_flickr.de"},
@@ -359,13 +359,15 @@ static void print_score_comparison(const demo_pair *p, const demo_result *r, con
 /* The paper's GLUE table for one group: per task the three models' metric,
  * the Swift ratio and the FLOPs speed-up; then the average over the tasks
  * (GLUE's score of a task: its metric, MRPC's the mean of F1 and accuracy)
- * and the mean of the per-task speed-ups, as the paper averages them. */
-static void print_glue_table(const char *group, const demo_result *results) {
+ * and the mean of the per-task speed-ups, as the paper averages them.
+ * `routing` names the score the E-LANG column routed by. */
+static void print_glue_table(const char *group, const char *routing, const demo_result *results) {
     int n = 0;
     double avg[3] = {0}, ratio = 0.0, speedup = 0.0;
     for (size_t i = 0; i < NUM_PAIRS; i++) n += pairs[i].group && strcmp(pairs[i].group, group) == 0 && results[i].done;
     if (n == 0) return;
-    printf("== GLUE, %s pairs: dev sets, thresholds calibrated on held-out training data\n\n", group);
+    printf("== GLUE, %s pairs, routed by %s: dev sets, thresholds calibrated on held-out training data\n\n", group,
+           routing);
     printf("| task | metric | Swift | Super | E-LANG | Swift ratio | speed-up (FLOPs) |\n");
     printf("|---|---|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < NUM_PAIRS; i++) {
@@ -436,8 +438,9 @@ int cmd_demo(int argc, char **argv) {
         elang_model_free(swift), elang_model_free(super);
         elang_calibration_free(&calib);
     }
-    if (ok) print_glue_table("glue-bert", results);
-    if (ok) print_glue_table("glue-t5", results);
+    if (ok) print_glue_table("glue-bert", "their calibrations' score", results);
+    if (ok) print_glue_table("glue-t5", "their calibrations' score", results);
+    if (ok) print_glue_table("glue-t5", "Swift's encoder head", head_results);
     if (ok && ran == 0) {
         fprintf(stderr, "elang demo: no demo models in %s\n", fl.models);
         ok = false;
