@@ -1,11 +1,13 @@
 /* The demo models in models/ (trained from scratch by tools/train) against
  * what the training framework computed with the same files
- * (tests/data/{glue,multi30k,sst2_lm}_demo_expected.jsonl, written by
+ * (tests/data/{glue,glue_t5,multi30k,sst2_lm}_demo_expected.jsonl, written by
  * tools/train/expectations.py): GLUE dev examples (SST-2, CoLA, MRPC, RTE;
  * sentence pairs too), read again from shared/data, give the same input
  * ids, token types, labels and logits within 1e-3; Multi30k test sentences
  * give the same source ids and greedy ids, and Swift's encoder head the same
- * scores; the decoder-only SST-2 pair gives the same prompt ids, label words
+ * scores; the text-to-text GLUE pair gives the same input ids, label words
+ * and first-step label-word logits on every task, and its Swift's encoder
+ * head the same scores; the decoder-only SST-2 pair gives the same prompt ids, label words
  * and label-word logits (through the energy, which is their log-sum-exp)
  * and the same greedy ids. Also: batched results equal one at a time, the
  * CLI agrees, and the committed weights stay under 100 MB. */
@@ -31,6 +33,9 @@
  * logits are too close to compare (tools/train/expectations.py). */
 #define GLUE_MIN_ROWS 90
 #define MULTI30K_ROWS 20
+/* Rows per text-to-text model and task: the first 50 dev examples, less the
+ * few whose two label-word logits are too close to compare. */
+#define GLUE_T5_MIN_ROWS 45
 #define PREFIX "translate English to German: "
 #define LM_PROMPT "Review: {text} Sentiment:"
 #define LM_ROWS 200
@@ -321,6 +326,115 @@ static void multi30k_head(void **state) {
     elang_model_free(m);
 }
 
+/* The text-to-text GLUE pair as `elang demo` runs it, one task at a time
+ * (its prefix, the pair infix, its label words): the same input ids, label
+ * and first-step label-word logits (through the energy, their log-sum-exp,
+ * and the margin of their probabilities, which pins their difference),
+ * batched and one at a time; with `head`, the encoder head's score of the
+ * task's words instead. */
+static void check_glue_t5(const char *name, bool head) {
+    static const struct { const char *task, *dev, *prefix, *words[2]; } tasks[] = {
+        {"sst2", "data/glue/SST-2/dev.tsv", "sst2 sentence: ", {"negative", "positive"}},
+        {"cola", "data/glue/CoLA/dev.tsv", "cola sentence: ", {"unacceptable", "acceptable"}},
+        {"mrpc", "data/glue/MRPC/dev.tsv", "mrpc sentence1: ", {"not_equivalent", "equivalent"}},
+        {"rte", "data/glue/RTE/dev.tsv", "rte sentence1: ", {"entailment", "not_entailment"}},
+    };
+    size_t all_n;
+    json_t **all = rows_of("tests/data/glue_t5_demo_expected.jsonl", name, head ? "head_score" : "logits", &all_n);
+    for (size_t t = 0; t < sizeof tasks / sizeof tasks[0]; t++) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "models/%s", name);
+        elang_model *m = NULL;
+        elang_error err;
+        elang_load_opts lo = {.threads = 2, .input_prefix = tasks[t].prefix, .pair_infix = " sentence2: "};
+        if (elang_model_load(dir, &lo, &m, &err) != ELANG_OK) fail_msg("loading %s: %s", dir, err.message);
+        assert_true(elang_model_has_head(m) == (strcmp(name, "glue-t5-swift") == 0));
+        json_t **rows = calloc(all_n, sizeof *rows);
+        size_t n = 0;
+        for (size_t i = 0; i < all_n; i++)
+            if (strcmp(json_string_value(json_object_get(all[i], "task")), tasks[t].task) == 0) rows[n++] = all[i];
+        if (n < GLUE_T5_MIN_ROWS) fail_msg("%s %s: only %zu rows", name, tasks[t].task, n);
+        elang_dataset *d;
+        if (elang_dataset_load(tasks[t].task, shared_path(tasks[t].dev), NULL, &d, &err) != ELANG_OK)
+            fail_msg("%s", err.message);
+        elang_text *in = calloc(n, sizeof *in);
+        for (size_t i = 0; i < n; i++) {
+            const long line = (long)json_integer_value(json_object_get(rows[i], "line"));
+            size_t k = 0;
+            while (k < elang_dataset_size(d) && elang_dataset_line(d, k) != line) k++;
+            if (k == elang_dataset_size(d)) fail_msg("%s has no example on line %ld", tasks[t].dev, line);
+            in[i] = dataset_text(d, k);
+        }
+        elang_route_opts o = elang_route_opts_default();
+        o.label_words = tasks[t].words, o.num_label_words = 2;
+        if (head) o.score = ELANG_SCORE_ENCODER_HEAD;
+        elang_answer *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
+        elang_status (*answer)(elang_model *, const elang_text *, const size_t *, size_t, const elang_route_opts *,
+                               elang_answer *, double *, elang_error *) =
+            head ? elang_answer_decisions : elang_answer_all;
+        if (answer(m, in, NULL, n, &o, batched, NULL, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+        o.batch_size = 1;
+        if (answer(m, in, NULL, n, &o, alone, NULL, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+        for (size_t i = 0; i < n; i++) {
+            const int line = (int)json_integer_value(json_object_get(rows[i], "line"));
+            double want[2];
+            const char *what[2] = {"energy score", "margin"};
+            elang_score_kind kind[2] = {ELANG_SCORE_ENERGY, ELANG_SCORE_MARGIN};
+            if (head) {
+                want[0] = json_real_value(json_object_get(rows[i], "head_score"));
+                what[0] = "head score", kind[0] = ELANG_SCORE_ENCODER_HEAD;
+            } else {
+                const json_t *logits = json_object_get(rows[i], "logits");
+                const double a = json_real_value(json_array_get(logits, 0)),
+                             b = json_real_value(json_array_get(logits, 1));
+                want[0] = fmax(a, b) + log1p(exp(-fabs(a - b)));
+                want[1] = tanh(fabs(a - b) / 2.0); /* p1 - p2 of two classes */
+                const json_int_t label = json_integer_value(json_object_get(rows[i], "label_id"));
+                if (batched[i].label_id != label || alone[i].label_id != label)
+                    fail_msg("%s %s dev line %d: label %d (alone %d), want %lld", name, tasks[t].task, line,
+                             batched[i].label_id, alone[i].label_id, (long long)label);
+                assert_int_equal(batched[i].input_tokens, (int)json_array_size(json_object_get(rows[i], "input_ids")));
+            }
+            for (int k = 0; k < (head ? 1 : 2); k++) {
+                const double got = batched[i].scores[kind[k]], got_alone = alone[i].scores[kind[k]];
+                if (!(fabs(got - want[k]) <= LOGIT_TOL) || !(fabs(got - got_alone) <= 1e-5))
+                    fail_msg("%s %s dev line %d: %s %.6f (alone %.6f), want %.6f", name, tasks[t].task, line, what[k],
+                             got, got_alone, want[k]);
+            }
+        }
+        /* The ids themselves, for the first rows: what the model reads. */
+        for (size_t i = 0; !head && i < 5; i++) {
+            elang_gen_out g;
+            elang_gen_opts go = elang_gen_opts_default();
+            go.max_new_tokens = 1;
+            if (elang_generate(m, &in[i], 1, &go, &g, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+            assert_ids(g.input_ids, g.num_input_ids, json_object_get(rows[i], "input_ids"), name,
+                       (int)json_integer_value(json_object_get(rows[i], "line")));
+            elang_gen_out_free(&g, 1);
+        }
+        elang_answers_free(batched, n), elang_answers_free(alone, n);
+        free(batched), free(alone), free(in), free(rows);
+        elang_dataset_free(d);
+        elang_model_free(m);
+    }
+    free_jsonl(all, all_n);
+}
+
+static void glue_t5_swift(void **state) {
+    (void)state;
+    check_glue_t5("glue-t5-swift", false);
+}
+
+static void glue_t5_super(void **state) {
+    (void)state;
+    check_glue_t5("glue-t5-super", false);
+}
+
+static void glue_t5_head(void **state) {
+    (void)state;
+    check_glue_t5("glue-t5-swift", true);
+}
+
 #define GLUE_TEST(task, dev, size)                                                                           \
     static void task##_##size(void **state) {                                                                     \
         (void)state;                                                                                              \
@@ -413,6 +527,9 @@ int main(void) {
         cmocka_unit_test(multi30k_swift),
         cmocka_unit_test(multi30k_super),
         cmocka_unit_test(multi30k_head),
+        cmocka_unit_test(glue_t5_swift),
+        cmocka_unit_test(glue_t5_super),
+        cmocka_unit_test(glue_t5_head),
         cmocka_unit_test(sst2_lm_swift),
         cmocka_unit_test(sst2_lm_super),
         cmocka_unit_test(cli_classifies),

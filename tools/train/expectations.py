@@ -8,6 +8,15 @@ models, for tests/test_demo_models.c to compare elang against:
       examples of ../shared/data/glue/DIR/dev.tsv:
       {"model", "line" (1-based; line 1 is the header where there is one),
        "input_ids", "token_type_ids", "label_id", "logits"}
+  tests/data/glue_t5_demo_expected.jsonl
+      for models/glue-t5-swift and models/glue-t5-super (the text-to-text
+      pair of train_glue_t5.py), the first GLUE_T5_LINES examples of every
+      task's dev.tsv with the task's prefix (and " sentence2: " before a
+      pair): {"model", "task", "line", "input_ids", "label_id", "logits"
+      (the first decoding step's logits of the task's two label words)};
+      and for the encoder head of models/glue-t5-swift {"model", "task",
+      "line", "head_score"}: the energy score (T = 1) of the head's
+      predicted logits of the task's two label words.
   tests/data/multi30k_demo_expected.jsonl
       for models/multi30k-swift and models/multi30k-super, the first
       MULTI30K_LINES sentences of ../shared/data/multi30k/test_2016_flickr.en
@@ -34,7 +43,8 @@ F32. Predictions whose top two scores are closer than MIN_MARGIN would be
 at the mercy of rounding: a GLUE example with one is left out, a Multi30k
 sentence with one stops the script.
 
-Usage (from the repository root): /usr/bin/python3 tools/train/expectations.py [--only lm]
+Usage (from the repository root):
+  /usr/bin/python3 tools/train/expectations.py [--only glue|t5|multi30k|lm]
 """
 
 import runtime
@@ -52,13 +62,16 @@ import sys  # noqa: E402
 from bert import BertForSequenceClassification  # noqa: E402
 from llama import LlamaForCausalLM  # noqa: E402
 from t5 import T5ForConditionalGeneration  # noqa: E402
+from t5 import EOS  # noqa: E402
 from train_glue_bert import MAX_LENGTH, TASKS, read_task  # noqa: E402
+from train_glue_t5 import LABEL_WORDS, input_text  # noqa: E402
 from train_multi30k import MAX_NEW_TOKENS, PREFIX, encode as spm_encode  # noqa: E402
 from train_sst2_lm import BOS, PROMPT, label_ids  # noqa: E402
 from trainutil import load_model, read_safetensors  # noqa: E402
 from wordpiece import load_tokenizer  # noqa: E402
 
 GLUE_LINES = 100
+GLUE_T5_LINES = 50
 SST2_LM_LINES = 200
 MULTI30K_LINES = 20
 MIN_MARGIN = 1e-3
@@ -86,6 +99,40 @@ def glue_rows(task, size, data_dir):
             continue  # rounding could decide the label: such an example is not compared
         rows.append({"model": name, "line": number, "input_ids": ids, "token_type_ids": types,
                      "label_id": int(logits.argmax()), "logits": [round(x, 6) for x in logits.tolist()]})
+    return rows
+
+
+@torch.no_grad()
+def glue_t5_rows(name, data_dir):
+    """The text-to-text pair's first-step label-word logits, and for Swift
+    its encoder head's score, on every task's first dev examples."""
+    model_dir = os.path.join("models", name)
+    model = load_model(T5ForConditionalGeneration, model_dir)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "spiece.model"))
+    head_file = os.path.join(model_dir, "elang_head.safetensors")
+    head = read_safetensors(head_file) if os.path.exists(head_file) else None
+    all_words = [w for words in LABEL_WORDS.values() for w in words]
+    rows = []
+    for task in TASKS:
+        word_ids = [sp.piece_to_id("\u2581" + w) for w in LABEL_WORDS[task]]
+        dev = read_task(os.path.join(data_dir, "glue", TASKS[task]["dir"], "dev.tsv"), task)[:GLUE_T5_LINES]
+        for number, text, pair, _ in dev:
+            ids = sp.encode(input_text(task, text, pair)) + [EOS]
+            src, mask = torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long)
+            states = model.encode(src, mask)
+            first = torch.zeros(1, 1, dtype=torch.long)  # the decoder start token (pad)
+            logits = model.lm_head(model.decoder(model.shared(first), torch.ones_like(first), states, mask))[0, 0]
+            picked = logits[word_ids]
+            if abs((picked[0] - picked[1]).item()) < MIN_MARGIN:
+                continue  # rounding could decide the label: not compared
+            rows.append({"model": name, "task": task, "line": number, "input_ids": ids,
+                         "label_id": int(picked.argmax()), "logits": [round(x, 6) for x in picked.tolist()]})
+            if head is not None:
+                hidden = torch.relu(head["dense.weight"] @ states[0].mean(0) + head["dense.bias"])
+                y = head["out.weight"] @ hidden + head["out.bias"]
+                mine = y[[all_words.index(w) for w in LABEL_WORDS[task]]]
+                rows.append({"model": name, "task": task, "line": number,
+                             "head_score": round(torch.logsumexp(mine, 0).item(), 6)})
     return rows
 
 
@@ -159,15 +206,22 @@ def write_jsonl(path, rows):
 def main():
     torch.set_num_threads(1)
     data_dir = os.environ.get("ELANG_SHARED", "../shared") + "/data"
-    write_jsonl("tests/data/sst2_lm_demo_expected.jsonl",
-                sst2_lm_rows("sst2-lm-swift", data_dir) + sst2_lm_rows("sst2-lm-super", data_dir))
-    if sys.argv[1:] == ["--only", "lm"]:
-        return
-    write_jsonl("tests/data/glue_demo_expected.jsonl",
-                [row for task in TASKS for size in ("swift", "super") for row in glue_rows(task, size, data_dir)])
-    write_jsonl("tests/data/multi30k_demo_expected.jsonl",
-                multi30k_rows("multi30k-swift", data_dir) + multi30k_rows("multi30k-super", data_dir)
-                + head_rows("multi30k-swift", data_dir))
+    only = sys.argv[2] if sys.argv[1:2] == ["--only"] and len(sys.argv) == 3 else None
+    if sys.argv[1:] and only not in ("glue", "t5", "multi30k", "lm"):
+        raise SystemExit(__doc__)
+    if only in (None, "lm"):
+        write_jsonl("tests/data/sst2_lm_demo_expected.jsonl",
+                    sst2_lm_rows("sst2-lm-swift", data_dir) + sst2_lm_rows("sst2-lm-super", data_dir))
+    if only in (None, "glue"):
+        write_jsonl("tests/data/glue_demo_expected.jsonl",
+                    [row for task in TASKS for size in ("swift", "super") for row in glue_rows(task, size, data_dir)])
+    if only in (None, "t5"):
+        write_jsonl("tests/data/glue_t5_demo_expected.jsonl",
+                    glue_t5_rows("glue-t5-swift", data_dir) + glue_t5_rows("glue-t5-super", data_dir))
+    if only in (None, "multi30k"):
+        write_jsonl("tests/data/multi30k_demo_expected.jsonl",
+                    multi30k_rows("multi30k-swift", data_dir) + multi30k_rows("multi30k-super", data_dir)
+                    + head_rows("multi30k-swift", data_dir))
 
 
 if __name__ == "__main__":
