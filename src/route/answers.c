@@ -189,7 +189,8 @@ elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const 
         st = elang_fail(err, ELANG_ERR_INVALID_ARG, "%s is routed on its answers here: no score is known before it "
                         "decodes (elang_decision_of)", elang_model_dir(m));
     int head_outputs[ENCODER_HEAD_MAX_OUTPUTS], num_head_outputs = 0;
-    if (st == ELANG_OK && pass == ELANG_DECIDE_BY_HEAD) st = pick_head_outputs(m, &o, head_outputs, &num_head_outputs, err);
+    if (st == ELANG_OK && pass == ELANG_DECIDE_BY_HEAD)
+        st = pick_head_outputs(m, &o, head_outputs, &num_head_outputs, err);
     if (st != ELANG_OK) return st;
     memset(out, 0, sizeof *out * n);
     if (n == 0) return ELANG_OK;

@@ -23,7 +23,12 @@ Swift's answer", chosen by --target:
           of log Σ exp(logits) of the step (-E at T = 1), what
           `--score energy` routes by after decoding;
   chrf    Swift's sentence chrF2 against the reference: how good its
-          translation is, which is what routing should know.
+          translation is, which is what routing should know;
+  gain    Swift's sentence chrF2 less Super's (--super-outputs: Super's
+          greedy translations of the same training sources, one JSON line
+          with "text" each, as `elang generate` writes them): what sending
+          the input to Super would lose or win, which is what routing
+          decides.
 
 Data: Multi30k's training pairs, every one with its source behind the
 prefix Swift was trained with. HOLDOUT of them (a seeded random sample) are
@@ -42,6 +47,7 @@ import runtime
 runtime.prepare()  # one thread, malloc settings: before torch is imported
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
@@ -167,10 +173,17 @@ def translation_target(args, model, sp, log):
         target = energy
     else:
         target = torch.tensor([chrf_f(chrf_stats(t, [r])) for t, r in zip(texts, german)], dtype=torch.float32)
+    if args.target == "gain":
+        with open(args.super_outputs, encoding="utf-8") as f:
+            super_texts = [json.loads(line)["text"] for line in f]
+        if len(super_texts) != len(texts):
+            raise SystemExit(f"{args.super_outputs}: {len(super_texts)} translations for {len(texts)} sources")
+        target -= torch.tensor([chrf_f(chrf_stats(t, [r])) for t, r in zip(super_texts, german)])
     log(f"target {args.target}: mean {target.mean():.3f}, std {target.std():.3f}")
-    what = ("Swift's sequence energy score (mean over its greedy output's tokens of log sum exp of the step's "
-            "logits)" if args.target == "energy" else "Swift's sentence chrF2 of its greedy output against the "
-            "reference")
+    what = {"energy": "Swift's sequence energy score (mean over its greedy output's tokens of log sum exp of the "
+                      "step's logits)",
+            "chrf": "Swift's sentence chrF2 of its greedy output against the reference",
+            "gain": "Swift's sentence chrF2 less Super's (greedy outputs, against the reference)"}[args.target]
     data = f"Swift's greedy outputs on the {len(texts):,} Multi30k training pairs"
     return pooled, target.float()[:, None], {"predicts": "score"}, what, data
 
@@ -195,7 +208,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--swift", required=True, help="Swift's model directory (the head is written into it)")
     parser.add_argument("--task", choices=["translation", "glue"], required=True)
-    parser.add_argument("--target", choices=["energy", "chrf"], help="translation: what the head predicts")
+    parser.add_argument("--target", choices=["energy", "chrf", "gain"], help="translation: what the head predicts")
+    parser.add_argument("--super-outputs", help="--target gain: Super's translations of the training sources (JSONL)")
     parser.add_argument("--data", help="default ../shared/data/multi30k (translation), ../shared/data (glue)")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=40)
@@ -204,7 +218,9 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.task == "translation" and not args.target:
-        parser.error("--task translation needs --target energy|chrf")
+        parser.error("--task translation needs --target energy|chrf|gain")
+    if (args.target == "gain") != bool(args.super_outputs):
+        parser.error("--target gain and --super-outputs go together")
     args.data = args.data or ("../shared/data/multi30k" if args.task == "translation" else "../shared/data")
     log = Log()
     set_determinism(args.seed)
