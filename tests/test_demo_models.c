@@ -499,7 +499,40 @@ static void cli_classifies(void **state) {
     free_jsonl(rows, n);
 }
 
-/* The weights are committed to git: all of models/ together stay under 100 MB. */
+/* `elang demo --data` on the text-to-text pair for MRPC: a report routed by
+ * the calibration's score and one routed by Swift's encoder head, and the
+ * side-by-side table made of their numbers (F1 and accuracy in percent). */
+static void demo_compares_head_and_energy(void **state) {
+    (void)state;
+    char report[1024], cmd[2048], *out, *err;
+    snprintf(report, sizeof report, "%s/demo-t5", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s demo --data %s --report %s --only t5-mrpc --threads 2", elang_bin(),
+             shared_path("data"), report);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("%s: %s", cmd, err);
+    const char *dirs[2] = {"glue-t5/mrpc", "glue-t5/mrpc/encoder-head"}, *rows[2] = {"energy", "encoder head"};
+    for (int i = 0; i < 2; i++) {
+        char path[2048], want[256];
+        snprintf(path, sizeof path, "%s/%s/report.json", report, dirs[i]);
+        json_error_t je;
+        json_t *r = json_load_file(path, 0, &je);
+        if (!r) fail_msg("%s: %s", path, je.text);
+        const json_t *e = json_object_get(r, "elang");
+        assert_string_equal(json_string_value(json_object_get(r, "score")), i ? "encoder-head" : "energy");
+        snprintf(want, sizeof want, "| E-LANG, %s | %.2f | %.2f | %.1f%% | %.2fx |", rows[i],
+                 100.0 * json_number_value(json_object_get(e, "metric")),
+                 100.0 * json_number_value(json_object_get(e, "accuracy")),
+                 100.0 * json_number_value(json_object_get(e, "swift_ratio")),
+                 json_number_value(json_object_get(e, "speedup_flops")));
+        if (!strstr(out, want)) fail_msg("demo output lacks \"%s\":\n%s", want, out);
+        json_decref(r);
+    }
+    assert_non_null(strstr(out, "| routing | F1 | accuracy | Swift ratio | speed-up (FLOPs) |"));
+    assert_non_null(strstr(out, "== GLUE, glue-t5 pairs, routed by Swift's encoder head"));
+    free(out), free(err);
+}
+
+/* The demo models are committed to git: every file of every model directory
+ * in models/ (weights, heads, tokenizers, cards) together stays under 100 MB. */
 static void weights_stay_small(void **state) {
     (void)state;
     DIR *dir = opendir("models");
@@ -509,14 +542,22 @@ static void weights_stay_small(void **state) {
     for (struct dirent *e; (e = readdir(dir));) {
         char path[512];
         struct stat st;
-        snprintf(path, sizeof path, "models/%s/model.safetensors", e->d_name);
+        snprintf(path, sizeof path, "models/%s/config.json", e->d_name);
         if (e->d_name[0] == '.' || stat(path, &st) != 0) continue;
-        total += (long long)st.st_size;
+        snprintf(path, sizeof path, "models/%s", e->d_name);
+        DIR *model = opendir(path);
+        assert_non_null(model);
+        for (struct dirent *f; (f = readdir(model));) {
+            char file[1024];
+            snprintf(file, sizeof file, "%s/%s", path, f->d_name);
+            if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) total += (long long)st.st_size;
+        }
+        closedir(model);
         models++;
     }
     closedir(dir);
-    assert_true(models >= 10);
-    if (total >= 100LL * 1000 * 1000) fail_msg("the demo weights take %lld bytes", total);
+    assert_true(models >= 14);
+    if (total >= 100LL * 1000 * 1000) fail_msg("the demo models take %lld bytes", total);
 }
 
 int main(void) {
@@ -533,6 +574,7 @@ int main(void) {
         cmocka_unit_test(sst2_lm_swift),
         cmocka_unit_test(sst2_lm_super),
         cmocka_unit_test(cli_classifies),
+        cmocka_unit_test(demo_compares_head_and_energy),
         cmocka_unit_test(weights_stay_small),
     };
     int failed = cmocka_run_group_tests_name("demo_models", tests, NULL, NULL);

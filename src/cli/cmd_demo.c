@@ -339,21 +339,31 @@ static bool evaluate(const demo_flags *fl, const demo_pair *p, elang_model *swif
 }
 
 /* One pair's routing scores side by side at their calibrated thresholds:
- * the decoder's (the calibration's) and the encoder head's. */
+ * the decoder's (the calibration's) and the encoder head's. Metrics as
+ * the GLUE table prints them (BLEU and chrF2 as they are); the second
+ * column only where the task has a second metric. */
 static void print_score_comparison(const demo_pair *p, const demo_result *r, const demo_result *h,
                                    const char *score) {
     if (!r->done || !h->done) return;
-    const bool bleu = strcmp(p->task, "translation") == 0;
+    const bool bleu = strcmp(p->task, "translation") == 0, two = !isnan(r->second[0]);
     const double scale = bleu ? 1.0 : 100.0;
+    const char *name = bleu ? "BLEU" : strcmp(p->task, "cola") == 0 ? "MCC" : strcmp(p->task, "mrpc") == 0 ? "F1"
+                                                                                                           : "accuracy";
     printf("== %s: routing scores side by side, each at its calibrated threshold\n\n", p->title);
-    printf("| routing | %s | %s | Swift ratio | speed-up (FLOPs) |\n|---|---:|---:|---:|---:|\n",
-           bleu ? "BLEU" : "metric", bleu ? "chrF2" : "second metric");
-    const struct { const char *name; const demo_result *x; } rows[2] = {{score, r}, {"encoder head", h}};
-    for (int i = 0; i < 2; i++)
-        printf("| E-LANG, %s | %.2f | %.2f | %.1f%% | %.2fx |\n", rows[i].name, scale * rows[i].x->metric[2],
-               rows[i].x->second[2], 100.0 * rows[i].x->swift_ratio, rows[i].x->speedup);
-    printf("| Swift | %.2f | %.2f | 100%% | |\n| Super | %.2f | %.2f | 0%% | 1.00x |\n\n", scale * r->metric[0],
-           r->second[0], scale * r->metric[1], r->second[1]);
+    printf("| routing | %s |%s Swift ratio | speed-up (FLOPs) |\n|---|---:|%s---:|---:|\n", name,
+           two ? (bleu ? " chrF2 |" : " accuracy |") : "", two ? "---:|" : "");
+    const struct { const char *name; const demo_result *x; int who; } rows[4] = {
+        {score, r, 2}, {"encoder head", h, 2}, {NULL, r, 0}, {NULL, r, 1}};
+    for (int i = 0; i < 4; i++) {
+        const demo_result *x = rows[i].x;
+        const int k = rows[i].who;
+        if (rows[i].name) printf("| E-LANG, %s | %.2f |", rows[i].name, scale * x->metric[k]);
+        else printf("| %s | %.2f |", k ? "Super" : "Swift", scale * x->metric[k]);
+        if (two) printf(" %.2f |", scale * x->second[k]);
+        if (k == 2) printf(" %.1f%% | %.2fx |\n", 100.0 * x->swift_ratio, x->speedup);
+        else printf(" %s |\n", k ? "0% | 1.00x" : "100% | ");
+    }
+    printf("\n");
 }
 
 /* The paper's GLUE table for one group: per task the three models' metric,
