@@ -105,6 +105,21 @@ static char *sentence(const lines *dev, int k) {
     return strndup(dev->line[k], tab ? (size_t)(tab - dev->line[k]) : strlen(dev->line[k]));
 }
 
+/* The dev sentences of an expectations file's rows, malloc'ed. */
+static elang_text *dev_inputs(json_t **rows, size_t n) {
+    lines dev = read_lines("data/glue/SST-2/dev.tsv");
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++)
+        in[i].text = sentence(&dev, (int)json_integer_value(json_object_get(rows[i], "line")));
+    free_lines(&dev);
+    return in;
+}
+
+static void free_inputs(elang_text *in, size_t n) {
+    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
+    free(in);
+}
+
 static void check_sst2(const char *name) {
     elang_model *m = load(name);
     assert_int_equal(elang_model_num_labels(m), 2);
@@ -113,10 +128,7 @@ static void check_sst2(const char *name) {
     size_t n;
     json_t **rows = rows_of("tests/data/sst2_demo_expected.jsonl", name, &n);
     assert_int_equal(n, SST2_ROWS);
-    lines dev = read_lines("data/glue/SST-2/dev.tsv");
-    elang_text *in = calloc(n, sizeof *in);
-    for (size_t i = 0; i < n; i++)
-        in[i].text = sentence(&dev, (int)json_integer_value(json_object_get(rows[i], "line")));
+    elang_text *in = dev_inputs(rows, n);
 
     elang_class_out *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
     elang_error err;
@@ -142,9 +154,7 @@ static void check_sst2(const char *name) {
     elang_class_out_free(batched, n);
     elang_class_out_free(alone, n);
     free(batched), free(alone);
-    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
-    free(in);
-    free_lines(&dev);
+    free_inputs(in, n);
     free_jsonl(rows, n);
     elang_model_free(m);
 }
@@ -182,8 +192,7 @@ static void check_multi30k(const char *name) {
     elang_gen_out_free(batched, n);
     elang_gen_out_free(alone, n);
     free(batched), free(alone);
-    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
-    free(in);
+    free_inputs(in, n);
     free_lines(&test);
     free_jsonl(rows, n);
     elang_model_free(m);
@@ -197,10 +206,7 @@ static void check_sst2_lm(const char *name) {
     size_t n;
     json_t **rows = rows_of("tests/data/sst2_lm_demo_expected.jsonl", name, &n);
     assert_int_equal(n, LM_ROWS);
-    lines dev = read_lines("data/glue/SST-2/dev.tsv");
-    elang_text *in = calloc(n, sizeof *in);
-    for (size_t i = 0; i < n; i++)
-        in[i].text = sentence(&dev, (int)json_integer_value(json_object_get(rows[i], "line")));
+    elang_text *in = dev_inputs(rows, n);
 
     const char *words[2] = {"negative", "positive"};
     elang_route_opts o = elang_route_opts_default();
@@ -249,9 +255,7 @@ static void check_sst2_lm(const char *name) {
     elang_answers_free(batched, n);
     elang_answers_free(alone, n);
     free(batched), free(alone);
-    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
-    free(in);
-    free_lines(&dev);
+    free_inputs(in, n);
     free_jsonl(rows, n);
     elang_model_free(m);
 }
