@@ -61,6 +61,23 @@ def peer_environment():
     return {k: os.environ.get(k) for k in keys}
 
 
+def peer_model(cls, model_dir, dtype):
+    """A peer's model: the project's module `cls` with model_dir's weights,
+    as the peer runs it in `dtype` (int8: quantize_dynamic on every
+    nn.Linear), and the context its forward calls run in (bf16:
+    torch.autocast on the CPU). Imports torch: call after peer_setup()."""
+    import contextlib
+
+    import torch
+    from trainutil import load_model
+
+    model = load_model(cls, model_dir)
+    if dtype == "int8":
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    context = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if dtype == "bf16" else contextlib.nullcontext
+    return model, context
+
+
 def read_jsonl(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]

@@ -257,17 +257,22 @@ class Table:
             self.add("| " + " | ".join(cells) + " |")
         self.add("")
 
-    def llm_bandwidth(self):
-        """Batch-1 decoding reads every weight once a step (the tied
-        embedding once, as the output layer): bytes per step × steps/s
-        against the measured read bandwidth."""
-        if not self.r.find("llamab1") or not self.r.find("membw") or not self.llama:
-            return
+    def llm_bytes_per_step(self, dtype):
+        """Weights a batch-1 decoding step reads: every layer's, and the tied
+        embedding once, as the output layer, which INT8 models keep in BF16
+        (seq2seq_head_dtype, used by src/models/causal.c too)."""
         c = self.llama
         h, kv = c["hidden_size"], c["num_key_value_heads"] * c["head_dim"]
         layer = 2 * h * h + 2 * h * kv + 3 * h * c["intermediate_size"]
-        weights = c["num_hidden_layers"] * layer + c["vocab_size"] * h
         size = {"f32": 4, "bf16": 2, "int8": 1}
+        head = {"f32": 4, "bf16": 2, "int8": 2}
+        return c["num_hidden_layers"] * layer * size[dtype] + c["vocab_size"] * h * head[dtype]
+
+    def llm_bandwidth(self):
+        """Batch-1 decoding reads every weight once a step: bytes per step ×
+        steps/s against the measured read bandwidth."""
+        if not self.r.find("llamab1") or not self.r.find("membw") or not self.llama:
+            return
         self.add("Memory bandwidth of batch-1 decoding (the weights a step reads × decoded tokens/s, against the "
                  "measured read bandwidth):", "")
         for t in self.threads:
@@ -276,11 +281,11 @@ class Table:
             for engine, dt in self.engines("llamab1"):
                 rec = self.r.find("llamab1", engine, dt, t)
                 if rec and bw and rec.get("decode_tokens_per_s"):
-                    gbs = weights * size[dt] * rec["decode_tokens_per_s"] / 1e9
+                    gbs = self.llm_bytes_per_step(dt) * rec["decode_tokens_per_s"] / 1e9
                     parts.append(f"{self.NAMES[engine]} {dt.upper()} {gbs:.1f} GB/s = {100 * gbs / bw['gb_s']:.0f}%")
             if parts:
                 self.add(f"- {t} thread{'s' * (t > 1)} (measured {bw['gb_s']:.1f} GB/s; "
-                         f"{weights * 4 / 1e6:.0f} MB a step in F32): " + "; ".join(parts))
+                         f"{self.llm_bytes_per_step('f32') / 1e6:.0f} MB a step in F32): " + "; ".join(parts))
         self.add("")
 
     @staticmethod

@@ -20,7 +20,6 @@ inputs/s, with batch 1 the median latency of the REPS x inputs single-input
 calls, the largest |logit - elang's logit| and the peak resident memory.
 """
 import argparse
-import contextlib
 
 import benchlib
 
@@ -36,15 +35,11 @@ benchlib.peer_setup(a.threads)
 
 import torch  # noqa: E402
 from bert import BertForSequenceClassification  # noqa: E402
-from trainutil import load_model  # noqa: E402
 
 
 def main():
     torch.set_num_threads(a.threads)
-    model = load_model(BertForSequenceClassification, a.model)
-    if a.dtype == "int8":
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    context = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.dtype == "bf16" else contextlib.nullcontext
+    model, context = benchlib.peer_model(BertForSequenceClassification, a.model, a.dtype)
 
     rows = benchlib.read_jsonl(a.ids)
     batches = []

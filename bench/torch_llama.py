@@ -18,7 +18,6 @@ inputs) / (pass − one-token pass)), how many inputs' ids equal elang's, and
 the peak resident memory.
 """
 import argparse
-import contextlib
 
 import benchlib
 
@@ -35,13 +34,11 @@ benchlib.peer_setup(a.threads)
 
 import torch  # noqa: E402
 from llama import LlamaForCausalLM  # noqa: E402
-from trainutil import load_model  # noqa: E402
 
 
 def main():
     torch.set_num_threads(a.threads)
-    model = load_model(LlamaForCausalLM, a.model)
-    context = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.dtype == "bf16" else contextlib.nullcontext
+    model, context = benchlib.peer_model(LlamaForCausalLM, a.model, a.dtype)
 
     rows = benchlib.read_jsonl(a.gen)
     batches = []

@@ -17,7 +17,6 @@ untimed), tokens generated (and the fewest and most per input), tokens/s,
 how many inputs' ids equal elang's, and the peak resident memory.
 """
 import argparse
-import contextlib
 
 import benchlib
 
@@ -34,15 +33,11 @@ benchlib.peer_setup(a.threads)
 
 import torch  # noqa: E402
 from t5 import T5ForConditionalGeneration  # noqa: E402
-from trainutil import load_model  # noqa: E402
 
 
 def main():
     torch.set_num_threads(a.threads)
-    model = load_model(T5ForConditionalGeneration, a.model)
-    if a.dtype == "int8":
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    context = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.dtype == "bf16" else contextlib.nullcontext
+    model, context = benchlib.peer_model(T5ForConditionalGeneration, a.model, a.dtype)
 
     rows = benchlib.read_jsonl(a.gen)
     batches = []

@@ -106,6 +106,28 @@ static void assert_ids(const int32_t *got, int n, const json_t *want, const char
                      (long long)json_integer_value(json_array_get(want, (size_t)i)));
 }
 
+/* SST-2 dev line k, column 1 (the sentence), malloc'ed. */
+static char *sentence(const lines *dev, int k) {
+    if (k < 2 || (size_t)k > dev->n) fail_msg("dev.tsv has no line %d", k);
+    const char *tab = strchr(dev->line[k], '\t');
+    return strndup(dev->line[k], tab ? (size_t)(tab - dev->line[k]) : strlen(dev->line[k]));
+}
+
+/* The dev sentences of an expectations file's rows, malloc'ed. */
+static elang_text *dev_inputs(json_t **rows, size_t n) {
+    lines dev = read_lines("data/glue/SST-2/dev.tsv");
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++)
+        in[i].text = sentence(&dev, (int)json_integer_value(json_object_get(rows[i], "line")));
+    free_lines(&dev);
+    return in;
+}
+
+static void free_inputs(elang_text *in, size_t n) {
+    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
+    free(in);
+}
+
 /* A GLUE demo model against its rows: each row's dev example, read again
  * with the library's own GLUE reader, gives the same ids and token types,
  * the same label and the logits within LOGIT_TOL, batched and one at a
@@ -193,18 +215,10 @@ static void check_multi30k(const char *name) {
     elang_gen_out_free(batched, n);
     elang_gen_out_free(alone, n);
     free(batched), free(alone);
-    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
-    free(in);
+    free_inputs(in, n);
     free_lines(&test);
     free_jsonl(rows, n);
     elang_model_free(m);
-}
-
-/* SST-2 dev line k, column 1 (the sentence), malloc'ed. */
-static char *sentence(const lines *dev, int k) {
-    if (k < 2 || (size_t)k > dev->n) fail_msg("dev.tsv has no line %d", k);
-    const char *tab = strchr(dev->line[k], '\t');
-    return strndup(dev->line[k], tab ? (size_t)(tab - dev->line[k]) : strlen(dev->line[k]));
 }
 
 /* The decoder-only pair as `elang demo` runs it: the prompt template, the
@@ -215,10 +229,7 @@ static void check_sst2_lm(const char *name) {
     size_t n;
     json_t **rows = rows_of("tests/data/sst2_lm_demo_expected.jsonl", name, "label_id", &n);
     assert_int_equal(n, LM_ROWS);
-    lines dev = read_lines("data/glue/SST-2/dev.tsv");
-    elang_text *in = calloc(n, sizeof *in);
-    for (size_t i = 0; i < n; i++)
-        in[i].text = sentence(&dev, (int)json_integer_value(json_object_get(rows[i], "line")));
+    elang_text *in = dev_inputs(rows, n);
 
     const char *words[2] = {"negative", "positive"};
     elang_route_opts o = elang_route_opts_default();
@@ -267,9 +278,7 @@ static void check_sst2_lm(const char *name) {
     elang_answers_free(batched, n);
     elang_answers_free(alone, n);
     free(batched), free(alone);
-    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
-    free(in);
-    free_lines(&dev);
+    free_inputs(in, n);
     free_jsonl(rows, n);
     elang_model_free(m);
 }
