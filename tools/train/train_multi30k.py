@@ -195,12 +195,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, SIZES, "../shared/data/multi30k", 64)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--targets", help="German training targets instead of train.de, one JSON line with \"text\" "
+                        "per training source (e.g. Super's translations from `elang generate`: sequence-level "
+                        "distillation); val and test keep their references")
     args = parser.parse_args()
     size, out, log = start_training(args, SIZES, "multi30k")
 
     data = {split: (read_lines(os.path.join(args.data, f"{split}.en")), read_lines(os.path.join(args.data, f"{split}.de")))
             for split in ("train", "val", "test_2016_flickr")}
     train_en, train_de = data["train"]
+    if args.targets:
+        with open(args.targets, encoding="utf-8") as f:
+            train_de = [json.loads(line)["text"] for line in f]
+        if len(train_de) != len(train_en):
+            raise SystemExit(f"{args.targets}: {len(train_de)} targets for {len(train_en)} training sources")
     train_sentencepiece(os.path.join(out, "spiece.model"), [PREFIX + s for s in train_en] + train_de)
     sp = spm.SentencePieceProcessor(model_file=os.path.join(out, "spiece.model"))
     pairs = list(zip(encode(sp, [PREFIX + s for s in train_en]), encode(sp, train_de)))
