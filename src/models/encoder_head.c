@@ -145,20 +145,19 @@ elang_status encoder_head_load(const char *dir, int d_model, encoder_head **out,
     return ELANG_OK;
 }
 
-/* y[outputs] = out(relu(dense(x[d_model]))), summed in double. */
-static void forward(const encoder_head *h, const float *x, double *y) {
-    double *hidden = malloc(sizeof(double) * (size_t)h->hidden);
-    for (int j = 0; hidden && j < h->hidden; j++) {
+/* y[outputs] = out(relu(dense(x[d_model]))), summed in double;
+ * hidden[h->hidden] is scratch. */
+static void forward(const encoder_head *h, const float *x, double *hidden, double *y) {
+    for (int j = 0; j < h->hidden; j++) {
         double s = h->b1[j];
         for (int i = 0; i < h->d_model; i++) s += (double)h->w1[(size_t)j * h->d_model + i] * x[i];
         hidden[j] = s > 0.0 ? s : 0.0;
     }
     for (int k = 0; k < h->outputs; k++) {
         double s = h->b2[k];
-        for (int j = 0; hidden && j < h->hidden; j++) s += (double)h->w2[(size_t)k * h->hidden + j] * hidden[j];
-        y[k] = hidden ? s : NAN;
+        for (int j = 0; j < h->hidden; j++) s += (double)h->w2[(size_t)k * h->hidden + j] * hidden[j];
+        y[k] = s;
     }
-    free(hidden);
 }
 
 elang_status encoder_head_pick(const encoder_head *h, const char *const *words, int k, int *outputs,
@@ -199,9 +198,10 @@ elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, 
     seq2seq_run run;
     elang_status st = seq2seq_run_alloc(m, a, B, 1, S, 1, mask, &run, err);
     if (st == ELANG_OK) st = m->ops->encode(m->net, &run, ids, mask, err);
+    /* One batch's scratch, not the run state's: the head is optional and small. */
     float *pooled = malloc(sizeof(float) * (size_t)h->d_model);
-    double *y = malloc(sizeof(double) * (size_t)h->outputs);
-    if (st == ELANG_OK && (!pooled || !y)) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    double *y = malloc(sizeof(double) * (size_t)h->outputs), *hidden = malloc(sizeof(double) * (size_t)h->hidden);
+    if (st == ELANG_OK && (!pooled || !y || !hidden)) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     for (int b = 0; st == ELANG_OK && b < B; b++) {
         int tokens = 0;
         for (int i = 0; i < h->d_model; i++) pooled[i] = 0.0f;
@@ -212,10 +212,10 @@ elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, 
             tokens++;
         }
         for (int i = 0; i < h->d_model; i++) pooled[i] /= tokens > 0 ? tokens : 1;
-        forward(h, pooled, y);
+        forward(h, pooled, hidden, y);
         scores[b] = (float)head_score(h, y, outputs, k, temperature);
     }
-    free(pooled), free(y);
+    free(pooled), free(y), free(hidden);
     return st;
 }
 
