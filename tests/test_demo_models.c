@@ -128,6 +128,37 @@ static void free_inputs(elang_text *in, size_t n) {
     free(in);
 }
 
+/* The Multi30k test sentences of an expectations file's rows, behind the
+ * task prefix, malloc'ed. */
+static elang_text *multi30k_inputs(json_t **rows, size_t n) {
+    lines test = read_lines("data/multi30k/test_2016_flickr.en");
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++) {
+        const size_t k = (size_t)json_integer_value(json_object_get(rows[i], "line"));
+        if (k < 1 || k > test.n) fail_msg("test_2016_flickr.en has no line %zu", k);
+        char *text = malloc(strlen(PREFIX) + strlen(test.line[k]) + 1);
+        strcpy(text, PREFIX);
+        strcat(text, test.line[k]);
+        in[i].text = text;
+    }
+    free_lines(&test);
+    return in;
+}
+
+/* The examples of data set d (read from path) on the rows' lines; their
+ * texts belong to d. */
+static elang_text *dataset_inputs(const elang_dataset *d, const char *path, json_t **rows, size_t n) {
+    elang_text *in = calloc(n, sizeof *in);
+    for (size_t i = 0; i < n; i++) {
+        const long line = (long)json_integer_value(json_object_get(rows[i], "line"));
+        size_t k = 0;
+        while (k < elang_dataset_size(d) && elang_dataset_line(d, k) != line) k++;
+        if (k == elang_dataset_size(d)) fail_msg("%s has no example on line %ld", path, line);
+        in[i] = dataset_text(d, k);
+    }
+    return in;
+}
+
 /* A GLUE demo model against its rows: each row's dev example, read again
  * with the library's own GLUE reader, gives the same ids and token types,
  * the same label and the logits within LOGIT_TOL, batched and one at a
@@ -144,14 +175,7 @@ static void check_glue(const char *task, const char *dev_file, const char *size)
     elang_dataset *d;
     elang_error err;
     if (elang_dataset_load(task, shared_path(path), NULL, &d, &err) != ELANG_OK) fail_msg("%s", err.message);
-    elang_text *in = calloc(n, sizeof *in);
-    for (size_t i = 0; i < n; i++) {
-        const long line = (long)json_integer_value(json_object_get(rows[i], "line"));
-        size_t k = 0;
-        while (k < elang_dataset_size(d) && elang_dataset_line(d, k) != line) k++;
-        if (k == elang_dataset_size(d)) fail_msg("%s has no example on line %ld", path, line);
-        in[i] = dataset_text(d, k);
-    }
+    elang_text *in = dataset_inputs(d, path, rows, n);
     elang_class_out *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
     elang_classify_opts b32 = {.batch_size = 32}, b1 = {.batch_size = 1};
     if (elang_classify(m, in, n, &b32, batched, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
@@ -188,16 +212,7 @@ static void check_multi30k(const char *name) {
     size_t n;
     json_t **rows = rows_of("tests/data/multi30k_demo_expected.jsonl", name, "greedy_ids", &n);
     assert_int_equal(n, MULTI30K_ROWS);
-    lines test = read_lines("data/multi30k/test_2016_flickr.en");
-    elang_text *in = calloc(n, sizeof *in);
-    for (size_t i = 0; i < n; i++) {
-        const size_t k = (size_t)json_integer_value(json_object_get(rows[i], "line"));
-        if (k < 1 || k > test.n) fail_msg("test_2016_flickr.en has no line %zu", k);
-        char *text = malloc(strlen(PREFIX) + strlen(test.line[k]) + 1);
-        strcpy(text, PREFIX);
-        strcat(text, test.line[k]);
-        in[i].text = text;
-    }
+    elang_text *in = multi30k_inputs(rows, n);
     elang_gen_out *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
     elang_error err;
     elang_gen_opts g = elang_gen_opts_default();
@@ -216,7 +231,6 @@ static void check_multi30k(const char *name) {
     elang_gen_out_free(alone, n);
     free(batched), free(alone);
     free_inputs(in, n);
-    free_lines(&test);
     free_jsonl(rows, n);
     elang_model_free(m);
 }
@@ -302,16 +316,7 @@ static void multi30k_head(void **state) {
     size_t n;
     json_t **rows = rows_of("tests/data/multi30k_demo_expected.jsonl", "multi30k-swift", "head_score", &n);
     assert_int_equal(n, MULTI30K_ROWS);
-    lines test = read_lines("data/multi30k/test_2016_flickr.en");
-    elang_text *in = calloc(n, sizeof *in);
-    for (size_t i = 0; i < n; i++) {
-        const size_t k = (size_t)json_integer_value(json_object_get(rows[i], "line"));
-        if (k < 1 || k > test.n) fail_msg("test_2016_flickr.en has no line %zu", k);
-        char *text = malloc(strlen(PREFIX) + strlen(test.line[k]) + 1);
-        strcpy(text, PREFIX);
-        strcat(text, test.line[k]);
-        in[i].text = text;
-    }
+    elang_text *in = multi30k_inputs(rows, n);
     elang_answer *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
     elang_route_opts o = elang_route_opts_default();
     o.score = ELANG_SCORE_ENCODER_HEAD;
@@ -328,9 +333,7 @@ static void multi30k_head(void **state) {
     }
     elang_answers_free(batched, n), elang_answers_free(alone, n);
     free(batched), free(alone);
-    for (size_t i = 0; i < n; i++) free((char *)in[i].text);
-    free(in);
-    free_lines(&test);
+    free_inputs(in, n);
     free_jsonl(rows, n);
     elang_model_free(m);
 }
@@ -366,14 +369,7 @@ static void check_glue_t5(const char *name, bool head) {
         elang_dataset *d;
         if (elang_dataset_load(tasks[t].task, shared_path(tasks[t].dev), NULL, &d, &err) != ELANG_OK)
             fail_msg("%s", err.message);
-        elang_text *in = calloc(n, sizeof *in);
-        for (size_t i = 0; i < n; i++) {
-            const long line = (long)json_integer_value(json_object_get(rows[i], "line"));
-            size_t k = 0;
-            while (k < elang_dataset_size(d) && elang_dataset_line(d, k) != line) k++;
-            if (k == elang_dataset_size(d)) fail_msg("%s has no example on line %ld", tasks[t].dev, line);
-            in[i] = dataset_text(d, k);
-        }
+        elang_text *in = dataset_inputs(d, tasks[t].dev, rows, n);
         elang_route_opts o = elang_route_opts_default();
         o.label_words = tasks[t].words, o.num_label_words = 2;
         if (head) o.score = ELANG_SCORE_ENCODER_HEAD;

@@ -102,6 +102,13 @@ def glue_rows(task, size, data_dir):
     return rows
 
 
+def head_outputs(head, pooled):
+    """An encoder head's outputs y = out(relu(dense(pooled))), from its
+    tensors as elang_head.safetensors holds them."""
+    hidden = torch.relu(head["dense.weight"] @ pooled + head["dense.bias"])
+    return head["out.weight"] @ hidden + head["out.bias"]
+
+
 @torch.no_grad()
 def glue_t5_rows(name, data_dir):
     """The text-to-text pair's first-step label-word logits, and for Swift
@@ -120,17 +127,13 @@ def glue_t5_rows(name, data_dir):
             ids = sp.encode(input_text(task, text, pair)) + [EOS]
             src, mask = torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long)
             states = model.encode(src, mask)
-            first = torch.zeros(1, 1, dtype=torch.long)  # the decoder start token (pad)
-            logits = model.lm_head(model.decoder(model.shared(first), torch.ones_like(first), states, mask))[0, 0]
-            picked = logits[word_ids]
+            picked = model.first_step_logits(states, mask)[0, word_ids]
             if abs((picked[0] - picked[1]).item()) < MIN_MARGIN:
                 continue  # rounding could decide the label: not compared
             rows.append({"model": name, "task": task, "line": number, "input_ids": ids,
                          "label_id": int(picked.argmax()), "logits": [round(x, 6) for x in picked.tolist()]})
             if head is not None:
-                hidden = torch.relu(head["dense.weight"] @ states[0].mean(0) + head["dense.bias"])
-                y = head["out.weight"] @ hidden + head["out.bias"]
-                mine = y[[all_words.index(w) for w in LABEL_WORDS[task]]]
+                mine = head_outputs(head, states[0].mean(0))[[all_words.index(w) for w in LABEL_WORDS[task]]]
                 rows.append({"model": name, "task": task, "line": number,
                              "head_score": round(torch.logsumexp(mine, 0).item(), 6)})
     return rows
@@ -166,8 +169,7 @@ def head_rows(name, data_dir):
     for number, line in enumerate(lines, start=1):
         ids = spm_encode(sp, [PREFIX + line])[0]
         pooled = model.encode(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long))[0].mean(0)
-        hidden = torch.relu(head["dense.weight"] @ pooled + head["dense.bias"])
-        score = (head["out.weight"] @ hidden + head["out.bias"])[0]
+        score = head_outputs(head, pooled)[0]
         rows.append({"model": name, "line": number, "head_score": round(score.item(), 6)})
     return rows
 

@@ -283,6 +283,12 @@ class T5ForConditionalGeneration(nn.Module):
         """Tied output layer: (x · d_model^-0.5) · sharedᵀ."""
         return (x * self.config["d_model"] ** -0.5) @ self.shared.weight.t()
 
+    def first_step_logits(self, encoded, mask):
+        """[B, vocab] logits of the first decoding step (the decoder start
+        token, <pad>, attending to the encoder output [B, S, d_model])."""
+        first = torch.full((encoded.shape[0], 1), PAD, dtype=torch.long)
+        return self.lm_head(self.decoder(self.shared(first), torch.ones_like(first), encoded, mask))[:, 0]
+
     def teacher_forced(self, ids, mask, labels):
         """Decoder output [B, T, d_model] (before the lm_head) for labels
         [B, T] (padding = -100) given the sources: the decoder reads the

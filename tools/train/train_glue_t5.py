@@ -91,9 +91,7 @@ def label_word_logits(model, examples, ids, batch_size=128):
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         src, mask = pad([examples[i][0] for i in idx], 0)
-        first = torch.zeros(len(idx), 1, dtype=torch.long)  # the decoder start token (pad)
-        states = model.decoder(model.shared(first), torch.ones_like(first), model.encode(src, mask), mask)
-        out[idx] = model.lm_head(states)[:, 0, ids]
+        out[idx] = model.first_step_logits(model.encode(src, mask), mask)[:, ids]
     return out
 
 

@@ -103,9 +103,7 @@ def glue_outputs(model, sources, word_ids, batch_size=128):
         ids, mask = pad([sources[i] for i in idx], 0)
         states = model.encode(ids, mask)
         pooled[idx] = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-        first = torch.zeros(len(idx), 1, dtype=torch.long)  # the decoder start token (pad)
-        logits[idx] = model.lm_head(model.decoder(model.shared(first), torch.ones_like(first), states, mask))[:, 0,
-                                                                                                             word_ids]
+        logits[idx] = model.first_step_logits(states, mask)[:, word_ids]
     return pooled, logits
 
 
