@@ -65,8 +65,8 @@ from torch.nn import functional as F  # noqa: E402
 
 from bert import BertForSequenceClassification, MaskedLMHead, bert_config  # noqa: E402
 from trainutil import (Log, count_parameters, decay_groups, fit, length_batches, linear_warmup_decay,  # noqa: E402
-                       pad, read_safetensors, reproduce_lines, set_determinism, today, write_json, write_lines,
-                       write_safetensors)
+                       optimizer_step, pad, read_safetensors, reproduce_lines, set_determinism, today, write_json,
+                       write_lines, write_safetensors)
 from wordpiece import SPECIALS, build_vocab, load_tokenizer, write_vocab  # noqa: E402
 
 SPLIT_SEED = 20220522
@@ -259,11 +259,7 @@ def pretrain(model, config, sentences, args, log):
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 logits = head(model.bert(inputs, mask)[chosen])
             loss = F.cross_entropy(logits.float(), ids[chosen])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(both.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
+            optimizer_step(optimizer, schedule, both, loss)
             loss_sum += loss.item()
             hits += int((logits.argmax(-1) == ids[chosen]).sum())
             count += int(chosen.sum())

@@ -68,6 +68,12 @@ HOLDOUT = 0.1
 CARD_MARKER = "## Encoder head"
 
 
+def mean_pooled(states, mask):
+    """[B, D] mean of the encoder states [B, S, D] over each input's tokens
+    (mask 1), as elang pools them for the head."""
+    return (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+
+
 @torch.no_grad()
 def swift_outputs(model, sp, sources, batch_size=64):
     """For each source id list: Swift's mean-pooled encoder output [N, D],
@@ -81,7 +87,7 @@ def swift_outputs(model, sp, sources, batch_size=64):
         idx = order[start:start + batch_size]
         ids, mask = pad([sources[i] for i in idx], 0)
         states = model.encode(ids, mask)
-        pooled[idx] = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        pooled[idx] = mean_pooled(states, mask)
         steps = []
         rows, _ = model.greedy(ids, mask, MAX_NEW_TOKENS, energy_scores=steps)
         for i, row, e in zip(idx, rows, steps):
@@ -102,7 +108,7 @@ def glue_outputs(model, sources, word_ids, batch_size=128):
         idx = order[start:start + batch_size]
         ids, mask = pad([sources[i] for i in idx], 0)
         states = model.encode(ids, mask)
-        pooled[idx] = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        pooled[idx] = mean_pooled(states, mask)
         logits[idx] = model.first_step_logits(states, mask)[:, word_ids]
     return pooled, logits
 

@@ -212,6 +212,16 @@ def length_batches(lengths, batch_size, rng):
     return batches
 
 
+def optimizer_step(optimizer, schedule, model, loss):
+    """One step on loss: gradients clipped to norm 1, then the optimizer and
+    the learning-rate schedule."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    schedule.step()
+
+
 def fit(model, optimizer, schedule, epochs, batches, batch_loss, evaluate, log, log_every):
     """The training loop of both scripts. Every epoch: one pass over
     batches() with batch_loss(batch) minimised (gradients clipped to norm
@@ -226,11 +236,7 @@ def fit(model, optimizer, schedule, epochs, batches, batch_loss, evaluate, log, 
         loss_sum = 0.0
         for step, batch in enumerate(epoch_batches, start=1):
             loss = batch_loss(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
+            optimizer_step(optimizer, schedule, model, loss)
             loss_sum += loss.item()
             if step % log_every == 0:
                 log(f"epoch {epoch} step {step}/{len(epoch_batches)} loss {loss_sum / step:.4f}")
