@@ -57,6 +57,7 @@ static int setup(void **s) {
     set_abs("DISTIL", shared_path("fixtures/hf/distilbert"));
     set_abs("T5", shared_path("fixtures/hf/t5"));
     set_abs("MARIAN", shared_path("fixtures/hf/marian"));
+    set_abs("HEADED", "models/glue-t5-swift"); /* a demo Swift with a label-word encoder head */
     setenv("TMP", t, 1);
     set_path("GOOD", "good.jsonl");
     set_path("BAD", "bad.jsonl");
@@ -165,6 +166,8 @@ static void route_exit_codes(void **s) {
          "label words are for text-to-text models"},
         {"route --swift \"$MARIAN\" --super \"$MARIAN\" --threshold 1 --max-new-tokens 200", 2,
          "--max-new-tokens 200 exceeds what"},
+        {"route --swift \"$HEADED\" --super \"$HEADED\" --threshold 1 --score encoder-head --label-words yes,no", 2,
+         "label word \"yes\" is not one the encoder head of "},
         {"route --swift \"$DISTIL\" --super \"$DISTIL\" --calibration \"$CALIB\" --score margin", 2,
          "the calibration fixes the score"},
         {"route --swift \"$BERT\" --super \"$DISTIL\" --calibration \"$CALIB\"", 2, "calibrate again"},

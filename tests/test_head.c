@@ -127,8 +127,8 @@ static void loads_and_scores(void **s) {
     elang_answers_free(a, 1);
     o.label_words = other;
     assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
-    assert_non_null(strstr(err.message, "label word \"yes\" is not one the encoder head predicts (negative, "
-                                        "positive, neutral)"));
+    assert_non_null(strstr(err.message, "label word \"yes\" is not one the encoder head of "));
+    assert_non_null(strstr(err.message, " predicts (negative, positive, neutral)"));
     o.label_words = NULL, o.num_label_words = 0;
     assert_int_equal(elang_answer_decisions(m, in, NULL, 1, &o, a, NULL, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "route with --label-words"));

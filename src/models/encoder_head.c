@@ -22,6 +22,7 @@ void encoder_head_free(encoder_head *h) {
     for (int i = 0; h->label_words && i < h->outputs; i++) free(h->label_words[i]);
     free(h->label_words);
     free(h->w1), free(h->b1), free(h->w2), free(h->b2);
+    free(h->pooled), free(h->hidden_out), free(h->y);
     free(h);
 }
 
@@ -137,6 +138,10 @@ elang_status encoder_head_load(const char *dir, int d_model, encoder_head **out,
     if (st == ELANG_OK) st = take_copy(ws, "out.bias", 1, b2, &h->b2, err);
     if (st == ELANG_OK) st = weight_store_check_unused(ws, err);
     weight_store_free(ws);
+    if (st == ELANG_OK && (!(h->pooled = malloc(sizeof(float) * (size_t)d_model)) ||
+                           !(h->hidden_out = malloc(sizeof(double) * (size_t)h->hidden)) ||
+                           !(h->y = malloc(sizeof(double) * (size_t)h->outputs))))
+        st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     if (st != ELANG_OK) {
         encoder_head_free(h);
         return st;
@@ -160,7 +165,7 @@ static void forward(const encoder_head *h, const float *x, double *hidden, doubl
     }
 }
 
-elang_status encoder_head_pick(const encoder_head *h, const char *const *words, int k, int *outputs,
+elang_status encoder_head_pick(const encoder_head *h, const char *dir, const char *const *words, int k, int *outputs,
                                elang_error *err) {
     for (int i = 0; i < k; i++) {
         outputs[i] = -1;
@@ -175,8 +180,8 @@ elang_status encoder_head_pick(const encoder_head *h, const char *const *words, 
             snprintf(known + used, sizeof known - used, "%s%s", j ? ", " : "", h->label_words[j]);
         }
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                          "label word \"%s\" is not one the encoder head predicts (%s); route with --label-words "
-                          "among those", words[i], known);
+                          "label word \"%s\" is not one the encoder head of %s predicts (%s); route with "
+                          "--label-words among those", words[i], dir, known);
     }
     return ELANG_OK;
 }
@@ -192,16 +197,13 @@ static double head_score(const encoder_head *h, const double *y, const int *outp
     return top + temperature * log(sum);
 }
 
-elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, arena *a, const int32_t *ids,
+elang_status encoder_head_scores(encoder_head *h, const seq2seq_model *m, arena *a, const int32_t *ids,
                                  const int32_t *mask, int B, int S, const int *outputs, int k,
                                  double temperature, float *scores, elang_error *err) {
     seq2seq_run run;
     elang_status st = seq2seq_run_alloc(m, a, B, 1, S, 1, mask, &run, err);
     if (st == ELANG_OK) st = m->ops->encode(m->net, &run, ids, mask, err);
-    /* One batch's scratch, not the run state's: the head is optional and small. */
-    float *pooled = malloc(sizeof(float) * (size_t)h->d_model);
-    double *y = malloc(sizeof(double) * (size_t)h->outputs), *hidden = malloc(sizeof(double) * (size_t)h->hidden);
-    if (st == ELANG_OK && (!pooled || !y || !hidden)) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    float *pooled = h->pooled;
     for (int b = 0; st == ELANG_OK && b < B; b++) {
         int tokens = 0;
         for (int i = 0; i < h->d_model; i++) pooled[i] = 0.0f;
@@ -212,10 +214,9 @@ elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, 
             tokens++;
         }
         for (int i = 0; i < h->d_model; i++) pooled[i] /= tokens > 0 ? tokens : 1;
-        forward(h, pooled, hidden, y);
-        scores[b] = (float)head_score(h, y, outputs, k, temperature);
+        forward(h, pooled, h->hidden_out, h->y);
+        scores[b] = (float)head_score(h, h->y, outputs, k, temperature);
     }
-    free(pooled), free(y), free(hidden);
     return st;
 }
 

@@ -47,6 +47,10 @@ typedef struct {
     head_target predicts;
     char **label_words;      /* [outputs] for label-word heads, else NULL */
     float *w1, *b1, *w2, *b2; /* [hidden, d_model], [hidden], [outputs, hidden], [outputs] */
+    /* One input's scratch, sized at load so that scoring allocates nothing;
+     * a model runs one batch at a time, as its arena assumes. */
+    float *pooled;            /* [d_model] */
+    double *hidden_out, *y;   /* [hidden], [outputs] */
 } encoder_head;
 
 /* True when dir holds either of the head's files. */
@@ -59,14 +63,14 @@ void encoder_head_free(encoder_head *h);
 
 /* The outputs of a label-word head that a routing's label words words[k]
  * name, in their order, into outputs[k]; an error naming the first word
- * the head does not predict. */
-elang_status encoder_head_pick(const encoder_head *h, const char *const *words, int k, int *outputs,
+ * the head does not predict and its model directory dir. */
+elang_status encoder_head_pick(const encoder_head *h, const char *dir, const char *const *words, int k, int *outputs,
                                elang_error *err);
 
 /* The routing score of each of B inputs ids[B, S] (mask 1 on tokens): the
  * encoder alone, pooled, through the head; a label-word head's energy over
  * its outputs[0..k) (encoder_head_pick; NULL: all of them). */
-elang_status encoder_head_scores(const encoder_head *h, const seq2seq_model *m, arena *a, const int32_t *ids,
+elang_status encoder_head_scores(encoder_head *h, const seq2seq_model *m, arena *a, const int32_t *ids,
                                  const int32_t *mask, int B, int S, const int *outputs, int k,
                                  double temperature, float *scores,
                                  elang_error *err);

@@ -166,8 +166,8 @@ elang_decision elang_decision_of(const elang_model *m, const elang_route_opts *o
 
 /* The outputs of a label-word head that the routing's label words name
  * (outputs[k], *k of them); *k 0 for a score head. */
-static elang_status pick_head_outputs(const elang_model *m, const elang_route_opts *o, int *outputs, int *k,
-                                      elang_error *err) {
+elang_status pick_head_outputs(const elang_model *m, const elang_route_opts *o, int *outputs, int *k,
+                               elang_error *err) {
     const encoder_head *h = m->head;
     *k = 0;
     if (!h || h->predicts != HEAD_PREDICTS_LABEL_WORD_LOGITS) return ELANG_OK;
@@ -176,7 +176,7 @@ static elang_status pick_head_outputs(const elang_model *m, const elang_route_op
                           "the encoder head of %s predicts label-word logits: route with --label-words (2 to %d of "
                           "its words)", elang_model_dir(m), ENCODER_HEAD_MAX_OUTPUTS);
     *k = o->num_label_words;
-    return encoder_head_pick(h, o->label_words, *k, outputs, err);
+    return encoder_head_pick(h, elang_model_dir(m), o->label_words, *k, outputs, err);
 }
 
 elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const size_t *items, size_t n,

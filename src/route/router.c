@@ -65,11 +65,16 @@ static elang_status router_new(elang_model *const *tiers, int num_models, const 
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 models, got %d", num_tiers);
     elang_status st = check_alike(tiers, num_models, opts, err);
     if (st != ELANG_OK) return st;
-    for (int i = 0; opts && opts->score == ELANG_SCORE_ENCODER_HEAD && i + 1 < num_tiers; i++)
+    /* A head that cannot score these label words is a mistake in the
+     * command: said now, before any input is read. */
+    for (int i = 0; opts && opts->score == ELANG_SCORE_ENCODER_HEAD && i + 1 < num_tiers; i++) {
         if (!elang_model_has_head(tiers[i]))
             return elang_fail(err, ELANG_ERR_INVALID_ARG,
                               "--score encoder-head needs an encoder head (elang_head.json and "
                               "elang_head.safetensors) in %s", elang_model_dir(tiers[i]));
+        int outputs[ENCODER_HEAD_MAX_OUTPUTS], k;
+        if ((st = pick_head_outputs(tiers[i], opts, outputs, &k, err)) != ELANG_OK) return st;
+    }
     elang_router *r = calloc(1, sizeof *r);
     if (r) {
         r->tiers = calloc((size_t)num_tiers, sizeof *r->tiers);
