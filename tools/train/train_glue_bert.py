@@ -98,14 +98,14 @@ TASKS = {
 }
 
 SIZES = {
-    # hidden, layers, heads, intermediate; masked-LM epochs, batch and
-    # learning rate; fine-tuning epochs per task and learning rate. The
+    # hidden, layers, heads, intermediate; masked-LM epochs and learning
+    # rate; fine-tuning epochs per task and learning rate. The
     # Super's epochs are fewer than the Swift's where its calibration scores
     # had peaked early in a longer run (SST-2 at epoch 1 of 3, MRPC 2 of 8,
     # RTE 3 of 8): one core trains it for hours.
-    "swift": dict(hidden=128, layers=2, heads=2, intermediate=512, mlm_epochs=6, mlm_batch_size=32, mlm_lr=1e-3,
+    "swift": dict(hidden=128, layers=2, heads=2, intermediate=512, mlm_epochs=6, mlm_lr=1e-3,
                   epochs=dict(sst2=3, cola=6, mrpc=8, rte=8), lr=5e-4),
-    "super": dict(hidden=256, layers=4, heads=4, intermediate=1024, mlm_epochs=2, mlm_batch_size=32, mlm_lr=5e-4,
+    "super": dict(hidden=256, layers=4, heads=4, intermediate=1024, mlm_epochs=2, mlm_lr=5e-4,
                   epochs=dict(sst2=2, cola=6, mrpc=5, rte=5), lr=2e-4),
 }
 
@@ -275,7 +275,7 @@ def pretrain(model, config, sentences, args, log):
     head = MaskedLMHead(config, model.bert.embeddings.word_embeddings)
     both = torch.nn.ModuleDict({"model": model, "head": head})
     rng = random.Random(args.seed)
-    steps_per_epoch = (len(sentences) + args.mlm_batch_size - 1) // args.mlm_batch_size
+    steps_per_epoch = (len(sentences) + args.batch_size - 1) // args.batch_size
     total = steps_per_epoch * args.mlm_epochs
     optimizer = torch.optim.AdamW(decay_groups(both, args.weight_decay), lr=args.mlm_lr, betas=(0.9, 0.999), eps=1e-6)
     schedule = linear_warmup_decay(optimizer, int(WARMUP * total), total)
@@ -283,7 +283,7 @@ def pretrain(model, config, sentences, args, log):
     both.train()
     for epoch in range(1, args.mlm_epochs + 1):
         loss_sum, hits, count = 0.0, 0, 0
-        for step, batch in enumerate(length_batches(lengths, args.mlm_batch_size, rng), start=1):
+        for step, batch in enumerate(length_batches(lengths, args.batch_size, rng), start=1):
             ids, mask = pad([sentences[i] for i in batch])
             inputs, chosen = mask_tokens(ids, mask, config["vocab_size"])
             with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -348,7 +348,7 @@ def write_card(path, task, config, args, n_params, sizes, best_epoch, history, s
         "unlabelled texts: the training sides of SST-2 (whole sentences), CoLA, MRPC and RTE without their "
         f"calibration splits, and Multi30k's training captions (English); and {sizes['glosses']:,} WordNet 3.0 "
         f"glosses (definitions and example sentences; Debian's wordnet-base); {args.mlm_epochs} epochs, batch "
-        f"{args.mlm_batch_size}, AdamW lr {args.mlm_lr:g}; the same encoder starts every task of this size |",
+        f"{args.batch_size}, AdamW lr {args.mlm_lr:g}; the same encoder starts every task of this size |",
         f"| data | `../shared/data/glue/{t['dir']}/train.tsv` minus the calibration split: {sizes['train']:,} examples |",
         f"| calibration split | {sizes['calibration']:,} training examples (seed {SPLIT_SEED}; "
         f"`tools/train/train_glue_bert.py` says how they are drawn); their train.tsv line numbers are in "
@@ -386,7 +386,6 @@ def main():
                         help="WordNet 3.0's data.* files, whose glosses join the pre-training text")
     parser.add_argument("--mlm-epochs", type=int)
     parser.add_argument("--mlm-lr", type=float)
-    parser.add_argument("--mlm-batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--weight-decay", type=float, default=0.01)
@@ -396,7 +395,6 @@ def main():
     size = SIZES[args.size]
     args.mlm_epochs = size["mlm_epochs"] if args.mlm_epochs is None else args.mlm_epochs
     args.mlm_lr = args.mlm_lr or size["mlm_lr"]
-    args.mlm_batch_size = args.mlm_batch_size or size["mlm_batch_size"]
     args.lr = args.lr or size["lr"]
     args.epochs = size["epochs"]
     tasks = args.tasks.split(",")

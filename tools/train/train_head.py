@@ -47,7 +47,6 @@ import runtime
 runtime.prepare()  # one thread, malloc settings: before torch is imported
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
@@ -59,7 +58,7 @@ from t5 import EOS, T5ForConditionalGeneration  # noqa: E402
 from train_glue_bert import load_data  # noqa: E402
 from train_glue_t5 import LABEL_WORDS, input_text  # noqa: E402
 from train_multi30k import MAX_NEW_TOKENS, PREFIX, SPM_PIECES, encode, read_lines  # noqa: E402
-from trainutil import Log, load_model, pad, set_determinism, today, write_json, write_safetensors  # noqa: E402
+from trainutil import Log, load_model, pad, read_generated, set_determinism, today, write_json, write_safetensors  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
 from bleu_ref import chrf_f, chrf_stats  # noqa: E402
@@ -178,10 +177,7 @@ def translation_target(args, model, sp, log):
     else:
         target = torch.tensor([chrf_f(chrf_stats(t, [r])) for t, r in zip(texts, german)], dtype=torch.float32)
     if args.target == "gain":
-        with open(args.super_outputs, encoding="utf-8") as f:
-            super_texts = [json.loads(line)["text"] for line in f]
-        if len(super_texts) != len(texts):
-            raise SystemExit(f"{args.super_outputs}: {len(super_texts)} translations for {len(texts)} sources")
+        super_texts = read_generated(args.super_outputs, len(texts), "translations")
         target -= torch.tensor([chrf_f(chrf_stats(t, [r])) for t, r in zip(super_texts, german)])
     log(f"target {args.target}: mean {target.mean():.3f}, std {target.std():.3f}")
     what = {"energy": "Swift's sequence energy score (mean over its greedy output's tokens of log sum exp of the "

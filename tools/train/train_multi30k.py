@@ -51,7 +51,7 @@ import torch  # noqa: E402
 from bleu import corpus_bleu  # noqa: E402
 from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
 from trainutil import (add_training_arguments, count_parameters, fit, length_batches, linear_warmup_decay,  # noqa: E402
-                       pad, read_safetensors, relative_groups, reproduce_lines, start_training, today, write_json,
+                       pad, read_generated, read_safetensors, relative_groups, reproduce_lines, start_training, today, write_json,
                        write_lines, write_safetensors)
 
 PREFIX = "translate English to German: "
@@ -205,10 +205,7 @@ def main():
             for split in ("train", "val", "test_2016_flickr")}
     train_en, train_de = data["train"]
     if args.targets:
-        with open(args.targets, encoding="utf-8") as f:
-            train_de = [json.loads(line)["text"] for line in f]
-        if len(train_de) != len(train_en):
-            raise SystemExit(f"{args.targets}: {len(train_de)} targets for {len(train_en)} training sources")
+        train_de = read_generated(args.targets, len(train_en), "targets")
     train_sentencepiece(os.path.join(out, "spiece.model"), [PREFIX + s for s in train_en] + train_de)
     sp = spm.SentencePieceProcessor(model_file=os.path.join(out, "spiece.model"))
     pairs = list(zip(encode(sp, [PREFIX + s for s in train_en]), encode(sp, train_de)))

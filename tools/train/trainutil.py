@@ -212,6 +212,27 @@ def length_batches(lengths, batch_size, rng):
     return batches
 
 
+def read_generated(path, count, what):
+    """The "text" of every line of `elang generate`'s JSON-lines output at
+    path, which must hold one per source (count of them); a malformed line,
+    a missing "text" or another count stops the script with a message
+    naming the file, the line and `what` the texts are."""
+    texts = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            try:
+                text = json.loads(line)["text"]
+            except (json.JSONDecodeError, TypeError, KeyError):
+                text = None
+            if not isinstance(text, str):
+                raise SystemExit(f"{path} line {n}: expected a JSON object with a string \"text\" "
+                                 "(elang generate's output)")
+            texts.append(text)
+    if len(texts) != count:
+        raise SystemExit(f"{path}: {len(texts)} {what} for {count} sources")
+    return texts
+
+
 def optimizer_step(optimizer, schedule, model, loss):
     """One step on loss: gradients clipped to norm 1, then the optimizer and
     the learning-rate schedule."""
