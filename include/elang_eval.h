@@ -90,7 +90,9 @@ typedef enum {
     ELANG_OBJ_MATCH_SUPER,  /* least compute with metric >= Super's - value */
     ELANG_OBJ_SUPER_RATE,   /* send the share `value` of inputs to Super */
     ELANG_OBJ_BUDGET,       /* best metric at mean GFLOPs <= value */
-    ELANG_OBJ_MAX_METRIC    /* best metric */
+    ELANG_OBJ_MAX_METRIC,   /* best metric */
+    ELANG_OBJ_MATCH_SUPER_BOOTSTRAP /* least compute with metric >= Super's on a share `value`
+                                       of paired bootstrap resamples of the inputs */
 } elang_objective_kind;
 
 typedef struct {
@@ -98,7 +100,8 @@ typedef struct {
     double value;
 } elang_objective;
 
-/* "match-super[:EPS]", "super-rate:P", "budget:GFLOPS", "max-metric". */
+/* "match-super[:EPS]", "match-super-bootstrap:SHARE", "super-rate:P",
+ * "budget:GFLOPS", "max-metric". */
 elang_status elang_objective_parse(const char *spec, elang_objective *out, elang_error *err);
 /* The point of the sweep that meets the objective (ties: less compute). */
 elang_status elang_choose(const elang_pair_run *r, elang_score_kind kind, const elang_objective *obj,

@@ -39,6 +39,8 @@ mutants=(
 "src/eval/metrics.c|double cov_ytyp = correct * s - tp,|double cov_ytyp = tp - correct * s,|test_metrics|MCC with its sign flipped"
 "src/eval/sweep.c|const bool fa = a->metric >= super_metric - obj->value - 1e-12, fb = b->metric >= super_metric - obj->value - 1e-12;|const bool fa = a->metric >= super_metric + obj->value - 1e-12, fb = b->metric >= super_metric + obj->value - 1e-12;|test_route|match-super:EPS demands EPS above Super"
 "src/eval/sweep.c|if (a->metric != b->metric) return a->metric > b->metric;|if (a->metric != b->metric) return a->metric < b->metric;|test_route|max-metric picks the worst point"
+"src/eval/bootstrap.c|    return elang >= super - 1e-12 |    return elang <= super + 1e-12 |test_route|match-super-bootstrap counts the resamples where E-LANG trails Super"
+"src/eval/bootstrap.c|if (x->gflops != y->gflops) return (x->gflops > y->gflops) - (x->gflops < y->gflops);|if (x->gflops != y->gflops) return (x->gflops < y->gflops) - (x->gflops > y->gflops);|test_route|match-super-bootstrap tries the dearest point first"
 "src/eval/report.c|c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));|c->apgr += (p->super_rate - q->super_rate) * (g + pgr(q->metric, swift, super));|test_route|APGR's trapezoids twice as tall"
 "src/eval/calibration_file.c|\"elang_calibration\", 1, \"threshold\", number(c->threshold),|\"elang_calibration\", 1, \"threshold\", number(c->gflops),|test_route|the calibration saves the wrong number as threshold"
 "src/route/router.c|            else if (early) keep[kept++] = pending[j];|            if (early) keep[kept++] = pending[j];|test_head test_route|a decision before decoding decodes the inputs it sends on too"

@@ -112,8 +112,12 @@ static void objectives_parse(void **s) {
     assert_int_equal(elang_objective_parse("budget:1.5", &o, &err), ELANG_OK);
     assert_int_equal(o.kind, ELANG_OBJ_BUDGET);
     assert_int_equal(elang_objective_parse("max-metric", &o, &err), ELANG_OK);
+    assert_int_equal(elang_objective_parse("match-super-bootstrap:0.9", &o, &err), ELANG_OK);
+    assert_int_equal(o.kind, ELANG_OBJ_MATCH_SUPER_BOOTSTRAP);
+    close_to(o.value, 0.9, 1e-15, "share");
     const char *bad[] = {"super-rate", "super-rate:1.5", "budget:0", "budget:-1", "budget:abc", "max-metric:1",
-                         "fastest", "match-super:", "match-super:-0.1"};
+                         "fastest", "match-super:", "match-super:-0.1", "match-super-bootstrap",
+                         "match-super-bootstrap:0", "match-super-bootstrap:1.01", "match-super-bootstrap:x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(elang_objective_parse(bad[i], &o, &err), ELANG_ERR_INVALID_ARG);
         assert_true(strlen(err.message) > 10);
@@ -210,6 +214,38 @@ static void sweep_by_hand(void **s) {
     close_to(at.gflops, (3 * (0.25 + 1.0) + 3 * (0.25 + 10.0)) / 6.0, 1e-12, "at 0.65, prompt decisions");
     r->decision[ELANG_SCORE_ENERGY] = ELANG_DECIDE_AFTER_DECODING;
     elang_points_free(p);
+    elang_pair_run_free(r);
+}
+
+/* match-super-bootstrap on the hand-built run. Keeping the i most
+ * confident inputs on Swift matches Super on a resample of the six (counts
+ * c0..c5) when: i = 6, c3 >= c2 + c4 + c5 (probability 0.204, by
+ * enumerating all 6^6 resamples); i = 5, c3 >= c2 + c4 (0.378); i = 4,
+ * c3 >= c2 (0.642); i = 3, c2 = 0 (0.335); i = 2, always (inputs 0 and 1
+ * get the same answer from both). The cheapest point at or above each share
+ * follows; the shares stay far from those probabilities, which 1000
+ * resamples estimate to about 0.015. */
+static void bootstrap_objective_by_hand(void **s) {
+    (void)s;
+    elang_pair_run *r = hand_run();
+    elang_error err;
+    elang_point c;
+    const struct { double share, super_rate; } want[] = {
+        {0.1, 0 / 6.0}, {0.3, 1 / 6.0}, {0.5, 2 / 6.0}, {0.8, 4 / 6.0}, {1.0, 4 / 6.0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        elang_objective o = {ELANG_OBJ_MATCH_SUPER_BOOTSTRAP, want[i].share};
+        assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_OK);
+        close_to(c.super_rate, want[i].super_rate, 1e-12, "match-super-bootstrap rate");
+    }
+    /* A Swift right wherever Super is, and on input 5 besides: every
+     * resample is matched with everything kept on Swift. */
+    r->items[2].swift_pred = r->items[4].swift_pred = 1;
+    r->items[3].super_pred = 0;
+    r->items[5].swift_pred = 0, r->items[5].super_pred = 1;
+    elang_objective o = {ELANG_OBJ_MATCH_SUPER_BOOTSTRAP, 1.0};
+    assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_OK);
+    close_to(c.super_rate, 0.0, 1e-12, "a better Swift keeps all");
     elang_pair_run_free(r);
 }
 
@@ -833,6 +869,7 @@ int main(void) {
         cmocka_unit_test(random_score_is_fixed_and_uniform),
         cmocka_unit_test(objectives_parse),
         cmocka_unit_test(sweep_by_hand),
+        cmocka_unit_test(bootstrap_objective_by_hand),
         cmocka_unit_test(report_by_hand),
         cmocka_unit_test(head_costs_by_hand),
         cmocka_unit_test(calibration_file_round_trip),

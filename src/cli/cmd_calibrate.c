@@ -92,7 +92,8 @@ int cmd_calibrate(int argc, char **argv) {
         ROUTE_FLAG_SPECS(fl.route),
         DATA_FLAG_SPECS(fl.task, fl.data, fl.src, fl.ref),
         {"objective", FLAG_STRING, &fl.objective, 0, 0, NULL,
-         "match-super[:EPS] (default), super-rate:P, budget:GFLOPS or max-metric", "OBJ"},
+         "match-super[:EPS] (default), match-super-bootstrap:SHARE, super-rate:P, budget:GFLOPS or max-metric",
+         "OBJ"},
         {"holdout", FLAG_DOUBLE, &fl.holdout, 0.0, 0.9, NULL, "share of the data held out to report on (default 0)", "F"},
         {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "calibrate on these 1-based lines of the data file only", "FILE"},
         {"out", FLAG_STRING, &fl.out, 0, 0, NULL, "where to write the calibration (required)", "CALIB.json"},
@@ -185,8 +186,9 @@ int cmd_calibrate(int argc, char **argv) {
                elang_pair_run_metric_name(fit), sw.metric, su.metric, chosen.metric, 100.0 * chosen.super_rate,
                chosen.gflops, su.gflops, su.gflops / chosen.gflops);
         if (held && elang_pair_run_ends(held, &sw, &su, &err) == ELANG_OK) {
-            printf("  held out (%zu inputs): Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super\n", n_held,
-                   sw.metric, su.metric, heldout.metric, 100.0 * heldout.super_rate);
+            printf("  held out (%zu inputs): Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input "
+                   "(%.2fx fewer)\n", n_held, sw.metric, su.metric, heldout.metric, 100.0 * heldout.super_rate,
+                   heldout.gflops, su.gflops / heldout.gflops);
         }
         printf("wrote %s\n", fl.out);
     }

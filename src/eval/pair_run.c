@@ -209,43 +209,53 @@ double run_chrf(const elang_pair_run *r, const bool *on_swift) {
 }
 
 elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *out, elang_error *err) {
-    return run_metric_as(r, r->metric, on_swift, out, err);
+    return run_metric_of(r, r->metric, on_swift, NULL, r->n, out, err);
 }
 
 elang_status run_metric_as(const elang_pair_run *r, task_metric metric, const bool *on_swift, double *out,
                            elang_error *err) {
-    const size_t n = r->n;
+    return run_metric_of(r, metric, on_swift, NULL, r->n, out, err);
+}
+
+elang_status run_metric_of(const elang_pair_run *r, task_metric metric, const bool *on_swift, const size_t *pick,
+                           size_t m, double *out, elang_error *err) {
+#define ITEM(k) (pick ? pick[k] : (k))
     if (r->kind == RUN_TRANSLATION) {
         bleu_stats total = {0};
-        for (size_t i = 0; i < n; i++)
-            bleu_stats_add(&total, on_swift[i] ? &r->items[i].swift_bleu : &r->items[i].super_bleu);
+        for (size_t k = 0; k < m; k++) {
+            const run_item *it = &r->items[ITEM(k)];
+            bleu_stats_add(&total, on_swift[ITEM(k)] ? &it->swift_bleu : &it->super_bleu);
+        }
         *out = bleu_from_stats(&total).score;
         return ELANG_OK;
     }
     elang_status st = ELANG_OK;
     if (r->kind == RUN_REGRESSION) {
-        double *pred = malloc(sizeof(double) * n), *gold = malloc(sizeof(double) * n);
+        double *pred = malloc(sizeof(double) * m), *gold = malloc(sizeof(double) * m);
         if (!pred || !gold) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a metric");
-        for (size_t i = 0; st == ELANG_OK && i < n; i++) {
-            pred[i] = on_swift[i] ? r->items[i].swift_value : r->items[i].super_value;
-            gold[i] = r->items[i].target;
+        for (size_t k = 0; st == ELANG_OK && k < m; k++) {
+            const run_item *it = &r->items[ITEM(k)];
+            pred[k] = on_swift[ITEM(k)] ? it->swift_value : it->super_value;
+            gold[k] = it->target;
         }
         if (st == ELANG_OK)
-            st = metric == TASK_METRIC_SPEARMAN ? metric_spearman(pred, gold, n, out, err)
-                                                   : metric_pearson(pred, gold, n, out, err);
+            st = metric == TASK_METRIC_SPEARMAN ? metric_spearman(pred, gold, m, out, err)
+                                                   : metric_pearson(pred, gold, m, out, err);
         free(pred), free(gold);
         return st;
     }
-    int *pred = malloc(sizeof(int) * n), *gold = malloc(sizeof(int) * n);
+    int *pred = malloc(sizeof(int) * m), *gold = malloc(sizeof(int) * m);
     if (!pred || !gold) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a metric");
-    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
-        pred[i] = on_swift[i] ? r->items[i].swift_pred : r->items[i].super_pred;
-        gold[i] = r->items[i].label;
+    for (size_t k = 0; st == ELANG_OK && k < m; k++) {
+        const run_item *it = &r->items[ITEM(k)];
+        pred[k] = on_swift[ITEM(k)] ? it->swift_pred : it->super_pred;
+        gold[k] = it->label;
     }
+#undef ITEM
     if (st == ELANG_OK) {
-        if (metric == TASK_METRIC_F1) st = metric_f1(pred, gold, n, out, err);
-        else if (metric == TASK_METRIC_MCC) st = metric_mcc(pred, gold, n, r->task->num_labels, out, err);
-        else st = metric_accuracy(pred, gold, n, out, err);
+        if (metric == TASK_METRIC_F1) st = metric_f1(pred, gold, m, out, err);
+        else if (metric == TASK_METRIC_MCC) st = metric_mcc(pred, gold, m, r->task->num_labels, out, err);
+        else st = metric_accuracy(pred, gold, m, out, err);
     }
     free(pred), free(gold);
     return st;

@@ -64,6 +64,10 @@ elang_status run_metric(const elang_pair_run *r, const bool *on_swift, double *o
  * F1); translation runs ignore `metric` and give BLEU. */
 elang_status run_metric_as(const elang_pair_run *r, task_metric metric, const bool *on_swift, double *out,
                            elang_error *err);
+/* `metric` of the inputs pick[0..m) alone, repeats counted as often as they
+ * appear (a bootstrap resample); pick NULL means all m = r->n inputs. */
+elang_status run_metric_of(const elang_pair_run *r, task_metric metric, const bool *on_swift, const size_t *pick,
+                           size_t m, double *out, elang_error *err);
 
 /* Translation runs: corpus chrF2 of the routed answers. */
 double run_chrf(const elang_pair_run *r, const bool *on_swift);

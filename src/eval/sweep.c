@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "eval/bootstrap.h"
 #include "eval/pair_run.h"
 
 elang_status elang_pair_run_ends(const elang_pair_run *r, elang_point *swift, elang_point *super,
@@ -106,6 +107,7 @@ elang_status elang_objective_parse(const char *spec, elang_objective *out, elang
         double lo, hi, fallback;
     } known[] = {
         {"match-super", ELANG_OBJ_MATCH_SUPER, false, 0.0, 1e9, 0.0},
+        {"match-super-bootstrap", ELANG_OBJ_MATCH_SUPER_BOOTSTRAP, true, 0.0, 1.0, 0.0},
         {"super-rate", ELANG_OBJ_SUPER_RATE, true, 0.0, 1.0, 0.0},
         {"budget", ELANG_OBJ_BUDGET, true, 0.0, 1e12, 0.0},
         {"max-metric", ELANG_OBJ_MAX_METRIC, false, 0.0, 0.0, 0.0},
@@ -119,23 +121,28 @@ elang_status elang_objective_parse(const char *spec, elang_objective *out, elang
         if (!colon) {
             if (known[i].needs_value)
                 return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective %s needs a value, e.g. %s:%s", known[i].name,
-                                  known[i].name, known[i].kind == ELANG_OBJ_BUDGET ? "1.5" : "0.3");
+                                  known[i].name, known[i].kind == ELANG_OBJ_BUDGET ? "1.5"
+                                               : known[i].kind == ELANG_OBJ_SUPER_RATE ? "0.3" : "0.9");
             return ELANG_OK;
         }
         char *end;
         const double v = strtod(colon + 1, &end);
         if (known[i].kind == ELANG_OBJ_MAX_METRIC || !colon[1] || *end || !isfinite(v) || v < known[i].lo ||
-            v > known[i].hi || (known[i].kind == ELANG_OBJ_BUDGET && v <= 0.0))
+            v > known[i].hi || (known[i].kind == ELANG_OBJ_BUDGET && v <= 0.0) ||
+            (known[i].kind == ELANG_OBJ_MATCH_SUPER_BOOTSTRAP && v <= 0.0))
             return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective \"%s\": %s", spec,
                               known[i].kind == ELANG_OBJ_MAX_METRIC ? "max-metric takes no value"
                               : known[i].kind == ELANG_OBJ_SUPER_RATE ? "the rate must be a number from 0 to 1"
                               : known[i].kind == ELANG_OBJ_BUDGET ? "the budget must be a positive number of GFLOPs"
+                              : known[i].kind == ELANG_OBJ_MATCH_SUPER_BOOTSTRAP
+                                  ? "the share of resamples must be a number above 0 and at most 1"
                                                                   : "the tolerance must be a number >= 0");
         out->value = v;
         return ELANG_OK;
     }
     return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                      "unknown objective \"%s\" (use match-super[:EPS], super-rate:P, budget:GFLOPS or max-metric)",
+                      "unknown objective \"%s\" (use match-super[:EPS], match-super-bootstrap:SHARE, super-rate:P, "
+                      "budget:GFLOPS or max-metric)",
                       spec);
 }
 
@@ -154,6 +161,7 @@ static bool better(const elang_point *a, const elang_point *b, const elang_objec
     }
     case ELANG_OBJ_BUDGET:
     case ELANG_OBJ_MAX_METRIC:
+    case ELANG_OBJ_MATCH_SUPER_BOOTSTRAP: /* chosen by bootstrap_choose */
         if (a->metric != b->metric) return a->metric > b->metric;
         return a->gflops < b->gflops;
     }
@@ -166,6 +174,11 @@ elang_status elang_choose(const elang_pair_run *r, elang_score_kind kind, const 
     size_t n;
     elang_status st = elang_sweep(r, kind, &pts, &n, err);
     if (st != ELANG_OK) return st;
+    if (obj->kind == ELANG_OBJ_MATCH_SUPER_BOOTSTRAP) {
+        st = bootstrap_choose(r, kind, pts, n, obj->value, out, err);
+        free(pts);
+        return st;
+    }
     const double super_metric = pts[0].metric; /* the first point routes everything to Super */
     const elang_point *best = NULL;
     for (size_t i = 0; i < n; i++) {
