@@ -164,8 +164,6 @@ elang_decision elang_decision_of(const elang_model *m, const elang_route_opts *o
     return ELANG_DECIDE_AFTER_DECODING;
 }
 
-/* The outputs of a label-word head that the routing's label words name
- * (outputs[k], *k of them); *k 0 for a score head. */
 elang_status pick_head_outputs(const elang_model *m, const elang_route_opts *o, int *outputs, int *k,
                                elang_error *err) {
     const encoder_head *h = m->head;
