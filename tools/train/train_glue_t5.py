@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Trains the T5-style Swift or Super of elang's text-to-text GLUE pair: one
 multi-task model for SST-2, CoLA, MRPC and RTE, trained as T5 was on GLUE,
-with task prefixes and label words as targets, from scratch (no
-pre-training). Writes a Hugging Face T5ForConditionalGeneration (v1.0)
+with task prefixes and label words as targets, after T5's span-corruption
+pre-training (--pretrain-epochs; none for the Swift, which is trained from
+scratch). Writes a Hugging Face T5ForConditionalGeneration (v1.0)
 directory that elang loads: models/glue-t5-SIZE/ with config.json,
 model.safetensors (F16), spiece.model and a model card README.md.
 
@@ -21,6 +22,14 @@ epoch and calibrate; dev.tsv is only reported. Every epoch takes all the
 training examples of CoLA, MRPC and RTE and a fresh random SST2_PER_EPOCH of
 SST-2's phrases (its 56k phrases would otherwise drown the small tasks, as
 T5's examples-proportional mixing with a cap avoids).
+
+Pre-training (T5's objective): the unlabelled text train_glue_bert.py
+pre-trains on (the training sides of the four tasks and Multi30k, and
+WordNet's glosses), each text cut to PRETRAIN_TOKENS pieces, NOISE_DENSITY
+of its pieces dropped in spans of MEAN_SPAN on average, each span replaced
+by a sentinel <extra_id_k> in the input; the target lists the sentinels,
+each followed by the span it stands for. The tokenizer is not trained on
+this text: it stays the one of the task inputs.
 
 Tokenizer: SentencePiece unigram, SPM_PIECES pieces, trained on the training
 inputs (with their prefixes); + 100 <extra_id_N> as T5Tokenizer adds.
@@ -48,11 +57,11 @@ import sentencepiece as spm  # noqa: E402
 import torch  # noqa: E402
 
 from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
-from train_glue_bert import TASKS, load_data, metrics, selection_metric  # noqa: E402
+from train_glue_bert import TASKS, load_data, metrics, read_wordnet, selection_metric  # noqa: E402
 from train_multi30k import EXTRA_IDS, train_sentencepiece  # noqa: E402
 from trainutil import (add_training_arguments, count_parameters, fit, length_batches, linear_warmup_decay,  # noqa: E402
-                       pad, read_safetensors, relative_groups, reproduce_lines, start_training, today, write_json,
-                       write_lines, write_safetensors)
+                       optimizer_step, pad, read_safetensors, relative_groups, reproduce_lines, start_training, today,
+                       write_json, write_lines, write_safetensors)
 
 PREFIXES = {"sst2": "sst2 sentence: ", "cola": "cola sentence: ", "mrpc": "mrpc sentence1: ",
             "rte": "rte sentence1: "}
@@ -64,10 +73,16 @@ WARMUP = 0.04
 SYMBOLS = sorted({"\u2581" + w for words in LABEL_WORDS.values() for w in words}
                  | {"\u2581" + w for w in ("sst2", "cola", "mrpc", "rte", "sentence:", "sentence1:", "sentence2:")})
 
+PRETRAIN_TOKENS = 128
+NOISE_DENSITY = 0.15
+MEAN_SPAN = 3
+
 SIZES = {
-    # d_model, d_ff, heads, d_kv, encoder and decoder layers, epochs, relative learning rate
-    "swift": dict(d_model=128, d_ff=512, heads=4, d_kv=32, layers=2, decoder_layers=1, epochs=6, lr=2e-2),
-    "super": dict(d_model=256, d_ff=1024, heads=4, d_kv=64, layers=4, decoder_layers=2, epochs=6, lr=2e-2),
+    # d_model, d_ff, heads, d_kv, encoder and decoder layers, epochs, relative learning rate, pre-training epochs
+    "swift": dict(d_model=128, d_ff=512, heads=4, d_kv=32, layers=2, decoder_layers=1, epochs=6, lr=2e-2,
+                  pretrain_epochs=0),
+    "super": dict(d_model=256, d_ff=1024, heads=4, d_kv=64, layers=4, decoder_layers=2, epochs=6, lr=2e-2,
+                  pretrain_epochs=1),
 }
 
 
@@ -99,6 +114,59 @@ def evaluate_tasks(model, data, word_ids, split):
     """{task: metrics} on one split (0 calibration, 2 dev)."""
     return {task: metrics(label_word_logits(model, d[split], word_ids[task]), [(None, None, e[2]) for e in d[split]])
             for task, d in data.items()}
+
+
+def random_partition(total, parts, rng):
+    """`parts` positive lengths summing to total (total >= parts), uniformly."""
+    cuts = sorted(rng.sample(range(1, total), parts - 1))
+    return [b - a for a, b in zip([0] + cuts, cuts + [total])]
+
+
+def corrupt_spans(ids, rng, vocab_size):
+    """T5's span corruption of one text of at least two pieces: (input ids,
+    target ids). Kept and dropped stretches alternate, starting with a kept
+    one; the k-th dropped one is <extra_id_k>, id vocab_size - 1 - k as
+    T5Tokenizer numbers them."""
+    n = len(ids)
+    dropped = min(max(1, round(n * NOISE_DENSITY)), n - 1)
+    spans = max(1, min(round(dropped / MEAN_SPAN), n - dropped))
+    source, target, at = [], [], 0
+    for k, (keep, drop) in enumerate(zip(random_partition(n - dropped, spans, rng),
+                                         random_partition(dropped, spans, rng))):
+        sentinel = vocab_size - 1 - k
+        source += ids[at:at + keep] + [sentinel]
+        target += [sentinel] + ids[at + keep:at + keep + drop]
+        at += keep + drop
+    return source + [EOS], target + [EOS]
+
+
+def pretrain(model, texts, args, log):
+    """Span-corruption pre-training on texts (id lists of at least two
+    pieces) for args.pretrain_epochs epochs, spans drawn afresh every epoch,
+    with the fine-tuning's optimizer settings and a schedule of its own."""
+    rng = random.Random(args.seed)
+    vocab_size = model.config["vocab_size"]
+    steps_per_epoch = (len(texts) + args.batch_size - 1) // args.batch_size
+    total = steps_per_epoch * args.pretrain_epochs
+    optimizer = torch.optim.AdamW(relative_groups(model, args.lr, args.weight_decay), betas=(0.9, 0.98), eps=1e-8)
+    schedule = linear_warmup_decay(optimizer, int(WARMUP * total), total)
+    lengths = [len(ids) for ids in texts]
+    model.train()
+    for epoch in range(1, args.pretrain_epochs + 1):
+        loss_sum = 0.0
+        for step, batch in enumerate(length_batches(lengths, args.batch_size, rng), start=1):
+            pairs = [corrupt_spans(texts[i], rng, vocab_size) for i in batch]
+            ids, mask = pad([p[0] for p in pairs], 0)
+            labels, _ = pad([p[1] for p in pairs], -100)
+            target = labels >= 0
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                logits = model.lm_head(model.teacher_forced(ids, mask, labels)[target])
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels[target])
+            optimizer_step(optimizer, schedule, model, loss)
+            loss_sum += loss.item()
+            if step % 500 == 0:
+                log(f"pre-training epoch {epoch} step {step}/{steps_per_epoch} loss {loss_sum / step:.4f}")
+        log(f"pre-training epoch {epoch}: span-corruption loss {loss_sum / steps_per_epoch:.4f}")
 
 
 def train(model, data, word_ids, args, log):
@@ -137,9 +205,11 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
         f"# glue-t5-{args.size}",
         "",
         f"The {args.size.capitalize()} model of elang's text-to-text GLUE pair (the other is `{other}`): one T5 "
-        "(v1.0 architecture) for SST-2, CoLA, MRPC and RTE, trained from scratch by the elang project on their "
-        "training splits alone, with task prefixes and label words as targets, as T5 was trained on GLUE. It "
-        "is a demo of E-LANG routing, not a competitive model.",
+        "(v1.0 architecture) for SST-2, CoLA, MRPC and RTE, trained from scratch by the elang project "
+        + ("with T5's span-corruption pre-training on the shared data's text and WordNet's glosses, then on "
+           if args.pretrain_epochs > 0 else "on ")
+        + "the tasks' training splits, with task prefixes and label words as targets, as T5 was trained on GLUE. "
+        "It is a demo of E-LANG routing, not a competitive model.",
         "",
         "| | |",
         "|---|---|",
@@ -154,7 +224,14 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
         "| label words | " + "; ".join(f"{t}: {', '.join(w)}" for t, w in LABEL_WORDS.items()) + " |",
         "| weights | `model.safetensors`, F16 |",
         "| data | the GLUE training files minus the calibration splits of train_glue_bert.py: "
-        + ", ".join(f"{t} {n:,}" for t, n in sizes.items()) + f"; SST-2 sampled {SST2_PER_EPOCH:,} a epoch |",
+        + ", ".join(f"{t} {n:,}" for t, n in sizes.items() if t in TASKS)
+        + f"; SST-2 sampled {SST2_PER_EPOCH:,} a epoch |",
+        "| pre-training | " + (f"span corruption ({NOISE_DENSITY:.0%} of the pieces in spans of {MEAN_SPAN} on "
+                               f"average, texts cut to {PRETRAIN_TOKENS} pieces) on {sizes['unlabelled']:,} texts: "
+                               "the training sides of SST-2, CoLA, MRPC, RTE and Multi30k, and WordNet 3.0's "
+                               f"glosses (Debian's wordnet-base); {args.pretrain_epochs} "
+                               f"epoch{'s' * (args.pretrain_epochs > 1)}, the training's optimizer settings |"
+                               if args.pretrain_epochs > 0 else "none |"),
         f"| training | {args.epochs} epochs max, batch {args.batch_size}, AdamW, relative lr {args.lr:g} × each "
         f"parameter's initial RMS (β2 0.98, warm-up {WARMUP:.0%}, linear decay), weight decay {args.weight_decay:g}, "
         f"dropout {config['dropout_rate']:g}, bfloat16 autocast, seed {args.seed} |",
@@ -180,9 +257,16 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, SIZES, "../shared/data", 64)
+    parser.add_argument("--pretrain-epochs", type=int, help="span-corruption epochs before fine-tuning (default: "
+                        + ", ".join(f"{k} {v['pretrain_epochs']}" for k, v in SIZES.items()) + ")")
+    parser.add_argument("--wordnet", default="/usr/share/wordnet",
+                        help="WordNet 3.0's dict folder, whose glosses join the pre-training text")
     args = parser.parse_args()
     size, out, log = start_training(args, SIZES, "glue-t5")
-    splits, _ = load_data(args.data, os.path.dirname(os.path.abspath(out)))
+    if args.pretrain_epochs is None:
+        args.pretrain_epochs = size["pretrain_epochs"]
+    splits, unlabelled = load_data(args.data, os.path.dirname(os.path.abspath(out)))
+    glosses = read_wordnet(args.wordnet) if args.pretrain_epochs > 0 else []
     train_sentencepiece(os.path.join(out, "spiece.model"),
                         [input_text(task, text, pair) for task, (_, rows, _) in splits.items()
                          for _, text, pair, _ in rows], SPM_PIECES, SYMBOLS)
@@ -195,6 +279,11 @@ def main():
     config = t5_config(SPM_PIECES + EXTRA_IDS, size["d_model"], size["d_ff"], size["d_kv"], size["heads"],
                        size["layers"], size["decoder_layers"], args.dropout)
     model = T5ForConditionalGeneration(config)
+    texts = [ids[:PRETRAIN_TOKENS] for ids in sp.encode(unlabelled + glosses) if len(ids) >= 2] \
+        if args.pretrain_epochs > 0 else []
+    if texts:
+        log(f"pre-training on {len(unlabelled)} unlabelled texts and {len(glosses)} WordNet glosses")
+        pretrain(model, texts, args, log)
     best, best_epoch, history = train(model, data, word_ids, args, log)
 
     weights = os.path.join(out, "model.safetensors")
@@ -204,7 +293,8 @@ def main():
     scores = {"calibration": evaluate_tasks(model, data, word_ids, 0), "dev": evaluate_tasks(model, data, word_ids, 2)}
     log(f"kept epoch {best_epoch}; F16 weights: {json.dumps(scores)}")
     write_card(os.path.join(out, "README.md"), config, args, count_parameters(best),
-               {t: len(d[1]) for t, d in data.items()}, best_epoch, history, scores, log.minutes())
+               {**{t: len(d[1]) for t, d in data.items()}, "unlabelled": len(texts)}, best_epoch, history, scores,
+               log.minutes())
     log(f"wrote {out}")
 
 
