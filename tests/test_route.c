@@ -246,6 +246,13 @@ static void bootstrap_objective_by_hand(void **s) {
     elang_objective o = {ELANG_OBJ_MATCH_SUPER_BOOTSTRAP, 1.0};
     assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_OK);
     close_to(c.super_rate, 0.0, 1e-12, "a better Swift keeps all");
+    /* A share the parser would refuse, passed straight to the library. */
+    const double bad_shares[] = {0.0, 1.5, NAN};
+    for (size_t i = 0; i < 3; i++) {
+        o.value = bad_shares[i];
+        assert_int_equal(elang_choose(r, ELANG_SCORE_ENERGY, &o, &c, &err), ELANG_ERR_INVALID_ARG);
+        assert_non_null(strstr(err.message, "share of resamples"));
+    }
     elang_pair_run_free(r);
 }
 

@@ -9,11 +9,13 @@
 # gap to Super (points of each task's metric: accuracy, MCC, MRPC's F1) and
 # the mean speed-up. Only calibration data is read: no dev or test set.
 #
-#   tools/split_half.sh [SEEDS]     (after make; default 12 seeds, ~20 minutes)
+#   tools/split_half.sh [SEEDS]     (after make; default 12 seeds, ~20 minutes;
+#                                    THREADS=N for elang's --threads, default all cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${ELANG_SHARED:-../shared}
 SEEDS=${1:-12}
+THREADS=${THREADS:-0}
 OBJECTIVES=(match-super match-super-bootstrap:0.6 match-super-bootstrap:0.7 match-super-bootstrap:0.8
             match-super-bootstrap:0.9 match-super-bootstrap:0.95)
 out=$(mktemp -d /tmp/elang-split-half-XXXXXX)
@@ -22,10 +24,16 @@ for seed in $(seq 1 "$SEEDS"); do
     for task in sst2:SST-2 cola:CoLA mrpc:MRPC rte:RTE; do
         name=${task%%:*} dir=${task#*:}
         for obj in "${OBJECTIVES[@]}"; do
-            line=$(build/elang calibrate --swift "models/$name-swift" --super "models/$name-super" --task "$name" \
+            # The progress bar goes to stderr; kept apart so that a failure can show it.
+            if ! build/elang calibrate --swift "models/$name-swift" --super "models/$name-super" --task "$name" \
                 --data "$SHARED/data/glue/$dir/train.tsv" --lines "models/$name-calibration-lines.txt" \
-                --objective "$obj" --holdout 0.5 --seed "$seed" --out "$out/calib.json" 2>/dev/null | grep "held out")
-            echo "$seed $name $obj $line" >>"$out/results.txt"
+                --objective "$obj" --holdout 0.5 --seed "$seed" --threads "$THREADS" --out "$out/calib.json" \
+                >"$out/stdout" 2>"$out/stderr"; then
+                tail -n 3 "$out/stderr" >&2
+                echo "split_half: calibrate failed for $name, $obj, seed $seed" >&2
+                exit 1
+            fi
+            echo "$seed $name $obj $(grep "held out" "$out/stdout")" >>"$out/results.txt"
         done
     done
 done

@@ -21,14 +21,13 @@ static uint64_t next_random(uint64_t *x) {
     return *x * 0x2545F4914F6CDD1Dull;
 }
 
-/* BOOTSTRAP_RESAMPLES rows of n indices drawn uniformly from 0..n-1. */
-static size_t *draw_resamples(size_t n) {
-    size_t *pick = malloc(sizeof *pick * n * BOOTSTRAP_RESAMPLES);
-    if (!pick) return NULL;
-    uint64_t x = 0x9E3779B97F4A7C15ull;
-    for (size_t k = 0; k < n * BOOTSTRAP_RESAMPLES; k++)
-        pick[k] = (size_t)(((next_random(&x) >> 32) * (uint64_t)n) >> 32);
-    return pick;
+/* Resample b of n inputs: n indices drawn uniformly from 0..n-1, the same
+ * every time it is drawn again (each resample has a seed of its own, so
+ * they are drawn when needed rather than kept: n x 1000 of them would be
+ * gigabytes for a large set). */
+static void draw_resample(size_t b, size_t n, size_t *pick) {
+    uint64_t x = 0x9E3779B97F4A7C15ull * (b + 1) + 0x2545F4914F6CDD1Dull;
+    for (size_t k = 0; k < n; k++) pick[k] = (size_t)(((next_random(&x) >> 32) * (uint64_t)n) >> 32);
 }
 
 static bool matches(double elang, double super) {
@@ -48,8 +47,11 @@ static int cheaper_first(const void *a, const void *b) {
 
 elang_status bootstrap_choose(const elang_pair_run *r, elang_score_kind kind, const elang_point *pts, size_t count,
                               double share, elang_point *out, elang_error *err) {
+    if (!(share > 0.0 && share <= 1.0))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "match-super-bootstrap: the share of resamples must be above 0 "
+                          "and at most 1, not %g", share);
     const size_t n = r->n, need = (size_t)ceil(share * BOOTSTRAP_RESAMPLES - 1e-9);
-    size_t *pick = draw_resamples(n);
+    size_t *pick = malloc(sizeof *pick * n);
     double *super_metric = malloc(sizeof(double) * BOOTSTRAP_RESAMPLES);
     bool *on = calloc(n, sizeof *on);
     by_cost *order = malloc(sizeof *order * count);
@@ -57,8 +59,10 @@ elang_status bootstrap_choose(const elang_pair_run *r, elang_score_kind kind, co
                           ? ELANG_OK
                           : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %d resamples of %zu inputs",
                                        BOOTSTRAP_RESAMPLES, n);
-    for (size_t b = 0; st == ELANG_OK && b < BOOTSTRAP_RESAMPLES; b++)
-        st = run_metric_of(r, r->metric, on, pick + b * n, n, &super_metric[b], err);
+    for (size_t b = 0; st == ELANG_OK && b < BOOTSTRAP_RESAMPLES; b++) {
+        draw_resample(b, n, pick);
+        st = run_metric_of(r, r->metric, on, pick, n, &super_metric[b], err);
+    }
     for (size_t p = 0; p < count && order; p++) order[p] = (by_cost){pts[p].gflops, p};
     if (order) qsort(order, count, sizeof *order, cheaper_first);
     const elang_point *chosen = NULL;
@@ -69,13 +73,14 @@ elang_status bootstrap_choose(const elang_pair_run *r, elang_score_kind kind, co
         for (size_t b = 0; st == ELANG_OK && b < BOOTSTRAP_RESAMPLES && matched + (BOOTSTRAP_RESAMPLES - b) >= need;
              b++) {
             double metric;
-            st = run_metric_of(r, r->metric, on, pick + b * n, n, &metric, err);
+            draw_resample(b, n, pick);
+            st = run_metric_of(r, r->metric, on, pick, n, &metric, err);
             matched += st == ELANG_OK && matches(metric, super_metric[b]);
         }
         if (st == ELANG_OK && matched >= need) chosen = pt;
     }
-    /* Unreachable with a sweep from elang_sweep (its first point routes
-     * everything to Super), but the caller may pass any points. */
+    /* Not with a sweep from elang_sweep (its first point routes everything
+     * to Super), but the caller may pass any points. */
     if (st == ELANG_OK && !chosen)
         st = elang_fail(err, ELANG_ERR_INVALID_ARG, "no threshold matches Super on %.3g of the resamples", share);
     if (chosen) *out = *chosen;

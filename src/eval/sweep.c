@@ -159,9 +159,10 @@ static bool better(const elang_point *a, const elang_point *b, const elang_objec
         if (da != db) return da < db;
         return a->gflops < b->gflops;
     }
+    case ELANG_OBJ_MATCH_SUPER_BOOTSTRAP: /* chosen by bootstrap_choose, never compared here */
+        return false;
     case ELANG_OBJ_BUDGET:
     case ELANG_OBJ_MAX_METRIC:
-    case ELANG_OBJ_MATCH_SUPER_BOOTSTRAP: /* chosen by bootstrap_choose */
         if (a->metric != b->metric) return a->metric > b->metric;
         return a->gflops < b->gflops;
     }

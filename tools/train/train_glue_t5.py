@@ -116,6 +116,17 @@ def evaluate_tasks(model, data, word_ids, split):
             for task, d in data.items()}
 
 
+def seq2seq_loss(model, sources, targets):
+    """Teacher-forced cross-entropy of the target id lists given the source
+    id lists (bfloat16 autocast, the loss in F32)."""
+    ids, mask = pad(sources, 0)
+    labels, _ = pad(targets, -100)
+    target = labels >= 0
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model.lm_head(model.teacher_forced(ids, mask, labels)[target])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[target])
+
+
 def random_partition(total, parts, rng):
     """`parts` positive lengths summing to total (total >= parts), uniformly."""
     cuts = sorted(rng.sample(range(1, total), parts - 1))
@@ -156,12 +167,7 @@ def pretrain(model, texts, args, log):
         loss_sum = 0.0
         for step, batch in enumerate(length_batches(lengths, args.batch_size, rng), start=1):
             pairs = [corrupt_spans(texts[i], rng, vocab_size) for i in batch]
-            ids, mask = pad([p[0] for p in pairs], 0)
-            labels, _ = pad([p[1] for p in pairs], -100)
-            target = labels >= 0
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                logits = model.lm_head(model.teacher_forced(ids, mask, labels)[target])
-            loss = torch.nn.functional.cross_entropy(logits.float(), labels[target])
+            loss = seq2seq_loss(model, [p[0] for p in pairs], [p[1] for p in pairs])
             optimizer_step(optimizer, schedule, model, loss)
             loss_sum += loss.item()
             if step % 500 == 0:
@@ -184,12 +190,7 @@ def train(model, data, word_ids, args, log):
         return length_batches([len(e[0]) for e in epoch_examples], args.batch_size, rng)
 
     def batch_loss(batch):
-        ids, mask = pad([epoch_examples[i][0] for i in batch], 0)
-        labels, _ = pad([epoch_examples[i][1] for i in batch], -100)
-        target = labels >= 0
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            logits = model.lm_head(model.teacher_forced(ids, mask, labels)[target])
-        return torch.nn.functional.cross_entropy(logits.float(), labels[target])
+        return seq2seq_loss(model, [epoch_examples[i][0] for i in batch], [epoch_examples[i][1] for i in batch])
 
     def evaluate():
         m = evaluate_tasks(model, data, word_ids, 0)
@@ -233,8 +234,8 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
                                f"epoch{'s' * (args.pretrain_epochs > 1)}, the training's optimizer settings |"
                                if args.pretrain_epochs > 0 else "none |"),
         f"| training | {args.epochs} epochs max, batch {args.batch_size}, AdamW, relative lr {args.lr:g} × each "
-        f"parameter's initial RMS (β2 0.98, warm-up {WARMUP:.0%}, linear decay), weight decay {args.weight_decay:g}, "
-        f"dropout {config['dropout_rate']:g}, bfloat16 autocast, seed {args.seed} |",
+        f"parameter's RMS when the phase starts (β2 0.98, warm-up {WARMUP:.0%}, linear decay), weight decay "
+        f"{args.weight_decay:g}, dropout {config['dropout_rate']:g}, bfloat16 autocast, seed {args.seed} |",
         f"| epoch kept | {best_epoch} (best mean calibration metric; per epoch: "
         + ", ".join(f"{b:.4f}" for b in history) + ") |",
         f"| training time | {minutes:.0f} minutes (wall clock, one thread, on a shared 2-core machine) |",

@@ -109,8 +109,8 @@ def decay_groups(model, weight_decay):
 
 def relative_groups(model, lr, weight_decay):
     """AdamW parameter groups, one per parameter, whose learning rate is lr
-    times the parameter's root mean square at initialisation (at least
-    1e-3), so that each step changes every parameter by about the same
+    times the parameter's root mean square when this is called (at
+    initialisation, or after a pre-training; at least 1e-3), so that each step changes every parameter by about the same
     fraction of its size, as Adafactor's relative steps (which T5 was
     designed for) do. Without it a T5's N(0, 1) embedding, which is also its
     output layer, learns ~30 times slower relative to its size than the
