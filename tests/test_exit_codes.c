@@ -189,6 +189,9 @@ static void calibrate_exit_codes(void **s) {
          "--out CALIB.json is required"},
         {"calibrate --swift \"$DISTIL\" --super \"$DISTIL\" --task sst2 --data \"$SMALL\" --objective fastest "
          "--out \"$TMP/c.json\"", 2, "unknown objective \"fastest\""},
+        {"calibrate --swift \"$DISTIL\" --super \"$DISTIL\" --task sst2 --data \"$SMALL\" "
+         "--objective match-super-bootstrap:2 --out \"$TMP/c.json\"", 2,
+         "the share of resamples must be a number above 0 and at most 1"},
         {"calibrate --swift \"$DISTIL\" --super \"$DISTIL\" --task sst3 --data \"$SMALL\" --out \"$TMP/c.json\"", 2,
          "unknown task 'sst3'"},
         {"calibrate --swift \"$DISTIL\" --super \"$DISTIL\" --task translation --data \"$SMALL\" "
