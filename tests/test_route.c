@@ -217,6 +217,36 @@ static void sweep_by_hand(void **s) {
     elang_pair_run_free(r);
 }
 
+/* A metric of a resample counts each picked input as often as it is
+ * picked. On the hand-built run (see its table): inputs {2, 2, 5} are all
+ * right on Super and all wrong on Swift; {0, 3, 3} all right on Swift and
+ * 1/3 on Super. As a regression (Pearson), two distinct points correlate
+ * perfectly, and one point repeated has no correlation at all (NaN). */
+static void metric_of_resample(void **s) {
+    (void)s;
+    elang_pair_run *r = hand_run();
+    elang_error err;
+    bool swift[6] = {true, true, true, true, true, true}, super[6] = {false};
+    const size_t a[3] = {2, 2, 5}, b[3] = {0, 3, 3}, c[3] = {4, 4, 4};
+    double m;
+    assert_int_equal(run_metric_of(r, r->metric, super, a, 3, &m, &err), ELANG_OK);
+    close_to(m, 1.0, 1e-12, "{2,2,5} on Super");
+    assert_int_equal(run_metric_of(r, r->metric, swift, a, 3, &m, &err), ELANG_OK);
+    close_to(m, 0.0, 1e-12, "{2,2,5} on Swift");
+    assert_int_equal(run_metric_of(r, r->metric, swift, b, 3, &m, &err), ELANG_OK);
+    close_to(m, 1.0, 1e-12, "{0,3,3} on Swift");
+    assert_int_equal(run_metric_of(r, r->metric, super, b, 3, &m, &err), ELANG_OK);
+    close_to(m, 1 / 3.0, 1e-12, "{0,3,3} on Super");
+    r->kind = RUN_REGRESSION;
+    r->metric = TASK_METRIC_PEARSON;
+    for (int i = 0; i < 6; i++) r->items[i].target = i, r->items[i].super_value = 10.0 - i;
+    assert_int_equal(run_metric_of(r, r->metric, super, b, 3, &m, &err), ELANG_OK);
+    close_to(m, -1.0, 1e-12, "{0,3,3}: Super's values fall as the targets rise");
+    assert_int_equal(run_metric_of(r, r->metric, super, c, 3, &m, &err), ELANG_OK);
+    assert_true(isnan(m));
+    elang_pair_run_free(r);
+}
+
 /* match-super-bootstrap on the hand-built run. Keeping the i most
  * confident inputs on Swift matches Super on a resample of the six (counts
  * c0..c5) when: i = 6, c3 >= c2 + c4 + c5 (probability 0.204, by
@@ -876,6 +906,7 @@ int main(void) {
         cmocka_unit_test(random_score_is_fixed_and_uniform),
         cmocka_unit_test(objectives_parse),
         cmocka_unit_test(sweep_by_hand),
+        cmocka_unit_test(metric_of_resample),
         cmocka_unit_test(bootstrap_objective_by_hand),
         cmocka_unit_test(report_by_hand),
         cmocka_unit_test(head_costs_by_hand),
