@@ -25,11 +25,13 @@ T5's examples-proportional mixing with a cap avoids).
 
 Pre-training (T5's objective): the unlabelled text train_glue_bert.py
 pre-trains on (the training sides of the four tasks and Multi30k, and
-WordNet's glosses), each text cut to PRETRAIN_TOKENS pieces, NOISE_DENSITY
-of its pieces dropped in spans of MEAN_SPAN on average, each span replaced
-by a sentinel <extra_id_k> in the input; the target lists the sentinels,
-each followed by the span it stands for. The tokenizer is not trained on
-this text: it stays the one of the task inputs.
+WordNet's glosses), packed end to end into sequences of PRETRAIN_TOKENS
+pieces as T5 packs its C4 text (most texts are a sentence or a gloss: on
+their own, a text of a few pieces would lose one piece in three to noise),
+NOISE_DENSITY of each sequence's pieces dropped in spans of MEAN_SPAN on
+average, each span replaced by a sentinel <extra_id_k> in the input; the
+target lists the sentinels, each followed by the span it stands for. The
+tokenizer is not trained on this text: it stays the one of the task inputs.
 
 Tokenizer: SentencePiece unigram, SPM_PIECES pieces, trained on the training
 inputs (with their prefixes); + 100 <extra_id_N> as T5Tokenizer adds.
@@ -151,6 +153,13 @@ def corrupt_spans(ids, rng, vocab_size):
     return source + [EOS], target + [EOS]
 
 
+def pack(texts, length):
+    """The texts' pieces end to end, cut into sequences of `length` pieces;
+    a last piece of fewer than two is dropped (nothing to corrupt)."""
+    stream = [i for ids in texts for i in ids]
+    return [stream[k:k + length] for k in range(0, len(stream), length) if len(stream) - k >= 2]
+
+
 def pretrain(model, texts, args, log):
     """Span-corruption pre-training on texts (id lists of at least two
     pieces) for args.pretrain_epochs epochs, spans drawn afresh every epoch,
@@ -228,9 +237,10 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
         + ", ".join(f"{t} {n:,}" for t, n in sizes.items() if t in TASKS)
         + f"; SST-2 sampled {SST2_PER_EPOCH:,} a epoch |",
         "| pre-training | " + (f"span corruption ({NOISE_DENSITY:.0%} of the pieces in spans of {MEAN_SPAN} on "
-                               f"average, texts cut to {PRETRAIN_TOKENS} pieces) on {sizes['unlabelled']:,} texts: "
-                               "the training sides of SST-2, CoLA, MRPC, RTE and Multi30k, and WordNet 3.0's "
-                               f"glosses (Debian's wordnet-base); {args.pretrain_epochs} "
+                               f"average) on {sizes['unlabelled']:,} texts packed into {sizes['packed']:,} "
+                               f"sequences of {PRETRAIN_TOKENS} pieces: the training sides of SST-2, CoLA, MRPC, "
+                               "RTE and Multi30k, and WordNet 3.0's glosses (Debian's wordnet-base); "
+                               f"{args.pretrain_epochs} "
                                f"epoch{'s' * (args.pretrain_epochs > 1)}, the training's optimizer settings |"
                                if args.pretrain_epochs > 0 else "none |"),
         f"| training | {args.epochs} epochs max, batch {args.batch_size}, AdamW, relative lr {args.lr:g} × each "
@@ -280,11 +290,12 @@ def main():
     config = t5_config(SPM_PIECES + EXTRA_IDS, size["d_model"], size["d_ff"], size["d_kv"], size["heads"],
                        size["layers"], size["decoder_layers"], args.dropout)
     model = T5ForConditionalGeneration(config)
-    texts = [ids[:PRETRAIN_TOKENS] for ids in sp.encode(unlabelled + glosses) if len(ids) >= 2] \
-        if args.pretrain_epochs > 0 else []
-    if texts:
-        log(f"pre-training on {len(unlabelled)} unlabelled texts and {len(glosses)} WordNet glosses")
-        pretrain(model, texts, args, log)
+    texts = unlabelled + glosses if args.pretrain_epochs > 0 else []
+    packed = pack(sp.encode(texts), PRETRAIN_TOKENS)
+    if packed:
+        log(f"pre-training on {len(unlabelled)} unlabelled texts and {len(glosses)} WordNet glosses, "
+            f"{len(packed)} sequences of {PRETRAIN_TOKENS} pieces")
+        pretrain(model, packed, args, log)
     best, best_epoch, history = train(model, data, word_ids, args, log)
 
     weights = os.path.join(out, "model.safetensors")
@@ -294,8 +305,8 @@ def main():
     scores = {"calibration": evaluate_tasks(model, data, word_ids, 0), "dev": evaluate_tasks(model, data, word_ids, 2)}
     log(f"kept epoch {best_epoch}; F16 weights: {json.dumps(scores)}")
     write_card(os.path.join(out, "README.md"), config, args, count_parameters(best),
-               {**{t: len(d[1]) for t, d in data.items()}, "unlabelled": len(texts)}, best_epoch, history, scores,
-               log.minutes())
+               {**{t: len(d[1]) for t, d in data.items()}, "unlabelled": len(texts), "packed": len(packed)},
+               best_epoch, history, scores, log.minutes())
     log(f"wrote {out}")
 
 
