@@ -70,6 +70,9 @@ static void calibrate_eval_route_classifiers(void **s) {
     run_ok(args, &out);
     assert_non_null(strstr(out, "calibrated on 160 inputs"));
     assert_non_null(strstr(out, "held out (40 inputs)"));
+    /* Swift is Super here, so routing costs more than Super alone. */
+    assert_non_null(strstr(out, "x more)"));
+    assert_null(strstr(out, "fewer"));
     free(out);
     json_t *c = read_json(calib);
     assert_string_equal(json_string_value(json_object_get(c, "score")), "energy");

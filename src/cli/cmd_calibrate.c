@@ -86,6 +86,13 @@ static int by_index(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Routing that costs more than Super alone (a Swift dearer than the
+ * Super's share it saves) is said as "more", not as 0.9x "fewer". */
+static double cost_ratio(double super_gflops, double gflops) {
+    return super_gflops >= gflops ? super_gflops / gflops : gflops / super_gflops;
+}
+static const char *cost_word(double super_gflops, double gflops) { return super_gflops >= gflops ? "fewer" : "more"; }
+
 int cmd_calibrate(int argc, char **argv) {
     calibrate_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .objective = "match-super"};
     const flag_spec flags[] = {
@@ -182,13 +189,13 @@ int cmd_calibrate(int argc, char **argv) {
     if (!rc) {
         printf("calibrated on %zu inputs (%s): threshold %.6g on %s\n", n - n_held, fl.objective, chosen.threshold,
                elang_score_name(opts.score));
-        printf("  %s: Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input (Super %.3g: %.2fx fewer)\n",
+        printf("  %s: Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input (Super %.3g: %.2fx %s)\n",
                elang_pair_run_metric_name(fit), sw.metric, su.metric, chosen.metric, 100.0 * chosen.super_rate,
-               chosen.gflops, su.gflops, su.gflops / chosen.gflops);
+               chosen.gflops, su.gflops, cost_ratio(su.gflops, chosen.gflops), cost_word(su.gflops, chosen.gflops));
         if (held && elang_pair_run_ends(held, &sw, &su, &err) == ELANG_OK) {
             printf("  held out (%zu inputs): Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input "
-                   "(%.2fx fewer)\n", n_held, sw.metric, su.metric, heldout.metric, 100.0 * heldout.super_rate,
-                   heldout.gflops, su.gflops / heldout.gflops);
+                   "(%.2fx %s)\n", n_held, sw.metric, su.metric, heldout.metric, 100.0 * heldout.super_rate,
+                   heldout.gflops, cost_ratio(su.gflops, heldout.gflops), cost_word(su.gflops, heldout.gflops));
         }
         printf("wrote %s\n", fl.out);
     }

@@ -68,7 +68,7 @@ elang_status bootstrap_choose(const elang_pair_run *r, elang_score_kind kind, co
     const elang_point *chosen = NULL;
     for (size_t k = 0; st == ELANG_OK && !chosen && k < count; k++) {
         const elang_point *pt = &pts[order[k].index];
-        for (size_t i = 0; i < n; i++) on[i] = elang_keeps_swift(r->items[i].scores[kind], pt->threshold);
+        run_keep_mask(r, kind, pt->threshold, on);
         size_t matched = 0;
         for (size_t b = 0; st == ELANG_OK && b < BOOTSTRAP_RESAMPLES && matched + (BOOTSTRAP_RESAMPLES - b) >= need;
              b++) {

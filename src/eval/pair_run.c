@@ -270,6 +270,15 @@ elang_status check_score_kind(const elang_pair_run *r, elang_score_kind kind, el
     return ELANG_OK;
 }
 
+size_t run_keep_mask(const elang_pair_run *r, elang_score_kind kind, double threshold, bool *on_swift) {
+    size_t routed = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        on_swift[i] = elang_keeps_swift(r->items[i].scores[kind], threshold);
+        routed += !on_swift[i];
+    }
+    return routed;
+}
+
 double run_gflops(const elang_pair_run *r, elang_score_kind kind, const bool *on_swift) {
     const elang_decision d = r->decision[kind];
     double sum = 0.0;
@@ -315,7 +324,7 @@ elang_status elang_measure_routed(const elang_pair_run *r, elang_model *swift, e
     if (check_score_kind(r, kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
     bool *on = malloc(sizeof(bool) * r->n);
     if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < r->n; i++) on[i] = elang_keeps_swift(r->items[i].scores[kind], threshold);
+    run_keep_mask(r, kind, threshold, on);
     /* Deciding after decoding, Swift's time over every input is the run's
      * own; before, its pass's over every input, and Swift's answers, run
      * again, on the inputs it keeps. */

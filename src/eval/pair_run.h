@@ -49,6 +49,10 @@ struct elang_pair_run {
  * head's only when Swift has one). */
 elang_status check_score_kind(const elang_pair_run *r, elang_score_kind kind, elang_error *err);
 
+/* Sets on_swift[i] to whether routing by `kind` at `threshold` keeps input
+ * i on Swift (elang_keeps_swift); returns how many go to Super. */
+size_t run_keep_mask(const elang_pair_run *r, elang_score_kind kind, double threshold, bool *on_swift);
+
 /* Mean GFLOPs per input when routing by `kind` keeps the inputs with
  * on_swift[i] on Swift and sends the others to Super. One rule for every
  * decision (r->decision[kind]): Swift's pass before decoding on every input,

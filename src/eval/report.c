@@ -269,8 +269,9 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
         bool *on = malloc(sizeof(bool) * r->n);
         if (!on) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
         for (int side = 0; st == ELANG_OK && side < 3; side++) {
-            for (size_t i = 0; i < r->n; i++)
-                on[i] = side == 0 || (side == 2 && elang_keeps_swift(r->items[i].scores[kind], threshold));
+            if (side == 2) run_keep_mask(r, kind, threshold, on);
+            else
+                for (size_t i = 0; i < r->n; i++) on[i] = side == 0;
             if (r->kind == RUN_TRANSLATION) rp.second[side] = run_chrf(r, on);
             else st = run_metric_as(r, r->task->metrics[1], on, &rp.second[side], err);
         }

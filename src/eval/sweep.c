@@ -34,11 +34,7 @@ elang_status elang_at_threshold(const elang_pair_run *r, elang_score_kind kind, 
     if (check_score_kind(r, kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
     bool *on = malloc(sizeof(bool) * r->n);
     if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-    size_t routed = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        on[i] = elang_keeps_swift(r->items[i].scores[kind], threshold);
-        routed += !on[i];
-    }
+    const size_t routed = run_keep_mask(r, kind, threshold, on);
     out->threshold = threshold;
     out->super_rate = (double)routed / r->n;
     out->gflops = run_gflops(r, kind, on);
