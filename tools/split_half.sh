@@ -41,12 +41,13 @@ python3 - "$out/results.txt" <<'PY'
 import collections, re, statistics, sys
 runs = collections.defaultdict(dict)
 pattern = re.compile(r"(\d+) (\S+) (\S+)\s+held out \(\d+ inputs\): Swift \S+, Super ([\d.-]+), E-LANG ([\d.-]+) "
-                     r"with [\d.]+% on Super, \S+ GFLOPs/input \(([\d.]+)x fewer\)")
+                     r"with [\d.]+% on Super, \S+ GFLOPs/input \(([\d.]+)x (fewer|more)\)")
 for line in open(sys.argv[1]):
     m = pattern.match(line)
     if not m:
         sys.exit(f"unexpected line: {line.strip()}")
-    runs[m[3]].setdefault(int(m[1]), {})[m[2]] = (100 * (float(m[5]) - float(m[4])), float(m[6]))
+    speedup = float(m[6]) if m[7] == "fewer" else 1 / float(m[6])
+    runs[m[3]].setdefault(int(m[1]), {})[m[2]] = (100 * (float(m[5]) - float(m[4])), speedup)
 print("| objective | held-out halves meeting the aim | mean gap to Super | mean speed-up |")
 print("|---|---:|---:|---:|")
 for objective, seeds in runs.items():
