@@ -43,6 +43,9 @@ Both stages: AdamW (weight decay on matrices), learning rate warmed up
 linearly over the first WARMUP of the steps then decayed linearly to 0,
 dropout, batches of examples of similar length, forward pass under bfloat16
 autocast (weights, gradients and optimizer state in F32; evaluation in F32).
+Pre-training keeps its state in MODELS/pretraining-SIZE.pt after every epoch:
+the same command run again after a stop goes on from there, to the same
+weights (the file is removed when every task's model is written).
 After every fine-tuning epoch the model is scored on the calibration split
 by the task's metric (MRPC: the mean of F1 and accuracy, since F1 alone is
 highest for the useless "always equivalent"); the best epoch's weights are
@@ -69,7 +72,7 @@ import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from bert import BertForSequenceClassification, MaskedLMHead, bert_config  # noqa: E402
-from trainutil import (Log, count_parameters, decay_groups, fit, length_batches, linear_warmup_decay,  # noqa: E402
+from trainutil import (EpochCheckpoint, Log, count_parameters, decay_groups, fit, length_batches, linear_warmup_decay,  # noqa: E402
                        optimizer_step, pad, read_safetensors, reproduce_lines, set_determinism, today, write_json,
                        write_lines, write_safetensors)
 from wordpiece import SPECIALS, build_vocab, load_tokenizer, write_vocab  # noqa: E402
@@ -268,10 +271,23 @@ def mask_tokens(ids, mask, vocab_size):
     return inputs, chosen
 
 
+def pretraining_checkpoint(args):
+    """Where a size's pre-training keeps its state between epochs (removed
+    when the run has written every task's model)."""
+    return os.path.join(args.models, f"pretraining-{args.size}.pt")
+
+
+def pretraining_settings(args, sentences):
+    return {"size": args.size, "sentences": sentences, "mlm_epochs": args.mlm_epochs, "mlm_lr": args.mlm_lr,
+            "batch_size": args.batch_size, "weight_decay": args.weight_decay, "dropout": args.dropout,
+            "seed": args.seed}
+
+
 def pretrain(model, config, sentences, args, log):
     """Masked-language-model pre-training of model.bert on the sentences
     (id lists), with a MaskedLMHead tied to the word embeddings, for
-    args.mlm_epochs epochs, masks drawn afresh every epoch."""
+    args.mlm_epochs epochs, masks drawn afresh every epoch; a run stopped
+    part-way goes on from its last whole epoch (EpochCheckpoint)."""
     head = MaskedLMHead(config, model.bert.embeddings.word_embeddings)
     both = torch.nn.ModuleDict({"model": model, "head": head})
     rng = random.Random(args.seed)
@@ -280,8 +296,10 @@ def pretrain(model, config, sentences, args, log):
     optimizer = torch.optim.AdamW(decay_groups(both, args.weight_decay), lr=args.mlm_lr, betas=(0.9, 0.999), eps=1e-6)
     schedule = linear_warmup_decay(optimizer, int(WARMUP * total), total)
     lengths = [len(ids) for ids in sentences]
+    checkpoint = EpochCheckpoint(pretraining_checkpoint(args), pretraining_settings(args, len(sentences)), both,
+                                 optimizer, schedule, rng)
     both.train()
-    for epoch in range(1, args.mlm_epochs + 1):
+    for epoch in range(checkpoint.resume(log) + 1, args.mlm_epochs + 1):
         loss_sum, hits, count = 0.0, 0, 0
         for step, batch in enumerate(length_batches(lengths, args.batch_size, rng), start=1):
             ids, mask = pad([sentences[i] for i in batch])
@@ -297,6 +315,7 @@ def pretrain(model, config, sentences, args, log):
                 log(f"pre-training epoch {epoch} step {step}/{steps_per_epoch} loss {loss_sum / step:.4f}")
         log(f"pre-training epoch {epoch}: masked-LM loss {loss_sum / steps_per_epoch:.4f}, "
             f"accuracy {hits / count:.4f}")
+        checkpoint.save(epoch)
 
 
 def finetune(model, task, train_data, calibration, epochs, args, log):
@@ -447,6 +466,8 @@ def main():
                    {"unlabelled": len(unlabelled), "glosses": len(glosses), "train": len(train_data), "calibration": len(calibration)},
                    best_epoch, history, scores, log.minutes())
         log(f"wrote {out}")
+    if os.path.exists(pretraining_checkpoint(args)):
+        os.remove(pretraining_checkpoint(args))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ Training: teacher-forced cross-entropy, AdamW with relative learning rates
 autocast, batches of similar length. After every epoch: each task's
 calibration metric by the first step's label-word logits; the epoch with
 the best mean is kept, rounded to F16.
+Pre-training keeps its state in OUT.pretraining.pt (beside the output
+folder) after every epoch: the same command run again after a stop goes on
+from there, to the same weights; the file is removed at the end.
 
 Usage (from the repository root):
   /usr/bin/python3 tools/train/train_glue_t5.py --size swift
@@ -61,9 +64,9 @@ import torch  # noqa: E402
 from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
 from train_glue_bert import TASKS, load_data, metrics, read_wordnet, selection_metric  # noqa: E402
 from train_multi30k import EXTRA_IDS, train_sentencepiece  # noqa: E402
-from trainutil import (add_training_arguments, count_parameters, fit, length_batches, linear_warmup_decay,  # noqa: E402
-                       optimizer_step, pad, read_safetensors, relative_groups, reproduce_lines, start_training, today,
-                       write_json, write_lines, write_safetensors)
+from trainutil import (EpochCheckpoint, add_training_arguments, count_parameters, fit, length_batches,  # noqa: E402
+                       linear_warmup_decay, optimizer_step, pad, read_safetensors, relative_groups, reproduce_lines,
+                       start_training, today, write_json, write_lines, write_safetensors)
 
 PREFIXES = {"sst2": "sst2 sentence: ", "cola": "cola sentence: ", "mrpc": "mrpc sentence1: ",
             "rte": "rte sentence1: "}
@@ -160,10 +163,12 @@ def pack(texts, length):
     return [stream[k:k + length] for k in range(0, len(stream), length) if len(stream) - k >= 2]
 
 
-def pretrain(model, texts, args, log):
+def pretrain(model, texts, args, checkpoint_path, log):
     """Span-corruption pre-training on texts (id lists of at least two
     pieces) for args.pretrain_epochs epochs, spans drawn afresh every epoch,
-    with the fine-tuning's optimizer settings and a schedule of its own."""
+    with the fine-tuning's optimizer settings and a schedule of its own; its
+    state is kept in checkpoint_path after every epoch, so that a run stopped
+    part-way goes on from there when run again (EpochCheckpoint)."""
     rng = random.Random(args.seed)
     vocab_size = model.config["vocab_size"]
     steps_per_epoch = (len(texts) + args.batch_size - 1) // args.batch_size
@@ -171,8 +176,12 @@ def pretrain(model, texts, args, log):
     optimizer = torch.optim.AdamW(relative_groups(model, args.lr, args.weight_decay), betas=(0.9, 0.98), eps=1e-8)
     schedule = linear_warmup_decay(optimizer, int(WARMUP * total), total)
     lengths = [len(ids) for ids in texts]
+    settings = {"size": args.size, "texts": len(texts), "pretrain_epochs": args.pretrain_epochs, "lr": args.lr,
+                "batch_size": args.batch_size, "weight_decay": args.weight_decay, "dropout": args.dropout,
+                "seed": args.seed}
+    checkpoint = EpochCheckpoint(checkpoint_path, settings, model, optimizer, schedule, rng)
     model.train()
-    for epoch in range(1, args.pretrain_epochs + 1):
+    for epoch in range(checkpoint.resume(log) + 1, args.pretrain_epochs + 1):
         loss_sum = 0.0
         for step, batch in enumerate(length_batches(lengths, args.batch_size, rng), start=1):
             pairs = [corrupt_spans(texts[i], rng, vocab_size) for i in batch]
@@ -182,6 +191,7 @@ def pretrain(model, texts, args, log):
             if step % 500 == 0:
                 log(f"pre-training epoch {epoch} step {step}/{steps_per_epoch} loss {loss_sum / step:.4f}")
         log(f"pre-training epoch {epoch}: span-corruption loss {loss_sum / steps_per_epoch:.4f}")
+        checkpoint.save(epoch)
 
 
 def train(model, data, word_ids, args, log):
@@ -292,10 +302,11 @@ def main():
     model = T5ForConditionalGeneration(config)
     texts = unlabelled + glosses if args.pretrain_epochs > 0 else []
     packed = pack(sp.encode(texts), PRETRAIN_TOKENS)
+    checkpoint_path = os.path.normpath(out) + ".pretraining.pt"
     if packed:
         log(f"pre-training on {len(unlabelled)} unlabelled texts and {len(glosses)} WordNet glosses, "
             f"{len(packed)} sequences of {PRETRAIN_TOKENS} pieces")
-        pretrain(model, packed, args, log)
+        pretrain(model, packed, args, checkpoint_path, log)
     best, best_epoch, history = train(model, data, word_ids, args, log)
 
     weights = os.path.join(out, "model.safetensors")
@@ -308,6 +319,8 @@ def main():
                {**{t: len(d[1]) for t, d in data.items()}, "unlabelled": len(texts), "packed": len(packed)},
                best_epoch, history, scores, log.minutes())
     log(f"wrote {out}")
+    if os.path.exists(checkpoint_path):
+        os.remove(checkpoint_path)
 
 
 if __name__ == "__main__":

@@ -269,6 +269,47 @@ def fit(model, optimizer, schedule, epochs, batches, batch_loss, evaluate, log, 
     return best, best_epoch, history
 
 
+class EpochCheckpoint:
+    """A long loop's state saved after every epoch, so that a run stopped
+    part-way (a session's end, a restart of the machine) goes on from its
+    last whole epoch when the same command runs again, with the weights it
+    would have had without the stop: the modules', the optimizer's and the
+    schedule's states and every random generator the loop draws from (the
+    given random.Random, Python's, NumPy's and PyTorch's). A checkpoint
+    written with other settings is an error, not a silent fresh start; the
+    caller removes the file when the whole run has ended."""
+
+    def __init__(self, path, settings, module, optimizer, schedule, rng):
+        self.path, self.settings = path, settings
+        self.module, self.optimizer, self.schedule, self.rng = module, optimizer, schedule, rng
+
+    def resume(self, log):
+        """Loads the checkpoint if there is one; returns the epochs it holds (0 if none)."""
+        if not os.path.exists(self.path):
+            return 0
+        state = torch.load(self.path)
+        if state["settings"] != self.settings:
+            raise SystemExit(f"{self.path}: a checkpoint of other settings ({state['settings']}, not "
+                             f"{self.settings}); remove it to start again")
+        self.module.load_state_dict(state["module"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.rng.setstate(state["rng"])
+        random.setstate(state["python"])
+        np.random.set_state(state["numpy"])
+        torch.set_rng_state(state["torch"])
+        log(f"resumed from {self.path} after epoch {state['epoch']}")
+        return state["epoch"]
+
+    def save(self, epoch):
+        state = {"settings": self.settings, "epoch": epoch, "module": self.module.state_dict(),
+                 "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+                 "rng": self.rng.getstate(), "python": random.getstate(), "numpy": np.random.get_state(),
+                 "torch": torch.get_rng_state()}
+        torch.save(state, self.path + ".partial")
+        os.replace(self.path + ".partial", self.path)
+
+
 def reproduce_lines():
     """The end of a model card: how to make the model again."""
     return ["Reproduce (from the repository root; see `tools/train/README.md`):", "", "```sh", command_line(),
