@@ -25,13 +25,16 @@ T5's examples-proportional mixing with a cap avoids).
 
 Pre-training (T5's objective): the unlabelled text train_glue_bert.py
 pre-trains on (the training sides of the four tasks and Multi30k, and
-WordNet's glosses), packed end to end into sequences of PRETRAIN_TOKENS
-pieces as T5 packs its C4 text (most texts are a sentence or a gloss: on
-their own, a text of a few pieces would lose one piece in three to noise),
-NOISE_DENSITY of each sequence's pieces dropped in spans of MEAN_SPAN on
-average, each span replaced by a sentinel <extra_id_k> in the input; the
-target lists the sentinels, each followed by the span it stands for. The
-tokenizer is not trained on this text: it stays the one of the task inputs.
+WordNet's glosses), one text at a time, each cut to PRETRAIN_TOKENS pieces
+(texts of fewer than two pieces left out), or with --pack packed end to end
+into sequences of PRETRAIN_TOKENS pieces as T5 packs its C4 text; in each,
+NOISE_DENSITY of the pieces dropped in spans of MEAN_SPAN on average, each
+span replaced by a sentinel <extra_id_k> in the input; the target lists the
+sentinels, each followed by the span it stands for. The tokenizer is not
+trained on this text: it stays the one of the task inputs. Packing gives
+seven times fewer, longer sequences (an epoch of 489 steps instead of
+3,648), and on the calibration splits it made the Super worse, not better
+(tools/train/README.md), so it is not the default.
 
 Tokenizer: SentencePiece unigram, SPM_PIECES pieces, trained on the training
 inputs (with their prefixes); + 100 <extra_id_N> as T5Tokenizer adds.
@@ -247,8 +250,11 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
         + ", ".join(f"{t} {n:,}" for t, n in sizes.items() if t in TASKS)
         + f"; SST-2 sampled {SST2_PER_EPOCH:,} a epoch |",
         "| pre-training | " + (f"span corruption ({NOISE_DENSITY:.0%} of the pieces in spans of {MEAN_SPAN} on "
-                               f"average) on {sizes['unlabelled']:,} texts packed into {sizes['packed']:,} "
-                               f"sequences of {PRETRAIN_TOKENS} pieces: the training sides of SST-2, CoLA, MRPC, "
+                               f"average) on {sizes['unlabelled']:,} texts "
+                               + (f"packed into {sizes['sequences']:,} sequences of {PRETRAIN_TOKENS} pieces"
+                                  if args.pack else f"({sizes['sequences']:,} of two pieces or more), one at a time, "
+                                  f"each cut to {PRETRAIN_TOKENS} pieces")
+                               + ": the training sides of SST-2, CoLA, MRPC, "
                                "RTE and Multi30k, and WordNet 3.0's glosses (Debian's wordnet-base); "
                                f"{args.pretrain_epochs} "
                                f"epoch{'s' * (args.pretrain_epochs > 1)}, the training's optimizer settings |"
@@ -280,6 +286,9 @@ def main():
     add_training_arguments(parser, SIZES, "../shared/data", 64)
     parser.add_argument("--pretrain-epochs", type=int, help="span-corruption epochs before fine-tuning (default: "
                         + ", ".join(f"{k} {v['pretrain_epochs']}" for k, v in SIZES.items()) + ")")
+    parser.add_argument("--pack", action="store_true",
+                        help=f"pre-train on the texts packed end to end into {PRETRAIN_TOKENS}-piece sequences instead "
+                        "of one at a time (worse for the Super on the calibration splits: tools/train/README.md)")
     parser.add_argument("--wordnet", default="/usr/share/wordnet",
                         help="WordNet 3.0's dict folder, whose glosses join the pre-training text")
     args = parser.parse_args()
@@ -301,12 +310,15 @@ def main():
                        size["layers"], size["decoder_layers"], args.dropout)
     model = T5ForConditionalGeneration(config)
     texts = unlabelled + glosses if args.pretrain_epochs > 0 else []
-    packed = pack(sp.encode(texts), PRETRAIN_TOKENS)
+    encoded = sp.encode(texts)
+    sequences = pack(encoded, PRETRAIN_TOKENS) if args.pack else \
+        [ids[:PRETRAIN_TOKENS] for ids in encoded if len(ids) >= 2]
     checkpoint_path = os.path.normpath(out) + ".pretraining.pt"
-    if packed:
+    if sequences:
         log(f"pre-training on {len(unlabelled)} unlabelled texts and {len(glosses)} WordNet glosses, "
-            f"{len(packed)} sequences of {PRETRAIN_TOKENS} pieces")
-        pretrain(model, packed, args, checkpoint_path, log)
+            + (f"{len(sequences)} sequences of {PRETRAIN_TOKENS} pieces" if args.pack else
+               f"{len(sequences)} of them one at a time"))
+        pretrain(model, sequences, args, checkpoint_path, log)
     best, best_epoch, history = train(model, data, word_ids, args, log)
 
     weights = os.path.join(out, "model.safetensors")
@@ -316,7 +328,7 @@ def main():
     scores = {"calibration": evaluate_tasks(model, data, word_ids, 0), "dev": evaluate_tasks(model, data, word_ids, 2)}
     log(f"kept epoch {best_epoch}; F16 weights: {json.dumps(scores)}")
     write_card(os.path.join(out, "README.md"), config, args, count_parameters(best),
-               {**{t: len(d[1]) for t, d in data.items()}, "unlabelled": len(texts), "packed": len(packed)},
+               {**{t: len(d[1]) for t, d in data.items()}, "unlabelled": len(texts), "sequences": len(sequences)},
                best_epoch, history, scores, log.minutes())
     log(f"wrote {out}")
     if os.path.exists(checkpoint_path):
