@@ -3,7 +3,8 @@
 with the weights (and PyTorch's random state) of a run that never stopped,
 for both pre-training loops (train_glue_bert.py's masked LM and
 train_glue_t5.py's span corruption), on tiny models and random text in a
-temporary folder; and that a checkpoint of other settings is refused.
+temporary folder; and that a checkpoint of other settings, or a truncated
+one, is refused.
 Prints one line per check and exits 1 if any fails.
 
   /usr/bin/python3 tools/train/check_checkpoint.py     (a few seconds)
@@ -99,6 +100,14 @@ def main():
                 failed += 1
             except SystemExit:
                 print(f"{name}: a checkpoint of other settings is refused")
+            with open(path, "r+b") as f:
+                f.truncate(100)
+            try:
+                other.resume(lambda message: None)
+                print(f"{name}: a truncated checkpoint was RESUMED")
+                failed += 1
+            except SystemExit:
+                print(f"{name}: a truncated checkpoint is refused")
     sys.exit(1 if failed else 0)
 
 

@@ -287,7 +287,10 @@ class EpochCheckpoint:
         """Loads the checkpoint if there is one; returns the epochs it holds (0 if none)."""
         if not os.path.exists(self.path):
             return 0
-        state = torch.load(self.path)
+        try:
+            state = torch.load(self.path)
+        except Exception as e:  # a truncated or foreign file: say which, and how to go on
+            raise SystemExit(f"{self.path}: not a readable checkpoint ({e}); remove it to start again")
         if state["settings"] != self.settings:
             raise SystemExit(f"{self.path}: a checkpoint of other settings ({state['settings']}, not "
                              f"{self.settings}); remove it to start again")
