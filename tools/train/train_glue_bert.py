@@ -466,8 +466,7 @@ def main():
                    {"unlabelled": len(unlabelled), "glosses": len(glosses), "train": len(train_data), "calibration": len(calibration)},
                    best_epoch, history, scores, log.minutes())
         log(f"wrote {out}")
-    if os.path.exists(pretraining_checkpoint(args)):
-        os.remove(pretraining_checkpoint(args))
+    EpochCheckpoint.discard(pretraining_checkpoint(args))
 
 
 if __name__ == "__main__":

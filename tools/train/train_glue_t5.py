@@ -331,8 +331,7 @@ def main():
                {**{t: len(d[1]) for t, d in data.items()}, "unlabelled": len(texts), "sequences": len(sequences)},
                best_epoch, history, scores, log.minutes())
     log(f"wrote {out}")
-    if os.path.exists(checkpoint_path):
-        os.remove(checkpoint_path)
+    EpochCheckpoint.discard(checkpoint_path)
 
 
 if __name__ == "__main__":

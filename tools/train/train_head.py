@@ -58,7 +58,8 @@ from t5 import EOS, T5ForConditionalGeneration  # noqa: E402
 from train_glue_bert import load_data  # noqa: E402
 from train_glue_t5 import LABEL_WORDS, input_text  # noqa: E402
 from train_multi30k import MAX_NEW_TOKENS, PREFIX, SPM_PIECES, encode, read_lines  # noqa: E402
-from trainutil import Log, load_model, pad, read_generated, set_determinism, today, write_json, write_safetensors  # noqa: E402
+from trainutil import (Log, command_line, load_model, pad, read_generated, set_determinism, today,  # noqa: E402
+                       write_json, write_safetensors)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
 from bleu_ref import chrf_f, chrf_stats  # noqa: E402
@@ -239,7 +240,7 @@ def main():
     write_json(os.path.join(args.swift, "elang_head.json"),
                {"elang_head": 1, "pooling": "mean", "hidden_size": args.hidden, "activation": "relu", **fields,
                 "description": description})
-    command = "/usr/bin/python3 " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    command = command_line()
     write_card_section(args.swift, [
         CARD_MARKER,
         "",

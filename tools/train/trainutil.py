@@ -147,9 +147,22 @@ def today():
     return datetime.date.today().isoformat()
 
 
+# Options that say only where a run writes its models: a card's command
+# leaves them out, since the weights do not depend on them and a path of the
+# machine that trained would mislead whoever reruns it from the repository.
+OUTPUT_OPTIONS = ("--models", "--out")
+
+
 def command_line():
     """The command that ran this script, for the model card."""
-    return "/usr/bin/python3 " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    args, rest = [], sys.argv[1:]
+    while rest:
+        arg = rest.pop(0)
+        if arg in OUTPUT_OPTIONS:
+            rest = rest[1:]
+        elif not arg.startswith(tuple(option + "=" for option in OUTPUT_OPTIONS)):
+            args.append(arg)
+    return "/usr/bin/python3 " + " ".join([os.path.relpath(sys.argv[0])] + args)
 
 
 def write_json(path, obj):
@@ -277,7 +290,7 @@ class EpochCheckpoint:
     schedule's states and every random generator the loop draws from (the
     given random.Random, Python's, NumPy's and PyTorch's). A checkpoint
     written with other settings is an error, not a silent fresh start; the
-    caller removes the file when the whole run has ended."""
+    caller discards the file when the whole run has ended."""
 
     def __init__(self, path, settings, module, optimizer, schedule, rng):
         self.path, self.settings = path, settings
@@ -311,6 +324,12 @@ class EpochCheckpoint:
                  "torch": torch.get_rng_state()}
         torch.save(state, self.path + ".partial")
         os.replace(self.path + ".partial", self.path)
+
+    @staticmethod
+    def discard(path):
+        """Removes the checkpoint at path, if any: its run has ended."""
+        if os.path.exists(path):
+            os.remove(path)
 
 
 def reproduce_lines():
