@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -129,6 +131,31 @@ static void failures_keep_their_status_without_err(void **s) {
     assert_int_equal(elang_calibration_load(path, &c, NULL), ELANG_ERR_FORMAT);
     elang_calibration good = {.threshold = 1.0, .temperature = 1.0, .num_beams = 1, .max_new_tokens = 64};
     assert_int_equal(elang_calibration_save(&good, "/nonexistent/calib.json", NULL), ELANG_ERR_IO);
+    /* A device is written in place, never replaced by a file, and its write
+     * errors are reported (once renamed over: /dev/full became a file). */
+    elang_error err;
+    if (access("/dev/full", W_OK) == 0) {
+        assert_int_equal(elang_calibration_save(&good, "/dev/full", &err), ELANG_ERR_IO);
+        assert_non_null(strstr(err.message, "/dev/full"));
+        struct stat st;
+        assert_int_equal(stat("/dev/full", &st), 0);
+        assert_true(S_ISCHR(st.st_mode));
+    }
+    /* Through a link, the file it names is replaced and the link stays. */
+    char target[1100], link_path[1100];
+    snprintf(target, sizeof target, "%s/calib-target.json", test_tmpdir());
+    snprintf(link_path, sizeof link_path, "%s/calib-link.json", test_tmpdir());
+    write_file(target, "old", 3);
+    unlink(link_path);
+    assert_int_equal(symlink(target, link_path), 0);
+    assert_int_equal(elang_calibration_save(&good, link_path, &err), ELANG_OK);
+    struct stat lst;
+    assert_int_equal(lstat(link_path, &lst), 0);
+    assert_true(S_ISLNK(lst.st_mode));
+    size_t len;
+    char *written = read_file_all(target, &len);
+    assert_non_null(strstr(written, "\"elang_calibration\": 1"));
+    free(written);
     assert_int_equal(elang_calibration_check(&good, "/nonexistent", "/nonexistent", NULL), ELANG_ERR_IO);
 
     elang_pair_run_free(run);

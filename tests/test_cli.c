@@ -453,6 +453,9 @@ static void generate_bad_usage(void **s) {
     expect_failure(args, "for --max-new-tokens");
     snprintf(args, sizeof args, "generate --model %s --length-penalty inf", t5);
     expect_failure(args, "for --length-penalty");
+    /* Text for the model must be UTF-8; the fault is the flag's, not the input's. */
+    snprintf(args, sizeof args, "generate --model %s --prefix 'ok \xc3('", t5);
+    expect_failure(args, "invalid value for --prefix: not valid UTF-8 (byte 3)");
     snprintf(args, sizeof args, "generate --model %s --input /dev/null", bert);
     expect_failure(args, "use elang classify");
     snprintf(args, sizeof args, "classify --model %s --input /dev/null", t5);

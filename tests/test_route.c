@@ -2,6 +2,7 @@
  * objectives, the threshold sweep and report numbers on a hand-built run,
  * calibration files, and routing decisions on the fixture models matching
  * the scores computed from the fixtures' own logits. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,6 +156,30 @@ static elang_pair_run *hand_run(void) {
         it->item = (size_t)i;
     }
     return r;
+}
+
+/* A score that is not a number (a model whose outputs overflowed) goes to
+ * Super at every threshold, and the sweep still ends: once looping forever
+ * past the end of its points. */
+static void sweep_with_nan_scores(void **s) {
+    (void)s;
+    elang_pair_run *r = hand_run();
+    r->items[1].scores[ELANG_SCORE_ENERGY] = NAN;
+    r->items[4].scores[ELANG_SCORE_ENERGY] = NAN;
+    elang_point *p;
+    size_t n;
+    elang_error err;
+    assert_int_equal(elang_sweep(r, ELANG_SCORE_ENERGY, &p, &n, &err), ELANG_OK);
+    assert_int_equal(n, 5); /* all on Super, then the four numbered scores one by one */
+    for (size_t i = 0; i < n; i++) close_to(p[i].super_rate, (6.0 - i) / 6.0, 1e-12, "super rate");
+    close_to(p[4].threshold, 0.1f, 1e-7, "the lowest numbered score");
+    elang_points_free(p);
+    for (int i = 0; i < 6; i++) r->items[i].scores[ELANG_SCORE_ENERGY] = NAN;
+    assert_int_equal(elang_sweep(r, ELANG_SCORE_ENERGY, &p, &n, &err), ELANG_OK);
+    assert_int_equal(n, 1);
+    close_to(p[0].super_rate, 1.0, 1e-12, "no score: everything on Super");
+    elang_points_free(p);
+    elang_pair_run_free(r);
 }
 
 static void sweep_by_hand(void **s) {
@@ -406,6 +431,20 @@ static void calibration_file_round_trip(void **s) {
     assert_string_equal(back.pair_infix, " sentence2: ");
     assert_string_equal(back.swift_hash, c.swift_hash);
     assert_int_equal(elang_calibration_check(&back, c.swift_dir, c.super_dir, &err), ELANG_OK);
+    elang_calibration_free(&back);
+    /* Thresholds come back as the very doubles: a score's own value (which
+     * ten digits would round up, sending that input to Super) and the
+     * lowest double (which ten digits would turn into an overflow). */
+    const double thresholds[] = {(double)14.588335f, -DBL_MAX};
+    for (size_t i = 0; i < 2; i++) {
+        c.threshold = thresholds[i];
+        assert_int_equal(elang_calibration_save(&c, path, &err), ELANG_OK);
+        assert_int_equal(elang_calibration_load(path, &back, &err), ELANG_OK);
+        assert_true(back.threshold == thresholds[i]);
+        elang_calibration_free(&back);
+    }
+    c.threshold = 2.5;
+    assert_int_equal(elang_calibration_load(path, &back, &err), ELANG_OK);
     /* Swapped models: refused, naming the model. */
     assert_int_equal(elang_calibration_check(&back, c.super_dir, c.swift_dir, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "calibrate again"));
@@ -906,6 +945,7 @@ int main(void) {
         cmocka_unit_test(random_score_is_fixed_and_uniform),
         cmocka_unit_test(objectives_parse),
         cmocka_unit_test(sweep_by_hand),
+        cmocka_unit_test(sweep_with_nan_scores),
         cmocka_unit_test(metric_of_resample),
         cmocka_unit_test(bootstrap_objective_by_hand),
         cmocka_unit_test(report_by_hand),

@@ -1006,6 +1006,8 @@ static void usage_errors(void **s) {
          "a remote Super applies its own prefix", 2},
         {"serve --swift models/sst2-swift --super http://127.0.0.1:9/models/m --threshold 1",
          "http://HOST:PORT/v2/models/NAME", 2},
+        {"route --swift models/sst2-swift --super http://127.0.0.1:99999/v2/models/m --threshold 1",
+         "remote Super URL 'http://127.0.0.1:99999/v2/models/m': Port number", 2},
         {"serve --swift models/multi30k-swift --super http://127.0.0.1:9/v2/models/m --threshold 1 --label-words a,b",
          "label words need every tier loaded here", 2},
         {"serve --swift models/multi30k-swift --super http://127.0.0.1:9 --super-api openai --threshold 1",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 void print_usage(const char *command, const char *synopsis, const flag_spec *flags) {
     fprintf(stderr, "usage: elang %s %s\n\nflags:\n", command, synopsis);
@@ -24,6 +25,18 @@ static int set_value(const char *command, const flag_spec *f, const char *value)
     char why[160];
     switch (f->kind) {
     case FLAG_BOOL: *(bool *)f->dest = true; return 0;
+    case FLAG_TEXT:
+        for (utf8proc_ssize_t at = 0, n = (utf8proc_ssize_t)strlen(value), step; at < n; at += step) {
+            utf8proc_int32_t cp;
+            if ((step = utf8proc_iterate((const utf8proc_uint8_t *)value + at, n - at, &cp)) < 0) {
+                /* Not the value itself: its bytes would garble the terminal. */
+                fprintf(stderr, "elang %s: invalid value for --%s: not valid UTF-8 (byte %ld)\n", command, f->name,
+                        (long)at);
+                return 2;
+            }
+        }
+        /* otherwise a string */
+        __attribute__((fallthrough));
     case FLAG_STRING:
         if (!*value) return bad_value(command, f, value, "must not be empty");
         *(const char **)f->dest = value;

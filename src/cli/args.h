@@ -5,12 +5,14 @@
 
 #include <stdbool.h>
 
-typedef enum { FLAG_BOOL, FLAG_INT, FLAG_DOUBLE, FLAG_STRING, FLAG_CHOICE } flag_kind;
+/* FLAG_TEXT is a FLAG_STRING that is text for the models (a prefix, label
+ * words), so it must be UTF-8; a path need not be. */
+typedef enum { FLAG_BOOL, FLAG_INT, FLAG_DOUBLE, FLAG_STRING, FLAG_TEXT, FLAG_CHOICE } flag_kind;
 
 typedef struct {
     const char *name;     /* without the leading "--" */
     flag_kind kind;
-    void *dest;           /* bool*, int*, double*, const char** (string, choice) */
+    void *dest;           /* bool*, int*, double*, const char** (string, text, choice) */
     double min, max;      /* inclusive range for numbers */
     const char *choices;  /* FLAG_CHOICE: "json|text" */
     const char *help;

@@ -72,9 +72,9 @@ int cmd_generate(int argc, char **argv) {
         PROFILE_FLAG_SPEC(fl.profile),
         {"max-length", FLAG_INT, &fl.max_length, 2, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},
         {"temperature", FLAG_DOUBLE, &fl.gen.temperature, 1e-6, 1e6, NULL, "T of the per-token energies (default 1)", "T"},
-        {"prefix", FLAG_STRING, &fl.prefix, 0, 0, NULL, "text put before every input (T5's task prefix)", "TEXT"},
+        {"prefix", FLAG_TEXT, &fl.prefix, 0, 0, NULL, "text put before every input (T5's task prefix)", "TEXT"},
         {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids", NULL},
-        {"stop", FLAG_STRING, &fl.stop, 0, 0, NULL, "end an input's generation once its text holds TEXT (greedy)", "TEXT"},
+        {"stop", FLAG_TEXT, &fl.stop, 0, 0, NULL, "end an input's generation once its text holds TEXT (greedy)", "TEXT"},
         {0},
     };
     const char *synopsis = "--model DIR [--input FILE|-] [--output FILE|-] [flags]";

@@ -114,7 +114,7 @@ int cmd_serve(int argc, char **argv) {
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
         {"threshold", FLAG_DOUBLE, &fl.threshold, -1e30, 1e30, NULL, "keep Swift's answer when score >= t", "t"},
         {"model", FLAG_STRING, &fl.model, 0, 0, NULL, "serve this one model, no routing (e.g. as a remote Super)", "DIR"},
-        {"prefix", FLAG_STRING, &fl.prefix, 0, 0, NULL, "with --model: text put before every input (T5's task prefix)", "TEXT"},
+        {"prefix", FLAG_TEXT, &fl.prefix, 0, 0, NULL, "with --model: text put before every input (T5's task prefix)", "TEXT"},
         {"host", FLAG_STRING, &fl.host, 0, 0, NULL, "address to listen on (default 127.0.0.1)", "ADDR"},
         {"port", FLAG_INT, &fl.port, 0, 65535, NULL, "port to listen on; 0 picks a free one (default 8080)", "N"},
         {"max-batch", FLAG_INT, &fl.max_batch, 1, 4096, NULL, "inputs gathered into one batch at most (default 64)", "N"},
@@ -125,7 +125,7 @@ int cmd_serve(int argc, char **argv) {
         {"timeout-ms", FLAG_INT, &fl.timeout_ms, 1, 3600000, NULL, "answer 504 after this long (default 30000)", "N"},
         {"max-body-mb", FLAG_INT, &fl.max_body_mb, 1, 1024, NULL, "largest request body, in MiB (default 8)", "N"},
         REMOTE_FLAG_SPECS(fl.remote),
-        {"stop", FLAG_STRING, &fl.stop, 0, 0, NULL,
+        {"stop", FLAG_TEXT, &fl.stop, 0, 0, NULL,
          "generators: end a generation once its text holds TEXT (greedy; not with --calibration)", "TEXT"},
         {0},
     };

@@ -1,12 +1,9 @@
 #include "cli/io.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "route/answer_json.h"
 #include "util/files.h"
@@ -151,36 +148,6 @@ void free_record(cli_record *rec) {
     memset(rec, 0, sizeof *rec);
 }
 
-/* Where a chain of symbolic links ends (the path itself when it is no
- * link), malloc'ed; a link's relative target is relative to the link's
- * folder. The end may not exist yet: a dangling link names the file to make.
- * NULL with errno set on failure. */
-static char *link_end(const char *path) {
-    char *cur = strdup(path);
-    for (int hops = 0; cur; hops++) {
-        struct stat st;
-        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur;
-        char target[PATH_MAX];
-        const ssize_t n = hops < 40 ? readlink(cur, target, sizeof target - 1) : -1;
-        if (hops == 40) errno = ELOOP;
-        if (n < 0) break;
-        target[n] = '\0';
-        const char *slash = strrchr(cur, '/');
-        const size_t dir_len = target[0] == '/' || !slash ? 0 : (size_t)(slash - cur) + 1;
-        char *next = malloc(dir_len + (size_t)n + 1);
-        if (next) memcpy(next, cur, dir_len), memcpy(next + dir_len, target, (size_t)n + 1);
-        free(cur);
-        cur = next;
-    }
-    free(cur);
-    return NULL;
-}
-
-static bool same_file(const struct stat *a, const char *path) {
-    struct stat b;
-    return stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
-}
-
 bool output_open(output_file *o, const char *command, const char *path) {
     memset(o, 0, sizeof *o);
     o->command = command;
@@ -190,43 +157,12 @@ bool output_open(output_file *o, const char *command, const char *path) {
         o->name = "stdout";
         return true;
     }
-    struct stat st;
-    const bool exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "elang %s: output %s is a directory, not a file\n", command, path);
+    elang_error err;
+    if (out_file_open(&o->file, path, &err) != ELANG_OK) {
+        fprintf(stderr, "elang %s: %s\n", command, err.message);
         return false;
     }
-    /* A link to a regular file is followed, so that the file is replaced and
-     * the link stays. A device, a FIFO, or a link that names no file of its
-     * own (/dev/stdout on a pipe, or on a deleted file) is written in place. */
-    if (!exists || S_ISREG(st.st_mode)) {
-        if (!(o->path = link_end(path))) {
-            fprintf(stderr, "elang %s: cannot follow the link %s: %s\n", command, path, strerror(errno));
-            return false;
-        }
-        if (exists && !same_file(&st, o->path)) free(o->path), o->path = NULL;
-    }
-    if (!o->path) {
-        o->f = fopen(path, "wb");
-        if (!o->f) fprintf(stderr, "elang %s: cannot write output %s: %s\n", command, path, strerror(errno));
-        return o->f != NULL;
-    }
-    const size_t n = strlen(o->path) + sizeof ".partial";
-    int fd = -1;
-    if ((o->tmp_path = malloc(n))) {
-        snprintf(o->tmp_path, n, "%s.partial", o->path);
-        /* A fresh file, whatever was left at that name (a link is not followed). */
-        unlink(o->tmp_path);
-        fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        o->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    }
-    if (!o->f) {
-        fprintf(stderr, "elang %s: cannot write output %s: %s\n", command, o->tmp_path ? o->tmp_path : path,
-                strerror(errno));
-        if (fd >= 0) close(fd);
-        output_abort(o);
-        return false;
-    }
+    o->f = o->file.f;
     return true;
 }
 
@@ -239,27 +175,20 @@ bool output_write(output_file *o, json_t *obj) {
 }
 
 bool output_commit(output_file *o) {
-    bool ok = fflush(o->f) == 0;
-    if (o->f != stdout) {
-        ok = fclose(o->f) == 0 && ok;
-        o->f = NULL;
+    bool ok = true;
+    if (o->f == stdout) {
+        if (!(ok = fflush(stdout) == 0))
+            fprintf(stderr, "elang %s: cannot write output stdout: %s\n", o->command, strerror(errno));
+    } else {
+        elang_error err;
+        if (!(ok = out_file_commit(&o->file, &err) == ELANG_OK)) fprintf(stderr, "elang %s: %s\n", o->command, err.message);
     }
-    if (ok && o->path && rename(o->tmp_path, o->path) != 0) ok = false;
-    if (!ok) {
-        fprintf(stderr, "elang %s: cannot write output %s: %s\n", o->command, o->name, strerror(errno));
-        if (o->tmp_path) unlink(o->tmp_path);
-    }
-    free(o->path);
-    free(o->tmp_path);
     memset(o, 0, sizeof *o);
     return ok;
 }
 
 void output_abort(output_file *o) {
     if (o->f == stdout) fflush(o->f);
-    else if (o->f) fclose(o->f);
-    if (o->tmp_path) unlink(o->tmp_path);
-    free(o->path);
-    free(o->tmp_path);
+    else out_file_abort(&o->file);
     memset(o, 0, sizeof *o);
 }

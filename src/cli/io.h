@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "util/out_file.h"
+
 typedef struct {
     FILE *f;
     const char *command; /* for messages: "classify" */
@@ -49,11 +51,10 @@ bool parse_record(const char *line, size_t len, long line_no, bool plain_text, b
 void free_record(cli_record *rec);
 
 typedef struct {
-    FILE *f;
+    FILE *f;          /* stdout, or file.f */
     const char *command;
     const char *name; /* for messages: the path given */
-    char *path;       /* the file renamed into place; NULL when written in place */
-    char *tmp_path;
+    out_file file;
 } output_file;
 
 /* "-" is standard output. A regular file (or a link to one, which stays a

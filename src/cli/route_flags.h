@@ -34,17 +34,17 @@ typedef struct {
 #define ROUTE_FLAG_SPECS(fl)                                                                                   \
     {"swift", FLAG_STRING, &(fl).swift, 0, 0, NULL, "the Swift (small) model directory", "DIR"},              \
     {"super", FLAG_STRING, &(fl).super, 0, 0, NULL, "the Super (large) model directory", "DIR"},              \
-    {"swift-prefix", FLAG_STRING, &(fl).swift_prefix, 0, 0, NULL,                                              \
+    {"swift-prefix", FLAG_TEXT, &(fl).swift_prefix, 0, 0, NULL,                                              \
      "text put before every Swift input (T5's task prefix)", "TEXT"},                                          \
-    {"super-prefix", FLAG_STRING, &(fl).super_prefix, 0, 0, NULL, "likewise for Super", "TEXT"},              \
-    {"pair-infix", FLAG_STRING, &(fl).pair_infix, 0, 0, NULL,                                                  \
+    {"super-prefix", FLAG_TEXT, &(fl).super_prefix, 0, 0, NULL, "likewise for Super", "TEXT"},              \
+    {"pair-infix", FLAG_TEXT, &(fl).pair_infix, 0, 0, NULL,                                                  \
      "text-to-text models: text put between a pair's two texts (T5 on GLUE: \" sentence2: \")", "TEXT"},        \
     {"score", FLAG_CHOICE, &(fl).score, 0, 0, "energy|softmax-energy|maxprob|entropy|margin|random|encoder-head",  \
      "routing score (default energy; encoder-head: Swift's encoder head, see README)", "S"},                  \
     {"temperature", FLAG_DOUBLE, &(fl).temperature, 1e-6, 1e6, NULL, "T of the energies (default 1)", "T"},   \
     {"aggregate", FLAG_CHOICE, &(fl).aggregate, 0, 0, "mean|min|sum|first|prompt",                            \
      "generators: per-token scores -> input score (default mean; prompt: decide before decoding)", "A"},       \
-    {"label-words", FLAG_STRING, &(fl).label_words, 0, 0, NULL,                                                \
+    {"label-words", FLAG_TEXT, &(fl).label_words, 0, 0, NULL,                                                \
      "generators as classifiers: label words in class order, comma-separated", "W,W"},                         \
     {"batch-size", FLAG_INT, &(fl).batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},   \
     {"threads", FLAG_INT, &(fl).threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},      \

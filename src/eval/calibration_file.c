@@ -13,6 +13,7 @@
 #include "elang_eval.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/out_file.h"
 
 static json_t *number(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -55,20 +56,19 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
         "swift", "path", text(c->swift_dir), "hash", c->swift_hash, "prefix", text(c->swift_prefix),
         "super", "path", text(c->super_dir), "hash", c->super_hash, "prefix", text(c->super_prefix));
     if (!root) return elang_fail(err, ELANG_ERR_FORMAT, "%s: a calibration field is not valid UTF-8", path);
-    /* Written beside the destination and renamed over it once complete: a
-     * full disk or a killed process never leaves a truncated calibration
-     * where a good one was. */
-    char partial[FILE_PATH_MAX];
-    elang_status st = ELANG_OK;
-    if (snprintf(partial, sizeof partial, "%s.partial", path) >= (int)sizeof partial)
-        st = elang_fail(err, ELANG_ERR_INVALID_ARG, "calibration path %s is too long", path);
-    if (st == ELANG_OK && json_dump_file(root, partial, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) != 0) {
-        st = elang_fail(err, ELANG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        unlink(partial);
-    }
-    if (st == ELANG_OK && rename(partial, path) != 0) {
-        st = elang_fail(err, ELANG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        unlink(partial);
+    /* Written as util/out_file does: a full disk or a killed process never
+     * leaves a truncated calibration where a good one was. 17 digits give
+     * back the very double: a threshold set at a score and rounded up on the
+     * way would send that score's input to Super. */
+    out_file out;
+    elang_status st = out_file_open(&out, path, err);
+    if (st == ELANG_OK) {
+        if (json_dumpf(root, out.f, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0 || fputc('\n', out.f) == EOF) {
+            st = elang_fail(err, ELANG_ERR_IO, "cannot write output %s: %s", path, strerror(errno));
+            out_file_abort(&out);
+        } else {
+            st = out_file_commit(&out, err);
+        }
     }
     json_decref(root);
     return st;

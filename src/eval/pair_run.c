@@ -155,6 +155,9 @@ elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const el
                           d->task_name, d->task->num_labels, o.num_label_words);
     if (!d->task && !generators)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "translation needs text generators, not classifiers");
+    if (!d->task && o.num_label_words > 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "label words are for classification tasks; translation scores its generated text");
 
     elang_pair_run *r = calloc(1, sizeof *r);
     if (r) r->items = calloc(n, sizeof *r->items);

@@ -48,8 +48,11 @@ typedef struct {
     size_t index;
 } scored;
 
+/* Highest first; NaN (a score that could not be computed, which the routing
+ * rule never keeps on Swift) after every number, so that the order is total. */
 static int by_score_desc(const void *a, const void *b) {
     const float x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    if (isnan(x) || isnan(y)) return isnan(x) - isnan(y);
     return (x < y) - (x > y);
 }
 
@@ -68,22 +71,24 @@ elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_p
     }
     for (size_t i = 0; i < n; i++) order[i] = (scored){r->items[i].scores[kind], i};
     qsort(order, n, sizeof *order, by_score_desc);
+    size_t numbered = n; /* the scores that are numbers, the NaNs following them */
+    while (numbered > 0 && isnan(order[numbered - 1].score)) numbered--;
 
     /* The first threshold lies just above the highest score; each later one
      * is the next distinct score. Swift keeps what the routing rule says at
      * each, which, the scores being sorted, is a growing prefix. */
     size_t m = 0, kept = 0;
     elang_status st = ELANG_OK;
-    double threshold = nextafter(order[0].score, INFINITY);
+    double threshold = numbered ? nextafter(order[0].score, INFINITY) : INFINITY;
     for (size_t next = 0;;) {
         while (kept < n && elang_keeps_swift(order[kept].score, threshold)) on[order[kept++].index] = true;
         pts[m] = (elang_point){.threshold = threshold, .super_rate = (double)(n - kept) / n,
                                .gflops = run_gflops(r, kind, on)};
         if ((st = run_metric(r, on, &pts[m].metric, err)) != ELANG_OK) break;
         m++;
-        if (next == n) break;
+        if (next == numbered) break;
         threshold = order[next].score;
-        while (next < n && order[next].score == threshold) next++;
+        while (next < numbered && order[next].score == threshold) next++;
     }
     free(order), free(on);
     if (st != ELANG_OK) {

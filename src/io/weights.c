@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +324,20 @@ static void convert_to_f32(const weight_entry *e, size_t numel, float *dst) {
     }
 }
 
+/* The index of the first NaN or infinity in x[n], or n: such a weight can
+ * only be damage (a broken conversion, a diverged training), and would
+ * surface later as answers with no scores. Bits, not isfinite(), so that
+ * the loop vectorises: a float is non-finite when its exponent is all ones. */
+static size_t first_non_finite(const float *x, size_t n) {
+    size_t found = n;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        if ((bits & 0x7f800000u) == 0x7f800000u && i < found) found = i;
+    }
+    return found;
+}
+
 static void format_shape(char *buf, size_t cap, int ndim, const int64_t *shape) {
     size_t used = (size_t)snprintf(buf, cap, "[");
     for (int i = 0; i < ndim && used < cap; i++)
@@ -352,23 +368,30 @@ elang_status weight_store_take_f32(weight_store *ws, const char *name, int ndim,
         return elang_fail(err, ELANG_ERR_UNSUPPORTED,
                           "tensor '%s' in %s has dtype %s; only F32, F16 and BF16 tensors can be used "
                           "as weights", name, e->file, weight_dtype_name(e->dtype));
+    const size_t numel = e->nbytes / (e->dtype == DTYPE_F32 ? 4 : 2);
+    const float *f32 = NULL;
+    if (e->dtype == DTYPE_F32 && (uintptr_t)e->data % _Alignof(float) == 0) {
+        f32 = e->data; /* zero copy */
+    } else if (ws->converted[i]) {
+        f32 = ws->converted[i];
+    } else {
+        float *converted = malloc(numel ? numel * sizeof *converted : 1);
+        if (!converted) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory converting tensor '%s'", name);
+        if (e->dtype == DTYPE_F32)
+            memcpy(converted, e->data, e->nbytes);
+        else
+            convert_to_f32(e, numel, converted);
+        f32 = ws->converted[i] = converted; /* kept, so that tied weights taken twice convert once */
+    }
+    if (!e->taken) {
+        const size_t bad = first_non_finite(f32, numel);
+        if (bad < numel)
+            return elang_fail(err, ELANG_ERR_FORMAT, "tensor '%s' in %s holds %s at element %zu: the weights are "
+                              "damaged", name, e->file, isnan(f32[bad]) ? "NaN" : "an infinity", bad);
+    }
     e->taken = true;
     ws->takes[i]++;
-    if (e->dtype == DTYPE_F32 && (uintptr_t)e->data % _Alignof(float) == 0) {
-        *out = e->data; /* zero copy */
-        return ELANG_OK;
-    }
-    if (!ws->converted[i]) {
-        size_t numel = e->nbytes / (e->dtype == DTYPE_F32 ? 4 : 2);
-        float *f32 = malloc(numel ? numel * sizeof *f32 : 1);
-        if (!f32) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory converting tensor '%s'", name);
-        if (e->dtype == DTYPE_F32)
-            memcpy(f32, e->data, e->nbytes);
-        else
-            convert_to_f32(e, numel, f32);
-        ws->converted[i] = f32; /* kept, so that tied weights taken twice convert once */
-    }
-    *out = ws->converted[i];
+    *out = f32;
     return ELANG_OK;
 }
 

@@ -59,6 +59,18 @@ static elang_status v2_infer_url(const char *u, char **out, elang_error *err) {
     return ELANG_OK;
 }
 
+/* What libcurl would refuse only at the first request, after Swift had run
+ * (a port beyond 65535, a malformed host), said when the Super is opened. */
+static elang_status check_endpoint(const char *given, const char *endpoint, elang_error *err) {
+    CURLU *u = curl_url();
+    if (!u) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for the remote Super");
+    const CURLUcode rc = curl_url_set(u, CURLUPART_URL, endpoint, 0);
+    curl_url_cleanup(u);
+    if (rc != CURLUE_OK)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "remote Super URL '%s': %s", given, curl_url_strerror(rc));
+    return ELANG_OK;
+}
+
 /* What an OpenAI server can stand in for: a generator, by model name. */
 static elang_status check_openai(const remote_opts *o, elang_error *err) {
     if (!elang_model_is_generator(o->swift))
@@ -78,6 +90,7 @@ elang_status remote_new(const remote_opts *opts, remote_super **out, elang_error
     elang_status st = openai ? check_openai(opts, err) : ELANG_OK;
     if (st == ELANG_OK)
         st = openai ? openai_completions_url(opts->url, &endpoint, err) : v2_infer_url(opts->url, &endpoint, err);
+    if (st == ELANG_OK && (st = check_endpoint(opts->url, endpoint, err)) != ELANG_OK) free(endpoint);
     if (st != ELANG_OK) return st;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         free(endpoint);
