@@ -145,7 +145,8 @@ void elang_model_profile(const elang_model *m, elang_profile *out);
 bool elang_model_is_generator(const elang_model *m);
 /* The most tokens a generator can produce after its start token (Marian's
  * decoder positions); 0 when unbounded (T5) or for classifiers. A
- * decoder-only model's positions less one, the least prompt. */
+ * decoder-only model's positions less the least prompt: its special tokens
+ * (a BOS) and one token of text. */
 int elang_model_max_new_tokens(const elang_model *m);
 /* True for the decoder-only language models (GPT-2, Llama, Qwen2). */
 bool elang_model_is_causal(const elang_model *m);

@@ -477,6 +477,28 @@ static void prefix_template(void **s) {
     elang_model_free(m), elang_model_free(plain);
 }
 
+/* Llama's prompt holds at least its <s> and a token of text: of 256
+ * positions, 254 can be new tokens, not 255 (which once failed in the
+ * tokenizer, naming a max_length nobody had set). */
+static void llama_room_for_a_prompt(void **s) {
+    (void)s;
+    elang_model *m;
+    elang_error err;
+    assert_int_equal(elang_model_load(shared_path("fixtures/hf/llama"), NULL, &m, &err), ELANG_OK);
+    assert_int_equal(elang_model_max_new_tokens(m), 254);
+    elang_text in = {"a charming film", NULL};
+    elang_gen_out out;
+    elang_gen_opts g = {.max_new_tokens = 255};
+    assert_int_equal(elang_generate(m, &in, 1, &g, &out, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "max_new_tokens 255 leaves no room for a prompt"));
+    assert_non_null(strstr(err.message, "at most 254"));
+    g.max_new_tokens = 254;
+    assert_int_equal(elang_generate(m, &in, 1, &g, &out, &err), ELANG_OK);
+    assert_int_equal(out.num_input_ids, 2); /* <s> and the first token of the text */
+    elang_gen_out_free(&out, 1);
+    elang_model_free(m);
+}
+
 static void rejects_bad_requests(void **s) {
     (void)s;
     elang_model *m = load("t5");
@@ -522,6 +544,7 @@ int main(void) {
         cmocka_unit_test(qwen2_bf16_fixture),
         cmocka_unit_test(causal_stop_and_limits),
         cmocka_unit_test(prefix_template),
+        cmocka_unit_test(llama_room_for_a_prompt),
     };
     int failed = cmocka_run_group_tests_name("generate", tests, NULL, NULL);
     test_tmpdir_cleanup();

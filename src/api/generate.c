@@ -54,8 +54,9 @@ static elang_status check_opts(const elang_model *m, const elang_gen_opts *o, el
     const int limit = elang_model_max_new_tokens(m);
     if (m->is_causal && o->max_new_tokens > limit)
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                          "max_new_tokens %d leaves no room for a prompt in the %d positions of %s (at most %d)",
-                          o->max_new_tokens, limit + 1, m->dir, limit);
+                          "max_new_tokens %d leaves no room for a prompt (its special tokens and a token of text) "
+                          "in the %d positions of %s: at most %d", o->max_new_tokens, m->s2s.info.max_total_len,
+                          m->dir, limit);
     if (limit > 0 && o->max_new_tokens > limit)
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "max_new_tokens %d exceeds what %s can generate: %d tokens after the start token "

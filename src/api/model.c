@@ -153,7 +153,8 @@ bool elang_dtype_from_name(const char *name, elang_dtype *out) {
 bool elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
 
 int elang_model_max_new_tokens(const elang_model *m) {
-    if (m->is_causal) return m->s2s.info.max_total_len - 1;
+    /* A decoder-only prompt needs its special tokens (a BOS) and one token of text. */
+    if (m->is_causal) return m->s2s.info.max_total_len - n_special_tokens(m->tok, false) - 1;
     /* Positions count the decoder start token too. */
     return m->is_seq2seq && m->s2s.info.max_target_len > 0 ? m->s2s.info.max_target_len - 1 : 0;
 }

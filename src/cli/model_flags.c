@@ -12,8 +12,8 @@ int fit_max_new_tokens(const char *command, elang_model *const *models, int n, i
             continue;
         }
         if (elang_model_is_causal(models[i]))
-            fprintf(stderr, "elang %s: %s %d leaves no room for a prompt in the %d positions of %s (at most %d)\n",
-                    command, source, *max_new_tokens, limit + 1, elang_model_dir(models[i]), limit);
+            fprintf(stderr, "elang %s: %s %d leaves no room in %s for a prompt (its special tokens and a token of "
+                            "text): at most %d\n", command, source, *max_new_tokens, elang_model_dir(models[i]), limit);
         else
             fprintf(stderr, "elang %s: %s %d exceeds what %s can generate: %d tokens after the start token (its %d "
                             "decoder positions)\n", command, source, *max_new_tokens, elang_model_dir(models[i]), limit,

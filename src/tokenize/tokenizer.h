@@ -79,6 +79,9 @@ elang_status tokenizer_decode(const tokenizer *t, const int32_t *ids, int n, boo
 
 /* len(tokenizer): the vocabulary plus added tokens, i.e. every id the
  * tokenizer can produce is below it when the vocabulary's ids are dense. */
+/* num_special_tokens_to_add: what build_inputs_with_special_tokens puts
+ * around one sequence or a pair. */
+int n_special_tokens(const tokenizer *t, bool pair);
 int tokenizer_vocab_size(const tokenizer *t);
 int tokenizer_pad_id(const tokenizer *t);
 /* model_max_length from tokenizer_config.json (512 when not given there for

@@ -188,8 +188,4 @@ elang_status tokenizer_json_load(const char *path, subword_model *model, json_t 
 
 /* -------------------------------------------------------------- encode.c */
 
-/* num_special_tokens_to_add: what build_inputs_with_special_tokens puts
- * around one sequence or a pair. */
-int n_special_tokens(const tokenizer *t, bool pair);
-
 #endif
