@@ -268,6 +268,9 @@ static void calibrate_on_listed_lines(void **s) {
     const char control[] = "2\r\n3\x01\r\n";
     write_file(lines, control, strlen(control));
     expect_failure(args, "line 2: \"3\\x01\" is not the line of an example");
+    const char binary[] = "2\n3\xff\n";
+    write_file(lines, binary, strlen(binary));
+    expect_failure(args, "line 2: \"3\\xff\" is not the line of an example");
     const char bad[] = "2\n1\n";
     write_file(lines, bad, strlen(bad));
     expect_failure(args, "line 2: \"1\" is not the line of an example");

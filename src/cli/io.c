@@ -70,7 +70,7 @@ const char *escape_for_message(const char *s, size_t len, char *buf, size_t size
         else if (c == '\n') strcpy(piece, "\\n");
         else if (c == '\t') strcpy(piece, "\\t");
         else if (c == '\\') strcpy(piece, "\\\\");
-        else if (c < 0x20 || c == 0x7f) snprintf(piece, sizeof piece, "\\x%02x", c);
+        else if (c < 0x20 || c >= 0x7f) snprintf(piece, sizeof piece, "\\x%02x", c);
         else piece[0] = (char)c, piece[1] = '\0';
         const size_t n = strlen(piece);
         if (k + n + 4 > size) { /* room for "..." and the NUL */

@@ -31,8 +31,9 @@ bool line_reader_open(line_reader *r, const char *command, const char *path);
 bool line_reader_next(line_reader *r, char **line, size_t *len, bool *failed);
 void line_reader_close(line_reader *r);
 
-/* `s[0..len)` for a message, control characters escaped ("\r", "\x01") and
- * cut with "..." to fit `size` bytes; returns buf. */
+/* `s[0..len)` for a message, control characters and every byte beyond ASCII
+ * escaped ("\r", "\x01", "\xff": the bytes may be no UTF-8 at all) and cut
+ * with "..." to fit `size` bytes; returns buf. */
 const char *escape_for_message(const char *s, size_t len, char *buf, size_t size);
 
 /* One input of classify/generate. */

@@ -287,10 +287,13 @@ static elang_status read_t5_feed_forward(json_t *root, const char *path, model_c
         (st = read_bool(root, path, "is_gated_act", gated, &cfg->s2s.gated_ff, err)))
         return st;
     snprintf(cfg->hidden_act_name, sizeof cfg->hidden_act_name, "%s", act);
-    if (activation_from_name(act, &cfg->hidden_act) != ELANG_OK)
+    if (activation_from_name(act, &cfg->hidden_act) != ELANG_OK) {
+        if (json_object_get(root, "dense_act_fn"))
+            return elang_fail(err, ELANG_ERR_UNSUPPORTED, "%s: dense_act_fn \"%s\" is not supported", path, act);
         return elang_fail(err, ELANG_ERR_UNSUPPORTED,
                           "%s: activation \"%s\" of feed_forward_proj \"%s\" is not supported", path,
                           act, proj);
+    }
     return ELANG_OK;
 }
 
