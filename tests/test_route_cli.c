@@ -259,6 +259,14 @@ static void calibrate_on_listed_lines(void **s) {
     char *text = read_file_all(calib, &len);
     assert_non_null(strstr(text, "\"data_lines\""));
     free(text);
+    /* An --out naming an input is refused before anything runs, the input kept. */
+    char onto_input[8192];
+    snprintf(onto_input, sizeof onto_input, "calibrate --swift %s --super %s --task sst2 --data %s --lines %s --out %s",
+             d, d, data, lines, lines);
+    expect_failure(onto_input, "is the --lines file; write the calibration elsewhere");
+    text = read_file_all(lines, &len);
+    assert_string_equal(text, list);
+    free(text);
     /* Lists saved on Windows: the same lines. */
     const char crlf[] = "2\r\n3\r\n5\r\n7\r\n11\r\n13\r\n";
     write_file(lines, crlf, strlen(crlf));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -113,6 +114,17 @@ int cmd_calibrate(int argc, char **argv) {
         fprintf(stderr, "elang calibrate: --out CALIB.json is required\n");
         return 2;
     }
+    /* The calibration would replace what it was made from. */
+    const struct { const char *flag, *path; } inputs[] = {
+        {"--data", fl.data}, {"--src", fl.src}, {"--ref", fl.ref}, {"--lines", fl.lines}};
+    struct stat out_st, in_st;
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0] && stat(fl.out, &out_st) == 0; i++)
+        if (inputs[i].path && stat(inputs[i].path, &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+            in_st.st_ino == out_st.st_ino) {
+            fprintf(stderr, "elang calibrate: --out %s is the %s file; write the calibration elsewhere\n", fl.out,
+                    inputs[i].flag);
+            return 2;
+        }
     elang_error err;
     elang_objective obj;
     elang_route_opts opts;
