@@ -1010,6 +1010,8 @@ static void usage_errors(void **s) {
          "remote Super URL 'http://127.0.0.1:99999/v2/models/m': Port number", 2},
         {"route --swift models/sst2-swift --super models/sst2-super --threshold 1 --num-beams 4",
          "--num-beams is for text generators; models/sst2-swift is a bert classifier", 2},
+        {"route --models models/sst2-swift,models/sst2-super --thresholds 1 --aggregate min",
+         "--aggregate is for text generators; models/sst2-swift is a bert classifier", 2},
         {"serve --swift models/multi30k-swift --super http://127.0.0.1:9/v2/models/m --threshold 1 --label-words a,b",
          "label words need every tier loaded here", 2},
         {"serve --swift models/multi30k-swift --super http://127.0.0.1:9 --super-api openai --threshold 1",

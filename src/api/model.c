@@ -154,7 +154,10 @@ bool elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
 
 int elang_model_max_new_tokens(const elang_model *m) {
     /* A decoder-only prompt needs its special tokens (a BOS) and one token of text. */
-    if (m->is_causal) return m->s2s.info.max_total_len - n_special_tokens(m->tok, false) - 1;
+    if (m->is_causal) {
+        const int most = m->s2s.info.max_total_len - n_special_tokens(m->tok, false) - 1;
+        return most > 0 ? most : 1; /* 0 would mean unbounded; one token overflows and is refused at run time */
+    }
     /* Positions count the decoder start token too. */
     return m->is_seq2seq && m->s2s.info.max_target_len > 0 ? m->s2s.info.max_target_len - 1 : 0;
 }

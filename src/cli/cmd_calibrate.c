@@ -114,11 +114,13 @@ int cmd_calibrate(int argc, char **argv) {
         fprintf(stderr, "elang calibrate: --out CALIB.json is required\n");
         return 2;
     }
-    /* The calibration would replace what it was made from. */
+    /* The calibration would replace what it was made from (a device, written
+     * in place, replaces nothing). */
     const struct { const char *flag, *path; } inputs[] = {
         {"--data", fl.data}, {"--src", fl.src}, {"--ref", fl.ref}, {"--lines", fl.lines}};
     struct stat out_st, in_st;
-    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0] && stat(fl.out, &out_st) == 0; i++)
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0] && stat(fl.out, &out_st) == 0 && S_ISREG(out_st.st_mode);
+         i++)
         if (inputs[i].path && stat(inputs[i].path, &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
             in_st.st_ino == out_st.st_ino) {
             fprintf(stderr, "elang calibrate: --out %s is the %s file; write the calibration elsewhere\n", fl.out,

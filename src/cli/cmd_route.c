@@ -180,6 +180,7 @@ int cmd_route(int argc, char **argv) {
     if (!rc && !fl.models) rc = load_pair("route", &fl.route, cal, &tiers[0], remote ? NULL : &tiers[1]);
     for (int i = 0; !rc && fl.models && i < n; i++)
         if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) rc = cli_fail("route", "", &err);
+    if (!rc && fl.models && !decoding_flags_fit("route", &fl.route, tiers[0])) rc = 2;
     route_ctx ctx = {.tiers = tiers, .num_tiers = n, .flags = &fl, .total = count_lines(fl.input)};
     /* The decoding is settled before the router (and a remote Super) take
      * a copy of it. */

@@ -94,6 +94,15 @@ static bool choose_prefix(const char *command, const char *role, const char *wha
     return false;
 }
 
+bool decoding_flags_fit(const char *command, const route_flags *fl, const elang_model *swift) {
+    const char *decoding = fl->num_beams ? "--num-beams" : fl->max_new_tokens ? "--max-new-tokens"
+                         : fl->aggregate ? "--aggregate" : NULL;
+    if (!decoding || elang_model_is_generator(swift)) return true;
+    fprintf(stderr, "elang %s: %s is for text generators; %s is a %s classifier\n", command, decoding,
+            elang_model_dir(swift), elang_model_type(swift));
+    return false;
+}
+
 int load_pair(const char *command, route_flags *fl, const elang_calibration *calib, elang_model **swift,
               elang_model **super) {
     *swift = NULL;
@@ -118,12 +127,7 @@ int load_pair(const char *command, route_flags *fl, const elang_calibration *cal
     elang_load_opts lo = {.threads = fl->threads, .input_prefix = fl->swift_prefix, .dtype = dtype,
                           .pair_infix = fl->pair_infix};
     if (elang_model_load(fl->swift, &lo, swift, &err) != ELANG_OK) return cli_fail(command, "Swift model: ", &err);
-    /* Decoding flags would be ignored by classifiers: a mistake to say, not to drop silently. */
-    const char *decoding = fl->num_beams ? "--num-beams" : fl->max_new_tokens ? "--max-new-tokens"
-                         : fl->aggregate ? "--aggregate" : NULL;
-    if (decoding && !elang_model_is_generator(*swift)) {
-        fprintf(stderr, "elang %s: %s is for text generators; %s is a %s classifier\n", command, decoding, fl->swift,
-                elang_model_type(*swift));
+    if (!decoding_flags_fit(command, fl, *swift)) {
         elang_model_free(*swift);
         *swift = NULL;
         return 2;

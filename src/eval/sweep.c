@@ -190,8 +190,8 @@ elang_status elang_choose(const elang_pair_run *r, elang_score_kind kind, const 
     if (best) *out = *best;
     else
         st = elang_fail(err, ELANG_ERR_INVALID_ARG,
-                        "budget %g GFLOPs is below Swift's own cost of %.4g GFLOPs per input", obj->value,
-                        pts[n - 1].gflops);
+                        "budget %g GFLOPs is below the cheapest threshold's cost of %.4g GFLOPs per input (Swift's "
+                        "own, unless some scores are NaN)", obj->value, pts[n - 1].gflops);
     free(pts);
     return st;
 }

@@ -383,7 +383,7 @@ elang_status weight_store_take_f32(weight_store *ws, const char *name, int ndim,
             convert_to_f32(e, numel, converted);
         f32 = ws->converted[i] = converted; /* kept, so that tied weights taken twice convert once */
     }
-    if (!e->taken) {
+    if (ws->takes[i] == 0) { /* the first take; a tied weight's second finds it checked */
         const size_t bad = first_non_finite(f32, numel);
         if (bad < numel)
             return elang_fail(err, ELANG_ERR_FORMAT, "tensor '%s' in %s holds %s at element %zu: the weights are "
