@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
+
+#include "util/unicode.h"
 
 void print_usage(const char *command, const char *synopsis, const flag_spec *flags) {
     fprintf(stderr, "usage: elang %s %s\n\nflags:\n", command, synopsis);
@@ -25,18 +27,20 @@ static int set_value(const char *command, const flag_spec *f, const char *value)
     char why[160];
     switch (f->kind) {
     case FLAG_BOOL: *(bool *)f->dest = true; return 0;
-    case FLAG_TEXT:
-        for (utf8proc_ssize_t at = 0, n = (utf8proc_ssize_t)strlen(value), step; at < n; at += step) {
-            utf8proc_int32_t cp;
-            if ((step = utf8proc_iterate((const utf8proc_uint8_t *)value + at, n - at, &cp)) < 0) {
-                /* Not the value itself: its bytes would garble the terminal. */
-                fprintf(stderr, "elang %s: invalid value for --%s: not valid UTF-8 (byte %ld)\n", command, f->name,
-                        (long)at);
-                return 2;
-            }
+    case FLAG_TEXT: {
+        /* The tokenizer's own rule (util/unicode), checked here so that the
+         * fault is the flag's, not the first input's. */
+        i32vec cps = {0};
+        size_t bad;
+        const bool valid = utf8_decode(value, strlen(value), &cps, &bad);
+        i32vec_free(&cps);
+        if (!valid && bad != SIZE_MAX) {
+            /* Not the value itself: its bytes would garble the terminal. */
+            fprintf(stderr, "elang %s: invalid value for --%s: not valid UTF-8 (byte %zu)\n", command, f->name, bad);
+            return 2;
         }
-        /* otherwise a string */
-        __attribute__((fallthrough));
+        __attribute__((fallthrough)); /* otherwise a string */
+    }
     case FLAG_STRING:
         if (!*value) return bad_value(command, f, value, "must not be empty");
         *(const char **)f->dest = value;

@@ -80,6 +80,17 @@ def outcome(run, folder, stop_after=None):
     return {k: v.clone() for k, v in model.state_dict().items()}, torch.get_rng_state()
 
 
+def refused(checkpoint, what):
+    """Whether resuming from checkpoint stops the run, as it must; says which."""
+    try:
+        checkpoint.resume(lambda message: None)
+    except SystemExit:
+        print(f"{what} is refused")
+        return True
+    print(f"{what} was RESUMED")
+    return False
+
+
 def main():
     failed = 0
     for name, run in (("masked LM", bert_run), ("span corruption", t5_run)):
@@ -94,20 +105,10 @@ def main():
             failed += not same
             path = [os.path.join(stopped, f) for f in os.listdir(stopped) if f.endswith(".pt")][0]
             other = trainutil.EpochCheckpoint(path, {"other": "settings"}, None, None, None, None)
-            try:
-                other.resume(lambda message: None)
-                print(f"{name}: a checkpoint of other settings was RESUMED")
-                failed += 1
-            except SystemExit:
-                print(f"{name}: a checkpoint of other settings is refused")
+            failed += not refused(other, f"{name}: a checkpoint of other settings")
             with open(path, "r+b") as f:
                 f.truncate(100)
-            try:
-                other.resume(lambda message: None)
-                print(f"{name}: a truncated checkpoint was RESUMED")
-                failed += 1
-            except SystemExit:
-                print(f"{name}: a truncated checkpoint is refused")
+            failed += not refused(other, f"{name}: a truncated checkpoint")
     sys.exit(1 if failed else 0)
 
 
