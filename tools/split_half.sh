@@ -2,38 +2,55 @@
 # How well do thresholds set on a GLUE calibration split transfer to new
 # data? For each seed, every task's calibration split (models/TASK-
 # calibration-lines.txt) is halved at random (`elang calibrate --holdout 0.5
-# --seed N`); each objective sets the BERT pair's threshold on one half and
-# is scored on the other. Prints, per objective, how often the held-out
-# halves meet the GLUE aim (E-LANG's mean over the four tasks at least
-# Super's, at a mean per-task speed-up of 2.5x or more), the mean held-out
-# gap to Super (points of each task's metric: accuracy, MCC, MRPC's F1) and
-# the mean speed-up. Only calibration data is read: no dev or test set.
+# --seed N`); each routing score and objective sets the pair's threshold on
+# one half and is scored on the other. Prints, per score and objective, how
+# often the held-out halves meet the GLUE aim (E-LANG's mean over the four
+# tasks at least Super's, at a mean per-task speed-up of 2.5x or more), the
+# mean held-out gap to Super (points of each task's metric: accuracy, MCC,
+# MRPC's F1) and the mean speed-up. Only calibration data is read: no dev or
+# test set.
 #
-#   tools/split_half.sh [SEEDS]     (after make; default 12 seeds, ~20 minutes;
-#                                    THREADS=N for elang's --threads, default all cores)
+#   tools/split_half.sh [SEEDS]     (after make; default 12 seeds, ~20 minutes
+#                                    for the default six objectives;
+#                                    PAIR=bert (default: the four BERT pairs) or
+#                                    PAIR=t5 (the text-to-text pair, calibrated
+#                                    as tools/calibrate_demo.sh does);
+#                                    ROUTINGS="SCORE/OBJECTIVE ..." to compare
+#                                    others; THREADS=N for elang's --threads,
+#                                    default all cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${ELANG_SHARED:-../shared}
 SEEDS=${1:-12}
 THREADS=${THREADS:-0}
-OBJECTIVES=(match-super match-super-bootstrap:0.6 match-super-bootstrap:0.7 match-super-bootstrap:0.8
-            match-super-bootstrap:0.9 match-super-bootstrap:0.95)
+PAIR=${PAIR:-bert}
+read -r -d '' -a ROUTINGS <<<"${ROUTINGS:-energy/match-super energy/match-super-bootstrap:0.6
+    energy/match-super-bootstrap:0.7 energy/match-super-bootstrap:0.8 energy/match-super-bootstrap:0.9
+    energy/match-super-bootstrap:0.95}" || true  # read -d '' ends at the end of input, status 1
+case $PAIR in bert|t5) ;; *) echo "split_half: PAIR must be bert or t5, not '$PAIR'" >&2; exit 2 ;; esac
 out=$(mktemp -d /tmp/elang-split-half-XXXXXX)
 trap 'rm -rf "$out"' EXIT
 for seed in $(seq 1 "$SEEDS"); do
-    for task in sst2:SST-2 cola:CoLA mrpc:MRPC rte:RTE; do
-        name=${task%%:*} dir=${task#*:}
-        for obj in "${OBJECTIVES[@]}"; do
+    for task in sst2:SST-2:sentence:negative,positive cola:CoLA:sentence:unacceptable,acceptable \
+                mrpc:MRPC:sentence1:not_equivalent,equivalent rte:RTE:sentence1:entailment,not_entailment; do
+        IFS=: read -r name dir field words <<<"$task"
+        if [ "$PAIR" = bert ]; then
+            pair=(--swift "models/$name-swift" --super "models/$name-super")
+        else
+            pair=(--swift models/glue-t5-swift --super models/glue-t5-super --swift-prefix "$name $field: "
+                  --super-prefix "$name $field: " --pair-infix " sentence2: " --label-words "$words")
+        fi
+        for routing in "${ROUTINGS[@]}"; do
             # The progress bar goes to stderr; kept apart so that a failure can show it.
-            if ! build/elang calibrate --swift "models/$name-swift" --super "models/$name-super" --task "$name" \
+            if ! build/elang calibrate "${pair[@]}" --task "$name" \
                 --data "$SHARED/data/glue/$dir/train.tsv" --lines "models/$name-calibration-lines.txt" \
-                --objective "$obj" --holdout 0.5 --seed "$seed" --threads "$THREADS" --out "$out/calib.json" \
-                >"$out/stdout" 2>"$out/stderr"; then
+                --score "${routing%%/*}" --objective "${routing#*/}" --holdout 0.5 --seed "$seed" \
+                --threads "$THREADS" --out "$out/calib.json" >"$out/stdout" 2>"$out/stderr"; then
                 tail -n 3 "$out/stderr" >&2
-                echo "split_half: calibrate failed for $name, $obj, seed $seed" >&2
+                echo "split_half: calibrate failed for $name, $routing, seed $seed" >&2
                 exit 1
             fi
-            echo "$seed $name $obj $(grep "held out" "$out/stdout")" >>"$out/results.txt"
+            echo "$seed $name $routing $(grep "held out" "$out/stdout")" >>"$out/results.txt"
         done
     done
 done
@@ -48,7 +65,7 @@ for line in open(sys.argv[1]):
         sys.exit(f"unexpected line: {line.strip()}")
     speedup = float(m[6]) if m[7] == "fewer" else 1 / float(m[6])
     runs[m[3]].setdefault(int(m[1]), {})[m[2]] = (100 * (float(m[5]) - float(m[4])), speedup)
-print("| objective | held-out halves meeting the aim | mean gap to Super | mean speed-up |")
+print("| score / objective | held-out halves meeting the aim | mean gap to Super | mean speed-up |")
 print("|---|---:|---:|---:|")
 for objective, seeds in runs.items():
     gaps = [statistics.mean(g for g, _ in t.values()) for t in seeds.values()]
