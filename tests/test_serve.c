@@ -1021,7 +1021,12 @@ static void usage_errors(void **s) {
         {"serve --swift models/multi30k-swift --super http://127.0.0.1:9/v2/models/m --super-model m --threshold 1",
          "--super-model names the model of a Super behind an OpenAI-compatible API", 2},
         {"serve --swift models/multi30k-swift --super models/multi30k-super --super-api openai --threshold 1",
-         "--super-api says how a remote Super is reached", 2},
+         "--super-api is for a remote Super; --super models/multi30k-super is no http(s) URL", 2},
+        {"serve --swift models/multi30k-swift --super models/multi30k-super --super-retries 3 --threshold 1",
+         "--super-retries is for a remote Super", 2},
+        {"serve --model models/sst2-swift --super-timeout-ms 100", "--super-timeout-ms is for a router", 2},
+        {"route --swift models/sst2-swift --super models/sst2-super --super-connect-timeout-ms 100 --threshold 1",
+         "--super-connect-timeout-ms is for a remote Super", 2},
         {"serve --swift models/multi30k-swift --super ftp://h --super-api openai --super-model m --threshold 1",
          "--super ftp://h is no http(s) URL", 2},
         {"serve --swift models/multi30k-swift --super http://127.0.0.1:9 --super-api openai --super-model m --threshold 1 "
@@ -1041,7 +1046,8 @@ static void usage_errors(void **s) {
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char cmd[4096], *out, *err;
-        snprintf(cmd, sizeof cmd, "%s %s", elang_bin(), cases[k].args);
+        /* A case the checks miss would start serving: `timeout` turns that into exit 124, not a hang. */
+        snprintf(cmd, sizeof cmd, "timeout 60 %s %s </dev/null", elang_bin(), cases[k].args);
         const int rc = run_command(cmd, &out, &err);
         if (rc != cases[k].rc || !strstr(err, cases[k].says))
             fail_msg("`%s` exited %d (want %d): %s(want \"%s\")", cmd, rc, cases[k].rc, err, cases[k].says);

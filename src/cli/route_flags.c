@@ -27,6 +27,15 @@ static bool parse_words(const char *command, route_flags *fl, elang_route_opts *
                 CLI_MAX_LABEL_WORDS);
         return false;
     }
+    /* Two equal words are a typo the command line alone shows; words that
+     * differ but start with the same token can only be found with the model. */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (strcmp(fl->word_ptrs[i], fl->word_ptrs[j]) == 0) {
+                fprintf(stderr, "elang %s: --label-words names \"%s\" twice (words %d and %d)\n", command,
+                        fl->word_ptrs[i], i + 1, j + 1);
+                return false;
+            }
     o->label_words = fl->word_ptrs;
     o->num_label_words = n;
     return true;
@@ -150,9 +159,16 @@ bool check_remote_flags(const char *command, const route_flags *fl, const remote
                         "--super-prefix\n", command);
         return false;
     }
-    if (rf->api && !remote) {
-        fprintf(stderr, "elang %s: --super-api says how a remote Super is reached; --super %s is no http(s) URL\n",
-                command, fl->super ? fl->super : "(none)");
+    /* A flag for a remote Super given with a local one would be silently
+     * ignored: most likely --super names the wrong thing. */
+    const char *remote_only = rf->api                        ? "--super-api"
+                              : rf->connect_timeout_ms >= 0 ? "--super-connect-timeout-ms"
+                              : rf->timeout_ms >= 0         ? "--super-timeout-ms"
+                              : rf->retries >= 0            ? "--super-retries"
+                                                            : NULL;
+    if (remote_only && !remote) {
+        fprintf(stderr, "elang %s: %s is for a remote Super; --super %s is no http(s) URL\n", command, remote_only,
+                fl->super ? fl->super : "(none)");
         return false;
     }
     if (rf->model && !openai) {
@@ -170,8 +186,10 @@ bool check_remote_flags(const char *command, const route_flags *fl, const remote
 
 elang_remote_opts remote_opts_of(const char *url, const remote_flags *rf) {
     return (elang_remote_opts){.api = rf->api && strcmp(rf->api, "openai") == 0 ? ELANG_REMOTE_OPENAI : ELANG_REMOTE_V2,
-                               .url = url, .model = rf->model, .connect_timeout_ms = rf->connect_timeout_ms,
-                               .timeout_ms = rf->timeout_ms, .retries = rf->retries};
+                               .url = url, .model = rf->model,
+                               .connect_timeout_ms = rf->connect_timeout_ms >= 0 ? rf->connect_timeout_ms : REMOTE_CONNECT_TIMEOUT_MS,
+                               .timeout_ms = rf->timeout_ms >= 0 ? rf->timeout_ms : REMOTE_TIMEOUT_MS,
+                               .retries = rf->retries >= 0 ? rf->retries : REMOTE_RETRIES};
 }
 
 const char *max_new_tokens_source(const route_flags *fl, const elang_calibration *calib) {

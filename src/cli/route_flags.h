@@ -57,10 +57,12 @@ typedef struct {
 /* A Super on another machine (route and serve take --super URL). */
 typedef struct {
     const char *api, *model; /* --super-api, --super-model; NULL: not given */
-    int connect_timeout_ms, timeout_ms, retries;
+    int connect_timeout_ms, timeout_ms, retries; /* -1: not given (remote_opts_of applies the defaults) */
 } remote_flags;
 
-#define REMOTE_FLAG_DEFAULTS {.connect_timeout_ms = 500, .timeout_ms = 5000, .retries = 1}
+enum { REMOTE_CONNECT_TIMEOUT_MS = 500, REMOTE_TIMEOUT_MS = 5000, REMOTE_RETRIES = 1 }; /* the defaults */
+
+#define REMOTE_FLAG_DEFAULTS {.connect_timeout_ms = -1, .timeout_ms = -1, .retries = -1}
 
 #define REMOTE_FLAG_SPECS(fl)                                                                                  \
     {"super-connect-timeout-ms", FLAG_INT, &(fl).connect_timeout_ms, 1, 600000, NULL,                          \

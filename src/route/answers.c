@@ -53,6 +53,19 @@ static elang_status answer_by_classifier(elang_model *m, const elang_text *in, s
     return st;
 }
 
+elang_status label_word_ids(elang_model *m, const elang_route_opts *o, int32_t *ids, elang_error *err) {
+    elang_status st = ELANG_OK;
+    for (int j = 0; st == ELANG_OK && j < o->num_label_words; j++)
+        st = model_first_token_id(m, o->label_words[j], &ids[j], err);
+    for (int j = 0; st == ELANG_OK && j < o->num_label_words; j++)
+        for (int i = 0; st == ELANG_OK && i < j; i++)
+            if (ids[i] == ids[j])
+                st = elang_fail(err, ELANG_ERR_INVALID_ARG, "label words \"%s\" and \"%s\" start with the same token "
+                                "in %s, so they cannot compete", o->label_words[i], o->label_words[j],
+                                elang_model_dir(m));
+    return st;
+}
+
 /* T5 as a classifier: the label words' first tokens compete at the first
  * decoding step; the scores see only those logits. */
 static elang_status answer_by_label_words(elang_model *m, const elang_text *in, size_t n,
@@ -62,12 +75,7 @@ static elang_status answer_by_label_words(elang_model *m, const elang_text *in, 
     float *picked = malloc(sizeof(float) * (n ? n : 1) * (size_t)k);
     int *lengths = malloc(sizeof(int) * (n ? n : 1));
     elang_status st = ids && picked && lengths ? ELANG_OK : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for label words");
-    for (int j = 0; st == ELANG_OK && j < k; j++) st = model_first_token_id(m, o->label_words[j], &ids[j], err);
-    for (int j = 0; st == ELANG_OK && j < k; j++)
-        for (int i = 0; i < j; i++)
-            if (ids[i] == ids[j])
-                st = elang_fail(err, ELANG_ERR_INVALID_ARG, "label words \"%s\" and \"%s\" start with the same token",
-                                o->label_words[i], o->label_words[j]);
+    if (st == ELANG_OK) st = label_word_ids(m, o, ids, err);
     if (st == ELANG_OK) st = model_label_word_logits(m, in, n, ids, k, o->batch_size, picked, lengths, err);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
         const float *row = picked + i * (size_t)k;

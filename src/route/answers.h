@@ -17,4 +17,9 @@ void answer_take_decision(elang_answer *full, const elang_answer *decision);
 elang_status pick_head_outputs(const elang_model *m, const elang_route_opts *o, int *outputs, int *k,
                                elang_error *err);
 
+/* The first token of each of the routing's label words in m's vocabulary
+ * (ids[o->num_label_words]); an error naming the two words when two start
+ * with the same token, since then neither could win. */
+elang_status label_word_ids(elang_model *m, const elang_route_opts *o, int32_t *ids, elang_error *err);
+
 #endif

@@ -30,6 +30,14 @@ static elang_status check_alike(elang_model *const *tiers, int num_tiers, const 
                               "the router's models must all classify or all generate (%s is a %s, %s a %s)",
                               elang_model_dir(tiers[0]), elang_model_type(tiers[0]), elang_model_dir(tiers[i]),
                               elang_model_type(tiers[i]));
+        if (words) {
+            /* Said now, before any input is read: a clash depends on each model's vocabulary. */
+            int32_t *ids = malloc(sizeof *ids * (size_t)opts->num_label_words);
+            const elang_status st = ids ? label_word_ids(tiers[i], opts, ids, err)
+                                        : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for label words");
+            free(ids);
+            if (st != ELANG_OK) return st;
+        }
         if (gen || i == 0) continue;
         const int n0 = elang_model_num_labels(tiers[0]), ni = elang_model_num_labels(tiers[i]);
         if (n0 != ni)
