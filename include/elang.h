@@ -437,8 +437,8 @@ typedef struct {
      * server's, http://HOST:PORT (or its /v1), asked at /v1/completions */
     const char *url;
     const char *model;      /* OpenAI: the model asked for (required) */
-    int connect_timeout_ms; /* per attempt; 0 = 500 */
-    int timeout_ms;         /* per attempt, the whole exchange; 0 = 5000 */
+    int connect_timeout_ms; /* per attempt; 0 (or less) = 500 */
+    int timeout_ms;         /* per attempt, the whole exchange; 0 (or less) = 5000 */
     int retries;            /* attempts after a failed one; 0 = none */
 } elang_remote_opts;
 

@@ -507,7 +507,7 @@ static void cli_classifies(void **state) {
 /* `elang demo --data` on the text-to-text pair for MRPC: a report routed by
  * the calibration's score and one routed by Swift's encoder head, and the
  * side-by-side table made of their numbers (F1 and accuracy in percent). */
-static void demo_compares_head_and_energy(void **state) {
+static void demo_compares_head_and_calibrated_score(void **state) {
     (void)state;
     char report[1024], cmd[2048], *out, *err;
     snprintf(report, sizeof report, "%s/demo-t5", test_tmpdir());
@@ -586,7 +586,7 @@ int main(void) {
         cmocka_unit_test(sst2_lm_swift),
         cmocka_unit_test(sst2_lm_super),
         cmocka_unit_test(cli_classifies),
-        cmocka_unit_test(demo_compares_head_and_energy),
+        cmocka_unit_test(demo_compares_head_and_calibrated_score),
         cmocka_unit_test(weights_stay_small),
     };
     int failed = cmocka_run_group_tests_name("demo_models", tests, NULL, NULL);

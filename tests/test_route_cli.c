@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -403,6 +407,56 @@ static void long_prefixes_round_trip(void **s) {
     free(prefix[0]), free(prefix[1]);
 }
 
+/* A Super that never answers: a socket listening on a free port that
+ * nobody accepts on, so the kernel completes each connection and queues it
+ * (the backlog, 64, outlasts any attempts made here). */
+static int silent_super(int *port) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 64), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* The connections queued on the silent Super since the last count. */
+static int calls_made(int fd) {
+    assert_int_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+    int n = 0;
+    for (int c; (c = accept(fd, NULL, NULL)) >= 0; n++) close(c);
+    return n;
+}
+
+/* A routed input's call to a remote Super that times out is made again
+ * --super-retries times, once when the flag is not given; then the input
+ * keeps Swift's answer, marked degraded. */
+static void remote_super_retries(void **s) {
+    (void)s;
+    int port;
+    const int fd = silent_super(&port);
+    const char *input = tmp("one.jsonl");
+    const char *line = "{\"text\": \"an ok film\"}\n";
+    write_file(input, line, strlen(line));
+    const struct {
+        const char *flag;
+        int calls;
+    } cases[] = {{"", 2}, {"--super-retries 0", 1}, {"--super-retries 2", 3}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[2048], *out;
+        snprintf(args, sizeof args, "route --swift models/sst2-swift --super http://127.0.0.1:%d/v2/models/m "
+                 "--threshold 100 --super-timeout-ms 100 %s --input %s", port, cases[i].flag, input);
+        run_ok(args, &out);
+        assert_non_null(strstr(out, "\"degraded\":true"));
+        free(out);
+        const int calls = calls_made(fd);
+        if (calls != cases[i].calls) fail_msg("%s: %d calls to Super, want %d", args, calls, cases[i].calls);
+    }
+    close(fd);
+}
+
 static void bad_usage(void **s) {
     (void)s;
     const char *bert = shared_path("fixtures/hf/bert"), *distil = shared_path("fixtures/hf/distilbert");
@@ -471,6 +525,7 @@ int main(void) {
         cmocka_unit_test(calibrate_keeps_old_file_on_failed_write),
         cmocka_unit_test(eval_report_replaced_together),
         cmocka_unit_test(long_prefixes_round_trip),
+        cmocka_unit_test(remote_super_retries),
         cmocka_unit_test(bad_usage),
     };
     int failed = cmocka_run_group_tests_name("route-cli", tests, NULL, NULL);

@@ -66,9 +66,10 @@ have multi30k && [ -f models/multi30k-swift/elang_head.json ] && build/elang cal
     --objective match-super:0.5 --out models/multi30k-head.calib.json
 # SST-2 with the decoder-only pair: the same calibration split as the BERT
 # pair; the models answer through the prompt's next token, one of the two
-# label words (tools/train/train_sst2_lm.py trained them so). Two choices
-# differ from the BERT pair's, both made on the calibration split alone
-# (`elang eval` of it, README "The demo"): on it this Super is no more
+# label words (tools/train/train_sst2_lm.py trained them so). Its score and
+# objective were chosen on the calibration split alone (`elang eval` of it,
+# README "The demo"), before the GLUE pairs' rule came to the same kind of
+# choice: on it this Super is no more
 # accurate than Swift (75.8% against 77.0%), so match-super would keep every
 # input on Swift, and the objective is the best accuracy the pair reaches
 # (max-metric); and the energy of two label-word logits ranks the inputs

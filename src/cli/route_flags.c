@@ -187,9 +187,10 @@ bool check_remote_flags(const char *command, const route_flags *fl, const remote
 elang_remote_opts remote_opts_of(const char *url, const remote_flags *rf) {
     return (elang_remote_opts){.api = rf->api && strcmp(rf->api, "openai") == 0 ? ELANG_REMOTE_OPENAI : ELANG_REMOTE_V2,
                                .url = url, .model = rf->model,
-                               .connect_timeout_ms = rf->connect_timeout_ms >= 0 ? rf->connect_timeout_ms : REMOTE_CONNECT_TIMEOUT_MS,
-                               .timeout_ms = rf->timeout_ms >= 0 ? rf->timeout_ms : REMOTE_TIMEOUT_MS,
-                               .retries = rf->retries >= 0 ? rf->retries : REMOTE_RETRIES};
+                               .connect_timeout_ms = rf->connect_timeout_ms, .timeout_ms = rf->timeout_ms,
+                               /* The library's default is no retry; one spares a router the
+                                * Super's occasional dropped connection. */
+                               .retries = rf->retries >= 0 ? rf->retries : 1};
 }
 
 const char *max_new_tokens_source(const route_flags *fl, const elang_calibration *calib) {

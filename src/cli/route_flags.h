@@ -57,10 +57,8 @@ typedef struct {
 /* A Super on another machine (route and serve take --super URL). */
 typedef struct {
     const char *api, *model; /* --super-api, --super-model; NULL: not given */
-    int connect_timeout_ms, timeout_ms, retries; /* -1: not given (remote_opts_of applies the defaults) */
+    int connect_timeout_ms, timeout_ms, retries; /* -1: not given (the library's timeouts; one retry) */
 } remote_flags;
-
-enum { REMOTE_CONNECT_TIMEOUT_MS = 500, REMOTE_TIMEOUT_MS = 5000, REMOTE_RETRIES = 1 }; /* the defaults */
 
 #define REMOTE_FLAG_DEFAULTS {.connect_timeout_ms = -1, .timeout_ms = -1, .retries = -1}
 

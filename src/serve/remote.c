@@ -103,6 +103,11 @@ elang_status remote_new(const remote_opts *opts, remote_super **out, elang_error
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for the remote Super");
     }
     r->opts = *opts;
+    /* elang_remote_opts' zeros mean the defaults, as the public header says;
+     * applied here so that every way of making a remote Super gets them. */
+    if (r->opts.connect_timeout_ms <= 0) r->opts.connect_timeout_ms = 500;
+    if (r->opts.timeout_ms <= 0) r->opts.timeout_ms = 5000;
+    if (r->opts.retries < 0) r->opts.retries = 0;
     if (!r->opts.metrics) r->opts.metrics = &r->own_metrics;
     r->endpoint = endpoint;
     r->url = strdup(opts->url);
@@ -384,9 +389,8 @@ elang_status elang_remote_new(const elang_remote_opts *opts, const elang_model *
                                                              : elang_gen_opts_default().max_new_tokens;
     const remote_opts ro = {.api = opts->api, .url = opts->url, .model = opts->model, .max_new_tokens = max_new_tokens,
                             .stop = route->gen.stop, .num_stop = route->gen.num_stop,
-                            .connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 500,
-                            .timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 5000,
-                            .retries = opts->retries > 0 ? opts->retries : 0,
+                            .connect_timeout_ms = opts->connect_timeout_ms, .timeout_ms = opts->timeout_ms,
+                            .retries = opts->retries,
                             .temperature = route->temperature > 0 ? route->temperature : 1.0, .swift = swift};
     return remote_new(&ro, out, err);
 }

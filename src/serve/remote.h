@@ -28,9 +28,9 @@ typedef struct {
     int max_new_tokens;
     const char *const *stop;
     int num_stop;
-    int connect_timeout_ms;   /* per attempt */
-    int timeout_ms;           /* per attempt, the whole exchange */
-    int retries;              /* attempts after the first */
+    int connect_timeout_ms;   /* per attempt; 0 or less: 500 */
+    int timeout_ms;           /* per attempt, the whole exchange; 0 or less: 5000 */
+    int retries;              /* attempts after the first; below 0: none */
     double temperature;       /* of the energies computed when the answer lacks them */
     const elang_model *swift; /* whose labels and kind the answers must match */
     serve_metrics *metrics;   /* NULL: the remote keeps its own, unread */
