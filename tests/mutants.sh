@@ -56,6 +56,7 @@ mutants=(
 "src/models/transformer.c|            pos[(size_t)r * n + i] = real ? next++ : 0;|            pos[(size_t)r * n + i] = c->steps + i + 0 * (real ? next++ : 0);|test_causal|a left-padded prompt's positions count its padding"
 "src/eval/pair_run.c|        const double pass = decided_after ? it->swift_gflops : it->decision_gflops[d];|        const double pass = d != ELANG_DECIDE_BY_HEAD ? it->swift_gflops : it->decision_gflops[d];|test_route|a routed input decided on its prompt costs Swift its whole run"
 "src/serve/openai_remote.c|        elang_answer *a = &out[idx[json_integer_value(index)]];|        elang_answer *a = &out[idx[k + 0 * json_integer_value(index)]];|test_openai|an OpenAI server's choices taken by position, not by index"
+"src/serve/remote.c|    for (int attempt = 0; attempt <= r->opts.retries; attempt++) {|    for (int attempt = 0; attempt < r->opts.retries; attempt++) {|test_route_cli|a remote Super is called one time too few"
 "src/serve/openai.c|        const char *finish = cut < 0 && g->num_steps >= info->max_new_tokens ? \"length\" : \"stop\";|        const char *finish = cut < 0 && g->num_steps > info->max_new_tokens ? \"length\" : \"stop\";|test_openai|a completion that took all its tokens reported as stopped"
 )
 
