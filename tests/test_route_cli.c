@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -457,6 +458,62 @@ static void remote_super_retries(void **s) {
     close(fd);
 }
 
+/* A Super that answers every call with one canned KServe v2 body. */
+typedef struct {
+    int fd;
+    const char *body;
+} canned_super;
+
+static void *answer_calls(void *arg) {
+    const canned_super *c = arg;
+    for (int conn; (conn = accept(c->fd, NULL, NULL)) >= 0; close(conn)) {
+        /* The request is read up to its body's end: headers, then Content-Length bytes. */
+        char req[65536];
+        size_t got = 0;
+        const char *end = NULL;
+        long body = 0;
+        for (ssize_t r; got < sizeof req - 1 && (r = read(conn, req + got, sizeof req - 1 - got)) > 0;) {
+            got += (size_t)r, req[got] = '\0';
+            if (!end && (end = strstr(req, "\r\n\r\n"))) {
+                const char *cl = strcasestr(req, "content-length:");
+                body = cl ? strtol(cl + 15, NULL, 10) : 0;
+            }
+            if (end && (long)(got - (size_t)(end + 4 - req)) >= body) break;
+        }
+        char head[256];
+        const int n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               "Content-Length: %zu\r\nConnection: close\r\n\r\n", strlen(c->body));
+        if (write(conn, head, (size_t)n) != n || write(conn, c->body, strlen(c->body)) < 0) continue;
+    }
+    return NULL;
+}
+
+/* A remote Super's answer whose logits are no 32-bit floats (1e39 would be
+ * an infinity, its energy NaN) is refused like any malformed answer: the
+ * input keeps Swift's answer, marked degraded. */
+static void remote_super_out_of_range_logits(void **s) {
+    (void)s;
+    int port;
+    canned_super c = {.fd = silent_super(&port),
+                      .body = "{\"model_name\":\"m\",\"outputs\":[{\"name\":\"logits\",\"datatype\":\"FP32\","
+                              "\"shape\":[1,2],\"data\":[1e39,-1e39]}]}"};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, answer_calls, &c), 0);
+    const char *input = tmp("one.jsonl"), *line = "{\"text\": \"an ok film\"}\n";
+    write_file(input, line, strlen(line));
+    char cmd[2048], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s route --swift models/sst2-swift --super http://127.0.0.1:%d/v2/models/m "
+             "--threshold 100 --super-retries 0 --input %s", elang_bin(), port, input);
+    const int rc = run_command(cmd, &out, &err);
+    shutdown(c.fd, SHUT_RDWR); /* ends the accept loop */
+    pthread_join(t, NULL);
+    close(c.fd);
+    if (rc != 0) fail_msg("`%s` exited %d: %s", cmd, rc, err);
+    if (!strstr(out, "\"route\":\"swift\"") || !strstr(out, "\"degraded\":true"))
+        fail_msg("an out-of-range answer was taken: %s", out);
+    free(out), free(err);
+}
+
 static void bad_usage(void **s) {
     (void)s;
     const char *bert = shared_path("fixtures/hf/bert"), *distil = shared_path("fixtures/hf/distilbert");
@@ -526,6 +583,7 @@ int main(void) {
         cmocka_unit_test(eval_report_replaced_together),
         cmocka_unit_test(long_prefixes_round_trip),
         cmocka_unit_test(remote_super_retries),
+        cmocka_unit_test(remote_super_out_of_range_logits),
         cmocka_unit_test(bad_usage),
     };
     int failed = cmocka_run_group_tests_name("route-cli", tests, NULL, NULL);

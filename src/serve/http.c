@@ -14,6 +14,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/unicode.h"
 
 struct http_front {
     struct MHD_Daemon *daemon;
@@ -42,7 +43,14 @@ void http_error(http_reply *reply, int status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *j = json_pack("{s:s}", "error", msg);
+    /* The message may quote the request's bytes (a path, a model name) or be
+     * cut inside a character, and JSON strings must be UTF-8: ill-formed
+     * bytes become U+FFFD, as a browser shows them. */
+    strbuf text = {0};
+    json_t *j = utf8_decode_replace((const unsigned char *)msg, strlen(msg), &text)
+                    ? json_pack("{s:s}", "error", text.s ? text.s : "")
+                    : NULL;
+    free(text.s);
     free(reply->body);
     reply->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     reply->len = reply->body ? strlen(reply->body) : 0;

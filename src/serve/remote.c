@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -200,12 +201,17 @@ static json_t *element(json_t *t, size_t rows, size_t width, size_t i, size_t j)
     return NULL;
 }
 
+/* A JSON number that stays finite as the float elang keeps it in: 1e39
+ * would become an infinity, and the answer's energy and probabilities NaN. */
+static bool float_number(json_t *v, double *dst) {
+    if (!json_is_number(v)) return false;
+    *dst = json_number_value(v);
+    return fabs(*dst) <= FLT_MAX;
+}
+
 static bool numbers(json_t *t, size_t rows, size_t width, size_t i, double *dst) {
-    for (size_t j = 0; j < (width ? width : 1); j++) {
-        json_t *v = element(t, rows, width, i, j);
-        if (!json_is_number(v)) return false;
-        dst[j] = json_number_value(v);
-    }
+    for (size_t j = 0; j < (width ? width : 1); j++)
+        if (!float_number(element(t, rows, width, i, j), &dst[j])) return false;
     return true;
 }
 
@@ -222,7 +228,7 @@ static elang_status classifier_answer(remote_super *r, json_t *root, size_t m, s
     json_t *logits = output(root, "logits"), *label = output(root, "label"), *probs = output(root, "probs");
     json_t *energy = output(root, "energy");
     if (!logits || !numbers(logits, m, (size_t)L, i, row))
-        return malformed(err, r, "an output \"logits\" of one row of numbers per input, as many as Swift's labels");
+        return malformed(err, r, "an output \"logits\" of one row of finite numbers per input, as many as Swift's labels");
     a->cls.logits = malloc(sizeof(float) * 2 * (size_t)L);
     if (!a->cls.logits) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for remote answers");
     a->cls.probs = a->cls.logits + L;
@@ -293,12 +299,12 @@ static elang_status generator_answer(remote_super *r, json_t *root, size_t m, si
         a->gen.ids[t] = (int32_t)json_integer_value(id);
     }
     for (int t = 0; t < steps; t++) {
-        json_t *p = element(lp, m, (size_t)steps_width, i, (size_t)t);
-        json_t *e = element(te, m, (size_t)steps_width, i, (size_t)t);
-        if (!json_is_number(p) || !json_is_number(e))
-            return malformed(err, r, "numbers in \"token_logprobs\" and \"token_energies\"");
-        a->gen.token_logprobs[t] = (float)json_number_value(p);
-        a->gen.token_energies[t] = (float)json_number_value(e);
+        double p, e;
+        if (!float_number(element(lp, m, (size_t)steps_width, i, (size_t)t), &p) ||
+            !float_number(element(te, m, (size_t)steps_width, i, (size_t)t), &e))
+            return malformed(err, r, "finite numbers in \"token_logprobs\" and \"token_energies\"");
+        a->gen.token_logprobs[t] = (float)p;
+        a->gen.token_energies[t] = (float)e;
     }
     return ELANG_OK;
 }

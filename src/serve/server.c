@@ -169,7 +169,12 @@ static void v1(serve_server *s, const http_request *req, serve_endpoint ep, doub
         return;
     }
     if (ep != EP_ROUTE && pr.model) t = find_target(s, pr.model);
-    if (ep != EP_ROUTE && (!t || t->key.kind == TASK_ROUTE))
+    if (ep == EP_ROUTE && pr.model && strcmp(pr.model, t->name) != 0)
+        /* Only the router routes: a request naming another model expects
+         * something this endpoint would not do. */
+        http_error(reply, 404, "/v1/route routes with model \"%s\", not \"%s\" (use /v1/classify or /v1/generate "
+                   "for one model)", t->name, pr.model);
+    else if (ep != EP_ROUTE && (!t || t->key.kind == TASK_ROUTE))
         http_error(reply, 404, "no model \"%s\" here", pr.model);
     else if (ep == EP_CLASSIFY && t->key.kind != TASK_CLASSIFY)
         http_error(reply, 400, "model \"%s\" generates text; use /v1/generate", t->name);
