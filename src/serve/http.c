@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,6 +71,15 @@ void http_json(http_reply *reply, json_t *json, size_t flags) {
     reply->len = strlen(reply->body);
     reply->status = 200;
     reply->content_type = NULL;
+}
+
+bool http_client_gone(const http_request *req) {
+    if (req->client_fd < 0) return false;
+    struct pollfd p = {.fd = req->client_fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+    char byte;
+    return (p.revents & POLLIN) && recv(req->client_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 static enum MHD_Result send_reply(http_front *f, struct MHD_Connection *conn, request_state *rs, http_reply *r) {
@@ -155,7 +165,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_error(&reply, 413, "the body has more than %zu bytes, the most this server takes (--max-body-mb)",
                    f->max_body);
     } else {
-        const http_request req = {method, url, rs->body.s ? rs->body.s : "", rs->body.len};
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const http_request req = {method, url, rs->body.s ? rs->body.s : "", rs->body.len,
+                                  info ? info->connect_fd : -1};
         f->handler(f->ctx, &req, &reply);
     }
     return send_reply(f, conn, rs, &reply);

@@ -17,7 +17,12 @@ typedef struct {
     const char *method, *path;
     const char *body; /* NUL-terminated; len bytes */
     size_t len;
+    int client_fd;    /* the connection's socket, for http_client_gone; -1 when unknown */
 } http_request;
+
+/* Whether the client has closed its end of the connection (or it broke);
+ * data it sent after the request (a pipelined one) does not count. */
+bool http_client_gone(const http_request *req);
 
 typedef struct {
     int status;

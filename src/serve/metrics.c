@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const int codes[METRIC_CODES] = {200, 400, 404, 405, 413, 422, 500, 503, 504, 0};
+static const int codes[METRIC_CODES] = {200, 400, 404, 405, 413, 422, 499, 500, 503, 504, 0};
 static const double latency_le[LATENCY_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                                    0.1,    0.2,   0.5,   1,     2,    5,    10};
 static const int batch_le[BATCH_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};

@@ -16,7 +16,7 @@ typedef enum {
 } serve_endpoint;
 
 /* The statuses the server answers with; any other is counted as the last. */
-#define METRIC_CODES 10
+#define METRIC_CODES 11
 #define LATENCY_BUCKETS 14
 #define BATCH_BUCKETS 12
 

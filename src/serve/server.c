@@ -1,5 +1,6 @@
 #include "serve/server.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,10 +94,23 @@ static json_t *completion_response(serve_server *s, const serve_target *t, const
     return openai_completion(t, p->results, p->req.n, &info);
 }
 
+/* Waits for the job's answers until the deadline, looking every tenth of a
+ * second whether the client has gone: its queued inputs are then taken out
+ * of the queue, so that a client that sends much and hangs up cannot keep
+ * the models busy for nobody. */
+static int await_answers(serve_server *s, const http_request *http, serve_job *job, double deadline) {
+    for (;;) {
+        const double until = fmin(deadline, clock_seconds() + 0.1);
+        if (batcher_wait(&s->batcher, job, until)) return 0;
+        if (until >= deadline) return 504;
+        if (http_client_gone(http)) return 499;
+    }
+}
+
 /* Queues the parsed inputs for the target, waits for the answers within
  * the timeout and writes the reply in the request's layout. */
-static void answer(serve_server *s, const serve_target *t, parsed_request *req, request_layout layout, double t0,
-                   http_reply *reply) {
+static void answer(serve_server *s, const http_request *http, const serve_target *t, parsed_request *req,
+                   request_layout layout, double t0, http_reply *reply) {
     if (req->n > (size_t)s->cfg.max_queue) {
         http_error(reply, 422, "the request has %zu inputs; this server takes at most %d per request (--max-queue)",
                    req->n, s->cfg.max_queue);
@@ -134,8 +148,11 @@ static void answer(serve_server *s, const serve_target *t, parsed_request *req, 
         pending_release(&p->job);
         return;
     }
-    if (!batcher_wait(&s->batcher, &p->job, t0 + s->cfg.timeout_ms * 1e-3))
+    const int waited = await_answers(s, http, &p->job, t0 + s->cfg.timeout_ms * 1e-3);
+    if (waited == 504)
         http_error(reply, 504, "no answer within %d ms (--timeout-ms)", s->cfg.timeout_ms);
+    else if (waited == 499) /* nginx's status for it; nobody reads the answer, the metrics count it */
+        http_error(reply, 499, "the client closed the connection before its answer");
     else if (p->job.status)
         http_error(reply, p->job.status, "%s", p->job.why);
     else if (layout == LAYOUT_V1)
@@ -184,7 +201,7 @@ static void v1(serve_server *s, const http_request *req, serve_endpoint ep, doub
         parsed_request_free(&pr);
         return;
     }
-    answer(s, t, &pr, LAYOUT_V1, t0, reply);
+    answer(s, req, t, &pr, LAYOUT_V1, t0, reply);
 }
 
 /* Whether the request's decoding can be had from the target. A model
@@ -234,7 +251,7 @@ static void completions(serve_server *s, const http_request *req, double t0, htt
         http_error(reply, 400, "model \"%s\" answers labels, not text; /v1/completions is for text generators (use "
                    "%s)", t->name, t->key.kind == TASK_ROUTE ? "/v1/route" : "/v1/classify");
     else if (decoding_allowed(s, t, &pr, reply)) {
-        answer(s, t, &pr, LAYOUT_OPENAI, t0, reply); /* takes pr */
+        answer(s, req, t, &pr, LAYOUT_OPENAI, t0, reply); /* takes pr */
         return;
     }
     parsed_request_free(&pr);
@@ -262,7 +279,7 @@ static void v2_model(serve_server *s, const http_request *req, double t0, http_r
         const int st = request_parse(req->body, req->len, LAYOUT_V2, !elang_model_is_generator(t->model),
                                      v2_outputs(t), &pr, why, sizeof why);
         if (st) http_error(reply, st, "%s", st == 500 ? "out of memory parsing the request" : why);
-        else answer(s, t, &pr, LAYOUT_V2, t0, reply);
+        else answer(s, req, t, &pr, LAYOUT_V2, t0, reply);
     } else {
         http_error(reply, 404, "no such endpoint: %s", req->path);
     }
