@@ -91,6 +91,8 @@ static size_t on_header(char *data, size_t size, size_t count, void *ctx) {
     const size_t n = size * count;
     if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0)
         snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)strcspn(data + 12, "\r\n"), data + 12);
+    if (n > 7 && strncasecmp(data, "Allow: ", 7) == 0)
+        snprintf(r->allow, sizeof r->allow, "%.*s", (int)strcspn(data + 7, "\r\n"), data + 7);
     return n;
 }
 

@@ -28,6 +28,7 @@ typedef struct {
     char *body;       /* malloc'ed, NUL-terminated */
     size_t len;
     char retry_after[16];
+    char allow[32];   /* the Allow header of a 405 */
     char error[128];  /* why no answer came */
 } http_result;
 

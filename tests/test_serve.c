@@ -500,6 +500,27 @@ static void bad_requests_get_their_status(void **s) {
         assert_int_equal(json_array_size(json_object_get(j, "outputs")), 2);
         json_decref(j), http_result_free(&r);
     }
+    /* HEAD where GET is taken (no body); a 405 names the methods the path takes; an empty body is said so. */
+    CURL *head = curl_easy_init();
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", sv.port);
+    curl_easy_setopt(head, CURLOPT_URL, url);
+    curl_easy_setopt(head, CURLOPT_NOBODY, 1L);
+    assert_int_equal(curl_easy_perform(head), CURLE_OK);
+    long head_status = 0;
+    curl_easy_getinfo(head, CURLINFO_RESPONSE_CODE, &head_status);
+    assert_int_equal(head_status, 200);
+    curl_easy_cleanup(head);
+    http_result r405;
+    http_call(c, sv.port, "/healthz", "{}", 2, &r405);
+    assert_int_equal(r405.status, 405);
+    assert_string_equal(r405.allow, "GET, HEAD");
+    http_result_free(&r405);
+    http_call(c, sv.port, "/v1/route", "", 0, &r405);
+    assert_int_equal(r405.status, 400);
+    assert_non_null(strstr(r405.body, "the request has no body"));
+    assert_string_equal(r405.allow, "");
+    http_result_free(&r405);
     /* A text far over the models' 128 positions is cut as the CLI cuts it. */
     const char *long_in = tmp("long.jsonl");
     FILE *f = fopen(long_in, "w");

@@ -30,6 +30,7 @@ typedef struct {
     size_t len;
     const char *content_type; /* NULL: application/json */
     int retry_after;     /* seconds for a Retry-After header; 0 for none */
+    const char *allow;   /* a 405's Allow header (the methods the path takes); NULL for none */
 } http_reply;
 
 /* Answers one request; runs on the connection's thread, many at once. */

@@ -228,6 +228,7 @@ static int parse_openai(parsed_request *r, char *why, size_t size) {
 int request_parse(const char *body, size_t len, request_layout layout, bool allow_pair, unsigned outputs_allowed,
                   parsed_request *out, char *why, size_t why_size) {
     memset(out, 0, sizeof *out);
+    if (len == 0) return bad(why, why_size, "the request has no body; send a JSON object");
     json_error_t je;
     /* NULs are admitted by the parser only to be refused by name. */
     out->root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);

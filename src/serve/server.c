@@ -164,9 +164,11 @@ static void answer(serve_server *s, const http_request *http, const serve_target
     if (batcher_drop(&s->batcher, &p->job)) pending_release(&p->job);
 }
 
+/* HEAD is GET without the body (libmicrohttpd leaves the body out). */
 static bool method_is(const http_request *req, const char *want, http_reply *reply) {
-    if (strcmp(req->method, want) == 0) return true;
+    if (strcmp(req->method, want) == 0 || (strcmp(want, "GET") == 0 && strcmp(req->method, "HEAD") == 0)) return true;
     http_error(reply, 405, "%s takes %s, not %s", req->path, want, req->method);
+    reply->allow = strcmp(want, "GET") == 0 ? "GET, HEAD" : want;
     return false;
 }
 
