@@ -158,7 +158,8 @@ static void answer(serve_server *s, const http_request *http, const serve_target
     else if (layout == LAYOUT_V1)
         http_json(reply, v1_outputs(t, p), ANSWER_JSON_FLAGS);
     else if (layout == LAYOUT_V2)
-        http_json(reply, v2_infer_response(t, p->results, p->req.n, p->req.outputs, p->req.request_id), V2_JSON_FLAGS);
+        http_json(reply, v2_infer_response(t, p->results, p->req.n, p->req.output_order, p->req.num_outputs,
+                                              p->req.request_id), V2_JSON_FLAGS);
     else
         http_json(reply, completion_response(s, t, p), ANSWER_JSON_FLAGS);
     if (batcher_drop(&s->batcher, &p->job)) pending_release(&p->job);

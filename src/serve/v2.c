@@ -90,9 +90,16 @@ static json_t *value(const serve_target *t, const task_result *r, output_kind k,
     }
 }
 
-json_t *v2_infer_response(const serve_target *t, const task_result *results, size_t n, unsigned wanted,
-                          json_t *request_id) {
-    const unsigned outs = wanted ? wanted : v2_outputs(t);
+json_t *v2_infer_response(const serve_target *t, const task_result *results, size_t n, const unsigned char *order,
+                          int num_order, json_t *request_id) {
+    /* The outputs asked for, in the request's order; all the model gives when none was named. */
+    unsigned char all[OUT_KINDS];
+    if (num_order == 0) {
+        const unsigned outs = v2_outputs(t);
+        for (int k = 0; k < OUT_KINDS; k++)
+            if (outs & BIT(k)) all[num_order++] = (unsigned char)k;
+        order = all;
+    }
     /* Ragged outputs are padded (ids with 0, numbers with 0.0) to the
      * longest answer; num_ids and num_steps tell each answer's own lengths
      * (an encoder-decoder's ids hold its start token, one more than its
@@ -104,8 +111,8 @@ json_t *v2_infer_response(const serve_target *t, const task_result *results, siz
             if (results[i].gen.num_steps > longest_steps) longest_steps = results[i].gen.num_steps;
         }
     json_t *outputs = json_array();
-    for (int k = 0; k < OUT_KINDS; k++) {
-        if (!(outs & BIT(k))) continue;
+    for (int o = 0; o < num_order; o++) {
+        const int k = order[o];
         int w = width(t, (output_kind)k);
         const bool matrix = w != 0;
         if (w < 0) w = k == OUT_IDS ? longest : longest_steps;

@@ -27,9 +27,10 @@ unsigned v2_outputs(const serve_target *t);
 
 json_t *v2_model_metadata(const serve_target *t);
 
-/* The infer response for results[0..n) of the target's kind; `wanted` is
- * the request's output mask (0: all), `request_id` echoed when not NULL. */
-json_t *v2_infer_response(const serve_target *t, const task_result *results, size_t n, unsigned wanted,
-                          json_t *request_id);
+/* The infer response for results[0..n) of the target's kind: the outputs
+ * order[0..num_order) in that order (num_order 0: all the model gives),
+ * `request_id` echoed when not NULL. */
+json_t *v2_infer_response(const serve_target *t, const task_result *results, size_t n, const unsigned char *order,
+                          int num_order, json_t *request_id);
 
 #endif
