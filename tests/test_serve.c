@@ -352,7 +352,7 @@ static void kserve_v2_protocol(void **s) {
                            "film\",\"dull\"]},{\"name\":\"text_pair\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"yes\","
                            "\"no\"]}],\"outputs\":[{\"name\":\"energy\"},{\"name\":\"label\"},{\"name\":\"energy\"}]}";
     http_result r;
-    http_call(c, sv.port, "/v2/models/super/infer", pair_req, strlen(pair_req), &r);
+    http_call(c, sv.port, "/v2/models/super/versions/1/infer", pair_req, strlen(pair_req), &r);
     assert_int_equal(r.status, 200);
     json_t *resp = json_of(&r);
     assert_int_equal(json_array_size(json_object_get(resp, "outputs")), 2);
@@ -458,6 +458,7 @@ static void bad_requests_get_their_status(void **s) {
         {"GET", "/v1/route", NULL, 405, "takes POST"},
         {"POST", "/healthz", "{}", 405, "takes GET"},
         {"GET", "/v1/nope", NULL, 404, "no such endpoint"},
+        {"GET", "/v2/models/elang/versions/2", NULL, 404, "model \"elang\" has one version, \"1\""},
         /* a byte that is no UTF-8 (%ff) quoted in the message: replaced, so the body stays JSON */
         {"GET", "/v1/nope%ff", NULL, 404, "no such endpoint: /v1/nope\xef\xbf\xbd"},
         {"POST", "/v1/completions", "{\"prompt\": \"a fine film\"}", 400, "model \"elang\" answers labels, not text"},

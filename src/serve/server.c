@@ -271,6 +271,15 @@ static void v2_model(serve_server *s, const http_request *req, double t0, http_r
         return;
     }
     const char *rest = slash ? slash : "";
+    /* The metadata lists one version, "1"; the protocol's versioned paths name it. */
+    if (strncmp(rest, "/versions/", 10) == 0) {
+        const size_t len = strcspn(rest + 10, "/");
+        if (len != 1 || rest[10] != '1') {
+            http_error(reply, 404, "model \"%s\" has one version, \"1\"", t->name);
+            return;
+        }
+        rest += 11;
+    }
     if (!*rest) {
         if (method_is(req, "GET", reply)) http_json(reply, v2_model_metadata(t), V2_JSON_FLAGS);
     } else if (strcmp(rest, "/ready") == 0) {
