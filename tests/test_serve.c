@@ -458,6 +458,7 @@ static void bad_requests_get_their_status(void **s) {
         {"GET", "/v1/route", NULL, 405, "takes POST"},
         {"POST", "/healthz", "{}", 405, "takes GET"},
         {"GET", "/v1/nope", NULL, 404, "no such endpoint"},
+        {"GET", "/healthz%00junk", NULL, 404, "no such endpoint: /healthz%00junk"},
         {"GET", "/v2/models/elang/versions/2", NULL, 404, "model \"elang\" has one version, \"1\""},
         /* a byte that is no UTF-8 (%ff) quoted in the message: replaced, so the body stays JSON */
         {"GET", "/v1/nope%ff", NULL, 404, "no such endpoint: /v1/nope\xef\xbf\xbd"},

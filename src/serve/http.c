@@ -73,6 +73,29 @@ void http_json(http_reply *reply, json_t *json, size_t flags) {
     reply->content_type = NULL;
 }
 
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* libmicrohttpd's %-decoding of the path, except that %00 stays as it is:
+ * decoded, it would end the C string early, and /healthz%00junk would
+ * answer as /healthz. */
+static size_t unescape_path(void *cls, struct MHD_Connection *conn, char *s) {
+    (void)cls, (void)conn;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        const int hi = r[0] == '%' ? hex_digit(r[1]) : -1, lo = hi >= 0 ? hex_digit(r[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 bool http_client_gone(const http_request *req) {
     if (req->client_fd < 0) return false;
     struct pollfd p = {.fd = req->client_fd, .events = POLLIN | POLLRDHUP};
@@ -237,6 +260,7 @@ elang_status http_start(const char *host, int port, size_t max_body, http_handle
                                      MHD_USE_ITC,
                                  0, NULL, NULL, on_request, f, MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
+                                 MHD_OPTION_UNESCAPE_CALLBACK, unescape_path, NULL,
                                  /* an idle keep-alive connection, or a client that stalls, is closed after this */
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
                                  (unsigned)4096, MHD_OPTION_END);
