@@ -454,6 +454,8 @@ static void bad_requests_get_their_status(void **s) {
         {"POST", "/v1/route", "{\"model\": \"swift\", \"inputs\": [{\"text\": \"a\"}]}", 404,
          "/v1/route routes with model \"elang\", not \"swift\""},
         {"POST", "/v1/classify", "{\"model\": 3, \"inputs\": [{\"text\": \"a\"}]}", 400, "\"model\" must be a string"},
+        {"POST", "/v1/classify", "{\"model\": \"elang\", \"inputs\": [{\"text\": \"a\"}]}", 400,
+         "model \"elang\" is the router; use /v1/route"},
         {"POST", "/v1/generate", "{\"inputs\": [{\"text\": \"a\"}]}", 400, "classifies; use /v1/classify"},
         {"GET", "/v1/route", NULL, 405, "takes POST"},
         {"POST", "/healthz", "{}", 405, "takes GET"},

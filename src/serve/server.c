@@ -194,8 +194,11 @@ static void v1(serve_server *s, const http_request *req, serve_endpoint ep, doub
          * something this endpoint would not do. */
         http_error(reply, 404, "/v1/route routes with model \"%s\", not \"%s\" (use /v1/classify or /v1/generate "
                    "for one model)", t->name, pr.model);
-    else if (ep != EP_ROUTE && (!t || t->key.kind == TASK_ROUTE))
+    else if (ep != EP_ROUTE && !t)
         http_error(reply, 404, "no model \"%s\" here", pr.model);
+    else if (ep != EP_ROUTE && t->key.kind == TASK_ROUTE)
+        http_error(reply, 400, "model \"%s\" is the router; use /v1/route (or name \"swift\" or \"super\" here)",
+                   t->name);
     else if (ep == EP_CLASSIFY && t->key.kind != TASK_CLASSIFY)
         http_error(reply, 400, "model \"%s\" generates text; use /v1/generate", t->name);
     else if (ep == EP_GENERATE && t->key.kind != TASK_GENERATE)
