@@ -108,8 +108,11 @@ void http_call(CURL *c, int port, const char *path, const char *body, size_t len
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    struct curl_slist *no_expect = curl_slist_append(NULL, "Expect:"); /* no extra round trip per POST */
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, no_expect);
+    /* No extra round trip per POST; but a body of 1 MiB or more waits for "100 Continue" (libcurl's own
+     * rule), so that a server refusing it from its Content-Length is not reset mid-upload, which can
+     * lose the refusal. */
+    struct curl_slist *no_expect = curl_slist_append(NULL, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, body && len >= (1u << 20) ? NULL : no_expect);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
