@@ -37,11 +37,8 @@ static bool check_mode(const serve_flags *fl) {
                              fl->calibration ? "--calibration" : NULL, !isnan(fl->threshold) ? "--threshold" : NULL,
                              r->score ? "--score" : NULL, r->aggregate ? "--aggregate" : NULL,
                              r->label_words ? "--label-words" : NULL, r->swift_prefix ? "--swift-prefix" : NULL,
-                             r->super_prefix ? "--super-prefix" : NULL, fl->remote.api ? "--super-api" : NULL,
-                             fl->remote.model ? "--super-model" : NULL,
-                             fl->remote.connect_timeout_ms >= 0 ? "--super-connect-timeout-ms" : NULL,
-                             fl->remote.timeout_ms >= 0 ? "--super-timeout-ms" : NULL,
-                             fl->remote.retries >= 0 ? "--super-retries" : NULL};
+                             r->super_prefix ? "--super-prefix" : NULL, remote_flag_given(&fl->remote),
+                             fl->remote.model ? "--super-model" : NULL};
     if (fl->model) {
         for (size_t i = 0; i < sizeof routing / sizeof routing[0]; i++)
             if (routing[i]) {

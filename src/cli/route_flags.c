@@ -152,6 +152,14 @@ int load_pair(const char *command, route_flags *fl, const elang_calibration *cal
 
 bool is_url(const char *s) { return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0; }
 
+const char *remote_flag_given(const remote_flags *rf) {
+    return rf->api                        ? "--super-api"
+           : rf->connect_timeout_ms >= 0 ? "--super-connect-timeout-ms"
+           : rf->timeout_ms >= 0         ? "--super-timeout-ms"
+           : rf->retries >= 0            ? "--super-retries"
+                                         : NULL;
+}
+
 bool check_remote_flags(const char *command, const route_flags *fl, const remote_flags *rf) {
     const bool remote = fl->super && is_url(fl->super), openai = rf->api && strcmp(rf->api, "openai") == 0;
     if (remote && fl->super_prefix) {
@@ -161,11 +169,7 @@ bool check_remote_flags(const char *command, const route_flags *fl, const remote
     }
     /* A flag for a remote Super given with a local one would be silently
      * ignored: most likely --super names the wrong thing. */
-    const char *remote_only = rf->api                        ? "--super-api"
-                              : rf->connect_timeout_ms >= 0 ? "--super-connect-timeout-ms"
-                              : rf->timeout_ms >= 0         ? "--super-timeout-ms"
-                              : rf->retries >= 0            ? "--super-retries"
-                                                            : NULL;
+    const char *remote_only = remote_flag_given(rf);
     if (remote_only && !remote) {
         fprintf(stderr, "elang %s: %s is for a remote Super; --super %s is no http(s) URL\n", command, remote_only,
                 fl->super ? fl->super : "(none)");

@@ -88,6 +88,10 @@ bool is_url(const char *s);
  * false. */
 bool check_remote_flags(const char *command, const route_flags *fl, const remote_flags *rf);
 
+/* The first flag given that only a remote Super uses (--super-api, its
+ * timeouts, --super-retries; --super-model is checked on its own), or NULL. */
+const char *remote_flag_given(const remote_flags *rf);
+
 /* The library's options for the Super at `url` as the flags describe it. */
 elang_remote_opts remote_opts_of(const char *url, const remote_flags *rf);
 

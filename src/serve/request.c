@@ -145,8 +145,7 @@ static int parse_v2(parsed_request *r, bool allow_pair, unsigned allowed, char *
         while (k < OUT_KINDS && strcmp(output_name((output_kind)k), json_string_value(name)) != 0) k++;
         if (k == OUT_KINDS || !(allowed & 1u << k))
             return bad(why, size, "this model has no output \"%.64s\"", json_string_value(name));
-        if (!(r->outputs & 1u << k)) r->output_order[r->num_outputs++] = (unsigned char)k;
-        r->outputs |= 1u << k;
+        if (!memchr(r->output_order, k, (size_t)r->num_outputs)) r->output_order[r->num_outputs++] = (unsigned char)k;
     }
     return 0;
 }

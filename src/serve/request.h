@@ -35,9 +35,8 @@ typedef struct {
     size_t n;
     const char *model;  /* v1: the "model" field, or NULL */
     json_t *request_id; /* v2: the request's "id" (borrowed), or NULL */
-    unsigned outputs;   /* v2: bit k set for output_kind k asked for; 0 when "outputs" is absent (all) */
-    unsigned char output_order[OUT_KINDS]; /* v2: the kinds asked for, in the request's order */
-    int num_outputs;    /* v2: how many; 0 when "outputs" is absent */
+    unsigned char output_order[OUT_KINDS]; /* v2: the output kinds asked for, each once, in the request's order */
+    int num_outputs;    /* v2: how many; 0 when "outputs" is absent (all) */
     int max_tokens;     /* OpenAI: "max_tokens", 0 when absent or null */
     const char *stop[OPENAI_MAX_STOP]; /* OpenAI: the "stop" strings (borrowed) */
     int num_stop;
