@@ -425,8 +425,8 @@ elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, 
  * OpenAI-compatible completions API (vLLM, llama.cpp's server, another
  * `elang serve`; text generators only, whose answers are then text alone).
  * Each batch's routed inputs go out as one request; a call times out and is
- * retried after transport failures and 5xx answers (a 4xx answer is not
- * retried); after a failure the remote side is left alone for a backoff
+ * retried after transport failures and 5xx answers (a 4xx answer, or one
+ * longer than 64 MiB, which is cut off there, is not retried); after a failure the remote side is left alone for a backoff
  * that doubles from 0.25 s to 4 s, during which its inputs fail at once, so
  * the router answers them degraded; the first call that succeeds ends it. */
 typedef enum { ELANG_REMOTE_V2, ELANG_REMOTE_OPENAI } elang_remote_api;

@@ -483,7 +483,9 @@ static void *answer_calls(void *arg) {
         char head[256];
         const int n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                "Content-Length: %zu\r\nConnection: close\r\n\r\n", strlen(c->body));
-        if (write(conn, head, (size_t)n) != n || write(conn, c->body, strlen(c->body)) < 0) continue;
+        /* MSG_NOSIGNAL: a client that stops reading a long answer must not kill the test with SIGPIPE. */
+        if (send(conn, head, (size_t)n, MSG_NOSIGNAL) != n || send(conn, c->body, strlen(c->body), MSG_NOSIGNAL) < 0)
+            continue;
     }
     return NULL;
 }
@@ -511,6 +513,37 @@ static void remote_super_out_of_range_logits(void **s) {
     if (rc != 0) fail_msg("`%s` exited %d: %s", cmd, rc, err);
     if (!strstr(out, "\"route\":\"swift\"") || !strstr(out, "\"degraded\":true"))
         fail_msg("an out-of-range answer was taken: %s", out);
+    free(out), free(err);
+}
+
+/* A remote Super whose answer never ends (here: 65 MiB of it) is cut off
+ * at 64 MiB rather than read into memory whole; the input keeps Swift's
+ * answer, marked degraded, and the log says why. */
+static void remote_super_endless_answer(void **s) {
+    (void)s;
+    const size_t size = (size_t)65 << 20;
+    char *body = malloc(size + 1);
+    assert_non_null(body);
+    memset(body, ' ', size);
+    body[0] = '{', body[size - 1] = '}', body[size] = '\0';
+    int port;
+    canned_super c = {.fd = silent_super(&port), .body = body};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, answer_calls, &c), 0);
+    const char *input = tmp("one.jsonl"), *line = "{\"text\": \"an ok film\"}\n";
+    write_file(input, line, strlen(line));
+    char cmd[2048], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s route --swift models/sst2-swift --super http://127.0.0.1:%d/v2/models/m "
+             "--threshold 100 --input %s", elang_bin(), port, input);
+    const int rc = run_command(cmd, &out, &err);
+    shutdown(c.fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(c.fd);
+    free(body);
+    if (rc != 0) fail_msg("`%s` exited %d: %s", cmd, rc, err);
+    if (!strstr(out, "\"route\":\"swift\"") || !strstr(out, "\"degraded\":true"))
+        fail_msg("an endless answer was not refused: %s", out);
+    if (!strstr(err, "more than 64 MiB")) fail_msg("the log does not say the answer was too long: %s", err);
     free(out), free(err);
 }
 
@@ -584,6 +617,7 @@ int main(void) {
         cmocka_unit_test(long_prefixes_round_trip),
         cmocka_unit_test(remote_super_retries),
         cmocka_unit_test(remote_super_out_of_range_logits),
+        cmocka_unit_test(remote_super_endless_answer),
         cmocka_unit_test(bad_usage),
     };
     int failed = cmocka_run_group_tests_name("route-cli", tests, NULL, NULL);

@@ -37,7 +37,19 @@ typedef struct {
     const cmd_flags *flags;
     size_t done, total; /* for the progress bar; total 0 when unknown (stdin) */
     size_t degraded;    /* inputs a remote Super failed to answer */
+    elang_remote *super_elsewhere;
+    elang_error first_failure; /* why the remote Super first failed, for the closing warning */
 } route_ctx;
+
+/* elang_remote_answer, keeping the first failure's reason: the router only
+ * marks the inputs degraded, and a user told so wants to know why. */
+static elang_status ask_remote(void *ctx, const elang_text *in, const size_t *items, size_t n, elang_answer *out,
+                               elang_error *err) {
+    route_ctx *c = ctx;
+    const elang_status st = elang_remote_answer(c->super_elsewhere, in, items, n, out, err);
+    if (st != ELANG_OK && c->first_failure.code == ELANG_OK) c->first_failure = *err;
+    return st;
+}
 
 static bool route_chunk(void *ctx, const cli_record *recs, size_t n, const char *input_name, output_file *out) {
     route_ctx *c = ctx;
@@ -189,12 +201,10 @@ int cmd_route(int argc, char **argv) {
                                 max_new_tokens_source(&fl.route, cal));
     /* Models that cannot stand in for each other, label words given to
      * classifiers or to a remote Super, are a mistake in the command. */
-    elang_remote *super_elsewhere = NULL;
     const elang_remote_opts where = remote_opts_of(fl.route.super, &fl.remote);
     if (!rc && remote &&
-        (elang_remote_new(&where, tiers[0], &opts, &super_elsewhere, &err) != ELANG_OK ||
-         elang_router_new_remote(tiers, 1, thresholds, elang_remote_answer, super_elsewhere, &opts, &ctx.router,
-                                 &err) != ELANG_OK))
+        (elang_remote_new(&where, tiers[0], &opts, &ctx.super_elsewhere, &err) != ELANG_OK ||
+         elang_router_new_remote(tiers, 1, thresholds, ask_remote, &ctx, &opts, &ctx.router, &err) != ELANG_OK))
         rc = cli_fail("route", "", &err);
     if (!rc && !remote && elang_router_new(tiers, n, thresholds, &opts, &ctx.router, &err) != ELANG_OK)
         rc = cli_fail("route", "", &err);
@@ -208,10 +218,11 @@ int cmd_route(int argc, char **argv) {
         rc = run_stream(&job);
     }
     if (ctx.degraded)
-        fprintf(stderr, "elang route: warning: the remote Super at %s did not answer for %zu routed inputs; they "
-                        "carry Swift's answer, marked \"degraded\": true\n", fl.route.super, ctx.degraded);
+        fprintf(stderr, "elang route: warning: the remote Super at %s did not answer for %zu routed inputs (first "
+                        "failure: %s); they carry Swift's answer, marked \"degraded\": true\n", fl.route.super,
+                ctx.degraded, ctx.first_failure.message);
     elang_router_free(ctx.router);
-    elang_remote_free(super_elsewhere);
+    elang_remote_free(ctx.super_elsewhere);
     for (int i = 0; i < n; i++) {
         if (fl.profile && tiers[i]) print_profile("route", tiers[i]);
         elang_model_free(tiers[i]);

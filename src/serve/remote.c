@@ -17,6 +17,9 @@
 
 #define BACKOFF_FIRST 0.25
 #define BACKOFF_MAX 4.0
+/* A Super's answer is a few numbers or a short text per input; a server
+ * gone wrong that streams without end must not take the memory with it. */
+#define ANSWER_MAX_BYTES ((size_t)64 << 20)
 
 struct elang_remote {
     remote_opts opts;
@@ -26,6 +29,7 @@ struct elang_remote {
     CURL *curl;                 /* one handle: its connection is kept alive between batches */
     struct curl_slist *headers;
     strbuf reply;               /* reused: a batch allocates only its request body */
+    bool reply_too_large;       /* the last answer passed ANSWER_MAX_BYTES and was cut off */
     char curl_error[CURL_ERROR_SIZE];
     double down_until, backoff; /* clock_seconds(); 0 while up */
     bool down;
@@ -43,8 +47,13 @@ static void say(remote_super *r, const char *fmt, ...) {
 }
 
 static size_t on_data(char *data, size_t size, size_t count, void *ctx) {
-    strbuf *b = ctx;
-    return strbuf_append(b, data, size * count) ? size * count : 0;
+    remote_super *r = ctx;
+    const size_t n = size * count;
+    if (n > ANSWER_MAX_BYTES - r->reply.len) {
+        r->reply_too_large = true;
+        return 0; /* libcurl stops the transfer */
+    }
+    return strbuf_append(&r->reply, data, n) ? n : 0;
 }
 
 /* The v2 infer URL of a model's URL, checked. */
@@ -130,7 +139,7 @@ elang_status remote_new(const remote_opts *opts, remote_super **out, elang_error
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)opts->timeout_ms);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->reply);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->curl_error);
     *out = r;
     return ELANG_OK;
@@ -162,11 +171,17 @@ static elang_status post(remote_super *r, const char *body, elang_error *err) {
     for (int attempt = 0; attempt <= r->opts.retries; attempt++) {
         if (attempt) atomic_fetch_add_explicit(&r->opts.metrics->remote_retries, 1, memory_order_relaxed);
         r->reply.len = 0;
+        r->reply_too_large = false;
         r->curl_error[0] = '\0';
         const CURLcode rc = curl_easy_perform(r->curl);
         long code = 0;
         curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
         if (rc == CURLE_OK && code == 200) return ELANG_OK;
+        if (r->reply_too_large) { /* the same server would send the same again */
+            st = elang_fail(err, ELANG_ERR_IO, "%s answered more than %zu MiB; the answer is refused", r->endpoint,
+                            ANSWER_MAX_BYTES >> 20);
+            break;
+        }
         if (rc != CURLE_OK) {
             st = elang_fail(err, ELANG_ERR_IO, "%s: %s", r->endpoint, r->curl_error[0] ? r->curl_error : curl_easy_strerror(rc));
             continue;
