@@ -179,6 +179,14 @@ static void bad_flags(void **s) {
     expect_failure(args, "unknown flag '--fast'");
     snprintf(args, sizeof args, "classify --model %s --input", bert);
     expect_failure(args, "--input needs a value");
+    /* Hexadecimal and blanks, which strtod would take, are typos here. */
+    snprintf(args, sizeof args, "classify --model %s --temperature 0x10", bert);
+    expect_failure(args, "invalid value '0x10' for --temperature");
+    snprintf(args, sizeof args, "classify --model %s --batch-size '8 '", bert);
+    expect_failure(args, "invalid value '8 ' for --batch-size");
+    /* Two of one flag: which was meant is not for the parser to guess. */
+    snprintf(args, sizeof args, "classify --model %s --model %s --input /dev/null", bert, bert);
+    expect_failure(args, "--model is given twice");
     snprintf(args, sizeof args, "classify --model %s --max-length 100000 --input /dev/null", bert);
     expect_failure(args, "max length 100000 exceeds the model's 64 positions");
 }
@@ -217,6 +225,29 @@ static void bad_inputs(void **s) {
     expect_failure(args, "cannot open input");
     snprintf(args, sizeof args, "classify --model %s --input %s", bert, test_tmpdir());
     expect_failure(args, "is a directory, not a file");
+    /* A line without end is not read into memory whole. */
+    snprintf(args, sizeof args, "classify --model %s --input /dev/zero --output %s", bert, out);
+    expect_failure(args, "/dev/zero line 1: longer than 16 MiB");
+    const size_t big = (size_t)17 << 20;
+    char *longer = malloc(big);
+    assert_non_null(longer);
+    memset(longer, 'a', big);
+    memcpy(longer, "{\"text\": \"ok\"}\n", 15);
+    write_file(in, longer, big);
+    free(longer);
+    snprintf(args, sizeof args, "classify --model %s --input %s --output %s", bert, in, out);
+    expect_failure(args, "line 2: longer than 16 MiB");
+    assert_int_equal(access(out, F_OK), -1);
+    /* An output that is the input would replace it with the results. */
+    const char two[] = "{\"text\": \"a\"}\n{\"text\": \"b\"}\n";
+    write_file(in, two, strlen(two));
+    snprintf(args, sizeof args, "classify --model %s --input %s --output %s", bert, in, in);
+    expect_failure(args, "is the --input file");
+    size_t len;
+    char *kept = read_file_all(in, &len);
+    assert_int_equal(len, strlen(two));
+    assert_memory_equal(kept, two, len);
+    free(kept);
 }
 
 /* The byte order mark that Windows tools put at the start of a file is an

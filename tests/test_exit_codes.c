@@ -244,7 +244,7 @@ static void eval_exit_codes(void **s) {
         {"eval --swift \"$DISTIL\" --super \"$DISTIL\" --task sst2 --data \"$TMP/none.tsv\" --threshold 1 "
          "--report \"$TMP/rep\"", 1, "none.tsv"},
         {"eval --swift \"$DISTIL\" --super \"$DISTIL\" --task sst2 --data \"$SMALL\" --threshold 1 "
-         "--report \"$GOOD\"", 1, "good.jsonl/report.json.partial: Not a directory"},
+         "--report \"$GOOD\"", 2, "good.jsonl exists and is not a directory"},
     };
     RUN(cases);
 }

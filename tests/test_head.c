@@ -170,6 +170,11 @@ static void refuses_bad_heads(void **s) {
     test_dir_file(dir, "elang_head.json", "{\"elang_head\": 1, \"pooling\": \"mean\", \"hidden_size\": 4, "
                                           "\"activation\": \"relu\", \"predicts\": \"label-word-logits\"}");
     expect_load_error(dir, ELANG_ERR_FORMAT, "needs \"label_words\"");
+    dir = head_dir("twice", 3, "");
+    test_dir_file(dir, "elang_head.json", "{\"elang_head\": 1, \"pooling\": \"mean\", \"hidden_size\": 4, "
+                                          "\"activation\": \"relu\", \"predicts\": \"label-word-logits\", "
+                                          "\"label_words\": [\"negative\", \"positive\", \"negative\"]}");
+    expect_load_error(dir, ELANG_ERR_FORMAT, "label word \"negative\" is listed twice");
     /* A classifier has no decoder for a head to spare. */
     static const char *const bert_files[] = {"config.json", "model.safetensors", "vocab.txt"};
     dir = test_dir_copy(shared_path("fixtures/hf/bert"), "bert-head", bert_files, 3);

@@ -472,6 +472,15 @@ static void calibration_file_round_trip(void **s) {
     assert_int_equal(elang_calibration_load(path, &back, &err), ELANG_ERR_FORMAT);
     assert_non_null(strstr(err.message, "unknown score \"margix\""));
     free(text);
+    assert_int_equal(elang_calibration_save(&c, path, &err), ELANG_OK);
+    text = read_file_all(path, &len);
+    char *task = strstr(text, "\"task\": \"");
+    assert_non_null(task);
+    memcpy(task + 9, "x", 1); /* "sst2" -> "xst2" */
+    write_file(path, text, len);
+    assert_int_equal(elang_calibration_load(path, &back, &err), ELANG_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "unknown task \"x"));
+    free(text);
     elang_calibration_free(&back); /* a failed load leaves nothing, and freeing nothing is fine */
 }
 

@@ -268,7 +268,7 @@ static void calibrate_on_listed_lines(void **s) {
     char onto_input[8192];
     snprintf(onto_input, sizeof onto_input, "calibrate --swift %s --super %s --task sst2 --data %s --lines %s --out %s",
              d, d, data, lines, lines);
-    expect_failure(onto_input, "is the --lines file; write the calibration elsewhere");
+    expect_failure(onto_input, "is the --lines file; write elsewhere");
     text = read_file_all(lines, &len);
     assert_string_equal(text, list);
     free(text);
@@ -590,8 +590,43 @@ static void bad_usage(void **s) {
              distil, dev, tmp("c.json"));
     expect_failure(args, "for --holdout");
 
+    snprintf(args, sizeof args, "route --models %s,%s,%s --thresholds 1,0x2", bert, bert, bert);
+    expect_failure(args, "threshold '0x2' is not a number");
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s --objective "
+             "match-super:0x1", distil, distil, dev, tmp("c.json"));
+    expect_failure(args, "the tolerance must be a number");
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out -", distil, distil, dev);
+    expect_failure(args, "not to standard output");
+    /* A pair infix joins the sentences of a generator's prompt; a classifier would ignore it. */
+    snprintf(args, sizeof args, "route --swift %s --super %s --threshold 1 --pair-infix ' s2: ' --input /dev/null",
+             distil, distil);
+    expect_failure(args, "--pair-infix is for text generators");
+
     snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --threshold 1", distil, distil, dev);
     expect_failure(args, "--report DIR is required");
+    /* The report's place is checked before the models run, and it may not
+     * replace the files it reports on. */
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --threshold 1 --report -", distil,
+             distil, dev);
+    expect_failure(args, "a report is a directory");
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --threshold 1 --report %s", distil,
+             distil, dev, dev);
+    expect_failure(args, "exists and is not a directory");
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --threshold 1 --report %s/no/such",
+             distil, distil, dev, test_tmpdir());
+    expect_failure(args, "cannot be made");
+    char report_dir[1024], data_in_report[1100];
+    snprintf(report_dir, sizeof report_dir, "%s/report-over-data", test_tmpdir());
+    mkdir(report_dir, 0777);
+    snprintf(data_in_report, sizeof data_in_report, "%s/report.md", report_dir);
+    size_t dev_len;
+    char *dev_text = read_file_all(dev, &dev_len);
+    write_file(data_in_report, dev_text, dev_len);
+    free(dev_text);
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --threshold 1 --report %s", distil,
+             distil, data_in_report, report_dir);
+    expect_failure(args, "is the --data file");
+    expect_failure("demo --data /nonexistent-data", "--data /nonexistent-data is not a directory");
     /* A calibration made for other models is refused. */
     const char *calib = tmp("other.json");
     snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s", distil, distil,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/decimal.h"
 #include "util/unicode.h"
 
 void print_usage(const char *command, const char *synopsis, const flag_spec *flags) {
@@ -63,7 +64,7 @@ static int set_value(const char *command, const flag_spec *f, const char *value)
         char *end;
         errno = 0;
         long v = strtol(value, &end, 10);
-        if (!*value || *end || errno || v < f->min || v > f->max) {
+        if (!decimal_syntax(value, true) || *end || errno || v < f->min || v > f->max) {
             snprintf(why, sizeof why, "expected a whole number from %.0f to %.0f", f->min, f->max);
             return bad_value(command, f, value, why);
         }
@@ -74,7 +75,7 @@ static int set_value(const char *command, const flag_spec *f, const char *value)
         char *end;
         errno = 0;
         double v = strtod(value, &end);
-        if (!*value || *end || errno || !isfinite(v) || v < f->min || v > f->max) {
+        if (!decimal_syntax(value, false) || *end || errno || !isfinite(v) || v < f->min || v > f->max) {
             snprintf(why, sizeof why, "expected a number from %g to %g", f->min, f->max);
             return bad_value(command, f, value, why);
         }
@@ -95,8 +96,14 @@ static const flag_spec *find_flag(const flag_spec *flags, const char *arg) {
     return f->name ? f : NULL;
 }
 
+/* More than any command declares. */
+#define MAX_FLAGS 128
+
 int parse_flags(const char *command, const char *synopsis, int argc, char **argv,
                 const flag_spec *flags) {
+    /* A flag given twice is a mistake in the command (two thresholds, two
+     * models): taking the last silently would run what was not meant. */
+    bool given[MAX_FLAGS] = {0};
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -114,6 +121,12 @@ int parse_flags(const char *command, const char *synopsis, int argc, char **argv
                     (int)strcspn(arg + 2, "="), arg + 2, command);
             return 2;
         }
+        const size_t which = (size_t)(f - flags);
+        if (which < MAX_FLAGS && given[which]) {
+            fprintf(stderr, "elang %s: --%s is given twice; give it once\n", command, f->name);
+            return 2;
+        }
+        if (which < MAX_FLAGS) given[which] = true;
         const char *eq = strchr(arg, '='), *value;
         /* A flag missing its value must not swallow the next flag: in
          * "--output --threads 2" --output lacks a value. A value that looks

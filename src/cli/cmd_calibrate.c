@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -17,6 +16,7 @@
 #include "cli/model_flags.h"
 #include "cli/route_flags.h"
 #include "elang_eval.h"
+#include "util/decimal.h"
 
 typedef struct {
     route_flags route;
@@ -44,7 +44,7 @@ static size_t *examples_on_lines(const elang_dataset *d, const char *path, size_
     while (ok && line_reader_next(&r, &text, &len, &failed)) {
         char *end;
         const long line = strtol(text, &end, 10);
-        if (end == text || end != text + len || line < 1 || line > last || by_line[line] < 0) {
+        if (!decimal_syntax(text, true) || end != text + len || line < 1 || line > last || by_line[line] < 0) {
             char shown[128];
             fprintf(stderr, "elang calibrate: %s line %ld: \"%s\" is not the line of an example\n", path, r.line_no,
                     escape_for_message(text, len, shown, sizeof shown));
@@ -114,19 +114,12 @@ int cmd_calibrate(int argc, char **argv) {
         fprintf(stderr, "elang calibrate: --out CALIB.json is required\n");
         return 2;
     }
-    /* The calibration would replace what it was made from (a device, written
-     * in place, replaces nothing). */
-    const struct { const char *flag, *path; } inputs[] = {
-        {"--data", fl.data}, {"--src", fl.src}, {"--ref", fl.ref}, {"--lines", fl.lines}};
-    struct stat out_st, in_st;
-    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0] && stat(fl.out, &out_st) == 0 && S_ISREG(out_st.st_mode);
-         i++)
-        if (inputs[i].path && stat(inputs[i].path, &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
-            in_st.st_ino == out_st.st_ino) {
-            fprintf(stderr, "elang calibrate: --out %s is the %s file; write the calibration elsewhere\n", fl.out,
-                    inputs[i].flag);
-            return 2;
-        }
+    if (strcmp(fl.out, "-") == 0) {
+        fprintf(stderr, "elang calibrate: --out - : a calibration is written to a file, not to standard output\n");
+        return 2;
+    }
+    const named_path inputs[] = {{"--data", fl.data}, {"--src", fl.src}, {"--ref", fl.ref}, {"--lines", fl.lines}};
+    if (output_is_an_input("calibrate", "--out", fl.out, inputs, sizeof inputs / sizeof inputs[0])) return 2;
     elang_error err;
     elang_objective obj;
     elang_route_opts opts;

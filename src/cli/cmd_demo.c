@@ -420,6 +420,13 @@ int cmd_demo(int argc, char **argv) {
         fprintf(stderr, "elang demo: --report needs --data DIR (the reports are evaluations on labelled data)\n");
         return 2;
     }
+    struct stat data_st;
+    if (fl.data && (stat(fl.data, &data_st) != 0 || !S_ISDIR(data_st.st_mode))) {
+        fprintf(stderr, "elang demo: --data %s is not a directory (the shared data, with glue/ and multi30k/)\n",
+                fl.data);
+        return 2;
+    }
+    if (fl.report && !report_dir_usable("demo", "--report", fl.report, NULL, 0)) return 2;
     bool ok = true;
     int ran = 0;
     demo_result results[NUM_PAIRS] = {0}, head_results[NUM_PAIRS] = {0};

@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/fail.h"
+#include "cli/io.h"
 #include "cli/model_flags.h"
 #include "cli/route_flags.h"
 #include "elang_eval.h"
@@ -49,6 +50,9 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "elang eval: --report DIR is required\n");
         return 2;
     }
+    const named_path inputs[] = {{"--data", fl.data}, {"--src", fl.src}, {"--ref", fl.ref},
+                                 {"--calibration", fl.calibration}};
+    if (!report_dir_usable("eval", "--report", fl.report, inputs, sizeof inputs / sizeof inputs[0])) return 2;
     if (!fl.calibration == isnan(fl.threshold)) {
         fprintf(stderr, "elang eval: give exactly one of --calibration FILE and --threshold t\n");
         return 2;

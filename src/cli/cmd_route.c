@@ -19,6 +19,7 @@
 #include "cli/stream.h"
 #include "elang_eval.h"
 #include "route/answer_json.h"
+#include "util/decimal.h"
 
 #define MAX_TIERS 8
 
@@ -128,7 +129,7 @@ static bool plan_tiers(cmd_flags *fl, const elang_calibration *calib, char **dir
         for (int i = 0; i < k; i++) {
             char *end;
             thresholds[i] = strtod(parts[i], &end);
-            if (*end || !isfinite(thresholds[i])) {
+            if (!decimal_syntax(parts[i], false) || *end || !isfinite(thresholds[i])) {
                 fprintf(stderr, "elang route: threshold '%s' is not a number\n", parts[i]);
                 return false;
             }

@@ -93,6 +93,7 @@ static int load_models(serve_flags *fl, const elang_calibration *cal, elang_mode
         elang_load_opts lo = {.threads = fl->route.threads, .dtype = dtype_of_flag(fl->route.dtype),
                               .input_prefix = fl->prefix, .pair_infix = fl->route.pair_infix};
         rc = elang_model_load(fl->model, &lo, &models[0], &err) == ELANG_OK ? 0 : cli_fail("serve", "", &err);
+        if (!rc && !decoding_flags_fit("serve", &fl->route, models[0])) rc = 2;
     } else {
         const bool remote = is_url(fl->route.super);
         rc = load_pair("serve", &fl->route, cal, &models[0], remote ? NULL : &models[1]);

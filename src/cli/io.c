@@ -36,22 +36,45 @@ bool line_reader_open(line_reader *r, const char *command, const char *path) {
     return true;
 }
 
+/* An input line is a sentence or a document the model cuts to its length;
+ * one this long is the wrong file (a binary, /dev/zero), and reading it
+ * whole, then parsing it, would take the memory before saying so. */
+#define LINE_MAX_BYTES ((size_t)16 << 20)
+
+static bool read_failed(line_reader *r, bool *failed, const char *why) {
+    fprintf(stderr, "elang %s: %s line %ld: %s\n", r->command, r->name, r->line_no + 1, why);
+    *failed = true;
+    return false;
+}
+
 bool line_reader_next(line_reader *r, char **line, size_t *len, bool *failed) {
     *failed = false;
-    ssize_t got = getline(&r->buf, &r->cap, r->f);
-    if (got < 0) {
-        if (ferror(r->f)) {
-            fprintf(stderr, "elang %s: error reading %s after line %ld: %s\n", r->command, r->name, r->line_no,
-                    strerror(errno));
-            *failed = true;
+    size_t got = 0;
+    int c = EOF;
+    errno = 0;
+    while ((c = getc_unlocked(r->f)) != EOF) {
+        if (got + 1 >= r->cap) { /* room for c and the NUL */
+            if (r->cap >= LINE_MAX_BYTES) return read_failed(r, failed, "longer than 16 MiB; is it a file of inputs?");
+            const size_t cap = r->cap ? 2 * r->cap : 4096;
+            char *buf = realloc(r->buf, cap);
+            if (!buf) return read_failed(r, failed, "out of memory");
+            r->buf = buf, r->cap = cap;
         }
-        return false;
+        r->buf[got++] = (char)c;
+        if (c == '\n') break;
     }
+    if (ferror(r->f)) {
+        char why[160];
+        snprintf(why, sizeof why, "read error: %s", strerror(errno));
+        return read_failed(r, failed, why);
+    }
+    if (got == 0) return false;
     r->line_no++;
+    r->buf[got] = '\0';
     while (got > 0 && (r->buf[got - 1] == '\n' || r->buf[got - 1] == '\r')) r->buf[--got] = '\0';
     const size_t skip = r->line_no == 1 && got >= 3 && memcmp(r->buf, UTF8_BOM, 3) == 0 ? 3 : 0;
     *line = r->buf + skip;
-    *len = (size_t)got - skip;
+    *len = got - skip;
     return true;
 }
 
@@ -59,6 +82,52 @@ void line_reader_close(line_reader *r) {
     if (r->f && r->f != stdin) fclose(r->f);
     free(r->buf);
     memset(r, 0, sizeof *r);
+}
+
+bool output_is_an_input(const char *command, const char *out_flag, const char *out_path, const named_path *inputs,
+                        size_t n) {
+    struct stat out_st, in_st;
+    if (stat(out_path, &out_st) != 0 || !S_ISREG(out_st.st_mode)) return false;
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i].path && stat(inputs[i].path, &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+            in_st.st_ino == out_st.st_ino) {
+            fprintf(stderr, "elang %s: %s %s is the %s file; write elsewhere\n", command, out_flag, out_path,
+                    inputs[i].flag);
+            return true;
+        }
+    return false;
+}
+
+bool report_dir_usable(const char *command, const char *flag, const char *dir, const named_path *inputs, size_t n) {
+    struct stat st;
+    if (strcmp(dir, "-") == 0) {
+        fprintf(stderr, "elang %s: %s - : a report is a directory of files, not standard output\n", command, flag);
+        return false;
+    }
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "elang %s: %s %s exists and is not a directory\n", command, flag, dir);
+        return false;
+    }
+    if (stat(dir, &st) != 0) {
+        /* Made by the report writer; its parent must be there. */
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", dir);
+        char *slash = strrchr(parent, '/');
+        while (slash && slash > parent && slash[1] == '\0') *slash = '\0', slash = strrchr(parent, '/');
+        const char *where = !slash ? "." : slash == parent ? "/" : (*slash = '\0', parent);
+        if (stat(where, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "elang %s: %s %s: cannot be made, %s is not a directory\n", command, flag, dir, where);
+            return false;
+        }
+        return true;
+    }
+    static const char *const files[] = {"report.json", "report.md", "curve.svg"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        if (output_is_an_input(command, flag, path, inputs, n)) return false;
+    }
+    return true;
 }
 
 const char *escape_for_message(const char *s, size_t len, char *buf, size_t size) {

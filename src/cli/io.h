@@ -58,6 +58,22 @@ typedef struct {
     out_file file;
 } output_file;
 
+/* Whether the file at out_path (an existing regular file) is one of
+ * inputs[0..n) by any path or link: writing it would replace what it is
+ * made from, so a command refuses before anything runs. Prints which input
+ * and returns true. A device, written in place, replaces nothing. */
+typedef struct {
+    const char *flag, *path; /* "--data", its value or NULL */
+} named_path;
+bool output_is_an_input(const char *command, const char *out_flag, const char *out_path, const named_path *inputs,
+                        size_t n);
+
+/* A report directory (report.json, report.md, curve.svg), checked before
+ * the models run rather than found wanting after: "-", an existing file
+ * that is not a directory, a missing parent, and report files that are one
+ * of inputs[0..n) are refused. Prints why and returns false. */
+bool report_dir_usable(const char *command, const char *flag, const char *dir, const named_path *inputs, size_t n);
+
 /* "-" is standard output. A regular file (or a link to one, which stays a
  * link) is written as PATH.partial beside the file and renamed over it by
  * output_commit; a device or FIFO is written in place; a directory is

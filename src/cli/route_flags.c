@@ -105,7 +105,7 @@ static bool choose_prefix(const char *command, const char *role, const char *wha
 
 bool decoding_flags_fit(const char *command, const route_flags *fl, const elang_model *swift) {
     const char *decoding = fl->num_beams ? "--num-beams" : fl->max_new_tokens ? "--max-new-tokens"
-                         : fl->aggregate ? "--aggregate" : NULL;
+                         : fl->aggregate ? "--aggregate" : fl->pair_infix ? "--pair-infix" : NULL;
     if (!decoding || elang_model_is_generator(swift)) return true;
     fprintf(stderr, "elang %s: %s is for text generators; %s is a %s classifier\n", command, decoding,
             elang_model_dir(swift), elang_model_type(swift));

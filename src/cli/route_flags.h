@@ -75,7 +75,7 @@ typedef struct {
     {"super-model", FLAG_STRING, &(fl).model, 0, 0, NULL,                                                      \
      "--super-api openai: the model the server is asked for (required)", "NAME"}
 
-/* Decoding flags (--num-beams, --max-new-tokens, --aggregate) would be
+/* Generator flags (--num-beams, --max-new-tokens, --aggregate, --pair-infix) would be
  * ignored by a classifier Swift: false, with a message, when given for one. */
 bool decoding_flags_fit(const char *command, const route_flags *fl, const elang_model *swift);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "elang_eval.h"
+#include "eval/tasks.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/out_file.h"
@@ -130,6 +131,11 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
         (st = get_string(root, path, "data_lines", &c->data_lines, err)) ||
         (st = get_string(root, path, "metric_name", &c->metric_name, err)))
         return st;
+    const task_def *task;
+    elang_error unknown;
+    if (strcmp(c->task, "translation") != 0 && task_find(c->task, &task, &unknown) != ELANG_OK)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: unknown task \"%s\" (a GLUE task's name, or translation)",
+                          path, c->task);
     json_t *beams = json_object_get(root, "num_beams"), *max_new = json_object_get(root, "max_new_tokens");
     if (!json_is_integer(beams) || json_integer_value(beams) < 1 || json_integer_value(beams) > 64)
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"num_beams\" must be an integer from 1 to 64", path);

@@ -9,6 +9,7 @@
 #include "util/error.h"
 #include "eval/bootstrap.h"
 #include "eval/pair_run.h"
+#include "util/decimal.h"
 
 elang_status elang_pair_run_ends(const elang_pair_run *r, elang_point *swift, elang_point *super,
                                  elang_error *err) {
@@ -128,7 +129,7 @@ elang_status elang_objective_parse(const char *spec, elang_objective *out, elang
         }
         char *end;
         const double v = strtod(colon + 1, &end);
-        if (known[i].kind == ELANG_OBJ_MAX_METRIC || !colon[1] || *end || !isfinite(v) || v < known[i].lo ||
+        if (known[i].kind == ELANG_OBJ_MAX_METRIC || !decimal_syntax(colon + 1, false) || *end || !isfinite(v) || v < known[i].lo ||
             v > known[i].hi || (known[i].kind == ELANG_OBJ_BUDGET && v <= 0.0) ||
             (known[i].kind == ELANG_OBJ_MATCH_SUPER_BOOTSTRAP && v <= 0.0))
             return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective \"%s\": %s", spec,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/decimal.h"
 #include "util/files.h"
 #include "util/unicode.h"
 
@@ -246,7 +247,7 @@ static elang_status parse_label(const task_def *t, const layout *l, const char *
         char *end;
         ex->label = -1;
         ex->target = strtod(value, &end);
-        if (end == value || *end || !isfinite(ex->target))
+        if (!decimal_syntax(value, false) || *end || !isfinite(ex->target))
             return elang_fail(err, ELANG_ERR_FORMAT, "%s line %ld: %s '%s' is not a number", path,
                               line_no, column, value);
         return ELANG_OK;

@@ -90,6 +90,11 @@ static elang_status read_description(json_t *root, const char *path, encoder_hea
         if (!json_is_string(w) || !json_string_value(w)[0])
             return elang_fail(err, ELANG_ERR_FORMAT, "%s: label_words[%d] must be a non-empty string", path, i);
         if (!(h->label_words[i] = strdup(json_string_value(w)))) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+        /* A word's output is looked up by name: a second one would never be read. */
+        for (int j = 0; j < i; j++)
+            if (strcmp(h->label_words[j], h->label_words[i]) == 0)
+                return elang_fail(err, ELANG_ERR_FORMAT, "%s: label word \"%s\" is listed twice (label_words[%d] and "
+                                  "[%d])", path, h->label_words[i], j, i);
     }
     return ELANG_OK;
 }
