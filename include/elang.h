@@ -19,6 +19,11 @@
  *   them, never with free(). On failure a call leaves nothing to free.
  * - Pointers to const are never written through; a model is passed as
  *   `elang_model *` exactly to the calls that run it (they use its run state).
+ * - Pointer arguments must not be NULL unless the comment beside the call
+ *   says what NULL means, as in C's own library; the entry points that run
+ *   models (elang_model_load, elang_classify, elang_generate, elang_route,
+ *   the router's creation) refuse NULL models, inputs and outputs with a
+ *   message anyway. n = 0 inputs is always fine, with NULL arrays.
  *
  * Threads:
  * - Each model computes with its own thread count (elang_load_opts.threads).
@@ -90,8 +95,10 @@ typedef enum { ELANG_DTYPE_F32, ELANG_DTYPE_BF16, ELANG_DTYPE_INT8 } elang_dtype
 const char *elang_dtype_name(elang_dtype t);
 bool elang_dtype_from_name(const char *name, elang_dtype *out);
 
+#define ELANG_MAX_THREADS 1024
+
 typedef struct {
-    int threads;    /* worker threads of this model's computations; 0 = all cores */
+    int threads;    /* worker threads of this model's computations; 0 = all cores; at most ELANG_MAX_THREADS */
     elang_dtype dtype; /* of the matrix products (0 = F32) */
     int max_length; /* truncation length in tokens; 0 = the model's limit */
     /* Text put before every input's (first) text, e.g. T5's task prefix
@@ -154,7 +161,8 @@ bool elang_model_is_causal(const elang_model *m);
 /* Analytic GFLOPs of one input of `input_tokens` tokens (special tokens
  * included) that decodes `output_steps` steps (0 for classifiers; the number
  * of decoder inputs fed for generators, times the beams): matrix products
- * only, a multiply-add counted as 2 FLOPs (src/models/flops.h). */
+ * only, a multiply-add counted as 2 FLOPs (src/models/flops.h); NaN for a
+ * negative count. */
 double elang_model_gflops(const elang_model *m, int input_tokens, int output_steps);
 
 /* True when the model is a generator whose directory holds an encoder
@@ -395,7 +403,10 @@ typedef struct elang_router elang_router;
  * the Super one: an input stays with tier i when elang_keeps_swift(its score
  * there, thresholds[i]) (num_tiers - 1 thresholds), else moves on. The models
  * must answer alike (all classifiers with the same labels, or all
- * generators); they stay owned by the caller and must outlive the router. */
+ * generators); they stay owned by the caller and must outlive the router.
+ * The options are checked here, and their label words and stop strings
+ * copied (answers' labels point at the router's copies). A NaN threshold
+ * is refused; +-INFINITY sends every input on or keeps every one. */
 elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
                               const elang_route_opts *opts, elang_router **out, elang_error *err);
 void elang_router_free(elang_router *r);

@@ -25,7 +25,8 @@ elang_status elang_dataset_load(const char *task, const char *path, const char *
                                 elang_dataset **out, elang_error *err);
 size_t elang_dataset_size(const elang_dataset *d);
 const char *elang_dataset_task(const elang_dataset *d);
-/* The 1-based line of example i in its file (the source file for translation). */
+/* The 1-based line of example i in its file (the source file for
+ * translation); -1 when there is no example i. */
 long elang_dataset_line(const elang_dataset *d, size_t i);
 void elang_dataset_free(elang_dataset *d);
 
@@ -165,7 +166,7 @@ elang_status elang_calibration_load(const char *path, elang_calibration *c, elan
 void elang_calibration_free(elang_calibration *c);
 /* ELANG_ERR_INVALID_ARG naming the model when swift_dir's or super_dir's
  * content hash is not the calibration's. A NULL super_dir (Super served
- * elsewhere) is not checked. */
+ * elsewhere) is not checked; swift_dir is required. */
 elang_status elang_calibration_check(const elang_calibration *c, const char *swift_dir,
                                      const char *super_dir, elang_error *err);
 

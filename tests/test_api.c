@@ -129,7 +129,8 @@ static void failures_keep_their_status_without_err(void **s) {
         " \"super\": {\"path\": \"b\", \"hash\": \"0123456789abcdef\", \"prefix\": \"\"}}";
     write_file(path, broken_hash, sizeof broken_hash - 1);
     assert_int_equal(elang_calibration_load(path, &c, NULL), ELANG_ERR_FORMAT);
-    elang_calibration good = {.threshold = 1.0, .temperature = 1.0, .num_beams = 1, .max_new_tokens = 64};
+    elang_calibration good = {.threshold = 1.0, .temperature = 1.0, .num_beams = 1, .max_new_tokens = 64,
+                              .task = "sst2"};
     assert_int_equal(elang_calibration_save(&good, "/nonexistent/calib.json", NULL), ELANG_ERR_IO);
     /* A device is written in place, never replaced by a file, and its write
      * errors are reported (once renamed over: /dev/full became a file). */
@@ -160,6 +161,110 @@ static void failures_keep_their_status_without_err(void **s) {
 
     elang_pair_run_free(run);
     elang_dataset_free(d);
+    elang_model_free(swift), elang_model_free(super), elang_model_free(cls), elang_model_free(gen);
+}
+
+/* A careless caller's arguments (a probe of the API found each of these
+ * crashing, or taken silently) get a status and a message. */
+static void misuse_is_refused(void **s) {
+    (void)s;
+    elang_error err;
+    elang_model *m = NULL;
+    const char *bert = shared_path("fixtures/hf/bert"), *t5 = shared_path("fixtures/hf/t5");
+    const struct {
+        elang_load_opts o;
+        const char *needle;
+    } loads[] = {
+        {{.threads = 100000}, "threads must be from 0 to 1024"},
+        {{.max_length = -1}, "max_length must be 0"},
+        {{.input_prefix = "caf\xc3"}, "input_prefix: invalid UTF-8 at byte offset 3"},
+        {{.pair_infix = "\xff"}, "pair_infix: invalid UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++) {
+        assert_int_equal(elang_model_load(bert, &loads[i].o, &m, &err), ELANG_ERR_INVALID_ARG);
+        if (!strstr(err.message, loads[i].needle)) fail_msg("%s: want \"%s\"", err.message, loads[i].needle);
+        assert_null(m);
+    }
+    assert_int_equal(elang_model_load(NULL, NULL, &m, &err), ELANG_ERR_INVALID_ARG);
+
+    elang_model *cls = load(bert, 1), *gen = load(t5, 1);
+    const elang_text one = {"a fine film", NULL};
+    elang_class_out co;
+    assert_int_equal(elang_classify(NULL, &one, 1, NULL, &co, &err), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_classify(cls, &one, 1, NULL, NULL, &err), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_classify(cls, &one, SIZE_MAX, NULL, &co, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "more than memory holds"));
+    assert_int_equal(elang_classify(cls, NULL, 0, NULL, NULL, &err), ELANG_OK);
+
+    /* The router keeps its own copy of the label words: the caller's may go. */
+    char *heap[2] = {strdup("negative"), strdup("positive")};
+    elang_route_opts ro = {.label_words = (const char *const *)heap, .num_label_words = 2};
+    elang_model *pair[2] = {gen, gen};
+    const double t = -1e30, nan_t = NAN;
+    elang_router *r = NULL;
+    assert_int_equal(elang_router_new(pair, 2, &nan_t, &ro, &r, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "threshold 0 is not a number"));
+    assert_int_equal(elang_router_new(pair, 2, &t, &ro, &r, &err), ELANG_OK);
+    for (int i = 0; i < 2; i++) memset(heap[i], 'x', strlen(heap[i])), free(heap[i]);
+    const elang_text in = {"sst2 sentence: a fine film", NULL};
+    elang_route_out out;
+    assert_int_equal(elang_route(r, &in, 1, &out, &err), ELANG_OK);
+    assert_true(strcmp(out.answers[0].label, "negative") == 0 || strcmp(out.answers[0].label, "positive") == 0);
+    elang_route_out_free(&out, 1);
+    elang_router_free(r);
+    const char *missing[2] = {"negative", NULL};
+    ro = (elang_route_opts){.label_words = missing, .num_label_words = 2};
+    assert_int_equal(elang_router_new(pair, 2, &t, &ro, &r, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "label word 1 is NULL"));
+    ro = (elang_route_opts){.label_words = NULL, .num_label_words = 2};
+    assert_int_equal(elang_router_new(pair, 2, &t, &ro, &r, &err), ELANG_ERR_INVALID_ARG);
+    ro = (elang_route_opts){.temperature = NAN};
+    assert_int_equal(elang_router_new(pair, 2, &t, &ro, &r, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "routing temperature must be a positive number"));
+    assert_null(r);
+
+    /* Items and data sets that are not the run's. */
+    elang_dataset *d = NULL, *other = NULL;
+    assert_int_equal(elang_dataset_load("sst2", sst2_file(), NULL, &d, &err), ELANG_OK);
+    assert_int_equal(elang_dataset_line(d, 0), 2);
+    assert_int_equal(elang_dataset_line(d, 4), -1);
+    elang_model *swift = load("models/sst2-swift", 1), *super = load("models/sst2-super", 1);
+    elang_pair_run *run = NULL;
+    const size_t items[2] = {0, 100000};
+    assert_int_equal(elang_pair_run_new(swift, super, d, items, 2, NULL, NULL, NULL, &run, &err),
+                     ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "item 1 is example 100000, beyond the data set's 4"));
+    assert_int_equal(elang_pair_run_new(swift, super, d, items, 1, NULL, NULL, NULL, &run, &err), ELANG_OK);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/one.tsv", test_tmpdir());
+    write_file(path, "sentence\tlabel\nfine\t1\n", 22);
+    assert_int_equal(elang_dataset_load("sst2", path, NULL, &other, &err), ELANG_OK);
+    double seconds;
+    assert_int_equal(elang_measure_routed(run, swift, super, other, ELANG_SCORE_ENERGY, 0.0, &seconds, &err),
+                     ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "is not the one the run was made on"));
+    assert_int_equal(elang_measure_routed(run, super, super, d, ELANG_SCORE_ENERGY, 0.0, &seconds, &err),
+                     ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "Swift is models/sst2-super, but the run was made with models/sst2-swift"));
+    /* An objective struct made by hand is checked as a parsed one is. */
+    elang_point p;
+    const elang_objective bad[] = {{ELANG_OBJ_SUPER_RATE, 2.0}, {ELANG_OBJ_MATCH_SUPER, NAN},
+                                   {(elang_objective_kind)9, 0.0}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(elang_choose(run, ELANG_SCORE_ENERGY, &bad[i], &p, &err), ELANG_ERR_INVALID_ARG);
+    /* A calibration that could not be read back is not written. */
+    elang_calibration c = {.threshold = NAN, .temperature = 1.0, .num_beams = 1, .max_new_tokens = 64, .task = "sst2"};
+    snprintf(path, sizeof path, "%s/never.calib.json", test_tmpdir());
+    assert_int_equal(elang_calibration_save(&c, path, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "not written: the threshold is not a number"));
+    c.threshold = 1.0, c.task = "sst3";
+    assert_int_equal(elang_calibration_save(&c, path, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "unknown task \"sst3\""));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_true(isnan(elang_model_gflops(swift, -5, 0)));
+
+    elang_pair_run_free(run);
+    elang_dataset_free(d), elang_dataset_free(other);
     elang_model_free(swift), elang_model_free(super), elang_model_free(cls), elang_model_free(gen);
 }
 
@@ -270,6 +375,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(version_matches_header),
         cmocka_unit_test(failures_keep_their_status_without_err),
+        cmocka_unit_test(misuse_is_refused),
         cmocka_unit_test(zeroed_options_are_the_defaults),
         cmocka_unit_test(models_keep_their_own_threads),
         cmocka_unit_test(two_models_on_two_threads),

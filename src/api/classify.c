@@ -113,6 +113,7 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
 elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
                             const elang_classify_opts *opts, elang_class_out *out,
                             elang_error *err) {
+    if (!m) return elang_fail(err, ELANG_ERR_INVALID_ARG, "elang_classify needs a model");
     if (m->is_seq2seq)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a %s model generates text; it does not classify "
                           "(use elang generate)", m->cfg.model_type);
@@ -122,14 +123,14 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "batch size must be positive, got %d", opts->batch_size);
     if (!(T > 0.0) || !isfinite(T))
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "temperature must be a positive number, got %g", T);
-    memset(out, 0, sizeof *out * n);
-    if (n == 0) return ELANG_OK;
+    elang_status st = outputs_clear(out, n, sizeof *out, in, err);
+    if (st != ELANG_OK || n == 0) return st;
 
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
     const int threads = threads_enter(m->threads);
     const double t0 = clock_seconds();
-    elang_status st = tokenize_all(m, in, n, out, err);
+    st = tokenize_all(m, in, n, out, err);
     if (st == ELANG_OK) {
         for (size_t i = 0; i < n; i++) order[i] = i;
         qsort_r(order, n, sizeof *order, by_length_desc, out);

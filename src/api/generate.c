@@ -69,10 +69,11 @@ static elang_status check_opts(const elang_model *m, const elang_gen_opts *o, el
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "temperature must be a positive number, got %g",
                           o->temperature);
     if (o->num_stop < 0 || (o->num_stop > 0 && !o->stop))
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop strings: %d given", o->num_stop);
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop strings: %d given%s", o->num_stop,
+                          o->stop ? "" : " but no list");
     for (int i = 0; i < o->num_stop; i++)
         if (!o->stop[i] || !o->stop[i][0])
-            return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop string %d is empty", i + 1);
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop string %d is %s", i, o->stop[i] ? "empty" : "NULL");
     if (o->num_stop > 0 && o->num_beams > 1)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop strings work with greedy search, not with %d beams",
                           o->num_beams);
@@ -284,13 +285,13 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
 static elang_status generate_or_pick(elang_model *m, const elang_text *in, size_t n, const elang_gen_opts *opts,
                                      elang_gen_out *out, const before_decoding *pick, elang_error *err) {
     const elang_gen_opts o = with_defaults(opts);
+    if (!m) return elang_fail(err, ELANG_ERR_INVALID_ARG, "elang_generate needs a model");
     if (!m->is_seq2seq)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a %s model classifies; it does not generate",
                           m->cfg.model_type);
     elang_status st = check_opts(m, &o, err);
     if (st != ELANG_OK) return st;
-    memset(out, 0, sizeof *out * n);
-    if (n == 0) return ELANG_OK;
+    if ((st = outputs_clear(out, n, sizeof *out, in, err)) != ELANG_OK || n == 0) return st;
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
     const int threads = threads_enter(m->threads);

@@ -1,6 +1,7 @@
 /* elang_model: a checkpoint directory loaded whole (config, weights,
  * tokenizer), checked for consistency between its parts. */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "models/marian.h"
 #include "models/t5.h"
 #include "util/strbuf.h"
+#include "util/unicode.h"
 
 /* T5 has relative positions and no hard limit; its tokenizers truncate at
  * model_max_length, 512 for the released checkpoints. A decoder-only
@@ -44,11 +46,39 @@ static elang_status choose_max_length(elang_model *m, const elang_load_opts *opt
     return ELANG_OK;
 }
 
+/* Text that becomes part of every input must be UTF-8, or every input's
+ * text would be blamed for it later. */
+static elang_status check_text_opt(const char *name, const char *text, elang_error *err) {
+    if (!text) return ELANG_OK;
+    i32vec cps = {0};
+    size_t bad;
+    const bool valid = utf8_decode(text, strlen(text), &cps, &bad);
+    i32vec_free(&cps);
+    if (valid) return ELANG_OK;
+    if (bad == SIZE_MAX) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
+    return elang_fail(err, ELANG_ERR_INVALID_ARG, "%s: invalid UTF-8 at byte offset %zu", name, bad);
+}
+
+static elang_status check_load_opts(const elang_load_opts *o, elang_error *err) {
+    /* Each thread has a stack of its own: beyond this, creating them can
+     * fail inside the OpenMP runtime, which aborts the process. */
+    if (o->threads < 0 || o->threads > ELANG_MAX_THREADS)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "threads must be from 0 to %d, got %d", ELANG_MAX_THREADS,
+                          o->threads);
+    if (o->max_length < 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "max_length must be 0 (the model's limit) or more, got %d",
+                          o->max_length);
+    elang_status st = check_text_opt("input_prefix", o->input_prefix, err);
+    return st == ELANG_OK ? check_text_opt("pair_infix", o->pair_infix, err) : st;
+}
+
 elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elang_model **out,
                               elang_error *err) {
+    if (!out) return elang_fail(err, ELANG_ERR_INVALID_ARG, "elang_model_load needs somewhere to put the model");
     *out = NULL;
-    if (opts && opts->threads < 0)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "threads must be >= 0, got %d", opts->threads);
+    if (!dir) return elang_fail(err, ELANG_ERR_INVALID_ARG, "elang_model_load needs a model directory");
+    elang_status st = opts ? check_load_opts(opts, err) : ELANG_OK;
+    if (st != ELANG_OK) return st;
     elang_model *m = calloc(1, sizeof *m);
     if (m) m->dir = strdup(dir);
     if (!m || !m->dir) {
@@ -64,7 +94,7 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
     }
     /* Weights are packed for the thread count they will run with. */
     const int threads = threads_enter(m->threads);
-    elang_status st = matmul_ctx_new(&m->mm, err);
+    st = matmul_ctx_new(&m->mm, err);
     if (st == ELANG_OK) st = config_load(dir, &m->cfg, err);
     if (st == ELANG_OK) st = weight_store_open(dir, &m->weights, err);
     if (st == ELANG_OK) {
@@ -173,6 +203,7 @@ const char *elang_model_label(const elang_model *m, int id) {
 }
 
 double elang_model_gflops(const elang_model *m, int input_tokens, int output_steps) {
+    if (input_tokens < 0 || output_steps < 0) return NAN;
     const model_config *c = &m->cfg;
     flops_dims d = {.layers = c->num_layers, .hidden = c->hidden_size, .intermediate = c->intermediate_size,
                     .heads = c->num_heads, .num_labels = c->num_labels};

@@ -39,7 +39,39 @@ void elang_calibration_free(elang_calibration *c) {
     memset(c, 0, sizeof *c);
 }
 
+/* The task a calibration is for: a GLUE task's name or translation; else
+ * `code` (a file read is malformed, a calibration to write invalid). */
+static elang_status check_task(const char *path, const char *task, elang_status code, elang_error *err) {
+    const task_def *def;
+    elang_error unknown;
+    if (task && (strcmp(task, "translation") == 0 || task_find(task, &def, &unknown) == ELANG_OK)) return ELANG_OK;
+    return elang_fail(err, code, "%s: unknown task \"%s\" (a GLUE task's name, or translation)", path,
+                      task ? task : "");
+}
+
+/* What elang_calibration_load would refuse is not written: a file that
+ * cannot be read back is lost work found out later. */
+static elang_status check_savable(const elang_calibration *c, const char *path, elang_error *err) {
+    const char *bad = !isfinite(c->threshold)                                ? "the threshold is not a number"
+                      : !(c->temperature > 0.0) || !isfinite(c->temperature) ? "the temperature is not positive"
+                      : !(c->holdout >= 0.0 && c->holdout < 1.0)              ? "the holdout is not from 0 to 1"
+                      : !elang_score_name(c->score)                          ? "the score kind is unknown"
+                      : !elang_aggregation_name(c->aggregate)                ? "the aggregation is unknown"
+                      : !elang_dtype_name(c->dtype)                          ? "the dtype is unknown"
+                      : c->num_beams < 1 || c->num_beams > 64                ? "num_beams is not from 1 to 64"
+                      : c->max_new_tokens < 1 || c->max_new_tokens > 4096    ? "max_new_tokens is not from 1 to 4096"
+                      : c->num_label_words == 1 || c->num_label_words < 0 || c->num_label_words > 4096
+                          ? "label words must be none or 2 to 4096"
+                          : NULL;
+    for (int i = 0; !bad && i < c->num_label_words; i++)
+        if (!c->label_words || !c->label_words[i] || !c->label_words[i][0]) bad = "a label word is empty";
+    if (bad) return elang_fail(err, ELANG_ERR_INVALID_ARG, "%s: not written: %s", path, bad);
+    return check_task(path, c->task, ELANG_ERR_INVALID_ARG, err);
+}
+
 elang_status elang_calibration_save(const elang_calibration *c, const char *path, elang_error *err) {
+    elang_status st = check_savable(c, path, err);
+    if (st != ELANG_OK) return st;
     json_t *words = json_array();
     for (int i = 0; i < c->num_label_words; i++) json_array_append_new(words, json_string(c->label_words[i]));
     json_t *root = json_pack(
@@ -62,7 +94,7 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
      * back the very double: a threshold set at a score and rounded up on the
      * way would send that score's input to Super. */
     out_file out;
-    elang_status st = out_file_open(&out, path, err);
+    st = out_file_open(&out, path, err);
     if (st == ELANG_OK) {
         if (json_dumpf(root, out.f, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0 || fputc('\n', out.f) == EOF) {
             st = elang_fail(err, ELANG_ERR_IO, "cannot write output %s: %s", path, strerror(errno));
@@ -131,11 +163,7 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
         (st = get_string(root, path, "data_lines", &c->data_lines, err)) ||
         (st = get_string(root, path, "metric_name", &c->metric_name, err)))
         return st;
-    const task_def *task;
-    elang_error unknown;
-    if (strcmp(c->task, "translation") != 0 && task_find(c->task, &task, &unknown) != ELANG_OK)
-        return elang_fail(err, ELANG_ERR_FORMAT, "%s: unknown task \"%s\" (a GLUE task's name, or translation)",
-                          path, c->task);
+    if ((st = check_task(path, c->task, ELANG_ERR_FORMAT, err)) != ELANG_OK) return st;
     json_t *beams = json_object_get(root, "num_beams"), *max_new = json_object_get(root, "max_new_tokens");
     if (!json_is_integer(beams) || json_integer_value(beams) < 1 || json_integer_value(beams) > 64)
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"num_beams\" must be an integer from 1 to 64", path);
@@ -159,7 +187,7 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
     if (st != ELANG_OK) return st;
     json_t *words = json_object_get(root, "label_words");
     if (!json_is_array(words) || json_array_size(words) == 1 || json_array_size(words) > 4096)
-        return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"label_words\" must be a list of none or at least two words",
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"label_words\" must be a list of no words or 2 to 4096",
                           path);
     const int n_words = (int)json_array_size(words);
     if (n_words > 0 && !(c->label_words = calloc((size_t)n_words, sizeof *c->label_words)))
@@ -204,6 +232,7 @@ elang_status elang_calibration_check(const elang_calibration *c, const char *swi
                                      elang_error *err) {
     const char *dirs[2] = {swift_dir, super_dir}, *want[2] = {c->swift_hash, c->super_hash};
     const char *was[2] = {text(c->swift_dir), text(c->super_dir)}, *role[2] = {"Swift", "Super"};
+    if (!swift_dir) return elang_fail(err, ELANG_ERR_INVALID_ARG, "checking a calibration needs Swift's directory");
     for (int s = 0; s < 2; s++) {
         if (!dirs[s]) continue;
         char hash[17];

@@ -36,6 +36,7 @@ size_t elang_dataset_size(const elang_dataset *d) { return d->task ? d->glue.n :
 const char *elang_dataset_task(const elang_dataset *d) { return d->task_name; }
 
 long elang_dataset_line(const elang_dataset *d, size_t i) {
+    if (i >= elang_dataset_size(d)) return -1;
     /* Parallel files are read line by line, one segment a line. */
     return d->task ? d->glue.ex[i].line : (long)i + 1;
 }

@@ -140,8 +140,13 @@ elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const el
                                 elang_progress_fn progress, void *progress_ctx,
                                 elang_pair_run **out, elang_error *err) {
     *out = NULL;
-    if (!items) n = elang_dataset_size(d);
+    const size_t size = elang_dataset_size(d);
+    if (!items) n = size;
     if (n == 0) return elang_fail(err, ELANG_ERR_INVALID_ARG, "no inputs to run");
+    for (size_t i = 0; items && i < n; i++)
+        if (items[i] >= size)
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "item %zu is example %zu, beyond the data set's %zu", i,
+                              items[i], size);
     const bool generators = elang_model_is_generator(swift);
     if (elang_model_is_generator(super) != generators)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "Swift and Super must both classify or both generate");
@@ -166,6 +171,7 @@ elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const el
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a run of %zu inputs", n);
     }
     r->n = n;
+    r->dataset_size = size;
     r->opts = o;
     r->has_head = elang_model_has_head(swift);
     for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
@@ -325,6 +331,15 @@ elang_status elang_measure_routed(const elang_pair_run *r, elang_model *swift, e
                                   const elang_dataset *d, elang_score_kind kind, double threshold, double *seconds,
                                   elang_error *err) {
     if (check_score_kind(r, kind, err) != ELANG_OK) return ELANG_ERR_INVALID_ARG;
+    /* Timing runs the models again on the run's items: they must be the run's. */
+    if (d->task != r->task || elang_dataset_size(d) != r->dataset_size)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "the data set (%s, %zu examples) is not the one the run was made "
+                          "on", elang_dataset_task(d), elang_dataset_size(d));
+    const char *given[2] = {elang_model_dir(swift), elang_model_dir(super)}, *ran[2] = {r->swift_dir, r->super_dir};
+    for (int k = 0; k < 2; k++)
+        if (strcmp(given[k], ran[k]) != 0)
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "%s is %s, but the run was made with %s",
+                              k == 0 ? "Swift" : "Super", given[k], ran[k]);
     bool *on = malloc(sizeof(bool) * r->n);
     if (!on) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
     run_keep_mask(r, kind, threshold, on);

@@ -33,6 +33,7 @@ struct elang_pair_run {
     const task_def *task;      /* NULL for translation */
     task_metric metric;        /* the main metric (classes, regression) */
     char swift_dir[1024], super_dir[1024];
+    size_t dataset_size;       /* of the data set the items index, to know it again */
     size_t n;
     run_item *items;           /* [n] */
     double swift_seconds, super_seconds; /* each model's wall time over all n inputs (its answers) */

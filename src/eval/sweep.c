@@ -101,25 +101,37 @@ elang_status elang_sweep(const elang_pair_run *r, elang_score_kind kind, elang_p
     return ELANG_OK;
 }
 
+/* What is wrong with an objective's value, or NULL (NaN fails every test). */
+static const char *objective_problem(elang_objective_kind kind, double v) {
+    switch (kind) {
+    case ELANG_OBJ_MATCH_SUPER: return v >= 0.0 && v <= 1e9 ? NULL : "the tolerance must be a number >= 0";
+    case ELANG_OBJ_SUPER_RATE: return v >= 0.0 && v <= 1.0 ? NULL : "the rate must be a number from 0 to 1";
+    case ELANG_OBJ_BUDGET: return v > 0.0 && v <= 1e12 ? NULL : "the budget must be a positive number of GFLOPs";
+    case ELANG_OBJ_MAX_METRIC: return v == 0.0 ? NULL : "max-metric takes no value";
+    case ELANG_OBJ_MATCH_SUPER_BOOTSTRAP:
+        return v > 0.0 && v <= 1.0 ? NULL : "the share of resamples must be a number above 0 and at most 1";
+    }
+    return "unknown kind of objective";
+}
+
 elang_status elang_objective_parse(const char *spec, elang_objective *out, elang_error *err) {
     static const struct {
         const char *name;
         elang_objective_kind kind;
         bool needs_value;
-        double lo, hi, fallback;
     } known[] = {
-        {"match-super", ELANG_OBJ_MATCH_SUPER, false, 0.0, 1e9, 0.0},
-        {"match-super-bootstrap", ELANG_OBJ_MATCH_SUPER_BOOTSTRAP, true, 0.0, 1.0, 0.0},
-        {"super-rate", ELANG_OBJ_SUPER_RATE, true, 0.0, 1.0, 0.0},
-        {"budget", ELANG_OBJ_BUDGET, true, 0.0, 1e12, 0.0},
-        {"max-metric", ELANG_OBJ_MAX_METRIC, false, 0.0, 0.0, 0.0},
+        {"match-super", ELANG_OBJ_MATCH_SUPER, false},
+        {"match-super-bootstrap", ELANG_OBJ_MATCH_SUPER_BOOTSTRAP, true},
+        {"super-rate", ELANG_OBJ_SUPER_RATE, true},
+        {"budget", ELANG_OBJ_BUDGET, true},
+        {"max-metric", ELANG_OBJ_MAX_METRIC, false},
     };
     const char *colon = strchr(spec, ':');
     const size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         if (strlen(known[i].name) != len || strncmp(spec, known[i].name, len) != 0) continue;
         out->kind = known[i].kind;
-        out->value = known[i].fallback;
+        out->value = 0.0;
         if (!colon) {
             if (known[i].needs_value)
                 return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective %s needs a value, e.g. %s:%s", known[i].name,
@@ -127,18 +139,9 @@ elang_status elang_objective_parse(const char *spec, elang_objective *out, elang
                                                : known[i].kind == ELANG_OBJ_SUPER_RATE ? "0.3" : "0.9");
             return ELANG_OK;
         }
-        char *end;
-        const double v = strtod(colon + 1, &end);
-        if (known[i].kind == ELANG_OBJ_MAX_METRIC || !decimal_syntax(colon + 1, false) || *end || !isfinite(v) || v < known[i].lo ||
-            v > known[i].hi || (known[i].kind == ELANG_OBJ_BUDGET && v <= 0.0) ||
-            (known[i].kind == ELANG_OBJ_MATCH_SUPER_BOOTSTRAP && v <= 0.0))
-            return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective \"%s\": %s", spec,
-                              known[i].kind == ELANG_OBJ_MAX_METRIC ? "max-metric takes no value"
-                              : known[i].kind == ELANG_OBJ_SUPER_RATE ? "the rate must be a number from 0 to 1"
-                              : known[i].kind == ELANG_OBJ_BUDGET ? "the budget must be a positive number of GFLOPs"
-                              : known[i].kind == ELANG_OBJ_MATCH_SUPER_BOOTSTRAP
-                                  ? "the share of resamples must be a number above 0 and at most 1"
-                                                                  : "the tolerance must be a number >= 0");
+        const double v = decimal_syntax(colon + 1, false) ? strtod(colon + 1, NULL) : NAN;
+        const char *problem = objective_problem(known[i].kind, known[i].kind == ELANG_OBJ_MAX_METRIC ? NAN : v);
+        if (problem) return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective \"%s\": %s", spec, problem);
         out->value = v;
         return ELANG_OK;
     }
@@ -173,6 +176,9 @@ static bool better(const elang_point *a, const elang_point *b, const elang_objec
 
 elang_status elang_choose(const elang_pair_run *r, elang_score_kind kind, const elang_objective *obj,
                           elang_point *out, elang_error *err) {
+    const char *problem = objective_problem(obj->kind, obj->value);
+    if (problem) return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective (kind %d, value %g): %s", (int)obj->kind,
+                                   obj->value, problem);
     elang_point *pts;
     size_t n;
     elang_status st = elang_sweep(r, kind, &pts, &n, err);

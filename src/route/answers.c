@@ -56,7 +56,8 @@ static elang_status answer_by_classifier(elang_model *m, const elang_text *in, s
 elang_status label_word_ids(elang_model *m, const elang_route_opts *o, int32_t *ids, elang_error *err) {
     elang_status st = ELANG_OK;
     for (int j = 0; st == ELANG_OK && j < o->num_label_words; j++)
-        st = model_first_token_id(m, o->label_words[j], &ids[j], err);
+        if ((st = model_first_token_id(m, o->label_words[j], &ids[j], err)) != ELANG_OK)
+            elang_error_prefix(err, st, "label word %d: ", j);
     for (int j = 0; st == ELANG_OK && j < o->num_label_words; j++)
         for (int i = 0; st == ELANG_OK && i < j; i++)
             if (ids[i] == ids[j])
@@ -116,20 +117,33 @@ static elang_status answer_by_generation(elang_model *m, const elang_text *in, s
     return st;
 }
 
-/* The options' checks, shared by the two entry points. */
-static elang_status check_opts(elang_model *m, const elang_route_opts *o, elang_error *err) {
+elang_status route_opts_check(elang_model *m, const elang_route_opts *opts, elang_error *err) {
+    if (!m) return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a model");
+    const elang_route_opts with = with_defaults(opts), *o = &with;
     if (o->score < 0 || o->score >= ELANG_SCORE_KINDS)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)o->score);
     if (o->aggregate < ELANG_AGG_MEAN || o->aggregate > ELANG_AGG_PROMPT)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown aggregation %d", (int)o->aggregate);
     if (o->num_label_words == 1 || o->num_label_words < 0 || (o->num_label_words > 0 && !o->label_words))
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o->num_label_words);
+    for (int j = 0; j < o->num_label_words; j++)
+        if (!o->label_words[j] || !o->label_words[j][0])
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "label word %d is %s", j, o->label_words[j] ? "empty" : "NULL");
+    if (o->gen.num_stop < 0 || (o->gen.num_stop > 0 && !o->gen.stop))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop strings: %d given%s", o->gen.num_stop,
+                          o->gen.stop ? "" : " but no list");
+    for (int i = 0; i < o->gen.num_stop; i++)
+        if (!o->gen.stop[i] || !o->gen.stop[i][0])
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop string %d is %s", i, o->gen.stop[i] ? "empty" : "NULL");
     if (o->num_label_words > 0 && !elang_model_is_generator(m))
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "label words are for text-to-text models; %s is a %s classifier with labels of its own",
                           elang_model_dir(m), elang_model_type(m));
-    if (!(o->temperature > 0.0) || o->batch_size < 0)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing needs a positive temperature and batch size");
+    if (!(o->temperature > 0.0) || !isfinite(o->temperature))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing temperature must be a positive number, got %g",
+                          o->temperature);
+    if (o->batch_size < 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "routing batch size must be positive, got %d", o->batch_size);
     return ELANG_OK;
 }
 
@@ -145,10 +159,9 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
                               const elang_route_opts *opts, elang_answer *out, double *seconds,
                               elang_error *err) {
     const elang_route_opts o = with_defaults(opts);
-    elang_status st = check_opts(m, &o, err);
+    elang_status st = route_opts_check(m, &o, err);
     if (st != ELANG_OK) return st;
-    memset(out, 0, sizeof *out * n);
-    if (n == 0) return ELANG_OK;
+    if ((st = outputs_clear(out, n, sizeof *out, in, err)) != ELANG_OK || n == 0) return st;
     const double t0 = clock_seconds();
     if (!elang_model_is_generator(m)) st = answer_by_classifier(m, in, n, &o, out, err);
     else if (o.num_label_words > 0) st = answer_by_label_words(m, in, n, &o, out, err);
@@ -190,7 +203,7 @@ elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const 
                                     elang_error *err) {
     const elang_route_opts o = with_defaults(opts);
     const elang_decision pass = elang_decision_of(m, &o);
-    elang_status st = check_opts(m, &o, err);
+    elang_status st = route_opts_check(m, &o, err);
     if (st == ELANG_OK && pass == ELANG_DECIDE_AFTER_DECODING)
         st = elang_fail(err, ELANG_ERR_INVALID_ARG, "%s is routed on its answers here: no score is known before it "
                         "decodes (elang_decision_of)", elang_model_dir(m));
@@ -198,8 +211,7 @@ elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const 
     if (st == ELANG_OK && pass == ELANG_DECIDE_BY_HEAD)
         st = pick_head_outputs(m, &o, head_outputs, &num_head_outputs, err);
     if (st != ELANG_OK) return st;
-    memset(out, 0, sizeof *out * n);
-    if (n == 0) return ELANG_OK;
+    if ((st = outputs_clear(out, n, sizeof *out, in, err)) != ELANG_OK || n == 0) return st;
     float *scores = malloc(sizeof(float) * n * ELANG_SCORE_KINDS);
     int *lengths = malloc(sizeof(int) * n);
     const double t0 = clock_seconds();

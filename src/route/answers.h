@@ -17,6 +17,11 @@ void answer_take_decision(elang_answer *full, const elang_answer *decision);
 elang_status pick_head_outputs(const elang_model *m, const elang_route_opts *o, int *outputs, int *k,
                                elang_error *err);
 
+/* The routing options' checks (after their defaults), shared by
+ * elang_answer_all and the router, which checks them at creation so that
+ * a mistake is said before any input is read. m: the answering model. */
+elang_status route_opts_check(elang_model *m, const elang_route_opts *opts, elang_error *err);
+
 /* The first token of each of the routing's label words in m's vocabulary
  * (ids[o->num_label_words]); an error naming the two words when two start
  * with the same token, since then neither could win. */

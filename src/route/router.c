@@ -2,6 +2,7 @@
  * (Swift) model; those whose score falls below that tier's threshold go,
  * together, through the next; and so on to the last (Super). With two tiers
  * this is the paper's joint inference. */
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@ static elang_status check_alike(elang_model *const *tiers, int num_tiers, const 
                                 elang_error *err) {
     const bool words = opts && opts->num_label_words > 0;
     for (int i = 0; i < num_tiers; i++) {
-        if (!tiers[i]) return elang_fail(err, ELANG_ERR_INVALID_ARG, "model %d of the router is missing", i);
         const bool gen = elang_model_is_generator(tiers[i]);
         if (words && !gen)
             return elang_fail(err, ELANG_ERR_INVALID_ARG,
@@ -58,10 +58,27 @@ struct elang_router {
     elang_model **tiers;  /* [num_tiers], borrowed; the last is NULL when `remote` answers for it */
     double *thresholds;   /* [num_tiers - 1] */
     int num_tiers;
-    elang_route_opts opts;
+    elang_route_opts opts; /* its label words and stop strings point into the copies below */
+    char **label_words;   /* [opts.num_label_words], owned */
+    char **stop;          /* [opts.gen.num_stop], owned */
     elang_answer_fn remote;
     void *remote_ctx;
 };
+
+/* *out: a copy of s[0..n) (NULL when n is 0); false when out of memory. */
+static bool copy_strings(const char *const *s, int n, char ***out) {
+    *out = NULL;
+    if (n <= 0) return true;
+    if (!(*out = calloc((size_t)n, sizeof **out))) return false;
+    for (int i = 0; i < n; i++)
+        if (!((*out)[i] = strdup(s[i]))) return false;
+    return true;
+}
+
+static void free_strings(char **s, int n) {
+    for (int i = 0; s && i < n; i++) free(s[i]);
+    free(s);
+}
 
 /* A router over num_models models, and one more tier when remote is set. */
 static elang_status router_new(elang_model *const *tiers, int num_models, const double *thresholds,
@@ -69,9 +86,17 @@ static elang_status router_new(elang_model *const *tiers, int num_models, const 
                                elang_router **out, elang_error *err) {
     *out = NULL;
     const int num_tiers = num_models + (remote != NULL);
-    if (num_tiers < 2 || num_tiers > 16 || num_models < 1)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 models, got %d", num_tiers);
-    elang_status st = check_alike(tiers, num_models, opts, err);
+    if (num_models < 1 || num_tiers < 2 || num_tiers > 16)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs 2 to 16 tiers, got %d model%s%s", num_models,
+                          num_models == 1 ? "" : "s", remote ? " and a remote tier" : "");
+    if (!tiers || !thresholds) return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs its models and thresholds");
+    for (int i = 0; i < num_models; i++)
+        if (!tiers[i]) return elang_fail(err, ELANG_ERR_INVALID_ARG, "model %d of the router is missing", i);
+    /* NaN compares false with everything: every input would move on. */
+    for (int i = 0; i + 1 < num_tiers; i++)
+        if (isnan(thresholds[i])) return elang_fail(err, ELANG_ERR_INVALID_ARG, "threshold %d is not a number", i);
+    elang_status st = route_opts_check(tiers[0], opts, err);
+    if (st == ELANG_OK) st = check_alike(tiers, num_models, opts, err);
     if (st != ELANG_OK) return st;
     /* A head that cannot score these label words is a mistake in the
      * command: said now, before any input is read. */
@@ -96,6 +121,14 @@ static elang_status router_new(elang_model *const *tiers, int num_models, const 
     memcpy(r->thresholds, thresholds, sizeof *r->thresholds * (size_t)(num_tiers - 1));
     r->num_tiers = num_tiers;
     r->opts = opts ? *opts : elang_route_opts_default();
+    /* The caller's strings need not outlive this call: answers point at the label words. */
+    if (!copy_strings(r->opts.label_words, r->opts.num_label_words, &r->label_words) ||
+        !copy_strings(r->opts.gen.stop, r->opts.gen.num_stop, &r->stop)) {
+        elang_router_free(r);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a router");
+    }
+    r->opts.label_words = (const char *const *)r->label_words;
+    r->opts.gen.stop = (const char *const *)r->stop;
     r->remote = remote;
     r->remote_ctx = ctx;
     *out = r;
@@ -120,6 +153,8 @@ elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, 
 
 void elang_router_free(elang_router *r) {
     if (!r) return;
+    free_strings(r->label_words, r->opts.num_label_words);
+    free_strings(r->stop, r->opts.gen.num_stop);
     free(r->tiers);
     free(r->thresholds);
     free(r);
@@ -164,7 +199,9 @@ elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_
 
 elang_status elang_route_items(elang_router *r, const elang_text *in, const size_t *items, size_t n,
                                elang_route_out *out, elang_error *err) {
-    memset(out, 0, sizeof *out * n);
+    if (!r) return elang_fail(err, ELANG_ERR_INVALID_ARG, "elang_route needs a router");
+    const elang_status cleared = outputs_clear(out, n, sizeof *out, in, err);
+    if (cleared != ELANG_OK) return cleared;
     size_t *pending = malloc(sizeof *pending * (n ? n : 1)), *keep = malloc(sizeof *keep * (n ? n : 1));
     size_t *seeds = malloc(sizeof *seeds * (n ? n : 1));
     elang_text *texts = malloc(sizeof *texts * (n ? n : 1));

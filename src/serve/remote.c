@@ -367,7 +367,8 @@ elang_status elang_remote_answer(void *ctx, const elang_text *in, const size_t *
         atomic_fetch_add_explicit(&mt->remote_skipped, 1, memory_order_relaxed);
         return elang_fail(err, ELANG_ERR_IO, "%s is backed off after a failure", r->endpoint);
     }
-    memset(out, 0, sizeof *out * n);
+    elang_status cleared = outputs_clear(out, n, sizeof *out, in, err);
+    if (cleared != ELANG_OK) return cleared;
     size_t *idx = malloc(sizeof *idx * (n ? n : 1));
     if (!idx) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a request to the remote Super");
     atomic_fetch_add_explicit(&mt->remote_calls, 1, memory_order_relaxed);
@@ -404,6 +405,8 @@ elang_status elang_remote_new(const elang_remote_opts *opts, const elang_model *
     *out = NULL;
     if (!opts || !opts->url || !swift)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "a remote Super needs its URL and the router's Swift model");
+    if (opts->api != ELANG_REMOTE_V2 && opts->api != ELANG_REMOTE_OPENAI)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown remote API %d (KServe v2 or OpenAI)", (int)opts->api);
     const elang_route_opts defaults = elang_route_opts_default();
     if (!route) route = &defaults;
     const int max_new_tokens = route->gen.max_new_tokens > 0 ? route->gen.max_new_tokens

@@ -108,7 +108,8 @@ elang_status tokenizer_encode(const tokenizer *t, const char *text, const char *
                           n_special, pair ? "a pair" : "a sequence");
     i32vec a = {0}, b = {0};
     elang_status rc = tokenize(t, text, &a, err);
-    if (rc == ELANG_OK && pair) rc = tokenize(t, pair, &b, err);
+    if (rc == ELANG_OK && pair && (rc = tokenize(t, pair, &b, err)) != ELANG_OK)
+        elang_error_prefix(err, rc, "text_pair: ");
     if (rc != ELANG_OK) goto done;
 
     /* truncate_sequences with longest_first: a lone sequence loses its tail;

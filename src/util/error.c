@@ -39,3 +39,11 @@ elang_status elang_error_item(elang_error *err, elang_status code, long item) {
     if (err) err->item = item;
     return code;
 }
+
+elang_status outputs_clear(void *out, size_t n, size_t size, const void *in, elang_error *err) {
+    if (n == 0) return ELANG_OK;
+    if (!in || !out) return elang_fail(err, ELANG_ERR_INVALID_ARG, "%zu inputs but no %s", n, in ? "outputs" : "inputs");
+    if (n > SIZE_MAX / size) return elang_fail(err, ELANG_ERR_INVALID_ARG, "%zu inputs are more than memory holds", n);
+    memset(out, 0, n * size);
+    return ELANG_OK;
+}

@@ -23,4 +23,9 @@ elang_status elang_error_prefix(elang_error *err, elang_status code, const char 
  * returns code. */
 elang_status elang_error_item(elang_error *err, elang_status code, long item);
 
+/* Zeroes out[0..n), `size` bytes each, before a call over n inputs fills
+ * them, so that a failure leaves nothing to free. Refuses missing inputs
+ * or outputs (NULL with n > 0) and an n whose bytes would overflow. */
+elang_status outputs_clear(void *out, size_t n, size_t size, const void *in, elang_error *err);
+
 #endif
