@@ -26,8 +26,8 @@ typedef struct {
 bool line_reader_open(line_reader *r, const char *command, const char *path);
 /* Next line without its end-of-line ("\n" or "\r\n"), and without the
  * UTF-8 byte order mark that may start the input (an encoding signature,
- * not text); false at end of input or on a read error (then *failed is set
- * and a message printed). */
+ * not text); false at end of input, or on a read error or a line longer
+ * than 16 MiB (then *failed is set and a message printed). */
 bool line_reader_next(line_reader *r, char **line, size_t *len, bool *failed);
 void line_reader_close(line_reader *r);
 
