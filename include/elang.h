@@ -23,7 +23,7 @@
  *   says what NULL means, as in C's own library; the entry points that run
  *   models (elang_model_load, elang_classify, elang_generate, elang_route,
  *   the router's creation) refuse NULL models, inputs and outputs with a
- *   message anyway. n = 0 inputs is always fine, with NULL arrays.
+ *   message anyway, and take n = 0 inputs with NULL arrays.
  *
  * Threads:
  * - Each model computes with its own thread count (elang_load_opts.threads).
@@ -170,8 +170,8 @@ double elang_model_gflops(const elang_model *m, int input_tokens, int output_ste
  * the routing score ELANG_SCORE_ENCODER_HEAD. */
 bool elang_model_has_head(const elang_model *m);
 /* Analytic GFLOPs of the head's score for an input of `input_tokens`
- * tokens: the encoder alone plus the head; 0 without a head
- * (elang_decision_gflops counts every pass before decoding). */
+ * tokens: the encoder alone plus the head; 0 without a head, NaN for a
+ * negative count (elang_decision_gflops counts every pass before decoding). */
 double elang_model_head_gflops(const elang_model *m, int input_tokens);
 
 /* A 16-hex-digit content hash of the model directory (every regular file,
@@ -404,8 +404,10 @@ typedef struct elang_router elang_router;
  * there, thresholds[i]) (num_tiers - 1 thresholds), else moves on. The models
  * must answer alike (all classifiers with the same labels, or all
  * generators); they stay owned by the caller and must outlive the router.
- * The options are checked here, and their label words and stop strings
- * copied (answers' labels point at the router's copies). A NaN threshold
+ * The routing options (score, aggregation, temperature, batch size, label
+ * words) are checked here, decoding options when the models first decode;
+ * label words and stop strings are copied (answers' labels point at the
+ * router's copies). A NaN threshold
  * is refused; +-INFINITY sends every input on or keeps every one. */
 elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const double *thresholds,
                               const elang_route_opts *opts, elang_router **out, elang_error *err);
@@ -481,7 +483,8 @@ typedef struct {
  * that decides before decoding (elang_decision_of) first runs that pass
  * alone on every input and decodes only the inputs it keeps: the answers of
  * inputs it passed on are the pass's (no text), and a kept input's answer
- * carries the scores it was decided on. */
+ * carries the scores it was decided on. A label word's answer names it
+ * by the router's copy: read the answers before freeing the router. */
 elang_status elang_route(elang_router *r, const elang_text *in, size_t n, elang_route_out *out,
                          elang_error *err);
 /* elang_route with each input's index in a larger whole (the random

@@ -130,7 +130,7 @@ static void failures_keep_their_status_without_err(void **s) {
     write_file(path, broken_hash, sizeof broken_hash - 1);
     assert_int_equal(elang_calibration_load(path, &c, NULL), ELANG_ERR_FORMAT);
     elang_calibration good = {.threshold = 1.0, .temperature = 1.0, .num_beams = 1, .max_new_tokens = 64,
-                              .task = "sst2"};
+                              .task = "sst2", .swift_hash = "0123456789abcdef", .super_hash = "0123456789abcdef"};
     assert_int_equal(elang_calibration_save(&good, "/nonexistent/calib.json", NULL), ELANG_ERR_IO);
     /* A device is written in place, never replaced by a file, and its write
      * errors are reported (once renamed over: /dev/full became a file). */
@@ -215,7 +215,7 @@ static void misuse_is_refused(void **s) {
     const char *missing[2] = {"negative", NULL};
     ro = (elang_route_opts){.label_words = missing, .num_label_words = 2};
     assert_int_equal(elang_router_new(pair, 2, &t, &ro, &r, &err), ELANG_ERR_INVALID_ARG);
-    assert_non_null(strstr(err.message, "label word 1 is NULL"));
+    assert_non_null(strstr(err.message, "label word 2 is NULL"));
     ro = (elang_route_opts){.label_words = NULL, .num_label_words = 2};
     assert_int_equal(elang_router_new(pair, 2, &t, &ro, &r, &err), ELANG_ERR_INVALID_ARG);
     ro = (elang_route_opts){.temperature = NAN};
@@ -253,7 +253,8 @@ static void misuse_is_refused(void **s) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(elang_choose(run, ELANG_SCORE_ENERGY, &bad[i], &p, &err), ELANG_ERR_INVALID_ARG);
     /* A calibration that could not be read back is not written. */
-    elang_calibration c = {.threshold = NAN, .temperature = 1.0, .num_beams = 1, .max_new_tokens = 64, .task = "sst2"};
+    elang_calibration c = {.threshold = NAN, .temperature = 1.0, .num_beams = 1, .max_new_tokens = 64, .task = "sst2",
+                           .swift_hash = "0123456789abcdef", .super_hash = "0123456789abcdef"};
     snprintf(path, sizeof path, "%s/never.calib.json", test_tmpdir());
     assert_int_equal(elang_calibration_save(&c, path, &err), ELANG_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "not written: the threshold is not a number"));
@@ -262,6 +263,21 @@ static void misuse_is_refused(void **s) {
     assert_non_null(strstr(err.message, "unknown task \"sst3\""));
     assert_int_equal(access(path, F_OK), -1);
     assert_true(isnan(elang_model_gflops(swift, -5, 0)));
+
+    /* A pair run keeps its own label words too (timing runs the models
+     * again after the caller's words are gone; ASan sees a use after free). */
+    const elang_load_opts t5o = {.threads = 1, .input_prefix = "sst2 sentence: "};
+    elang_model *t5s, *t5b;
+    assert_int_equal(elang_model_load("models/glue-t5-swift", &t5o, &t5s, &err), ELANG_OK);
+    assert_int_equal(elang_model_load("models/glue-t5-super", &t5o, &t5b, &err), ELANG_OK);
+    char *words[2] = {strdup("negative"), strdup("positive")};
+    const elang_route_opts wo = {.label_words = (const char *const *)words, .num_label_words = 2};
+    elang_pair_run *t5run = NULL;
+    assert_int_equal(elang_pair_run_new(t5s, t5b, d, NULL, 0, &wo, NULL, NULL, &t5run, &err), ELANG_OK);
+    for (int i = 0; i < 2; i++) memset(words[i], 'x', strlen(words[i])), free(words[i]);
+    assert_int_equal(elang_measure_routed(t5run, t5s, t5b, d, ELANG_SCORE_ENERGY, 0.0, &seconds, &err), ELANG_OK);
+    elang_pair_run_free(t5run);
+    elang_model_free(t5s), elang_model_free(t5b);
 
     elang_pair_run_free(run);
     elang_dataset_free(d), elang_dataset_free(other);

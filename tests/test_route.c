@@ -147,6 +147,7 @@ static elang_pair_run *hand_run(void) {
     r->n = 6;
     r->items = calloc(6, sizeof *r->items);
     r->opts = elang_route_opts_default();
+    r->swift_dir = strdup("swift-model"), r->super_dir = strdup("super-model");
     r->swift_seconds = 0.6, r->super_seconds = 6.0;
     for (int i = 0; i < 6; i++) {
         run_item *it = &r->items[i];
@@ -357,8 +358,6 @@ static void head_costs_by_hand(void **s) {
 static void report_by_hand(void **s) {
     (void)s;
     elang_pair_run *r = hand_run();
-    snprintf(r->swift_dir, sizeof r->swift_dir, "swift-model");
-    snprintf(r->super_dir, sizeof r->super_dir, "super-model");
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/report", test_tmpdir());
     elang_error err;

@@ -592,6 +592,8 @@ static void bad_usage(void **s) {
 
     snprintf(args, sizeof args, "route --models %s,%s,%s --thresholds 1,0x2", bert, bert, bert);
     expect_failure(args, "threshold '0x2' is not a number");
+    snprintf(args, sizeof args, "route --models %s,%s,%s --thresholds 1,1e300", bert, bert, bert);
+    expect_failure(args, "threshold '1e300' is not a number");
     snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s --objective "
              "match-super:0x1", distil, distil, dev, tmp("c.json"));
     expect_failure(args, "the tolerance must be a number");
@@ -636,6 +638,9 @@ static void bad_usage(void **s) {
     assert_int_equal(system(cmd), 0);
     snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s", bert, distil, calib);
     expect_failure(args, "calibrate again");
+    snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s --input /dev/null --output %s", distil,
+             distil, calib, calib);
+    expect_failure(args, "is the --calibration file");
     snprintf(args, sizeof args, "route --swift %s --super %s --calibration %s --score margin --input /dev/null", distil,
              distil, calib);
     expect_failure(args, "the calibration fixes the score");

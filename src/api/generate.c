@@ -73,7 +73,7 @@ static elang_status check_opts(const elang_model *m, const elang_gen_opts *o, el
                           o->stop ? "" : " but no list");
     for (int i = 0; i < o->num_stop; i++)
         if (!o->stop[i] || !o->stop[i][0])
-            return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop string %d is %s", i, o->stop[i] ? "empty" : "NULL");
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop string %d is %s", i + 1, o->stop[i] ? "empty" : "NULL");
     if (o->num_stop > 0 && o->num_beams > 1)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop strings work with greedy search, not with %d beams",
                           o->num_beams);

@@ -121,6 +121,7 @@ static bool load_demo_pair(const demo_flags *fl, const demo_pair *p, elang_calib
     return true;
 }
 
+/* The non-empty lines of path; NULL (said why) when it cannot be read whole. */
 static char **read_lines(const char *path, size_t *n) {
     line_reader r;
     *n = 0;
@@ -128,14 +129,23 @@ static char **read_lines(const char *path, size_t *n) {
     size_t cap = 64;
     char **lines = malloc(sizeof *lines * cap), *line;
     size_t len;
-    bool failed;
-    while (lines && line_reader_next(&r, &line, &len, &failed)) {
+    bool failed = false, ok = lines != NULL;
+    while (ok && line_reader_next(&r, &line, &len, &failed)) {
         if (len == 0) continue;
-        if (*n == cap) lines = realloc(lines, sizeof *lines * (cap *= 2));
-        if (lines) lines[(*n)++] = strndup(line, len);
+        if (*n == cap) {
+            char **more = realloc(lines, sizeof *lines * (cap *= 2));
+            if (!(ok = more != NULL)) break;
+            lines = more;
+        }
+        if (!(ok = (lines[*n] = strndup(line, len)) != NULL)) break;
+        ++*n;
     }
     line_reader_close(&r);
-    return lines;
+    if (ok && !failed) return lines;
+    if (!ok) fprintf(stderr, "elang demo: out of memory reading %s\n", path);
+    while (lines && *n) free(lines[--*n]);
+    free(lines);
+    return NULL;
 }
 
 /* Routes the example inputs and prints each decision. */
@@ -145,7 +155,8 @@ static bool route_examples(const demo_flags *fl, const demo_pair *p, elang_model
     path_join(path, sizeof path, fl->examples, p->examples);
     size_t n;
     char **lines = read_lines(path, &n);
-    if (!lines || n == 0) {
+    if (!lines) return false;
+    if (n == 0) {
         fprintf(stderr, "elang demo: no example inputs in %s\n", path);
         free(lines);
         return false;

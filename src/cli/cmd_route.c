@@ -3,6 +3,7 @@
  * answer replaces Swift's; Super may be a server elsewhere (--super URL).
  * With --models A,B,C and --thresholds t1,t2 the same holds hop by hop (a
  * cascade). */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -128,9 +129,11 @@ static bool plan_tiers(cmd_flags *fl, const elang_calibration *calib, char **dir
         }
         for (int i = 0; i < k; i++) {
             char *end;
+            errno = 0;
             thresholds[i] = strtod(parts[i], &end);
-            if (!decimal_syntax(parts[i], false) || *end || !isfinite(thresholds[i])) {
-                fprintf(stderr, "elang route: threshold '%s' is not a number\n", parts[i]);
+            /* The range of --threshold. */
+            if (!decimal_syntax(parts[i], false) || *end || errno || !(fabs(thresholds[i]) <= 1e30)) {
+                fprintf(stderr, "elang route: threshold '%s' is not a number from -1e30 to 1e30\n", parts[i]);
                 return false;
             }
         }
@@ -211,7 +214,7 @@ int cmd_route(int argc, char **argv) {
         rc = cli_fail("route", "", &err);
     if (!rc) {
         const stream_job job = {
-            .command = "route", .input = fl.input, .output = fl.output,
+            .command = "route", .input = fl.input, .output = fl.output, .calibration = fl.calibration,
             .plain_text = strcmp(fl.format, "text") == 0, .allow_pair = true,
             .chunk = (size_t)fl.route.batch_size * 8 > 256 ? (size_t)fl.route.batch_size * 8 : 256,
             .handle = route_chunk, .ctx = &ctx,

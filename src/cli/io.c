@@ -89,7 +89,8 @@ bool output_is_an_input(const char *command, const char *out_flag, const char *o
     struct stat out_st, in_st;
     if (stat(out_path, &out_st) != 0 || !S_ISREG(out_st.st_mode)) return false;
     for (size_t i = 0; i < n; i++)
-        if (inputs[i].path && stat(inputs[i].path, &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+        if (inputs[i].path && strcmp(inputs[i].path, "-") != 0 && stat(inputs[i].path, &in_st) == 0 &&
+            in_st.st_dev == out_st.st_dev &&
             in_st.st_ino == out_st.st_ino) {
             fprintf(stderr, "elang %s: %s %s is the %s file; write elsewhere\n", command, out_flag, out_path,
                     inputs[i].flag);

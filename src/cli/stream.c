@@ -50,8 +50,8 @@ static bool stream_records(const stream_job *job, line_reader *in, output_file *
 int run_stream(const stream_job *job) {
     line_reader in;
     output_file out;
-    const named_path input = {"--input", job->input};
-    if (strcmp(job->output, "-") != 0 && output_is_an_input(job->command, "--output", job->output, &input, 1)) return 2;
+    const named_path inputs[] = {{"--input", job->input}, {"--calibration", job->calibration}};
+    if (strcmp(job->output, "-") != 0 && output_is_an_input(job->command, "--output", job->output, inputs, 2)) return 2;
     if (!line_reader_open(&in, job->command, job->input)) return 1;
     bool ok = output_open(&out, job->command, job->output);
     if (ok) {

@@ -18,6 +18,7 @@ typedef bool (*chunk_handler)(void *ctx, const cli_record *recs, size_t n, const
 typedef struct {
     const char *command;  /* for messages: "classify" */
     const char *input, *output;
+    const char *calibration; /* read by the command too (or NULL): the output may not replace it */
     bool plain_text;      /* --format text */
     bool allow_pair;      /* whether "text_pair" is meaningful */
     size_t chunk;         /* inputs handed over at once */

@@ -39,6 +39,13 @@ void elang_calibration_free(elang_calibration *c) {
     memset(c, 0, sizeof *c);
 }
 
+/* A model's content hash as elang_model_hash writes it: 16 hex digits. */
+static bool is_hash(const char *s) {
+    bool ok = s && strlen(s) == 16;
+    for (int i = 0; ok && i < 16; i++) ok = strchr("0123456789abcdef", s[i]) != NULL;
+    return ok;
+}
+
 /* The task a calibration is for: a GLUE task's name or translation; else
  * `code` (a file read is malformed, a calibration to write invalid). */
 static elang_status check_task(const char *path, const char *task, elang_status code, elang_error *err) {
@@ -55,6 +62,7 @@ static elang_status check_savable(const elang_calibration *c, const char *path, 
     const char *bad = !isfinite(c->threshold)                                ? "the threshold is not a number"
                       : !(c->temperature > 0.0) || !isfinite(c->temperature) ? "the temperature is not positive"
                       : !(c->holdout >= 0.0 && c->holdout < 1.0)              ? "the holdout is not from 0 to 1"
+                      : !is_hash(c->swift_hash) || !is_hash(c->super_hash)   ? "a model hash is not 16 hex digits"
                       : !elang_score_name(c->score)                          ? "the score kind is unknown"
                       : !elang_aggregation_name(c->aggregate)                ? "the aggregation is unknown"
                       : !elang_dtype_name(c->dtype)                          ? "the dtype is unknown"
@@ -85,7 +93,7 @@ elang_status elang_calibration_save(const elang_calibration *c, const char *path
         number(c->heldout_metric), "heldout_super_rate", number(c->heldout_super_rate), "swift_metric",
         number(c->swift_metric), "super_metric", number(c->super_metric), "swift_gflops", number(c->swift_gflops),
         "super_gflops", number(c->super_gflops), "num_beams", c->num_beams, "max_new_tokens", c->max_new_tokens,
-        "dtype", elang_dtype_name(c->dtype) ? elang_dtype_name(c->dtype) : "f32", "pair_infix", text(c->pair_infix),
+        "dtype", elang_dtype_name(c->dtype), "pair_infix", text(c->pair_infix),
         "swift", "path", text(c->swift_dir), "hash", c->swift_hash, "prefix", text(c->swift_prefix),
         "super", "path", text(c->super_dir), "hash", c->super_hash, "prefix", text(c->super_prefix));
     if (!root) return elang_fail(err, ELANG_ERR_FORMAT, "%s: a calibration field is not valid UTF-8", path);
@@ -130,9 +138,7 @@ static elang_status get_number(json_t *obj, const char *path, const char *key, b
 static elang_status get_hash(json_t *obj, const char *path, const char *side, char out[17], elang_error *err) {
     json_t *v = json_object_get(obj, "hash");
     const char *s = json_string_value(v);
-    bool ok = json_is_string(v) && json_string_length(v) == 16;
-    for (int i = 0; ok && i < 16; i++) ok = strchr("0123456789abcdef", s[i]) != NULL;
-    if (!ok)
+    if (!json_is_string(v) || json_string_length(v) != 16 || !is_hash(s))
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"%s\".\"hash\" must be 16 hex digits, as elang calibrate "
                           "writes it", path, side);
     memcpy(out, s, 17);
@@ -173,6 +179,8 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
     c->max_new_tokens = (int)json_integer_value(max_new);
     if (!(c->temperature > 0.0))
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"temperature\" must be positive", path);
+    if (!(c->holdout >= 0.0 && c->holdout < 1.0))
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: \"holdout\" must be from 0 to below 1", path);
     /* Calibrations written before dtypes existed were made in F32. */
     json_t *dtype = json_object_get(root, "dtype");
     if (dtype && (!json_is_string(dtype) || !elang_dtype_from_name(json_string_value(dtype), &c->dtype)))

@@ -173,14 +173,18 @@ elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const el
     r->n = n;
     r->dataset_size = size;
     r->opts = o;
+    r->swift_dir = strdup(elang_model_dir(swift));
+    r->super_dir = strdup(elang_model_dir(super));
+    if (!r->swift_dir || !r->super_dir || !route_opts_own_strings(&r->opts, &r->label_words, &r->stop)) {
+        elang_pair_run_free(r);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a run of %zu inputs", n);
+    }
     r->has_head = elang_model_has_head(swift);
     for (int k = 0; k < ELANG_SCORE_KINDS; k++) {
         elang_route_opts ok = o;
         ok.score = (elang_score_kind)k;
         if (k != ELANG_SCORE_ENCODER_HEAD || r->has_head) r->decision[k] = elang_decision_of(swift, &ok);
     }
-    snprintf(r->swift_dir, sizeof r->swift_dir, "%s", elang_model_dir(swift));
-    snprintf(r->super_dir, sizeof r->super_dir, "%s", elang_model_dir(super));
     r->task = d->task;
     r->kind = !d->task ? RUN_TRANSLATION : d->task->num_labels == 0 ? RUN_REGRESSION : RUN_CLASSES;
     if (d->task) r->metric = d->task->metrics[0];
@@ -201,6 +205,8 @@ elang_status elang_pair_run_new(elang_model *swift, elang_model *super, const el
 
 void elang_pair_run_free(elang_pair_run *r) {
     if (!r) return;
+    route_opts_strings_free(&r->opts, r->label_words, r->stop);
+    free(r->swift_dir), free(r->super_dir);
     free(r->items);
     free(r);
 }

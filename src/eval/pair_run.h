@@ -32,7 +32,7 @@ struct elang_pair_run {
     run_kind kind;
     const task_def *task;      /* NULL for translation */
     task_metric metric;        /* the main metric (classes, regression) */
-    char swift_dir[1024], super_dir[1024];
+    char *swift_dir, *super_dir; /* as the models were loaded from */
     size_t dataset_size;       /* of the data set the items index, to know it again */
     size_t n;
     run_item *items;           /* [n] */
@@ -43,7 +43,8 @@ struct elang_pair_run {
      * decoding's wall time over all n inputs, apart from Swift's answers. */
     elang_decision decision[ELANG_SCORE_KINDS];
     double decision_seconds[ELANG_DECISIONS];
-    elang_route_opts opts;
+    elang_route_opts opts;     /* its label words and stop strings point at the copies below */
+    char **label_words, **stop; /* owned (route_opts_own_strings) */
 };
 
 /* ELANG_ERR_INVALID_ARG unless kind names a score the run has (the encoder

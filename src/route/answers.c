@@ -57,7 +57,7 @@ elang_status label_word_ids(elang_model *m, const elang_route_opts *o, int32_t *
     elang_status st = ELANG_OK;
     for (int j = 0; st == ELANG_OK && j < o->num_label_words; j++)
         if ((st = model_first_token_id(m, o->label_words[j], &ids[j], err)) != ELANG_OK)
-            elang_error_prefix(err, st, "label word %d: ", j);
+            elang_error_prefix(err, st, "label word %d: ", j + 1);
     for (int j = 0; st == ELANG_OK && j < o->num_label_words; j++)
         for (int i = 0; st == ELANG_OK && i < j; i++)
             if (ids[i] == ids[j])
@@ -128,13 +128,15 @@ elang_status route_opts_check(elang_model *m, const elang_route_opts *opts, elan
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o->num_label_words);
     for (int j = 0; j < o->num_label_words; j++)
         if (!o->label_words[j] || !o->label_words[j][0])
-            return elang_fail(err, ELANG_ERR_INVALID_ARG, "label word %d is %s", j, o->label_words[j] ? "empty" : "NULL");
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "label word %d is %s", j + 1,
+                              o->label_words[j] ? "empty" : "NULL");
     if (o->gen.num_stop < 0 || (o->gen.num_stop > 0 && !o->gen.stop))
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop strings: %d given%s", o->gen.num_stop,
                           o->gen.stop ? "" : " but no list");
     for (int i = 0; i < o->gen.num_stop; i++)
         if (!o->gen.stop[i] || !o->gen.stop[i][0])
-            return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop string %d is %s", i, o->gen.stop[i] ? "empty" : "NULL");
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop string %d is %s", i + 1,
+                              o->gen.stop[i] ? "empty" : "NULL");
     if (o->num_label_words > 0 && !elang_model_is_generator(m))
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "label words are for text-to-text models; %s is a %s classifier with labels of its own",
@@ -202,8 +204,9 @@ elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const 
                                     const elang_route_opts *opts, elang_answer *out, double *seconds,
                                     elang_error *err) {
     const elang_route_opts o = with_defaults(opts);
-    const elang_decision pass = elang_decision_of(m, &o);
     elang_status st = route_opts_check(m, &o, err);
+    if (st != ELANG_OK) return st;
+    const elang_decision pass = elang_decision_of(m, &o);
     if (st == ELANG_OK && pass == ELANG_DECIDE_AFTER_DECODING)
         st = elang_fail(err, ELANG_ERR_INVALID_ARG, "%s is routed on its answers here: no score is known before it "
                         "decodes (elang_decision_of)", elang_model_dir(m));
@@ -241,4 +244,42 @@ void answer_take_decision(elang_answer *full, const elang_answer *decision) {
     for (int k = 0; k < ELANG_SCORE_KINDS; k++)
         if (!isnan(decision->scores[k])) full->scores[k] = decision->scores[k];
     full->score = decision->score;
+}
+
+/* *out: a copy of s[0..n) (NULL when n is 0); false when out of memory,
+ * with *out released. */
+static bool copy_strings(const char *const *s, int n, char ***out) {
+    *out = NULL;
+    if (n <= 0) return true;
+    char **copy = calloc((size_t)n, sizeof *copy);
+    for (int i = 0; copy && i < n; i++)
+        if (!(copy[i] = strdup(s[i]))) {
+            while (i > 0) free(copy[--i]);
+            free(copy);
+            copy = NULL;
+        }
+    *out = copy;
+    return copy != NULL;
+}
+
+static void free_strings(char **s, int n) {
+    for (int i = 0; s && i < n; i++) free(s[i]);
+    free(s);
+}
+
+bool route_opts_own_strings(elang_route_opts *opts, char ***words, char ***stop) {
+    if (!copy_strings(opts->label_words, opts->num_label_words, words)) return false;
+    if (!copy_strings(opts->gen.stop, opts->gen.num_stop, stop)) {
+        free_strings(*words, opts->num_label_words);
+        *words = NULL;
+        return false;
+    }
+    opts->label_words = (const char *const *)*words;
+    opts->gen.stop = (const char *const *)*stop;
+    return true;
+}
+
+void route_opts_strings_free(const elang_route_opts *opts, char **words, char **stop) {
+    free_strings(words, opts->num_label_words);
+    free_strings(stop, opts->gen.num_stop);
 }

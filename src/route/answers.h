@@ -22,6 +22,13 @@ elang_status pick_head_outputs(const elang_model *m, const elang_route_opts *o, 
  * a mistake is said before any input is read. m: the answering model. */
 elang_status route_opts_check(elang_model *m, const elang_route_opts *opts, elang_error *err);
 
+/* Points opts' label words and stop strings at copies of them, made in
+ * *words and *stop, so that what a router or a pair run keeps does not
+ * depend on the caller's strings living on. False when out of memory
+ * (then nothing is left to free). */
+bool route_opts_own_strings(elang_route_opts *opts, char ***words, char ***stop);
+void route_opts_strings_free(const elang_route_opts *opts, char **words, char **stop);
+
 /* The first token of each of the routing's label words in m's vocabulary
  * (ids[o->num_label_words]); an error naming the two words when two start
  * with the same token, since then neither could win. */

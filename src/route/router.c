@@ -65,25 +65,11 @@ struct elang_router {
     void *remote_ctx;
 };
 
-/* *out: a copy of s[0..n) (NULL when n is 0); false when out of memory. */
-static bool copy_strings(const char *const *s, int n, char ***out) {
-    *out = NULL;
-    if (n <= 0) return true;
-    if (!(*out = calloc((size_t)n, sizeof **out))) return false;
-    for (int i = 0; i < n; i++)
-        if (!((*out)[i] = strdup(s[i]))) return false;
-    return true;
-}
-
-static void free_strings(char **s, int n) {
-    for (int i = 0; s && i < n; i++) free(s[i]);
-    free(s);
-}
-
 /* A router over num_models models, and one more tier when remote is set. */
 static elang_status router_new(elang_model *const *tiers, int num_models, const double *thresholds,
                                elang_answer_fn remote, void *ctx, const elang_route_opts *opts,
                                elang_router **out, elang_error *err) {
+    if (!out) return elang_fail(err, ELANG_ERR_INVALID_ARG, "a router needs somewhere to be put");
     *out = NULL;
     const int num_tiers = num_models + (remote != NULL);
     if (num_models < 1 || num_tiers < 2 || num_tiers > 16)
@@ -122,13 +108,10 @@ static elang_status router_new(elang_model *const *tiers, int num_models, const 
     r->num_tiers = num_tiers;
     r->opts = opts ? *opts : elang_route_opts_default();
     /* The caller's strings need not outlive this call: answers point at the label words. */
-    if (!copy_strings(r->opts.label_words, r->opts.num_label_words, &r->label_words) ||
-        !copy_strings(r->opts.gen.stop, r->opts.gen.num_stop, &r->stop)) {
+    if (!route_opts_own_strings(&r->opts, &r->label_words, &r->stop)) {
         elang_router_free(r);
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for a router");
     }
-    r->opts.label_words = (const char *const *)r->label_words;
-    r->opts.gen.stop = (const char *const *)r->stop;
     r->remote = remote;
     r->remote_ctx = ctx;
     *out = r;
@@ -143,7 +126,7 @@ elang_status elang_router_new(elang_model *const *tiers, int num_tiers, const do
 elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, const double *thresholds,
                                      elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
                                      elang_router **out, elang_error *err) {
-    *out = NULL;
+    if (out) *out = NULL;
     if (!answer) return elang_fail(err, ELANG_ERR_INVALID_ARG, "a remote tier needs its answer function");
     if (opts && opts->num_label_words > 0)
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
@@ -153,8 +136,7 @@ elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, 
 
 void elang_router_free(elang_router *r) {
     if (!r) return;
-    free_strings(r->label_words, r->opts.num_label_words);
-    free_strings(r->stop, r->opts.gen.num_stop);
+    route_opts_strings_free(&r->opts, r->label_words, r->stop);
     free(r->tiers);
     free(r->thresholds);
     free(r);

@@ -186,7 +186,9 @@ static elang_status post(remote_super *r, const char *body, elang_error *err) {
             st = elang_fail(err, ELANG_ERR_IO, "%s: %s", r->endpoint, r->curl_error[0] ? r->curl_error : curl_easy_strerror(rc));
             continue;
         }
-        st = elang_fail(err, ELANG_ERR_IO, "%s answered HTTP %ld: %.300s", r->endpoint, code,
+        /* The buffer is reused: only this answer's bytes are its own. */
+        const int shown = r->reply.len < 300 ? (int)r->reply.len : 300;
+        st = elang_fail(err, ELANG_ERR_IO, "%s answered HTTP %ld: %.*s", r->endpoint, code, shown,
                         r->reply.s ? r->reply.s : "");
         if (code < 500) break;
     }
