@@ -592,6 +592,8 @@ static void bad_usage(void **s) {
 
     snprintf(args, sizeof args, "route --models %s,%s,%s --thresholds 1,0x2", bert, bert, bert);
     expect_failure(args, "threshold '0x2' is not a number");
+    snprintf(args, sizeof args, "route --models %s,%s --thresholds 1 --swift-prefix 'x: '", t5, t5);
+    expect_failure(args, "--swift-prefix is for --swift/--super");
     snprintf(args, sizeof args, "route --models %s,%s,%s --thresholds 1,1e300", bert, bert, bert);
     expect_failure(args, "threshold '1e300' is not a number");
     snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --out %s --objective "

@@ -119,6 +119,11 @@ static bool plan_tiers(cmd_flags *fl, const elang_calibration *calib, char **dir
             fprintf(stderr, "elang route: --models replaces --swift/--super and takes --thresholds, not a calibration\n");
             return false;
         }
+        if (fl->route.swift_prefix || fl->route.super_prefix) {
+            fprintf(stderr, "elang route: --%s-prefix is for --swift/--super; --models runs every tier on the text "
+                            "as given\n", fl->route.swift_prefix ? "swift" : "super");
+            return false;
+        }
         *n = split_list(models_copy, dirs, MAX_TIERS);
         char *parts[MAX_TIERS];
         const int k = fl->thresholds ? split_list(thresholds_copy, parts, MAX_TIERS) : -1;
@@ -192,7 +197,8 @@ int cmd_route(int argc, char **argv) {
     if (!rc && cal && elang_calibration_check(cal, dirs[0], remote ? NULL : dirs[1], &err) != ELANG_OK)
         rc = cli_fail("route", "", &err);
     elang_model *tiers[MAX_TIERS] = {0};
-    elang_load_opts lo = {.threads = fl.route.threads, .dtype = dtype_of_flag(fl.route.dtype)};
+    elang_load_opts lo = {.threads = fl.route.threads, .dtype = dtype_of_flag(fl.route.dtype),
+                          .pair_infix = fl.route.pair_infix};
     if (!rc && !fl.models) rc = load_pair("route", &fl.route, cal, &tiers[0], remote ? NULL : &tiers[1]);
     for (int i = 0; !rc && fl.models && i < n; i++)
         if (elang_model_load(dirs[i], &lo, &tiers[i], &err) != ELANG_OK) rc = cli_fail("route", "", &err);
