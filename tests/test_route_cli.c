@@ -490,27 +490,34 @@ static void *answer_calls(void *arg) {
     return NULL;
 }
 
+/* `elang route` of one input with its Super the canned answer `body`
+ * (extra flags in `flags`), which must succeed; its outputs in *out and
+ * *err. */
+static void route_to_canned_super(const char *body, const char *flags, char **out, char **err) {
+    int port;
+    canned_super c = {.fd = silent_super(&port), .body = body};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, answer_calls, &c), 0);
+    const char *input = tmp("one.jsonl"), *line = "{\"text\": \"an ok film\"}\n";
+    write_file(input, line, strlen(line));
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s route --swift models/sst2-swift --super http://127.0.0.1:%d/v2/models/m "
+             "--threshold 100 %s --input %s", elang_bin(), port, flags, input);
+    const int rc = run_command(cmd, out, err);
+    shutdown(c.fd, SHUT_RDWR); /* ends the accept loop */
+    pthread_join(t, NULL);
+    close(c.fd);
+    if (rc != 0) fail_msg("`%s` exited %d: %s", cmd, rc, *err);
+}
+
 /* A remote Super's answer whose logits are no 32-bit floats (1e39 would be
  * an infinity, its energy NaN) is refused like any malformed answer: the
  * input keeps Swift's answer, marked degraded. */
 static void remote_super_out_of_range_logits(void **s) {
     (void)s;
-    int port;
-    canned_super c = {.fd = silent_super(&port),
-                      .body = "{\"model_name\":\"m\",\"outputs\":[{\"name\":\"logits\",\"datatype\":\"FP32\","
-                              "\"shape\":[1,2],\"data\":[1e39,-1e39]}]}"};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, answer_calls, &c), 0);
-    const char *input = tmp("one.jsonl"), *line = "{\"text\": \"an ok film\"}\n";
-    write_file(input, line, strlen(line));
-    char cmd[2048], *out, *err;
-    snprintf(cmd, sizeof cmd, "%s route --swift models/sst2-swift --super http://127.0.0.1:%d/v2/models/m "
-             "--threshold 100 --super-retries 0 --input %s", elang_bin(), port, input);
-    const int rc = run_command(cmd, &out, &err);
-    shutdown(c.fd, SHUT_RDWR); /* ends the accept loop */
-    pthread_join(t, NULL);
-    close(c.fd);
-    if (rc != 0) fail_msg("`%s` exited %d: %s", cmd, rc, err);
+    char *out, *err;
+    route_to_canned_super("{\"model_name\":\"m\",\"outputs\":[{\"name\":\"logits\",\"datatype\":\"FP32\","
+                          "\"shape\":[1,2],\"data\":[1e39,-1e39]}]}", "--super-retries 0", &out, &err);
     if (!strstr(out, "\"route\":\"swift\"") || !strstr(out, "\"degraded\":true"))
         fail_msg("an out-of-range answer was taken: %s", out);
     free(out), free(err);
@@ -522,25 +529,12 @@ static void remote_super_out_of_range_logits(void **s) {
 static void remote_super_endless_answer(void **s) {
     (void)s;
     const size_t size = (size_t)65 << 20;
-    char *body = malloc(size + 1);
+    char *body = malloc(size + 1), *out, *err;
     assert_non_null(body);
     memset(body, ' ', size);
     body[0] = '{', body[size - 1] = '}', body[size] = '\0';
-    int port;
-    canned_super c = {.fd = silent_super(&port), .body = body};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, answer_calls, &c), 0);
-    const char *input = tmp("one.jsonl"), *line = "{\"text\": \"an ok film\"}\n";
-    write_file(input, line, strlen(line));
-    char cmd[2048], *out, *err;
-    snprintf(cmd, sizeof cmd, "%s route --swift models/sst2-swift --super http://127.0.0.1:%d/v2/models/m "
-             "--threshold 100 --input %s", elang_bin(), port, input);
-    const int rc = run_command(cmd, &out, &err);
-    shutdown(c.fd, SHUT_RDWR);
-    pthread_join(t, NULL);
-    close(c.fd);
+    route_to_canned_super(body, "", &out, &err);
     free(body);
-    if (rc != 0) fail_msg("`%s` exited %d: %s", cmd, rc, err);
     if (!strstr(out, "\"route\":\"swift\"") || !strstr(out, "\"degraded\":true"))
         fail_msg("an endless answer was not refused: %s", out);
     if (!strstr(err, "more than 64 MiB")) fail_msg("the log does not say the answer was too long: %s", err);
