@@ -104,6 +104,12 @@ int parse_flags(const char *command, const char *synopsis, int argc, char **argv
     /* A flag given twice is a mistake in the command (two thresholds, two
      * models): taking the last silently would run what was not meant. */
     bool given[MAX_FLAGS] = {0};
+    size_t declared = 0;
+    while (flags[declared].name) declared++;
+    if (declared > MAX_FLAGS) {
+        fprintf(stderr, "elang %s: internal error: %zu flags declared, at most %d\n", command, declared, MAX_FLAGS);
+        return 2;
+    }
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -122,11 +128,11 @@ int parse_flags(const char *command, const char *synopsis, int argc, char **argv
             return 2;
         }
         const size_t which = (size_t)(f - flags);
-        if (which < MAX_FLAGS && given[which]) {
+        if (given[which]) {
             fprintf(stderr, "elang %s: --%s is given twice; give it once\n", command, f->name);
             return 2;
         }
-        if (which < MAX_FLAGS) given[which] = true;
+        given[which] = true;
         const char *eq = strchr(arg, '='), *value;
         /* A flag missing its value must not swallow the next flag: in
          * "--output --threads 2" --output lacks a value. A value that looks

@@ -52,26 +52,27 @@ bool line_reader_next(line_reader *r, char **line, size_t *len, bool *failed) {
     size_t got = 0;
     int c = EOF;
     errno = 0;
-    while ((c = getc_unlocked(r->f)) != EOF) {
+    while ((c = getc_unlocked(r->f)) != EOF && c != '\n') {
+        if (got == LINE_MAX_BYTES) return read_failed(r, failed, "longer than 16 MiB; is it a file of inputs?");
         if (got + 1 >= r->cap) { /* room for c and the NUL */
-            if (r->cap >= LINE_MAX_BYTES) return read_failed(r, failed, "longer than 16 MiB; is it a file of inputs?");
-            const size_t cap = r->cap ? 2 * r->cap : 4096;
+            size_t cap = r->cap ? 2 * r->cap : 4096;
+            if (cap > LINE_MAX_BYTES + 1) cap = LINE_MAX_BYTES + 1;
             char *buf = realloc(r->buf, cap);
             if (!buf) return read_failed(r, failed, "out of memory");
             r->buf = buf, r->cap = cap;
         }
         r->buf[got++] = (char)c;
-        if (c == '\n') break;
     }
     if (ferror(r->f)) {
         char why[160];
         snprintf(why, sizeof why, "read error: %s", strerror(errno));
         return read_failed(r, failed, why);
     }
-    if (got == 0) return false;
+    if (got == 0 && c == EOF) return false;
+    if (!r->buf && !(r->buf = malloc(r->cap = 4096))) return read_failed(r, failed, "out of memory");
     r->line_no++;
     r->buf[got] = '\0';
-    while (got > 0 && (r->buf[got - 1] == '\n' || r->buf[got - 1] == '\r')) r->buf[--got] = '\0';
+    while (got > 0 && r->buf[got - 1] == '\r') r->buf[--got] = '\0';
     const size_t skip = r->line_no == 1 && got >= 3 && memcmp(r->buf, UTF8_BOM, 3) == 0 ? 3 : 0;
     *line = r->buf + skip;
     *len = got - skip;
