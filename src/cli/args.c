@@ -1,7 +1,5 @@
 #include "cli/args.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +29,8 @@ static int set_value(const char *command, const flag_spec *f, const char *value)
     case FLAG_TEXT: {
         /* The tokenizer's own rule (util/unicode), checked here so that the
          * fault is the flag's, not the first input's. */
-        i32vec cps = {0};
         size_t bad;
-        const bool valid = utf8_decode(value, strlen(value), &cps, &bad);
-        i32vec_free(&cps);
-        if (!valid && bad != SIZE_MAX) {
+        if (!utf8_decode(value, strlen(value), NULL, &bad)) {
             /* Not the value itself: its bytes would garble the terminal. */
             fprintf(stderr, "elang %s: invalid value for --%s: not valid UTF-8 (byte %zu)\n", command, f->name, bad);
             return 2;
@@ -61,10 +56,8 @@ static int set_value(const char *command, const flag_spec *f, const char *value)
         return bad_value(command, f, value, why);
     }
     case FLAG_INT: {
-        char *end;
-        errno = 0;
-        long v = strtol(value, &end, 10);
-        if (!decimal_syntax(value, true) || *end || errno || v < f->min || v > f->max) {
+        long v;
+        if (!whole_parse(value, (long)f->min, (long)f->max, &v)) {
             snprintf(why, sizeof why, "expected a whole number from %.0f to %.0f", f->min, f->max);
             return bad_value(command, f, value, why);
         }
@@ -72,10 +65,8 @@ static int set_value(const char *command, const flag_spec *f, const char *value)
         return 0;
     }
     case FLAG_DOUBLE: {
-        char *end;
-        errno = 0;
-        double v = strtod(value, &end);
-        if (!decimal_syntax(value, false) || *end || errno || !isfinite(v) || v < f->min || v > f->max) {
+        double v;
+        if (!decimal_parse(value, f->min, f->max, &v)) {
             snprintf(why, sizeof why, "expected a number from %g to %g", f->min, f->max);
             return bad_value(command, f, value, why);
         }

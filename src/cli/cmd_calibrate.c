@@ -42,9 +42,9 @@ static size_t *examples_on_lines(const elang_dataset *d, const char *path, size_
     char *text;
     size_t len;
     while (ok && line_reader_next(&r, &text, &len, &failed)) {
-        char *end;
-        const long line = strtol(text, &end, 10);
-        if (!decimal_syntax(text, true) || end != text + len || line < 1 || line > last || by_line[line] < 0) {
+        long line;
+        /* (A NUL inside the line would end the number early.) */
+        if (memchr(text, '\0', len) || !whole_parse(text, 1, last, &line) || by_line[line] < 0) {
             char shown[128];
             fprintf(stderr, "elang calibrate: %s line %ld: \"%s\" is not the line of an example\n", path, r.line_no,
                     escape_for_message(text, len, shown, sizeof shown));

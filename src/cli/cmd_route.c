@@ -3,7 +3,6 @@
  * answer replaces Swift's; Super may be a server elsewhere (--super URL).
  * With --models A,B,C and --thresholds t1,t2 the same holds hop by hop (a
  * cascade). */
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -133,11 +132,8 @@ static bool plan_tiers(cmd_flags *fl, const elang_calibration *calib, char **dir
             return false;
         }
         for (int i = 0; i < k; i++) {
-            char *end;
-            errno = 0;
-            thresholds[i] = strtod(parts[i], &end);
             /* The range of --threshold. */
-            if (!decimal_syntax(parts[i], false) || *end || errno || !(fabs(thresholds[i]) <= 1e30)) {
+            if (!decimal_parse(parts[i], -1e30, 1e30, &thresholds[i])) {
                 fprintf(stderr, "elang route: threshold '%s' is not a number from -1e30 to 1e30\n", parts[i]);
                 return false;
             }

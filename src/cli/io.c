@@ -49,13 +49,17 @@ static bool read_failed(line_reader *r, bool *failed, const char *why) {
 
 bool line_reader_next(line_reader *r, char **line, size_t *len, bool *failed) {
     *failed = false;
+    if (!r->buf) { /* an empty line needs room for its NUL too */
+        if (!(r->buf = malloc(4096))) return read_failed(r, failed, "out of memory");
+        r->cap = 4096;
+    }
     size_t got = 0;
     int c = EOF;
     errno = 0;
     while ((c = getc_unlocked(r->f)) != EOF && c != '\n') {
         if (got == LINE_MAX_BYTES) return read_failed(r, failed, "longer than 16 MiB; is it a file of inputs?");
         if (got + 1 >= r->cap) { /* room for c and the NUL */
-            size_t cap = r->cap ? 2 * r->cap : 4096;
+            size_t cap = 2 * r->cap;
             if (cap > LINE_MAX_BYTES + 1) cap = LINE_MAX_BYTES + 1;
             char *buf = realloc(r->buf, cap);
             if (!buf) return read_failed(r, failed, "out of memory");
@@ -69,7 +73,6 @@ bool line_reader_next(line_reader *r, char **line, size_t *len, bool *failed) {
         return read_failed(r, failed, why);
     }
     if (got == 0 && c == EOF) return false;
-    if (!r->buf && !(r->buf = malloc(r->cap = 4096))) return read_failed(r, failed, "out of memory");
     r->line_no++;
     r->buf[got] = '\0';
     while (got > 0 && r->buf[got - 1] == '\r') r->buf[--got] = '\0';

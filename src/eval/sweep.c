@@ -139,7 +139,8 @@ elang_status elang_objective_parse(const char *spec, elang_objective *out, elang
                                                : known[i].kind == ELANG_OBJ_SUPER_RATE ? "0.3" : "0.9");
             return ELANG_OK;
         }
-        const double v = decimal_syntax(colon + 1, false) ? strtod(colon + 1, NULL) : NAN;
+        double v;
+        if (!decimal_parse(colon + 1, -INFINITY, INFINITY, &v)) v = NAN;
         const char *problem = objective_problem(known[i].kind, known[i].kind == ELANG_OBJ_MAX_METRIC ? NAN : v);
         if (problem) return elang_fail(err, ELANG_ERR_INVALID_ARG, "objective \"%s\": %s", spec, problem);
         out->value = v;

@@ -244,10 +244,8 @@ static elang_status parse_label(const task_def *t, const layout *l, const char *
                                 elang_error *err) {
     const char *column = l->names[l->label];
     if (t->num_labels == 0) {
-        char *end;
         ex->label = -1;
-        ex->target = strtod(value, &end);
-        if (!decimal_syntax(value, false) || *end || !isfinite(ex->target))
+        if (!decimal_parse(value, -INFINITY, INFINITY, &ex->target))
             return elang_fail(err, ELANG_ERR_FORMAT, "%s line %ld: %s '%s' is not a number", path,
                               line_no, column, value);
         return ELANG_OK;

@@ -161,7 +161,7 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
                               const elang_route_opts *opts, elang_answer *out, double *seconds,
                               elang_error *err) {
     const elang_route_opts o = with_defaults(opts);
-    elang_status st = route_opts_check(m, &o, err);
+    elang_status st = route_opts_check(m, opts, err);
     if (st != ELANG_OK) return st;
     if ((st = outputs_clear(out, n, sizeof *out, in, err)) != ELANG_OK || n == 0) return st;
     const double t0 = clock_seconds();
@@ -204,7 +204,7 @@ elang_status elang_answer_decisions(elang_model *m, const elang_text *in, const 
                                     const elang_route_opts *opts, elang_answer *out, double *seconds,
                                     elang_error *err) {
     const elang_route_opts o = with_defaults(opts);
-    elang_status st = route_opts_check(m, &o, err);
+    elang_status st = route_opts_check(m, opts, err);
     if (st != ELANG_OK) return st;
     const elang_decision pass = elang_decision_of(m, &o);
     if (st == ELANG_OK && pass == ELANG_DECIDE_AFTER_DECODING)

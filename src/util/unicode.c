@@ -12,7 +12,7 @@ bool utf8_decode(const char *s, size_t len, i32vec *out, size_t *bad_offset) {
             *bad_offset = i;
             return false;
         }
-        if (!i32vec_push(out, c)) {
+        if (out && !i32vec_push(out, c)) {
             *bad_offset = SIZE_MAX;
             return false;
         }

@@ -21,7 +21,7 @@
  * forms, surrogates, code points past U+10FFFF and truncated sequences are
  * invalid: returns false with *bad_offset the byte offset of the offending
  * sequence (out then holds the code points before it), or false with
- * *bad_offset == SIZE_MAX when out of memory. */
+ * *bad_offset == SIZE_MAX when out of memory. A NULL out only validates. */
 bool utf8_decode(const char *s, size_t len, i32vec *out, size_t *bad_offset);
 
 /* bytes.decode("utf-8", errors="replace"): appends bytes[0..n) to out
