@@ -108,6 +108,43 @@ elang_status elang_objective_parse(const char *spec, elang_objective *out, elang
 elang_status elang_choose(const elang_pair_run *r, elang_score_kind kind, const elang_objective *obj,
                           elang_point *out, elang_error *err);
 
+/* --------------------------------------------------- E-LANG against Super
+ * Defined in src/eval/bootstrap.c. */
+
+/* How sure a run's inputs are of E-LANG's gap to Super at one threshold:
+ * paired bootstrap resampling (Koehn 2004), both routings scored on the
+ * same ELANG_GAP_RESAMPLES resamples of the inputs drawn with replacement.
+ * The score is the task's as GLUE averages it: its metric, or the mean of
+ * its two where GLUE reports two (MRPC and QQP: F1 and accuracy; STS-B:
+ * Pearson and Spearman); BLEU for translation. A metric's scale (0-1,
+ * BLEU 0-100) carries over. */
+#define ELANG_GAP_RESAMPLES 1000
+typedef struct {
+    double difference;     /* E-LANG's score minus Super's on all the inputs */
+    double se;             /* standard deviation of the resampled differences */
+    double lo, hi;         /* 95% percentile interval of the resampled differences */
+    double share_at_least; /* share of resamples on which E-LANG scores at least Super */
+} elang_gap;
+
+/* Resamples are fixed by `seed` (the same seed, the same resamples); to
+ * combine tasks (elang_gap_of_mean) give each its own seed, so that their
+ * resamples are drawn independently. `resampled`, if not NULL, receives
+ * the ELANG_GAP_RESAMPLES differences in order. A resample on which a
+ * metric is undefined (NaN: a correlation of constant answers) is left out
+ * of se, lo, hi and share_at_least, which are NaN when too few remain. */
+elang_status elang_gap_to_super(const elang_pair_run *r, elang_score_kind kind, double threshold, uint64_t seed,
+                                double *resampled, elang_gap *out, elang_error *err);
+/* The same for Swift alone, every input on Swift: whether the data shows
+ * Super ahead of Swift at all, a gap for routing to recover. */
+elang_status elang_swift_gap_to_super(const elang_pair_run *r, uint64_t seed, double *resampled, elang_gap *out,
+                                      elang_error *err);
+/* The gap of a mean over tasks, as GLUE's average: resampled[t] holds task
+ * t's ELANG_GAP_RESAMPLES resampled differences (each task's own seed), the
+ * mean of the b-th of every task is the average's b-th; `difference` is
+ * the average's gap on the data themselves. */
+elang_status elang_gap_of_mean(const double *const *resampled, size_t tasks, double difference, elang_gap *out,
+                               elang_error *err);
+
 /* -------------------------------------------------------------- reports
  * Defined in src/eval/report.c. */
 

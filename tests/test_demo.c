@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
 
 #include "support.h"
 
@@ -80,6 +82,28 @@ static void demo_evaluates_with_reports(void **s) {
     assert_non_null(strstr(out, "== GLUE, glue-bert pairs"));
     assert_non_null(strstr(out, "| sst2 | accuracy |"));
     assert_non_null(strstr(out, "| **average** (1 tasks) |"));
+    /* With one task the average's gap to Super is that task's, drawn on the
+     * same resamples as its report's (sst2 is the first pair: seed 0). */
+    const char *line = strstr(out, "- E-LANG's average minus Super's: ");
+    assert_non_null(line);
+    double gap, lo, hi;
+    assert_int_equal(sscanf(line, "- E-LANG's average minus Super's: %lf points (95%% interval %lf to %lf", &gap, &lo,
+                            &hi), 3);
+    assert_non_null(strstr(out, "- Swift's average minus Super's: "));
+    char path[2048];
+    snprintf(path, sizeof path, "%s/glue-bert/sst2/report.json", report);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j) fail_msg("%s: %s", path, je.text);
+    const json_t *vs = json_object_get(json_object_get(j, "elang"), "vs_super");
+    const double want[3] = {json_number_value(json_object_get(vs, "difference")),
+                            json_number_value(json_array_get(json_object_get(vs, "ci95"), 0)),
+                            json_number_value(json_array_get(json_object_get(vs, "ci95"), 1))};
+    const double got[3] = {gap, lo, hi};
+    for (int k = 0; k < 3; k++)
+        if (!(fabs(got[k] - 100.0 * want[k]) <= 0.0051)) fail_msg("demo's gap %d: %g, report's %g", k, got[k], want[k]);
+    assert_true(lo <= hi);
+    json_decref(j);
     free(out), free(err);
     const char *files[] = {"glue-bert/sst2/report.json", "glue-bert/sst2/report.md", "glue-bert/sst2/curve.svg"};
     for (int i = 0; i < 3; i++) {

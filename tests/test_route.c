@@ -312,6 +312,101 @@ static void bootstrap_objective_by_hand(void **s) {
     elang_pair_run_free(r);
 }
 
+/* E-LANG's gap to Super by paired bootstrap on the hand-built run. All
+ * on Swift (threshold 0), the gap on a resample with counts c0..c5 is
+ * (c3 - c2 - c4 - c5) / 6: exactly -1/3 on the six, standard deviation
+ * sqrt(6 (4/6 - 1/9)) / 6 = 0.3043, at least 0 with probability 0.2040,
+ * and (enumerating all 6^6 resamples) below -5/6 with probability 0.016
+ * and above 1/6 with 0.033, above 2/6 with 0.009: the 95% interval runs
+ * from -5/6 to 1/6 or 2/6. All on Super (threshold 1), E-LANG is Super. */
+static void gap_to_super_by_hand(void **s) {
+    (void)s;
+    elang_pair_run *r = hand_run();
+    elang_error err;
+    elang_gap g;
+    double *a = malloc(sizeof(double) * ELANG_GAP_RESAMPLES), *b = malloc(sizeof(double) * ELANG_GAP_RESAMPLES);
+    assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENERGY, 0.0, 7, a, &g, &err), ELANG_OK);
+    close_to(g.difference, -1 / 3.0, 1e-12, "all on Swift: gap");
+    close_to(g.se, 0.3043, 0.025, "all on Swift: spread");
+    close_to(g.share_at_least, 0.2040, 0.04, "all on Swift: share at least Super");
+    close_to(g.lo, -5 / 6.0, 1e-12, "all on Swift: 2.5th percentile");
+    if (!(fabs(g.hi - 1 / 6.0) < 1e-12 || fabs(g.hi - 2 / 6.0) < 1e-12)) fail_msg("97.5th percentile %g", g.hi);
+    /* The interval's ends are the 26th smallest and the 26th largest of the
+     * 1000 resampled gaps: at most 25 beyond each, at least 26 at or beyond. */
+    size_t below = 0, to_lo = 0, above = 0, to_hi = 0;
+    double mean = 0.0;
+    for (size_t k = 0; k < ELANG_GAP_RESAMPLES; k++) {
+        below += a[k] < g.lo - 1e-12, to_lo += a[k] <= g.lo + 1e-12;
+        above += a[k] > g.hi + 1e-12, to_hi += a[k] >= g.hi - 1e-12;
+        mean += a[k] / ELANG_GAP_RESAMPLES;
+    }
+    if (below > 25 || to_lo < 26 || above > 25 || to_hi < 26)
+        fail_msg("interval [%g, %g]: %zu below, %zu at or below, %zu above, %zu at or above", g.lo, g.hi, below, to_lo,
+                 above, to_hi);
+    close_to(mean, -1 / 3.0, 0.03, "mean of the resampled gaps");
+    /* The same seed draws the same resamples; another draws others. */
+    assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENERGY, 0.0, 7, b, &g, &err), ELANG_OK);
+    assert_memory_equal(a, b, sizeof(double) * ELANG_GAP_RESAMPLES);
+    assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENERGY, 0.0, 8, b, &g, &err), ELANG_OK);
+    assert_memory_not_equal(a, b, sizeof(double) * ELANG_GAP_RESAMPLES);
+    assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENERGY, 1.0, 7, NULL, &g, &err), ELANG_OK);
+    close_to(g.difference, 0.0, 0.0, "all on Super: gap");
+    close_to(g.se, 0.0, 0.0, "all on Super: spread");
+    close_to(g.lo, 0.0, 0.0, "all on Super: lo");
+    close_to(g.hi, 0.0, 0.0, "all on Super: hi");
+    close_to(g.share_at_least, 1.0, 0.0, "all on Super: share");
+    /* MRPC is scored as GLUE averages it, the mean of F1 and accuracy: all
+     * on Swift F1 2/5 and accuracy 3/6, Super 6/7 and 5/6. */
+    assert_int_equal(task_find("mrpc", &r->task, NULL), ELANG_OK);
+    r->metric = TASK_METRIC_F1;
+    assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENERGY, 0.0, 7, NULL, &g, &err), ELANG_OK);
+    close_to(g.difference, 0.5 * (2 / 5.0 - 6 / 7.0) + 0.5 * (3 / 6.0 - 5 / 6.0), 1e-12, "MRPC's GLUE score gap");
+    /* 200 inputs, Super right on all, Swift wrong on 40 of them, all kept
+     * on Swift: the gap on a resample is -K/200, K ~ Binomial(200, 0.2),
+     * whose 2.5th and 97.5th percentiles are 29 (28 to 30 on 1000 draws)
+     * and 51 (or 52); a 90% interval would end near 31 and 49. */
+    r->n = 200;
+    r->items = realloc(r->items, sizeof *r->items * r->n);
+    for (size_t i = 0; i < r->n; i++) {
+        run_item *it = &r->items[i];
+        *it = r->items[0];
+        it->label = 1, it->super_pred = 1, it->swift_pred = i % 5 != 0, it->item = i;
+    }
+    assert_int_equal(task_find("sst2", &r->task, NULL), ELANG_OK);
+    r->metric = TASK_METRIC_ACCURACY;
+    assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENERGY, 0.0, 7, NULL, &g, &err), ELANG_OK);
+    close_to(g.difference, -0.2, 1e-12, "200 inputs: gap");
+    close_to(g.se, sqrt(200 * 0.2 * 0.8) / 200, 0.003, "200 inputs: spread");
+    if (!(g.lo >= -52.5 / 200 && g.lo <= -50.5 / 200 && g.hi >= -30.5 / 200 && g.hi <= -27.5 / 200))
+        fail_msg("200 inputs: interval [%g, %g] x 200", g.lo * 200, g.hi * 200);
+    assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENERGY, NAN, 7, NULL, &g, &err), ELANG_ERR_INVALID_ARG);
+    assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENCODER_HEAD, 0.0, 7, NULL, &g, &err), ELANG_ERR_INVALID_ARG);
+    free(a), free(b);
+    elang_pair_run_free(r);
+}
+
+/* The gap of a mean over two tasks: task A's resampled gaps are all 0.1,
+ * task B's alternate -0.2 and 0.2 but for one that is not a number, so the
+ * mean alternates -0.05 and 0.15 over 999 resamples (the NaN one left out):
+ * 500 of -0.05 (NaN in B at resample 1, a 0.2 one), 499 of 0.15. */
+static void gap_of_mean_by_hand(void **s) {
+    (void)s;
+    double a[ELANG_GAP_RESAMPLES], b[ELANG_GAP_RESAMPLES];
+    for (size_t k = 0; k < ELANG_GAP_RESAMPLES; k++) a[k] = 0.1, b[k] = k % 2 ? 0.2 : -0.2;
+    b[1] = NAN;
+    const double *tasks[2] = {a, b};
+    elang_gap g;
+    elang_error err;
+    assert_int_equal(elang_gap_of_mean(tasks, 2, 0.05, &g, &err), ELANG_OK);
+    close_to(g.difference, 0.05, 0.0, "the mean's gap as given");
+    close_to(g.lo, -0.05, 1e-12, "lo");
+    close_to(g.hi, 0.15, 1e-12, "hi");
+    close_to(g.share_at_least, 499 / 999.0, 1e-12, "share at least Super");
+    const double var = (500 * 0.05 * 0.05 + 499 * 0.15 * 0.15 - 999 * pow((500 * -0.05 + 499 * 0.15) / 999, 2)) / 998;
+    close_to(g.se, sqrt(var), 1e-12, "spread");
+    assert_int_equal(elang_gap_of_mean(tasks, 0, 0.0, &g, &err), ELANG_ERR_INVALID_ARG);
+}
+
 /* Routing by an encoder head costs the head on every input, Swift (which
  * decodes) only on the inputs kept, Super on the others: with the head at
  * 0.25 GFLOPs, keeping i of the 6 inputs costs 0.25 + (i·1 + (6-i)·10)/6.
@@ -380,6 +475,16 @@ static void report_by_hand(void **s) {
     json_t *oracle = json_object_get(j, "oracle");
     close_to(json_real_value(json_object_get(oracle, "super_rate")), 3 / 6.0, 1e-6, "oracle rate");
     close_to(json_real_value(json_object_get(oracle, "metric")), 1.0, 1e-6, "oracle metric");
+    /* Inputs 2 and 3 stay on Swift, which errs on 2 where Super errs on 3:
+     * the gap on a resample is (c3 - c2) / 6, at least 0 with probability
+     * 0.642. */
+    json_t *gap = json_object_get(e, "vs_super");
+    close_to(json_real_value(json_object_get(gap, "difference")), 0.0, 1e-12, "gap to Super");
+    close_to(json_real_value(json_object_get(gap, "share_at_least_super")), 0.642, 0.04, "share at least Super");
+    assert_string_equal(json_string_value(json_object_get(gap, "score")), "accuracy");
+    assert_int_equal(json_array_size(json_object_get(gap, "ci95")), 2);
+    gap = json_object_get(json_object_get(j, "swift"), "vs_super");
+    close_to(json_real_value(json_object_get(gap, "difference")), -1 / 3.0, 1e-6, "Swift's gap to Super");
     assert_int_equal(json_array_size(json_object_get(j, "curve")), 7);
     /* Every score but the encoder head's: Swift has none here. */
     assert_int_equal(json_object_size(json_object_get(j, "curves")), ELANG_SCORE_KINDS - 1);
@@ -389,6 +494,9 @@ static void report_by_hand(void **s) {
     snprintf(path, sizeof path, "%s/report.md", dir);
     char *md = read_file_all(path, &len);
     assert_non_null(strstr(md, "| **E-LANG** | **83.33**"));
+    assert_non_null(strstr(md, "- E-LANG minus Super: +0.00 (95% interval"));
+    /* Swift alone: (c3 - c2 - c4 - c5) / 6 on a resample, -1/3 on the six. */
+    assert_non_null(strstr(md, "- Swift alone minus Super: -33.33 (95% interval -83.33 to "));
     free(md);
     snprintf(path, sizeof path, "%s/curve.svg", dir);
     char *svg = read_file_all(path, &len);
@@ -957,6 +1065,8 @@ int main(void) {
         cmocka_unit_test(sweep_with_nan_scores),
         cmocka_unit_test(metric_of_resample),
         cmocka_unit_test(bootstrap_objective_by_hand),
+        cmocka_unit_test(gap_to_super_by_hand),
+        cmocka_unit_test(gap_of_mean_by_hand),
         cmocka_unit_test(report_by_hand),
         cmocka_unit_test(head_costs_by_hand),
         cmocka_unit_test(calibration_file_round_trip),

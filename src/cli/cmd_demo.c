@@ -70,6 +70,10 @@ typedef struct {
     bool done;
     double metric[3], second[3]; /* Swift, Super, E-LANG */
     double swift_ratio, speedup;
+    /* Swift's and E-LANG's GLUE score minus Super's on ELANG_GAP_RESAMPLES
+     * paired resamples of the data, drawn under the pair's own seed so that
+     * the tasks of a table are resampled independently (owned; NULL before). */
+    double *resampled_gap[2];
 } demo_result;
 
 typedef struct {
@@ -252,14 +256,21 @@ static bool read_result(const char *dir, demo_result *out) {
 }
 
 /* Writes the report of routing `run` by `kind` at `threshold` into dir,
- * prints its table and reads back its numbers. */
+ * prints its table and reads back its numbers, with the resampled gaps to
+ * Super drawn under `seed`. */
 static bool report_one(const demo_flags *fl, const elang_pair_run *run, elang_model *swift, elang_model *super,
                        const elang_dataset *d, elang_score_kind kind, double threshold, const char *dir,
-                       demo_result *result) {
+                       uint64_t seed, demo_result *result) {
     elang_error err;
     double seconds;
-    bool ok = elang_measure_routed(run, swift, super, d, kind, threshold, &seconds, &err) == ELANG_OK &&
-              elang_report_write(run, kind, threshold, seconds, dir, &err) == ELANG_OK;
+    elang_gap gap;
+    for (int k = 0; k < 2; k++) result->resampled_gap[k] = malloc(sizeof(double) * ELANG_GAP_RESAMPLES);
+    bool ok = result->resampled_gap[0] && result->resampled_gap[1];
+    if (!ok) snprintf(err.message, sizeof err.message, "out of memory");
+    ok = ok && elang_measure_routed(run, swift, super, d, kind, threshold, &seconds, &err) == ELANG_OK &&
+         elang_report_write(run, kind, threshold, seconds, dir, &err) == ELANG_OK &&
+         elang_swift_gap_to_super(run, seed, result->resampled_gap[0], &gap, &err) == ELANG_OK &&
+         elang_gap_to_super(run, kind, threshold, seed, result->resampled_gap[1], &gap, &err) == ELANG_OK;
     if (!ok) fprintf(stderr, "elang demo: %s\n", err.message);
     if (ok) ok = read_result(dir, result);
     if (ok) {
@@ -308,7 +319,7 @@ static bool load_head_calibration(const demo_flags *fl, const demo_pair *p, elan
  * routed as its calibration says, and, when Swift has an encoder head with
  * a calibration of its own, routed by the head too (report in
  * DIR/encoder-head/), from the same run of both models. */
-static bool evaluate(const demo_flags *fl, const demo_pair *p, elang_model *swift, elang_model *super,
+static bool evaluate(const demo_flags *fl, const demo_pair *p, uint64_t seed, elang_model *swift, elang_model *super,
                      const elang_calibration *calib, const elang_route_opts *opts, demo_result *result,
                      demo_result *head_result) {
     char data[2048], ref[2048], dir[2048], head_dir[2100];
@@ -335,12 +346,12 @@ static bool evaluate(const demo_flags *fl, const demo_pair *p, elang_model *swif
     bool ok = elang_dataset_load(p->task, data, p->ref ? ref : NULL, &d, &err) == ELANG_OK &&
               elang_pair_run_new(swift, super, d, NULL, 0, opts, NULL, NULL, &run, &err) == ELANG_OK;
     if (!ok) fprintf(stderr, "elang demo: %s\n", err.message);
-    if (ok) ok = report_one(fl, run, swift, super, d, opts->score, calib->threshold, dir, result);
+    if (ok) ok = report_one(fl, run, swift, super, d, opts->score, calib->threshold, dir, seed, result);
     if (ok && has_head_calib) {
         mkdir(dir, 0777);
         snprintf(head_dir, sizeof head_dir, "%s/encoder-head", dir);
         printf("  Routed by Swift's encoder head instead (threshold from %s):\n\n", head_calib.data);
-        ok = report_one(fl, run, swift, super, d, ELANG_SCORE_ENCODER_HEAD, head_calib.threshold, head_dir,
+        ok = report_one(fl, run, swift, super, d, ELANG_SCORE_ENCODER_HEAD, head_calib.threshold, head_dir, seed,
                         head_result);
     }
     elang_calibration_free(&head_calib);
@@ -377,6 +388,29 @@ static void print_score_comparison(const demo_pair *p, const demo_result *r, con
     printf("\n");
 }
 
+/* How sure the dev sets are of the averages' gaps to Super (the tasks'
+ * resamples drawn independently, as their dev sets are), in points; gap[k]
+ * is the average's gap on the data themselves, Swift's (k = 0) or E-LANG's. */
+static void print_average_gaps(const char *group, const demo_result *results, const double gap[2]) {
+    printf("Against Super's average, over %d paired bootstrap resamples of every task's inputs:\n\n",
+           ELANG_GAP_RESAMPLES);
+    for (int who = 0; who < 2; who++) {
+        const double *resampled[NUM_PAIRS];
+        size_t tasks = 0;
+        for (size_t i = 0; i < NUM_PAIRS; i++)
+            if (pairs[i].group && strcmp(pairs[i].group, group) == 0 && results[i].done)
+                resampled[tasks++] = results[i].resampled_gap[who];
+        elang_gap g;
+        elang_error err;
+        printf("- %s's average minus Super's: %+.2f points", who ? "E-LANG" : "Swift", gap[who]);
+        if (elang_gap_of_mean(resampled, tasks, gap[who] / 100.0, &g, &err) == ELANG_OK && isfinite(g.lo))
+            printf(" (95%% interval %+.2f to %+.2f); at least Super's on %.1f%% of the resamples", 100.0 * g.lo,
+                   100.0 * g.hi, 100.0 * g.share_at_least);
+        printf("\n");
+    }
+    printf("\n");
+}
+
 /* The paper's GLUE table for one group: per task the three models' metric,
  * the Swift ratio and the FLOPs speed-up; then the average over the tasks
  * (GLUE's score of a task: its metric, MRPC's the mean of F1 and accuracy)
@@ -408,6 +442,8 @@ static void print_glue_table(const char *group, const char *routing, const demo_
     }
     printf("| **average** (%d tasks) | | %.2f | %.2f | **%.2f** | %.1f%% | **%.2fx** |\n\n", n, avg[0] / n, avg[1] / n,
            avg[2] / n, 100.0 * ratio / n, speedup / n);
+    const double gap[2] = {(avg[0] - avg[1]) / n, (avg[2] - avg[1]) / n};
+    print_average_gaps(group, results, gap);
 }
 
 int cmd_demo(int argc, char **argv) {
@@ -461,7 +497,7 @@ int cmd_demo(int argc, char **argv) {
         ok = load_demo_pair(&fl, p, &calib, &swift, &super, &opts);
         if (ok && p->examples) ok = route_examples(&fl, p, swift, super, &calib, &opts);
         if (ok) print_calibration_table(&calib);
-        if (ok && fl.data) ok = evaluate(&fl, p, swift, super, &calib, &opts, &results[i], &head_results[i]);
+        if (ok && fl.data) ok = evaluate(&fl, p, i, swift, super, &calib, &opts, &results[i], &head_results[i]);
         if (ok) print_score_comparison(p, &results[i], &head_results[i], elang_score_name(calib.score));
         elang_model_free(swift), elang_model_free(super);
         elang_calibration_free(&calib);
@@ -469,6 +505,8 @@ int cmd_demo(int argc, char **argv) {
     if (ok) print_glue_table("glue-bert", "their calibrations' score", results);
     if (ok) print_glue_table("glue-t5", "their calibrations' score", results);
     if (ok) print_glue_table("glue-t5", "Swift's encoder head", head_results);
+    for (size_t i = 0; i < NUM_PAIRS; i++)
+        for (int k = 0; k < 2; k++) free(results[i].resampled_gap[k]), free(head_results[i].resampled_gap[k]);
     if (ok && ran == 0) {
         fprintf(stderr, "elang demo: no demo models in %s\n", fl.models);
         ok = false;

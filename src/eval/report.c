@@ -97,9 +97,27 @@ typedef struct {
     const char *second_name;
     double second[3];
     elang_point swift, super, chosen, oracle;
+    elang_gap swift_gap, gap; /* Swift's and E-LANG's score minus Super's, with their bootstrap spread */
     double swift_ms, super_ms, elang_ms;
     kind_curve curves[ELANG_SCORE_KINDS];
 } report;
+
+/* What elang_gap_to_super scores: the metric, or "f1+accuracy" where GLUE
+ * averages two. */
+static void gap_score_name(const elang_pair_run *r, char *out, size_t size) {
+    if (r->kind == RUN_TRANSLATION || r->task->num_metrics == 1)
+        snprintf(out, size, "%s", elang_pair_run_metric_name(r));
+    else
+        snprintf(out, size, "%s+%s", task_metric_name(r->task->metrics[0]), task_metric_name(r->task->metrics[1]));
+}
+
+static json_t *gap_json(const elang_pair_run *r, const elang_gap *g) {
+    char score[64];
+    gap_score_name(r, score, sizeof score);
+    return json_pack("{s:s, s:o, s:o, s:[o, o], s:o, s:i}", "score", score, "difference", number(g->difference), "se",
+                     number(g->se), "ci95", number(g->lo), number(g->hi), "share_at_least_super",
+                     number(g->share_at_least), "resamples", ELANG_GAP_RESAMPLES);
+}
 
 static elang_status write_json(const report *rp, const char *path, elang_error *err) {
     const elang_pair_run *r = rp->r;
@@ -119,6 +137,8 @@ static elang_status write_json(const report *rp, const char *path, elang_error *
     json_object_set_new(e, "super_rate", number(rp->chosen.super_rate));
     json_object_set_new(e, "speedup_flops", number(rp->super.gflops / rp->chosen.gflops));
     json_object_set_new(e, "speedup_time", number(rp->super_ms / rp->elang_ms));
+    json_object_set_new(json_object_get(root, "swift"), "vs_super", gap_json(r, &rp->swift_gap));
+    json_object_set_new(e, "vs_super", gap_json(r, &rp->gap));
     json_object_set_new(root, "elang", e);
     if (rp->second_name) {
         const char *who[3] = {"swift", "super", "elang"};
@@ -179,6 +199,22 @@ static elang_status write_markdown(const report *rp, const char *path, elang_err
     else if (rp->second_name)
         fprintf(f, "%s: Swift %.2f, Super %.2f, E-LANG %.2f.\n\n", rp->second_name, rp->second[0] * scale,
                 rp->second[1] * scale, rp->second[2] * scale);
+    char score[64], name[96];
+    gap_score_name(r, score, sizeof score);
+    if (strchr(score, '+'))
+        snprintf(name, sizeof name, "GLUE score (the mean of %s and %s)", task_metric_name(r->task->metrics[0]),
+                 task_metric_name(r->task->metrics[1]));
+    else snprintf(name, sizeof name, "%s", score);
+    fprintf(f, "Against Super, %s, over %d paired bootstrap resamples of the inputs:\n\n", name, ELANG_GAP_RESAMPLES);
+    const struct { const char *who; const elang_gap *g; } gaps[2] = {{"Swift alone", &rp->swift_gap},
+                                                                      {"E-LANG", &rp->gap}};
+    for (int k = 0; k < 2; k++) {
+        const elang_gap *g = gaps[k].g;
+        fprintf(f, "- %s minus Super: %+.2f", gaps[k].who, g->difference * scale);
+        if (isfinite(g->lo)) fprintf(f, " (95%% interval %+.2f to %+.2f)", g->lo * scale, g->hi * scale);
+        fprintf(f, "; at least Super on %.1f%% of the resamples\n", 100.0 * g->share_at_least);
+    }
+    fprintf(f, "\n");
     fprintf(f, "Oracle routing (Super exactly where it helps): %s %.2f with %.1f%% of inputs on Super.\n\n",
             metric, rp->oracle.metric * scale, 100.0 * rp->oracle.super_rate);
     fprintf(f, "## Every routing score, side by side\n\n");
@@ -263,6 +299,8 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
         rp.elang_ms = swift_ms + rp.chosen.super_rate * rp.super_ms;
     }
     if (st == ELANG_OK) st = oracle_point(r, kind, &rp.oracle, err);
+    if (st == ELANG_OK) st = elang_swift_gap_to_super(r, 0, NULL, &rp.swift_gap, err);
+    if (st == ELANG_OK) st = elang_gap_to_super(r, kind, threshold, 0, NULL, &rp.gap, err);
     if (r->kind == RUN_TRANSLATION) rp.second_name = "chrf";
     else if (r->task && r->task->num_metrics > 1) rp.second_name = task_metric_name(r->task->metrics[1]);
     if (st == ELANG_OK && rp.second_name) {
