@@ -292,6 +292,48 @@ static void calibrate_on_listed_lines(void **s) {
     expect_failure(args, "\"seven\" is not the line of an example");
 }
 
+/* eval --lines reports on listed lines alone, and warns by how many of them
+ * the calibration's own listed lines share. */
+static void eval_on_listed_lines(void **s) {
+    (void)s;
+    const char *d = shared_path("fixtures/hf/distilbert");
+    const char *data = head_of("data/glue/SST-2/dev.tsv", "eval-lines.tsv", 40);
+    const char *cal_lines = tmp("eval-cal-lines.txt"), *calib = tmp("eval-lines-calib.json");
+    const char *lines = tmp("eval-lines.txt"), *report = tmp("eval-lines-report");
+    const char calibrated[] = "2\n3\n5\n7\n11\n13\n";
+    write_file(cal_lines, calibrated, strlen(calibrated));
+    char args[8192], cmd[9000], *out, *err;
+    snprintf(args, sizeof args, "calibrate --swift %s --super %s --task sst2 --data %s --lines %s --out %s", d, d, data,
+             cal_lines, calib);
+    run_ok(args, &out);
+    free(out);
+    const struct { const char *list; const char *warning; } cases[] = {
+        {"2\n3\n5\n7\n11\n13\n", "6 of the 6 examples evaluated are among those the threshold was calibrated on"},
+        {"13\n4\n6\n2\n", "2 of the 4 examples evaluated are among those"},
+        {"4\n6\n8\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file(lines, cases[i].list, strlen(cases[i].list));
+        snprintf(cmd, sizeof cmd, "%s eval --swift %s --super %s --task sst2 --data %s --lines %s --calibration %s "
+                 "--report %s", elang_bin(), d, d, data, lines, calib, report);
+        if (run_command(cmd, &out, &err) != 0) fail_msg("`%s`: %s", cmd, err);
+        char want[64];
+        int listed = 0;
+        for (const char *c = cases[i].list; *c; c++) listed += *c == '\n';
+        snprintf(want, sizeof want, "# E-LANG on sst2 (%d inputs)", listed);
+        assert_non_null(strstr(out, want));
+        if (cases[i].warning) assert_non_null(strstr(err, cases[i].warning));
+        else assert_null(strstr(err, "warning"));
+        free(out), free(err);
+    }
+    /* A bad list fails as calibrate's does, before anything runs. */
+    const char bad[] = "2\n99\n";
+    write_file(lines, bad, strlen(bad));
+    snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --lines %s --threshold 0 --report %s",
+             d, d, data, lines, report);
+    expect_failure(args, "line 2: \"99\" is not the line of an example");
+}
+
 /* Replacing a calibration is all or nothing: a write that fails (here the
  * file size limit, below the calibration's size) leaves the previous
  * calibration whole, and the command fails. */
@@ -648,6 +690,7 @@ int main(void) {
         cmocka_unit_test(eval_translation),
         cmocka_unit_test(language_models_end_to_end),
         cmocka_unit_test(calibrate_on_listed_lines),
+        cmocka_unit_test(eval_on_listed_lines),
         cmocka_unit_test(calibrate_keeps_old_file_on_failed_write),
         cmocka_unit_test(eval_report_replaced_together),
         cmocka_unit_test(long_prefixes_round_trip),

@@ -24,49 +24,6 @@ typedef struct {
     double holdout;
 } calibrate_flags;
 
-/* The examples of `d` on the 1-based lines listed in `path` (one number a
- * line, "\n" or "\r\n" ended), in file order; prints why and returns NULL
- * on a bad list. */
-static size_t *examples_on_lines(const elang_dataset *d, const char *path, size_t *count) {
-    line_reader r;
-    if (!line_reader_open(&r, "calibrate", path)) return NULL;
-    const size_t n = elang_dataset_size(d);
-    const long last = elang_dataset_line(d, n - 1);
-    long *by_line = malloc(sizeof(long) * (size_t)(last + 1));
-    bool *wanted = calloc((size_t)n, sizeof *wanted);
-    size_t *idx = malloc(sizeof *idx * n);
-    bool ok = by_line && wanted && idx, failed = false;
-    if (!ok) fprintf(stderr, "elang calibrate: out of memory\n");
-    for (long l = 0; ok && l <= last; l++) by_line[l] = -1;
-    for (size_t i = 0; ok && i < n; i++) by_line[elang_dataset_line(d, i)] = (long)i;
-    char *text;
-    size_t len;
-    while (ok && line_reader_next(&r, &text, &len, &failed)) {
-        long line;
-        /* (A NUL inside the line would end the number early.) */
-        if (memchr(text, '\0', len) || !whole_parse(text, 1, last, &line) || by_line[line] < 0) {
-            char shown[128];
-            fprintf(stderr, "elang calibrate: %s line %ld: \"%s\" is not the line of an example\n", path, r.line_no,
-                    escape_for_message(text, len, shown, sizeof shown));
-            ok = false;
-        } else {
-            wanted[by_line[line]] = true;
-        }
-    }
-    ok = ok && !failed;
-    line_reader_close(&r);
-    *count = 0;
-    for (size_t i = 0; ok && i < n; i++)
-        if (wanted[i]) idx[(*count)++] = i;
-    if (ok && *count == 0) {
-        fprintf(stderr, "elang calibrate: %s lists no lines\n", path);
-        ok = false;
-    }
-    free(by_line), free(wanted);
-    if (!ok) free(idx);
-    return ok ? idx : NULL;
-}
-
 /* A seeded shuffle of 0..n-1 (xorshift64*, Fisher-Yates). */
 static size_t *shuffled(size_t n, uint64_t seed) {
     size_t *idx = malloc(sizeof *idx * n);
@@ -137,7 +94,7 @@ int cmd_calibrate(int argc, char **argv) {
     elang_model *pair[2] = {swift, super};
     if (!rc) rc = fit_max_new_tokens("calibrate", pair, 2, &opts.gen.max_new_tokens, max_new_tokens_source(&fl.route, NULL));
     if (!rc) n = elang_dataset_size(data);
-    if (!rc && fl.lines && !(chosen_lines = examples_on_lines(data, fl.lines, &n))) rc = 1;
+    if (!rc && fl.lines && !(chosen_lines = examples_on_lines("calibrate", data, fl.lines, &n))) rc = 1;
     const size_t n_held = (size_t)floor(fl.holdout * (double)n + 0.5);
     if (!rc && fl.holdout > 0.0 && (n_held < 1 || n_held >= n)) {
         fprintf(stderr, "elang calibrate: --holdout %g of %zu inputs leaves one side empty\n", fl.holdout, n);

@@ -18,19 +18,43 @@
 
 typedef struct {
     route_flags route;
-    const char *task, *data, *src, *ref, *calibration, *report;
+    const char *task, *data, *src, *ref, *calibration, *report, *lines;
     double threshold;
 } eval_flags;
 
+/* How many of the examples idx[0..n) the calibration's data_lines list. */
+static size_t calibrated_among(const elang_calibration *c, const elang_dataset *d, const size_t *idx, size_t n) {
+    size_t count = 0, common = 0;
+    size_t *calibrated = examples_on_lines("eval", d, c->data_lines, &count);
+    if (!calibrated) return 0;
+    /* Both lists are in file order. */
+    for (size_t i = 0, j = 0; i < n && j < count;) {
+        if (idx[i] == calibrated[j]) common++, i++, j++;
+        else if (idx[i] < calibrated[j]) i++;
+        else j++;
+    }
+    free(calibrated);
+    return common;
+}
+
 /* Calibrating and reporting on the same inputs flatters E-LANG (the
- * authors' code does it); say so when the files are the same. */
-static void warn_same_data(const elang_calibration *c, const char *data) {
+ * authors' code does it); say so when they overlap: the same file, and
+ * with --lines and a calibration made on listed lines, lines in common. */
+static void warn_same_data(const elang_calibration *c, const char *data, const elang_dataset *d, const size_t *idx,
+                           size_t n) {
     char a[PATH_MAX], b[PATH_MAX];
-    if (realpath(c->data, a) && realpath(data, b) && strcmp(a, b) == 0)
-        fprintf(stderr, "elang eval: warning: %s is the file the threshold was calibrated on%s; the report "
-                        "overstates what unseen data would give\n", data,
-                c->data_lines[0] ? " (the lines listed in the calibration's data_lines), and this evaluates all of it"
-                : c->holdout > 0 ? " (its held-out part was not, but this evaluates all of it)" : "");
+    if (!realpath(c->data, a) || !realpath(data, b) || strcmp(a, b) != 0) return;
+    const char *overstates = "the report overstates what unseen data would give";
+    if (idx && c->data_lines[0]) {
+        const size_t common = calibrated_among(c, d, idx, n);
+        if (common > 0)
+            fprintf(stderr, "elang eval: warning: %zu of the %zu examples evaluated are among those the threshold was "
+                            "calibrated on (%s); %s\n", common, n, c->data_lines, overstates);
+        return;
+    }
+    fprintf(stderr, "elang eval: warning: %s is the file the threshold was calibrated on%s; %s\n", data,
+            c->data_lines[0] ? " (the lines listed in the calibration's data_lines), and this evaluates all of it"
+            : c->holdout > 0 ? " (its held-out part was not, but this evaluates all of it)" : "", overstates);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -41,6 +65,7 @@ int cmd_eval(int argc, char **argv) {
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
         {"threshold", FLAG_DOUBLE, &fl.threshold, -1e30, 1e30, NULL, "keep Swift's answer when score >= t", "t"},
         {"report", FLAG_STRING, &fl.report, 0, 0, NULL, "directory for report.json, report.md, curve.svg (required)", "DIR"},
+        {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "evaluate on these 1-based lines of the data file only", "FILE"},
         {0},
     };
     const char *synopsis = "--swift DIR --super DIR --task TASK --data FILE (--calibration CALIB.json | --threshold t) --report DIR";
@@ -51,7 +76,7 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     const named_path inputs[] = {{"--data", fl.data}, {"--src", fl.src}, {"--ref", fl.ref},
-                                 {"--calibration", fl.calibration}};
+                                 {"--calibration", fl.calibration}, {"--lines", fl.lines}};
     if (!report_dir_usable("eval", "--report", fl.report, inputs, sizeof inputs / sizeof inputs[0])) return 2;
     if (!fl.calibration == isnan(fl.threshold)) {
         fprintf(stderr, "elang eval: give exactly one of --calibration FILE and --threshold t\n");
@@ -67,6 +92,7 @@ int cmd_eval(int argc, char **argv) {
     elang_model *swift = NULL, *super = NULL;
     elang_pair_run *run = NULL;
     double seconds = -1.0;
+    size_t *idx = NULL, n = 0;
     rc = route_opts_from_flags("eval", &fl.route, cal, &opts) ? 0 : 2;
     if (!rc && cal && strcmp(cal->task, fl.task ? fl.task : "") != 0) {
         fprintf(stderr, "elang eval: the calibration is for task %s, not %s\n", cal->task, fl.task ? fl.task : "(none)");
@@ -80,8 +106,9 @@ int cmd_eval(int argc, char **argv) {
     elang_model *pair[2] = {swift, super};
     if (!rc) rc = fit_max_new_tokens("eval", pair, 2, &opts.gen.max_new_tokens, max_new_tokens_source(&fl.route, cal));
     const double threshold = cal ? cal->threshold : fl.threshold;
-    if (!rc && cal) warn_same_data(cal, fl.data ? fl.data : fl.src);
-    if (!rc && (elang_pair_run_new(swift, super, data, NULL, 0, &opts, progress_bar, "eval", &run, &err) != ELANG_OK ||
+    if (!rc && fl.lines && !(idx = examples_on_lines("eval", data, fl.lines, &n))) rc = 1;
+    if (!rc && cal) warn_same_data(cal, fl.data ? fl.data : fl.src, data, idx, n);
+    if (!rc && (elang_pair_run_new(swift, super, data, idx, n, &opts, progress_bar, "eval", &run, &err) != ELANG_OK ||
                 elang_measure_routed(run, swift, super, data, opts.score, threshold, &seconds, &err) != ELANG_OK ||
                 elang_report_write(run, opts.score, threshold, seconds, fl.report, &err) != ELANG_OK))
         rc = cli_fail("eval", "", &err);
@@ -97,6 +124,7 @@ int cmd_eval(int argc, char **argv) {
     elang_pair_run_free(run);
     elang_model_free(swift), elang_model_free(super);
     elang_dataset_free(data);
+    free(idx);
     elang_calibration_free(&calib);
     route_flags_free(&fl.route);
     return rc;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "cli/fail.h"
+#include "cli/io.h"
+#include "util/decimal.h"
 
 static bool parse_words(const char *command, route_flags *fl, elang_route_opts *o) {
     if (!(fl->words_copy = strdup(fl->label_words))) {
@@ -219,6 +221,46 @@ int load_dataset(const char *command, const char *task, const char *data, const 
     if (elang_dataset_load(task, translation ? src : data, ref, out, &err) != ELANG_OK)
         return cli_fail(command, "", &err);
     return 0;
+}
+
+size_t *examples_on_lines(const char *command, const elang_dataset *d, const char *path, size_t *count) {
+    line_reader r;
+    if (!line_reader_open(&r, command, path)) return NULL;
+    const size_t n = elang_dataset_size(d);
+    const long last = elang_dataset_line(d, n - 1);
+    long *by_line = malloc(sizeof(long) * (size_t)(last + 1));
+    bool *wanted = calloc((size_t)n, sizeof *wanted);
+    size_t *idx = malloc(sizeof *idx * n);
+    bool ok = by_line && wanted && idx, failed = false;
+    if (!ok) fprintf(stderr, "elang %s: out of memory\n", command);
+    for (long l = 0; ok && l <= last; l++) by_line[l] = -1;
+    for (size_t i = 0; ok && i < n; i++) by_line[elang_dataset_line(d, i)] = (long)i;
+    char *text;
+    size_t len;
+    while (ok && line_reader_next(&r, &text, &len, &failed)) {
+        long line;
+        /* (A NUL inside the line would end the number early.) */
+        if (memchr(text, '\0', len) || !whole_parse(text, 1, last, &line) || by_line[line] < 0) {
+            char shown[128];
+            fprintf(stderr, "elang %s: %s line %ld: \"%s\" is not the line of an example\n", command, path, r.line_no,
+                    escape_for_message(text, len, shown, sizeof shown));
+            ok = false;
+        } else {
+            wanted[by_line[line]] = true;
+        }
+    }
+    ok = ok && !failed;
+    line_reader_close(&r);
+    *count = 0;
+    for (size_t i = 0; ok && i < n; i++)
+        if (wanted[i]) idx[(*count)++] = i;
+    if (ok && *count == 0) {
+        fprintf(stderr, "elang %s: %s lists no lines\n", command, path);
+        ok = false;
+    }
+    free(by_line), free(wanted);
+    if (!ok) free(idx);
+    return ok ? idx : NULL;
 }
 
 void progress_bar(void *command, const char *stage, size_t done, size_t total) {

@@ -129,6 +129,12 @@ const char *max_new_tokens_source(const route_flags *fl, const elang_calibration
 int load_dataset(const char *command, const char *task, const char *data, const char *src, const char *ref,
                  elang_dataset **out);
 
+/* The examples of `d` on the 1-based lines of its file listed in `path`
+ * (one number a line, "\n" or "\r\n" ended), in file order, and their
+ * number; prints why and returns NULL on a bad list (calibrate and eval
+ * --lines). */
+size_t *examples_on_lines(const char *command, const elang_dataset *d, const char *path, size_t *count);
+
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 void progress_bar(void *command, const char *stage, size_t done, size_t total);
 
