@@ -124,14 +124,19 @@ typedef struct {
     double se;             /* standard deviation of the resampled differences */
     double lo, hi;         /* 95% percentile interval of the resampled differences */
     double share_at_least; /* share of resamples on which E-LANG scores at least Super */
+    size_t resamples;      /* how many of the ELANG_GAP_RESAMPLES the four above rest on */
 } elang_gap;
 
 /* Resamples are fixed by `seed` (the same seed, the same resamples); to
  * combine tasks (elang_gap_of_mean) give each its own seed, so that their
- * resamples are drawn independently. `resampled`, if not NULL, receives
- * the ELANG_GAP_RESAMPLES differences in order. A resample on which a
- * metric is undefined (NaN: a correlation of constant answers) is left out
- * of se, lo, hi and share_at_least, which are NaN when too few remain. */
+ * resamples are drawn independently. Seed 0 draws the resamples on which
+ * the match-super-bootstrap objective judges thresholds, so a gap on the
+ * data a threshold was calibrated on is best drawn under another (reports
+ * use seed 1). `resampled`, if not NULL, receives the ELANG_GAP_RESAMPLES
+ * differences in order. A resample on which a metric is undefined (NaN: a
+ * correlation of constant answers) is left out of se, lo, hi and
+ * share_at_least (`resamples` counts the others): the first three are NaN
+ * with fewer than two left, the last with none. */
 elang_status elang_gap_to_super(const elang_pair_run *r, elang_score_kind kind, double threshold, uint64_t seed,
                                 double *resampled, elang_gap *out, elang_error *err);
 /* The same for Swift alone, every input on Swift: whether the data shows

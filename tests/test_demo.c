@@ -83,7 +83,7 @@ static void demo_evaluates_with_reports(void **s) {
     assert_non_null(strstr(out, "| sst2 | accuracy |"));
     assert_non_null(strstr(out, "| **average** (1 tasks) |"));
     /* With one task the average's gap to Super is that task's, drawn on the
-     * same resamples as its report's (sst2 is the first pair: seed 0). */
+     * same resamples as its report's (sst2 is the first pair: seed 1). */
     const char *line = strstr(out, "- E-LANG's average minus Super's: ");
     assert_non_null(line);
     double gap, lo, hi;

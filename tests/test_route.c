@@ -379,6 +379,34 @@ static void gap_to_super_by_hand(void **s) {
     close_to(g.se, sqrt(200 * 0.2 * 0.8) / 200, 0.003, "200 inputs: spread");
     if (!(g.lo >= -52.5 / 200 && g.lo <= -50.5 / 200 && g.hi >= -30.5 / 200 && g.hi <= -27.5 / 200))
         fail_msg("200 inputs: interval [%g, %g] x 200", g.lo * 200, g.hi * 200);
+    assert_int_equal(g.resamples, ELANG_GAP_RESAMPLES);
+    /* STS-B, scored by the mean of Pearson's and Spearman's correlations:
+     * Swift's answers constant but for input 0, so all on Swift both are
+     * undefined on the resamples without input 0, a share (5/6)^6 = 0.335
+     * of them: left out. */
+    elang_pair_run *reg = hand_run();
+    reg->kind = RUN_REGRESSION;
+    reg->metric = TASK_METRIC_PEARSON;
+    for (int i = 0; i < 6; i++) {
+        run_item *it = &reg->items[i];
+        it->target = i, it->super_value = i + (i % 2 ? 0.5 : -0.5), it->swift_value = i == 0 ? 1.0 : 2.0;
+    }
+    assert_int_equal(task_find("stsb", &reg->task, NULL), ELANG_OK);
+    double *c = malloc(sizeof(double) * ELANG_GAP_RESAMPLES);
+    assert_int_equal(elang_gap_to_super(reg, ELANG_SCORE_ENERGY, 0.0, 7, c, &g, &err), ELANG_OK);
+    assert_true(isfinite(g.difference));
+    size_t undefined = 0;
+    for (size_t k = 0; k < ELANG_GAP_RESAMPLES; k++) undefined += isnan(c[k]);
+    assert_int_equal(g.resamples, ELANG_GAP_RESAMPLES - undefined);
+    close_to(undefined / (double)ELANG_GAP_RESAMPLES, pow(5 / 6.0, 6), 0.05, "share of undefined resamples");
+    assert_true(isfinite(g.lo) && isfinite(g.hi) && isfinite(g.se) && g.lo <= g.hi);
+    /* Constant everywhere: undefined on every resample and on the six. */
+    for (int i = 0; i < 6; i++) reg->items[i].swift_value = 2.0;
+    assert_int_equal(elang_gap_to_super(reg, ELANG_SCORE_ENERGY, 0.0, 7, NULL, &g, &err), ELANG_OK);
+    assert_int_equal(g.resamples, 0);
+    assert_true(isnan(g.difference) && isnan(g.se) && isnan(g.lo) && isnan(g.hi) && isnan(g.share_at_least));
+    free(c);
+    elang_pair_run_free(reg);
     assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENERGY, NAN, 7, NULL, &g, &err), ELANG_ERR_INVALID_ARG);
     assert_int_equal(elang_gap_to_super(r, ELANG_SCORE_ENCODER_HEAD, 0.0, 7, NULL, &g, &err), ELANG_ERR_INVALID_ARG);
     free(a), free(b);

@@ -332,6 +332,23 @@ static void eval_on_listed_lines(void **s) {
     snprintf(args, sizeof args, "eval --swift %s --super %s --task sst2 --data %s --lines %s --threshold 0 --report %s",
              d, d, data, lines, report);
     expect_failure(args, "line 2: \"99\" is not the line of an example");
+    const char twice[] = "2\n3\n2\n";
+    write_file(lines, twice, strlen(twice));
+    expect_failure(args, "line 3: line 2 is listed twice");
+    /* A calibration whose own list is gone: the overlap cannot be counted,
+     * and eval says so instead of keeping quiet. */
+    json_t *c = read_json(calib);
+    json_object_set_new(c, "data_lines", json_string(tmp("gone.txt")));
+    const char *stale = tmp("eval-lines-stale.json");
+    assert_int_equal(json_dump_file(c, stale, 0), 0);
+    json_decref(c);
+    write_file(lines, "4\n", 2);
+    snprintf(cmd, sizeof cmd, "%s eval --swift %s --super %s --task sst2 --data %s --lines %s --calibration %s "
+             "--report %s", elang_bin(), d, d, data, lines, stale, report);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("`%s`: %s", cmd, err);
+    assert_non_null(strstr(err, "gone.txt is the calibration's data_lines"));
+    assert_non_null(strstr(err, "cannot be counted"));
+    free(out), free(err);
 }
 
 /* Replacing a calibration is all or nothing: a write that fails (here the

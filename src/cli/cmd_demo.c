@@ -497,7 +497,8 @@ int cmd_demo(int argc, char **argv) {
         ok = load_demo_pair(&fl, p, &calib, &swift, &super, &opts);
         if (ok && p->examples) ok = route_examples(&fl, p, swift, super, &calib, &opts);
         if (ok) print_calibration_table(&calib);
-        if (ok && fl.data) ok = evaluate(&fl, p, i, swift, super, &calib, &opts, &results[i], &head_results[i]);
+        /* Seeds from 1, as the reports' (the first pair's resamples are its report's). */
+        if (ok && fl.data) ok = evaluate(&fl, p, i + 1, swift, super, &calib, &opts, &results[i], &head_results[i]);
         if (ok) print_score_comparison(p, &results[i], &head_results[i], elang_score_name(calib.score));
         elang_model_free(swift), elang_model_free(super);
         elang_calibration_free(&calib);

@@ -22,11 +22,16 @@ typedef struct {
     double threshold;
 } eval_flags;
 
-/* How many of the examples idx[0..n) the calibration's data_lines list. */
-static size_t calibrated_among(const elang_calibration *c, const elang_dataset *d, const size_t *idx, size_t n) {
+/* How many of the examples idx[0..n) the calibration's data_lines list, or
+ * -1 (said why) when that list cannot be read as lines of this file. */
+static long calibrated_among(const elang_calibration *c, const elang_dataset *d, const size_t *idx, size_t n) {
     size_t count = 0, common = 0;
     size_t *calibrated = examples_on_lines("eval", d, c->data_lines, &count);
-    if (!calibrated) return 0;
+    if (!calibrated) {
+        fprintf(stderr, "elang eval: warning: %s is the calibration's data_lines (a path as calibrate was given it), "
+                        "so the lines evaluated here that it lists cannot be counted\n", c->data_lines);
+        return -1;
+    }
     /* Both lists are in file order. */
     for (size_t i = 0, j = 0; i < n && j < count;) {
         if (idx[i] == calibrated[j]) common++, i++, j++;
@@ -34,27 +39,36 @@ static size_t calibrated_among(const elang_calibration *c, const elang_dataset *
         else j++;
     }
     free(calibrated);
-    return common;
+    return (long)common;
 }
 
 /* Calibrating and reporting on the same inputs flatters E-LANG (the
- * authors' code does it); say so when they overlap: the same file, and
- * with --lines and a calibration made on listed lines, lines in common. */
+ * authors' code does it); say so when they may overlap: the same file,
+ * and with --lines and a calibration made on listed lines, lines in common
+ * (a held-out part of those was not calibrated on, hence "up to"). */
 static void warn_same_data(const elang_calibration *c, const char *data, const elang_dataset *d, const size_t *idx,
                            size_t n) {
     char a[PATH_MAX], b[PATH_MAX];
     if (!realpath(c->data, a) || !realpath(data, b) || strcmp(a, b) != 0) return;
     const char *overstates = "the report overstates what unseen data would give";
-    if (idx && c->data_lines[0]) {
-        const size_t common = calibrated_among(c, d, idx, n);
-        if (common > 0)
-            fprintf(stderr, "elang eval: warning: %zu of the %zu examples evaluated are among those the threshold was "
-                            "calibrated on (%s); %s\n", common, n, c->data_lines, overstates);
-        return;
-    }
-    fprintf(stderr, "elang eval: warning: %s is the file the threshold was calibrated on%s; %s\n", data,
-            c->data_lines[0] ? " (the lines listed in the calibration's data_lines), and this evaluates all of it"
-            : c->holdout > 0 ? " (its held-out part was not, but this evaluates all of it)" : "", overstates);
+    const long common = idx && c->data_lines[0] ? calibrated_among(c, d, idx, n) : -1;
+    if (common == 0) return;
+    if (common > 0)
+        fprintf(stderr, "elang eval: warning: %s%ld of the %zu examples evaluated are among those the threshold was "
+                        "calibrated on (%s); %s\n", c->holdout > 0 ? "up to " : "", common, n, c->data_lines,
+                overstates);
+    else if (idx)
+        fprintf(stderr, "elang eval: warning: the %zu lines evaluated are of %s, %s %s\n", n, data,
+                c->data_lines[0]   ? "on whose lines in the calibration's data_lines the threshold was calibrated: "
+                                     "where they are among those,"
+                : c->holdout > 0 ? "on which the threshold was calibrated but for a held-out part: unless they are "
+                                     "all in that part,"
+                                   : "on all of which the threshold was calibrated, so",
+                overstates);
+    else
+        fprintf(stderr, "elang eval: warning: %s is the file the threshold was calibrated on%s; %s\n", data,
+                c->data_lines[0] ? " (the lines listed in the calibration's data_lines), and this evaluates all of it"
+                : c->holdout > 0 ? " (its held-out part was not, but this evaluates all of it)" : "", overstates);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -65,10 +79,12 @@ int cmd_eval(int argc, char **argv) {
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
         {"threshold", FLAG_DOUBLE, &fl.threshold, -1e30, 1e30, NULL, "keep Swift's answer when score >= t", "t"},
         {"report", FLAG_STRING, &fl.report, 0, 0, NULL, "directory for report.json, report.md, curve.svg (required)", "DIR"},
-        {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "evaluate on these 1-based lines of the data file only", "FILE"},
+        {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "evaluate on these 1-based lines of the data file (translation: of --src) only", "FILE"},
         {0},
     };
-    const char *synopsis = "--swift DIR --super DIR --task TASK --data FILE (--calibration CALIB.json | --threshold t) --report DIR";
+    const char *synopsis =
+        "--swift DIR --super DIR --task TASK --data FILE [--lines FILE] (--calibration CALIB.json | --threshold t) "
+        "--report DIR";
     int rc = parse_flags("eval", synopsis, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : 2;
     if (!fl.report) {

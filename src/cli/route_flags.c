@@ -245,6 +245,9 @@ size_t *examples_on_lines(const char *command, const elang_dataset *d, const cha
             fprintf(stderr, "elang %s: %s line %ld: \"%s\" is not the line of an example\n", command, path, r.line_no,
                     escape_for_message(text, len, shown, sizeof shown));
             ok = false;
+        } else if (wanted[by_line[line]]) {
+            fprintf(stderr, "elang %s: %s line %ld: line %ld is listed twice\n", command, path, r.line_no, line);
+            ok = false;
         } else {
             wanted[by_line[line]] = true;
         }

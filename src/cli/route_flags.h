@@ -130,9 +130,9 @@ int load_dataset(const char *command, const char *task, const char *data, const 
                  elang_dataset **out);
 
 /* The examples of `d` on the 1-based lines of its file listed in `path`
- * (one number a line, "\n" or "\r\n" ended), in file order, and their
- * number; prints why and returns NULL on a bad list (calibrate and eval
- * --lines). */
+ * (one number a line, "\n" or "\r\n" ended, each once), in file order,
+ * and their number; prints why and returns NULL on a bad list (calibrate
+ * and eval --lines). */
 size_t *examples_on_lines(const char *command, const elang_dataset *d, const char *path, size_t *count);
 
 /* A progress bar on stderr, drawn only when stderr is a terminal. */

@@ -123,6 +123,7 @@ static void summarize(double *d, elang_gap *out) {
     for (size_t b = 0; b < ELANG_GAP_RESAMPLES; b++)
         if (isfinite(d[b])) d[m++] = d[b], sum += d[b], sum_sq += d[b] * d[b], at_least += d[b] >= -1e-12;
     out->se = out->lo = out->hi = out->share_at_least = NAN;
+    out->resamples = m;
     if (m == 0) return;
     out->share_at_least = (double)at_least / m;
     if (m < 2) return;

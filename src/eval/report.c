@@ -114,9 +114,9 @@ static void gap_score_name(const elang_pair_run *r, char *out, size_t size) {
 static json_t *gap_json(const elang_pair_run *r, const elang_gap *g) {
     char score[64];
     gap_score_name(r, score, sizeof score);
-    return json_pack("{s:s, s:o, s:o, s:[o, o], s:o, s:i}", "score", score, "difference", number(g->difference), "se",
+    return json_pack("{s:s, s:o, s:o, s:[o, o], s:o, s:I}", "score", score, "difference", number(g->difference), "se",
                      number(g->se), "ci95", number(g->lo), number(g->hi), "share_at_least_super",
-                     number(g->share_at_least), "resamples", ELANG_GAP_RESAMPLES);
+                     number(g->share_at_least), "resamples", (json_int_t)g->resamples);
 }
 
 static elang_status write_json(const report *rp, const char *path, elang_error *err) {
@@ -210,9 +210,15 @@ static elang_status write_markdown(const report *rp, const char *path, elang_err
                                                                       {"E-LANG", &rp->gap}};
     for (int k = 0; k < 2; k++) {
         const elang_gap *g = gaps[k].g;
-        fprintf(f, "- %s minus Super: %+.2f", gaps[k].who, g->difference * scale);
+        fprintf(f, "- %s minus Super: ", gaps[k].who);
+        if (isfinite(g->difference)) fprintf(f, "%+.2f", g->difference * scale);
+        else fprintf(f, "undefined (the metric is, on all the inputs)");
         if (isfinite(g->lo)) fprintf(f, " (95%% interval %+.2f to %+.2f)", g->lo * scale, g->hi * scale);
-        fprintf(f, "; at least Super on %.1f%% of the resamples\n", 100.0 * g->share_at_least);
+        if (isfinite(g->share_at_least))
+            fprintf(f, "; at least Super on %.1f%% of the resamples", 100.0 * g->share_at_least);
+        if (g->resamples < ELANG_GAP_RESAMPLES)
+            fprintf(f, " (%zu of them: the metric is undefined on the others)", g->resamples);
+        fprintf(f, "\n");
     }
     fprintf(f, "\n");
     fprintf(f, "Oracle routing (Super exactly where it helps): %s %.2f with %.1f%% of inputs on Super.\n\n",
@@ -299,8 +305,9 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
         rp.elang_ms = swift_ms + rp.chosen.super_rate * rp.super_ms;
     }
     if (st == ELANG_OK) st = oracle_point(r, kind, &rp.oracle, err);
-    if (st == ELANG_OK) st = elang_swift_gap_to_super(r, 0, NULL, &rp.swift_gap, err);
-    if (st == ELANG_OK) st = elang_gap_to_super(r, kind, threshold, 0, NULL, &rp.gap, err);
+    /* Seed 1: not the resamples match-super-bootstrap chose on. */
+    if (st == ELANG_OK) st = elang_swift_gap_to_super(r, 1, NULL, &rp.swift_gap, err);
+    if (st == ELANG_OK) st = elang_gap_to_super(r, kind, threshold, 1, NULL, &rp.gap, err);
     if (r->kind == RUN_TRANSLATION) rp.second_name = "chrf";
     else if (r->task && r->task->num_metrics > 1) rp.second_name = task_metric_name(r->task->metrics[1]);
     if (st == ELANG_OK && rp.second_name) {
