@@ -543,6 +543,33 @@ static void demo_compares_head_and_calibrated_score(void **state) {
     free(out), free(err);
 }
 
+/* Calibrating the SST-2 pair on its calibration split says how sure those
+ * 1,000 sentences are of Super's lead over Swift (2.3 points, resolved:
+ * README's table) and adds no note; the same on its first 100 sentences,
+ * too few to tell a lead of that size from none, adds the note. */
+static void calibrate_says_how_sure_the_split_is(void **state) {
+    (void)state;
+    char cmd[4096], *out, *err, lines[1024], calib[1024];
+    snprintf(calib, sizeof calib, "%s/sst2-check.calib.json", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s calibrate --swift models/sst2-swift --super models/sst2-super --task sst2 --data %s "
+             "--lines models/sst2-calibration-lines.txt --score softmax-energy --objective max-metric --out %s "
+             "--threads 2", elang_bin(), shared_path("data/glue/SST-2/train.tsv"), calib);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("%s: %s", cmd, err);
+    if (!strstr(out, "Swift alone -0.0230 (95% interval -0.")) fail_msg("no resolved lead in:\n%s", out);
+    assert_null(strstr(out, "note: these inputs do not tell"));
+    free(out), free(err);
+    snprintf(lines, sizeof lines, "%s/sst2-first-100.txt", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "head -n 100 models/sst2-calibration-lines.txt > %s", lines);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s calibrate --swift models/sst2-swift --super models/sst2-super --task sst2 --data %s "
+             "--lines %s --score softmax-energy --objective max-metric --out %s --threads 2", elang_bin(),
+             shared_path("data/glue/SST-2/train.tsv"), lines, calib);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("%s: %s", cmd, err);
+    if (!strstr(out, "note: these inputs do not tell Super's lead over Swift apart from none"))
+        fail_msg("no note in:\n%s", out);
+    free(out), free(err);
+}
+
 /* The demo models are committed to git: every file of every model directory
  * in models/ (weights, heads, tokenizers, cards) together stays under 100 MB. */
 static void weights_stay_small(void **state) {
@@ -587,6 +614,7 @@ int main(void) {
         cmocka_unit_test(sst2_lm_super),
         cmocka_unit_test(cli_classifies),
         cmocka_unit_test(demo_compares_head_and_calibrated_score),
+        cmocka_unit_test(calibrate_says_how_sure_the_split_is),
         cmocka_unit_test(weights_stay_small),
     };
     int failed = cmocka_run_group_tests_name("demo_models", tests, NULL, NULL);

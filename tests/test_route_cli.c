@@ -75,9 +75,13 @@ static void calibrate_eval_route_classifiers(void **s) {
     run_ok(args, &out);
     assert_non_null(strstr(out, "calibrated on 160 inputs"));
     assert_non_null(strstr(out, "held out (40 inputs)"));
-    /* Swift is Super here, so routing costs more than Super alone. */
+    /* Swift is Super here, so routing costs more than Super alone, and the
+     * inputs cannot tell Super ahead: every resampled gap is 0. */
     assert_non_null(strstr(out, "x more)"));
     assert_null(strstr(out, "fewer"));
+    assert_non_null(strstr(out, "Swift alone +0.0000 (95% interval +0.0000 to +0.0000)"));
+    assert_non_null(strstr(out, "note: these inputs do not tell Super's lead over Swift apart from none (Swift at "
+                                "least Super on 100.0% of the resamples)"));
     free(out);
     json_t *c = read_json(calib);
     assert_string_equal(json_string_value(json_object_get(c, "score")), "energy");

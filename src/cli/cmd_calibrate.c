@@ -51,6 +51,25 @@ static double cost_ratio(double super_gflops, double gflops) {
 }
 static const char *cost_word(double super_gflops, double gflops) { return super_gflops >= gflops ? "fewer" : "more"; }
 
+/* How sure the calibration inputs are of Swift's and E-LANG's gaps to
+ * Super: a threshold set where they cannot tell Super ahead of Swift
+ * rests on sampling noise, and the user should know before relying on it. */
+static void print_gaps(const elang_pair_run *fit, elang_score_kind kind, double threshold) {
+    elang_gap swift, elang;
+    elang_error err;
+    if (elang_swift_gap_to_super(fit, 1, NULL, &swift, &err) != ELANG_OK ||
+        elang_gap_to_super(fit, kind, threshold, 1, NULL, &elang, &err) != ELANG_OK || !isfinite(swift.hi) ||
+        !isfinite(elang.hi))
+        return;
+    printf("  minus Super, over %zu paired bootstrap resamples: Swift alone %+.4f (95%% interval %+.4f to %+.4f), "
+           "E-LANG %+.4f (%+.4f to %+.4f)\n", swift.resamples, swift.difference, swift.lo, swift.hi,
+           elang.difference, elang.lo, elang.hi);
+    if (swift.hi >= 0.0)
+        printf("  note: these inputs do not tell Super's lead over Swift apart from none (Swift at least Super on "
+               "%.1f%% of the resamples), so where the threshold falls rests largely on sampling noise\n",
+               100.0 * swift.share_at_least);
+}
+
 int cmd_calibrate(int argc, char **argv) {
     calibrate_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .objective = "match-super"};
     const flag_spec flags[] = {
@@ -156,6 +175,7 @@ int cmd_calibrate(int argc, char **argv) {
         printf("  %s: Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input (Super %.3g: %.2fx %s)\n",
                elang_pair_run_metric_name(fit), sw.metric, su.metric, chosen.metric, 100.0 * chosen.super_rate,
                chosen.gflops, su.gflops, cost_ratio(su.gflops, chosen.gflops), cost_word(su.gflops, chosen.gflops));
+        print_gaps(fit, opts.score, chosen.threshold);
         if (held && elang_pair_run_ends(held, &sw, &su, &err) == ELANG_OK) {
             printf("  held out (%zu inputs): Swift %.4f, Super %.4f, E-LANG %.4f with %.1f%% on Super, %.3g GFLOPs/input "
                    "(%.2fx %s)\n", n_held, sw.metric, su.metric, heldout.metric, 100.0 * heldout.super_rate,
