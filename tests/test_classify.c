@@ -360,6 +360,24 @@ static void unexpected_and_missing_tensors(void **state) {
     dir = bert_variant("no-head", cfg, NULL, 0, "classifier.weight");
     assert_int_equal(elang_model_load(dir, NULL, &m, &err), ELANG_ERR_FORMAT);
     assert_non_null(strstr(err.message, "classifier.weight"));
+
+    /* A config with more layers than the weights hold and no labels (read
+     * then off the head's shape): the missing layer is the error, not a
+     * model without it (it once was, and crashed on its first input). */
+    char *more = strdup(cfg);
+    char *layers = strstr(more, "\"num_hidden_layers\": 2");
+    assert_non_null(layers);
+    layers[strlen("\"num_hidden_layers\": ")] = '3';
+    const char *const blank[2][2] = {{"\"id2label\"", "\"initializer_range\""}, {"\"label2id\"", "\"layer_norm_eps\""}};
+    for (int k = 0; k < 2; k++) {
+        char *from = strstr(more, blank[k][0]), *to = strstr(more, blank[k][1]);
+        assert_non_null(from), assert_non_null(to);
+        memset(from, ' ', (size_t)(to - from));
+    }
+    dir = bert_variant("more-layers", more, NULL, 0, NULL);
+    assert_int_equal(elang_model_load(dir, NULL, &m, &err), ELANG_ERR_FORMAT);
+    if (!strstr(err.message, "bert.encoder.layer.2.")) fail_msg("%s", err.message);
+    free(more);
     free(cfg);
 }
 

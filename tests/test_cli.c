@@ -157,6 +157,72 @@ static void replace_file(const char *dir, const char *name, const void *data, si
     write_file(path, data, len);
 }
 
+/* A copy (model_copy) of fixture whose file `name` has its first `from`
+ * replaced by `to`. */
+static const char *edited_copy(const char *fixture, const char *copy, const char *name, const char *from,
+                               const char *to) {
+    const char *dir = model_copy(fixture, copy);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", shared_path(fixture), name);
+    char *text = read_file_all(path, NULL);
+    char *at = strstr(text, from);
+    if (!at) fail_msg("%s holds no \"%s\"", path, from);
+    const size_t head = (size_t)(at - text), size = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *edited = malloc(size);
+    snprintf(edited, size, "%.*s%s%s", (int)head, text, to, at + strlen(from));
+    replace_file(dir, name, edited, strlen(edited));
+    free(text), free(edited);
+    return dir;
+}
+
+/* What a model directory's tokenizer and config files promise is checked
+ * when it loads, naming the file and the token or field, not when a text
+ * happens to reach it (or never: a wrong tokenization, exit 0). */
+static void model_files_checked_at_load(void **s) {
+    (void)s;
+    char args[4096], path[2048];
+    const struct { const char *fixture, *file, *from, *to, *command, *needle; } cases[] = {
+        /* An added token's id at the edge of int32 overflowed the count of ids. */
+        {"fixtures/hf/gpt2", "tokenizer_config.json", "\"added_tokens_decoder\": {",
+         "\"added_tokens_decoder\": {\"2147483647\": {\"content\": \"zzz\", \"special\": true},", "generate",
+         "added_tokens_decoder[\"2147483647\"] has no id in [0, 2^31 - 1)"},
+        {"fixtures/hf/gpt2", "tokenizer_config.json", "\"added_tokens_decoder\": {",
+         "\"added_tokens_decoder\": {\"60000\": {\"content\": \"zzz\", \"special\": true},", "generate",
+         "the tokenizer gives \"zzz\" the id 60000, but the model's embedding has only 50257 rows"},
+        /* A vocabulary entry beyond the embedding, found only by a text holding it before. */
+        {"fixtures/hf/gpt2", "vocab.json", "{", "{\"zzqq\": 50300, ", "generate",
+         "the tokenizer gives \"zzqq\" the id 50300"},
+        {"fixtures/hf/roberta", "config.json", "\"pad_token_id\": 1", "\"pad_token_id\": 1000000", "classify",
+         "config.json: field \"pad_token_id\" = 1000000 is out of range [0, 50260]"},
+        {"fixtures/hf/roberta", "config.json", "\"pad_token_id\": 1", "\"pad_token_id\": 63", "classify",
+         "pad_token_id 63 leaves no positions for text (max_position_embeddings 66"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *dir = edited_copy(cases[i].fixture, "checked-at-load", cases[i].file, cases[i].from, cases[i].to);
+        snprintf(args, sizeof args, "%s --model %s --input /dev/null", cases[i].command, dir);
+        expect_failure(args, cases[i].needle);
+    }
+    /* An empty vocabulary: every word became the unknown token, exit 0. */
+    const char *dir = model_copy("fixtures/hf/gpt2", "empty-vocab");
+    replace_file(dir, "vocab.json", "{}", 2);
+    snprintf(args, sizeof args, "generate --model %s --input /dev/null", dir);
+    expect_failure(args, "has an empty vocabulary");
+    /* Optional files that are there but unreadable (a partial download's
+     * dangling link, a directory): once taken for absent, which changed how
+     * Llama tokenizes (its legacy default). */
+    dir = model_copy("fixtures/hf/llama", "broken-optional");
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    unlink(path);
+    assert_int_equal(symlink("/nonexistent/tokenizer_config.json", path), 0);
+    snprintf(args, sizeof args, "generate --model %s --input /dev/null", dir);
+    expect_failure(args, "tokenizer_config.json is a link that cannot be followed");
+    dir = model_copy("fixtures/hf/llama", "broken-optional");
+    snprintf(path, sizeof path, "%s/generation_config.json", dir);
+    unlink(path);
+    assert_int_equal(mkdir(path, 0777), 0);
+    expect_failure(args, "generation_config.json is there but is not a regular file");
+}
+
 static void bad_flags(void **s) {
     (void)s;
     const char *bert = shared_path("fixtures/hf/bert");
@@ -518,7 +584,7 @@ static void generate_bad_usage(void **s) {
     snprintf(bigger, len + 64, "%.*s, \"extra\": 1448}", (int)(close - vocab), vocab);
     replace_file(dir, "vocab.json", bigger, strlen(bigger));
     snprintf(args, sizeof args, "generate --model %s --input /dev/null", dir);
-    expect_failure(args, "the tokenizer has 1449 tokens but the model's embedding only 1448 rows");
+    expect_failure(args, "the tokenizer gives \"extra\" the id 1448, but the model's embedding has only 1448 rows");
     free(vocab), free(bigger);
 }
 
@@ -530,6 +596,7 @@ int main(void) {
         cmocka_unit_test(roberta_cli_t2),
         cmocka_unit_test(text_format_reads_raw_lines),
         cmocka_unit_test(bad_flags),
+        cmocka_unit_test(model_files_checked_at_load),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(bad_models),
         cmocka_unit_test(byte_order_mark_starts_input),

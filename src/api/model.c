@@ -111,11 +111,15 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
         else st = encoder_head_load(dir, m->s2s.info.d_model, &m->head, err);
     }
     if (st == ELANG_OK) st = tokenizer_load(dir, m->cfg.model_type, &m->tok, err);
-    if (st == ELANG_OK && tokenizer_vocab_size(m->tok) > (m->is_seq2seq ? m->s2s.info.vocab_size : m->cfg.vocab_size))
-        st = elang_fail(err, ELANG_ERR_FORMAT,
-                        "%s: the tokenizer has %d tokens but the model's embedding only %d rows",
-                        dir, tokenizer_vocab_size(m->tok),
-                        m->is_seq2seq ? m->s2s.info.vocab_size : m->cfg.vocab_size);
+    if (st == ELANG_OK) {
+        /* Checked here, not when a text happens to hold the token. */
+        const int rows = m->is_seq2seq ? m->s2s.info.vocab_size : m->cfg.vocab_size;
+        const char *text;
+        const int32_t max_id = tokenizer_max_id(m->tok, &text);
+        if (max_id >= rows)
+            st = elang_fail(err, ELANG_ERR_FORMAT, "%s: the tokenizer gives \"%s\" the id %d, but the model's "
+                            "embedding has only %d rows", dir, text ? text : "?", max_id, rows);
+    }
     if (st == ELANG_OK) st = choose_max_length(m, opts, err);
     if (st == ELANG_OK && opts && opts->input_prefix && !(m->input_prefix = strdup(opts->input_prefix)))
         st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);

@@ -191,9 +191,16 @@ static elang_status read_encoder_fields(json_t *root, const char *path, model_co
         (st = read_int(root, path, KEYS("intermediate_size", "hidden_dim"), REQUIRED, 1, 1 << 20, &cfg->intermediate_size, err)) ||
         (st = read_int(root, path, KEYS("max_position_embeddings"), 512, 1, 1 << 20, &cfg->max_position_embeddings, err)) ||
         (st = read_int(root, path, KEYS("type_vocab_size"), distil ? 0 : 2, 0, 1024, &cfg->type_vocab_size, err)) ||
-        (st = read_int(root, path, KEYS("pad_token_id"), roberta ? 1 : 0, 0, BIG, &cfg->pad_token_id, err)))
+        (st = read_int(root, path, KEYS("pad_token_id"), roberta ? 1 : 0, 0, cfg->vocab_size - 1, &cfg->pad_token_id,
+                       err)))
         return st;
 #undef KEYS
+    /* RoBERTa numbers positions from pad_token_id + 1: room is needed for
+     * <s>, </s> and one token of text after it. */
+    if (roberta && cfg->max_position_embeddings - cfg->pad_token_id - 1 < 3)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: pad_token_id %d leaves no positions for text "
+                          "(max_position_embeddings %d; RoBERTa's positions start after pad_token_id)", path,
+                          cfg->pad_token_id, cfg->max_position_embeddings);
     if (cfg->hidden_size % cfg->num_heads != 0)
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: hidden size %d is not divisible by %d heads",
                           path, cfg->hidden_size, cfg->num_heads);
@@ -407,9 +414,11 @@ static elang_status read_eos(json_t *root, const char *path, int vocab, int *ids
 static elang_status read_generation_config(const char *dir, model_config *cfg, elang_error *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/generation_config.json", dir);
-    if (!file_exists(path)) return ELANG_OK;
+    bool present;
+    elang_status st = file_optional(path, &present, err);
+    if (st != ELANG_OK || !present) return st;
     json_t *root;
-    elang_status st = file_load_json(path, 0, &root, err);
+    st = file_load_json(path, JSON_REJECT_DUPLICATES, &root, err);
     if (st != ELANG_OK) return st;
     st = json_is_object(root) ? read_eos(root, path, cfg->vocab_size, cfg->lm.eos_ids, &cfg->lm.n_eos, err)
                               : elang_fail(err, ELANG_ERR_FORMAT, "%s: top level must be a JSON object", path);

@@ -242,18 +242,20 @@ elang_status causal_load(weight_store *ws, model_config *cfg, matmul_ctx *mm, el
         .kv_heads = c->kv_heads, .scale = (float)(1.0 / sqrt((double)c->head_dim)), .pre_norm = true,
         .eps = cfg->layer_norm_eps, .act = cfg->hidden_act,
     };
-    elang_status st = ELANG_OK;
-    if (c->rope_theta > 0) {
-        st = rope_table_init(&m->rope, c->head_dim, m->max_positions, c->rope_theta, err);
-        m->dims.rope = &m->rope;
-    }
-    tensor_loader L = {ws, "", err, st};
+    tensor_loader L = {ws, "", err, ELANG_OK};
     if (strcmp(cfg->model_type, "gpt2") == 0) take_gpt2(&L, m, cfg);
     else take_llama(&L, m, cfg);
     m->lm_head = (linear){.out = m->vocab_size, .in = m->dims.d_model};
     m->lm_head.w = c->tie_word_embeddings ? m->embed : loader_take_bare(&L, m->vocab_size, m->dims.d_model,
                                                                         "lm_head.weight");
     if (L.status == ELANG_OK) L.status = weight_store_check_unused(ws, err);
+    /* The rotary table (positions x head_dim) after the weights agree with
+     * the config: a config's absurd max_position_embeddings is then told by
+     * the tensors' shapes, not by gigabytes allocated first. */
+    if (L.status == ELANG_OK && c->rope_theta > 0) {
+        L.status = rope_table_init(&m->rope, c->head_dim, m->max_positions, c->rope_theta, err);
+        m->dims.rope = &m->rope;
+    }
     if (L.status == ELANG_OK) L.status = transformer_prepare(mm, ws, m->layers, m->count, false, dtype, err);
     if (L.status == ELANG_OK) L.status = linear_prepare(mm, &m->lm_head, seq2seq_head_dtype(dtype), err);
     /* Prepared, the transposed Conv1D weights are not read again. */

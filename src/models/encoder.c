@@ -76,6 +76,10 @@ static void take_layer(tensor_loader *L, const family_names *fn, int i, const tr
  * prefix. The label count comes from config.json, or from the head itself. */
 static void take_head(tensor_loader *L, model_config *cfg, const char *dense, const char *out,
                       encoder_classifier *m) {
+    /* A tensor already missing is the error to report: reading the labels
+     * off the head's shape would overwrite it and load a model without its
+     * layers. */
+    if (L->status != ELANG_OK) return;
     const int H = m->dims.d_model;
     char name[128];
     snprintf(name, sizeof name, "%s.weight", out);

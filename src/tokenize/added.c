@@ -136,8 +136,9 @@ static elang_status declared_token(tokenizer *t, const json_t *v, json_int_t id,
     const json_t *content = json_is_object(v) ? json_object_get(v, "content") : NULL;
     if (!json_is_string(content))
         return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s is not an AddedToken with a \"content\" string", path, where);
-    if (id < 0 || id > INT32_MAX)
-        return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s has no id in [0, 2^31)", path, where);
+    /* (Below INT32_MAX: the ids after it are counted from id + 1.) */
+    if (id < 0 || id >= INT32_MAX)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: %s has no id in [0, 2^31 - 1)", path, where);
     const char *text = json_string_value(content);
     if (added_find(&t->added, text) >= 0) return ELANG_OK;
     if (!added_append(&t->added, text, (int32_t)id, json_is_true(json_object_get(v, "special")),

@@ -74,6 +74,11 @@ static int bpe_vocab_size(const void *impl) {
     return b->vocab.size;
 }
 
+static int32_t bpe_max_id(const void *impl) {
+    const bpe *b = impl;
+    return b->vocab.max_id;
+}
+
 /* The byte symbols, numbered before any merge: bytes_to_unicode's
  * characters, and the reverse table for decoding. False when out of
  * memory. */
@@ -364,6 +369,7 @@ static const subword_ops BPE_OPS = {
     .token_id = bpe_token_id,
     .id_token = bpe_id_token,
     .size = bpe_vocab_size,
+    .max_id = bpe_max_id,
     .tokenize = bpe_tokenize,
     .detokenize = bpe_detokenize,
     .free = bpe_free,

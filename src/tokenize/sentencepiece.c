@@ -65,6 +65,13 @@ static int sentencepiece_vocab_size(const void *impl) {
     return 0;
 }
 
+/* Marian's encoder ids come from vocab.json, whose ids may skip some; the
+ * others number their pieces densely. */
+static int32_t sentencepiece_max_id(const void *impl) {
+    const sentencepiece *sp = impl;
+    return sp->variant == SP_MARIAN ? sp->vocab.max_id : sentencepiece_vocab_size(sp) - 1;
+}
+
 /* T5Tokenizer._convert_token_to_id of token[0..len): a token starting
  * <extra_id_N> is vocab_size - 1 - N (re.match: whatever follows the ">"
  * is ignored), any other goes to piece_to_id, which answers the unknown
@@ -346,6 +353,7 @@ static const subword_ops SENTENCEPIECE_OPS = {
     .token_id = sentencepiece_token_id,
     .id_token = sentencepiece_id_token,
     .size = sentencepiece_vocab_size,
+    .max_id = sentencepiece_max_id,
     .tokenize = sentencepiece_tokenize,
     .detokenize = sentencepiece_detokenize,
     .free = sentencepiece_free,

@@ -41,6 +41,9 @@ typedef struct {
     const char *(*id_token)(const void *impl, int32_t id);
     /* The tokenizer's vocab_size, added tokens excluded. */
     int (*size)(const void *impl);
+    /* The largest id the vocabulary gives a token (size - 1 where ids are
+     * dense; a vocab.json may skip some). */
+    int32_t (*max_id)(const void *impl);
     /* _tokenize + convert_tokens_to_ids of one chunk of text between added
      * tokens, cps[0..n): appends the ids to ids. False only when out of
      * memory. */

@@ -75,8 +75,10 @@ static elang_status config_int(const json_t *cfg, const char *key, int *out, con
 
 elang_status load_optional_json(const char *dir, const char *name, size_t flags, json_t **out,
                                 char *path, elang_error *err) {
+    bool present = false;
     elang_status rc = file_path_join(path, dir, name, err);
-    if (rc != ELANG_OK || !file_exists(path)) return rc;
+    if (rc == ELANG_OK) rc = file_optional(path, &present, err);
+    if (rc != ELANG_OK || !present) return rc;
     rc = file_load_json(path, flags, out, err);
     if (rc == ELANG_OK && !json_is_object(*out))
         rc = elang_fail(err, ELANG_ERR_FORMAT, "%s: not a JSON object", path);
@@ -265,6 +267,10 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
         goto done;
     if (t->model_max_length < 0) t->model_max_length = default_max_length(t);
     t->n_ids = t->model.ops->size(t->model.impl);
+    if (t->n_ids == 0) {
+        rc = elang_fail(err, ELANG_ERR_FORMAT, "the tokenizer in %s has an empty vocabulary (a truncated file?)", dir);
+        goto done;
+    }
 
     /* The added tokens the files list with their ids (transformers >= 4.34):
      * tokenizer.json's, then tokenizer_config.json's added_tokens_decoder. */
@@ -281,7 +287,9 @@ elang_status tokenizer_load(const char *dir, const char *model_type, tokenizer *
      * vocabulary, added_tokens.json's first. */
     if ((rc = specials_read(t, dir, config, config_path, extra_ids, &specs, err))) goto done;
     if ((rc = file_path_join(path, dir, "added_tokens.json", err))) goto done;
-    if (file_exists(path) && (rc = added_read_file(t, path, err))) goto done;
+    bool has_added = false;
+    if ((rc = file_optional(path, &has_added, err))) goto done;
+    if (has_added && (rc = added_read_file(t, path, err))) goto done;
     if ((rc = specials_register(t, &specs, dir, model_type, err))) goto done;
     if (!added_index(&t->added)) {
         rc = elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer in %s", dir);
@@ -307,6 +315,14 @@ void tokenizer_free(tokenizer *t) {
 
 int tokenizer_vocab_size(const tokenizer *t) {
     return t->n_ids;
+}
+
+int32_t tokenizer_max_id(const tokenizer *t, const char **text) {
+    int32_t max = t->model.ops->max_id(t->model.impl);
+    *text = t->model.ops->id_token(t->model.impl, max);
+    for (size_t i = 0; i < t->added.n; i++)
+        if (t->added.v[i].id > max) max = t->added.v[i].id, *text = t->added.v[i].text;
+    return max;
 }
 
 int tokenizer_pad_id(const tokenizer *t) {

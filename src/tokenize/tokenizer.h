@@ -83,6 +83,10 @@ elang_status tokenizer_decode(const tokenizer *t, const int32_t *ids, int n, boo
  * around one sequence or a pair. */
 int n_special_tokens(const tokenizer *t, bool pair);
 int tokenizer_vocab_size(const tokenizer *t);
+/* The largest id the tokenizer can give a token, vocabulary and added
+ * tokens alike, and that token's text in *text (owned by t): what a
+ * model's embedding must have rows for. */
+int32_t tokenizer_max_id(const tokenizer *t, const char **text);
 int tokenizer_pad_id(const tokenizer *t);
 /* model_max_length from tokenizer_config.json (512 when not given there for
  * Marian and XLM-R), or 0 when there is none. */

@@ -40,6 +40,11 @@ static int wordpiece_vocab_size(const void *impl) {
     return wp->vocab.size;
 }
 
+static int32_t wordpiece_max_id(const void *impl) {
+    const wordpiece *wp = impl;
+    return wp->vocab.max_id;
+}
+
 /* _is_control: "\t", "\n" and "\r" count as whitespace; every other code
  * point of a C* category (Cc, Cf, Cs, Co and unassigned Cn) is dropped. */
 static bool is_control(int32_t c) {
@@ -197,6 +202,7 @@ static const subword_ops WORDPIECE_OPS = {
     .token_id = wordpiece_token_id,
     .id_token = wordpiece_id_token,
     .size = wordpiece_vocab_size,
+    .max_id = wordpiece_max_id,
     .tokenize = wordpiece_tokenize,
     .detokenize = wordpiece_detokenize,
     .free = wordpiece_free,

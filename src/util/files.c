@@ -22,6 +22,21 @@ bool file_exists(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+elang_status file_optional(const char *path, bool *present, elang_error *err) {
+    struct stat st;
+    *present = false;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? ELANG_OK
+                                                   : elang_fail(err, ELANG_ERR_IO, "cannot read %s: %s", path,
+                                                                strerror(errno));
+    if (stat(path, &st) != 0)
+        return elang_fail(err, ELANG_ERR_IO, "%s is a link that cannot be followed: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return elang_fail(err, ELANG_ERR_IO, "%s is there but is not a regular file", path);
+    *present = true;
+    return ELANG_OK;
+}
+
 elang_status file_require(const char *path, elang_error *err) {
     struct stat st;
     if (stat(path, &st) != 0)

@@ -16,6 +16,13 @@ elang_status file_path_join(char *buf, const char *dir, const char *name, elang_
 
 bool file_exists(const char *path);
 
+/* For a file a model directory may leave out: *present false when there
+ * is nothing at path, true when a regular file is there; anything else at
+ * path (a link to nothing, a directory, a FIFO, a device: a partial
+ * download or a mistake) is ELANG_ERR_IO naming it, rather than taken for
+ * absent, which would silently change what the model computes. */
+elang_status file_optional(const char *path, bool *present, elang_error *err);
+
 /* ELANG_ERR_IO "cannot open PATH: reason" unless path is a regular file,
  * for files read by code that does not report errors this way. */
 elang_status file_require(const char *path, elang_error *err);
