@@ -194,6 +194,8 @@ static void model_files_checked_at_load(void **s) {
          "the tokenizer gives \"zzqq\" the id 50300"},
         {"fixtures/hf/roberta", "config.json", "\"pad_token_id\": 1", "\"pad_token_id\": 1000000", "classify",
          "config.json: field \"pad_token_id\" = 1000000 is out of range [0, 50260]"},
+        {"fixtures/hf/bert", "config.json", "\"2\": \"LABEL_2\"", "\"00\": \"LABEL_2\"", "classify",
+         "id2label names class 0 twice"},
         {"fixtures/hf/roberta", "config.json", "\"pad_token_id\": 1", "\"pad_token_id\": 63", "classify",
          "pad_token_id 63 leaves no positions for text (max_position_embeddings 66"},
     };

@@ -95,22 +95,34 @@ static elang_status read_labels(json_t *root, const char *path, model_config *cf
     elang_status st = config_set_num_labels(cfg, n, err);
     if (st != ELANG_OK || !id2label) return st;
 
+    /* Keys are numbers written as text: "0" and "00" are one class, which
+     * would leave another unnamed. */
+    bool *named = calloc((size_t)n, sizeof *named);
+    if (!named) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
     const char *key;
     json_t *value;
     json_object_foreach(id2label, key, value) {
         char *end;
         long id = strtol(key, &end, 10);
         if (*key == '\0' || *end != '\0' || id < 0 || id >= n)
-            return elang_fail(err, ELANG_ERR_FORMAT,
-                              "%s: id2label key \"%s\" is not a class id in [0, %d)", path, key, n);
-        if (!json_is_string(value))
-            return elang_fail(err, ELANG_ERR_FORMAT, "%s: id2label[\"%s\"] must be a string", path, key);
+            st = elang_fail(err, ELANG_ERR_FORMAT, "%s: id2label key \"%s\" is not a class id in [0, %d)", path, key, n);
+        else if (named[id])
+            st = elang_fail(err, ELANG_ERR_FORMAT, "%s: id2label names class %ld twice (the second time as \"%s\")",
+                            path, id, key);
+        else if (!json_is_string(value))
+            st = elang_fail(err, ELANG_ERR_FORMAT, "%s: id2label[\"%s\"] must be a string", path, key);
+        if (st != ELANG_OK) break;
         char *name = strdup(json_string_value(value));
-        if (!name) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
+        if (!name) {
+            st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
+            break;
+        }
+        named[id] = true;
         free(cfg->id2label[id]);
         cfg->id2label[id] = name;
     }
-    return ELANG_OK;
+    free(named);
+    return st;
 }
 
 elang_status config_set_num_labels(model_config *cfg, int num_labels, elang_error *err) {
