@@ -225,6 +225,22 @@ static void model_files_checked_at_load(void **s) {
     expect_failure(args, "generation_config.json is there but is not a regular file");
 }
 
+/* --max-length counts the special tokens a model's tokenizer frames a text
+ * with: GPT-2 adds none, so one token of text is a valid length (it was
+ * refused below 3 for every model). */
+static void max_length_fits_the_framing(void **s) {
+    (void)s;
+    char in[1024], cmd[4096], *out, *err;
+    snprintf(in, sizeof in, "%s/max-length.jsonl", test_tmpdir());
+    const char line[] = "{\"text\": \"hello world there\"}\n";
+    write_file(in, line, strlen(line));
+    snprintf(cmd, sizeof cmd, "%s generate --model %s --input %s --max-length 1 --max-new-tokens 1 --emit-ids",
+             elang_bin(), shared_path("fixtures/hf/gpt2"), in);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("%s: %s", cmd, err);
+    assert_non_null(strstr(out, "\"input_ids\":[31373]"));
+    free(out), free(err);
+}
+
 static void bad_flags(void **s) {
     (void)s;
     const char *bert = shared_path("fixtures/hf/bert");
@@ -599,6 +615,7 @@ int main(void) {
         cmocka_unit_test(text_format_reads_raw_lines),
         cmocka_unit_test(bad_flags),
         cmocka_unit_test(model_files_checked_at_load),
+        cmocka_unit_test(max_length_fits_the_framing),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(bad_models),
         cmocka_unit_test(byte_order_mark_starts_input),

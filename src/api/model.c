@@ -31,10 +31,13 @@ static elang_status choose_max_length(elang_model *m, const elang_load_opts *opt
         if (opts->max_length > limit)
             return elang_fail(err, ELANG_ERR_INVALID_ARG,
                               "max length %d exceeds the model's %d positions", opts->max_length, limit);
-        if (opts->max_length < 3)
+        /* One token of text beside the special tokens the tokenizer frames
+         * a text with (BERT's two, T5's one, GPT-2's none). */
+        const int specials = n_special_tokens(m->tok, false);
+        if (opts->max_length < specials + 1)
             return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                              "max length %d leaves no room for text beside the special tokens",
-                              opts->max_length);
+                              "max length %d leaves no room for text beside the %d special tokens of a %s input "
+                              "(it must be at least %d)", opts->max_length, specials, m->cfg.model_type, specials + 1);
         m->max_length = opts->max_length;
         return ELANG_OK;
     }

@@ -70,7 +70,7 @@ int cmd_generate(int argc, char **argv) {
         {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
         PROFILE_FLAG_SPEC(fl.profile),
-        {"max-length", FLAG_INT, &fl.max_length, 2, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},
+        {"max-length", FLAG_INT, &fl.max_length, 1, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},
         {"temperature", FLAG_DOUBLE, &fl.gen.temperature, 1e-6, 1e6, NULL, "T of the per-token energies (default 1)", "T"},
         {"prefix", FLAG_TEXT, &fl.prefix, 0, 0, NULL, "text put before every input (T5's task prefix)", "TEXT"},
         {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids", NULL},
