@@ -41,7 +41,7 @@ mutants=(
 "src/eval/sweep.c|if (a->metric != b->metric) return a->metric > b->metric;|if (a->metric != b->metric) return a->metric < b->metric;|test_route|max-metric picks the worst point"
 "src/eval/bootstrap.c|    return elang >= super - 1e-12 |    return elang <= super + 1e-12 |test_route|match-super-bootstrap counts the resamples where E-LANG trails Super"
 "src/eval/bootstrap.c|if (x->gflops != y->gflops) return (x->gflops > y->gflops) - (x->gflops < y->gflops);|if (x->gflops != y->gflops) return (x->gflops < y->gflops) - (x->gflops > y->gflops);|test_route|match-super-bootstrap tries the dearest point first"
-"src/eval/bootstrap.c|        d[b] = e - s;|        d[b] = s - e;|test_route|the resampled gap is Super's lead, not E-LANG's"
+"src/eval/bootstrap.c|        if (st == ELANG_OK) d[b] = e - s;|        if (st == ELANG_OK) d[b] = s - e;|test_route|the resampled gap is Super's lead, not E-LANG's"
 "src/eval/bootstrap.c|const size_t tail = (size_t)floor(0.025 * m);|const size_t tail = (size_t)floor(0.05 * m);|test_route|the gap's interval is a 90% one"
 "src/eval/bootstrap.c|        for (size_t t = 0; t < tasks; t++) sum += resampled[t][b];|        for (size_t t = 0; t < tasks; t++) sum += resampled[t][0];|test_route test_demo|the mean over tasks takes every task's first resample"
 "src/eval/report.c|c->apgr += (p->super_rate - q->super_rate) * 0.5 * (g + pgr(q->metric, swift, super));|c->apgr += (p->super_rate - q->super_rate) * (g + pgr(q->metric, swift, super));|test_route|APGR's trapezoids twice as tall"

@@ -100,8 +100,7 @@ elang_status bootstrap_choose(const elang_pair_run *r, elang_score_kind kind, co
  * correlations); translation: BLEU. */
 static elang_status glue_score_of(const elang_pair_run *r, const bool *on_swift, const size_t *pick, size_t m,
                                   double *out, elang_error *err) {
-    if (r->kind == RUN_TRANSLATION || r->task->num_metrics == 1)
-        return run_metric_of(r, r->metric, on_swift, pick, m, out, err);
+    if (!run_has_two_metrics(r)) return run_metric_of(r, r->metric, on_swift, pick, m, out, err);
     double a, b;
     elang_status st = run_metric_of(r, r->task->metrics[0], on_swift, pick, m, &a, err);
     if (st == ELANG_OK) st = run_metric_of(r, r->task->metrics[1], on_swift, pick, m, &b, err);
@@ -154,7 +153,7 @@ static elang_status gap_of(const elang_pair_run *r, const bool *on, uint64_t see
         draw_resample(seed, b, n, pick);
         st = glue_score_of(r, on, pick, n, &e, err);
         if (st == ELANG_OK) st = glue_score_of(r, none, pick, n, &s, err);
-        d[b] = e - s;
+        if (st == ELANG_OK) d[b] = e - s;
     }
     if (st == ELANG_OK) {
         if (resampled) memcpy(resampled, d, sizeof *d * ELANG_GAP_RESAMPLES);

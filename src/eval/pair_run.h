@@ -47,6 +47,11 @@ struct elang_pair_run {
     char **label_words, **stop; /* owned (route_opts_own_strings) */
 };
 
+/* Whether the task reports two metrics (MRPC and QQP: F1 and accuracy;
+ * STS-B: Pearson and Spearman), whose mean is its GLUE score; translation
+ * and the other tasks have one. */
+static inline bool run_has_two_metrics(const elang_pair_run *r) { return r->task && r->task->num_metrics > 1; }
+
 /* ELANG_ERR_INVALID_ARG unless kind names a score the run has (the encoder
  * head's only when Swift has one). */
 elang_status check_score_kind(const elang_pair_run *r, elang_score_kind kind, elang_error *err);

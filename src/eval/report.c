@@ -105,10 +105,9 @@ typedef struct {
 /* What elang_gap_to_super scores: the metric, or "f1+accuracy" where GLUE
  * averages two. */
 static void gap_score_name(const elang_pair_run *r, char *out, size_t size) {
-    if (r->kind == RUN_TRANSLATION || r->task->num_metrics == 1)
-        snprintf(out, size, "%s", elang_pair_run_metric_name(r));
-    else
+    if (run_has_two_metrics(r))
         snprintf(out, size, "%s+%s", task_metric_name(r->task->metrics[0]), task_metric_name(r->task->metrics[1]));
+    else snprintf(out, size, "%s", elang_pair_run_metric_name(r));
 }
 
 static json_t *gap_json(const elang_pair_run *r, const elang_gap *g) {
@@ -199,12 +198,11 @@ static elang_status write_markdown(const report *rp, const char *path, elang_err
     else if (rp->second_name)
         fprintf(f, "%s: Swift %.2f, Super %.2f, E-LANG %.2f.\n\n", rp->second_name, rp->second[0] * scale,
                 rp->second[1] * scale, rp->second[2] * scale);
-    char score[64], name[96];
-    gap_score_name(r, score, sizeof score);
-    if (strchr(score, '+'))
+    char name[96];
+    if (run_has_two_metrics(r))
         snprintf(name, sizeof name, "GLUE score (the mean of %s and %s)", task_metric_name(r->task->metrics[0]),
                  task_metric_name(r->task->metrics[1]));
-    else snprintf(name, sizeof name, "%s", score);
+    else snprintf(name, sizeof name, "%s", metric);
     fprintf(f, "Against Super, %s, over %d paired bootstrap resamples of the inputs:\n\n", name, ELANG_GAP_RESAMPLES);
     const struct { const char *who; const elang_gap *g; } gaps[2] = {{"Swift alone", &rp->swift_gap},
                                                                       {"E-LANG", &rp->gap}};
@@ -309,7 +307,7 @@ elang_status elang_report_write(const elang_pair_run *r, elang_score_kind kind, 
     if (st == ELANG_OK) st = elang_swift_gap_to_super(r, 1, NULL, &rp.swift_gap, err);
     if (st == ELANG_OK) st = elang_gap_to_super(r, kind, threshold, 1, NULL, &rp.gap, err);
     if (r->kind == RUN_TRANSLATION) rp.second_name = "chrf";
-    else if (r->task && r->task->num_metrics > 1) rp.second_name = task_metric_name(r->task->metrics[1]);
+    else if (run_has_two_metrics(r)) rp.second_name = task_metric_name(r->task->metrics[1]);
     if (st == ELANG_OK && rp.second_name) {
         bool *on = malloc(sizeof(bool) * r->n);
         if (!on) st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
