@@ -22,6 +22,7 @@
 #include "elang.h"
 #include "serve_client.h"
 #include "support.h"
+#include "util/strbuf.h"
 
 #define SST2 "--swift models/sst2-swift --super models/sst2-super --calibration models/sst2.calib.json --threads 1"
 #define M30K "--swift models/multi30k-swift --super models/multi30k-super --calibration models/multi30k.calib.json --threads 1"
@@ -421,7 +422,7 @@ static void bad_requests_get_their_status(void **s) {
     watchdog_start("bad requests", 300);
     CURL *c = curl_easy_init();
     served sv;
-    serve_up(&sv, SST2 " --max-body-mb 1 --max-queue 16", 0);
+    serve_up(&sv, SST2 " --max-body-mb 1 --max-queue 16 --max-text-chars 19000", 0);
     const char good[] = "{\"inputs\":[{\"text\":\"a fine film\",\"id\":1},{\"text\":\"dull\",\"id\":2}]}";
     char *big = malloc((3 << 19) + 64), *many = malloc(4096), *bad_utf8 = strdup("{\"inputs\":[{\"text\":\"ab\xff\"}]}");
     sprintf(big, "{\"inputs\":[{\"text\":\"");
@@ -527,7 +528,17 @@ static void bad_requests_get_their_status(void **s) {
     assert_non_null(strstr(r405.body, "the request has no body"));
     assert_string_equal(r405.allow, "");
     http_result_free(&r405);
-    /* A text far over the models' 128 positions is cut as the CLI cuts it. */
+    /* A text of more characters than --max-text-chars (not bytes: these take
+     * two each) is refused, in the text or the pair. */
+    strbuf many_chars = {0};
+    assert_true(strbuf_puts(&many_chars, "{\"inputs\": [{\"text\": \"a\"}, {\"text\": \"a\", \"text_pair\": \""));
+    for (int i = 0; i < 19001; i++) assert_true(strbuf_puts(&many_chars, "\u00e9"));
+    assert_true(strbuf_puts(&many_chars, "\"}]}"));
+    post_expect(c, sv.port, "/v1/route", many_chars.s, 413,
+                "{\"error\":\"input 1 has a text of 19001 characters; this server takes at most 19000 (--max-text-chars)\"}");
+    strbuf_free(&many_chars);
+    /* A text far over the models' 128 positions is cut as the CLI cuts it
+     * (19,000 characters: at --max-text-chars, taken). */
     const char *long_in = tmp("long.jsonl");
     FILE *f = fopen(long_in, "w");
     fprintf(f, "{\"text\": \"");

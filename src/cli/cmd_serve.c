@@ -22,7 +22,7 @@ typedef struct {
     const char *calibration, *model, *prefix, *host;
     const char *stop; /* NULL: not given */
     double threshold;
-    int port, max_batch, max_delay_ms, max_queue, timeout_ms, max_body_mb;
+    int port, max_batch, max_delay_ms, max_queue, timeout_ms, max_body_mb, max_text_chars;
 } serve_flags;
 
 static void log_line(void *ctx, const char *message) {
@@ -109,7 +109,7 @@ static int load_models(serve_flags *fl, const elang_calibration *cal, elang_mode
 int cmd_serve(int argc, char **argv) {
     serve_flags fl = {.route = {ROUTE_FLAG_DEFAULTS}, .remote = REMOTE_FLAG_DEFAULTS, .threshold = NAN,
                       .host = "127.0.0.1", .port = 8080, .max_batch = 64, .max_delay_ms = 0, .max_queue = 1024,
-                      .timeout_ms = 30000, .max_body_mb = 8};
+                      .timeout_ms = 30000, .max_body_mb = 8, .max_text_chars = 100000};
     const flag_spec flags[] = {
         ROUTE_FLAG_SPECS(fl.route),
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
@@ -125,6 +125,8 @@ int cmd_serve(int argc, char **argv) {
          "inputs waiting at most; more get 503 (default 1024; also the most per request)", "N"},
         {"timeout-ms", FLAG_INT, &fl.timeout_ms, 1, 3600000, NULL, "answer 504 after this long (default 30000)", "N"},
         {"max-body-mb", FLAG_INT, &fl.max_body_mb, 1, 1024, NULL, "largest request body, in MiB (default 8)", "N"},
+        {"max-text-chars", FLAG_INT, &fl.max_text_chars, 1, 1 << 30, NULL,
+         "longest text of an input, in characters (default 100000)", "N"},
         REMOTE_FLAG_SPECS(fl.remote),
         {"stop", FLAG_TEXT, &fl.stop, 0, 0, NULL,
          "generators: end a generation once its text holds TEXT (greedy; not with --calibration)", "TEXT"},
@@ -146,7 +148,8 @@ int cmd_serve(int argc, char **argv) {
     elang_model *models[2] = {0};
     serve_config cfg = {.host = fl.host, .port = fl.port, .max_batch = fl.max_batch, .max_delay_ms = fl.max_delay_ms,
                         .max_queue = fl.max_queue, .timeout_ms = fl.timeout_ms,
-                        .max_body = (size_t)fl.max_body_mb << 20, .route = !fl.model,
+                        .max_body = (size_t)fl.max_body_mb << 20,
+                        .max_text_chars = (size_t)fl.max_text_chars, .route = !fl.model,
                         .threshold = cal ? cal->threshold : fl.threshold,
                         .super = remote_opts_of(fl.route.super && is_url(fl.route.super) ? fl.route.super : NULL,
                                                 &fl.remote),

@@ -25,6 +25,7 @@ typedef struct {
     int max_queue;            /* inputs waiting, beyond which requests get 503; also the most per request */
     int timeout_ms;           /* a request unanswered by then gets 504 */
     size_t max_body;          /* bytes */
+    size_t max_text_chars;    /* characters in one text (or text_pair) at most */
     /* Swift and Super (models[1] NULL when Super is remote), or the one
      * model of a plain model server; borrowed, outliving the server. */
     elang_model *models[2];
