@@ -18,9 +18,7 @@
 #include <cmocka.h>
 
 #include "support.h"
-#include "tokenize/spm_shim.h"
 #include "tokenize/tokenizer.h"
-#include "tokenize/unknown_runs.h"
 #include "util/strbuf.h"
 
 /* Far beyond what any case takes, even in the sanitizer build. */
@@ -227,9 +225,8 @@ static void test_bpe_long_word(void **state) {
 
 /* MarianTokenizer drops language codes, ">>" to the last "<<" of a line:
  * here a line of 333,334 ">>a" and no "<<". (Not a run of ">" alone:
- * libsentencepiece takes quadratic time to join a run of characters it does
- * not know into one piece, and ">" starts a rule of its normalizer, so
- * unknown_runs.h cannot cut such a run.) */
+ * libsentencepiece itself takes quadratic time to join a run of characters
+ * it does not know into one piece.) */
 static void test_marian_without_language_code(void **state) {
     (void)state;
     const int reps = 333334;
@@ -282,130 +279,6 @@ static void test_long_word_wordpiece_sentencepiece(void **state) {
     tokenizer_free(t5);
 }
 
-/* Appends code point c to b as UTF-8. */
-static void append_code_point(strbuf *b, int32_t c) {
-    char u[4];
-    size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-    if (n == 1) u[0] = (char)c;
-    else {
-        for (size_t k = n - 1; k > 0; k--, c >>= 6) u[k] = (char)(0x80 | (c & 0x3F));
-        u[0] = (char)((0xF0 << (4 - n)) | c);
-    }
-    assert_true(strbuf_append(b, u, n));
-}
-
-/* "a ", `run` CJK ideographs (none in the fixtures' vocabularies, nor in
- * their normalizers' rules), " end". */
-static char *ideograph_text(size_t run) {
-    strbuf b = {0};
-    assert_true(strbuf_puts(&b, "a "));
-    for (size_t i = 0; i < run; i++) append_code_point(&b, 0x4E00 + (int32_t)(i * 7919 % 20000));
-    assert_true(strbuf_puts(&b, " end"));
-    return b.s;
-}
-
-/* A run of a million characters the vocabulary lacks is one unknown piece,
- * as a run of ten is; libsentencepiece alone took minutes to join it
- * (unknown_runs.h). */
-static void test_long_unknown_run(void **state) {
-    (void)state;
-    static const char *const models[][2] = {{"fixtures/hf/t5", "t5"}, {"fixtures/hf/marian", "marian"}};
-    char *text = ideograph_text(1000000), *short_text = ideograph_text(10);
-    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
-        tokenizer *t = tokenizer_from_dir(shared_path(models[m][0]), models[m][1]);
-        int n, n_short;
-        int32_t *want = tokenize(t, short_text, &n_short);
-        watchdog_start("SentencePiece on a run of a million unknown characters", WATCHDOG_SECONDS);
-        int32_t *ids = tokenize(t, text, &n);
-        watchdog_stop();
-        assert_int_equal(n, n_short);
-        assert_memory_equal(ids, want, (size_t)n * sizeof *ids);
-        free(ids);
-        free(want);
-        tokenizer_free(t);
-    }
-    free(text);
-    free(short_text);
-}
-
-/* Character pools for random texts: ideographs and emoji no piece or rule
- * holds; full-width letters and compatibility characters that rules map to
- * known ones; "▁", which pieces hold and no rule; letters, marks, symbols
- * that start rules (">" + U+0338 is "≯"), spaces of several kinds. */
-static const int32_t POOLS[][12] = {
-    {0x4E00, 0x4E8C, 0x5B57, 0x6F22, 0x8A9E, 0x9F8D, 0x3042, 0x30AB, 0, 0, 0, 0},
-    {0x1F600, 0x1F680, 0x1F9E1, 0x2603, 0x2764, 0x1F44D, 0x200D, 0xFE0F, 0, 0, 0, 0},
-    {0xFF21, 0xFF22, 0xFF41, 0xFF5A, 0xFF10, 0xF900, 0x2460, 0xFB01, 0x3300, 0, 0, 0},
-    {0x2581, 0x2581, 0x2581, 0x4E00, 0, 0, 0, 0, 0, 0, 0, 0},
-    {'a', 'e', 'x', 'Q', '{', '|', '>', '<', '=', 0x338, 0x301, 0},
-    {' ', ' ', 0x3000, 0xA0, '\t', 0xE9, 0xFC, 0xDF, 0, 0, 0, 0},
-};
-
-/* A random text of a few stretches, each `len` characters drawn from one or
- * two pools, the lengths about UNKNOWN_RUN_KEEP and beyond. */
-static char *random_text(unsigned *seed) {
-    static const size_t lens[] = {1, 5, 31, 32, 33, 34, 40, 64, 100, 250};
-    strbuf b = {0};
-    assert_true(strbuf_puts(&b, ""));
-    int stretches = 1 + rand_r(seed) % 5;
-    for (int s = 0; s < stretches; s++) {
-        size_t pa = (size_t)rand_r(seed) % 6, pb = (size_t)rand_r(seed) % 6;
-        size_t len = lens[rand_r(seed) % 10];
-        for (size_t i = 0; i < len; i++) {
-            const int32_t *pool = POOLS[rand_r(seed) % 4 ? pa : pb];
-            size_t size = 0;
-            while (size < 12 && pool[size]) size++;
-            append_code_point(&b, pool[(size_t)rand_r(seed) % size]);
-        }
-        if (rand_r(seed) % 2) assert_true(strbuf_puts(&b, " the "));
-    }
-    return b.s;
-}
-
-/* The ids of text with its runs cut are the ids libsentencepiece gives the
- * whole text (spiece.model's own ids: T5 looks every piece up in it); dozens
- * of the texts have runs to cut. */
-static void test_unknown_runs_cut_exactly(void **state) {
-    (void)state;
-    static const char *const dirs[] = {"fixtures/hf/t5", "fixtures/hf/t5-v1_1"};
-    for (size_t d = 0; d < sizeof dirs / sizeof *dirs; d++) {
-        char path[4096], msg[256];
-        snprintf(path, sizeof path, "%s/spiece.model", shared_path(dirs[d]));
-        spm_model *sp;
-        assert_int_equal(spm_load(path, &sp, msg, sizeof msg), SPM_OK);
-        tokenizer *t = tokenizer_from_dir(shared_path(dirs[d]), "t5");
-        unknown_runs runs;
-        assert_true(unknown_runs_init(&runs));
-        assert_true(spm_known_chars(sp, unknown_runs_mark, &runs));
-        unsigned seed = 12345;
-        int cut = 0;
-        for (int k = 0; k < 400; k++) {
-            char *text = random_text(&seed), *pieces;
-            size_t n_pieces;
-            assert_int_equal(spm_encode(sp, text, strlen(text), &pieces, &n_pieces), SPM_OK);
-            char *copy = strdup(text);
-            cut += unknown_runs_cut(&runs, copy, strlen(copy)) < strlen(copy);
-            free(copy);
-            int n;
-            int32_t *ids = tokenize(t, text, &n);
-            if (n != (int)n_pieces) fail_msg("%d ids for %zu pieces of \"%s\"", n, n_pieces, text);
-            const char *p = pieces;
-            for (int i = 0; i < n; i++, p += strlen(p) + 1) {
-                if (ids[i] != spm_piece_id(sp, p, strlen(p)))
-                    fail_msg("id %d of \"%s\": %d, SentencePiece's \"%s\" is %d", i, text, ids[i], p,
-                             spm_piece_id(sp, p, strlen(p)));
-            }
-            free(ids);
-            free(pieces);
-            free(text);
-        }
-        assert_true(cut >= 30);
-        unknown_runs_free(&runs);
-        tokenizer_free(t);
-        spm_free(sp);
-    }
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_t5_sentinels),
@@ -416,8 +289,6 @@ int main(void) {
         cmocka_unit_test(test_bpe_long_word),
         cmocka_unit_test(test_marian_without_language_code),
         cmocka_unit_test(test_long_word_wordpiece_sentencepiece),
-        cmocka_unit_test(test_long_unknown_run),
-        cmocka_unit_test(test_unknown_runs_cut_exactly),
     };
     int failed = cmocka_run_group_tests_name("tokenizer_scale", tests, NULL, NULL);
     test_tmpdir_cleanup();

@@ -18,6 +18,7 @@
 #include "serve/v2.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/unicode.h"
 
 #define MAX_TARGETS 5
 
@@ -107,26 +108,19 @@ static int await_answers(serve_server *s, const http_request *http, serve_job *j
     }
 }
 
-/* Queues the parsed inputs for the target, waits for the answers within
- * the timeout and writes the reply in the request's layout. */
-/* The characters of the UTF-8 text (the bytes that do not continue one). */
-static size_t count_chars(const char *text) {
-    size_t n = 0;
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) n += (*c & 0xC0) != 0x80;
-    return n;
-}
-
 /* 0, or the index + 1 of the first input whose text or text_pair has more
- * than max characters (*chars of them). */
+ * than max characters once decomposed (*chars of them). */
 static size_t first_too_long(const parsed_request *req, size_t max, size_t *chars) {
     for (size_t i = 0; i < req->n; i++) {
         const char *texts[2] = {req->texts[i].text, req->texts[i].text_pair};
         for (int k = 0; k < 2; k++)
-            if (texts[k] && (*chars = count_chars(texts[k])) > max) return i + 1;
+            if (texts[k] && (*chars = utf8_nfkd_length(texts[k])) > max) return i + 1;
     }
     return 0;
 }
 
+/* Queues the parsed inputs for the target, waits for the answers within
+ * the timeout and writes the reply in the request's layout. */
 static void answer(serve_server *s, const http_request *http, const serve_target *t, parsed_request *req,
                    request_layout layout, double t0, http_reply *reply) {
     size_t too_long, chars = 0;
@@ -136,11 +130,14 @@ static void answer(serve_server *s, const http_request *http, const serve_target
         parsed_request_free(req);
         return;
     }
-    /* Tokenizing is linear in a text's length but for libsentencepiece's
-     * runs of unknown characters that unknown_runs.h cannot cut (quadratic):
-     * bound what one text can cost. */
+    /* Tokenizing takes time linear in a text's length, but for
+     * libsentencepiece, which joins a run of characters its vocabulary lacks
+     * in time quadratic in the run's normalized length: bound what one text
+     * can cost by the most normalization can make of it. */
     if ((too_long = first_too_long(req, s->cfg.max_text_chars, &chars))) {
-        http_error(reply, 413, "input %zu has a text of %zu characters; this server takes at most %zu (--max-text-chars)",
+        http_error(reply, 413,
+                   "input %zu has a text of %zu characters (decomposed, NFKD); this server takes at most %zu "
+                   "(--max-text-chars)",
                    too_long - 1, chars, s->cfg.max_text_chars);
         parsed_request_free(req);
         return;

@@ -7,7 +7,6 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "tokenize/spm_shim.h"
-#include "tokenize/unknown_runs.h"
 #include "util/unicode.h"
 #include "tokenize/vocab.h"
 
@@ -42,7 +41,6 @@ typedef struct {
     int n_pieces, extra_ids;
     char (*extra_name)[EXTRA_NAME_MAX]; /* T5: extra_name[k] = "<extra_id_k>" */
     bool legacy, add_prefix_space;      /* Llama's tokenizer_config.json */
-    unknown_runs runs;                  /* what a text's long unknown runs lose */
 } sentencepiece;
 
 static void sentencepiece_free(void *impl) {
@@ -53,7 +51,6 @@ static void sentencepiece_free(void *impl) {
     tok_vocab_free(&sp->vocab);
     tok_vocab_free(&sp->target_vocab);
     free(sp->extra_name);
-    unknown_runs_free(&sp->runs);
     free(sp);
 }
 
@@ -232,7 +229,6 @@ static bool sentencepiece_tokenize(const void *impl, const int32_t *cps, size_t 
     bool ok = false;
     if (sp->variant != SP_MARIAN) len = utf8_encode(cps, n, text, NULL);
     else if (!remove_language_codes(sp, cps, n, unk_id, text, &len, ids)) goto done;
-    len = unknown_runs_cut(&sp->runs, text, len);
     if (sp->variant == SP_LLAMA ? !llama_pieces(sp, ctx, text, len, &pieces, &n_pieces)
                                 : spm_encode(sp->source, text, len, &pieces, &n_pieces) != SPM_OK)
         goto done;
@@ -363,24 +359,6 @@ static const subword_ops SENTENCEPIECE_OPS = {
     .free = sentencepiece_free,
 };
 
-/* What may be cut of a long run of unknown characters (unknown_runs.h):
- * nothing unless the source model merges them; then not the characters of
- * its pieces and rules, or of Marian's vocab.json, which looks the pieces up.
- * (T5's sentinel names and XLM-R's fairseq names are shorter than the
- * UNKNOWN_RUN_KEEP characters a cut run keeps.) */
-static elang_status index_unknown_runs(sentencepiece *sp, elang_error *err) {
-    if (!unknown_runs_init(&sp->runs))
-        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading the tokenizer");
-    if (!spm_known_chars(sp->source, unknown_runs_mark, &sp->runs)) {
-        unknown_runs_free(&sp->runs);
-        return ELANG_OK;
-    }
-    const strmap *m = &sp->vocab.ids;
-    for (size_t k = 0; k < m->cap; k++)
-        if (m->slots[k].value >= 0) unknown_runs_mark_token(&sp->runs, m->arena + m->slots[k].off, m->slots[k].len);
-    return ELANG_OK;
-}
-
 static elang_status load_model(const char *dir, const char *name, bool dummy_prefix, spm_model **out,
                                elang_error *err) {
     char path[FILE_PATH_MAX], msg[512];
@@ -414,14 +392,6 @@ static elang_status open_source(sp_variant variant, const char *dir, const char 
     return ELANG_OK;
 }
 
-/* Hands the loaded sp out as *out, or frees it on failure. */
-static elang_status finish(sentencepiece *sp, subword_model *out, elang_error *err) {
-    elang_status rc = index_unknown_runs(sp, err);
-    if (rc == ELANG_OK) *out = (subword_model){&SENTENCEPIECE_OPS, sp};
-    else sentencepiece_free(sp);
-    return rc;
-}
-
 elang_status sentencepiece_load_t5(const char *dir, int extra_ids, subword_model *out,
                                    elang_error *err) {
     if (extra_ids < 0 || extra_ids > EXTRA_IDS_MAX)
@@ -437,7 +407,8 @@ elang_status sentencepiece_load_t5(const char *dir, int extra_ids, subword_model
     }
     for (int k = 0; k < extra_ids; k++)
         snprintf(sp->extra_name[k], EXTRA_NAME_MAX, "<extra_id_%d>", k);
-    return finish(sp, out, err);
+    *out = (subword_model){&SENTENCEPIECE_OPS, sp};
+    return ELANG_OK;
 fail:
     sentencepiece_free(sp);
     return rc;
@@ -461,7 +432,8 @@ elang_status sentencepiece_load_marian(const char *dir, bool separate_vocabs, su
             (rc = tok_vocab_load_json(path, &sp->target_vocab, err)))
             goto fail;
     }
-    return finish(sp, out, err);
+    *out = (subword_model){&SENTENCEPIECE_OPS, sp};
+    return ELANG_OK;
 fail:
     sentencepiece_free(sp);
     return rc;
@@ -470,7 +442,8 @@ fail:
 elang_status sentencepiece_load_xlmr(const char *dir, subword_model *out, elang_error *err) {
     sentencepiece *sp;
     elang_status rc = open_source(SP_XLMR, dir, SENTENCEPIECE_XLMR_FILE, true, &sp, err);
-    return rc == ELANG_OK ? finish(sp, out, err) : rc;
+    if (rc == ELANG_OK) *out = (subword_model){&SENTENCEPIECE_OPS, sp};
+    return rc;
 }
 
 elang_status sentencepiece_load_llama(const char *dir, bool legacy, bool add_prefix_space, subword_model *out,
@@ -480,5 +453,6 @@ elang_status sentencepiece_load_llama(const char *dir, bool legacy, bool add_pre
     if (rc != ELANG_OK) return rc;
     sp->legacy = legacy;
     sp->add_prefix_space = add_prefix_space;
-    return finish(sp, out, err);
+    *out = (subword_model){&SENTENCEPIECE_OPS, sp};
+    return ELANG_OK;
 }

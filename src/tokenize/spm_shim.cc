@@ -10,7 +10,6 @@
 #include <vector>
 
 #include <sentencepiece_processor.h>
-#include <utf8proc.h>
 
 struct spm_model {
     sentencepiece::SentencePieceProcessor sp;
@@ -183,107 +182,6 @@ const char *spm_id_piece(const spm_model *m, int32_t id) {
 
 int32_t spm_unk_id(const spm_model *m) {
     return m->sp.unk_id();
-}
-
-// NormalizerSpec.precompiled_charsmap (its field 2) of a serialized
-// ModelProto (whose field 3 it is; the last on the wire wins, as in a parse),
-// empty when there is none; false when the bytes are not a protocol buffer.
-static bool precompiled_charsmap(const std::string &model, std::string &charsmap) {
-    size_t i = 0, from = 0, payload = 0;
-    uint64_t field;
-    charsmap.clear();
-    while (i < model.size()) {
-        if (!next_field(model, i, field, from, payload)) return false;
-        if (field != 3) continue;
-        size_t j = payload, f = 0, p = 0;
-        uint64_t inner;
-        while (j < i) {
-            if (!next_field(model, j, inner, f, p) || j > i) return false;
-            if (inner == 2) charsmap.assign(model, p, j - p);
-        }
-    }
-    return true;
-}
-
-// Passes every code point of every UTF-8 string in text[0..len) to mark;
-// false when the bytes are not UTF-8.
-static bool mark_utf8(const char *text, size_t len, void (*mark)(void *, int32_t), void *ctx) {
-    const auto *p = reinterpret_cast<const utf8proc_uint8_t *>(text);
-    for (size_t i = 0; i < len;) {
-        utf8proc_int32_t c;
-        const utf8proc_ssize_t got = utf8proc_iterate(p + i, static_cast<utf8proc_ssize_t>(len - i), &c);
-        if (got <= 0) return false;
-        mark(ctx, c);
-        i += static_cast<size_t>(got);
-    }
-    return true;
-}
-
-// The normalizer's rules: a uint32 (little-endian) byte size, then that
-// many bytes of darts-clone double array, a trie of the rules' sources,
-// then their replacements. A unit of the array (a uint32) holds its label
-// in bits 0-7 (bit 31 set on a leaf, which no byte label equals), whether a
-// key ends there in bit 8, and the offset to its children in bits 10-30,
-// shifted left by 8 when bit 9 is set; the child labelled b of the node at
-// pos is at pos ^ offset ^ b. Its keys are what NormalizePrefix matches.
-class RuleKeys {
-  public:
-    RuleKeys(const unsigned char *units, size_t n, void (*mark)(void *, int32_t), void *ctx)
-        : units_(units), n_(n), mark_(mark), ctx_(ctx) {}
-
-    // Marks the characters of every key below the node at pos; false when
-    // a key is not UTF-8 or the trie is deeper or larger than rules are.
-    bool walk(uint32_t pos) {
-        if (key_.size() > kMaxKeyBytes || ++visited_ > kMaxVisits) return false;
-        const uint32_t base = pos ^ offset(unit(pos));
-        for (uint32_t b = 1; b < 256; b++) {
-            const uint32_t child = base ^ b;
-            if (child >= n_ || (unit(child) & (1u << 31 | 0xFF)) != b) continue;
-            key_.push_back(static_cast<char>(b));
-            if (unit(child) >> 8 & 1 && !mark_utf8(key_.data(), key_.size(), mark_, ctx_)) return false;
-            if (!walk(child)) return false;
-            key_.pop_back();
-        }
-        return true;
-    }
-
-  private:
-    static constexpr size_t kMaxKeyBytes = 256;
-    static constexpr size_t kMaxVisits = size_t{1} << 22;
-
-    uint32_t unit(uint32_t pos) const {
-        const unsigned char *u = units_ + 4 * static_cast<size_t>(pos);
-        return u[0] | u[1] << 8 | u[2] << 16 | static_cast<uint32_t>(u[3]) << 24;
-    }
-    static uint32_t offset(uint32_t unit) { return (unit >> 10) << ((unit & (1u << 9)) >> 6); }
-
-    const unsigned char *units_;
-    size_t n_;
-    void (*mark_)(void *, int32_t);
-    void *ctx_;
-    std::string key_;
-    size_t visited_ = 0;
-};
-
-bool spm_known_chars(const spm_model *m, void (*mark)(void *ctx, int32_t c), void *ctx) {
-    try {
-        for (int id = 0; id < m->sp.GetPieceSize(); id++) {
-            if (m->sp.IsByte(id)) return false;
-            const std::string &piece = m->sp.IdToPiece(id);
-            if (!mark_utf8(piece.data(), piece.size(), mark, ctx)) return false;
-        }
-        mark(ctx, ' ');
-        std::string charsmap;
-        if (!precompiled_charsmap(m->sp.serialized_model_proto(), charsmap)) return false;
-        if (charsmap.empty()) return true; // the identity: no rules
-        const auto *blob = reinterpret_cast<const unsigned char *>(charsmap.data());
-        if (charsmap.size() < 4) return false;
-        const uint32_t trie_bytes = blob[0] | blob[1] << 8 | blob[2] << 16 | static_cast<uint32_t>(blob[3]) << 24;
-        if (trie_bytes < 4 || trie_bytes >= charsmap.size() - 4) return false;
-        return RuleKeys(blob + 4, trie_bytes / 4, mark, ctx).walk(0);
-    } catch (const std::exception &) {
-        return false;
-    }
 }
 
 spm_status spm_encode(const spm_model *m, const char *text, size_t len, char **pieces, size_t *n) {

@@ -4,7 +4,6 @@
 #ifndef ELANG_TOKENIZE_SPM_SHIM_H
 #define ELANG_TOKENIZE_SPM_SHIM_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,15 +33,6 @@ int32_t spm_piece_id(const spm_model *m, const char *piece, size_t len);
 const char *spm_id_piece(const spm_model *m, int32_t id);
 /* The id of the unknown piece. */
 int32_t spm_unk_id(const spm_model *m);
-
-/* Whether SentencePiece gives a character that no piece and no rule of its
- * normalizer holds the unknown piece, merged with the unknown pieces next to
- * it, and leaves it where it is through normalization: true unless the model
- * has byte pieces (byte_fallback spells such a character out in bytes) or
- * rules this code cannot read. When true, mark(ctx, c) has been called for
- * every code point c that a piece or the source of a rule holds, and for the
- * space, which normalization handles apart. False also when out of memory. */
-bool spm_known_chars(const spm_model *m, void (*mark)(void *ctx, int32_t c), void *ctx);
 
 /* encode(text, out_type=str) of text[0..len): *n pieces, NUL-terminated
  * one after the other in *pieces. */

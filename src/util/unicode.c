@@ -82,6 +82,20 @@ bool uni_is_number(int32_t c) {
     return k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO;
 }
 
+size_t utf8_nfkd_length(const char *text) {
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)text;
+    size_t n = 0;
+    utf8proc_int32_t c, parts[32];
+    utf8proc_ssize_t got;
+    while (*p && (got = utf8proc_iterate(p, -1, &c)) > 0) {
+        int boundclass = 0;
+        utf8proc_ssize_t k = utf8proc_decompose_char(c, parts, 32, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &boundclass);
+        n += k > 0 ? (size_t)k : 1;
+        p += got;
+    }
+    return n;
+}
+
 int uni_py_lower(int32_t c, int32_t out[2]) {
     /* Python applies SpecialCasing.txt; its only unconditional lowercase
      * entry is U+0130 -> "i" + COMBINING DOT ABOVE. (The conditional Final

@@ -48,6 +48,11 @@ bool uni_white_space(int32_t c);
 bool uni_is_letter(int32_t c); /* \p{L} */
 bool uni_is_number(int32_t c); /* \p{N} */
 
+/* len(unicodedata.normalize("NFKD", text)) of the valid UTF-8 text: the
+ * most characters NFKC (and SentencePiece's rules after it) can make of it,
+ * one character becoming up to 18 (U+FDFA). */
+size_t utf8_nfkd_length(const char *text);
+
 /* str.lower() of one character into out; returns 1 or 2 (U+0130 is the one
  * character whose lowercase is two code points). */
 int uni_py_lower(int32_t c, int32_t out[2]);
