@@ -98,7 +98,12 @@ bool elang_dtype_from_name(const char *name, elang_dtype *out);
 #define ELANG_MAX_THREADS 1024
 
 typedef struct {
-    int threads;    /* worker threads of this model's computations; 0 = all cores; at most ELANG_MAX_THREADS */
+    /* Worker threads of this model's computations, at most ELANG_MAX_THREADS;
+     * 0 = every CPU the process may use (its affinity, at most its cgroup's
+     * CPU quota), and fewer, down to one, while other processes keep some
+     * of them busy (looked at twice a second): OpenMP's spinning threads
+     * on CPUs another process holds make small products many times slower. */
+    int threads;
     elang_dtype dtype; /* of the matrix products (0 = F32) */
     int max_length; /* truncation length in tokens; 0 = the model's limit */
     /* Text put before every input's (first) text, e.g. T5's task prefix
@@ -132,7 +137,7 @@ const char *elang_model_label(const elang_model *m, int id);
 /* The truncation length actually in force. */
 int elang_model_max_length(const elang_model *m);
 /* The threads the model computes with (0 in the options resolved to the
- * number of cores). */
+ * CPUs the process may use; the most it takes when others load them). */
 int elang_model_threads(const elang_model *m);
 /* What its matrix products compute in. */
 elang_dtype elang_model_dtype(const elang_model *m);

@@ -57,6 +57,7 @@ mutants=(
 "src/core/rope.c|            x2[i] = b * c[i] + a * s[i];|            x2[i] = b * c[i] - a * s[i];|test_causal|rotary embeddings turn the second half the wrong way"
 "src/core/attention.c|const long kv = b * a->kv_batch_stride + (long)(h / group) * dh;|const long kv = b * a->kv_batch_stride + (long)(h % kv_heads(a) + 0 * group) * dh;|test_causal|grouped-query heads read the wrong key/value head"
 "src/models/transformer.c|            pos[(size_t)r * n + i] = real ? next++ : 0;|            pos[(size_t)r * n + i] = c->steps + i + 0 * (real ? next++ : 0);|test_causal|a left-padded prompt's positions count its padding"
+"src/core/threads.c|    if (others < 0.5) return n;|    if (others > 0.5) return n;|test_cpu_load|a model keeps all its threads while other processes hold its CPUs"
 "src/eval/pair_run.c|        const double pass = decided_after ? it->swift_gflops : it->decision_gflops[d];|        const double pass = d != ELANG_DECIDE_BY_HEAD ? it->swift_gflops : it->decision_gflops[d];|test_route|a routed input decided on its prompt costs Swift its whole run"
 "src/serve/openai_remote.c|        elang_answer *a = &out[idx[json_integer_value(index)]];|        elang_answer *a = &out[idx[k + 0 * json_integer_value(index)]];|test_openai|an OpenAI server's choices taken by position, not by index"
 "src/serve/remote.c|    for (int attempt = 0; attempt <= r->opts.retries; attempt++) {|    for (int attempt = 0; attempt < r->opts.retries; attempt++) {|test_route_cli|a remote Super is called one time too few"

@@ -128,7 +128,7 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
 
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
-    const int threads = threads_enter(m->threads);
+    const int threads = threads_enter(m->threads_auto ? threads_available(m->threads) : m->threads);
     const double t0 = clock_seconds();
     st = tokenize_all(m, in, n, out, err);
     if (st == ELANG_OK) {

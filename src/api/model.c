@@ -84,6 +84,7 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
         return elang_fail(err, ELANG_ERR_NOMEM, "out of memory loading %s", dir);
     }
     m->threads = threads_resolve(opts ? opts->threads : 0);
+    m->threads_auto = !opts || opts->threads == 0;
     m->dtype = opts ? opts->dtype : ELANG_DTYPE_F32;
     if (!elang_dtype_name(m->dtype)) {
         const int dtype = (int)m->dtype;

@@ -26,6 +26,7 @@ struct elang_model {
     encoder_head *head;       /* a generator's encoder head, when its directory has one; else NULL */
     int max_length;           /* tokens per input, special tokens included */
     int threads;              /* this model's computations' thread count */
+    bool threads_auto;        /* resolved from 0: fewer while other processes load the CPUs */
     elang_dtype dtype;        /* of its matrix products */
     matmul_ctx *mm;           /* its primitives and their scratch */
     double seconds;           /* spent in calls that ran it (elang_model_profile) */

@@ -64,7 +64,7 @@ int cmd_classify(int argc, char **argv) {
         {"output", FLAG_STRING, &fl.output, 0, 0, NULL, "results, one JSON line per input; - for stdout", "FILE"},
         {"format", FLAG_CHOICE, &fl.format, 0, 0, "json|text", "input lines are JSON objects (default) or raw text", "json|text"},
         {"batch-size", FLAG_INT, &fl.batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},
-        {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
+        {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all CPUs, fewer while others hold some (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
         PROFILE_FLAG_SPEC(fl.profile),
         {"max-length", FLAG_INT, &fl.max_length, 3, 1 << 20, NULL, "truncate inputs to N tokens (default: the model's limit)", "N"},

@@ -457,7 +457,7 @@ int cmd_demo(int argc, char **argv) {
          "with --data: write OUT/glue-bert/TASK/, OUT/glue-t5/TASK/, OUT/multi30k/ and OUT/sst2-lm/ reports", "OUT"},
         {"only", FLAG_CHOICE, &fl.only, 0, 0, "sst2|cola|mrpc|rte|t5-sst2|t5-cola|t5-mrpc|t5-rte|multi30k|sst2-lm",
          "run one of the pairs (t5-TASK: the text-to-text pair on TASK)", "PAIR"},
-        {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
+        {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all CPUs, fewer while others hold some (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
         {0},
     };

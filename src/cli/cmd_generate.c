@@ -67,7 +67,7 @@ int cmd_generate(int argc, char **argv) {
         {"length-penalty", FLAG_DOUBLE, &fl.gen.length_penalty, -100, 100, NULL, "beam score = logprob sum / length^X (default 1)", "X"},
         {"no-early-stopping", FLAG_BOOL, &fl.gen.no_early_stopping, 0, 0, NULL, "keep searching after num_beams hypotheses end", NULL},
         {"batch-size", FLAG_INT, &fl.gen.batch_size, 1, 4096, NULL, "inputs decoded together (default 16)", "N"},
-        {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},
+        {"threads", FLAG_INT, &fl.threads, 0, 1024, NULL, "worker threads; 0 = all CPUs, fewer while others hold some (default)", "N"},
         DTYPE_FLAG_SPEC(fl.dtype),
         PROFILE_FLAG_SPEC(fl.profile),
         {"max-length", FLAG_INT, &fl.max_length, 1, 1 << 20, NULL, "truncate sources to N tokens (default: the model's limit)", "N"},

@@ -47,7 +47,7 @@ typedef struct {
     {"label-words", FLAG_TEXT, &(fl).label_words, 0, 0, NULL,                                                \
      "generators as classifiers: label words in class order, comma-separated", "W,W"},                         \
     {"batch-size", FLAG_INT, &(fl).batch_size, 1, 4096, NULL, "inputs per forward pass (default 32)", "N"},   \
-    {"threads", FLAG_INT, &(fl).threads, 0, 1024, NULL, "worker threads; 0 = all cores (default)", "N"},      \
+    {"threads", FLAG_INT, &(fl).threads, 0, 1024, NULL, "worker threads; 0 = all CPUs, fewer while others hold some (default)", "N"},      \
     DTYPE_FLAG_SPEC((fl).dtype),                                                                               \
     {"num-beams", FLAG_INT, &(fl).num_beams, 1, 64, NULL, "generators: beam width (default 1, greedy)", "N"}, \
     {"max-new-tokens", FLAG_INT, &(fl).max_new_tokens, 1, 4096, NULL,                                          \

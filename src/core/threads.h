@@ -7,8 +7,19 @@
 #ifndef ELANG_CORE_THREADS_H
 #define ELANG_CORE_THREADS_H
 
-/* `requested` threads, 0 meaning every core the process may use. */
+/* `requested` threads, 0 meaning every CPU the process may use: those of
+ * its affinity mask, at most its cgroup's CPU quota (cpu_load.h). */
 int threads_resolve(int requested);
+
+/* The threads a model resolved from 0 should compute with now: all n, or
+ * fewer while other processes keep some of this process's CPUs busy
+ * (cpu_load.h says why), looked at twice a second. */
+int threads_available(int n);
+
+/* threads_available's rule: n, unless others (CPUs' worth of time other
+ * processes take, negative when unknown) is at least half a CPU; then the
+ * whole CPUs left, at least 1 and at most n. */
+int threads_under_load(int n, int cpus, double others);
 
 /* Makes the calling thread compute with n threads; returns the count it had,
  * for threads_leave. */
