@@ -99,10 +99,11 @@ bool elang_dtype_from_name(const char *name, elang_dtype *out);
 
 typedef struct {
     /* Worker threads of this model's computations, at most ELANG_MAX_THREADS;
-     * 0 = every CPU the process may use (its affinity, at most its cgroup's
-     * CPU quota), and fewer, down to one, while other processes keep some
-     * of them busy (looked at twice a second): OpenMP's spinning threads
-     * on CPUs another process holds make small products many times slower. */
+     * 0 = every CPU the process may use (its affinity, at most the CPU
+     * quota of its cgroup and those above it), and fewer, down to one, while
+     * other processes keep some of them busy (looked at before each batch,
+     * at most twice a second): OpenMP's spinning threads on CPUs another
+     * process holds make small products many times slower. */
     int threads;
     elang_dtype dtype; /* of the matrix products (0 = F32) */
     int max_length; /* truncation length in tokens; 0 = the model's limit */

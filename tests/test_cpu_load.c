@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -44,6 +45,15 @@ static void test_quota_files(void **state) {
     assert_int_equal(cpu_quota_cpus_in(v2, "0::/\n"), 0);
     test_dir_file(test_dir("v2/kube/pod"), "cpu.max", "50000 100000\n");
     assert_int_equal(cpu_quota_cpus_in(v2, "0::/kube/pod\n"), 1);
+    /* the least quota on the way up counts: the slice above the pod's */
+    char kube[600];
+    snprintf(kube, sizeof kube, "%s/kube", v2);
+    test_dir_file(kube, "cpu.max", "20000 100000\n");
+    test_dir_file(test_dir("v2/kube/pod/app"), "cpu.max", "max 100000\n");
+    assert_int_equal(cpu_quota_cpus_in(v2, "0::/kube/pod/app\n"), 1);
+    test_dir_file(kube, "cpu.max", "250000 100000\n");
+    test_dir_file(test_dir("v2/kube/pod"), "cpu.max", "max 100000\n");
+    assert_int_equal(cpu_quota_cpus_in(v2, "0::/kube/pod\n"), 3);
 
     snprintf(v1, sizeof v1, "%s", test_dir("v1"));
     test_dir_file(test_dir("v1/cpu/batch/job"), "cpu.cfs_quota_us", "300000\n");
@@ -55,10 +65,13 @@ static void test_quota_files(void **state) {
     snprintf(cpu, sizeof cpu, "%s/cpu/batch/job", v1);
     test_dir_file(cpu, "cpu.cfs_period_us", "100000\n");
     assert_int_equal(cpu_quota_cpus_in(v1, "9:memory:/x\n4:cpu,cpuacct:/batch/job\n0::/\n"), 3);
+    assert_int_equal(cpu_quota_cpus_in(v1, "4:cpuset,cpu,cpuacct:/batch/job\n"), 3);
+    assert_int_equal(cpu_quota_cpus_in(v1, "4:cpuacct:/batch/job\n"), 0); /* not the cpu controller */
 }
 
-/* Two CPUs' lines of /proc/stat (and the total line, which is not a CPU). */
-static const char PROC_STAT[] = "cpu  900 90 900 9000 90 9 9 9 0 0\n"
+/* Two CPUs' lines of /proc/stat, and the total line, which is no CPU's
+ * (its first number, 1, must not read as CPU 1). */
+static const char PROC_STAT[] = "cpu  1 90 900 9000 90 9 9 9 0 0\n"
                                 "cpu0 100 10 200 5000 50 1 2 3 0 0\n"
                                 "cpu1 400 40 300 4000 40 4 5 6 0 0\n"
                                 "intr 12345 0 0\n"
@@ -70,14 +83,36 @@ static void test_busy_ticks(void **state) {
     CPU_ZERO(&cpus);
     CPU_SET(1, &cpus);
     unsigned long long ticks;
-    /* user + nice + system + irq + softirq + steal; idle and iowait are not busy */
-    assert_true(cpu_busy_ticks(PROC_STAT, &cpus, &ticks));
+    int counted;
+    /* user + system + irq + softirq + steal; idle and iowait are not busy,
+     * nice only when asked (this process niced) */
+    assert_true(cpu_busy_ticks(PROC_STAT, &cpus, false, &ticks, &counted));
+    assert_int_equal(ticks, 400 + 300 + 4 + 5 + 6);
+    assert_int_equal(counted, 1);
+    assert_true(cpu_busy_ticks(PROC_STAT, &cpus, true, &ticks, &counted));
     assert_int_equal(ticks, 400 + 40 + 300 + 4 + 5 + 6);
     CPU_SET(0, &cpus);
-    assert_true(cpu_busy_ticks(PROC_STAT, &cpus, &ticks));
-    assert_int_equal(ticks, 755 + 100 + 10 + 200 + 1 + 2 + 3);
-    CPU_SET(2, &cpus); /* a CPU /proc/stat does not list */
-    assert_false(cpu_busy_ticks(PROC_STAT, &cpus, &ticks));
+    assert_true(cpu_busy_ticks(PROC_STAT, &cpus, false, &ticks, &counted));
+    assert_int_equal(ticks, 715 + 100 + 200 + 1 + 2 + 3);
+    assert_int_equal(counted, 2);
+    /* CPUs 5 and 6 where the view lists cpu0 and cpu1 (LXCFS): all it lists */
+    CPU_ZERO(&cpus);
+    CPU_SET(5, &cpus);
+    CPU_SET(6, &cpus);
+    assert_true(cpu_busy_ticks(PROC_STAT, &cpus, false, &ticks, &counted));
+    assert_int_equal(ticks, 715 + 306);
+    assert_int_equal(counted, 2);
+    assert_false(cpu_busy_ticks("cpu  1 2 3 4 5 6 7 8\nintr 1\n", &cpus, false, &ticks, &counted));
+}
+
+/* Others' share: the CPUs' busy time less the process's own, per second. */
+static void test_others_share(void **state) {
+    (void)state;
+    /* 150 ticks busy, 40 of them this process's, 100 Hz, 0.5 s: 2.2 CPUs */
+    assert_true(fabs(cpu_others_share(1000, 1150, 300, 340, 100, 0.5) - 2.2) < 1e-12);
+    assert_true(cpu_others_share(1000, 1030, 300, 340, 100, 0.5) == 0); /* rounded apart: not below 0 */
+    assert_true(cpu_others_share(1000, 900, 300, 340, 100, 0.5) == 0);  /* counters gone back */
+    assert_true(cpu_others_share(1000, 1150, 300, 340, 100, 0) == 0);
 }
 
 static void test_process_ticks(void **state) {
@@ -106,19 +141,22 @@ static void test_threads_under_load(void **state) {
 }
 
 /* On this machine, now: nothing to compare with at the first look, a load
- * of this process's CPUs at the next. */
+ * of this process's CPUs once 0.1 s has passed. */
 static void test_others_busy_here(void **state) {
     (void)state;
-    assert_true(cpu_others_busy(0) == -1);
+    int cpus;
+    assert_true(cpu_others_busy(60, &cpus) == -1);
+    assert_true(cpu_others_busy(60, &cpus) == -1); /* too soon for an answer */
     struct timespec pause = {0, 200 * 1000 * 1000};
     nanosleep(&pause, NULL);
-    cpu_set_t cpus;
-    assert_int_equal(sched_getaffinity(0, sizeof cpus, &cpus), 0);
-    const double others = cpu_others_busy(0);
-    assert_true(others >= 0 && others <= CPU_COUNT(&cpus) + 0.5);
-    assert_true(cpu_others_busy(60) == others); /* within the interval: the same answer */
-    const int n = threads_available(CPU_COUNT(&cpus));
-    assert_true(n >= 1 && n <= CPU_COUNT(&cpus));
+    const double others = cpu_others_busy(60, &cpus);
+    cpu_set_t mask;
+    assert_int_equal(sched_getaffinity(0, sizeof mask, &mask), 0);
+    assert_int_equal(cpus, CPU_COUNT(&mask));
+    assert_true(others >= 0 && others <= cpus + 1);
+    assert_true(cpu_others_busy(60, &cpus) == others); /* within the interval: the same answer */
+    const int n = threads_available(cpus);
+    assert_true(n >= 1 && n <= cpus);
 }
 
 int main(void) {
@@ -126,6 +164,7 @@ int main(void) {
         cmocka_unit_test(test_quota_v2),
         cmocka_unit_test(test_quota_files),
         cmocka_unit_test(test_busy_ticks),
+        cmocka_unit_test(test_others_share),
         cmocka_unit_test(test_process_ticks),
         cmocka_unit_test(test_threads_under_load),
         cmocka_unit_test(test_others_busy_here),

@@ -85,6 +85,7 @@ elang_status elang_model_load(const char *dir, const elang_load_opts *opts, elan
     }
     m->threads = threads_resolve(opts ? opts->threads : 0);
     m->threads_auto = !opts || opts->threads == 0;
+    if (m->threads_auto) threads_watch_load();
     m->dtype = opts ? opts->dtype : ELANG_DTYPE_F32;
     if (!elang_dtype_name(m->dtype)) {
         const int dtype = (int)m->dtype;
@@ -159,6 +160,8 @@ const char *elang_model_dir(const elang_model *m) { return m->dir; }
 int elang_model_num_labels(const elang_model *m) { return m->cfg.num_labels; }
 int elang_model_max_length(const elang_model *m) { return m->max_length; }
 int elang_model_threads(const elang_model *m) { return m->threads; }
+
+int model_threads_now(const elang_model *m) { return m->threads_auto ? threads_available(m->threads) : m->threads; }
 elang_dtype elang_model_dtype(const elang_model *m) { return m->dtype; }
 
 void elang_model_profile(const elang_model *m, elang_profile *out) {

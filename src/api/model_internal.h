@@ -67,6 +67,11 @@ elang_status model_decision_scores(elang_model *m, elang_decision pass, const el
                                    int batch_size, double temperature, const int *head_outputs,
                                    int num_head_outputs, float *scores, int *input_tokens, elang_error *err);
 
+/* The threads m computes with now: its own count, or, resolved from 0,
+ * what threads_available leaves it (set again before every batch, so that a
+ * long call follows the load too). */
+int model_threads_now(const elang_model *m);
+
 /* The id of the first token of `word` as the model's tokenizer splits it;
  * for a decoder-only model, of the word as it continues a prompt after a
  * space (unless it starts with whitespace itself): GPT-2's " positive",

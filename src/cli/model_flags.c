@@ -43,7 +43,7 @@ void print_profile(const char *command, const elang_model *m) {
     const double rest = p.seconds - p.linear_seconds - p.attention_seconds;
     const double share = p.seconds > 0 ? 100.0 / p.seconds : 0.0;
     fprintf(stderr,
-            "elang %s: profile of %s (%s, %d threads): %.3f s in the model; linear layers %.3f s (%.0f%%, %.1f "
+            "elang %s: profile of %s (%s, up to %d threads): %.3f s in the model; linear layers %.3f s (%.0f%%, %.1f "
             "GFLOP/s), attention products %.3f s (%.0f%%, %.1f GFLOP/s), the rest %.3f s (%.0f%%: tokenizing, "
             "embeddings, norms, softmax, energies and scores, search); %ld products\n",
             command, elang_model_dir(m), elang_dtype_name(elang_model_dtype(m)), elang_model_threads(m), p.seconds,

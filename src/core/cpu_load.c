@@ -1,14 +1,20 @@
 #include "core/cpu_load.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "util/clock.h"
 
+/* The first answer comes this many seconds after the first look: ten ticks
+ * a CPU at 100 Hz, enough to tell a busy CPU from an idle one. */
+#define FIRST_WINDOW 0.1
 /* /proc/stat on a machine of 1024 CPUs is about 100 KB. */
 #define PROC_STAT_MAX (1 << 20)
 
@@ -72,28 +78,49 @@ static double quota_at(const char *dir, bool v2) {
     return cpus;
 }
 
+/* The smallest quota of dir and the directories above it, down to (not
+ * including) root; 0 when none has one. */
+static double quota_up(const char *root, char *dir, bool v2) {
+    double least = 0;
+    for (size_t stop = strlen(root); strlen(dir) > stop;) {
+        const double cpus = quota_at(dir, v2);
+        if (cpus > 0 && (least == 0 || cpus < least)) least = cpus;
+        *strrchr(dir, '/') = '\0';
+    }
+    return least;
+}
+
 int cpu_quota_cpus_in(const char *root, const char *self_cgroup) {
     /* Inside a container the cgroup namespace makes the process's own
-     * cgroup the root; outside one, self_cgroup names it below the root. */
-    char dir[4096];
+     * cgroup the root; outside one, self_cgroup names it below the root,
+     * and a quota may sit on any cgroup above it. */
+    char dir[4096], base[4096];
     double cpus = quota_at(root, true);
-    snprintf(dir, sizeof dir, "%s/cpu", root);
-    if (cpus == 0) cpus = quota_at(dir, false);
-    for (const char *line = self_cgroup; cpus == 0 && line && *line;) {
+    snprintf(base, sizeof base, "%s/cpu", root);
+    if (cpus == 0) cpus = quota_at(base, false);
+    for (const char *line = self_cgroup; line && *line;) {
         const char *end = strchr(line, '\n'), *next = end ? end + 1 : NULL;
         const int len = (int)(end ? (size_t)(end - line) : strlen(line));
-        const char *v1 = NULL;
-        for (const char *name = ":cpu:", *alt = ":cpu,cpuacct:"; !v1 && name; name = alt, alt = NULL) {
-            const char *at = strstr(line, name);
-            if (at && at < line + len) v1 = at + strlen(name);
+        /* "ID:CONTROLLERS:PATH": v2's ID 0 and no controllers; v1's cpu
+         * controller alone or with others ("cpu,cpuacct"). */
+        const char *colon = memchr(line, ':', (size_t)len);
+        const char *second = colon ? memchr(colon + 1, ':', (size_t)(line + len - colon - 1)) : NULL;
+        double found = 0;
+        if (second && second[1] == '/' && second + 2 < line + len) {
+            const int path_len = (int)(line + len - second - 1);
+            bool cpu = false;
+            for (const char *c = colon + 1; c < second;) {
+                const char *comma = memchr(c, ',', (size_t)(second - c));
+                const char *stop = comma ? comma : second;
+                cpu = cpu || (stop - c == 3 && memcmp(c, "cpu", 3) == 0);
+                c = stop + 1;
+            }
+            const bool v2 = strncmp(line, "0::", 3) == 0;
+            const char *top = v2 ? root : base;
+            if ((v2 || cpu) && snprintf(dir, sizeof dir, "%s%.*s", top, path_len, second + 1) < (int)sizeof dir)
+                found = quota_up(top, dir, v2);
         }
-        if (strncmp(line, "0::/", 4) == 0 && len > 4) {
-            snprintf(dir, sizeof dir, "%s%.*s", root, len - 3, line + 3);
-            cpus = quota_at(dir, true);
-        } else if (v1 && line + len - v1 > 1) {
-            snprintf(dir, sizeof dir, "%s/cpu%.*s", root, (int)(line + len - v1), v1);
-            cpus = quota_at(dir, false);
-        }
+        if (found > 0 && (cpus == 0 || found < cpus)) cpus = found;
         line = next;
     }
     return cpus > 0 ? (int)ceil(cpus - 1e-9) : 0;
@@ -106,20 +133,33 @@ int cpu_quota_cpus(void) {
     return cpus;
 }
 
-bool cpu_busy_ticks(const char *proc_stat, const cpu_set_t *cpus, unsigned long long *ticks) {
-    int seen = 0;
-    *ticks = 0;
+/* A cpuN line's N and busy ticks ("cpu " is the total: not one); false for
+ * any other line. */
+static bool cpu_line(const char *line, bool nice, int *cpu, unsigned long long *busy) {
+    unsigned long long user, niced, system, idle, iowait, irq, softirq, steal;
+    if (strncmp(line, "cpu", 3) != 0 || !isdigit((unsigned char)line[3]) ||
+        sscanf(line + 3, "%d %llu %llu %llu %llu %llu %llu %llu %llu", cpu, &user, &niced, &system, &idle, &iowait,
+               &irq, &softirq, &steal) != 9 || *cpu < 0)
+        return false;
+    *busy = user + (nice ? niced : 0) + system + irq + softirq + steal;
+    return true;
+}
+
+bool cpu_busy_ticks(const char *proc_stat, const cpu_set_t *cpus, bool nice, unsigned long long *ticks,
+                    int *counted) {
+    int listed = 0, kept = 0;
+    unsigned long long all = 0, in_set = 0;
     for (const char *line = proc_stat; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         int cpu;
-        unsigned long long user, nice, system, idle, iowait, irq, softirq, steal;
-        if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &user, &nice, &system, &idle,
-                   &iowait, &irq, &softirq, &steal) != 9 ||
-            cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, cpus))
-            continue;
-        *ticks += user + nice + system + irq + softirq + steal;
-        seen++;
+        unsigned long long busy;
+        if (!cpu_line(line, nice, &cpu, &busy)) continue;
+        listed++, all += busy;
+        if (cpu < CPU_SETSIZE && CPU_ISSET(cpu, cpus)) kept++, in_set += busy;
     }
-    return seen == CPU_COUNT(cpus);
+    const bool whole_set = kept == CPU_COUNT(cpus);
+    *ticks = whole_set ? in_set : all;
+    *counted = whole_set ? kept : listed;
+    return listed > 0;
 }
 
 bool cpu_process_ticks(const char *self_stat, unsigned long long *ticks) {
@@ -133,37 +173,52 @@ bool cpu_process_ticks(const char *self_stat, unsigned long long *ticks) {
     return true;
 }
 
-/* Busy ticks of this process's CPUs, and of this process, now. */
-static bool sample(unsigned long long *busy, unsigned long long *own) {
-    cpu_set_t cpus;
-    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return false;
+/* Busy ticks of this process's CPUs (*cpus of them), and of this process,
+ * now. A niced process's own time is in the nice column, so nice counts
+ * then; otherwise niced processes, which yield to this one, do not. */
+static bool sample(unsigned long long *busy, unsigned long long *own, int *cpus) {
+    cpu_set_t mask;
+    if (sched_getaffinity(0, sizeof mask, &mask) != 0) return false;
+    errno = 0;
+    const bool niced = getpriority(PRIO_PROCESS, 0) > 0 && errno == 0;
     char *stat = read_text("/proc/stat", PROC_STAT_MAX), *self = read_text("/proc/self/stat", 4096);
-    const bool ok = stat && self && cpu_busy_ticks(stat, &cpus, busy) && cpu_process_ticks(self, own);
+    const bool ok = stat && self && cpu_busy_ticks(stat, &mask, niced, busy, cpus) && cpu_process_ticks(self, own);
     free(stat);
     free(self);
     return ok;
 }
 
-double cpu_others_busy(double interval) {
+double cpu_others_share(unsigned long long busy_before, unsigned long long busy_after,
+                        unsigned long long own_before, unsigned long long own_after, double hz, double seconds) {
+    if (busy_after < busy_before || own_after < own_before || !(hz > 0) || !(seconds > 0)) return 0;
+    const double others = ((double)(busy_after - busy_before) - (double)(own_after - own_before)) / hz / seconds;
+    return others > 0 ? others : 0;
+}
+
+double cpu_others_busy(double interval, int *cpus) {
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static double last_time = -1, last_answer = -1;
     static unsigned long long last_busy, last_own;
+    static int last_cpus;
     pthread_mutex_lock(&lock);
-    const double now = clock_seconds();
-    if (last_time < 0 || now - last_time >= interval) {
+    /* The clock is read after /proc, so that a preemption in between
+     * stretches both the ticks' window and the time it is divided by. */
+    const double wait = last_answer < 0 ? FIRST_WINDOW : interval;
+    if (last_time < 0 || clock_seconds() - last_time >= wait) {
         unsigned long long busy, own;
-        if (!sample(&busy, &own)) {
-            last_answer = -1, last_time = -1;
+        int n;
+        if (sample(&busy, &own, &n)) {
+            const double now = clock_seconds();
+            if (last_time >= 0 && n == last_cpus)
+                last_answer = cpu_others_share(last_busy, busy, last_own, own, (double)sysconf(_SC_CLK_TCK),
+                                               now - last_time);
+            last_busy = busy, last_own = own, last_cpus = n, last_time = now;
         } else {
-            const double hz = (double)sysconf(_SC_CLK_TCK);
-            if (last_time >= 0 && busy >= last_busy && own >= last_own) {
-                const double others = ((double)(busy - last_busy) - (double)(own - last_own)) / hz / (now - last_time);
-                last_answer = others > 0 ? others : 0;
-            }
-            last_busy = busy, last_own = own, last_time = now;
+            last_answer = -1, last_time = -1;
         }
     }
     const double answer = last_answer;
+    *cpus = last_cpus;
     pthread_mutex_unlock(&lock);
     return answer;
 }

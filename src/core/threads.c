@@ -32,7 +32,16 @@ int threads_under_load(int n, int cpus, double others) {
     return left < 1 ? 1 : left < n ? left : n;
 }
 
-int threads_available(int n) { return threads_under_load(n, usable_cpus(), cpu_others_busy(LOAD_INTERVAL)); }
+void threads_watch_load(void) {
+    int cpus;
+    cpu_others_busy(LOAD_INTERVAL, &cpus);
+}
+
+int threads_available(int n) {
+    int cpus;
+    const double others = cpu_others_busy(LOAD_INTERVAL, &cpus);
+    return threads_under_load(n, cpus, others);
+}
 
 int threads_enter(int n) {
     const int previous = omp_get_max_threads();

@@ -11,14 +11,18 @@
  * its affinity mask, at most its cgroup's CPU quota (cpu_load.h). */
 int threads_resolve(int requested);
 
+/* Takes the first look at the other processes' load, so that
+ * threads_available can answer from the first call after 0.1 s. */
+void threads_watch_load(void);
+
 /* The threads a model resolved from 0 should compute with now: all n, or
  * fewer while other processes keep some of this process's CPUs busy
  * (cpu_load.h says why), looked at twice a second. */
 int threads_available(int n);
 
 /* threads_available's rule: n, unless others (CPUs' worth of time other
- * processes take, negative when unknown) is at least half a CPU; then the
- * whole CPUs left, at least 1 and at most n. */
+ * processes take on the process's cpus, negative when unknown) is at least
+ * half a CPU; then the whole CPUs left, at least 1 and at most n. */
 int threads_under_load(int n, int cpus, double others);
 
 /* Makes the calling thread compute with n threads; returns the count it had,
