@@ -138,7 +138,7 @@ const char *elang_model_label(const elang_model *m, int id);
 /* The truncation length actually in force. */
 int elang_model_max_length(const elang_model *m);
 /* The threads the model computes with (0 in the options resolved to the
- * CPUs the process may use; the most it takes when others load them). */
+ * CPUs the process may use: then the most, fewer while others load them). */
 int elang_model_threads(const elang_model *m);
 /* What its matrix products compute in. */
 elang_dtype elang_model_dtype(const elang_model *m);
