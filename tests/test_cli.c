@@ -282,6 +282,8 @@ static void bad_inputs(void **s) {
     char args[4096];
     struct { const char *content, *needle; } cases[] = {
         {"{\"text\": \"fine\"}\n{\"text\": \"broken\"\n", "line 2: malformed JSON"},
+        {"A fine film.\n", "line 1: malformed JSON at column 1: '[' or '{' expected near 'A' (lines of raw text? give "
+                           "--format text)"},
         {"{\"text\": 42}\n", "line 1: field \"text\" is not a string"},
         {"{\"txt\": \"typo\"}\n", "line 1: field \"text\" is missing"},
         {"[\"not\", \"an object\"]\n", "line 1: expected a JSON object"},

@@ -290,7 +290,7 @@ static void calibrate_on_listed_lines(void **s) {
     expect_failure(args, "line 2: \"3\\xff\" is not the line of an example");
     const char bad[] = "2\n1\n";
     write_file(lines, bad, strlen(bad));
-    expect_failure(args, "line 2: \"1\" is not the line of an example");
+    expect_failure(args, "line 2: \"1\" is not the line of an example (they are on lines 2 to ");
     const char worse[] = "2\nseven\n";
     write_file(lines, worse, strlen(worse));
     expect_failure(args, "\"seven\" is not the line of an example");

@@ -79,7 +79,7 @@ int cmd_calibrate(int argc, char **argv) {
          "match-super[:EPS] (default), match-super-bootstrap:SHARE, super-rate:P, budget:GFLOPS or max-metric",
          "OBJ"},
         {"holdout", FLAG_DOUBLE, &fl.holdout, 0.0, 0.9, NULL, "share of the data held out to report on (default 0)", "F"},
-        {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "calibrate on these 1-based lines of the data file only", "FILE"},
+        {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "calibrate on these 1-based lines of the data file only (a TSV header is line 1)", "FILE"},
         {"out", FLAG_STRING, &fl.out, 0, 0, NULL, "where to write the calibration (required)", "CALIB.json"},
         {0},
     };
@@ -95,7 +95,9 @@ int cmd_calibrate(int argc, char **argv) {
         return 2;
     }
     const named_path inputs[] = {{"--data", fl.data}, {"--src", fl.src}, {"--ref", fl.ref}, {"--lines", fl.lines}};
-    if (output_is_an_input("calibrate", "--out", fl.out, inputs, sizeof inputs / sizeof inputs[0])) return 2;
+    if (output_is_an_input("calibrate", "--out", fl.out, inputs, sizeof inputs / sizeof inputs[0]) ||
+        !out_file_usable("calibrate", "--out", fl.out))
+        return 2;
     elang_error err;
     elang_objective obj;
     elang_route_opts opts;

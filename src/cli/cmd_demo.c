@@ -509,7 +509,8 @@ int cmd_demo(int argc, char **argv) {
     for (size_t i = 0; i < NUM_PAIRS; i++)
         for (int k = 0; k < 2; k++) free(results[i].resampled_gap[k]), free(head_results[i].resampled_gap[k]);
     if (ok && ran == 0) {
-        fprintf(stderr, "elang demo: no demo models in %s\n", fl.models);
+        fprintf(stderr, "elang demo: no demo models in %s (run it from the repository, or give --models DIR)\n",
+                fl.models);
         ok = false;
     }
     return ok ? 0 : 1;

@@ -79,7 +79,7 @@ int cmd_eval(int argc, char **argv) {
         {"calibration", FLAG_STRING, &fl.calibration, 0, 0, NULL, "CALIB.json from elang calibrate", "FILE"},
         {"threshold", FLAG_DOUBLE, &fl.threshold, -1e30, 1e30, NULL, "keep Swift's answer when score >= t", "t"},
         {"report", FLAG_STRING, &fl.report, 0, 0, NULL, "directory for report.json, report.md, curve.svg (required)", "DIR"},
-        {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "evaluate on these 1-based lines of the data file (translation: of --src) only", "FILE"},
+        {"lines", FLAG_STRING, &fl.lines, 0, 0, NULL, "evaluate on these 1-based lines of the data file (a TSV header is line 1; translation: of --src) only", "FILE"},
         {0},
     };
     const char *synopsis =

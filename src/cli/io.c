@@ -103,6 +103,31 @@ bool output_is_an_input(const char *command, const char *out_flag, const char *o
     return false;
 }
 
+/* Whether the directory path would be made or written in is one, said
+ * when not. */
+static bool parent_is_dir(const char *command, const char *flag, const char *path) {
+    struct stat st;
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    while (slash && slash > parent && slash[1] == '\0') *slash = '\0', slash = strrchr(parent, '/');
+    const char *where = !slash ? "." : slash == parent ? "/" : (*slash = '\0', parent);
+    if (stat(where, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "elang %s: %s %s: cannot be made, %s is not a directory\n", command, flag, path, where);
+        return false;
+    }
+    return true;
+}
+
+bool out_file_usable(const char *command, const char *flag, const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "elang %s: %s %s is a directory; give a file\n", command, flag, path);
+        return false;
+    }
+    return parent_is_dir(command, flag, path);
+}
+
 bool report_dir_usable(const char *command, const char *flag, const char *dir, const named_path *inputs, size_t n) {
     struct stat st;
     if (strcmp(dir, "-") == 0) {
@@ -113,19 +138,8 @@ bool report_dir_usable(const char *command, const char *flag, const char *dir, c
         fprintf(stderr, "elang %s: %s %s exists and is not a directory\n", command, flag, dir);
         return false;
     }
-    if (stat(dir, &st) != 0) {
-        /* Made by the report writer; its parent must be there. */
-        char parent[4096];
-        snprintf(parent, sizeof parent, "%s", dir);
-        char *slash = strrchr(parent, '/');
-        while (slash && slash > parent && slash[1] == '\0') *slash = '\0', slash = strrchr(parent, '/');
-        const char *where = !slash ? "." : slash == parent ? "/" : (*slash = '\0', parent);
-        if (stat(where, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "elang %s: %s %s: cannot be made, %s is not a directory\n", command, flag, dir, where);
-            return false;
-        }
-        return true;
-    }
+    if (stat(dir, &st) != 0) /* made by the report writer; its parent must be there */
+        return parent_is_dir(command, flag, dir);
     static const char *const files[] = {"report.json", "report.md", "curve.svg"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char path[4096];
@@ -183,7 +197,12 @@ bool parse_record(const char *line, size_t len, long line_no, bool plain_text, b
     if (!obj) {
         char reason[300];
         json_error_describe(&je, false, reason, sizeof reason);
-        snprintf(why, why_size, "line %ld: %s", line_no, reason);
+        /* A line that does not even start like JSON is most likely text. */
+        size_t lead = 0;
+        while (lead < len && (line[lead] == ' ' || line[lead] == '\t')) lead++;
+        const bool text_like = lead < len && !strchr("{[\"", line[lead]);
+        snprintf(why, why_size, "line %ld: %s%s", line_no, reason,
+                 text_like ? " (lines of raw text? give --format text)" : "");
         return false;
     }
     bool ok = false;

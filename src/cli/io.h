@@ -68,6 +68,11 @@ typedef struct {
 bool output_is_an_input(const char *command, const char *out_flag, const char *out_path, const named_path *inputs,
                         size_t n);
 
+/* Whether a file can be written at path by the time a command is done:
+ * not a directory, in a directory that is there. Said on stderr when not, so
+ * that a long run does not end in a write that fails. */
+bool out_file_usable(const char *command, const char *flag, const char *path);
+
 /* A report directory (report.json, report.md, curve.svg), checked before
  * the models run rather than found wanting after: "-", an existing file
  * that is not a directory, a missing parent, and report files that are one

@@ -3,8 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-
-#define ELANG_VERSION "0.1.0"
+#include "elang.h"
 
 static const struct {
     const char *name;
@@ -13,11 +12,11 @@ static const struct {
 } commands[] = {
     {"demo", cmd_demo, "route the demo pairs (models/) on example inputs; --data DIR evaluates them"},
     {"classify", cmd_classify, "run a sequence classifier over JSONL or text lines"},
-    {"generate", cmd_generate, "run a T5 or Marian model: greedy or beam search, with per-token energies"},
+    {"generate", cmd_generate, "run a generator (T5, Marian, GPT-2, Llama, Qwen2): greedy or beam search, per-token energies"},
     {"route", cmd_route, "E-LANG joint inference: Swift on every input, Super where Swift's energy is high"},
     {"calibrate", cmd_calibrate, "choose the routing threshold on labelled data for an objective"},
     {"eval", cmd_eval, "evaluate routing on labelled data: report.json, report.md, curve.svg"},
-    {"serve", cmd_serve, "serve the router (or one model) over HTTP: its own JSON and the KServe v2 protocol"},
+    {"serve", cmd_serve, "serve the router (or one model) over HTTP: its own JSON, KServe v2 and OpenAI completions"},
 };
 
 static void usage(FILE *f) {

@@ -242,8 +242,11 @@ size_t *examples_on_lines(const char *command, const elang_dataset *d, const cha
         /* (A NUL inside the line would end the number early.) */
         if (memchr(text, '\0', len) || !whole_parse(text, 1, last, &line) || by_line[line] < 0) {
             char shown[128];
-            fprintf(stderr, "elang %s: %s line %ld: \"%s\" is not the line of an example\n", command, path, r.line_no,
-                    escape_for_message(text, len, shown, sizeof shown));
+            fprintf(stderr,
+                    "elang %s: %s line %ld: \"%s\" is not the line of an example (they are on lines %ld to %ld of "
+                    "the data file, a header being line 1)\n",
+                    command, path, r.line_no, escape_for_message(text, len, shown, sizeof shown),
+                    (long)elang_dataset_line(d, 0), last);
             ok = false;
         } else if (wanted[by_line[line]]) {
             fprintf(stderr, "elang %s: %s line %ld: line %ld is listed twice\n", command, path, r.line_no, line);

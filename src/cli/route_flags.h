@@ -33,7 +33,7 @@ typedef struct {
 /* The flag table rows every routing command accepts. */
 #define ROUTE_FLAG_SPECS(fl)                                                                                   \
     {"swift", FLAG_STRING, &(fl).swift, 0, 0, NULL, "the Swift (small) model directory", "DIR"},              \
-    {"super", FLAG_STRING, &(fl).super, 0, 0, NULL, "the Super (large) model directory", "DIR"},              \
+    {"super", FLAG_STRING, &(fl).super, 0, 0, NULL, "the Super (large) model directory (route, serve: or a URL)", "DIR"}, \
     {"swift-prefix", FLAG_TEXT, &(fl).swift_prefix, 0, 0, NULL,                                              \
      "text put before every Swift input (T5's task prefix)", "TEXT"},                                          \
     {"super-prefix", FLAG_TEXT, &(fl).super_prefix, 0, 0, NULL, "likewise for Super", "TEXT"},              \
@@ -52,7 +52,7 @@ typedef struct {
     {"num-beams", FLAG_INT, &(fl).num_beams, 1, 64, NULL, "generators: beam width (default 1, greedy)", "N"}, \
     {"max-new-tokens", FLAG_INT, &(fl).max_new_tokens, 1, 4096, NULL,                                          \
      "generators: tokens to generate at most (default 64)", "N"},                                              \
-    {"seed", FLAG_INT, &(fl).seed, 0, 2147483647, NULL, "seed of the random score and of --holdout splits", "N"}
+    {"seed", FLAG_INT, &(fl).seed, 0, 2147483647, NULL, "seed of the random score (calibrate: and of its --holdout split)", "N"}
 
 /* A Super on another machine (route and serve take --super URL). */
 typedef struct {
