@@ -586,6 +586,41 @@ static void remote_super_out_of_range_logits(void **s) {
     free(out), free(err);
 }
 
+/* route --stop ends generations as generate --stop does (everything kept
+ * on Swift here: its answers are Swift's); not with a calibration or beams. */
+static void route_stop_as_generate(void **s) {
+    (void)s;
+    const char *src = head_of("data/multi30k/val.en", "val5.en", 5);
+    char args[4096], *routed, *generated;
+    snprintf(args, sizeof args, "route --swift models/multi30k-swift --super models/multi30k-super --threshold -1e30 "
+             "--format text --input %s --max-new-tokens 20 --stop 'e '", src);
+    run_ok(args, &routed);
+    snprintf(args, sizeof args, "generate --model models/multi30k-swift --format text --input %s --max-new-tokens 20 "
+             "--stop 'e '", src);
+    run_ok(args, &generated);
+    int cut = 0, lines = 0;
+    for (char *r = routed, *g = generated; *r && *g; lines++) {
+        char *r_end = strchr(r, '\n'), *g_end = strchr(g, '\n');
+        assert_non_null(r_end), assert_non_null(g_end);
+        *r_end = *g_end = '\0';
+        json_t *a = json_loads(r, 0, NULL), *b = json_loads(g, 0, NULL);
+        const char *text = json_string_value(json_object_get(b, "text"));
+        assert_string_equal(json_string_value(json_object_get(a, "text")), text);
+        cut += strstr(text, "e ") != NULL;
+        json_decref(a), json_decref(b);
+        r = r_end + 1, g = g_end + 1;
+    }
+    assert_int_equal(lines, 5);
+    assert_true(cut >= 3); /* the stop string ended most of them */
+    free(routed), free(generated);
+    snprintf(args, sizeof args, "route --swift models/multi30k-swift --super models/multi30k-super --calibration "
+             "models/multi30k.calib.json --input /dev/null --stop 'e '");
+    expect_failure(args, "--stop changes the answers whose scores the calibration was made on");
+    snprintf(args, sizeof args, "route --swift models/multi30k-swift --super models/multi30k-super --threshold 1 "
+             "--num-beams 2 --input /dev/null --stop 'e '");
+    expect_failure(args, "--stop works with greedy search, not with --num-beams 2");
+}
+
 /* A remote Super whose answer never ends (here: 65 MiB of it) is cut off
  * at 64 MiB rather than read into memory whole; the input keeps Swift's
  * answer, marked degraded, and the log says why. */
@@ -709,6 +744,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(calibrate_eval_route_classifiers),
         cmocka_unit_test(eval_translation),
+        cmocka_unit_test(route_stop_as_generate),
         cmocka_unit_test(language_models_end_to_end),
         cmocka_unit_test(calibrate_on_listed_lines),
         cmocka_unit_test(eval_on_listed_lines),

@@ -102,7 +102,9 @@ static bool load_demo_pair(const demo_flags *fl, const demo_pair *p, elang_calib
     elang_load_opts lo = {.threads = fl->threads, .input_prefix = calib->swift_prefix[0] ? calib->swift_prefix : NULL,
                           .pair_infix = calib->pair_infix[0] ? calib->pair_infix : NULL,
                           .dtype = dtype_of_flag(fl->dtype)};
-    warn_dtype("demo", calib, lo.dtype);
+    /* Every demo calibration was made in F32: one warning says it for all. */
+    static bool warned;
+    if (!warned && calib->dtype != lo.dtype) warn_dtype("demo", calib, lo.dtype), warned = true;
     if (elang_model_load(sw, &lo, swift, &err) != ELANG_OK) {
         fprintf(stderr, "elang demo: %s\n", err.message);
         return false;

@@ -27,6 +27,7 @@ typedef struct {
     route_flags route;
     remote_flags remote;
     const char *input, *output, *format, *calibration, *models, *thresholds;
+    const char *stop; /* NULL: not given */
     double threshold;
     bool emit_ids, profile;
 } cmd_flags;
@@ -167,6 +168,8 @@ int cmd_route(int argc, char **argv) {
         {"output", FLAG_STRING, &fl.output, 0, 0, NULL, "results, one JSON line per input; - for stdout", "FILE"},
         {"format", FLAG_CHOICE, &fl.format, 0, 0, "json|text", "input lines are JSON objects (default) or raw text", "json|text"},
         {"emit-ids", FLAG_BOOL, &fl.emit_ids, 0, 0, NULL, "also output input_ids", NULL},
+        {"stop", FLAG_TEXT, &fl.stop, 0, 0, NULL,
+         "generators: end a generation once its text holds TEXT (greedy; not with --calibration)", "TEXT"},
         PROFILE_FLAG_SPEC(fl.profile),
         {0},
     };
@@ -185,7 +188,8 @@ int cmd_route(int argc, char **argv) {
     int n = 0;
     elang_route_opts opts;
     rc = plan_tiers(&fl, cal, dirs, thresholds, &n, models_copy, thresholds_copy) &&
-         check_remote_flags("route", &fl.route, &fl.remote) && route_opts_from_flags("route", &fl.route, cal, &opts)
+         check_remote_flags("route", &fl.route, &fl.remote) &&
+                 route_opts_from_flags("route", &fl.route, cal, &opts) && stop_from_flag("route", &fl.stop, cal, &opts)
              ? 0
              : 2;
     /* Super elsewhere: only Swift is here (and only its hash checked). */

@@ -61,26 +61,6 @@ static bool check_mode(const serve_flags *fl) {
         return false;
     }
     if (!check_remote_flags("serve", r, &fl->remote)) return false;
-    if (fl->stop && fl->calibration) {
-        fprintf(stderr, "elang serve: --stop changes the answers whose scores the calibration was made on; route "
-                        "with --threshold instead\n");
-        return false;
-    }
-    return true;
-}
-
-/* --stop: where every generation ends (greedy search only). */
-static bool set_stop(const serve_flags *fl, const char *const *stops, elang_route_opts *opts) {
-    if (!fl->stop) return true;
-    if (!fl->stop[0]) {
-        fprintf(stderr, "elang serve: --stop needs a non-empty text\n");
-        return false;
-    }
-    if (opts->gen.num_beams > 1) {
-        fprintf(stderr, "elang serve: --stop works with greedy search, not with --num-beams %d\n", opts->gen.num_beams);
-        return false;
-    }
-    opts->gen.stop = stops, opts->gen.num_stop = 1;
     return true;
 }
 
@@ -155,8 +135,7 @@ int cmd_serve(int argc, char **argv) {
                                                 &fl.remote),
                         .log = log_line};
     rc = load_models(&fl, cal, models, &cfg.opts);
-    const char *stops[1] = {fl.stop};
-    if (!rc && !set_stop(&fl, stops, &cfg.opts)) rc = 2;
+    if (!rc && !stop_from_flag("serve", &fl.stop, cal, &cfg.opts)) rc = 2;
     /* Every thread the server starts inherits this mask, so the signals
      * wait for sigwait below instead of killing the process mid-answer. */
     sigset_t stop;

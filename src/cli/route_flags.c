@@ -43,6 +43,27 @@ static bool parse_words(const char *command, route_flags *fl, elang_route_opts *
     return true;
 }
 
+bool stop_from_flag(const char *command, const char *const *stop, const elang_calibration *calib,
+                    elang_route_opts *opts) {
+    if (!*stop) return true;
+    if (calib) {
+        fprintf(stderr, "elang %s: --stop changes the answers whose scores the calibration was made on; route "
+                        "with --threshold instead\n", command);
+        return false;
+    }
+    if (!(*stop)[0]) {
+        fprintf(stderr, "elang %s: --stop needs a non-empty text\n", command);
+        return false;
+    }
+    if (opts->gen.num_beams > 1) {
+        fprintf(stderr, "elang %s: --stop works with greedy search, not with --num-beams %d\n", command,
+                opts->gen.num_beams);
+        return false;
+    }
+    opts->gen.stop = stop, opts->gen.num_stop = 1;
+    return true;
+}
+
 bool route_opts_from_flags(const char *command, route_flags *fl, const elang_calibration *calib,
                            elang_route_opts *o) {
     *o = elang_route_opts_default();
@@ -56,12 +77,19 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
             (fl->temperature > 0.0 && fl->temperature != calib->temperature) || fl->label_words ||
             (fl->num_beams && fl->num_beams != calib->num_beams) ||
             (fl->max_new_tokens && fl->max_new_tokens != calib->max_new_tokens)) {
-            fprintf(stderr, "elang %s: the calibration fixes the score (%s, T = %g, %s aggregation%s, %d beams, "
-                            "%d new tokens); drop --score/--temperature/--aggregate/--label-words/--num-beams/"
-                            "--max-new-tokens or calibrate again\n",
-                    command, elang_score_name(calib->score), calib->temperature,
-                    elang_aggregation_name(calib->aggregate), calib->num_label_words ? ", label words" : "",
-                    calib->num_beams, calib->max_new_tokens);
+            /* A classifier's score is its logits' alone: decoding does not enter it. */
+            const bool generator = calib->num_label_words > 0 || (calib->task && strcmp(calib->task, "translation") == 0);
+            if (generator)
+                fprintf(stderr, "elang %s: the calibration fixes the score (%s, T = %g, %s aggregation%s, %d beams, "
+                                "%d new tokens); drop --score/--temperature/--aggregate/--label-words/--num-beams/"
+                                "--max-new-tokens or calibrate again\n",
+                        command, elang_score_name(calib->score), calib->temperature,
+                        elang_aggregation_name(calib->aggregate), calib->num_label_words ? ", label words" : "",
+                        calib->num_beams, calib->max_new_tokens);
+            else
+                fprintf(stderr, "elang %s: the calibration fixes the score (%s, T = %g); drop --score/--temperature "
+                                "(and a generator's flags, which a classifier does not take) or calibrate again\n",
+                        command, elang_score_name(calib->score), calib->temperature);
             return false;
         }
         o->score = calib->score;

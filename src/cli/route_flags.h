@@ -103,6 +103,13 @@ elang_remote_opts remote_opts_of(const char *url, const remote_flags *rf);
     {"src", FLAG_STRING, &(src), 0, 0, NULL, "translation: source sentences, one a line", "FILE"},            \
     {"ref", FLAG_STRING, &(ref), 0, 0, NULL, "translation: reference translations", "FILE"}
 
+/* --stop TEXT of route and serve: every generation ends once its text holds
+ * `*stop` (greedy search only; not with a calibration, whose scores were
+ * made on whole answers). Points opts at stop; prints why and returns false
+ * when the flag cannot be taken. A NULL *stop leaves opts as they are. */
+bool stop_from_flag(const char *command, const char *const *stop, const elang_calibration *calib,
+                    elang_route_opts *opts);
+
 /* The routing options the flags describe, starting from `base` (a
  * calibration's settings, or the defaults). Prints why and returns false on
  * a bad value or a flag that contradicts the calibration. The options point
