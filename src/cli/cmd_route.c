@@ -187,11 +187,11 @@ int cmd_route(int argc, char **argv) {
     double thresholds[MAX_TIERS];
     int n = 0;
     elang_route_opts opts;
-    rc = plan_tiers(&fl, cal, dirs, thresholds, &n, models_copy, thresholds_copy) &&
-         check_remote_flags("route", &fl.route, &fl.remote) &&
-                 route_opts_from_flags("route", &fl.route, cal, &opts) && stop_from_flag("route", &fl.stop, cal, &opts)
-             ? 0
-             : 2;
+    const bool flags_ok = plan_tiers(&fl, cal, dirs, thresholds, &n, models_copy, thresholds_copy) &&
+                          check_remote_flags("route", &fl.route, &fl.remote) &&
+                          route_opts_from_flags("route", &fl.route, cal, &opts) &&
+                          stop_from_flag("route", &fl.stop, cal, &opts);
+    rc = flags_ok ? 0 : 2;
     /* Super elsewhere: only Swift is here (and only its hash checked). */
     const bool remote = !fl.models && fl.route.super && is_url(fl.route.super);
     if (!rc && cal && elang_calibration_check(cal, dirs[0], remote ? NULL : dirs[1], &err) != ELANG_OK)
