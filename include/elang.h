@@ -151,6 +151,10 @@ typedef struct {
     double attention_seconds;   /* attention's Q·Kᵀ and P·V products */
     double attention_gflop;
     long products;              /* matrix products run */
+    long batches;               /* forward batches run */
+    long batches_fewer_threads; /* of them, run on fewer threads than elang_model_threads while
+                                   other processes held CPUs (threads 0 only) */
+    int fewest_threads;         /* the fewest threads a batch ran on (elang_model_threads when none ran) */
 } elang_profile;
 void elang_model_profile(const elang_model *m, elang_profile *out);
 /* True when the model generates text (T5, Marian, GPT-2, Llama, Qwen2),

@@ -331,6 +331,29 @@ static void models_keep_their_own_threads(void **s) {
     assert_int_equal(elang_classify(one, &in, 1, NULL, &o, NULL), ELANG_OK);
     elang_class_out_free(&o, 1);
     assert_int_equal(omp_get_max_threads(), 3);
+    /* The profile counts batches and the fewest threads one ran on: a count
+     * given is kept; 0 may give fewer under load, never none or more. */
+    const elang_text three[3] = {in, in, in};
+    elang_class_out outs[3];
+    elang_classify_opts two_a_batch = {.batch_size = 2};
+    elang_profile p;
+    elang_model_profile(all, &p);
+    assert_int_equal(p.batches, 0);
+    assert_int_equal(p.fewest_threads, elang_model_threads(all));
+    assert_int_equal(elang_classify(two, three, 3, &two_a_batch, outs, NULL), ELANG_OK);
+    elang_class_out_free(outs, 3);
+    elang_model_profile(two, &p);
+    assert_int_equal(p.batches, 2);
+    assert_int_equal(p.batches_fewer_threads, 0);
+    assert_int_equal(p.fewest_threads, 2);
+    assert_int_equal(elang_classify(all, three, 3, &two_a_batch, outs, NULL), ELANG_OK);
+    elang_class_out_free(outs, 3);
+    elang_model_profile(all, &p);
+    assert_int_equal(p.batches, 2);
+    assert_true(p.fewest_threads >= 1 && p.fewest_threads <= elang_model_threads(all));
+    assert_true(p.batches_fewer_threads == 0 ? p.fewest_threads == elang_model_threads(all)
+                                             : p.fewest_threads < elang_model_threads(all));
+    assert_int_equal(omp_get_max_threads(), 3);
     elang_model_free(one), elang_model_free(two), elang_model_free(all);
     omp_set_num_threads(omp_get_num_procs());
 }

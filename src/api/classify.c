@@ -128,7 +128,7 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
 
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
-    const int threads = threads_enter(model_threads_now(m));
+    const int threads = threads_enter(m->threads);
     const double t0 = clock_seconds();
     st = tokenize_all(m, in, n, out, err);
     if (st == ELANG_OK) {
@@ -136,7 +136,7 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
         qsort_r(order, n, sizeof *order, by_length_desc, out);
         for (size_t start = 0; start < n && st == ELANG_OK; start += (size_t)batch) {
             const int B = (int)(n - start < (size_t)batch ? n - start : (size_t)batch);
-            threads_enter(model_threads_now(m));
+            model_batch_threads(m);
             st = run_batch(m, out, order + start, B, err);
         }
     }

@@ -294,7 +294,7 @@ static elang_status generate_or_pick(elang_model *m, const elang_text *in, size_
     if ((st = outputs_clear(out, n, sizeof *out, in, err)) != ELANG_OK || n == 0) return st;
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
-    const int threads = threads_enter(model_threads_now(m));
+    const int threads = threads_enter(m->threads);
     const double t0 = clock_seconds();
     st = tokenize_all(m, in, n, &o, out, err);
     if (st == ELANG_OK) {
@@ -302,7 +302,7 @@ static elang_status generate_or_pick(elang_model *m, const elang_text *in, size_
         qsort_r(order, n, sizeof *order, by_length_desc, out);
         for (size_t start = 0; start < n && st == ELANG_OK; start += (size_t)o.batch_size) {
             const int B = (int)(n - start < (size_t)o.batch_size ? n - start : (size_t)o.batch_size);
-            threads_enter(model_threads_now(m));
+            model_batch_threads(m);
             st = run_batch(m, &o, out, order + start, B, pick, err);
         }
     }

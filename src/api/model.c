@@ -161,7 +161,13 @@ int elang_model_num_labels(const elang_model *m) { return m->cfg.num_labels; }
 int elang_model_max_length(const elang_model *m) { return m->max_length; }
 int elang_model_threads(const elang_model *m) { return m->threads; }
 
-int model_threads_now(const elang_model *m) { return m->threads_auto ? threads_available(m->threads) : m->threads; }
+int model_batch_threads(elang_model *m) {
+    const int n = m->threads_auto ? threads_available(m->threads) : m->threads;
+    m->batches++;
+    m->batches_fewer_threads += n < m->threads;
+    if (m->fewest_threads == 0 || n < m->fewest_threads) m->fewest_threads = n;
+    return threads_enter(n);
+}
 elang_dtype elang_model_dtype(const elang_model *m) { return m->dtype; }
 
 void elang_model_profile(const elang_model *m, elang_profile *out) {
@@ -169,7 +175,9 @@ void elang_model_profile(const elang_model *m, elang_profile *out) {
     matmul_get_profile(m->mm, &p);
     *out = (elang_profile){.seconds = m->seconds, .linear_seconds = p.linear_seconds,
                            .linear_gflop = p.linear_flops / 1e9, .attention_seconds = p.batched_seconds,
-                           .attention_gflop = p.batched_flops / 1e9, .products = p.products};
+                           .attention_gflop = p.batched_flops / 1e9, .products = p.products,
+                           .batches = m->batches, .batches_fewer_threads = m->batches_fewer_threads,
+                           .fewest_threads = m->fewest_threads ? m->fewest_threads : m->threads};
 }
 
 static const char *const dtype_names[] = {"f32", "bf16", "int8"};

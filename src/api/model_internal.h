@@ -30,6 +30,8 @@ struct elang_model {
     elang_dtype dtype;        /* of its matrix products */
     matmul_ctx *mm;           /* its primitives and their scratch */
     double seconds;           /* spent in calls that ran it (elang_model_profile) */
+    long batches, batches_fewer_threads; /* run, and run on fewer than `threads` (elang_model_profile) */
+    int fewest_threads;       /* the fewest a batch ran on; 0 before any */
     /* Run state, sized by the largest batch so far and reused: `batch` holds
      * the padded inputs a call builds, `run` what the network computes with
      * (models/ carves it). */
@@ -67,10 +69,11 @@ elang_status model_decision_scores(elang_model *m, elang_decision pass, const el
                                    int batch_size, double temperature, const int *head_outputs,
                                    int num_head_outputs, float *scores, int *input_tokens, elang_error *err);
 
-/* The threads m computes with now: its own count, or, resolved from 0,
- * what threads_available leaves it (set again before every batch, so that a
- * long call follows the load too). */
-int model_threads_now(const elang_model *m);
+/* Makes the calling thread compute a batch of m with its own count, or,
+ * resolved from 0, what threads_available leaves it (set again before
+ * every batch, so that a long call follows the load too), and counts the
+ * batch in m's profile. Returns the count the thread had (threads_leave). */
+int model_batch_threads(elang_model *m);
 
 /* The id of the first token of `word` as the model's tokenizer splits it;
  * for a decoder-only model, of the word as it continues a prompt after a

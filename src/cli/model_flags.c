@@ -42,11 +42,17 @@ void print_profile(const char *command, const elang_model *m) {
     elang_model_profile(m, &p);
     const double rest = p.seconds - p.linear_seconds - p.attention_seconds;
     const double share = p.seconds > 0 ? 100.0 / p.seconds : 0.0;
+    char threads[160];
+    int len = snprintf(threads, sizeof threads, "%d threads", elang_model_threads(m));
+    if (p.batches_fewer_threads > 0)
+        snprintf(threads + len, sizeof threads - (size_t)len,
+                 "; %ld of %ld batches on fewer, down to %d, while other processes held CPUs", p.batches_fewer_threads,
+                 p.batches, p.fewest_threads);
     fprintf(stderr,
-            "elang %s: profile of %s (%s, up to %d threads): %.3f s in the model; linear layers %.3f s (%.0f%%, %.1f "
+            "elang %s: profile of %s (%s, %s): %.3f s in the model; linear layers %.3f s (%.0f%%, %.1f "
             "GFLOP/s), attention products %.3f s (%.0f%%, %.1f GFLOP/s), the rest %.3f s (%.0f%%: tokenizing, "
             "embeddings, norms, softmax, energies and scores, search); %ld products\n",
-            command, elang_model_dir(m), elang_dtype_name(elang_model_dtype(m)), elang_model_threads(m), p.seconds,
+            command, elang_model_dir(m), elang_dtype_name(elang_model_dtype(m)), threads, p.seconds,
             p.linear_seconds, p.linear_seconds * share, p.linear_seconds > 0 ? p.linear_gflop / p.linear_seconds : 0.0,
             p.attention_seconds, p.attention_seconds * share,
             p.attention_seconds > 0 ? p.attention_gflop / p.attention_seconds : 0.0, rest, rest * share, p.products);
