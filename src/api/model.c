@@ -161,12 +161,12 @@ int elang_model_num_labels(const elang_model *m) { return m->cfg.num_labels; }
 int elang_model_max_length(const elang_model *m) { return m->max_length; }
 int elang_model_threads(const elang_model *m) { return m->threads; }
 
-int model_batch_threads(elang_model *m) {
+void model_batch_threads(elang_model *m) {
     const int n = m->threads_auto ? threads_available(m->threads) : m->threads;
     m->batches++;
     m->batches_fewer_threads += n < m->threads;
     if (m->fewest_threads == 0 || n < m->fewest_threads) m->fewest_threads = n;
-    return threads_enter(n);
+    threads_enter(n);
 }
 elang_dtype elang_model_dtype(const elang_model *m) { return m->dtype; }
 

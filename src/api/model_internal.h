@@ -72,8 +72,9 @@ elang_status model_decision_scores(elang_model *m, elang_decision pass, const el
 /* Makes the calling thread compute a batch of m with its own count, or,
  * resolved from 0, what threads_available leaves it (set again before
  * every batch, so that a long call follows the load too), and counts the
- * batch in m's profile. Returns the count the thread had (threads_leave). */
-int model_batch_threads(elang_model *m);
+ * batch in m's profile. The caller restores its count with threads_leave
+ * once the call is done. */
+void model_batch_threads(elang_model *m);
 
 /* The id of the first token of `word` as the model's tokenizer splits it;
  * for a decoder-only model, of the word as it continues a prompt after a
