@@ -38,7 +38,10 @@ the same one.
 Pre-training: BERT's masked language model (15% of the tokens; 80% [MASK],
 10% random, 10% kept), a prediction head tied to the word embeddings and
 dropped afterwards; sentence pairs are not joined (no next-sentence task).
-Fine-tuning: cross-entropy, token types 0/1 for the two segments of a pair.
+Fine-tuning: cross-entropy, token types 0/1 for the two segments of a pair;
+with --teacher (distillation, as TinyBERT's prediction layer is distilled
+from BERT), the soft cross-entropy against the task's Super's class
+probabilities of each training example instead of the gold labels.
 Both stages: AdamW (weight decay on matrices), learning rate warmed up
 linearly over the first WARMUP of the steps then decayed linearly to 0,
 dropout, batches of examples of similar length, forward pass under bfloat16
@@ -55,6 +58,7 @@ computed with the rounded weights.
 Usage (from the repository root):
   /usr/bin/python3 tools/train/train_glue_bert.py --size swift
   /usr/bin/python3 tools/train/train_glue_bert.py --size super
+  /usr/bin/python3 tools/train/train_glue_bert.py --size swift --teacher models   (distilled Swifts)
 """
 
 import runtime
@@ -73,7 +77,7 @@ from torch.nn import functional as F  # noqa: E402
 
 from bert import BertForSequenceClassification, MaskedLMHead, bert_config  # noqa: E402
 from trainutil import (EpochCheckpoint, Log, count_parameters, decay_groups, fit, length_batches, linear_warmup_decay,  # noqa: E402
-                       optimizer_step, pad, read_safetensors, reproduce_lines, set_determinism, today, write_json,
+                       load_model, optimizer_step, pad, read_safetensors, reproduce_lines, set_determinism, today, write_json,
                        write_lines, write_safetensors)
 from wordpiece import SPECIALS, build_vocab, load_tokenizer, write_vocab  # noqa: E402
 
@@ -320,9 +324,11 @@ def pretrain(model, config, sentences, args, log):
         checkpoint.save(epoch)
 
 
-def finetune(model, task, train_data, calibration, epochs, args, log):
-    """Fine-tunes for `epochs` epochs; returns (best state dict, its epoch,
-    calibration metric of every epoch)."""
+def finetune(model, task, train_data, calibration, epochs, args, log, teacher_probs=None):
+    """Fine-tunes for `epochs` epochs on the gold labels, or, given
+    teacher_probs [N, labels] (a teacher's class probabilities of each
+    training example), on the soft cross-entropy against them; returns (best
+    state dict, its epoch, calibration metric of every epoch)."""
     rng = random.Random(args.seed)
     total = (len(train_data) + args.batch_size - 1) // args.batch_size * epochs
     optimizer = torch.optim.AdamW(decay_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, 0.999), eps=1e-6)
@@ -331,10 +337,11 @@ def finetune(model, task, train_data, calibration, epochs, args, log):
     num_labels = len(TASKS[task]["labels"])
 
     def batch_loss(batch):
-        labels = torch.tensor([train_data[i][2] for i in batch])
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits = model(*batch_tensors(train_data, batch))
-        return F.cross_entropy(logits.float(), labels)
+        if teacher_probs is not None:
+            return -(teacher_probs[batch] * F.log_softmax(logits.float(), -1)).sum(-1).mean()
+        return F.cross_entropy(logits.float(), torch.tensor([train_data[i][2] for i in batch]))
 
     def evaluate():
         m = metrics(predict(model, calibration, num_labels), calibration)
@@ -342,6 +349,16 @@ def finetune(model, task, train_data, calibration, epochs, args, log):
 
     return fit(model, optimizer, schedule, epochs, lambda: length_batches(lengths, args.batch_size, rng),
                batch_loss, evaluate, log, 500)
+
+
+def teacher_probabilities(teacher_dir, tokenizer, examples, num_labels):
+    """The class probabilities [N, labels] the classifier in teacher_dir
+    gives the encoded examples; its vocabulary must be the tokenizer's, or
+    the ids would mean other words to it."""
+    if load_tokenizer(teacher_dir).vocab != tokenizer.vocab:
+        raise SystemExit(f"{teacher_dir}/vocab.txt differs from this run's vocabulary: not the same text or size?")
+    teacher = load_model(BertForSequenceClassification, teacher_dir)
+    return F.softmax(predict(teacher, examples, num_labels), -1)
 
 
 def write_card(path, task, config, args, n_params, sizes, best_epoch, history, scores, minutes):
@@ -376,7 +393,10 @@ def write_card(path, task, config, args, n_params, sizes, best_epoch, history, s
         f"`models/{task}-calibration-lines.txt` |",
         f"| fine-tuning | {args.epochs[task]} epochs max, batch {args.batch_size}, AdamW lr {args.lr:g} "
         f"(warm-up {WARMUP:.0%}, linear decay), weight decay {args.weight_decay:g}, dropout "
-        f"{config['hidden_dropout_prob']:g}, gradient clipping 1.0, bfloat16 autocast, seed {args.seed} |",
+        f"{config['hidden_dropout_prob']:g}, gradient clipping 1.0, bfloat16 autocast, seed {args.seed}"
+        + (f"; distilled: the loss is the soft cross-entropy against `{task}-super`'s class probabilities of "
+           "each training example (its logits in F32, softmax at temperature 1), not the gold labels"
+           if args.teacher else "") + " |",
         f"| epoch kept | {best_epoch} (best calibration {t['metric']}; per epoch: "
         + ", ".join(f"{a:.4f}" for a in history) + ") |",
         f"| training time | {minutes:.0f} minutes from the start of this size's run to the end of this task "
@@ -412,6 +432,8 @@ def main():
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--teacher", help="distil: fine-tune each task on the class probabilities of "
+                        "TEACHER/TASK-super (same vocabulary) instead of the gold labels")
     args = parser.parse_args()
     size = SIZES[args.size]
     args.mlm_epochs = size["mlm_epochs"] if args.mlm_epochs is None else args.mlm_epochs
@@ -446,11 +468,20 @@ def main():
         train_data, calibration, dev = (encode(tokenizer, r) for r in (train_rows, calibration_rows, dev_rows))
         config = bert_config(len(tokenizer.vocab), size["hidden"], size["layers"], size["heads"],
                              size["intermediate"], TASKS[task]["labels"], MAX_LENGTH, args.dropout)
+        num_labels = len(TASKS[task]["labels"])
+        teacher_probs = None
+        if args.teacher:
+            teacher_probs = teacher_probabilities(os.path.join(args.teacher, f"{task}-super"), tokenizer,
+                                                  train_data, num_labels)
+            log(f"{task}: the teacher agrees with the gold labels on "
+                f"{(teacher_probs.argmax(-1) == torch.tensor([e[2] for e in train_data])).float().mean():.4f} "
+                "of the training examples")
         torch.manual_seed(args.seed)
         model = BertForSequenceClassification(config)
         model.bert.load_state_dict(pretrained)
-        log(f"{task}: fine-tuning on {len(train_data)} examples")
-        best, best_epoch, history = finetune(model, task, train_data, calibration, args.epochs[task], args, log)
+        log(f"{task}: fine-tuning on {len(train_data)} examples" + (" (distilled)" if args.teacher else ""))
+        best, best_epoch, history = finetune(model, task, train_data, calibration, args.epochs[task], args, log,
+                                             teacher_probs)
 
         out = os.path.join(args.models, f"{task}-{args.size}")
         os.makedirs(out, exist_ok=True)
@@ -459,7 +490,6 @@ def main():
         write_safetensors(weights, best, "F16")
         write_json(os.path.join(out, "config.json"), config)
         model.load_state_dict(read_safetensors(weights))
-        num_labels = len(TASKS[task]["labels"])
         scores = {"calibration": metrics(predict(model, calibration, num_labels), calibration),
                   "calibration_n": len(calibration), "dev": metrics(predict(model, dev, num_labels), dev),
                   "dev_n": len(dev)}

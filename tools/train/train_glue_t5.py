@@ -38,7 +38,8 @@ seven times fewer, longer sequences (an epoch of 489 steps instead of
 
 Tokenizer: SentencePiece unigram, SPM_PIECES pieces, trained on the training
 inputs (with their prefixes); + 100 <extra_id_N> as T5Tokenizer adds.
-Training: teacher-forced cross-entropy, AdamW with relative learning rates
+Training: teacher-forced cross-entropy (with --teacher, the first step's
+against a teacher's probabilities over the task's label words: distillation), AdamW with relative learning rates
 (as train_multi30k.py), linear warm-up and decay, dropout, bfloat16
 autocast, batches of similar length. After every epoch: each task's
 calibration metric by the first step's label-word logits; the epoch with
@@ -50,6 +51,7 @@ from there, to the same weights; the file is removed at the end.
 Usage (from the repository root):
   /usr/bin/python3 tools/train/train_glue_t5.py --size swift
   /usr/bin/python3 tools/train/train_glue_t5.py --size super
+  /usr/bin/python3 tools/train/train_glue_t5.py --size swift --teacher models/glue-t5-super   (distilled)
 """
 
 import runtime
@@ -68,7 +70,7 @@ from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
 from train_glue_bert import TASKS, load_data, metrics, read_wordnet, selection_metric  # noqa: E402
 from train_multi30k import EXTRA_IDS, train_sentencepiece  # noqa: E402
 from trainutil import (EpochCheckpoint, add_training_arguments, count_parameters, fit, length_batches,  # noqa: E402
-                       linear_warmup_decay, optimizer_step, pad, read_safetensors, relative_groups, reproduce_lines,
+                       linear_warmup_decay, load_model, optimizer_step, pad, read_safetensors, relative_groups, reproduce_lines,
                        start_training, today, write_json, write_lines, write_safetensors)
 
 PREFIXES = {"sst2": "sst2 sentence: ", "cola": "cola sentence: ", "mrpc": "mrpc sentence1: ",
@@ -124,15 +126,27 @@ def evaluate_tasks(model, data, word_ids, split):
             for task, d in data.items()}
 
 
-def seq2seq_loss(model, sources, targets):
+def seq2seq_loss(model, sources, targets, first_step=None):
     """Teacher-forced cross-entropy of the target id lists given the source
-    id lists (bfloat16 autocast, the loss in F32)."""
+    id lists (bfloat16 autocast, the loss in F32). first_step, a pair of
+    [B, k] tensors (ids, probabilities), makes the first target step's loss
+    the soft cross-entropy against those probabilities at those ids instead
+    (distillation); the mean is over target tokens either way."""
     ids, mask = pad(sources, 0)
     labels, _ = pad(targets, -100)
     target = labels >= 0
     with torch.autocast("cpu", dtype=torch.bfloat16):
         logits = model.lm_head(model.teacher_forced(ids, mask, labels)[target])
-    return torch.nn.functional.cross_entropy(logits.float(), labels[target])
+    if first_step is None:
+        return torch.nn.functional.cross_entropy(logits.float(), labels[target])
+    log_probs = torch.nn.functional.log_softmax(logits.float(), -1)
+    is_first = torch.zeros_like(target)
+    is_first[:, 0] = True
+    is_first = is_first[target]  # rows of logits that are a first step, in the rows' (example, step) order
+    word_ids, probs = first_step
+    first_loss = -(probs * log_probs[is_first].gather(1, word_ids)).sum()
+    rest_loss = -log_probs[~is_first].gather(1, labels[target][~is_first][:, None]).sum()
+    return (first_loss + rest_loss) / len(log_probs)
 
 
 def random_partition(total, parts, rng):
@@ -212,7 +226,12 @@ def train(model, data, word_ids, args, log):
         return length_batches([len(e[0]) for e in epoch_examples], args.batch_size, rng)
 
     def batch_loss(batch):
-        return seq2seq_loss(model, [epoch_examples[i][0] for i in batch], [epoch_examples[i][1] for i in batch])
+        first_step = None
+        if len(epoch_examples[batch[0]]) > 3:  # distilling: (source, target, label, (label-word ids, probabilities))
+            first_step = (torch.tensor([epoch_examples[i][3][0] for i in batch]),
+                          torch.stack([epoch_examples[i][3][1] for i in batch]))
+        return seq2seq_loss(model, [epoch_examples[i][0] for i in batch], [epoch_examples[i][1] for i in batch],
+                            first_step)
 
     def evaluate():
         m = evaluate_tasks(model, data, word_ids, 0)
@@ -220,6 +239,22 @@ def train(model, data, word_ids, args, log):
         return mean, "calibration " + ", ".join(f"{task} {selection_metric(task, x):.4f}" for task, x in m.items())
 
     return fit(model, optimizer, schedule, args.epochs, batches, batch_loss, evaluate, log, 200)
+
+
+def with_teacher(teacher_dir, out, data, word_ids):
+    """data with every training example extended by (its task's label-word
+    ids, the teacher's probabilities over them: softmax of its first step's
+    label-word logits). The teacher must read the same pieces."""
+    with open(os.path.join(teacher_dir, "spiece.model"), "rb") as a, open(os.path.join(out, "spiece.model"), "rb") as b:
+        if a.read() != b.read():
+            raise SystemExit(f"{teacher_dir}/spiece.model differs from this run's: the teacher reads other pieces")
+    with torch.random.fork_rng():  # building the teacher must not move the student's random stream
+        teacher = load_model(T5ForConditionalGeneration, teacher_dir)
+    extended = {}
+    for task, (calibration, train_examples, dev) in data.items():
+        probs = torch.softmax(label_word_logits(teacher, train_examples, word_ids[task]), -1)
+        extended[task] = (calibration, [e + ((word_ids[task], p),) for e, p in zip(train_examples, probs)], dev)
+    return extended
 
 
 def write_card(path, config, args, n_params, sizes, best_epoch, history, scores, minutes):
@@ -261,7 +296,10 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
                                if args.pretrain_epochs > 0 else "none |"),
         f"| training | {args.epochs} epochs max, batch {args.batch_size}, AdamW, relative lr {args.lr:g} × each "
         f"parameter's RMS when the phase starts (β2 0.98, warm-up {WARMUP:.0%}, linear decay), weight decay "
-        f"{args.weight_decay:g}, dropout {config['dropout_rate']:g}, bfloat16 autocast, seed {args.seed} |",
+        f"{args.weight_decay:g}, dropout {config['dropout_rate']:g}, bfloat16 autocast, seed {args.seed}"
+        + ("; distilled: the first target step's loss is the soft cross-entropy against `glue-t5-super`'s "
+           "probabilities over the task's label words (softmax of its first step's label-word logits, F32), not "
+           "the gold label word" if args.teacher else "") + " |",
         f"| epoch kept | {best_epoch} (best mean calibration metric; per epoch: "
         + ", ".join(f"{b:.4f}" for b in history) + ") |",
         f"| training time | {minutes:.0f} minutes (wall clock, one thread, on a shared 2-core machine) |",
@@ -291,6 +329,8 @@ def main():
                         "of one at a time (worse for the Super on the calibration splits: tools/train/README.md)")
     parser.add_argument("--wordnet", default="/usr/share/wordnet",
                         help="WordNet 3.0's dict folder, whose glosses join the pre-training text")
+    parser.add_argument("--teacher", help="distil: the first target step learns the label-word probabilities of "
+                        "the model in TEACHER (same spiece.model) instead of the gold label word")
     args = parser.parse_args()
     size, out, log = start_training(args, SIZES, "glue-t5")
     if args.pretrain_epochs is None:
@@ -319,6 +359,10 @@ def main():
             + (f"{len(sequences)} sequences of {PRETRAIN_TOKENS} pieces" if args.pack else
                f"{len(sequences)} of them one at a time"))
         pretrain(model, sequences, args, checkpoint_path, log)
+    if args.teacher:
+        data = with_teacher(args.teacher, out, data, word_ids)
+        log("teacher's label-word probabilities computed; it agrees with the gold labels on " + ", ".join(
+            f"{t} {sum(int(e[3][1].argmax()) == e[2] for e in d[1]) / len(d[1]):.4f}" for t, d in data.items()))
     best, best_epoch, history = train(model, data, word_ids, args, log)
 
     weights = os.path.join(out, "model.safetensors")
