@@ -77,8 +77,8 @@ from torch.nn import functional as F  # noqa: E402
 
 from bert import BertForSequenceClassification, MaskedLMHead, bert_config  # noqa: E402
 from trainutil import (EpochCheckpoint, Log, count_parameters, decay_groups, fit, length_batches, linear_warmup_decay,  # noqa: E402
-                       load_model, optimizer_step, pad, read_safetensors, reproduce_lines, set_determinism, today, write_json,
-                       write_lines, write_safetensors)
+                       optimizer_step, pad, read_safetensors, reproduce_lines, run_elang, set_determinism, today,
+                       write_json, write_lines, write_safetensors)
 from wordpiece import SPECIALS, build_vocab, load_tokenizer, write_vocab  # noqa: E402
 
 SPLIT_SEED = 20220522
@@ -351,14 +351,20 @@ def finetune(model, task, train_data, calibration, epochs, args, log, teacher_pr
                batch_loss, evaluate, log, 500)
 
 
-def teacher_probabilities(teacher_dir, tokenizer, examples, num_labels):
+def teacher_probabilities(teacher_dir, tokenizer, rows, examples):
     """The class probabilities [N, labels] the classifier in teacher_dir
-    gives the encoded examples; its vocabulary must be the tokenizer's, or
-    the ids would mean other words to it."""
+    gives the rows (F32, by elang: run_elang says why), checked to have read
+    the very ids the rows are encoded to here (so the same vocabulary, the
+    same tokenizer and truncation)."""
     if load_tokenizer(teacher_dir).vocab != tokenizer.vocab:
         raise SystemExit(f"{teacher_dir}/vocab.txt differs from this run's vocabulary: not the same text or size?")
-    teacher = load_model(BertForSequenceClassification, teacher_dir)
-    return F.softmax(predict(teacher, examples, num_labels), -1)
+    results = run_elang(["classify", "--model", teacher_dir, "--emit-ids"],
+                        [{"text": text} if pair is None else {"text": text, "text_pair": pair}
+                         for _, text, pair, _ in rows])
+    for (line, _, _, _), (ids, types, _), r in zip(rows, examples, results):
+        if r["input_ids"] != ids or r.get("token_type_ids", types) != types:
+            raise SystemExit(f"{teacher_dir}: elang read train.tsv line {line} as other ids than this script")
+    return F.softmax(torch.tensor([r["logits"] for r in results], dtype=torch.float32), -1)
 
 
 def write_card(path, task, config, args, n_params, sizes, best_epoch, history, scores, minutes):
@@ -395,7 +401,7 @@ def write_card(path, task, config, args, n_params, sizes, best_epoch, history, s
         f"(warm-up {WARMUP:.0%}, linear decay), weight decay {args.weight_decay:g}, dropout "
         f"{config['hidden_dropout_prob']:g}, gradient clipping 1.0, bfloat16 autocast, seed {args.seed}"
         + (f"; distilled: the loss is the soft cross-entropy against `{task}-super`'s class probabilities of "
-           "each training example (its logits in F32, softmax at temperature 1), not the gold labels"
+           "each training example (its logits in F32, by elang; softmax at temperature 1), not the gold labels"
            if args.teacher else "") + " |",
         f"| epoch kept | {best_epoch} (best calibration {t['metric']}; per epoch: "
         + ", ".join(f"{a:.4f}" for a in history) + ") |",
@@ -472,7 +478,7 @@ def main():
         teacher_probs = None
         if args.teacher:
             teacher_probs = teacher_probabilities(os.path.join(args.teacher, f"{task}-super"), tokenizer,
-                                                  train_data, num_labels)
+                                                  train_rows, train_data)
             log(f"{task}: the teacher agrees with the gold labels on "
                 f"{(teacher_probs.argmax(-1) == torch.tensor([e[2] for e in train_data])).float().mean():.4f} "
                 "of the training examples")

@@ -70,8 +70,8 @@ from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
 from train_glue_bert import TASKS, load_data, metrics, read_wordnet, selection_metric  # noqa: E402
 from train_multi30k import EXTRA_IDS, train_sentencepiece  # noqa: E402
 from trainutil import (EpochCheckpoint, add_training_arguments, count_parameters, fit, length_batches,  # noqa: E402
-                       linear_warmup_decay, load_model, optimizer_step, pad, read_safetensors, relative_groups, reproduce_lines,
-                       start_training, today, write_json, write_lines, write_safetensors)
+                       linear_warmup_decay, optimizer_step, pad, read_safetensors, relative_groups, reproduce_lines,
+                       run_elang, start_training, today, write_json, write_lines, write_safetensors)
 
 PREFIXES = {"sst2": "sst2 sentence: ", "cola": "cola sentence: ", "mrpc": "mrpc sentence1: ",
             "rte": "rte sentence1: "}
@@ -241,18 +241,29 @@ def train(model, data, word_ids, args, log):
     return fit(model, optimizer, schedule, args.epochs, batches, batch_loss, evaluate, log, 200)
 
 
-def with_teacher(teacher_dir, out, data, word_ids):
+def with_teacher(teacher_dir, out, splits, data, word_ids):
     """data with every training example extended by (its task's label-word
     ids, the teacher's probabilities over them: softmax of its first step's
-    label-word logits). The teacher must read the same pieces."""
+    label-word logits, F32, by elang: trainutil.run_elang says why). elang
+    routes the texts with the teacher as both models and keeps every answer
+    on the first: its answer is the likelier label word and `maxprob` that
+    word's probability, which for two label words is the whole
+    distribution. The teacher must read the same pieces."""
     with open(os.path.join(teacher_dir, "spiece.model"), "rb") as a, open(os.path.join(out, "spiece.model"), "rb") as b:
         if a.read() != b.read():
             raise SystemExit(f"{teacher_dir}/spiece.model differs from this run's: the teacher reads other pieces")
-    with torch.random.fork_rng():  # building the teacher must not move the student's random stream
-        teacher = load_model(T5ForConditionalGeneration, teacher_dir)
     extended = {}
     for task, (calibration, train_examples, dev) in data.items():
-        probs = torch.softmax(label_word_logits(teacher, train_examples, word_ids[task]), -1)
+        assert len(LABEL_WORDS[task]) == 2, "maxprob gives the distribution of two label words only"
+        results = run_elang(["route", "--swift", teacher_dir, "--super", teacher_dir, "--swift-prefix", PREFIXES[task],
+                             "--super-prefix", PREFIXES[task], "--pair-infix", PAIR_INFIX, "--label-words",
+                             ",".join(LABEL_WORDS[task]), "--score", "maxprob", "--threshold", "-1e30"],
+                            [{"text": text} if pair is None else {"text": text, "text_pair": pair}
+                             for _, text, pair, _ in splits[task][1]])
+        probs = torch.zeros(len(results), 2)
+        for i, r in enumerate(results):
+            probs[i, r["label_id"]] = r["score"]
+            probs[i, 1 - r["label_id"]] = 1 - r["score"]
         extended[task] = (calibration, [e + ((word_ids[task], p),) for e, p in zip(train_examples, probs)], dev)
     return extended
 
@@ -298,7 +309,7 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
         f"parameter's RMS when the phase starts (β2 0.98, warm-up {WARMUP:.0%}, linear decay), weight decay "
         f"{args.weight_decay:g}, dropout {config['dropout_rate']:g}, bfloat16 autocast, seed {args.seed}"
         + ("; distilled: the first target step's loss is the soft cross-entropy against `glue-t5-super`'s "
-           "probabilities over the task's label words (softmax of its first step's label-word logits, F32), not "
+           "probabilities over the task's label words (softmax of its first step's label-word logits, F32, by elang), not "
            "the gold label word" if args.teacher else "") + " |",
         f"| epoch kept | {best_epoch} (best mean calibration metric; per epoch: "
         + ", ".join(f"{b:.4f}" for b in history) + ") |",
@@ -360,7 +371,7 @@ def main():
                f"{len(sequences)} of them one at a time"))
         pretrain(model, sequences, args, checkpoint_path, log)
     if args.teacher:
-        data = with_teacher(args.teacher, out, data, word_ids)
+        data = with_teacher(args.teacher, out, splits, data, word_ids)
         log("teacher's label-word probabilities computed; it agrees with the gold labels on " + ", ".join(
             f"{t} {sum(int(e[3][1].argmax()) == e[2] for e in d[1]) / len(d[1]):.4f}" for t, d in data.items()))
     best, best_epoch, history = train(model, data, word_ids, args, log)

@@ -350,3 +350,30 @@ def load_model(model_class, model_dir):
         model = model_class(json.load(f))
     model.load_state_dict(read_safetensors(os.path.join(model_dir, "model.safetensors")))
     return model.eval()
+
+
+ELANG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "elang")
+
+
+def run_elang(command, inputs):
+    """The JSON result lines of `build/elang COMMAND... --input FILE` on the
+    inputs (JSON objects, one a line), in input order. The distillations ask
+    elang for their teachers' outputs: Debian's PyTorch multiplies F32 on its
+    generic BLAS (a few GFLOP/s), so a teacher's pass over SST-2's 56,000
+    phrases would take an hour in PyTorch and takes a minute in elang, with
+    the same F32 arithmetic to within float rounding (tests/test_demo_models.c)."""
+    import subprocess
+    import tempfile
+    if not os.access(ELANG, os.X_OK):
+        raise SystemExit(f"{os.path.normpath(ELANG)} is missing: build elang first (make)")
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8") as f:
+        f.write("".join(json.dumps(x) + "\n" for x in inputs))
+        f.flush()
+        done = subprocess.run([ELANG] + command + ["--input", f.name, "--output", "-"], capture_output=True,
+                              text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"elang {' '.join(command)} failed (exit {done.returncode}): {done.stderr.strip()}")
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    if len(results) != len(inputs):
+        raise SystemExit(f"elang {' '.join(command)} answered {len(results)} of {len(inputs)} inputs")
+    return results
