@@ -39,9 +39,10 @@ seven times fewer, longer sequences (an epoch of 489 steps instead of
 Tokenizer: SentencePiece unigram, SPM_PIECES pieces, trained on the training
 inputs (with their prefixes); + 100 <extra_id_N> as T5Tokenizer adds.
 Training: teacher-forced cross-entropy (with --teacher, the first step's
-against a teacher's probabilities over the task's label words: distillation), AdamW with relative learning rates
-(as train_multi30k.py), linear warm-up and decay, dropout, bfloat16
-autocast, batches of similar length. After every epoch: each task's
+against a teacher's probabilities over the task's label words:
+distillation), AdamW with relative learning rates (as train_multi30k.py),
+linear warm-up and decay, dropout, bfloat16 autocast, batches of similar
+length. After every epoch: each task's
 calibration metric by the first step's label-word logits; the epoch with
 the best mean is kept, rounded to F16.
 Pre-training keeps its state in OUT.pretraining.pt (beside the output
@@ -262,6 +263,8 @@ def with_teacher(teacher_dir, out, splits, data, word_ids):
                              for _, text, pair, _ in splits[task][1]])
         probs = torch.zeros(len(results), 2)
         for i, r in enumerate(results):
+            if r["route"] != "swift":  # the threshold keeps every answer on the first model
+                raise SystemExit(f"elang route sent a {task} input to its second model: {r}")
             probs[i, r["label_id"]] = r["score"]
             probs[i, 1 - r["label_id"]] = 1 - r["score"]
         extended[task] = (calibration, [e + ((word_ids[task], p),) for e, p in zip(train_examples, probs)], dev)
@@ -308,9 +311,10 @@ def write_card(path, config, args, n_params, sizes, best_epoch, history, scores,
         f"| training | {args.epochs} epochs max, batch {args.batch_size}, AdamW, relative lr {args.lr:g} × each "
         f"parameter's RMS when the phase starts (β2 0.98, warm-up {WARMUP:.0%}, linear decay), weight decay "
         f"{args.weight_decay:g}, dropout {config['dropout_rate']:g}, bfloat16 autocast, seed {args.seed}"
-        + ("; distilled: the first target step's loss is the soft cross-entropy against `glue-t5-super`'s "
-           "probabilities over the task's label words (softmax of its first step's label-word logits, F32, by elang), not "
-           "the gold label word" if args.teacher else "") + " |",
+        + (f"; distilled: the first target step's loss is the soft cross-entropy against "
+           f"`{os.path.basename(os.path.normpath(args.teacher))}`'s probabilities over the task's label words "
+           "(softmax of its first step's label-word logits, F32, by elang), not the gold label word"
+           if args.teacher else "") + " |",
         f"| epoch kept | {best_epoch} (best mean calibration metric; per epoch: "
         + ", ".join(f"{b:.4f}" for b in history) + ") |",
         f"| training time | {minutes:.0f} minutes (wall clock, one thread, on a shared 2-core machine) |",
