@@ -324,6 +324,12 @@ def pretrain(model, config, sentences, args, log):
         checkpoint.save(epoch)
 
 
+def soft_cross_entropy(logits, probs):
+    """Mean over the batch of -sum(probs * log softmax(logits)): the
+    distillation loss, which is the cross-entropy when probs are one-hot."""
+    return -(probs * F.log_softmax(logits, -1)).sum(-1).mean()
+
+
 def finetune(model, task, train_data, calibration, epochs, args, log, teacher_probs=None):
     """Fine-tunes for `epochs` epochs on the gold labels, or, given
     teacher_probs [N, labels] (a teacher's class probabilities of each
@@ -340,7 +346,7 @@ def finetune(model, task, train_data, calibration, epochs, args, log, teacher_pr
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits = model(*batch_tensors(train_data, batch))
         if teacher_probs is not None:
-            return -(teacher_probs[batch] * F.log_softmax(logits.float(), -1)).sum(-1).mean()
+            return soft_cross_entropy(logits.float(), teacher_probs[batch])
         return F.cross_entropy(logits.float(), torch.tensor([train_data[i][2] for i in batch]))
 
     def evaluate():
