@@ -76,9 +76,9 @@ import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from bert import BertForSequenceClassification, MaskedLMHead, bert_config  # noqa: E402
-from trainutil import (EpochCheckpoint, Log, count_parameters, decay_groups, fit, length_batches, linear_warmup_decay,  # noqa: E402
-                       optimizer_step, pad, read_safetensors, reproduce_lines, run_elang, set_determinism, today,
-                       write_json, write_lines, write_safetensors)
+from trainutil import (EpochCheckpoint, Log, check_teacher, count_parameters, decay_groups, fit,  # noqa: E402
+                       length_batches, linear_warmup_decay, optimizer_step, pad, read_safetensors, reproduce_lines,
+                       run_elang, set_determinism, today, write_json, write_lines, write_safetensors)
 from wordpiece import SPECIALS, build_vocab, load_tokenizer, write_vocab  # noqa: E402
 
 SPLIT_SEED = 20220522
@@ -357,13 +357,11 @@ def finetune(model, task, train_data, calibration, epochs, args, log, teacher_pr
                batch_loss, evaluate, log, 500)
 
 
-def teacher_probabilities(teacher_dir, tokenizer, rows, examples):
+def teacher_probabilities(teacher_dir, rows, examples):
     """The class probabilities [N, labels] the classifier in teacher_dir
     gives the rows (F32, by elang: run_elang says why), checked to have read
-    the very ids the rows are encoded to here (so the same vocabulary, the
-    same tokenizer and truncation)."""
-    if load_tokenizer(teacher_dir).vocab != tokenizer.vocab:
-        raise SystemExit(f"{teacher_dir}/vocab.txt differs from this run's vocabulary: not the same text or size?")
+    the very ids the rows are encoded to here (the same tokenizer and
+    truncation; main checked the vocabulary before pre-training)."""
     results = run_elang(["classify", "--model", teacher_dir, "--emit-ids"],
                         [{"text": text} if pair is None else {"text": text, "text_pair": pair}
                          for _, text, pair, _ in rows])
@@ -453,6 +451,12 @@ def main():
     args.lr = args.lr or size["lr"]
     args.epochs = size["epochs"]
     tasks = args.tasks.split(",")
+    unknown = [task for task in tasks if task not in TASKS]
+    if unknown:
+        raise SystemExit(f"--tasks: unknown task {unknown[0]!r} (the tasks: {', '.join(TASKS)})")
+    if args.teacher:
+        check_teacher([os.path.join(args.teacher, f"{task}-super") for task in tasks],
+                      ("config.json", "model.safetensors", "vocab.txt"))
     log = Log()
     set_determinism(args.seed)
     os.makedirs(args.models, exist_ok=True)
@@ -467,6 +471,10 @@ def main():
     write_vocab(vocab_dir, vocab)
     tokenizer = load_tokenizer(vocab_dir)
     log(f"vocabulary of {len(tokenizer.vocab)} tokens")
+    for task in tasks if args.teacher else []:
+        teacher_dir = os.path.join(args.teacher, f"{task}-super")
+        if load_tokenizer(teacher_dir).vocab != tokenizer.vocab:
+            raise SystemExit(f"{teacher_dir}/vocab.txt differs from this run's vocabulary: not the same text or size?")
 
     config = bert_config(len(tokenizer.vocab), size["hidden"], size["layers"], size["heads"], size["intermediate"],
                          ["LABEL_0", "LABEL_1"], MAX_LENGTH, args.dropout)
@@ -483,8 +491,7 @@ def main():
         num_labels = len(TASKS[task]["labels"])
         teacher_probs = None
         if args.teacher:
-            teacher_probs = teacher_probabilities(os.path.join(args.teacher, f"{task}-super"), tokenizer,
-                                                  train_rows, train_data)
+            teacher_probs = teacher_probabilities(os.path.join(args.teacher, f"{task}-super"), train_rows, train_data)
             log(f"{task}: the teacher agrees with the gold labels on "
                 f"{(teacher_probs.argmax(-1) == torch.tensor([e[2] for e in train_data])).float().mean():.4f} "
                 "of the training examples")

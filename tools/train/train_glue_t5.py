@@ -70,9 +70,9 @@ import torch  # noqa: E402
 from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
 from train_glue_bert import TASKS, load_data, metrics, read_wordnet, selection_metric  # noqa: E402
 from train_multi30k import EXTRA_IDS, train_sentencepiece  # noqa: E402
-from trainutil import (EpochCheckpoint, add_training_arguments, count_parameters, fit, length_batches,  # noqa: E402
-                       linear_warmup_decay, optimizer_step, pad, read_safetensors, relative_groups, reproduce_lines,
-                       run_elang, start_training, today, write_json, write_lines, write_safetensors)
+from trainutil import (EpochCheckpoint, add_training_arguments, check_teacher, count_parameters, fit,  # noqa: E402
+                       length_batches, linear_warmup_decay, optimizer_step, pad, read_safetensors, relative_groups,
+                       reproduce_lines, run_elang, start_training, today, write_json, write_lines, write_safetensors)
 
 PREFIXES = {"sst2": "sst2 sentence: ", "cola": "cola sentence: ", "mrpc": "mrpc sentence1: ",
             "rte": "rte sentence1: "}
@@ -347,6 +347,8 @@ def main():
     parser.add_argument("--teacher", help="distil: the first target step learns the label-word probabilities of "
                         "the model in TEACHER (same spiece.model) instead of the gold label word")
     args = parser.parse_args()
+    if args.teacher:
+        check_teacher([args.teacher], ("config.json", "model.safetensors", "spiece.model"))
     size, out, log = start_training(args, SIZES, "glue-t5")
     if args.pretrain_epochs is None:
         args.pretrain_epochs = size["pretrain_epochs"]

@@ -355,6 +355,19 @@ def load_model(model_class, model_dir):
 ELANG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "elang")
 
 
+def check_teacher(model_dirs, files):
+    """Stops with a message naming what is missing when a --teacher model
+    directory lacks one of the files or elang is not built: checked when the
+    run starts, not after an hour of pre-training."""
+    for model_dir in model_dirs:
+        for name in files:
+            if not os.path.isfile(os.path.join(model_dir, name)):
+                raise SystemExit(f"--teacher: {os.path.join(model_dir, name)} is missing")
+    if not os.access(ELANG, os.X_OK):
+        raise SystemExit(f"{os.path.normpath(ELANG)} is missing: build elang first (make); "
+                         "it computes the teacher's outputs")
+
+
 def run_elang(command, inputs):
     """The JSON result lines of `build/elang COMMAND... --input FILE` on the
     inputs (JSON objects, one a line), in input order. The distillations ask
@@ -364,8 +377,6 @@ def run_elang(command, inputs):
     the same F32 arithmetic to within float rounding (tests/test_demo_models.c)."""
     import subprocess
     import tempfile
-    if not os.access(ELANG, os.X_OK):
-        raise SystemExit(f"{os.path.normpath(ELANG)} is missing: build elang first (make)")
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8") as f:
         f.write("".join(json.dumps(x) + "\n" for x in inputs))
         f.flush()
