@@ -242,17 +242,14 @@ def train(model, data, word_ids, args, log):
     return fit(model, optimizer, schedule, args.epochs, batches, batch_loss, evaluate, log, 200)
 
 
-def with_teacher(teacher_dir, out, splits, data, word_ids):
+def with_teacher(teacher_dir, splits, data, word_ids):
     """data with every training example extended by (its task's label-word
     ids, the teacher's probabilities over them: softmax of its first step's
     label-word logits, F32, by elang: trainutil.run_elang says why). elang
     routes the texts with the teacher as both models and keeps every answer
     on the first: its answer is the likelier label word and `maxprob` that
     word's probability, which for two label words is the whole
-    distribution. The teacher must read the same pieces."""
-    with open(os.path.join(teacher_dir, "spiece.model"), "rb") as a, open(os.path.join(out, "spiece.model"), "rb") as b:
-        if a.read() != b.read():
-            raise SystemExit(f"{teacher_dir}/spiece.model differs from this run's: the teacher reads other pieces")
+    distribution. main checked that the teacher reads the same pieces."""
     extended = {}
     for task, (calibration, train_examples, dev) in data.items():
         assert len(LABEL_WORDS[task]) == 2, "maxprob gives the distribution of two label words only"
@@ -357,6 +354,11 @@ def main():
     train_sentencepiece(os.path.join(out, "spiece.model"),
                         [input_text(task, text, pair) for task, (_, rows, _) in splits.items()
                          for _, text, pair, _ in rows], SPM_PIECES, SYMBOLS)
+    if args.teacher:
+        with open(os.path.join(args.teacher, "spiece.model"), "rb") as a, open(os.path.join(out, "spiece.model"),
+                                                                              "rb") as b:
+            if a.read() != b.read():
+                raise SystemExit(f"{args.teacher}/spiece.model differs from this run's: the teacher reads other pieces")
     sp = spm.SentencePieceProcessor(model_file=os.path.join(out, "spiece.model"))
     word_ids = {task: [sp.piece_to_id("\u2581" + w) for w in words] for task, words in LABEL_WORDS.items()}
     data = {task: tuple(encode_rows(sp, task, rows, word_ids) for rows in (calibration, train_rows, dev))
@@ -377,7 +379,7 @@ def main():
                f"{len(sequences)} of them one at a time"))
         pretrain(model, sequences, args, checkpoint_path, log)
     if args.teacher:
-        data = with_teacher(args.teacher, out, splits, data, word_ids)
+        data = with_teacher(args.teacher, splits, data, word_ids)
         log("teacher's label-word probabilities computed; it agrees with the gold labels on " + ", ".join(
             f"{t} {sum(int(e[3][1].argmax()) == e[2] for e in d[1]) / len(d[1]):.4f}" for t, d in data.items()))
     best, best_epoch, history = train(model, data, word_ids, args, log)
