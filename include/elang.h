@@ -210,10 +210,19 @@ typedef struct {
 typedef struct {
     int batch_size;     /* inputs per forward pass; 0 = 32 */
     double temperature; /* T of the energy; 0 = 1 */
+    /* A text generator (T5, Marian, GPT-2, Llama, Qwen2) classifies by
+     * label words, in class order ("negative", "positive"): the logits are
+     * those of each word's first token at the first decoding step (a
+     * decoder-only model's: the token that continues the prompt with
+     * " word"), the label the highest; nothing is decoded. A generator
+     * needs them; a classifier refuses them (its labels are its own). */
+    const char *const *label_words;
+    int num_label_words;
 } elang_classify_opts;
 
-/* Classifies n inputs. out[i] is filled for every i on success; release its
- * buffers with elang_class_out_free. */
+/* Classifies n inputs. out[i] is filled for every i on success (by label
+ * words: logits and probs over the num_label_words words, token_type_ids
+ * NULL); release its buffers with elang_class_out_free. */
 elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
                             const elang_classify_opts *opts, elang_class_out *out,
                             elang_error *err);

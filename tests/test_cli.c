@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "api/model_internal.h"
+#include "route/answer_json.h"
 #include "support.h"
 
 static char *tmp_file(const char *name) {
@@ -559,6 +561,105 @@ static void t5_v1_1_generate_beam(void **s) { (void)s; generate_matches_fixture(
 static void marian_generate_greedy(void **s) { (void)s; generate_matches_fixture("marian", 1, "greedy_ids"); }
 static void marian_generate_beam(void **s) { (void)s; generate_matches_fixture("marian", 4, "beam_ids"); }
 
+/* `elang classify --label-words` on a text generator: each case's first
+ * decoding step's logits of the words' first tokens, as transformers gives
+ * them (the fixture's teacher_forced_first_logits), named by the words;
+ * the prefix is put before the text as the library's generation puts it. */
+static void classify_by_label_words(void **s) {
+    (void)s;
+    const char *t5 = shared_path("fixtures/hf/t5"), *prefix = "translate English to German: ";
+    elang_model *m;
+    elang_error err;
+    assert_int_equal(elang_model_load(t5, NULL, &m, &err), ELANG_OK);
+    const char *words[3] = {"no", "yes", "maybe"};
+    int32_t ids[3];
+    for (int j = 0; j < 3; j++) assert_int_equal(model_first_token_id(m, words[j], &ids[j], &err), ELANG_OK);
+    elang_model_free(m);
+    size_t n;
+    json_t **cases = read_jsonl(shared_path("fixtures/hf/t5/cases.jsonl"), &n);
+    const char *in = tmp_file("words.txt");
+    FILE *f = fopen(in, "w");
+    size_t written = 0;
+    for (size_t c = 0; c < n; c++) {
+        const char *src = json_string_value(json_object_get(cases[c], "src"));
+        if (!json_object_get(cases[c], "teacher_forced_first_logits") || strncmp(src, prefix, strlen(prefix)) != 0)
+            continue;
+        fprintf(f, "%s\n", src + strlen(prefix));
+        written++;
+    }
+    fclose(f);
+    assert_true(written >= 3);
+    char cmd[4096], *out, *errs;
+    snprintf(cmd, sizeof cmd, "%s classify --model %s --label-words no,yes,maybe --prefix '%s' --format text "
+             "--emit-ids --input %s", elang_bin(), t5, prefix, in);
+    if (run_command(cmd, &out, &errs) != 0) fail_msg("%s: %s", cmd, errs);
+    char *line = out;
+    size_t seen = 0;
+    for (size_t c = 0; c < n; c++) {
+        const char *src = json_string_value(json_object_get(cases[c], "src"));
+        json_t *first = json_object_get(cases[c], "teacher_forced_first_logits");
+        if (!first || strncmp(src, prefix, strlen(prefix)) != 0) continue;
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        json_t *got = json_loads(line, 0, NULL);
+        assert_non_null(got);
+        int best = 0;
+        for (int j = 0; j < 3; j++) {
+            const double want = json_number_value(json_array_get(first, (size_t)ids[j]));
+            const double logit = json_number_value(json_array_get(json_object_get(got, "logits"), (size_t)j));
+            if (!(fabs(logit - want) <= 1e-3)) fail_msg("case %zu, \"%s\": logit %f, want %f", c, words[j], logit, want);
+            if (want > json_number_value(json_array_get(first, (size_t)ids[best]))) best = j;
+        }
+        assert_string_equal(json_string_value(json_object_get(got, "label")), words[best]);
+        assert_int_equal(json_integer_value(json_object_get(got, "label_id")), best);
+        assert_true(json_equal(json_object_get(got, "input_ids"), json_object_get(cases[c], "input_ids")));
+        json_decref(got);
+        line = nl + 1;
+        seen++;
+    }
+    assert_int_equal(seen, written);
+    assert_string_equal(line, "");
+    free(out), free(errs);
+    free_jsonl(cases, n);
+
+    /* What does not fit the model is said before any input is read. */
+    const char *bert = shared_path("fixtures/hf/bert");
+    char args[4096];
+    snprintf(args, sizeof args, "classify --model %s --input %s", t5, in);
+    expect_failure(args, "give its classes as --label-words");
+    snprintf(args, sizeof args, "classify --model %s --label-words no,yes --input %s", bert, in);
+    expect_failure(args, "--label-words is for text generators");
+    snprintf(args, sizeof args, "classify --model %s --pair-infix ' and ' --input %s", bert, in);
+    expect_failure(args, "--pair-infix is for text generators");
+    snprintf(args, sizeof args, "classify --model %s --label-words yes --input %s", t5, in);
+    expect_failure(args, "--label-words needs 2 to 64 non-empty words");
+    snprintf(args, sizeof args, "classify --model %s --label-words yes,,no --input %s", t5, in);
+    expect_failure(args, "--label-words needs 2 to 64 non-empty words");
+    snprintf(args, sizeof args, "classify --model %s --label-words yes,no,yes --input %s", t5, in);
+    expect_failure(args, "names \"yes\" twice");
+    snprintf(args, sizeof args, "classify --model %s --label-words positive,positively --input /dev/null", t5);
+    expect_failure(args, "start with the same token");
+    /* A pair needs the infix that joins it into the generator's one text. */
+    const char pair[] = "{\"text\": \"a\", \"text_pair\": \"b\"}\n";
+    write_file(in, pair, strlen(pair));
+    snprintf(args, sizeof args, "classify --model %s --label-words no,yes --input %s", t5, in);
+    expect_failure(args, "give it a pair infix (--pair-infix");
+    snprintf(cmd, sizeof cmd, "%s classify --model %s --label-words no,yes --prefix 'mrpc sentence1: ' "
+             "--pair-infix ' sentence2: ' --emit-ids --input %s", elang_bin(), t5, in);
+    if (run_command(cmd, &out, &errs) != 0) fail_msg("%s: %s", cmd, errs);
+    elang_load_opts plain = {0};
+    assert_int_equal(elang_model_load(t5, &plain, &m, &err), ELANG_OK);
+    token_seq joined;
+    assert_int_equal(model_encode(m, "mrpc sentence1: a sentence2: b", NULL, &joined, &err), ELANG_OK);
+    json_t *got = json_loads(out, 0, NULL), *want = json_int_array(joined.ids, joined.len);
+    assert_true(json_equal(json_object_get(got, "input_ids"), want));
+    json_decref(got), json_decref(want);
+    token_seq_free(&joined);
+    elang_model_free(m);
+    free(out), free(errs);
+}
+
 static void generate_bad_usage(void **s) {
     (void)s;
     const char *t5 = shared_path("fixtures/hf/t5"), *bert = shared_path("fixtures/hf/bert");
@@ -627,6 +728,7 @@ int main(void) {
         cmocka_unit_test(t5_v1_1_generate_beam),
         cmocka_unit_test(marian_generate_greedy),
         cmocka_unit_test(marian_generate_beam),
+        cmocka_unit_test(classify_by_label_words),
         cmocka_unit_test(generate_bad_usage),
     };
     int failed = cmocka_run_group_tests_name("cli", tests, NULL, NULL);

@@ -235,6 +235,37 @@ static void check_multi30k(const char *name) {
     elang_model_free(m);
 }
 
+/* elang_classify by label words against the training framework's first
+ * step logits of the words (rows' "logits"), label and input ids: the
+ * classify command's path, batched (32) and one at a time. */
+static void check_classify_by_words(elang_model *m, const char *name, const char *task, const char *const *words,
+                                    const elang_text *in, json_t **rows, size_t n) {
+    elang_class_out *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
+    elang_classify_opts o = {.label_words = words, .num_label_words = 2};
+    elang_error err;
+    if (elang_classify(m, in, n, &o, batched, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+    o.batch_size = 1;
+    if (elang_classify(m, in, n, &o, alone, &err) != ELANG_OK) fail_msg("%s: %s", name, err.message);
+    for (size_t i = 0; i < n; i++) {
+        const int line = (int)json_integer_value(json_object_get(rows[i], "line"));
+        const json_t *logits = json_object_get(rows[i], "logits");
+        for (int j = 0; j < 2; j++) {
+            const double want = json_real_value(json_array_get(logits, (size_t)j));
+            if (!(fabs(batched[i].logits[j] - want) <= LOGIT_TOL) || !(fabs(alone[i].logits[j] - want) <= LOGIT_TOL))
+                fail_msg("%s %s line %d: classify's logit of \"%s\" %.6f (alone %.6f), want %.6f", name, task, line,
+                         words[j], batched[i].logits[j], alone[i].logits[j], want);
+        }
+        assert_int_equal(batched[i].label_id, (int)json_integer_value(json_object_get(rows[i], "label_id")));
+        assert_true(fabs(batched[i].probs[0] + batched[i].probs[1] - 1.0) < 1e-6);
+        const double a = batched[i].logits[0], b = batched[i].logits[1];
+        assert_true(fabs(batched[i].energy + fmax(a, b) + log1p(exp(-fabs(a - b)))) < 1e-5);
+        assert_null(batched[i].token_type_ids);
+        assert_ids(batched[i].input_ids, batched[i].num_tokens, json_object_get(rows[i], "input_ids"), name, line);
+    }
+    elang_class_out_free(batched, n), elang_class_out_free(alone, n);
+    free(batched), free(alone);
+}
+
 /* The decoder-only pair as `elang demo` runs it: the prompt template, the
  * label words, answers batched (32) and one at a time. */
 static void check_sst2_lm(const char *name) {
@@ -246,6 +277,7 @@ static void check_sst2_lm(const char *name) {
     elang_text *in = dev_inputs(rows, n);
 
     const char *words[2] = {"negative", "positive"};
+    check_classify_by_words(m, name, "sst2", words, in, rows, n);
     elang_route_opts o = elang_route_opts_default();
     o.label_words = words, o.num_label_words = 2;
     elang_answer *batched = calloc(n, sizeof *batched), *alone = calloc(n, sizeof *alone);
@@ -370,6 +402,7 @@ static void check_glue_t5(const char *name, bool head) {
         if (elang_dataset_load(tasks[t].task, shared_path(tasks[t].dev), NULL, &d, &err) != ELANG_OK)
             fail_msg("%s", err.message);
         elang_text *in = dataset_inputs(d, tasks[t].dev, rows, n);
+        if (!head) check_classify_by_words(m, name, tasks[t].task, tasks[t].words, in, rows, n);
         elang_route_opts o = elang_route_opts_default();
         o.label_words = tasks[t].words, o.num_label_words = 2;
         if (head) o.score = ELANG_SCORE_ENCODER_HEAD;

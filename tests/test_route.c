@@ -846,13 +846,13 @@ static void remote_tier_routes_and_degrades(void **s) {
     elang_model_free(tiers[0]), elang_model_free(tiers[1]);
 }
 
-/* T5 as a classifier through label words: the answer is the label word
- * with the highest first-step logit, its scores see only those logits. */
 /* T5 as a classifier: the answer is the label word whose first token has
  * the highest logit at the first decoding step, and the scores come from
  * those logits alone. Checked against transformers' own first-step logits
  * (the fixtures' teacher_forced_first_logits, the raw logits after the
- * decoder start token) for every case and several word sets. */
+ * decoder start token) for every case and several word sets, through
+ * routing's answers and through elang_classify (which also gives the
+ * logits themselves). */
 static void check_label_words(const char *name) {
     char rel[256];
     snprintf(rel, sizeof rel, "fixtures/hf/%s", name);
@@ -891,6 +891,15 @@ static void check_label_words(const char *name) {
             lse += log(sum);
             close_to(a.scores[ELANG_SCORE_ENERGY], lse, 1e-3, "label-word energy");
             close_to(a.scores[ELANG_SCORE_MAXPROB], exp(picked[best] - lse), 1e-4, "label-word maxprob");
+            elang_class_out cls;
+            const elang_classify_opts co = {.label_words = sets[w], .num_label_words = k};
+            assert_int_equal(elang_classify(m, &in, 1, &co, &cls, &err), ELANG_OK);
+            assert_int_equal(cls.label_id, best);
+            for (int j = 0; j < k; j++) close_to(cls.logits[j], picked[j], 1e-3, "classify's label-word logit");
+            close_to(cls.probs[best], exp(picked[best] - lse), 1e-4, "classify's probability");
+            close_to(-cls.energy, lse, 1e-3, "classify's energy");
+            assert_int_equal(cls.num_tokens, (int)json_array_size(json_object_get(cases[c], "input_ids")));
+            elang_class_out_free(&cls, 1);
             assert_int_equal(a.decoder_steps, 1);
             assert_int_equal(a.input_tokens, (int)json_array_size(json_object_get(cases[c], "input_ids")));
             checked++;
@@ -906,6 +915,18 @@ static void check_label_words(const char *name) {
     const elang_text in = {"sst2 sentence: dull", NULL};
     elang_answer a;
     assert_int_equal(elang_answer_all(m, &in, NULL, 1, &o, &a, NULL, &err), ELANG_ERR_INVALID_ARG);
+    /* elang_classify says so even for no input, as the CLI asks it before reading any. */
+    elang_class_out cls;
+    elang_classify_opts co = {.label_words = same, .num_label_words = 2};
+    assert_int_equal(elang_classify(m, NULL, 0, &co, &cls, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "start with the same token"));
+    const char *one[1] = {"positive"}, *empty[2] = {"positive", ""};
+    co = (elang_classify_opts){.label_words = one, .num_label_words = 1};
+    assert_int_equal(elang_classify(m, &in, 1, &co, &cls, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "at least two"));
+    co = (elang_classify_opts){.label_words = empty, .num_label_words = 2};
+    assert_int_equal(elang_classify(m, &in, 1, &co, &cls, &err), ELANG_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "label word 2 is empty"));
     free_jsonl(cases, n);
     elang_model_free(m);
 }

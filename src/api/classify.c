@@ -110,13 +110,35 @@ static elang_status tokenize_all(elang_model *m, const elang_text *in, size_t n,
     return ELANG_OK;
 }
 
+/* A generator as a classifier: the label words' first tokens compete at the
+ * first decoding step. */
+static elang_status classify_by_label_words(elang_model *m, const elang_text *in, size_t n,
+                                            const char *const *words, int k, int batch, double T,
+                                            elang_class_out *out, elang_error *err) {
+    int32_t *ids = malloc(sizeof *ids * (size_t)(k > 0 ? k : 1));
+    elang_status st = ids ? model_label_word_ids(m, words, k, ids, err)
+                          : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for label words");
+    if (st == ELANG_OK && n > 0) st = model_label_word_logits(m, in, n, ids, k, batch, out, err);
+    free(ids);
+    if (st != ELANG_OK) {
+        elang_class_out_free(out, n);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++) finish_output(&out[i], k, T);
+    return ELANG_OK;
+}
+
 elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
                             const elang_classify_opts *opts, elang_class_out *out,
                             elang_error *err) {
     if (!m) return elang_fail(err, ELANG_ERR_INVALID_ARG, "elang_classify needs a model");
-    if (m->is_seq2seq)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "a %s model generates text; it does not classify "
-                          "(use elang generate)", m->cfg.model_type);
+    const int k = opts ? opts->num_label_words : 0;
+    if (m->is_seq2seq && k == 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "a %s model generates text; it classifies by label words "
+                          "alone (elang generate otherwise)", m->cfg.model_type);
+    if (!m->is_seq2seq && k != 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words are for text generators; %s is a %s classifier "
+                          "with labels of its own", m->dir, m->cfg.model_type);
     const int batch = opts && opts->batch_size > 0 ? opts->batch_size : 32;
     const double T = opts && opts->temperature != 0.0 ? opts->temperature : 1.0;
     if (opts && opts->batch_size < 0)
@@ -124,7 +146,10 @@ elang_status elang_classify(elang_model *m, const elang_text *in, size_t n,
     if (!(T > 0.0) || !isfinite(T))
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "temperature must be a positive number, got %g", T);
     elang_status st = outputs_clear(out, n, sizeof *out, in, err);
-    if (st != ELANG_OK || n == 0) return st;
+    if (st != ELANG_OK) return st;
+    /* Label words are checked against the vocabulary even for no input. */
+    if (k != 0) return classify_by_label_words(m, in, n, opts->label_words, k, batch, T, out, err);
+    if (n == 0) return ELANG_OK;
 
     size_t *order = malloc(sizeof *order * n);
     if (!order) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);

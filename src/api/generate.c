@@ -319,17 +319,32 @@ elang_status elang_generate(elang_model *m, const elang_text *in, size_t n, cons
 }
 
 elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
-                                     int k, int batch_size, float *picked, int *input_tokens, elang_error *err) {
+                                     int k, int batch_size, elang_class_out *cls, elang_error *err) {
     elang_gen_out *out = calloc(n ? n : 1, sizeof *out);
-    if (!out) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
+    float *picked = malloc(sizeof(float) * (n ? n : 1) * (size_t)k);
+    if (!out || !picked) {
+        free(out), free(picked);
+        return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu inputs", n);
+    }
     elang_gen_opts o = elang_gen_opts_default();
     o.batch_size = batch_size;
     o.max_new_tokens = 1; /* the first step alone */
     const before_decoding words = {.ids = word_ids, .k = k, .picked = picked};
     elang_status st = generate_or_pick(m, in, n, &o, out, &words, err);
-    for (size_t i = 0; st == ELANG_OK && i < n; i++) input_tokens[i] = out[i].num_input_ids;
-    if (st == ELANG_OK) elang_gen_out_free(out, n);
-    free(out);
+    const bool generated = st == ELANG_OK; /* a failed generate_or_pick has freed its outputs */
+    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
+        if (!(cls[i].logits = malloc(sizeof(float) * (size_t)k * 2))) {
+            st = elang_fail(err, ELANG_ERR_NOMEM, "out of memory for outputs");
+            break;
+        }
+        cls[i].probs = cls[i].logits + k;
+        memcpy(cls[i].logits, picked + i * (size_t)k, sizeof(float) * (size_t)k);
+        /* The ids the model read become the answer's. */
+        cls[i].input_ids = out[i].input_ids, out[i].input_ids = NULL;
+        cls[i].num_tokens = out[i].num_input_ids;
+    }
+    if (generated) elang_gen_out_free(out, n);
+    free(out), free(picked);
     return st;
 }
 
@@ -382,5 +397,27 @@ elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id,
         st = elang_fail(err, ELANG_ERR_INVALID_ARG, "label word \"%s\" has no tokens", word);
     if (st == ELANG_OK) *id = ids[0];
     free(ids);
+    return st;
+}
+
+elang_status label_words_check(const char *const *words, int k, elang_error *err) {
+    if (k == 1 || k < 0 || (k > 0 && !words))
+        return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", k);
+    for (int j = 0; j < k; j++)
+        if (!words[j] || !words[j][0])
+            return elang_fail(err, ELANG_ERR_INVALID_ARG, "label word %d is %s", j + 1, words[j] ? "empty" : "NULL");
+    return ELANG_OK;
+}
+
+elang_status model_label_word_ids(elang_model *m, const char *const *words, int k, int32_t *ids, elang_error *err) {
+    elang_status st = label_words_check(words, k, err);
+    for (int j = 0; st == ELANG_OK && j < k; j++)
+        if ((st = model_first_token_id(m, words[j], &ids[j], err)) != ELANG_OK)
+            elang_error_prefix(err, st, "label word %d: ", j + 1);
+    for (int j = 0; st == ELANG_OK && j < k; j++)
+        for (int i = 0; st == ELANG_OK && i < j; i++)
+            if (ids[i] == ids[j])
+                st = elang_fail(err, ELANG_ERR_INVALID_ARG, "label words \"%s\" and \"%s\" start with the same token "
+                                "in %s, so they cannot compete", words[i], words[j], m->dir);
     return st;
 }

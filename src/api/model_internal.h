@@ -49,11 +49,13 @@ elang_status model_encode(const elang_model *m, const char *text, const char *pa
 elang_status model_encode_max(const elang_model *m, const char *text, const char *pair, int max_length,
                               token_seq *out, elang_error *err);
 
-/* Text-to-text classification: for each input, the first decoding step's
- * logits of the tokens word_ids[0..k) go to picked[input * k + j], and its
- * length in tokens to input_tokens[input]. */
+/* Classification by label words (elang_classify with label words): for
+ * each input, the first decoding step's logits of the tokens word_ids[0..k)
+ * go to cls[input].logits (allocated for k logits and k probabilities; the
+ * caller fills probs), and the ids the model read to its input_ids. On
+ * failure cls may hold some allocations: release with elang_class_out_free. */
 elang_status model_label_word_logits(elang_model *m, const elang_text *in, size_t n, const int32_t *word_ids,
-                                     int k, int batch_size, float *picked, int *input_tokens, elang_error *err);
+                                     int k, int batch_size, elang_class_out *cls, elang_error *err);
 
 /* A pass before decoding (elang_decision_of chooses it) over n inputs,
  * batched as generation batches them: scores[input * ELANG_SCORE_KINDS + k]
@@ -81,5 +83,14 @@ void model_batch_threads(elang_model *m);
  * space (unless it starts with whitespace itself): GPT-2's " positive",
  * Llama's "▁positive". */
 elang_status model_first_token_id(elang_model *m, const char *word, int32_t *id, elang_error *err);
+
+/* Label words' checks that need no model: at least two (k = 0 is none),
+ * none NULL or empty. */
+elang_status label_words_check(const char *const *words, int k, elang_error *err);
+
+/* The first token ids of words[0..k) in m (model_first_token_id), after
+ * label_words_check; two words starting with the same token are refused,
+ * since they could never be told apart. */
+elang_status model_label_word_ids(elang_model *m, const char *const *words, int k, int32_t *ids, elang_error *err);
 
 #endif

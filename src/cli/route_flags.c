@@ -9,40 +9,6 @@
 #include "cli/io.h"
 #include "util/decimal.h"
 
-static bool parse_words(const char *command, route_flags *fl, elang_route_opts *o) {
-    if (!(fl->words_copy = strdup(fl->label_words))) {
-        fprintf(stderr, "elang %s: out of memory\n", command);
-        return false;
-    }
-    int n = 0;
-    bool ok = true;
-    for (char *p = fl->words_copy; ok;) {
-        char *comma = strchr(p, ',');
-        if (comma) *comma = '\0';
-        ok = *p && n < CLI_MAX_LABEL_WORDS;
-        if (ok) fl->word_ptrs[n++] = p;
-        if (!comma) break;
-        p = comma + 1;
-    }
-    if (!ok || n < 2) {
-        fprintf(stderr, "elang %s: --label-words needs 2 to %d non-empty words separated by commas\n", command,
-                CLI_MAX_LABEL_WORDS);
-        return false;
-    }
-    /* Two equal words are a typo the command line alone shows; words that
-     * differ but start with the same token can only be found with the model. */
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++)
-            if (strcmp(fl->word_ptrs[i], fl->word_ptrs[j]) == 0) {
-                fprintf(stderr, "elang %s: --label-words names \"%s\" twice (words %d and %d)\n", command,
-                        fl->word_ptrs[i], i + 1, j + 1);
-                return false;
-            }
-    o->label_words = fl->word_ptrs;
-    o->num_label_words = n;
-    return true;
-}
-
 bool stop_from_flag(const char *command, const char *const *stop, const elang_calibration *calib,
                     elang_route_opts *opts) {
     if (!*stop) return true;
@@ -103,7 +69,11 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
         if (fl->score) elang_score_from_name(fl->score, &o->score);
         if (fl->aggregate) elang_aggregation_from_name(fl->aggregate, &o->aggregate);
         if (fl->temperature > 0.0) o->temperature = fl->temperature;
-        if (fl->label_words && !parse_words(command, fl, o)) return false;
+        if (fl->label_words) {
+            if (!label_words_parse(command, fl->label_words, &fl->words)) return false;
+            o->label_words = fl->words.words;
+            o->num_label_words = fl->words.n;
+        }
     }
     o->seed = (uint64_t)fl->seed;
     o->batch_size = fl->batch_size;
@@ -114,8 +84,7 @@ bool route_opts_from_flags(const char *command, route_flags *fl, const elang_cal
 }
 
 void route_flags_free(route_flags *fl) {
-    free(fl->words_copy);
-    fl->words_copy = NULL;
+    label_words_free(&fl->words);
 }
 
 /* A flag's prefix (or pair infix), else the calibration's; false when

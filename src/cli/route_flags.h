@@ -6,11 +6,9 @@
 #include <stdbool.h>
 
 #include "cli/args.h"
+#include "cli/label_words.h"
 #include "cli/model_flags.h"
 #include "elang_eval.h"
-
-/* More label words than any task has labels is a typo, not a request. */
-#define CLI_MAX_LABEL_WORDS 64
 
 typedef struct {
     const char *swift, *super;
@@ -21,9 +19,7 @@ typedef struct {
     const char *label_words;       /* "negative,positive" */
     double temperature;            /* 0: not given */
     int batch_size, threads, num_beams, max_new_tokens, seed;
-    /* the parsed label words: pointers into a copy of --label-words */
-    char *words_copy;
-    const char *word_ptrs[CLI_MAX_LABEL_WORDS];
+    label_words words;             /* --label-words parsed */
 } route_flags;
 
 /* num_beams and max_new_tokens stay 0 when not given, so that a

@@ -14,11 +14,13 @@ json_t *json_float_array(const float *v, int n) {
     return a;
 }
 
-json_t *class_out_json(const elang_model *m, json_t *id, const elang_class_out *o, bool emit_ids) {
-    const int L = elang_model_num_labels(m);
+json_t *class_out_json(const elang_model *m, const char *const *label_words, int num_label_words, json_t *id,
+                       const elang_class_out *o, bool emit_ids) {
+    const int L = label_words ? num_label_words : elang_model_num_labels(m);
     json_t *obj = json_object();
     if (id) json_object_set(obj, "id", id);
-    json_object_set_new(obj, "label", json_string(elang_model_label(m, o->label_id)));
+    json_object_set_new(obj, "label",
+                        json_string(label_words ? label_words[o->label_id] : elang_model_label(m, o->label_id)));
     json_object_set_new(obj, "label_id", json_integer(o->label_id));
     json_object_set_new(obj, "logits", json_float_array(o->logits, L));
     json_object_set_new(obj, "probs", json_float_array(o->probs, L));

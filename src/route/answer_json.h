@@ -19,8 +19,10 @@ json_t *json_float_array(const float *v, int n);
 
 /* `elang classify`'s object: id (when not NULL; borrowed), label,
  * label_id, logits, probs, energy; emit_ids adds input_ids and
- * token_type_ids. */
-json_t *class_out_json(const elang_model *m, json_t *id, const elang_class_out *o, bool emit_ids);
+ * token_type_ids. The labels are m's own, or, when label_words is not
+ * NULL, those num_label_words words (a generator classifying by them). */
+json_t *class_out_json(const elang_model *m, const char *const *label_words, int num_label_words, json_t *id,
+                       const elang_class_out *o, bool emit_ids);
 
 /* `elang generate`'s: id, text, ids, token_logprobs, token_energies,
  * energy, score; emit_ids adds input_ids. */

@@ -36,60 +36,32 @@ void elang_answers_free(elang_answer *a, size_t n) {
     }
 }
 
-static elang_status answer_by_classifier(elang_model *m, const elang_text *in, size_t n,
-                                         const elang_route_opts *o, elang_answer *out, elang_error *err) {
+/* A classifier's answers, or a generator's by label words (their first
+ * tokens compete at the first decoding step; the scores see only those
+ * logits). */
+static elang_status answer_by_classifying(elang_model *m, const elang_text *in, size_t n,
+                                          const elang_route_opts *o, elang_answer *out, elang_error *err) {
     elang_class_out *cls = calloc(n, sizeof *cls);
     if (!cls) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for %zu answers", n);
-    const elang_classify_opts co = {.batch_size = o->batch_size, .temperature = o->temperature};
+    const int k = o->num_label_words;
+    const elang_classify_opts co = {.batch_size = o->batch_size, .temperature = o->temperature,
+                                    .label_words = o->label_words, .num_label_words = k};
     elang_status st = elang_classify(m, in, n, &co, cls, err);
     for (size_t i = 0; st == ELANG_OK && i < n; i++) {
-        out[i].cls = cls[i];
         out[i].label_id = cls[i].label_id;
-        out[i].label = elang_model_label(m, cls[i].label_id);
         out[i].input_tokens = cls[i].num_tokens;
-        logits_scores(cls[i].logits, elang_model_num_labels(m), o->temperature, out[i].scores);
+        logits_scores(cls[i].logits, k ? k : elang_model_num_labels(m), o->temperature, out[i].scores);
+        if (k) {
+            /* The words are the caller's; the step is the whole answer. */
+            out[i].label = o->label_words[cls[i].label_id];
+            out[i].decoder_steps = 1;
+            elang_class_out_free(&cls[i], 1);
+        } else {
+            out[i].label = elang_model_label(m, cls[i].label_id);
+            out[i].cls = cls[i];
+        }
     }
     free(cls);
-    return st;
-}
-
-elang_status label_word_ids(elang_model *m, const elang_route_opts *o, int32_t *ids, elang_error *err) {
-    elang_status st = ELANG_OK;
-    for (int j = 0; st == ELANG_OK && j < o->num_label_words; j++)
-        if ((st = model_first_token_id(m, o->label_words[j], &ids[j], err)) != ELANG_OK)
-            elang_error_prefix(err, st, "label word %d: ", j + 1);
-    for (int j = 0; st == ELANG_OK && j < o->num_label_words; j++)
-        for (int i = 0; st == ELANG_OK && i < j; i++)
-            if (ids[i] == ids[j])
-                st = elang_fail(err, ELANG_ERR_INVALID_ARG, "label words \"%s\" and \"%s\" start with the same token "
-                                "in %s, so they cannot compete", o->label_words[i], o->label_words[j],
-                                elang_model_dir(m));
-    return st;
-}
-
-/* T5 as a classifier: the label words' first tokens compete at the first
- * decoding step; the scores see only those logits. */
-static elang_status answer_by_label_words(elang_model *m, const elang_text *in, size_t n,
-                                          const elang_route_opts *o, elang_answer *out, elang_error *err) {
-    const int k = o->num_label_words;
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)k);
-    float *picked = malloc(sizeof(float) * (n ? n : 1) * (size_t)k);
-    int *lengths = malloc(sizeof(int) * (n ? n : 1));
-    elang_status st = ids && picked && lengths ? ELANG_OK : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for label words");
-    if (st == ELANG_OK) st = label_word_ids(m, o, ids, err);
-    if (st == ELANG_OK) st = model_label_word_logits(m, in, n, ids, k, o->batch_size, picked, lengths, err);
-    for (size_t i = 0; st == ELANG_OK && i < n; i++) {
-        const float *row = picked + i * (size_t)k;
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (row[j] > row[best]) best = j;
-        out[i].label_id = best;
-        out[i].label = o->label_words[best];
-        out[i].input_tokens = lengths[i];
-        out[i].decoder_steps = 1;
-        logits_scores(row, k, o->temperature, out[i].scores);
-    }
-    free(ids), free(picked), free(lengths);
     return st;
 }
 
@@ -124,12 +96,8 @@ elang_status route_opts_check(elang_model *m, const elang_route_opts *opts, elan
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown score kind %d", (int)o->score);
     if (o->aggregate < ELANG_AGG_MEAN || o->aggregate > ELANG_AGG_PROMPT)
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "unknown aggregation %d", (int)o->aggregate);
-    if (o->num_label_words == 1 || o->num_label_words < 0 || (o->num_label_words > 0 && !o->label_words))
-        return elang_fail(err, ELANG_ERR_INVALID_ARG, "label words: give at least two, got %d", o->num_label_words);
-    for (int j = 0; j < o->num_label_words; j++)
-        if (!o->label_words[j] || !o->label_words[j][0])
-            return elang_fail(err, ELANG_ERR_INVALID_ARG, "label word %d is %s", j + 1,
-                              o->label_words[j] ? "empty" : "NULL");
+    elang_status st = label_words_check(o->label_words, o->num_label_words, err);
+    if (st != ELANG_OK) return st;
     if (o->gen.num_stop < 0 || (o->gen.num_stop > 0 && !o->gen.stop))
         return elang_fail(err, ELANG_ERR_INVALID_ARG, "stop strings: %d given%s", o->gen.num_stop,
                           o->gen.stop ? "" : " but no list");
@@ -165,8 +133,7 @@ elang_status elang_answer_all(elang_model *m, const elang_text *in, const size_t
     if (st != ELANG_OK) return st;
     if ((st = outputs_clear(out, n, sizeof *out, in, err)) != ELANG_OK || n == 0) return st;
     const double t0 = clock_seconds();
-    if (!elang_model_is_generator(m)) st = answer_by_classifier(m, in, n, &o, out, err);
-    else if (o.num_label_words > 0) st = answer_by_label_words(m, in, n, &o, out, err);
+    if (!elang_model_is_generator(m) || o.num_label_words > 0) st = answer_by_classifying(m, in, n, &o, out, err);
     else st = answer_by_generation(m, in, n, &o, out, err);
     if (seconds) *seconds = clock_seconds() - t0;
     if (st != ELANG_OK) {

@@ -29,9 +29,4 @@ elang_status route_opts_check(elang_model *m, const elang_route_opts *opts, elan
 bool route_opts_own_strings(elang_route_opts *opts, char ***words, char ***stop);
 void route_opts_strings_free(const elang_route_opts *opts, char **words, char **stop);
 
-/* The first token of each of the routing's label words in m's vocabulary
- * (ids[o->num_label_words]); an error naming the two words when two start
- * with the same token, since then neither could win. */
-elang_status label_word_ids(elang_model *m, const elang_route_opts *o, int32_t *ids, elang_error *err);
-
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/model_internal.h"
 #include "util/error.h"
 #include "elang.h"
 #include "route/answers.h"
@@ -33,7 +34,7 @@ static elang_status check_alike(elang_model *const *tiers, int num_tiers, const 
         if (words) {
             /* Said now, before any input is read: a clash depends on each model's vocabulary. */
             int32_t *ids = malloc(sizeof *ids * (size_t)opts->num_label_words);
-            const elang_status st = ids ? label_word_ids(tiers[i], opts, ids, err)
+            const elang_status st = ids ? model_label_word_ids(tiers[i], opts->label_words, opts->num_label_words, ids, err)
                                         : elang_fail(err, ELANG_ERR_NOMEM, "out of memory for label words");
             free(ids);
             if (st != ELANG_OK) return st;

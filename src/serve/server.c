@@ -73,7 +73,7 @@ static json_t *v1_outputs(const serve_target *t, const pending *p) {
         const task_result *r = &p->results[i];
         json_t *id = p->req.ids[i];
         json_array_append_new(outputs, t->key.kind == TASK_ROUTE      ? route_out_json(id, &r->route, 2, labels, false)
-                                       : t->key.kind == TASK_CLASSIFY ? class_out_json(t->model, id, &r->cls, false)
+                                       : t->key.kind == TASK_CLASSIFY ? class_out_json(t->model, NULL, 0, id, &r->cls, false)
                                                                       : gen_out_json(id, &r->gen, false));
     }
     return json_pack("{s:o}", "outputs", outputs);

@@ -245,25 +245,16 @@ def train(model, data, word_ids, args, log):
 def with_teacher(teacher_dir, splits, data, word_ids):
     """data with every training example extended by (its task's label-word
     ids, the teacher's probabilities over them: softmax of its first step's
-    label-word logits, F32, by elang: trainutil.run_elang says why). elang
-    routes the texts with the teacher as both models and keeps every answer
-    on the first: its answer is the likelier label word and `maxprob` that
-    word's probability, which for two label words is the whole
-    distribution. main checked that the teacher reads the same pieces."""
+    label-word logits, F32, by `elang classify --label-words`:
+    trainutil.run_elang says why). main checked that the teacher reads the
+    same pieces."""
     extended = {}
     for task, (calibration, train_examples, dev) in data.items():
-        assert len(LABEL_WORDS[task]) == 2, "maxprob gives the distribution of two label words only"
-        results = run_elang(["route", "--swift", teacher_dir, "--super", teacher_dir, "--swift-prefix", PREFIXES[task],
-                             "--super-prefix", PREFIXES[task], "--pair-infix", PAIR_INFIX, "--label-words",
-                             ",".join(LABEL_WORDS[task]), "--score", "maxprob", "--threshold", "-1e30"],
+        results = run_elang(["classify", "--model", teacher_dir, "--prefix", PREFIXES[task], "--pair-infix", PAIR_INFIX,
+                             "--label-words", ",".join(LABEL_WORDS[task])],
                             [{"text": text} if pair is None else {"text": text, "text_pair": pair}
                              for _, text, pair, _ in splits[task][1]])
-        probs = torch.zeros(len(results), 2)
-        for i, r in enumerate(results):
-            if r["route"] != "swift":  # the threshold keeps every answer on the first model
-                raise SystemExit(f"elang route sent a {task} input to its second model: {r}")
-            probs[i, r["label_id"]] = r["score"]
-            probs[i, 1 - r["label_id"]] = 1 - r["score"]
+        probs = torch.tensor([r["probs"] for r in results], dtype=torch.float32)
         extended[task] = (calibration, [e + ((word_ids[task], p),) for e, p in zip(train_examples, probs)], dev)
     return extended
 

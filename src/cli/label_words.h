@@ -1,0 +1,23 @@
+/* --label-words W,W: a generator's classes as words, for route, calibrate,
+ * eval and classify. */
+#ifndef ELANG_CLI_LABEL_WORDS_H
+#define ELANG_CLI_LABEL_WORDS_H
+
+#include <stdbool.h>
+
+/* More label words than any task has labels is a typo, not a request. */
+#define CLI_MAX_LABEL_WORDS 64
+
+typedef struct {
+    char *copy;                           /* of the flag's text, cut at its commas */
+    const char *words[CLI_MAX_LABEL_WORDS]; /* pointers into copy */
+    int n;
+} label_words;
+
+/* Splits `list` ("negative,positive") into w: 2 to CLI_MAX_LABEL_WORDS
+ * non-empty words, no word twice. False after saying why on stderr (as
+ * "elang COMMAND: ..."); release w with label_words_free either way. */
+bool label_words_parse(const char *command, const char *list, label_words *w);
+void label_words_free(label_words *w);
+
+#endif
