@@ -156,7 +156,7 @@ static void failures_keep_their_status_without_err(void **s) {
     assert_true(S_ISLNK(lst.st_mode));
     size_t len;
     char *written = read_file_all(target, &len);
-    assert_non_null(strstr(written, "\"elang_calibration\": 1"));
+    assert_non_null(strstr(written, "\"elang_calibration\": 2"));
     free(written);
     assert_int_equal(elang_calibration_check(&good, "/nonexistent", "/nonexistent", NULL), ELANG_ERR_IO);
 

@@ -355,6 +355,61 @@ static void eval_on_listed_lines(void **s) {
     free(out), free(err);
 }
 
+/* A calibration records its paths relative to its own folder: calibrated
+ * from one directory with relative paths, it still knows its data when
+ * read from another, and after the folder holding data and calibration is
+ * moved. A file of version 1 keeps its paths as they are. */
+static void calibration_paths_follow_the_file(void **s) {
+    (void)s;
+    const char *d = shared_path("fixtures/hf/distilbert");
+    char cmd[9000], *out, *err;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' && mkdir -p '%s/data' '%s/calibrations' '%s' && head -n 40 '%s' > "
+             "'%s/data/sst2.tsv' && printf '2\\n3\\n5\\n' > '%s/data/lines.txt'",
+             tmp("project"), tmp("moved"), tmp("project"), tmp("project"), tmp("elsewhere"),
+             shared_path("data/glue/SST-2/dev.tsv"), tmp("project"), tmp("project"));
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s calibrate --swift %s --super %s --task sst2 --data data/sst2.tsv "
+             "--lines data/lines.txt --out calibrations/c.json", tmp("project"), elang_bin(), d, d);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("`%s`: %s", cmd, err);
+    free(out), free(err);
+    json_t *c = read_json(tmp("project/calibrations/c.json"));
+    assert_int_equal(json_integer_value(json_object_get(c, "elang_calibration")), 2);
+    assert_string_equal(json_string_value(json_object_get(c, "data")), "../data/sst2.tsv");
+    assert_string_equal(json_string_value(json_object_get(c, "data_lines")), "../data/lines.txt");
+    json_decref(c);
+    /* Read from elsewhere, then from the moved folder: eval finds that it
+     * evaluates on the calibration's own examples. */
+    const char *roots[2] = {"project", "moved"};
+    for (int r = 0; r < 2; r++) {
+        if (r == 1) {
+            snprintf(cmd, sizeof cmd, "mv '%s' '%s'", tmp("project"), tmp("moved"));
+            assert_int_equal(system(cmd), 0);
+        }
+        char root[1024];
+        snprintf(root, sizeof root, "%s", tmp(roots[r]));
+        snprintf(cmd, sizeof cmd, "cd '%s' && %s eval --swift %s --super %s --task sst2 --data %s/data/sst2.tsv "
+                 "--lines %s/data/lines.txt --calibration %s/calibrations/c.json --report report", tmp("elsewhere"),
+                 elang_bin(), d, d, root, root, root);
+        if (run_command(cmd, &out, &err) != 0) fail_msg("`%s`: %s", cmd, err);
+        if (!strstr(err, "3 of the 3 examples evaluated are among those the threshold was calibrated on"))
+            fail_msg("from %s, calibration in %s: %s", tmp("elsewhere"), root, err);
+        free(out), free(err);
+    }
+    /* Version 1: the paths as calibrate was given them, from where it ran. */
+    c = read_json(tmp("moved/calibrations/c.json"));
+    json_object_set_new(c, "elang_calibration", json_integer(1));
+    json_object_set_new(c, "data", json_string("data/sst2.tsv"));
+    json_object_set_new(c, "data_lines", json_string("data/lines.txt"));
+    assert_int_equal(json_dump_file(c, tmp("moved/calibrations/v1.json"), 0), 0);
+    json_decref(c);
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s eval --swift %s --super %s --task sst2 --data data/sst2.tsv "
+             "--lines data/lines.txt --calibration calibrations/v1.json --report report", tmp("moved"), elang_bin(),
+             d, d);
+    if (run_command(cmd, &out, &err) != 0) fail_msg("`%s`: %s", cmd, err);
+    assert_non_null(strstr(err, "3 of the 3 examples evaluated are among those"));
+    free(out), free(err);
+}
+
 /* Replacing a calibration is all or nothing: a write that fails (here the
  * file size limit, below the calibration's size) leaves the previous
  * calibration whole, and the command fails. */
@@ -748,6 +803,7 @@ int main(void) {
         cmocka_unit_test(language_models_end_to_end),
         cmocka_unit_test(calibrate_on_listed_lines),
         cmocka_unit_test(eval_on_listed_lines),
+        cmocka_unit_test(calibration_paths_follow_the_file),
         cmocka_unit_test(calibrate_keeps_old_file_on_failed_write),
         cmocka_unit_test(eval_report_replaced_together),
         cmocka_unit_test(long_prefixes_round_trip),

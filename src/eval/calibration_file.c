@@ -1,6 +1,9 @@
 /* CALIB.json: a calibration as a small JSON object. Loading checks every
  * field, so a hand-edited or truncated file is refused with the field named
- * instead of routing with a wrong threshold. */
+ * instead of routing with a wrong threshold. Version 2 records its paths
+ * (the data, its line list, the models) relative to the file's folder, so
+ * that they hold wherever the command that reads it runs; version 1 held
+ * them as calibrate was given them, from wherever it ran. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -15,6 +18,7 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "util/out_file.h"
+#include "util/paths.h"
 
 static json_t *number(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -77,25 +81,37 @@ static elang_status check_savable(const elang_calibration *c, const char *path, 
     return check_task(path, c->task, ELANG_ERR_INVALID_ARG, err);
 }
 
+/* The paths a calibration records, in this order. */
+enum { PATH_DATA, PATH_DATA_LINES, PATH_SWIFT, PATH_SUPER, PATHS };
+
 elang_status elang_calibration_save(const elang_calibration *c, const char *path, elang_error *err) {
     elang_status st = check_savable(c, path, err);
     if (st != ELANG_OK) return st;
+    const char *given[PATHS] = {c->data, c->data_lines, c->swift_dir, c->super_dir};
+    char *recorded[PATHS] = {0};
+    for (int i = 0; i < PATHS; i++)
+        if (!(recorded[i] = path_for_file(path, text(given[i])))) st = ELANG_ERR_NOMEM;
+    if (st != ELANG_OK) {
+        for (int i = 0; i < PATHS; i++) free(recorded[i]);
+        return elang_fail(err, st, "out of memory writing %s", path);
+    }
     json_t *words = json_array();
     for (int i = 0; i < c->num_label_words; i++) json_array_append_new(words, json_string(c->label_words[i]));
     json_t *root = json_pack(
         "{s:i, s:o, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
         " s:i, s:i, s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
-        "elang_calibration", 1, "threshold", number(c->threshold), "score", elang_score_name(c->score),
+        "elang_calibration", 2, "threshold", number(c->threshold), "score", elang_score_name(c->score),
         "temperature", c->temperature, "aggregation", elang_aggregation_name(c->aggregate), "label_words", words,
-        "objective", text(c->objective), "task", text(c->task), "data", text(c->data), "data_lines",
-        text(c->data_lines), "holdout", c->holdout, "metric_name", text(c->metric_name), "metric",
+        "objective", text(c->objective), "task", text(c->task), "data", recorded[PATH_DATA], "data_lines",
+        recorded[PATH_DATA_LINES], "holdout", c->holdout, "metric_name", text(c->metric_name), "metric",
         number(c->metric), "super_rate", number(c->super_rate), "gflops", number(c->gflops), "heldout_metric",
         number(c->heldout_metric), "heldout_super_rate", number(c->heldout_super_rate), "swift_metric",
         number(c->swift_metric), "super_metric", number(c->super_metric), "swift_gflops", number(c->swift_gflops),
         "super_gflops", number(c->super_gflops), "num_beams", c->num_beams, "max_new_tokens", c->max_new_tokens,
         "dtype", elang_dtype_name(c->dtype), "pair_infix", text(c->pair_infix),
-        "swift", "path", text(c->swift_dir), "hash", c->swift_hash, "prefix", text(c->swift_prefix),
-        "super", "path", text(c->super_dir), "hash", c->super_hash, "prefix", text(c->super_prefix));
+        "swift", "path", recorded[PATH_SWIFT], "hash", c->swift_hash, "prefix", text(c->swift_prefix),
+        "super", "path", recorded[PATH_SUPER], "hash", c->super_hash, "prefix", text(c->super_prefix));
+    for (int i = 0; i < PATHS; i++) free(recorded[i]);
     if (!root) return elang_fail(err, ELANG_ERR_FORMAT, "%s: a calibration field is not valid UTF-8", path);
     /* Written as util/out_file does: a full disk or a killed process never
      * leaves a truncated calibration where a good one was. 17 digits give
@@ -149,8 +165,8 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
     char *name = NULL;
     elang_status st;
     json_t *version = json_object_get(root, "elang_calibration");
-    if (!json_is_integer(version) || json_integer_value(version) != 1)
-        return elang_fail(err, ELANG_ERR_FORMAT, "%s: not an elang calibration file (version 1)", path);
+    if (!json_is_integer(version) || json_integer_value(version) < 1 || json_integer_value(version) > 2)
+        return elang_fail(err, ELANG_ERR_FORMAT, "%s: not an elang calibration file (version 1 or 2)", path);
     if ((st = get_number(root, path, "threshold", false, &c->threshold, err)) ||
         (st = get_number(root, path, "temperature", false, &c->temperature, err)) ||
         (st = get_number(root, path, "holdout", false, &c->holdout, err)) ||
@@ -218,6 +234,14 @@ static elang_status read_fields(json_t *root, const char *path, elang_calibratio
             (st = get_hash(m, path, sides[s], s == 0 ? c->swift_hash : c->super_hash, err)) ||
             (st = get_string(m, path, "prefix", s == 0 ? &c->swift_prefix : &c->super_prefix, err)))
             return elang_error_prefix(err, st, "%s model: ", sides[s]);
+    }
+    if (json_integer_value(version) == 1) return ELANG_OK;
+    char **fields[PATHS] = {&c->data, &c->data_lines, &c->swift_dir, &c->super_dir};
+    for (int i = 0; i < PATHS; i++) {
+        char *here = path_from_file(path, *fields[i]);
+        if (!here) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory reading %s", path);
+        free(*fields[i]);
+        *fields[i] = here;
     }
     return ELANG_OK;
 }
