@@ -623,28 +623,26 @@ static void classify_by_label_words(void **s) {
     free(out), free(errs);
     free_jsonl(cases, n);
 
-    /* What does not fit the model is said before any input is read. */
-    const char *bert = shared_path("fixtures/hf/bert");
-    char args[4096];
-    snprintf(args, sizeof args, "classify --model %s --input %s", t5, in);
-    expect_failure(args, "give its classes as --label-words");
-    snprintf(args, sizeof args, "classify --model %s --label-words no,yes --input %s", bert, in);
-    expect_failure(args, "--label-words is for text generators");
-    snprintf(args, sizeof args, "classify --model %s --pair-infix ' and ' --input %s", bert, in);
-    expect_failure(args, "--pair-infix is for text generators");
-    snprintf(args, sizeof args, "classify --model %s --label-words yes --input %s", t5, in);
-    expect_failure(args, "--label-words needs 2 to 64 non-empty words");
-    snprintf(args, sizeof args, "classify --model %s --label-words yes,,no --input %s", t5, in);
-    expect_failure(args, "--label-words needs 2 to 64 non-empty words");
-    snprintf(args, sizeof args, "classify --model %s --label-words yes,no,yes --input %s", t5, in);
-    expect_failure(args, "names \"yes\" twice");
-    snprintf(args, sizeof args, "classify --model %s --label-words positive,positively --input /dev/null", t5);
-    expect_failure(args, "start with the same token");
-    /* A pair needs the infix that joins it into the generator's one text. */
+    /* What does not fit the model is said before any input is read; a
+     * pair needs the infix that joins it into the generator's one text. */
     const char pair[] = "{\"text\": \"a\", \"text_pair\": \"b\"}\n";
     write_file(in, pair, strlen(pair));
-    snprintf(args, sizeof args, "classify --model %s --label-words no,yes --input %s", t5, in);
-    expect_failure(args, "give it a pair infix (--pair-infix");
+    const struct { const char *model, *flags, *message; } refused[] = {
+        {t5, "", "give its classes as --label-words"},
+        {"bert", "--label-words no,yes", "--label-words is for text generators"},
+        {"bert", "--pair-infix ' and '", "--pair-infix is for text generators"},
+        {t5, "--label-words yes", "--label-words needs 2 to 64 non-empty words"},
+        {t5, "--label-words yes,,no", "--label-words needs 2 to 64 non-empty words"},
+        {t5, "--label-words yes,no,yes", "names \"yes\" twice"},
+        {t5, "--label-words positive,positively", "start with the same token"},
+        {t5, "--label-words no,yes", "reads one text per input, not a pair: give it a pair infix (--pair-infix"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char args[4096];
+        const char *model = strcmp(refused[i].model, "bert") == 0 ? shared_path("fixtures/hf/bert") : t5;
+        snprintf(args, sizeof args, "classify --model %s %s --input %s", model, refused[i].flags, in);
+        expect_failure(args, refused[i].message);
+    }
     snprintf(cmd, sizeof cmd, "%s classify --model %s --label-words no,yes --prefix 'mrpc sentence1: ' "
              "--pair-infix ' sentence2: ' --emit-ids --input %s", elang_bin(), t5, in);
     if (run_command(cmd, &out, &errs) != 0) fail_msg("%s: %s", cmd, errs);
