@@ -28,8 +28,9 @@ static long calibrated_among(const elang_calibration *c, const elang_dataset *d,
     size_t count = 0, common = 0;
     size_t *calibrated = examples_on_lines("eval", d, c->data_lines, &count);
     if (!calibrated) {
-        fprintf(stderr, "elang eval: warning: %s is the calibration's data_lines (a path as calibrate was given it), "
-                        "so the lines evaluated here that it lists cannot be counted\n", c->data_lines);
+        fprintf(stderr, "elang eval: warning: %s is the calibration's data_lines, which cannot be read as lines of "
+                        "this data (said above), so the lines evaluated here that it lists cannot be counted\n",
+                c->data_lines);
         return -1;
     }
     /* Both lists are in file order. */
