@@ -160,6 +160,9 @@ void elang_model_profile(const elang_model *m, elang_profile *out);
 /* True when the model generates text (T5, Marian, GPT-2, Llama, Qwen2),
  * false for a classifier. */
 bool elang_model_is_generator(const elang_model *m);
+/* True when an input may be a sentence pair: a classifier's tokenizer joins
+ * the two; a generator needs its pair infix (elang_load_opts.pair_infix). */
+bool elang_model_takes_pairs(const elang_model *m);
 /* The most tokens a generator can produce after its start token (Marian's
  * decoder positions); 0 when unbounded (T5) or for classifiers. A
  * decoder-only model's positions less the least prompt: its special tokens

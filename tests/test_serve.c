@@ -1034,6 +1034,104 @@ static void openai_npm_client(void **s) {
     watchdog_stop();
 }
 
+/* MRPC's sentence pairs through the text-to-text pair as its calibration
+ * sets it up (prefix, pair infix, label words): /v1/route answers the CLI's
+ * bytes, and each model answers by the label words on /v1/classify as
+ * `elang classify --label-words` does; one generator served alone with
+ * label words classifies (v1 and v2), and refuses to generate. */
+static void text_to_text_pairs_and_label_words(void **s) {
+    (void)s;
+    watchdog_start("label words through elang serve", 300);
+    CURL *c = curl_easy_init();
+    /* The first dev pairs as JSONL, with ids. */
+    FILE *dev = fopen(shared_path("data/glue/MRPC/dev.tsv"), "r"), *out = fopen(tmp("mrpc.jsonl"), "w");
+    assert_non_null(dev), assert_non_null(out);
+    char line[8192];
+    for (int i = 0; i < 13 && fgets(line, sizeof line, dev); i++) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *f[5] = {line};
+        for (int k = 1; k < 5 && f[k - 1]; k++) {
+            char *tab = strchr(f[k - 1], '\t');
+            f[k] = tab ? (*tab = '\0', tab + 1) : NULL;
+        }
+        if (i == 0 || !f[4]) continue; /* the header */
+        json_t *o = json_pack("{s:s, s:s, s:i}", "text", f[3], "text_pair", f[4], "id", i);
+        char *js = json_dumps(o, JSON_COMPACT);
+        fprintf(out, "%s\n", js);
+        free(js), json_decref(o);
+    }
+    fclose(dev), fclose(out);
+    const char *in = tmp("mrpc.jsonl"), *pair = "--swift models/glue-t5-swift --super models/glue-t5-super "
+                                                   "--calibration models/glue-t5-mrpc.calib.json --threads 1";
+    const char *words = "--label-words not_equivalent,equivalent --prefix 'mrpc sentence1: ' "
+                        "--pair-infix ' sentence2: ' --threads 1";
+    char args[4096], *body = v1_request(in), *lines, *want;
+    served sv;
+    serve_up(&sv, pair, 0);
+    snprintf(args, sizeof args, "route %s --input %s", pair, in);
+    lines = cli(args), want = as_outputs(lines);
+    post_expect(c, sv.port, "/v1/route", body, 200, want);
+    free(lines), free(want);
+    const char *models[2] = {"swift", "super"};
+    for (int m = 0; m < 2; m++) {
+        snprintf(args, sizeof args, "classify --model models/glue-t5-%s %s --input %s", models[m], words, in);
+        lines = cli(args), want = as_outputs(lines);
+        json_t *req = json_loads(body, 0, NULL);
+        json_object_set_new(req, "model", json_string(models[m]));
+        char *named = json_dumps(req, JSON_COMPACT);
+        post_expect(c, sv.port, "/v1/classify", named, 200, want);
+        free(named), json_decref(req), free(lines), free(want);
+    }
+    assert_int_equal(serve_down(&sv, SIGTERM), 0);
+
+    snprintf(args, sizeof args, "--model models/glue-t5-super %s", words);
+    serve_up(&sv, args, 0);
+    snprintf(args, sizeof args, "classify --model models/glue-t5-super %s --input %s", words, in);
+    lines = cli(args), want = as_outputs(lines);
+    post_expect(c, sv.port, "/v1/classify", body, 200, want);
+    json_t *meta = get_json(c, sv.port, "/v2/models/glue-t5-super", 200);
+    assert_int_equal(json_array_size(json_object_get(meta, "inputs")), 2); /* text and text_pair */
+    json_decref(meta);
+    /* v2: the same labels and logits, a pair a row. */
+    size_t n;
+    json_t **rows = read_jsonl(in, &n), *texts = json_array(), *pairs = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append(texts, json_object_get(rows[i], "text"));
+        json_array_append(pairs, json_object_get(rows[i], "text_pair"));
+    }
+    json_t *req = json_pack("{s:[{s:s, s:s, s:[I], s:o}, {s:s, s:s, s:[I], s:o}]}", "inputs", "name", "text",
+                            "datatype", "BYTES", "shape", (json_int_t)n, "data", texts, "name", "text_pair",
+                            "datatype", "BYTES", "shape", (json_int_t)n, "data", pairs);
+    char *v2body = json_dumps(req, JSON_COMPACT);
+    http_result r;
+    http_call(c, sv.port, "/v2/models/glue-t5-super/infer", v2body, strlen(v2body), &r);
+    assert_int_equal(r.status, 200);
+    json_t *resp = json_of(&r), *label = tensor(resp, "label", "BYTES", n, 0), *logits = tensor(resp, "logits", "FP32", n, 2);
+    size_t cli_n;
+    json_t **cli_rows = NULL;
+    {
+        const char *lines_file = tmp("mrpc-cli.jsonl");
+        write_file(lines_file, lines, strlen(lines));
+        cli_rows = read_jsonl(lines_file, &cli_n);
+    }
+    assert_int_equal(cli_n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(json_string_value(json_array_get(label, i)), str_of(cli_rows[i], "label"));
+        for (size_t j = 0; j < 2; j++)
+            close_to(json_number_value(json_array_get(logits, 2 * i + j)),
+                     json_number_value(json_array_get(json_object_get(cli_rows[i], "logits"), j)), 1e-6, "logit", i);
+    }
+    json_decref(resp), http_result_free(&r), free(v2body), json_decref(req);
+    free_jsonl(rows, n), free_jsonl(cli_rows, cli_n);
+    free(lines), free(want);
+    post_expect(c, sv.port, "/v1/generate", "{\"inputs\": [{\"text\": \"a\"}]}", 400,
+                "{\"error\":\"model \\\"glue-t5-super\\\" classifies; use /v1/classify\"}");
+    assert_int_equal(serve_down(&sv, SIGTERM), 0);
+    free(body);
+    curl_easy_cleanup(c);
+    watchdog_stop();
+}
+
 /* The command's own mistakes: exit 2 with the reason; a port in use, 1. */
 static void usage_errors(void **s) {
     (void)s;
@@ -1078,6 +1176,8 @@ static void usage_errors(void **s) {
         {"serve --swift models/multi30k-swift --super models/multi30k-super --calibration models/multi30k.calib.json "
          "--stop .", "--stop changes the answers whose scores the calibration was made on", 2},
         {"serve --model models/multi30k-swift --num-beams 2 --stop .", "--stop works with greedy search", 2},
+        {"serve --model models/sst2-swift --label-words a,b", "label words are for text generators", 2},
+        {"serve --model models/glue-t5-swift --label-words positive,positively", "start with the same token", 2},
         {"serve --model models/sst2-swift --super-api openai", "--super-api is for a router", 2},
         {"route --swift models/sst2-swift --super http://127.0.0.1:9 --super-api openai --super-model m --threshold 1",
          "an OpenAI completions API answers text, and Swift", 2},
@@ -1119,6 +1219,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(demo_pairs_answer_as_the_cli),
         cmocka_unit_test(fixtures_answer_as_the_cli),
+        cmocka_unit_test(text_to_text_pairs_and_label_words),
         cmocka_unit_test(kserve_v2_protocol),
         cmocka_unit_test(bad_requests_get_their_status),
         cmocka_unit_test(openai_completions_with_curl),

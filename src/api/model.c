@@ -196,6 +196,8 @@ bool elang_dtype_from_name(const char *name, elang_dtype *out) {
 }
 bool elang_model_is_generator(const elang_model *m) { return m->is_seq2seq; }
 
+bool elang_model_takes_pairs(const elang_model *m) { return !m->is_seq2seq || m->pair_infix; }
+
 int elang_model_max_new_tokens(const elang_model *m) {
     /* A decoder-only prompt needs its special tokens (a BOS) and one token of text. */
     if (m->is_causal) {

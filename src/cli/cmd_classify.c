@@ -121,16 +121,10 @@ int cmd_classify(int argc, char **argv) {
         label_words_free(&words);
         return 2;
     }
-    /* Said before any input is read: whether the words can compete
-     * depends on the model's vocabulary. */
-    if (words.n) {
-        elang_classify_opts probe = {.label_words = words.words, .num_label_words = words.n};
-        elang_class_out none;
-        if (elang_classify(m, NULL, 0, &probe, &none, &err) != ELANG_OK) {
-            elang_model_free(m);
-            label_words_free(&words);
-            return cli_fail("classify", "", &err);
-        }
+    if (words.n && (rc = label_words_fit("classify", m, words.words, words.n)) != 0) {
+        elang_model_free(m);
+        label_words_free(&words);
+        return rc;
     }
     classify_ctx ctx = {m, &fl, &words};
     const stream_job job = {

@@ -36,7 +36,7 @@ static bool check_mode(const serve_flags *fl) {
     const char *routing[] = {r->swift ? "--swift" : NULL, r->super ? "--super" : NULL,
                              fl->calibration ? "--calibration" : NULL, !isnan(fl->threshold) ? "--threshold" : NULL,
                              r->score ? "--score" : NULL, r->aggregate ? "--aggregate" : NULL,
-                             r->label_words ? "--label-words" : NULL, r->swift_prefix ? "--swift-prefix" : NULL,
+                             r->swift_prefix ? "--swift-prefix" : NULL,
                              r->super_prefix ? "--super-prefix" : NULL, remote_flag_given(&fl->remote),
                              fl->remote.model ? "--super-model" : NULL};
     if (fl->model) {
@@ -74,6 +74,8 @@ static int load_models(serve_flags *fl, const elang_calibration *cal, elang_mode
                               .input_prefix = fl->prefix, .pair_infix = fl->route.pair_infix};
         rc = elang_model_load(fl->model, &lo, &models[0], &err) == ELANG_OK ? 0 : cli_fail("serve", "", &err);
         if (!rc && !decoding_flags_fit("serve", &fl->route, models[0])) rc = 2;
+        if (!rc && opts->num_label_words)
+            rc = label_words_fit("serve", models[0], opts->label_words, opts->num_label_words);
     } else {
         const bool remote = is_url(fl->route.super);
         rc = load_pair("serve", &fl->route, cal, &models[0], remote ? NULL : &models[1]);

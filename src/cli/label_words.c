@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/fail.h"
+
 bool label_words_parse(const char *command, const char *list, label_words *w) {
     w->n = 0;
     if (!(w->copy = strdup(list))) {
@@ -34,6 +36,13 @@ bool label_words_parse(const char *command, const char *list, label_words *w) {
                 return false;
             }
     return true;
+}
+
+int label_words_fit(const char *command, elang_model *m, const char *const *words, int n) {
+    const elang_classify_opts probe = {.label_words = words, .num_label_words = n};
+    elang_class_out none;
+    elang_error err;
+    return elang_classify(m, NULL, 0, &probe, &none, &err) == ELANG_OK ? 0 : cli_fail(command, "", &err);
 }
 
 void label_words_free(label_words *w) {

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "elang.h"
+
 /* More label words than any task has labels is a typo, not a request. */
 #define CLI_MAX_LABEL_WORDS 64
 
@@ -19,5 +21,10 @@ typedef struct {
  * "elang COMMAND: ..."); release w with label_words_free either way. */
 bool label_words_parse(const char *command, const char *list, label_words *w);
 void label_words_free(label_words *w);
+
+/* 0 when m classifies by words[0..n): a text generator whose vocabulary
+ * tells the words' first tokens apart; else the exit code, after saying
+ * why. Asked before any input is read. */
+int label_words_fit(const char *command, elang_model *m, const char *const *words, int n);
 
 #endif

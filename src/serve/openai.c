@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-bool openai_completes(const serve_target *t) { return elang_model_is_generator(t->model) && !t->label_words; }
+bool openai_completes(const serve_target *t) { return !target_classifies(t); }
 
 json_t *openai_models(const serve_target *targets, int n, long created) {
     json_t *data = json_array();

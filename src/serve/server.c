@@ -68,12 +68,12 @@ static const serve_target *default_model(const serve_server *s) {
 
 static json_t *v1_outputs(const serve_target *t, const pending *p) {
     json_t *outputs = json_array();
-    const int labels = elang_model_num_labels(t->model);
+    const int labels = t->num_label_words ? t->num_label_words : elang_model_num_labels(t->model);
     for (size_t i = 0; i < p->req.n; i++) {
         const task_result *r = &p->results[i];
         json_t *id = p->req.ids[i];
         json_array_append_new(outputs, t->key.kind == TASK_ROUTE      ? route_out_json(id, &r->route, 2, labels, false)
-                                       : t->key.kind == TASK_CLASSIFY ? class_out_json(t->model, NULL, 0, id, &r->cls, false)
+                                       : t->key.kind == TASK_CLASSIFY ? class_out_json(t->model, t->label_words, t->num_label_words, id, &r->cls, false)
                                                                       : gen_out_json(id, &r->gen, false));
     }
     return json_pack("{s:o}", "outputs", outputs);
@@ -207,7 +207,7 @@ static void v1(serve_server *s, const http_request *req, serve_endpoint ep, doub
     }
     parsed_request pr;
     char why[600];
-    const bool pair = ep == EP_CLASSIFY || (ep == EP_ROUTE && !elang_model_is_generator(t->model));
+    const bool pair = ep != EP_GENERATE && target_takes_pairs(t);
     const int st = request_parse(req->body, req->len, LAYOUT_V1, pair, 0, &pr, why, sizeof why);
     if (st) {
         http_error(reply, st, "%s", st == 500 ? "out of memory parsing the request" : why);
@@ -316,8 +316,8 @@ static void v2_model(serve_server *s, const http_request *req, double t0, http_r
         if (!method_is(req, "POST", reply)) return;
         parsed_request pr;
         char why[600];
-        const int st = request_parse(req->body, req->len, LAYOUT_V2, !elang_model_is_generator(t->model),
-                                     v2_outputs(t), &pr, why, sizeof why);
+        const int st = request_parse(req->body, req->len, LAYOUT_V2, target_takes_pairs(t), v2_outputs(t), &pr, why,
+                                     sizeof why);
         if (st) http_error(reply, st, "%s", st == 500 ? "out of memory parsing the request" : why);
         else answer(s, req, t, &pr, LAYOUT_V2, t0, reply);
     } else {
@@ -377,15 +377,18 @@ static char *model_name(const elang_model *m) {
 }
 
 static void add_target(serve_server *s, const char *name, task_key key, const elang_model *m) {
+    const bool words = s->cfg.opts.num_label_words > 0;
     s->targets[s->num_targets++] =
-        (serve_target){.name = name, .key = key, .model = m,
-                       .label_words = key.kind == TASK_ROUTE && s->cfg.opts.num_label_words > 0};
+        (serve_target){.name = name, .key = key, .model = m, .label_words = words ? s->cfg.opts.label_words : NULL,
+                       .num_label_words = words ? s->cfg.opts.num_label_words : 0};
 }
 
-/* A model's own requests: it classifies or generates, with the server's
- * decoding unless a request asks for its own. */
-static task_key model_key(const elang_model *m, int k) {
-    return (task_key){.kind = elang_model_is_generator(m) ? TASK_GENERATE : TASK_CLASSIFY, .model = k};
+/* A model's own requests: it classifies (a generator by the server's label
+ * words) or generates, with the server's decoding unless a request asks
+ * for its own. */
+static task_key model_key(const serve_server *s, const elang_model *m, int k) {
+    const bool generates = elang_model_is_generator(m) && s->cfg.opts.num_label_words == 0;
+    return (task_key){.kind = generates ? TASK_GENERATE : TASK_CLASSIFY, .model = k};
 }
 
 static elang_status make_targets(serve_server *s, elang_error *err) {
@@ -394,10 +397,10 @@ static elang_status make_targets(serve_server *s, elang_error *err) {
         const elang_model *m = s->cfg.models[k];
         if (!m) continue;
         if (!(s->names[k] = model_name(m))) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory");
-        add_target(s, s->names[k], model_key(m, k), m);
+        add_target(s, s->names[k], model_key(s, m, k), m);
     }
     for (int k = 0; s->router && k < 2; k++)
-        if (s->cfg.models[k]) add_target(s, k ? "super" : "swift", model_key(s->cfg.models[k], k), s->cfg.models[k]);
+        if (s->cfg.models[k]) add_target(s, k ? "super" : "swift", model_key(s, s->cfg.models[k], k), s->cfg.models[k]);
     return ELANG_OK;
 }
 
@@ -442,7 +445,9 @@ elang_status serve_start(const serve_config *cfg, serve_server **out, elang_erro
     e->models[0] = cfg->models[0], e->models[1] = cfg->models[1];
     e->router = s->router;
     e->metrics = &s->metrics;
-    e->classify = (elang_classify_opts){.batch_size = cfg->opts.batch_size, .temperature = cfg->opts.temperature};
+    e->classify = (elang_classify_opts){.batch_size = cfg->opts.batch_size, .temperature = cfg->opts.temperature,
+                                        .label_words = cfg->opts.label_words,
+                                        .num_label_words = cfg->opts.num_label_words};
     e->gen = cfg->opts.gen;
     e->gen.temperature = cfg->opts.temperature;
     if (st == ELANG_OK) st = engine_reserve(e, (size_t)cfg->max_batch, err);

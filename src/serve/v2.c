@@ -4,19 +4,26 @@
 
 #define BIT(k) (1u << (k))
 
+bool target_classifies(const serve_target *t) {
+    return !elang_model_is_generator(t->model) || t->num_label_words > 0;
+}
+
+bool target_takes_pairs(const serve_target *t) {
+    return target_classifies(t) && elang_model_takes_pairs(t->model);
+}
+
 unsigned v2_outputs(const serve_target *t) {
-    const bool gen = elang_model_is_generator(t->model);
+    const unsigned classified = BIT(OUT_LABEL) | BIT(OUT_LABEL_ID) | BIT(OUT_LOGITS) | BIT(OUT_PROBS) | BIT(OUT_ENERGY);
     if (t->key.kind == TASK_ROUTE) {
         const unsigned common = BIT(OUT_ROUTE) | BIT(OUT_SCORE) | BIT(OUT_DEGRADED);
-        if (t->label_words) return common | BIT(OUT_LABEL) | BIT(OUT_LABEL_ID);
-        if (gen) return common | BIT(OUT_TEXT) | BIT(OUT_ENERGY);
-        return common | BIT(OUT_LABEL) | BIT(OUT_LABEL_ID) | BIT(OUT_LOGITS) | BIT(OUT_PROBS) | BIT(OUT_ENERGY);
+        /* A router's label-word answers keep no logits (the router's scores are its own). */
+        if (t->num_label_words > 0) return common | BIT(OUT_LABEL) | BIT(OUT_LABEL_ID);
+        if (elang_model_is_generator(t->model)) return common | BIT(OUT_TEXT) | BIT(OUT_ENERGY);
+        return common | classified;
     }
-    if (gen)
-        return BIT(OUT_TEXT) | BIT(OUT_IDS) | BIT(OUT_NUM_IDS) | BIT(OUT_TOKEN_LOGPROBS) | BIT(OUT_TOKEN_ENERGIES) |
-               BIT(OUT_NUM_STEPS) |
-               BIT(OUT_ENERGY) | BIT(OUT_SCORE);
-    return BIT(OUT_LABEL) | BIT(OUT_LABEL_ID) | BIT(OUT_LOGITS) | BIT(OUT_PROBS) | BIT(OUT_ENERGY);
+    if (t->key.kind == TASK_CLASSIFY) return classified;
+    return BIT(OUT_TEXT) | BIT(OUT_IDS) | BIT(OUT_NUM_IDS) | BIT(OUT_TOKEN_LOGPROBS) | BIT(OUT_TOKEN_ENERGIES) |
+           BIT(OUT_NUM_STEPS) | BIT(OUT_ENERGY) | BIT(OUT_SCORE);
 }
 
 static const char *datatype(output_kind k) {
@@ -32,7 +39,7 @@ static const char *datatype(output_kind k) {
 
 /* Columns per input: 0 for one value, -1 for as many as the longest answer. */
 static int width(const serve_target *t, output_kind k) {
-    if (k == OUT_LOGITS || k == OUT_PROBS) return elang_model_num_labels(t->model);
+    if (k == OUT_LOGITS || k == OUT_PROBS) return t->num_label_words ? t->num_label_words : elang_model_num_labels(t->model);
     if (k == OUT_IDS || k == OUT_TOKEN_LOGPROBS || k == OUT_TOKEN_ENERGIES) return -1;
     return 0;
 }
@@ -40,7 +47,7 @@ static int width(const serve_target *t, output_kind k) {
 json_t *v2_model_metadata(const serve_target *t) {
     json_t *inputs = json_array(), *outputs = json_array();
     json_array_append_new(inputs, json_pack("{s:s, s:s, s:[i]}", "name", "text", "datatype", "BYTES", "shape", -1));
-    if (!elang_model_is_generator(t->model))
+    if (target_takes_pairs(t))
         json_array_append_new(inputs, json_pack("{s:s, s:s, s:[i]}", "name", "text_pair", "datatype", "BYTES", "shape", -1));
     const unsigned outs = v2_outputs(t);
     for (int k = 0; k < OUT_KINDS; k++) {
@@ -72,11 +79,13 @@ static json_t *value(const serve_target *t, const task_result *r, output_kind k,
     const elang_gen_out *g = gen_out(t, r);
     switch (k) {
     case OUT_LABEL:
-        return json_string(routed ? final_answer(r)->label : elang_model_label(t->model, c->label_id));
+        return json_string(routed                 ? final_answer(r)->label
+                           : t->num_label_words ? t->label_words[c->label_id]
+                                                : elang_model_label(t->model, c->label_id));
     case OUT_LABEL_ID: return json_integer(routed ? final_answer(r)->label_id : c->label_id);
     case OUT_LOGITS: return json_real(c->logits[j]);
     case OUT_PROBS: return json_real(c->probs[j]);
-    case OUT_ENERGY: return json_real(elang_model_is_generator(t->model) ? g->energy : c->energy);
+    case OUT_ENERGY: return json_real(target_classifies(t) ? c->energy : g->energy);
     case OUT_ROUTE: return json_string(r->route.tier ? "super" : "swift");
     case OUT_SCORE: return json_real(routed ? r->route.answers[0].score : g->score);
     case OUT_DEGRADED: return json_boolean(r->route.degraded);
@@ -105,7 +114,7 @@ json_t *v2_infer_response(const serve_target *t, const task_result *results, siz
      * (an encoder-decoder's ids hold its start token, one more than its
      * steps; a language model's ids are its new tokens, one per step). */
     int longest = 1, longest_steps = 1;
-    if (elang_model_is_generator(t->model) && t->key.kind != TASK_ROUTE)
+    if (t->key.kind == TASK_GENERATE)
         for (size_t i = 0; i < n; i++) {
             if (results[i].gen.num_ids > longest) longest = results[i].gen.num_ids;
             if (results[i].gen.num_steps > longest_steps) longest_steps = results[i].gen.num_steps;

@@ -19,8 +19,18 @@ typedef struct {
     const char *name;
     task_key key;              /* TASK_ROUTE for the router */
     const elang_model *model;  /* the model; for the router, Swift (its labels and kind) */
-    bool label_words;          /* a router of generators answering label words */
+    /* A generator's classes as words, when the server was given them: the
+     * router and every model then answer labels (elang_classify by words). */
+    const char *const *label_words;
+    int num_label_words;
 } serve_target;
+
+/* True when the target answers labels: classifiers, and generators given
+ * label words. */
+bool target_classifies(const serve_target *t);
+
+/* True when the target's inputs may be pairs (not a generation's). */
+bool target_takes_pairs(const serve_target *t);
 
 /* The output_kind bits a target gives. */
 unsigned v2_outputs(const serve_target *t);
