@@ -180,8 +180,8 @@ typedef struct {
     char *objective;               /* as given: "match-super:0.005" */
     char *task;
     /* Paths (data, data_lines, swift_dir, super_dir) are from the working
-     * directory in memory; a file records them relative to its folder
-     * (elang_calibration_save; files of version 1: as given). */
+     * directory in memory; a file records relative ones relative to its
+     * folder (util/paths.h; files of version 1: as given). */
     char *data;                    /* the file calibrated on */
     char *data_lines;              /* the file listing the lines used of it, or "" for all */
     double holdout;                /* share of it held out to report on; 0 = none */

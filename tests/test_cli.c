@@ -565,6 +565,11 @@ static void marian_generate_beam(void **s) { (void)s; generate_matches_fixture("
  * decoding step's logits of the words' first tokens, as transformers gives
  * them (the fixture's teacher_forced_first_logits), named by the words;
  * the prefix is put before the text as the library's generation puts it. */
+#define EIGHT_WORDS(x) x "1," x "2," x "3," x "4," x "5," x "6," x "7," x "8,"
+#define SIXTY_FIVE_WORDS                                                                                       \
+    EIGHT_WORDS("a") EIGHT_WORDS("b") EIGHT_WORDS("c") EIGHT_WORDS("d") EIGHT_WORDS("e") EIGHT_WORDS("f")         \
+    EIGHT_WORDS("g") EIGHT_WORDS("h") "z"
+
 static void classify_by_label_words(void **s) {
     (void)s;
     const char *t5 = shared_path("fixtures/hf/t5"), *prefix = "translate English to German: ";
@@ -633,6 +638,7 @@ static void classify_by_label_words(void **s) {
         {"bert", "--pair-infix ' and '", "--pair-infix is for text generators"},
         {t5, "--label-words yes", "--label-words needs 2 to 64 non-empty words"},
         {t5, "--label-words yes,,no", "--label-words needs 2 to 64 non-empty words"},
+        {t5, "--label-words " SIXTY_FIVE_WORDS, "--label-words needs 2 to 64 non-empty words"},
         {t5, "--label-words yes,no,yes", "names \"yes\" twice"},
         {t5, "--label-words positive,positively", "start with the same token"},
         {t5, "--label-words no,yes", "reads one text per input, not a pair: give it a pair infix (--pair-infix"},

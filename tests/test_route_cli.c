@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "elang_eval.h"
 #include "support.h"
 
 static const char *tmp(const char *name) {
@@ -368,15 +369,48 @@ static void calibration_paths_follow_the_file(void **s) {
              tmp("project"), tmp("moved"), tmp("project"), tmp("project"), tmp("elsewhere"),
              shared_path("data/glue/SST-2/dev.tsv"), tmp("project"), tmp("project"));
     assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "cd '%s' && %s calibrate --swift %s --super %s --task sst2 --data data/sst2.tsv "
-             "--lines data/lines.txt --out calibrations/c.json", tmp("project"), elang_bin(), d, d);
+    /* The models by a relative name too (a link to the fixture). */
+    snprintf(cmd, sizeof cmd, "ln -s '%s' '%s/m' && cd '%s' && %s calibrate --swift m --super %s --task sst2 "
+             "--data data/sst2.tsv --lines data/lines.txt --out calibrations/c.json", d, tmp("project"),
+             tmp("project"), elang_bin(), d);
     if (run_command(cmd, &out, &err) != 0) fail_msg("`%s`: %s", cmd, err);
     free(out), free(err);
     json_t *c = read_json(tmp("project/calibrations/c.json"));
     assert_int_equal(json_integer_value(json_object_get(c, "elang_calibration")), 2);
     assert_string_equal(json_string_value(json_object_get(c, "data")), "../data/sst2.tsv");
     assert_string_equal(json_string_value(json_object_get(c, "data_lines")), "../data/lines.txt");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "swift"), "path")), "../m");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "super"), "path")), d);
     json_decref(c);
+    /* Loaded from elsewhere, Swift's path names the model it was made for. */
+    char here[2048];
+    assert_non_null(getcwd(here, sizeof here));
+    assert_int_equal(chdir(tmp("elsewhere")), 0);
+    elang_calibration loaded;
+    elang_error lerr;
+    char file[2048];
+    snprintf(file, sizeof file, "%s", tmp("project/calibrations/c.json"));
+    assert_int_equal(elang_calibration_load(file, &loaded, &lerr), ELANG_OK);
+    assert_string_equal(loaded.swift_dir, "../project/m");
+    assert_int_equal(elang_calibration_check(&loaded, loaded.swift_dir, loaded.super_dir, &lerr), ELANG_OK);
+    elang_calibration_free(&loaded);
+    assert_int_equal(chdir(here), 0);
+    /* Written to a descriptor: redirected into a file, the paths are from
+     * that file's folder; through a pipe, whose folder says nothing, they
+     * are absolute. */
+    const char *outs[2] = {"3> calibrations/redirected.json", "3>&1 >/dev/null | cat > calibrations/piped.json"};
+    const char *files[2] = {"project/calibrations/redirected.json", "project/calibrations/piped.json"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "cd '%s' && %s calibrate --swift m --super m --task sst2 --data data/sst2.tsv "
+                 "--lines data/lines.txt --out /dev/fd/3 %s", tmp("project"), elang_bin(), outs[k]);
+        if (run_command(cmd, &out, &err) != 0) fail_msg("`%s`: %s", cmd, err);
+        free(out), free(err);
+        c = read_json(tmp(files[k]));
+        const char *data = json_string_value(json_object_get(c, "data"));
+        if (k == 0) assert_string_equal(data, "../data/sst2.tsv");
+        else assert_true(data[0] == '/' && strcmp(data + strlen(data) - strlen("/data/sst2.tsv"), "/data/sst2.tsv") == 0);
+        json_decref(c);
+    }
     /* Read from elsewhere, then from the moved folder: eval finds that it
      * evaluates on the calibration's own examples. */
     const char *roots[2] = {"project", "moved"};
