@@ -448,8 +448,8 @@ typedef elang_status (*elang_answer_fn)(void *ctx, const elang_text *in, const s
  * fails, the inputs sent to it keep the answer they had, marked degraded,
  * and elang_route succeeds: a remote Super that is down costs accuracy,
  * never answers. The models must answer alike, as for elang_router_new;
- * the answer function must answer as they do. Label words are refused:
- * they need the model itself. */
+ * the answer function must answer as they do: with label words, by them
+ * (label_id in their order, label one of the words, no cls). */
 elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, const double *thresholds,
                                      elang_answer_fn answer, void *ctx, const elang_route_opts *opts,
                                      elang_router **out, elang_error *err);
@@ -483,8 +483,11 @@ typedef struct elang_remote elang_remote;
  * `route` (NULL: the defaults), the router's options: the temperature of
  * energies computed from a v2 answer's logits and, over OpenAI, the
  * max_new_tokens and stop strings each request asks for (the strings
- * borrowed: they must outlive the remote). Refused: an OpenAI API for a
- * classifier (it answers no logits), or without a model name. */
+ * borrowed: they must outlive the remote); with label words (borrowed
+ * too), the answers are labels among them, from a v2 Super that answers
+ * their logits (`elang serve --model SUPER --label-words ...`). Refused:
+ * an OpenAI API for a classifier or for label words (it answers no
+ * logits), or without a model name. */
 elang_status elang_remote_new(const elang_remote_opts *opts, const elang_model *swift, const elang_route_opts *route,
                               elang_remote **out, elang_error *err);
 void elang_remote_free(elang_remote *r);

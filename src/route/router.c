@@ -129,9 +129,6 @@ elang_status elang_router_new_remote(elang_model *const *tiers, int num_models, 
                                      elang_router **out, elang_error *err) {
     if (out) *out = NULL;
     if (!answer) return elang_fail(err, ELANG_ERR_INVALID_ARG, "a remote tier needs its answer function");
-    if (opts && opts->num_label_words > 0)
-        return elang_fail(err, ELANG_ERR_INVALID_ARG,
-                          "label words need every tier loaded here; a remote tier answers with its own outputs");
     return router_new(tiers, num_models, thresholds, answer, ctx, opts, out, err);
 }
 

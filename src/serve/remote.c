@@ -87,6 +87,10 @@ static elang_status check_openai(const remote_opts *o, elang_error *err) {
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "an OpenAI completions API answers text, and Swift (%s) is a %s classifier: a classifier's "
                           "Super must answer logits (KServe v2)", elang_model_dir(o->swift), elang_model_type(o->swift));
+    if (o->num_label_words > 0)
+        return elang_fail(err, ELANG_ERR_INVALID_ARG,
+                          "an OpenAI completions API answers text, not label words: a Super classifying by label words "
+                          "must answer their logits (KServe v2, e.g. elang serve --model DIR --label-words ...)");
     if (!o->model || !o->model[0])
         return elang_fail(err, ELANG_ERR_INVALID_ARG,
                           "a Super behind an OpenAI-compatible API needs the name of its model (--super-model NAME)");
@@ -236,16 +240,23 @@ static elang_status malformed(elang_error *err, remote_super *r, const char *wha
     return elang_fail(err, ELANG_ERR_FORMAT, "%s answered without %s", r->endpoint, what);
 }
 
+/* Label j's name: the router's label word, or Swift's own label. */
+static const char *label_name(const remote_super *r, int j) {
+    return r->opts.num_label_words ? r->opts.label_words[j] : elang_model_label(r->opts.swift, j);
+}
+
 static elang_status classifier_answer(remote_super *r, json_t *root, size_t m, size_t i, elang_answer *a,
                                       elang_error *err) {
     const elang_model *swift = r->opts.swift;
-    const int L = elang_model_num_labels(swift);
+    const int words = r->opts.num_label_words;
+    const int L = words ? words : elang_model_num_labels(swift);
     double row[256];
     if (L > 256) return elang_fail(err, ELANG_ERR_UNSUPPORTED, "a remote Super with %d labels (at most 256)", L);
     json_t *logits = output(root, "logits"), *label = output(root, "label"), *probs = output(root, "probs");
     json_t *energy = output(root, "energy");
     if (!logits || !numbers(logits, m, (size_t)L, i, row))
-        return malformed(err, r, "an output \"logits\" of one row of finite numbers per input, as many as Swift's labels");
+        return malformed(err, r, words ? "an output \"logits\" of one row of finite numbers per input, one per label word"
+                                       : "an output \"logits\" of one row of finite numbers per input, as many as Swift's labels");
     a->cls.logits = malloc(sizeof(float) * 2 * (size_t)L);
     if (!a->cls.logits) return elang_fail(err, ELANG_ERR_NOMEM, "out of memory for remote answers");
     a->cls.probs = a->cls.logits + L;
@@ -266,15 +277,17 @@ static elang_status classifier_answer(remote_super *r, json_t *root, size_t m, s
     if (label) {
         const char *name = json_string_value(element(label, m, 0, i, 0));
         if (!name) return malformed(err, r, "a string per input in its output \"label\"");
-        for (best = 0; best < L && strcmp(elang_model_label(swift, best), name) != 0; best++) {
+        for (best = 0; best < L && strcmp(label_name(r, best), name) != 0; best++) {
         }
         if (best == L)
-            return elang_fail(err, ELANG_ERR_FORMAT, "%s answered label \"%.100s\", which %s does not have",
-                              r->endpoint, name, elang_model_dir(swift));
+            return elang_fail(err, ELANG_ERR_FORMAT, "%s answered label \"%.100s\", which %s", r->endpoint, name,
+                              words ? "is none of the label words" : "Swift does not have");
     }
     a->cls.label_id = a->label_id = best;
-    a->label = elang_model_label(swift, best);
+    a->label = label_name(r, best);
     elang_scores(a->cls.logits, L, r->opts.temperature, a->scores);
+    /* A label-word answer keeps its scores alone, as one computed here does. */
+    if (words) elang_class_out_free(&a->cls, 1);
     return ELANG_OK;
 }
 
@@ -351,7 +364,7 @@ static elang_status ask(remote_super *r, const elang_text *in, const size_t *idx
     json_error_t je;
     json_t *root = json_loadb(r->reply.s, r->reply.len, 0, &je);
     if (!root) return elang_fail(err, ELANG_ERR_FORMAT, "%s answered malformed JSON: %s", r->endpoint, je.text);
-    const bool gen = elang_model_is_generator(r->opts.swift);
+    const bool gen = elang_model_is_generator(r->opts.swift) && r->opts.num_label_words == 0;
     for (size_t k = 0; st == ELANG_OK && k < m; k++)
         st = gen ? generator_answer(r, root, m, k, &out[idx[k]], err)
                  : classifier_answer(r, root, m, k, &out[idx[k]], err);
@@ -417,6 +430,7 @@ elang_status elang_remote_new(const elang_remote_opts *opts, const elang_model *
                             .stop = route->gen.stop, .num_stop = route->gen.num_stop,
                             .connect_timeout_ms = opts->connect_timeout_ms, .timeout_ms = opts->timeout_ms,
                             .retries = opts->retries,
-                            .temperature = route->temperature > 0 ? route->temperature : 1.0, .swift = swift};
+                            .temperature = route->temperature > 0 ? route->temperature : 1.0, .swift = swift,
+                            .label_words = route->label_words, .num_label_words = route->num_label_words};
     return remote_new(&ro, out, err);
 }

@@ -33,6 +33,10 @@ typedef struct {
     int retries;              /* attempts after the first; below 0: none */
     double temperature;       /* of the energies computed when the answer lacks them */
     const elang_model *swift; /* whose labels and kind the answers must match */
+    /* A generator's classes as words (borrowed): the answers are labels
+     * among them, as `elang serve --model SUPER --label-words` gives them */
+    const char *const *label_words;
+    int num_label_words;
     serve_metrics *metrics;   /* NULL: the remote keeps its own, unread */
     void (*log)(void *ctx, const char *message); /* state changes: down, back */
     void *log_ctx;
@@ -41,7 +45,8 @@ typedef struct {
 /* elang_remote_new with the server's metrics and log; released with
  * elang_remote_free, answering through elang_remote_answer (elang.h).
  * Over OpenAI's API, a generator's answer is its text alone. Over v2, a
- * classifier's answer needs the output "logits" [n, labels]; "label",
+ * classifier's answer (or, given label words, a generator's) needs the
+ * output "logits" [n, labels or words]; "label",
  * "probs" and "energy" are taken when given and computed from the logits
  * when not. A generator's needs "text" [n]; "ids" with "num_ids",
  * "token_logprobs", "token_energies" (with "num_steps", else num_ids - 1

@@ -413,7 +413,9 @@ static elang_status make_router(serve_server *s, elang_error *err) {
                             .num_stop = c->opts.gen.num_stop, .connect_timeout_ms = c->super.connect_timeout_ms,
                             .timeout_ms = c->super.timeout_ms, .retries = c->super.retries,
                             .temperature = c->opts.temperature > 0 ? c->opts.temperature : 1.0,
-                            .swift = c->models[0], .metrics = &s->metrics, .log = c->log, .log_ctx = c->log_ctx};
+                            .swift = c->models[0], .label_words = c->opts.label_words,
+                            .num_label_words = c->opts.num_label_words, .metrics = &s->metrics, .log = c->log,
+                            .log_ctx = c->log_ctx};
     elang_status st = remote_new(&ro, &s->remote, err);
     if (st == ELANG_OK)
         st = elang_router_new_remote(s->cfg.models, 1, &c->threshold, elang_remote_answer, s->remote, &c->opts, &s->router, err);
