@@ -1055,7 +1055,9 @@ static void text_to_text_pairs_and_label_words(void **s) {
             f[k] = tab ? (*tab = '\0', tab + 1) : NULL;
         }
         if (i == 0 || !f[4]) continue; /* the header */
-        json_t *o = json_pack("{s:s, s:s, s:i}", "text", f[3], "text_pair", f[4], "id", i);
+        /* The last without its pair: a text alone goes into the prefix alone. */
+        json_t *o = i < 12 ? json_pack("{s:s, s:s, s:i}", "text", f[3], "text_pair", f[4], "id", i)
+                           : json_pack("{s:s, s:i}", "text", f[3], "id", i);
         char *js = json_dumps(o, JSON_COMPACT);
         fprintf(out, "%s\n", js);
         free(js), json_decref(o);
@@ -1072,9 +1074,10 @@ static void text_to_text_pairs_and_label_words(void **s) {
     lines = cli(args), want = as_outputs(lines);
     post_expect(c, sv.port, "/v1/route", body, 200, want);
     free(lines), free(want);
-    const char *models[2] = {"swift", "super"};
-    for (int m = 0; m < 2; m++) {
-        snprintf(args, sizeof args, "classify --model models/glue-t5-%s %s --input %s", models[m], words, in);
+    const char *models[3] = {"swift", "super", "glue-t5-super"};
+    for (int m = 0; m < 3; m++) {
+        snprintf(args, sizeof args, "classify --model models/glue-t5-%s %s --input %s", m ? "super" : "swift", words,
+                 in);
         lines = cli(args), want = as_outputs(lines);
         json_t *req = json_loads(body, 0, NULL);
         json_object_set_new(req, "model", json_string(models[m]));
@@ -1089,43 +1092,70 @@ static void text_to_text_pairs_and_label_words(void **s) {
     snprintf(args, sizeof args, "classify --model models/glue-t5-super %s --input %s", words, in);
     lines = cli(args), want = as_outputs(lines);
     post_expect(c, sv.port, "/v1/classify", body, 200, want);
+    /* Metadata: text and text_pair in; a classifier's five outputs, two columns for the two words. */
     json_t *meta = get_json(c, sv.port, "/v2/models/glue-t5-super", 200);
     assert_int_equal(json_array_size(json_object_get(meta, "inputs")), 2); /* text and text_pair */
+    json_t *outs = json_object_get(meta, "outputs");
+    assert_int_equal(json_array_size(outs), 5);
+    for (size_t k = 0; k < 5; k++) {
+        const char *name = str_of(json_array_get(outs, k), "name");
+        const json_t *shape = json_object_get(json_array_get(outs, k), "shape");
+        const bool matrix = strcmp(name, "logits") == 0 || strcmp(name, "probs") == 0;
+        assert_int_equal(json_array_size(shape), matrix ? 2 : 1);
+        if (matrix) assert_int_equal(json_integer_value(json_array_get(shape, 1)), 2);
+    }
     json_decref(meta);
-    /* v2: the same labels and logits, a pair a row. */
+    /* v2: the CLI's labels and numbers, a pair a row (a tensor holds a
+     * pair for every row: the paired inputs alone). */
     size_t n;
     json_t **rows = read_jsonl(in, &n), *texts = json_array(), *pairs = json_array();
-    for (size_t i = 0; i < n; i++) {
+    const size_t paired = n - 1;
+    for (size_t i = 0; i < paired; i++) {
         json_array_append(texts, json_object_get(rows[i], "text"));
         json_array_append(pairs, json_object_get(rows[i], "text_pair"));
     }
     json_t *req = json_pack("{s:[{s:s, s:s, s:[I], s:o}, {s:s, s:s, s:[I], s:o}]}", "inputs", "name", "text",
-                            "datatype", "BYTES", "shape", (json_int_t)n, "data", texts, "name", "text_pair",
-                            "datatype", "BYTES", "shape", (json_int_t)n, "data", pairs);
+                            "datatype", "BYTES", "shape", (json_int_t)paired, "data", texts, "name", "text_pair",
+                            "datatype", "BYTES", "shape", (json_int_t)paired, "data", pairs);
     char *v2body = json_dumps(req, JSON_COMPACT);
     http_result r;
     http_call(c, sv.port, "/v2/models/glue-t5-super/infer", v2body, strlen(v2body), &r);
     assert_int_equal(r.status, 200);
-    json_t *resp = json_of(&r), *label = tensor(resp, "label", "BYTES", n, 0), *logits = tensor(resp, "logits", "FP32", n, 2);
+    json_t *resp = json_of(&r);
+    json_t *label = tensor(resp, "label", "BYTES", paired, 0), *label_id = tensor(resp, "label_id", "INT64", paired, 0);
+    json_t *logits = tensor(resp, "logits", "FP32", paired, 2), *probs = tensor(resp, "probs", "FP32", paired, 2);
+    json_t *energy = tensor(resp, "energy", "FP64", paired, 0);
+    const char *lines_file = tmp("mrpc-cli.jsonl");
+    write_file(lines_file, lines, strlen(lines));
     size_t cli_n;
-    json_t **cli_rows = NULL;
-    {
-        const char *lines_file = tmp("mrpc-cli.jsonl");
-        write_file(lines_file, lines, strlen(lines));
-        cli_rows = read_jsonl(lines_file, &cli_n);
-    }
+    json_t **cli_rows = read_jsonl(lines_file, &cli_n);
     assert_int_equal(cli_n, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < paired; i++) {
         assert_string_equal(json_string_value(json_array_get(label, i)), str_of(cli_rows[i], "label"));
-        for (size_t j = 0; j < 2; j++)
+        assert_int_equal(json_integer_value(json_array_get(label_id, i)),
+                         json_integer_value(json_object_get(cli_rows[i], "label_id")));
+        for (size_t j = 0; j < 2; j++) {
             close_to(json_number_value(json_array_get(logits, 2 * i + j)),
                      json_number_value(json_array_get(json_object_get(cli_rows[i], "logits"), j)), 1e-6, "logit", i);
+            close_to(json_number_value(json_array_get(probs, 2 * i + j)),
+                     json_number_value(json_array_get(json_object_get(cli_rows[i], "probs"), j)), 1e-6, "prob", i);
+        }
+        close_to(json_number_value(json_array_get(energy, i)), json_number_value(json_object_get(cli_rows[i], "energy")),
+                 1e-6, "energy", i);
     }
     json_decref(resp), http_result_free(&r), free(v2body), json_decref(req);
     free_jsonl(rows, n), free_jsonl(cli_rows, cli_n);
     free(lines), free(want);
+    /* It answers labels: no generation, no completions, no models to complete with. */
     post_expect(c, sv.port, "/v1/generate", "{\"inputs\": [{\"text\": \"a\"}]}", 400,
                 "{\"error\":\"model \\\"glue-t5-super\\\" classifies; use /v1/classify\"}");
+    http_call(c, sv.port, "/v1/completions", "{\"prompt\": \"a\"}", strlen("{\"prompt\": \"a\"}"), &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "answers labels, not text"));
+    http_result_free(&r);
+    json_t *listed = get_json(c, sv.port, "/v1/models", 200);
+    assert_int_equal(json_array_size(json_object_get(listed, "data")), 0);
+    json_decref(listed);
     /* It is a router's Super elsewhere: the routed answers are those of
      * the Super loaded here, for a threshold that sends some inputs on. */
     const char *routing = "--label-words not_equivalent,equivalent --pair-infix ' sentence2: ' --score maxprob "
@@ -1136,12 +1166,27 @@ static void text_to_text_pairs_and_label_words(void **s) {
     assert_non_null(strstr(lines, "\"route\":\"super\""));
     assert_non_null(strstr(lines, "\"route\":\"swift\""));
     served router;
-    snprintf(args, sizeof args, "--swift models/glue-t5-swift --swift-prefix 'mrpc sentence1: ' "
-             "--super http://127.0.0.1:%d/v2/models/glue-t5-super %s", sv.port, routing);
-    serve_up(&router, args, 0);
-    post_expect(c, router.port, "/v1/route", body, 200, want);
-    assert_int_equal(serve_down(&router, SIGTERM), 0);
+    for (int remote = 0; remote < 2; remote++) {
+        char super[256];
+        if (remote) snprintf(super, sizeof super, "http://127.0.0.1:%d/v2/models/glue-t5-super", sv.port);
+        else snprintf(super, sizeof super, "models/glue-t5-super --super-prefix 'mrpc sentence1: '");
+        snprintf(args, sizeof args, "--swift models/glue-t5-swift --swift-prefix 'mrpc sentence1: ' --super %s %s",
+                 super, routing);
+        serve_up(&router, args, 0);
+        post_expect(c, router.port, "/v1/route", body, 200, want);
+        assert_int_equal(serve_down(&router, SIGTERM), 0);
+    }
     free(lines), free(want);
+    assert_int_equal(serve_down(&sv, SIGTERM), 0);
+    /* Without a pair infix, a pair is refused with what would let it in,
+     * and the inputs without one are answered. */
+    serve_up(&sv, "--model models/glue-t5-swift --label-words not_equivalent,equivalent --threads 1", 0);
+    http_call(c, sv.port, "/v1/classify", body, strlen(body), &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "input 0: model \\\"glue-t5-swift\\\" reads one text per input, not a pair: serve it "
+                                   "with --pair-infix"));
+    http_result_free(&r);
+    post_expect(c, sv.port, "/v1/classify", "{\"inputs\": [{\"text\": \"a\"}]}", 200, NULL);
     assert_int_equal(serve_down(&sv, SIGTERM), 0);
     free(body);
     curl_easy_cleanup(c);
@@ -1194,6 +1239,10 @@ static void usage_errors(void **s) {
         {"serve --model models/multi30k-swift --num-beams 2 --stop .", "--stop works with greedy search", 2},
         {"serve --model models/sst2-swift --label-words a,b", "label words are for text generators", 2},
         {"serve --model models/glue-t5-swift --label-words positive,positively", "start with the same token", 2},
+        {"serve --model models/glue-t5-swift --label-words no,yes --num-beams 2",
+         "--num-beams is for generation; with --label-words, models/glue-t5-swift classifies by them", 2},
+        {"serve --model models/glue-t5-swift --pair-infix ' x '", "models/glue-t5-swift generates from one text", 2},
+        {"serve --model models/sst2-swift --pair-infix ' x '", "--pair-infix is for text generators", 2},
         {"serve --model models/sst2-swift --super-api openai", "--super-api is for a router", 2},
         {"route --swift models/sst2-swift --super http://127.0.0.1:9 --super-api openai --super-model m --threshold 1",
          "an OpenAI completions API answers text, and Swift", 2},

@@ -76,6 +76,21 @@ static int load_models(serve_flags *fl, const elang_calibration *cal, elang_mode
         if (!rc && !decoding_flags_fit("serve", &fl->route, models[0])) rc = 2;
         if (!rc && opts->num_label_words)
             rc = label_words_fit("serve", models[0], opts->label_words, opts->num_label_words);
+        /* Flags the served model would ignore are a misunderstanding to say. */
+        const char *decoding = fl->route.num_beams        ? "--num-beams"
+                               : fl->route.max_new_tokens ? "--max-new-tokens"
+                               : fl->stop                 ? "--stop"
+                                                          : NULL;
+        if (!rc && opts->num_label_words && decoding) {
+            fprintf(stderr, "elang serve: %s is for generation; with --label-words, %s classifies by them\n", decoding,
+                    fl->model);
+            rc = 2;
+        }
+        if (!rc && fl->route.pair_infix && !opts->num_label_words) {
+            fprintf(stderr, "elang serve: --pair-infix joins a pair for a generator classifying by --label-words; %s "
+                    "generates from one text per input\n", fl->model);
+            rc = 2;
+        }
     } else {
         const bool remote = is_url(fl->route.super);
         rc = load_pair("serve", &fl->route, cal, &models[0], remote ? NULL : &models[1]);

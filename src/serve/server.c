@@ -198,6 +198,25 @@ static bool method_is(const http_request *req, const char *want, http_reply *rep
     return false;
 }
 
+/* Refuses (400) a request holding a pair the target cannot take, saying
+ * what would let it; false when there is none. The parser lets pairs
+ * through to every endpoint that may classify: which model answers is
+ * known once the request is read. */
+static bool refuses_pairs(const serve_target *t, const parsed_request *pr, http_reply *reply) {
+    if (target_takes_pairs(t)) return false;
+    for (size_t i = 0; i < pr->n; i++) {
+        if (!pr->texts[i].text_pair) continue;
+        if (target_classifies(t))
+            http_error(reply, 400, "input %zu: model \"%s\" reads one text per input, not a pair: serve it with "
+                       "--pair-infix (T5 on GLUE: \" sentence2: \") to join the two", i, t->name);
+        else
+            http_error(reply, 400, "input %zu: field \"text_pair\" is not used by model \"%s\" (a text generator)", i,
+                       t->name);
+        return true;
+    }
+    return false;
+}
+
 static void v1(serve_server *s, const http_request *req, serve_endpoint ep, double t0, http_reply *reply) {
     if (!method_is(req, "POST", reply)) return;
     const serve_target *t = ep == EP_ROUTE ? find_target(s, "elang") : default_model(s);
@@ -207,8 +226,7 @@ static void v1(serve_server *s, const http_request *req, serve_endpoint ep, doub
     }
     parsed_request pr;
     char why[600];
-    const bool pair = ep != EP_GENERATE && target_takes_pairs(t);
-    const int st = request_parse(req->body, req->len, LAYOUT_V1, pair, 0, &pr, why, sizeof why);
+    const int st = request_parse(req->body, req->len, LAYOUT_V1, ep != EP_GENERATE, 0, &pr, why, sizeof why);
     if (st) {
         http_error(reply, st, "%s", st == 500 ? "out of memory parsing the request" : why);
         return;
@@ -228,6 +246,8 @@ static void v1(serve_server *s, const http_request *req, serve_endpoint ep, doub
         http_error(reply, 400, "model \"%s\" generates text; use /v1/generate", t->name);
     else if (ep == EP_GENERATE && t->key.kind != TASK_GENERATE)
         http_error(reply, 400, "model \"%s\" classifies; use /v1/classify", t->name);
+    else
+        refuses_pairs(t, &pr, reply);
     if (reply->status) {
         parsed_request_free(&pr);
         return;
@@ -316,9 +336,10 @@ static void v2_model(serve_server *s, const http_request *req, double t0, http_r
         if (!method_is(req, "POST", reply)) return;
         parsed_request pr;
         char why[600];
-        const int st = request_parse(req->body, req->len, LAYOUT_V2, target_takes_pairs(t), v2_outputs(t), &pr, why,
-                                     sizeof why);
+        const int st = request_parse(req->body, req->len, LAYOUT_V2, t->key.kind != TASK_GENERATE, v2_outputs(t), &pr,
+                                     why, sizeof why);
         if (st) http_error(reply, st, "%s", st == 500 ? "out of memory parsing the request" : why);
+        else if (refuses_pairs(t, &pr, reply)) parsed_request_free(&pr);
         else answer(s, req, t, &pr, LAYOUT_V2, t0, reply);
     } else {
         http_error(reply, 404, "no such endpoint: %s", req->path);
