@@ -663,8 +663,9 @@ static void route_to_canned_super(const char *body, const char *flags, char **ou
 }
 
 /* A remote Super's answer whose logits are no 32-bit floats (1e39 would be
- * an infinity, its energy NaN) is refused like any malformed answer: the
- * input keeps Swift's answer, marked degraded. */
+ * an infinity, its energy NaN), or whose shape is not one row of logits an
+ * input, is refused like any malformed answer: the input keeps Swift's
+ * answer, marked degraded. */
 static void remote_super_out_of_range_logits(void **s) {
     (void)s;
     char *out, *err;
@@ -672,6 +673,19 @@ static void remote_super_out_of_range_logits(void **s) {
                           "\"shape\":[1,2],\"data\":[1e39,-1e39]}]}", "--super-retries 0", &out, &err);
     if (!strstr(out, "\"route\":\"swift\"") || !strstr(out, "\"degraded\":true"))
         fail_msg("an out-of-range answer was taken: %s", out);
+    free(out), free(err);
+    /* Logits as a vector of 2 for one input of two labels: the shape says
+     * the Super did not answer rows of logits, whatever its data count. */
+    route_to_canned_super("{\"model_name\":\"m\",\"outputs\":[{\"name\":\"logits\",\"datatype\":\"FP32\","
+                          "\"shape\":[2],\"data\":[1.5,-1.5]}]}", "--super-retries 0", &out, &err);
+    if (!strstr(out, "\"route\":\"swift\"") || !strstr(out, "\"degraded\":true"))
+        fail_msg("an answer of another shape was taken: %s", out);
+    free(out), free(err);
+    /* The same numbers as [1, 2] are Super's answer. */
+    route_to_canned_super("{\"model_name\":\"m\",\"outputs\":[{\"name\":\"logits\",\"datatype\":\"FP32\","
+                          "\"shape\":[1,2],\"data\":[1.5,-1.5]}]}", "--super-retries 0", &out, &err);
+    if (!strstr(out, "\"route\":\"super\"") || strstr(out, "\"degraded\""))
+        fail_msg("a well-formed answer was not taken: %s", out);
     free(out), free(err);
 }
 

@@ -210,9 +210,23 @@ static json_t *output(json_t *root, const char *name) {
     return NULL;
 }
 
+/* Whether a tensor's "shape", when it has one, is rows x width (width 0:
+ * [rows] or [rows, 1]): a Super answering [2n] where [n, 2] is meant has
+ * misunderstood the request, though its data would fill the rows. */
+static bool shape_fits(json_t *t, size_t rows, size_t width) {
+    json_t *shape = json_object_get(t, "shape");
+    if (!shape) return true;
+    json_t *d0 = json_array_get(shape, 0), *d1 = json_array_get(shape, 1);
+    const size_t dims = json_array_size(shape);
+    if (!json_is_integer(d0) || json_integer_value(d0) != (json_int_t)rows) return false;
+    if (dims == 1) return width == 0;
+    return dims == 2 && json_is_integer(d1) && json_integer_value(d1) == (json_int_t)(width ? width : 1);
+}
+
 /* The elements of a tensor of rows x width (width 0: a vector), flat or
  * nested by row; NULL when it has another shape. */
 static json_t *element(json_t *t, size_t rows, size_t width, size_t i, size_t j) {
+    if (!shape_fits(t, rows, width)) return NULL;
     json_t *data = json_object_get(t, "data");
     const size_t w = width ? width : 1;
     if (json_array_size(data) == rows * w && !json_is_array(json_array_get(data, 0)))
