@@ -1,5 +1,5 @@
-/* --label-words W,W: a generator's classes as words, for route, calibrate,
- * eval and classify. */
+/* --label-words W,W: a generator's classes as words, for every command that
+ * takes them (route, calibrate, eval, serve, classify). */
 #ifndef ELANG_CLI_LABEL_WORDS_H
 #define ELANG_CLI_LABEL_WORDS_H
 

@@ -104,8 +104,8 @@ char *path_from_file(const char *file, const char *recorded) {
     if (stays(recorded)) return strdup(recorded);
     char *base = folder_of(file);
     if (!base) return strdup(recorded);
-    char *target = absolute_from(base, recorded), *here = absolute_from(NULL, ".");
-    char *path = target && here ? relative(here, target) : NULL;
-    free(base), free(target), free(here);
+    char *target = absolute_from(base, recorded);
+    char *path = target ? path_relative(".", target) : NULL;
+    free(base), free(target);
     return path;
 }
