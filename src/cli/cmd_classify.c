@@ -108,15 +108,15 @@ int cmd_classify(int argc, char **argv) {
         return cli_fail("classify", "", &err);
     }
     /* The model is fine; the flags do not fit it. */
-    const bool generator = elang_model_is_generator(m);
-    const char *misfit = NULL;
-    if (generator && !words.n)
+    const bool generator = elang_model_is_generator(m), misfit = generator ? !words.n : words.n || fl.pair_infix;
+    if (generator && misfit)
         fprintf(stderr, "elang classify: %s is a %s text generator: give its classes as --label-words (e.g. "
                 "negative,positive), or use elang generate\n", fl.model, elang_model_type(m));
-    else if (!generator && (misfit = words.n ? "--label-words" : fl.pair_infix ? "--pair-infix" : NULL))
-        fprintf(stderr, "elang classify: %s is for text generators; %s is a %s classifier, %s\n", misfit, fl.model,
-                elang_model_type(m), words.n ? "with labels of its own" : "whose tokenizer joins a pair itself");
-    if ((generator && !words.n) || misfit) {
+    else if (misfit)
+        fprintf(stderr, "elang classify: %s is for text generators; %s is a %s classifier, %s\n",
+                words.n ? "--label-words" : "--pair-infix", fl.model, elang_model_type(m),
+                words.n ? "with labels of its own" : "whose tokenizer joins a pair itself");
+    if (misfit) {
         elang_model_free(m);
         label_words_free(&words);
         return 2;

@@ -76,8 +76,8 @@ import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from bert import BertForSequenceClassification, MaskedLMHead, bert_config  # noqa: E402
-from trainutil import (EpochCheckpoint, Log, check_teacher, count_parameters, decay_groups, fit,  # noqa: E402
-                       length_batches, linear_warmup_decay, optimizer_step, pad, read_safetensors, reproduce_lines,
+from trainutil import (EpochCheckpoint, Log, check_teacher, count_parameters, decay_groups, elang_inputs,  # noqa: E402
+                       fit, length_batches, linear_warmup_decay, optimizer_step, pad, read_safetensors, reproduce_lines,
                        run_elang, set_determinism, today, write_json, write_lines, write_safetensors)
 from wordpiece import SPECIALS, build_vocab, load_tokenizer, write_vocab  # noqa: E402
 
@@ -362,9 +362,7 @@ def teacher_probabilities(teacher_dir, rows, examples):
     gives the rows (F32, by elang: run_elang says why), checked to have read
     the very ids the rows are encoded to here (the same tokenizer and
     truncation; main checked the vocabulary before pre-training)."""
-    results = run_elang(["classify", "--model", teacher_dir, "--emit-ids"],
-                        [{"text": text} if pair is None else {"text": text, "text_pair": pair}
-                         for _, text, pair, _ in rows])
+    results = run_elang(["classify", "--model", teacher_dir, "--emit-ids"], elang_inputs(rows))
     for (line, _, _, _), (ids, types, _), r in zip(rows, examples, results):
         if r["input_ids"] != ids or r.get("token_type_ids", types) != types:
             raise SystemExit(f"{teacher_dir}: elang read train.tsv line {line} as other ids than this script")

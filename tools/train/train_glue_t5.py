@@ -70,9 +70,10 @@ import torch  # noqa: E402
 from t5 import EOS, T5ForConditionalGeneration, t5_config  # noqa: E402
 from train_glue_bert import TASKS, load_data, metrics, read_wordnet, selection_metric  # noqa: E402
 from train_multi30k import EXTRA_IDS, train_sentencepiece  # noqa: E402
-from trainutil import (EpochCheckpoint, add_training_arguments, check_teacher, count_parameters, fit,  # noqa: E402
-                       length_batches, linear_warmup_decay, optimizer_step, pad, read_safetensors, relative_groups,
-                       reproduce_lines, run_elang, start_training, today, write_json, write_lines, write_safetensors)
+from trainutil import (EpochCheckpoint, add_training_arguments, check_teacher, count_parameters, elang_inputs,  # noqa: E402
+                       fit, length_batches, linear_warmup_decay, optimizer_step, pad, read_safetensors,
+                       relative_groups, reproduce_lines, run_elang, start_training, today, write_json, write_lines,
+                       write_safetensors)
 
 PREFIXES = {"sst2": "sst2 sentence: ", "cola": "cola sentence: ", "mrpc": "mrpc sentence1: ",
             "rte": "rte sentence1: "}
@@ -251,9 +252,7 @@ def with_teacher(teacher_dir, splits, data, word_ids):
     extended = {}
     for task, (calibration, train_examples, dev) in data.items():
         results = run_elang(["classify", "--model", teacher_dir, "--prefix", PREFIXES[task], "--pair-infix", PAIR_INFIX,
-                             "--label-words", ",".join(LABEL_WORDS[task])],
-                            [{"text": text} if pair is None else {"text": text, "text_pair": pair}
-                             for _, text, pair, _ in splits[task][1]])
+                             "--label-words", ",".join(LABEL_WORDS[task])], elang_inputs(splits[task][1]))
         probs = torch.tensor([r["probs"] for r in results], dtype=torch.float32)
         extended[task] = (calibration, [e + ((word_ids[task], p),) for e, p in zip(train_examples, probs)], dev)
     return extended

@@ -368,6 +368,11 @@ def check_teacher(model_dirs, files):
                          "it computes the teacher's outputs")
 
 
+def elang_inputs(rows):
+    """The (line, text, pair, label) rows as elang's JSON input objects."""
+    return [{"text": text} if pair is None else {"text": text, "text_pair": pair} for _, text, pair, _ in rows]
+
+
 def run_elang(command, inputs):
     """The JSON result lines of `build/elang COMMAND... --input FILE` on the
     inputs (JSON objects, one a line), in input order. The distillations ask
